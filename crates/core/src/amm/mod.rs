@@ -1,0 +1,1 @@
+//! Automated market makers (being written).

@@ -1,0 +1,1 @@
+//! Interest rate models (being written).

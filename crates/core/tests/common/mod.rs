@@ -1,0 +1,38 @@
+//! Shared helpers for the reference-vector tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use levfarm_core::math::U256;
+
+/// `../shared/vectors` beside the project root, or `$LEVFARM_VECTORS`.
+pub fn vectors_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("LEVFARM_VECTORS") {
+        return PathBuf::from(dir);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors")
+}
+
+/// Reads a vector CSV into header-keyed rows.
+pub fn csv_rows(relative: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let path = vectors_dir().join(relative);
+    let mut reader = csv::Reader::from_path(&path)
+        .unwrap_or_else(|e| panic!("cannot read vector file {}: {e}", path.display()));
+    reader
+        .deserialize()
+        .map(|row| row.unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .collect()
+}
+
+/// Reads a vector JSON file.
+pub fn json(relative: &str) -> serde_json::Value {
+    let path = vectors_dir().join(relative);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read vector file {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Parses a decimal integer string as `U256`.
+pub fn u256(text: &str) -> U256 {
+    text.trim().parse().unwrap_or_else(|e| panic!("not an integer: {text:?}: {e:?}"))
+}
