@@ -1,1 +1,35 @@
-//! Automated market makers (being written).
+//! Automated market makers: a Uniswap v2 constant-product pair with a configurable fee, and the
+//! zaps leveraged-farming strategies use to enter it.
+//!
+//! | file | what |
+//! |---|---|
+//! | `fee` | [`SwapFee`] on the contract's own scale, the protocol's [`ProtocolFee`] share |
+//! | `library` | `UniswapV2Library`: [`quote`], [`get_amount_out`], [`get_amount_in`] |
+//! | `constant_product` | [`ConstantProductPool`]: the pair's state and its K-checked `swap` |
+//! | `liquidity` | `mint`, `burn` (with `_mintFee`), Router02 `add_liquidity` |
+//! | `valuation` | spot prices, `underlying`, Alpaca's `health` as `exit_value` |
+//! | `arbitrage` | `swap_to_price`: the fee-paying arbitrage to an external price |
+//! | `zap` | [`optimal_one_sided_swap`], [`optimal_deposit`], `zap_in` |
+//! | `error` | [`AmmError`]: the contracts' reverts with their operands |
+//!
+//! All arithmetic is exact on `U256`; every division rounds as the contract does and says so.
+
+mod arbitrage;
+mod constant_product;
+mod error;
+mod fee;
+mod library;
+mod liquidity;
+mod valuation;
+mod zap;
+
+#[cfg(test)]
+mod properties;
+
+pub use arbitrage::SwapToPrice;
+pub use constant_product::{ConstantProductPool, MAX_RESERVE, MINIMUM_LIQUIDITY};
+pub use error::AmmError;
+pub use fee::{ProtocolFee, SwapFee};
+pub use library::{get_amount_in, get_amount_out, quote};
+pub use liquidity::{AddLiquidityResult, BurnResult, MintResult, TokenAmounts};
+pub use zap::{optimal_deposit, optimal_one_sided_swap, OptimalDeposit, ZapResult};

@@ -1,0 +1,99 @@
+//! Moving a pool to an external price: the input an arbitrageur who pays the fee would trade.
+//!
+//! With reserves `x` (token0), `y` (token1), `k = x*y`, fee kept `γ = n/d` and an external
+//! price `P = N/D` (token1 per token0), no trade pays while the pool's price `y/x` lies in the
+//! band `[γ·P, P/γ]`. Above it, selling `dx` of token0 earns `out(dx) - P·dx`, which is
+//! largest where the marginal output `γ·k / (x + γ·dx)^2` equals `P`:
+//!
+//! ```text
+//! x + γ·dx = sqrt(k·γ/P)   =>   dx = (sqrt(k·n·d·D/N) - x·d) / n
+//! ```
+//!
+//! and below it, mirrored, `dy = (sqrt(k·n·d·N/D) - y·d) / n`. After either trade the pool's
+//! price sits inside the band (at its edge, up to the fee the pool keeps and rounding).
+//! The square root's argument is formed over 1024 bits, so no input can overflow it.
+
+use alloy_primitives::aliases::U1024;
+use serde::{Deserialize, Serialize};
+
+use super::{get_amount_out, AmmError, ConstantProductPool};
+use crate::math::{MathError, U256};
+
+/// The swap that brings a pool's price to a target: sell `amount_in` of token0 when
+/// `zero_for_one`, else of token1, for `amount_out` of the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwapToPrice {
+    /// Token0 in, token1 out.
+    pub zero_for_one: bool,
+    /// The input, rounded down from the exact optimum.
+    pub amount_in: U256,
+    /// Its [`get_amount_out`] quote, what [`swap_exact_in`](ConstantProductPool::swap_exact_in)
+    /// pays.
+    pub amount_out: U256,
+}
+
+impl ConstantProductPool {
+    /// The swap that moves the pool to the price `target_num / target_den` of token0 in
+    /// token1 (compare `reserve1 / reserve0`), as an arbitrageur paying the fee on input would;
+    /// `None` when the pool is already within the fee's no-arbitrage band or the optimal trade
+    /// rounds to zero input or output.
+    ///
+    /// `amount_in = floor((floor(sqrt(k·n·d·D/N)) - r_in·d) / n)` (`D/N` inverted for token1
+    /// in): rounded down, so the trade never overshoots the optimum. Read-only; apply it with
+    /// [`swap_exact_in`](Self::swap_exact_in).
+    pub fn swap_to_price(
+        &self,
+        target_num: U256,
+        target_den: U256,
+    ) -> Result<Option<SwapToPrice>, AmmError> {
+        if target_num.is_zero() || target_den.is_zero() {
+            return Err(AmmError::InvalidPrice { numerator: target_num, denominator: target_den });
+        }
+        let (x, y) = (self.reserve0, self.reserve1);
+        if x.is_zero() || y.is_zero() {
+            return Err(AmmError::InsufficientLiquidity { reserve_in: x, reserve_out: y });
+        }
+        let Some(zero_for_one) = self.arbitrage_direction(target_num, target_den) else {
+            return Ok(None);
+        };
+        let (reserve_in, reserve_out) = self.oriented(zero_for_one);
+        // The input token's price in the output token, as a ratio: D/N for token0, N/D for token1.
+        let (ratio_num, ratio_den) =
+            if zero_for_one { (target_den, target_num) } else { (target_num, target_den) };
+        let (n, d) = (wide(self.fee.kept()), wide(self.fee.scale()));
+        let root = (wide(x) * wide(y) * n * d * wide(ratio_num) / wide(ratio_den)).root(2);
+        // Outside the band root >= r_in·d; saturating keeps a boundary case at zero.
+        let amount_in = root.saturating_sub(wide(reserve_in) * d) / n;
+        let amount_in = U256::checked_from_limbs_slice(amount_in.as_limbs())
+            .ok_or(MathError::overflow("swap_to_price", x, y))?;
+        if amount_in.is_zero() {
+            return Ok(None);
+        }
+        let amount_out = get_amount_out(amount_in, reserve_in, reserve_out, self.fee)?;
+        if amount_out.is_zero() {
+            return Ok(None);
+        }
+        Ok(Some(SwapToPrice { zero_for_one, amount_in, amount_out }))
+    }
+
+    /// `Some(true)` when `y/x > P/γ` (token0 dear in the pool: sell it), `Some(false)` when
+    /// `y/x < γ·P`, `None` inside the band. Cross-multiplied: `y·n·D` vs `x·d·N`, `y·d·D` vs
+    /// `x·n·N`.
+    fn arbitrage_direction(&self, target_num: U256, target_den: U256) -> Option<bool> {
+        let (x, y) = (wide(self.reserve0), wide(self.reserve1));
+        let (n, d) = (wide(self.fee.kept()), wide(self.fee.scale()));
+        let (num, den) = (wide(target_num), wide(target_den));
+        if y * n * den > x * d * num {
+            Some(true)
+        } else if y * d * den < x * n * num {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// Widens to 1024 bits: products of up to three `U256` and a fee stay below 2^832.
+fn wide(value: U256) -> U1024 {
+    U1024::from_limbs_slice(value.as_limbs())
+}

@@ -1,0 +1,297 @@
+use std::collections::BTreeMap;
+
+use alloy_primitives::U256;
+use serde::{Deserialize, Serialize};
+
+use super::LendingConfig;
+use crate::math::{
+    interest, mul_div, mul_div_rounding_up, percent_mul, ray_mul, Bps, CheckedOps, Ray, RAY,
+};
+use crate::rates::{InterestRateModel, RateInputs};
+use crate::types::Holder;
+use crate::Error;
+
+/// One token's lending pool: cash, indices, scaled supply and debt shares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LendingPool {
+    pub token: String,
+    pub config: LendingConfig,
+    /// Tokens held by the pool: supplied and not lent out.
+    #[serde(with = "crate::types::dec")]
+    pub cash: U256,
+    pub liquidity_index: Ray,
+    pub borrow_index: Ray,
+    /// Annual supply rate in force since `last_update`.
+    pub liquidity_rate: Ray,
+    /// Annual borrow rate in force since `last_update`.
+    pub borrow_rate: Ray,
+    pub last_update: u64,
+    #[serde(with = "crate::types::dec")]
+    pub total_supply_scaled: U256,
+    #[serde(with = "crate::types::dec")]
+    pub total_debt_scaled: U256,
+    /// Debt written off because a liquidation could not repay it (Aave's deficit).
+    #[serde(with = "crate::types::dec")]
+    pub bad_debt: U256,
+    supply: BTreeMap<Holder, U256>,
+    debt: BTreeMap<Holder, U256>,
+}
+
+/// What an accrual did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accrual {
+    pub seconds: u64,
+    /// Debt interest accrued over the period, in raw units.
+    pub interest: U256,
+    /// Part of it minted to the treasury, in raw units.
+    pub to_treasury: U256,
+}
+
+/// What a repayment did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepayOutcome {
+    pub paid: U256,
+    pub remaining_debt: U256,
+}
+
+impl LendingPool {
+    /// An empty pool at time `now`, indices at 1.
+    pub fn new(token: String, config: LendingConfig, now: u64) -> Result<Self, Error> {
+        config.validate()?;
+        let mut pool = Self {
+            token,
+            config,
+            cash: U256::ZERO,
+            liquidity_index: Ray::ONE,
+            borrow_index: Ray::ONE,
+            liquidity_rate: Ray::ZERO,
+            borrow_rate: Ray::ZERO,
+            last_update: now,
+            total_supply_scaled: U256::ZERO,
+            total_debt_scaled: U256::ZERO,
+            bad_debt: U256::ZERO,
+            supply: BTreeMap::new(),
+            debt: BTreeMap::new(),
+        };
+        pool.update_rates()?;
+        Ok(pool)
+    }
+
+    /// The indices as they would be at `now`, without changing anything (Aave's
+    /// `getNormalizedIncome` / `getNormalizedDebt`).
+    pub fn indices_at(&self, now: u64) -> Result<(Ray, Ray), Error> {
+        let dt = now.saturating_sub(self.last_update);
+        if dt == 0 {
+            return Ok((self.liquidity_index, self.borrow_index));
+        }
+        let linear = interest::linear_interest(self.liquidity_rate, dt)?;
+        let compounded = interest::compounded_interest(self.borrow_rate, dt)?;
+        Ok((
+            Ray(ray_mul(linear.0, self.liquidity_index.0)?),
+            Ray(ray_mul(compounded.0, self.borrow_index.0)?),
+        ))
+    }
+
+    /// Brings the indices to `now` and mints the reserve factor's share of the new interest to
+    /// the treasury (Aave `_updateIndexes` and `_accrueToTreasury`).
+    pub fn accrue(&mut self, now: u64) -> Result<Accrual, Error> {
+        let seconds = now.saturating_sub(self.last_update);
+        if seconds == 0 {
+            return Ok(Accrual { seconds, interest: U256::ZERO, to_treasury: U256::ZERO });
+        }
+        let (liquidity_index, borrow_index) = self.indices_at(now)?;
+        let before = ray_mul(self.total_debt_scaled, self.borrow_index.0)?;
+        let after = ray_mul(self.total_debt_scaled, borrow_index.0)?;
+        let interest = after.saturating_sub(before);
+        let to_treasury = percent_mul(interest, self.config.reserve_factor_bps)?;
+        let scaled = mul_div(to_treasury, RAY, liquidity_index.0)?;
+        if !scaled.is_zero() {
+            add_to(&mut self.supply, &Holder::Treasury, scaled)?;
+        }
+        self.total_supply_scaled = self.total_supply_scaled.add_or(scaled, "accrue")?;
+        self.liquidity_index = liquidity_index;
+        self.borrow_index = borrow_index;
+        self.last_update = now;
+        Ok(Accrual { seconds, interest, to_treasury })
+    }
+
+    /// Total debt owed to the pool, rounded up.
+    pub fn total_debt(&self) -> Result<U256, Error> {
+        Ok(mul_div_rounding_up(self.total_debt_scaled, self.borrow_index.0, RAY)?)
+    }
+
+    /// `total_debt / (total_debt + cash)` in ray; zero for an empty pool.
+    pub fn utilization(&self) -> Result<Ray, Error> {
+        let debt = self.total_debt()?;
+        let total = debt.add_or(self.cash, "utilization")?;
+        if total.is_zero() {
+            return Ok(Ray::ZERO);
+        }
+        Ok(Ray(mul_div(debt, RAY, total)?))
+    }
+
+    /// The holder's supply balance at the current index, rounded down.
+    pub fn supply_balance(&self, holder: &Holder) -> Result<U256, Error> {
+        let scaled = self.supply.get(holder).copied().unwrap_or_default();
+        Ok(mul_div(scaled, self.liquidity_index.0, RAY)?)
+    }
+
+    /// The holder's debt at the current index, rounded up.
+    pub fn debt_of(&self, holder: &Holder) -> Result<U256, Error> {
+        let scaled = self.debt.get(holder).copied().unwrap_or_default();
+        Ok(mul_div_rounding_up(scaled, self.borrow_index.0, RAY)?)
+    }
+
+    /// The holder's debt as it will be at `now`, without accruing.
+    pub fn debt_at(&self, holder: &Holder, now: u64) -> Result<U256, Error> {
+        let scaled = self.debt.get(holder).copied().unwrap_or_default();
+        let (_, borrow_index) = self.indices_at(now)?;
+        Ok(mul_div_rounding_up(scaled, borrow_index.0, RAY)?)
+    }
+
+    /// The holder's scaled debt shares.
+    pub fn debt_shares(&self, holder: &Holder) -> U256 {
+        self.debt.get(holder).copied().unwrap_or_default()
+    }
+
+    /// The holder's scaled supply shares.
+    pub fn supply_shares(&self, holder: &Holder) -> U256 {
+        self.supply.get(holder).copied().unwrap_or_default()
+    }
+
+    /// Holders with a supply balance, in order.
+    pub fn suppliers(&self) -> impl Iterator<Item = (&Holder, &U256)> {
+        self.supply.iter()
+    }
+
+    /// Holders with debt, in order.
+    pub fn borrowers(&self) -> impl Iterator<Item = (&Holder, &U256)> {
+        self.debt.iter()
+    }
+
+    /// Takes `amount` of cash in and mints supply shares, rounded down. Returns the shares.
+    pub fn supply(&mut self, holder: &Holder, amount: U256) -> Result<U256, Error> {
+        let scaled = mul_div(amount, RAY, self.liquidity_index.0)?;
+        if scaled.is_zero() {
+            return Err(Error::AmountTooSmall { what: "supply", amount });
+        }
+        self.cash = self.cash.add_or(amount, "supply")?;
+        self.total_supply_scaled = self.total_supply_scaled.add_or(scaled, "supply")?;
+        add_to(&mut self.supply, holder, scaled)?;
+        self.update_rates()?;
+        Ok(scaled)
+    }
+
+    /// Pays out `amount` (or everything with `None`) of the holder's supply, burning shares
+    /// rounded up. Refused when the cash is lent out.
+    pub fn withdraw(&mut self, holder: &Holder, amount: Option<U256>) -> Result<U256, Error> {
+        let shares = self.supply_shares(holder);
+        let balance = self.supply_balance(holder)?;
+        let (amount, burn) = match amount {
+            None => (balance, shares),
+            Some(a) => (a, mul_div_rounding_up(a, RAY, self.liquidity_index.0)?),
+        };
+        if burn > shares {
+            return Err(Error::InsufficientSupply { holder: holder.clone(), token: self.token.clone(), requested: amount, available: balance });
+        }
+        self.take_cash(amount)?;
+        self.total_supply_scaled = self.total_supply_scaled.sub_or(burn, "withdraw")?;
+        sub_from(&mut self.supply, holder, burn)?;
+        self.update_rates()?;
+        Ok(amount)
+    }
+
+    /// Moves supply shares worth `amount` (rounded up in shares) from one holder to another:
+    /// what a liquidator receives in Aave with `receiveAToken`.
+    pub fn transfer_supply(&mut self, from: &Holder, to: &Holder, amount: U256) -> Result<U256, Error> {
+        let shares = mul_div_rounding_up(amount, RAY, self.liquidity_index.0)?.min(self.supply_shares(from));
+        sub_from(&mut self.supply, from, shares)?;
+        add_to(&mut self.supply, to, shares)?;
+        Ok(shares)
+    }
+
+    /// Lends `amount` of cash to the holder, minting debt shares rounded up.
+    pub fn borrow(&mut self, holder: &Holder, amount: U256) -> Result<U256, Error> {
+        if amount.is_zero() {
+            return Err(Error::AmountTooSmall { what: "borrow", amount });
+        }
+        let scaled = mul_div_rounding_up(amount, RAY, self.borrow_index.0)?;
+        self.take_cash(amount)?;
+        self.total_debt_scaled = self.total_debt_scaled.add_or(scaled, "borrow")?;
+        add_to(&mut self.debt, holder, scaled)?;
+        self.update_rates()?;
+        Ok(scaled)
+    }
+
+    /// Takes up to `amount` of cash from the payer toward the holder's debt. Paying the whole
+    /// debt burns every share; a partial payment burns shares rounded down.
+    pub fn repay(&mut self, holder: &Holder, amount: U256) -> Result<RepayOutcome, Error> {
+        let debt = self.debt_of(holder)?;
+        let paid = amount.min(debt);
+        let burn = if paid == debt {
+            self.debt_shares(holder)
+        } else {
+            mul_div(paid, RAY, self.borrow_index.0)?
+        };
+        self.cash = self.cash.add_or(paid, "repay")?;
+        self.total_debt_scaled = self.total_debt_scaled.sub_or(burn, "repay")?;
+        sub_from(&mut self.debt, holder, burn)?;
+        self.update_rates()?;
+        Ok(RepayOutcome { paid, remaining_debt: self.debt_of(holder)? })
+    }
+
+    /// Writes off whatever the holder still owes as bad debt. Returns the amount written off.
+    pub fn write_off(&mut self, holder: &Holder) -> Result<U256, Error> {
+        let debt = self.debt_of(holder)?;
+        let shares = self.debt_shares(holder);
+        self.total_debt_scaled = self.total_debt_scaled.sub_or(shares, "write_off")?;
+        sub_from(&mut self.debt, holder, shares)?;
+        self.bad_debt = self.bad_debt.add_or(debt, "write_off")?;
+        self.update_rates()?;
+        Ok(debt)
+    }
+
+    fn take_cash(&mut self, amount: U256) -> Result<(), Error> {
+        if amount > self.cash {
+            return Err(Error::InsufficientCash { token: self.token.clone(), requested: amount, available: self.cash });
+        }
+        self.cash -= amount;
+        Ok(())
+    }
+
+    /// Recomputes the rates from the current debt and cash (Aave `updateInterestRates`).
+    fn update_rates(&mut self) -> Result<(), Error> {
+        let inputs = RateInputs {
+            total_debt: self.total_debt()?,
+            available_liquidity: self.cash,
+            unbacked: U256::ZERO,
+            reserve_factor: self.config.reserve_factor_bps,
+        };
+        let rates = self.config.rate_model.rates(&inputs)?;
+        self.borrow_rate = rates.borrow_rate;
+        self.liquidity_rate = rates.supply_rate;
+        Ok(())
+    }
+
+    /// The reserve factor.
+    pub fn reserve_factor(&self) -> Bps {
+        self.config.reserve_factor_bps
+    }
+}
+
+fn add_to(map: &mut BTreeMap<Holder, U256>, holder: &Holder, amount: U256) -> Result<(), Error> {
+    let entry = map.entry(holder.clone()).or_default();
+    *entry = entry.add_or(amount, "shares")?;
+    Ok(())
+}
+
+fn sub_from(map: &mut BTreeMap<Holder, U256>, holder: &Holder, amount: U256) -> Result<(), Error> {
+    let current = map.get(holder).copied().unwrap_or_default();
+    let left = current.sub_or(amount, "shares")?;
+    if left.is_zero() {
+        map.remove(holder);
+    } else {
+        map.insert(holder.clone(), left);
+    }
+    Ok(())
+}

@@ -1,0 +1,261 @@
+//! AMM commands: pools, liquidity, swaps, arbitrage to the oracle, farms.
+
+use alloy_primitives::U256;
+
+use super::ledger::lp_token;
+use super::{AmmPool, Event, Market};
+use crate::amm::{ConstantProductPool, ProtocolFee, SwapFee};
+use crate::farm::Farm;
+use crate::math::{Bps, CheckedOps};
+use crate::position::LeverageConfig;
+use crate::types::{Amount, Holder};
+use crate::Error;
+
+impl Market {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn create_pool(
+        &mut self,
+        id: &str,
+        token0: &str,
+        token1: &str,
+        fee_bps: u32,
+        protocol_fee_divisor: Option<u32>,
+        leverage: &LeverageConfig,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
+        self.token(token0)?;
+        self.token(token1)?;
+        if token0 == token1 {
+            return Err(Error::invalid(format!("pool {id:?} needs two different tokens, got {token0} twice")));
+        }
+        if id.is_empty() || self.pools.contains_key(id) {
+            return Err(Error::AlreadyExists { kind: "pool", name: id.into() });
+        }
+        leverage.validate()?;
+        let fee = SwapFee::from_bps(Bps(fee_bps))?;
+        if protocol_fee_divisor.is_some_and(|d| d < 2) {
+            return Err(Error::InvalidConfig {
+                field: "protocol_fee_divisor",
+                value: format!("{protocol_fee_divisor:?}"),
+                reason: "must be at least 2 (6 is Uniswap's 1/6 of the fee)",
+            });
+        }
+        let protocol_fee = protocol_fee_divisor.map(|divisor| ProtocolFee { divisor });
+        let pool = AmmPool {
+            token0: token0.into(),
+            token1: token1.into(),
+            amm: ConstantProductPool::new(fee, protocol_fee),
+            leverage: leverage.clone(),
+            farm: None,
+        };
+        self.pools.insert(id.into(), pool);
+        ev.push(Event::PoolCreated {
+            pool: id.into(),
+            token0: token0.into(),
+            token1: token1.into(),
+            fee_numerator: fee.numerator(),
+            fee_denominator: fee.denominator(),
+        });
+        Ok(())
+    }
+
+    pub(super) fn add_liquidity(
+        &mut self,
+        account: &str,
+        pool_id: &str,
+        amounts: [U256; 2],
+        min_liquidity: Option<U256>,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
+        let holder = Holder::Account(account.into());
+        let pool = self.pool_mut(pool_id)?;
+        let added = pool.amm.add_liquidity(amounts[0], amounts[1], U256::ZERO, U256::ZERO)?;
+        let tokens = [pool.token0.clone(), pool.token1.clone()];
+        if let Some(min) = min_liquidity.filter(|m| added.liquidity < *m) {
+            return Err(Error::Slippage { got: added.liquidity, min });
+        }
+        self.ledger.debit(&holder, &tokens[0], added.amount0)?;
+        self.ledger.debit(&holder, &tokens[1], added.amount1)?;
+        self.ledger.credit(&holder, &lp_token(pool_id), added.liquidity)?;
+        self.credit_protocol_fee(pool_id, added.protocol_fee_liquidity, ev)?;
+        ev.push(Event::LiquidityAdded {
+            holder,
+            pool: pool_id.into(),
+            amount0: Amount(added.amount0),
+            amount1: Amount(added.amount1),
+            liquidity: Amount(added.liquidity),
+        });
+        Ok(())
+    }
+
+    pub(super) fn remove_liquidity(&mut self, account: &str, pool_id: &str, liquidity: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+        let holder = Holder::Account(account.into());
+        self.ledger.debit(&holder, &lp_token(pool_id), liquidity)?;
+        self.burn_lp(pool_id, &holder, liquidity, ev).map(|_| ())
+    }
+
+    /// Burns `liquidity` already taken from `holder` and pays the tokens to `holder`.
+    pub(crate) fn burn_lp(&mut self, pool_id: &str, holder: &Holder, liquidity: U256, ev: &mut Vec<Event>) -> Result<[U256; 2], Error> {
+        let pool = self.pool_mut(pool_id)?;
+        let burned = pool.amm.burn(liquidity)?;
+        let tokens = [pool.token0.clone(), pool.token1.clone()];
+        self.ledger.credit(holder, &tokens[0], burned.amount0)?;
+        self.ledger.credit(holder, &tokens[1], burned.amount1)?;
+        self.credit_protocol_fee(pool_id, burned.protocol_fee_liquidity, ev)?;
+        ev.push(Event::LiquidityRemoved {
+            holder: holder.clone(),
+            pool: pool_id.into(),
+            amount0: Amount(burned.amount0),
+            amount1: Amount(burned.amount1),
+            liquidity: Amount(liquidity),
+        });
+        Ok([burned.amount0, burned.amount1])
+    }
+
+    fn credit_protocol_fee(&mut self, pool_id: &str, liquidity: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+        if liquidity.is_zero() {
+            return Ok(());
+        }
+        self.ledger.credit(&Holder::Treasury, &lp_token(pool_id), liquidity)?;
+        ev.push(Event::ProtocolFeeMinted { pool: pool_id.into(), liquidity: Amount(liquidity) });
+        Ok(())
+    }
+
+    pub(super) fn swap(
+        &mut self,
+        account: &str,
+        pool_id: &str,
+        token_in: &str,
+        amount_in: U256,
+        min_out: Option<U256>,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
+        let side = self.pool(pool_id)?.side(token_in).ok_or_else(|| {
+            Error::invalid(format!("token {token_in} is not in pool {pool_id:?}"))
+        })?;
+        let out = self.swap_for(&Holder::Account(account.into()), pool_id, side == 0, amount_in, ev)?;
+        match min_out {
+            Some(min) if out < min => Err(Error::Slippage { got: out, min }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Swaps `amount_in` from `holder`'s balance through the pool; returns the output.
+    pub(crate) fn swap_for(
+        &mut self,
+        holder: &Holder,
+        pool_id: &str,
+        zero_for_one: bool,
+        amount_in: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<U256, Error> {
+        let pool = self.pool_mut(pool_id)?;
+        let (i, o) = if zero_for_one { (0, 1) } else { (1, 0) };
+        let tokens = [pool.token0.clone(), pool.token1.clone()];
+        let amount_out = pool.amm.swap_exact_in(zero_for_one, amount_in)?;
+        self.ledger.debit(holder, &tokens[i], amount_in)?;
+        self.ledger.credit(holder, &tokens[o], amount_out)?;
+        ev.push(Event::Swapped {
+            holder: holder.clone(),
+            pool: pool_id.into(),
+            token_in: tokens[i].clone(),
+            amount_in: Amount(amount_in),
+            token_out: tokens[o].clone(),
+            amount_out: Amount(amount_out),
+        });
+        Ok(amount_out)
+    }
+
+    /// Trades the pool toward the oracle price with the account's own tokens.
+    pub(super) fn arbitrage(&mut self, account: &str, pool_id: &str, ev: &mut Vec<Event>) -> Result<(), Error> {
+        let pool = self.pool(pool_id)?;
+        let (q0, q1) = (self.quote(&pool.token0)?, self.quote(&pool.token1)?);
+        // Raw token0 in raw token1: (P0 / 10^d0) / (P1 / 10^d1).
+        let num = q0.price_wad.mul_or(q1.unit, "arbitrage target")?;
+        let den = q1.price_wad.mul_or(q0.unit, "arbitrage target")?;
+        if let Some(trade) = pool.amm.swap_to_price(num, den)? {
+            self.swap_for(&Holder::Account(account.into()), pool_id, trade.zero_for_one, trade.amount_in, ev)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn create_farm(&mut self, pool_id: &str, reward_token: &str, reward_per_second: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+        self.token(reward_token)?;
+        let now = self.time;
+        let pool = self.pool_mut(pool_id)?;
+        if pool.farm.is_some() {
+            return Err(Error::AlreadyExists { kind: "farm on pool", name: pool_id.into() });
+        }
+        pool.farm = Some(Farm::new(reward_token.into(), reward_per_second, now));
+        ev.push(Event::FarmCreated { pool: pool_id.into(), reward_token: reward_token.into(), reward_per_second: Amount(reward_per_second) });
+        Ok(())
+    }
+
+    pub(crate) fn farm_mut(&mut self, pool_id: &str) -> Result<&mut Farm, Error> {
+        self.pool_mut(pool_id)?.farm.as_mut().ok_or_else(|| Error::unknown("farm on pool", pool_id))
+    }
+
+    pub(super) fn fund_farm(&mut self, account: &str, pool_id: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+        let farm = self.farm_mut(pool_id)?;
+        farm.fund(amount)?;
+        let token = farm.reward_token.clone();
+        self.ledger.debit(&Holder::Account(account.into()), &token, amount)?;
+        ev.push(Event::FarmFunded { pool: pool_id.into(), amount: Amount(amount) });
+        Ok(())
+    }
+
+    /// Stakes `holder`'s LP (already taken from its balance) and pays out harvested rewards to
+    /// `reward_to`.
+    pub(crate) fn stake_lp(&mut self, pool_id: &str, holder: &Holder, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+        let now = self.time;
+        let Some(farm) = self.pool_mut(pool_id)?.farm.as_mut() else { return Ok(()) };
+        let harvested = farm.stake(holder, amount, now)?;
+        let token = farm.reward_token.clone();
+        self.pay_rewards(pool_id, holder, &token, harvested, ev)?;
+        ev.push(Event::Staked { holder: holder.clone(), pool: pool_id.into(), amount: Amount(amount) });
+        Ok(())
+    }
+
+    /// Unstakes LP back to `holder`'s balance, paying out harvested rewards.
+    pub(crate) fn unstake_lp(&mut self, pool_id: &str, holder: &Holder, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+        let now = self.time;
+        let Some(farm) = self.pool_mut(pool_id)?.farm.as_mut() else { return Ok(()) };
+        let harvested = farm.unstake(holder, amount, now)?;
+        let token = farm.reward_token.clone();
+        self.pay_rewards(pool_id, holder, &token, harvested, ev)?;
+        ev.push(Event::Unstaked { holder: holder.clone(), pool: pool_id.into(), amount: Amount(amount) });
+        Ok(())
+    }
+
+    fn pay_rewards(&mut self, pool_id: &str, holder: &Holder, token: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+        if amount.is_zero() {
+            return Ok(());
+        }
+        self.ledger.credit(holder, token, amount)?;
+        ev.push(Event::RewardsHarvested { holder: holder.clone(), pool: pool_id.into(), token: token.into(), amount: Amount(amount) });
+        Ok(())
+    }
+
+    pub(super) fn stake(&mut self, account: &str, pool_id: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+        let holder = Holder::Account(account.into());
+        self.farm_mut(pool_id)?;
+        self.ledger.debit(&holder, &lp_token(pool_id), amount)?;
+        self.stake_lp(pool_id, &holder, amount, ev)
+    }
+
+    pub(super) fn unstake(&mut self, account: &str, pool_id: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+        let holder = Holder::Account(account.into());
+        self.farm_mut(pool_id)?;
+        self.unstake_lp(pool_id, &holder, amount, ev)?;
+        self.ledger.credit(&holder, &lp_token(pool_id), amount)
+    }
+
+    pub(super) fn harvest(&mut self, account: &str, pool_id: &str, ev: &mut Vec<Event>) -> Result<(), Error> {
+        let holder = Holder::Account(account.into());
+        let now = self.time;
+        let farm = self.farm_mut(pool_id)?;
+        let harvested = farm.harvest(&holder, now)?;
+        let token = farm.reward_token.clone();
+        self.pay_rewards(pool_id, &holder, &token, harvested, ev)
+    }
+}

@@ -1,0 +1,147 @@
+//! Lending commands: pools, supply, withdraw, Aave-style borrow and repay.
+
+use alloy_primitives::U256;
+
+use super::{Event, Market};
+use crate::lending::{LendingConfig, LendingPool};
+use crate::math::Ray;
+use crate::rates::{InterestRateModel, RateInputs};
+use crate::types::{Amount, Holder};
+use crate::Error;
+
+impl Market {
+    pub(super) fn create_lending_pool(&mut self, token: &str, config: &LendingConfig, ev: &mut Vec<Event>) -> Result<(), Error> {
+        self.token(token)?;
+        if self.lending.contains_key(token) {
+            return Err(Error::AlreadyExists { kind: "lending pool for token", name: token.into() });
+        }
+        let pool = LendingPool::new(token.into(), config.clone(), self.time)?;
+        self.lending.insert(token.into(), pool);
+        ev.push(Event::LendingPoolCreated { token: token.into() });
+        Ok(())
+    }
+
+    /// Brings one lending pool up to now and reports the interest.
+    pub(crate) fn accrue(&mut self, token: &str, ev: &mut Vec<Event>) -> Result<(), Error> {
+        let now = self.time;
+        let pool = self.lending_pool_mut(token)?;
+        let accrual = pool.accrue(now)?;
+        if accrual.seconds > 0 && !accrual.interest.is_zero() {
+            ev.push(Event::InterestAccrued {
+                token: token.into(),
+                seconds: accrual.seconds,
+                interest: Amount(accrual.interest),
+                to_treasury: Amount(accrual.to_treasury),
+                liquidity_index: pool.liquidity_index,
+                borrow_index: pool.borrow_index,
+            });
+        }
+        Ok(())
+    }
+
+    /// Accrues the lending pools of the given tokens that exist.
+    pub(crate) fn accrue_tokens(&mut self, tokens: &[&str], ev: &mut Vec<Event>) -> Result<(), Error> {
+        for token in tokens {
+            if self.lending.contains_key(*token) {
+                self.accrue(token, ev)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn accrue_all(&mut self, ev: &mut Vec<Event>) -> Result<(), Error> {
+        let tokens: Vec<String> = self.lending.keys().cloned().collect();
+        for token in tokens {
+            self.accrue(&token, ev)?;
+        }
+        Ok(())
+    }
+
+    /// Reports a lending pool's rates after a change.
+    pub(crate) fn rates_event(&self, token: &str, ev: &mut Vec<Event>) -> Result<(), Error> {
+        let pool = self.lending_pool(token)?;
+        let inputs = RateInputs {
+            total_debt: pool.total_debt()?,
+            available_liquidity: pool.cash,
+            unbacked: U256::ZERO,
+            reserve_factor: pool.reserve_factor(),
+        };
+        let rates = pool.config.rate_model.rates(&inputs)?;
+        ev.push(Event::RatesUpdated {
+            token: token.into(),
+            utilization: pool.utilization()?,
+            borrow_rate: rates.borrow_rate,
+            supply_rate: rates.supply_rate,
+        });
+        Ok(())
+    }
+
+    pub(super) fn supply(&mut self, account: &str, token: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+        self.accrue(token, ev)?;
+        let holder = Holder::Account(account.into());
+        self.ledger.debit(&holder, token, amount)?;
+        let shares = self.lending_pool_mut(token)?.supply(&holder, amount)?;
+        ev.push(Event::Supplied { account: account.into(), token: token.into(), amount: Amount(amount), shares: Amount(shares) });
+        self.rates_event(token, ev)
+    }
+
+    pub(super) fn withdraw(&mut self, account: &str, token: &str, amount: Option<U256>, ev: &mut Vec<Event>) -> Result<(), Error> {
+        self.accrue(token, ev)?;
+        let holder = Holder::Account(account.into());
+        let paid = self.lending_pool_mut(token)?.withdraw(&holder, amount)?;
+        self.ledger.credit(&holder, token, paid)?;
+        self.require_account_healthy(account, false)?;
+        ev.push(Event::Withdrawn { account: account.into(), token: token.into(), amount: Amount(paid) });
+        self.rates_event(token, ev)
+    }
+
+    pub(super) fn borrow(&mut self, account: &str, token: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+        self.accrue_all(ev)?;
+        let holder = Holder::Account(account.into());
+        let shares = self.lending_pool_mut(token)?.borrow(&holder, amount)?;
+        self.ledger.credit(&holder, token, amount)?;
+        self.require_account_healthy(account, true)?;
+        ev.push(Event::Borrowed { borrower: holder, token: token.into(), amount: Amount(amount), debt_shares: Amount(shares) });
+        self.rates_event(token, ev)
+    }
+
+    pub(super) fn repay(&mut self, account: &str, token: &str, amount: Option<U256>, ev: &mut Vec<Event>) -> Result<(), Error> {
+        self.accrue(token, ev)?;
+        let holder = Holder::Account(account.into());
+        let debt = self.lending_pool(token)?.debt_of(&holder)?;
+        if debt.is_zero() {
+            return Err(Error::invalid(format!("account {account:?} has no {token} debt to repay")));
+        }
+        let amount = amount.unwrap_or(debt).min(debt);
+        self.ledger.debit(&holder, token, amount)?;
+        let outcome = self.lending_pool_mut(token)?.repay(&holder, amount)?;
+        ev.push(Event::Repaid {
+            borrower: holder,
+            token: token.into(),
+            amount: Amount(outcome.paid),
+            remaining_debt: Amount(outcome.remaining_debt),
+        });
+        self.rates_event(token, ev)
+    }
+
+    /// Refuses a state where the account's debt is not covered: by the LTV after a borrow
+    /// (`for_borrow`), by the liquidation threshold otherwise.
+    pub(crate) fn require_account_healthy(&self, account: &str, for_borrow: bool) -> Result<(), Error> {
+        let status = self.account_status(account)?;
+        if status.debt_value.is_zero() {
+            return Ok(());
+        }
+        let covered = if for_borrow { status.borrow_capacity } else { status.threshold_value };
+        if covered < status.debt_value {
+            let health_factor_wad = crate::math::mul_div(covered, crate::math::WAD, status.debt_value)?;
+            return Err(Error::HealthFactorTooLow { health_factor_wad });
+        }
+        Ok(())
+    }
+
+    /// Supply rate and borrow rate of a token's pool, for reports.
+    pub fn lending_rates(&self, token: &str) -> Result<(Ray, Ray), Error> {
+        let pool = self.lending_pool(token)?;
+        Ok((pool.liquidity_rate, pool.borrow_rate))
+    }
+}

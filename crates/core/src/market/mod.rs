@@ -1,0 +1,228 @@
+//! The market: one deterministic state machine over tokens, oracle prices, lending pools,
+//! AMM pools, farms and leveraged positions.
+//!
+//! [`Market::apply`] takes a [`Command`] and returns the [`Event`]s it caused, or an [`Error`]
+//! and no change at all: every command runs on a copy that replaces the state only on success
+//! (revm's execute-then-commit). No I/O, no clock, no randomness: time is `advance_time`.
+//!
+//! - [`command`], [`event`]: the public, serde-tagged interface (`levfarm exec` speaks it).
+//! - `ledger`: token balances, the only place tokens move.
+//! - `lending_ops`, `amm_ops`, `position_ops`, `liquidation`: the command handlers.
+//! - `view`: read-only queries (health, liquidation prices, conservation totals).
+
+pub mod command;
+pub mod event;
+mod amm_ops;
+mod ledger;
+mod lending_ops;
+mod liquidation;
+mod position_ops;
+mod view;
+
+use std::collections::BTreeMap;
+
+use alloy_primitives::U256;
+use serde::{Deserialize, Serialize};
+
+pub use command::Command;
+pub use event::Event;
+pub use view::Totals;
+
+use crate::amm::ConstantProductPool;
+use crate::farm::Farm;
+use crate::lending::LendingPool;
+use crate::position::{LeverageConfig, Position};
+use crate::Error;
+
+/// A registered token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    pub decimals: u8,
+}
+
+/// A constant-product pool with its leverage rules and optional farm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmmPool {
+    pub token0: String,
+    pub token1: String,
+    pub amm: ConstantProductPool,
+    pub leverage: LeverageConfig,
+    pub farm: Option<Farm>,
+}
+
+impl AmmPool {
+    /// Index (0 or 1) of `token` in this pool.
+    pub fn side(&self, token: &str) -> Option<usize> {
+        [&self.token0, &self.token1].iter().position(|t| *t == token)
+    }
+
+    /// The two token symbols.
+    pub fn tokens(&self) -> [&str; 2] {
+        [&self.token0, &self.token1]
+    }
+}
+
+/// The whole engine state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Market {
+    /// Seconds since the start of the run.
+    pub time: u64,
+    tokens: BTreeMap<String, Token>,
+    prices: BTreeMap<String, U256>,
+    ledger: ledger::Ledger,
+    lending: BTreeMap<String, LendingPool>,
+    pools: BTreeMap<String, AmmPool>,
+    positions: BTreeMap<u64, Position>,
+    next_position: u64,
+}
+
+impl Market {
+    /// An empty market at time 0.
+    pub fn new() -> Self {
+        Self { next_position: 1, ..Self::default() }
+    }
+
+    /// Applies one command. On error nothing changes.
+    pub fn apply(&mut self, command: &Command) -> Result<Vec<Event>, Error> {
+        match command {
+            // Cheap commands that check everything before they change anything.
+            Command::AdvanceTime { seconds } => self.advance_time(*seconds),
+            Command::SetPrice { token, price } => self.set_price(token, price.0, *price),
+            Command::InspectPosition { position } => self.inspect_position(*position).map(|e| vec![e]),
+            _ => {
+                let mut next = self.clone();
+                let mut events = Vec::new();
+                next.dispatch(command, &mut events)?;
+                *self = next;
+                Ok(events)
+            }
+        }
+    }
+
+    fn dispatch(&mut self, command: &Command, ev: &mut Vec<Event>) -> Result<(), Error> {
+        use Command as C;
+        match command {
+            C::CreateToken { symbol, decimals } => self.create_token(symbol, *decimals, ev),
+            C::Mint { to, token, amount } => self.mint(to, token, amount.0, ev),
+            C::Transfer { from, to, token, amount } => self.transfer_between(from, to, token, amount.0, ev),
+            C::Accrue {} => self.accrue_all(ev),
+            C::CreateLendingPool { token, config } => self.create_lending_pool(token, config, ev),
+            C::Supply { account, token, amount } => self.supply(account, token, amount.0, ev),
+            C::Withdraw { account, token, amount } => self.withdraw(account, token, amount.map(|a| a.0), ev),
+            C::Borrow { account, token, amount } => self.borrow(account, token, amount.0, ev),
+            C::Repay { account, token, amount } => self.repay(account, token, amount.map(|a| a.0), ev),
+            C::LiquidateAccount { liquidator, borrower, debt_token, collateral_token, debt_to_cover } => self
+                .liquidate_account(liquidator, borrower, debt_token, collateral_token, debt_to_cover.map(|a| a.0), ev),
+            C::CreatePool { pool, token0, token1, fee_bps, protocol_fee_divisor, leverage } => {
+                self.create_pool(pool, token0, token1, *fee_bps, *protocol_fee_divisor, leverage, ev)
+            }
+            C::AddLiquidity { account, pool, amount0, amount1, min_liquidity } => self.add_liquidity(
+                account,
+                pool,
+                [amount0.0, amount1.0],
+                min_liquidity.map(|a| a.0),
+                ev,
+            ),
+            C::RemoveLiquidity { account, pool, liquidity } => self.remove_liquidity(account, pool, liquidity.0, ev),
+            C::Swap { account, pool, token_in, amount_in, min_amount_out } => {
+                self.swap(account, pool, token_in, amount_in.0, min_amount_out.map(|a| a.0), ev)
+            }
+            C::Arbitrage { account, pool } => self.arbitrage(account, pool, ev),
+            C::CreateFarm { pool, reward_token, reward_per_second } => {
+                self.create_farm(pool, reward_token, reward_per_second.0, ev)
+            }
+            C::FundFarm { account, pool, amount } => self.fund_farm(account, pool, amount.0, ev),
+            C::Stake { account, pool, amount } => self.stake(account, pool, amount.0, ev),
+            C::Unstake { account, pool, amount } => self.unstake(account, pool, amount.0, ev),
+            C::Harvest { account, pool } => self.harvest(account, pool, ev),
+            C::OpenPosition { owner, pool, equity0, equity1, borrow0, borrow1, min_lp } => self.open_position(
+                owner,
+                pool,
+                [equity0.0, equity1.0],
+                [borrow0.0, borrow1.0],
+                min_lp.map(|a| a.0),
+                ev,
+            ),
+            C::AddCollateral { caller, position, amount0, amount1 } => {
+                self.add_collateral(caller, *position, [amount0.0, amount1.0], ev)
+            }
+            C::ClosePosition { caller, position, lp, max_repay0, max_repay1, mode } => self.close_position(
+                caller,
+                *position,
+                lp.map(|a| a.0),
+                [max_repay0.map(|a| a.0), max_repay1.map(|a| a.0)],
+                *mode,
+                ev,
+            ),
+            C::Reinvest { caller, position } => self.reinvest(caller, *position, ev),
+            C::Liquidate { liquidator, position } => self.liquidate(liquidator, *position, ev),
+            C::AdvanceTime { .. } | C::SetPrice { .. } | C::InspectPosition { .. } => {
+                unreachable_cheap_command()
+            }
+        }
+    }
+
+    fn advance_time(&mut self, seconds: u64) -> Result<Vec<Event>, Error> {
+        let to = self.time.checked_add(seconds).ok_or(Error::TimeBackwards { now: self.time, requested: u64::MAX })?;
+        let from = std::mem::replace(&mut self.time, to);
+        Ok(vec![Event::TimeAdvanced { from, to }])
+    }
+
+    fn set_price(&mut self, token: &str, price_wad: U256, price: crate::price::Price) -> Result<Vec<Event>, Error> {
+        self.token(token)?;
+        if price_wad.is_zero() {
+            return Err(Error::invalid(format!("price of {token} must be above zero")));
+        }
+        self.prices.insert(token.to_string(), price_wad);
+        Ok(vec![Event::PriceSet { token: token.to_string(), price }])
+    }
+
+    fn create_token(&mut self, symbol: &str, decimals: u8, ev: &mut Vec<Event>) -> Result<(), Error> {
+        let valid = !symbol.is_empty()
+            && symbol.len() <= 32
+            && symbol.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+        if !valid {
+            return Err(Error::invalid(format!(
+                "token symbol {symbol:?} must be 1-32 characters of letters, digits, '_', '-' or '.'"
+            )));
+        }
+        if decimals > 36 {
+            return Err(Error::InvalidConfig { field: "decimals", value: decimals.to_string(), reason: "must be at most 36" });
+        }
+        if self.tokens.contains_key(symbol) {
+            return Err(Error::AlreadyExists { kind: "token", name: symbol.into() });
+        }
+        self.tokens.insert(symbol.into(), Token { decimals });
+        ev.push(Event::TokenCreated { symbol: symbol.into(), decimals });
+        Ok(())
+    }
+
+    pub(crate) fn token(&self, symbol: &str) -> Result<Token, Error> {
+        self.tokens.get(symbol).copied().ok_or_else(|| Error::unknown("token", symbol))
+    }
+
+    pub(crate) fn pool(&self, id: &str) -> Result<&AmmPool, Error> {
+        self.pools.get(id).ok_or_else(|| Error::unknown("pool", id))
+    }
+
+    pub(crate) fn pool_mut(&mut self, id: &str) -> Result<&mut AmmPool, Error> {
+        self.pools.get_mut(id).ok_or_else(|| Error::unknown("pool", id))
+    }
+
+    pub(crate) fn lending_pool(&self, token: &str) -> Result<&LendingPool, Error> {
+        self.lending.get(token).ok_or_else(|| Error::unknown("lending pool for token", token))
+    }
+
+    pub(crate) fn lending_pool_mut(&mut self, token: &str) -> Result<&mut LendingPool, Error> {
+        self.lending.get_mut(token).ok_or_else(|| Error::unknown("lending pool for token", token))
+    }
+
+    pub(crate) fn position(&self, id: u64) -> Result<&Position, Error> {
+        self.positions.get(&id).ok_or_else(|| Error::unknown("position", id.to_string()))
+    }
+}
+
+#[allow(clippy::panic)]
+fn unreachable_cheap_command() -> Result<(), Error> {
+    Err(Error::invalid("internal: cheap commands are applied directly"))
+}

@@ -1,0 +1,326 @@
+//! Leveraged position commands: open, add collateral, close (partial or full), reinvest.
+
+use alloy_primitives::U256;
+
+use super::{Event, Market};
+use crate::amm::ZapResult;
+use crate::math::{Bps, CheckedOps};
+use crate::position::config::ADD_COLLATERAL_MARGIN_BPS;
+use crate::position::valuation::plan_swap;
+use crate::position::{ExitMode, Position, PositionHealth};
+use crate::types::{Amount, Holder};
+use crate::Error;
+
+impl Market {
+    pub(super) fn open_position(
+        &mut self,
+        owner: &str,
+        pool_id: &str,
+        equity: [U256; 2],
+        borrow: [U256; 2],
+        min_lp: Option<U256>,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
+        let tokens = self.pool_tokens(pool_id)?;
+        if equity.iter().chain(&borrow).all(|a| a.is_zero()) {
+            return Err(Error::invalid("open_position needs some equity or borrowing"));
+        }
+        if equity == [U256::ZERO; 2] {
+            return Err(Error::invalid("open_position needs equity: a position cannot be all debt"));
+        }
+        let id = self.next_position;
+        self.next_position += 1;
+        let holder = Holder::Position(id);
+        let position = Position { id, owner: owner.into(), pool: pool_id.into(), lp: U256::ZERO, opened_at: self.time, open: true };
+        self.positions.insert(id, position);
+        self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
+        for i in 0..2 {
+            self.transfer(&Holder::Account(owner.into()), &holder, &tokens[i], equity[i], ev)?;
+            self.borrow_for(&holder, &tokens[i], borrow[i], ev)?;
+        }
+        let amounts = [equity[0].add_or(borrow[0], "open")?, equity[1].add_or(borrow[1], "open")?];
+        let zap = self.zap_position(id, amounts, ev)?;
+        if let Some(min) = min_lp.filter(|m| zap.liquidity < *m) {
+            return Err(Error::Slippage { got: zap.liquidity, min });
+        }
+        self.sweep_to_owner(id, ev)?;
+        let health = self.check_work(id)?;
+        ev.push(Event::PositionOpened { position: id, owner: owner.into(), pool: pool_id.into(), lp: Amount(zap.liquidity), health });
+        Ok(())
+    }
+
+    pub(super) fn add_collateral(&mut self, caller: &str, id: u64, amounts: [U256; 2], ev: &mut Vec<Event>) -> Result<(), Error> {
+        let position = self.owned_position(caller, id)?;
+        let tokens = self.pool_tokens(&position.pool)?;
+        if amounts == [U256::ZERO; 2] {
+            return Err(Error::invalid("add_collateral needs amount0 or amount1"));
+        }
+        self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
+        let before = self.position_health(id)?;
+        for i in 0..2 {
+            self.transfer(&Holder::Account(caller.into()), &Holder::Position(id), &tokens[i], amounts[i], ev)?;
+        }
+        let zap = self.zap_position(id, amounts, ev)?;
+        self.sweep_to_owner(id, ev)?;
+        let after = self.position_health(id)?;
+        if after.value <= before.value {
+            return Err(Error::invalid(format!("add_collateral must raise the position's value: {} before, {} after", before.value, after.value)));
+        }
+        let kill = self.pool(&position.pool)?.leverage.kill_factor_bps.0;
+        let limit = kill.saturating_sub(ADD_COLLATERAL_MARGIN_BPS);
+        if !after.within(limit)? {
+            return Err(Error::AddCollateralMargin { debt_ratio_bps: after.debt_ratio_bps, kill_factor_bps: kill, margin_bps: ADD_COLLATERAL_MARGIN_BPS });
+        }
+        ev.push(Event::CollateralAdded { position: id, lp: Amount(zap.liquidity), health: after });
+        Ok(())
+    }
+
+    pub(super) fn close_position(
+        &mut self,
+        caller: &str,
+        id: u64,
+        lp: Option<U256>,
+        max_repay: [Option<U256>; 2],
+        mode: ExitMode,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
+        let position = self.owned_position(caller, id)?;
+        let tokens = self.pool_tokens(&position.pool)?;
+        let lp_out = lp.unwrap_or(position.lp);
+        if lp_out.is_zero() || lp_out > position.lp {
+            return Err(Error::invalid(format!("close_position lp must be within 1..={}, got {lp_out}", position.lp)));
+        }
+        self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
+        let holdings = self.unwind(id, lp_out, ev)?;
+        let debt = self.position_debt(self.position(id)?)?;
+        let targets = [0, 1].map(|i| max_repay[i].map_or(debt[i], |m| m.min(debt[i])));
+        let holdings = self.exit_swap(id, holdings, targets, mode, ev)?;
+        let repaid = [0, 1].map(|i| holdings[i].min(targets[i]));
+        for i in 0..2 {
+            self.repay_for(&Holder::Position(id), &tokens[i], repaid[i], ev)?;
+        }
+        let fully = self.position(id)?.lp.is_zero();
+        let health = if fully {
+            let left = [debt[0] - repaid[0], debt[1] - repaid[1]];
+            if let Some(i) = (0..2).find(|&i| !left[i].is_zero()) {
+                if max_repay[i].is_some_and(|m| m < debt[i]) {
+                    return Err(Error::invalid("removing all LP must repay the whole debt: drop max_repay or close part of the LP"));
+                }
+                return Err(Error::Underwater { position: id, token: tokens[i].clone(), available: holdings[i], debt: debt[i] });
+            }
+            self.positions.get_mut(&id).map(|p| p.open = false);
+            None
+        } else {
+            Some(self.check_work(id)?)
+        };
+        let returned = self.sweep_to_owner(id, ev)?;
+        if fully {
+            self.pay_out_rewards(id, ev)?;
+        }
+        ev.push(Event::PositionClosed {
+            position: id,
+            lp_removed: Amount(lp_out),
+            repaid0: Amount(repaid[0]),
+            repaid1: Amount(repaid[1]),
+            returned0: Amount(returned[0]),
+            returned1: Amount(returned[1]),
+            fully,
+            health,
+        });
+        Ok(())
+    }
+
+    pub(super) fn reinvest(&mut self, caller: &str, id: u64, ev: &mut Vec<Event>) -> Result<(), Error> {
+        let position = self.open_position_ref(id)?.clone();
+        let holder = Holder::Position(id);
+        let now = self.time;
+        let farm = self.farm_mut(&position.pool)?;
+        let harvested = farm.harvest(&holder, now)?;
+        let reward = farm.reward_token.clone();
+        self.ledger.credit(&holder, &reward, harvested)?;
+        let rewards = self.ledger.balance(&holder, &reward);
+        if rewards.is_zero() {
+            return Err(Error::invalid(format!("position {id} has no rewards to reinvest")));
+        }
+        let bps = self.pool(&position.pool)?.leverage.reinvest_bounty_bps;
+        let bounty = bps.of_floor(rewards)?;
+        self.transfer(&holder, &Holder::Account(caller.into()), &reward, bounty, ev)?;
+        let (side, amount) = self.sell_rewards_into(&position.pool, &holder, &reward, rewards - bounty, ev)?;
+        let mut amounts = [U256::ZERO; 2];
+        amounts[side] = amount;
+        let zap = self.zap_position(id, amounts, ev)?;
+        self.sweep_to_owner(id, ev)?;
+        ev.push(Event::Reinvested { position: id, caller: caller.into(), rewards: Amount(rewards), bounty: Amount(bounty), lp_added: Amount(zap.liquidity) });
+        Ok(())
+    }
+
+    /// Turns `amount` of the reward token into one of `pool_id`'s tokens: directly when it is
+    /// one, else through the first pool (by id) that pairs it with one. Returns (side, amount).
+    fn sell_rewards_into(&mut self, pool_id: &str, holder: &Holder, reward: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(usize, U256), Error> {
+        let tokens = self.pool_tokens(pool_id)?;
+        if let Some(side) = tokens.iter().position(|t| t == reward) {
+            return Ok((side, amount));
+        }
+        let route = self.pools.iter().find_map(|(id, p)| {
+            let other = p.side(reward).map(|s| p.tokens()[1 - s].to_string())?;
+            let side = tokens.iter().position(|t| *t == other)?;
+            Some((id.clone(), p.side(reward) == Some(0), side))
+        });
+        let (route_id, zero_for_one, side) = route.ok_or_else(|| {
+            Error::invalid(format!("no pool sells reward token {reward} for {} or {}", tokens[0], tokens[1]))
+        })?;
+        let out = self.swap_for(holder, &route_id, zero_for_one, amount, ev)?;
+        Ok((side, out))
+    }
+
+    /// The position's LP after `amounts` (held by the position) are zapped in and staked.
+    fn zap_position(&mut self, id: u64, amounts: [U256; 2], ev: &mut Vec<Event>) -> Result<ZapResult, Error> {
+        let pool_id = self.position(id)?.pool.clone();
+        let holder = Holder::Position(id);
+        let pool = self.pool_mut(&pool_id)?;
+        let zap = pool.amm.zap_in(amounts[0], amounts[1])?;
+        let tokens = [pool.token0.clone(), pool.token1.clone()];
+        for i in 0..2 {
+            self.ledger.debit(&holder, &tokens[i], amounts[i])?;
+        }
+        self.ledger.credit(&holder, &tokens[0], zap.leftover0)?;
+        self.ledger.credit(&holder, &tokens[1], zap.leftover1)?;
+        if !zap.swap_amount_in.is_zero() {
+            let (i, o) = if zap.swap_zero_for_one { (0, 1) } else { (1, 0) };
+            ev.push(Event::Swapped {
+                holder: holder.clone(),
+                pool: pool_id.clone(),
+                token_in: tokens[i].clone(),
+                amount_in: Amount(zap.swap_amount_in),
+                token_out: tokens[o].clone(),
+                amount_out: Amount(zap.swap_amount_out),
+            });
+        }
+        if !zap.protocol_fee_liquidity.is_zero() {
+            self.ledger.credit(&Holder::Treasury, &super::ledger::lp_token(&pool_id), zap.protocol_fee_liquidity)?;
+            ev.push(Event::ProtocolFeeMinted { pool: pool_id.clone(), liquidity: Amount(zap.protocol_fee_liquidity) });
+        }
+        ev.push(Event::LiquidityAdded {
+            holder: holder.clone(),
+            pool: pool_id.clone(),
+            amount0: Amount(zap.amount0_added),
+            amount1: Amount(zap.amount1_added),
+            liquidity: Amount(zap.liquidity),
+        });
+        let position = self.positions.get_mut(&id).ok_or_else(|| Error::unknown("position", id.to_string()))?;
+        position.lp = position.lp.add_or(zap.liquidity, "position lp")?;
+        self.stake_lp(&pool_id, &holder, zap.liquidity, ev)?;
+        Ok(zap)
+    }
+
+    /// Unstakes and burns `lp` of the position; the tokens land in its ledger balance.
+    pub(crate) fn unwind(&mut self, id: u64, lp: U256, ev: &mut Vec<Event>) -> Result<[U256; 2], Error> {
+        let pool_id = self.position(id)?.pool.clone();
+        let holder = Holder::Position(id);
+        self.unstake_lp(&pool_id, &holder, lp, ev)?;
+        let position = self.positions.get_mut(&id).ok_or_else(|| Error::unknown("position", id.to_string()))?;
+        position.lp -= lp;
+        self.burn_lp(&pool_id, &holder, lp, ev)?;
+        let tokens = self.pool_tokens(&pool_id)?;
+        Ok([self.ledger.balance(&holder, &tokens[0]), self.ledger.balance(&holder, &tokens[1])])
+    }
+
+    /// Swaps the position's holdings toward `debt` as `mode` says; returns the new holdings.
+    pub(crate) fn exit_swap(&mut self, id: u64, have: [U256; 2], debt: [U256; 2], mode: ExitMode, ev: &mut Vec<Event>) -> Result<[U256; 2], Error> {
+        let pool_id = self.position(id)?.pool.clone();
+        let pool = self.pool(&pool_id)?;
+        let reserves = [pool.amm.reserve0, pool.amm.reserve1];
+        let Some(swap) = plan_swap(reserves, have, debt, mode, pool.amm.fee)? else { return Ok(have) };
+        let holder = Holder::Position(id);
+        self.swap_for(&holder, &pool_id, swap.zero_for_one, swap.amount_in, ev)?;
+        let tokens = self.pool_tokens(&pool_id)?;
+        Ok([self.ledger.balance(&holder, &tokens[0]), self.ledger.balance(&holder, &tokens[1])])
+    }
+
+    pub(crate) fn borrow_for(&mut self, holder: &Holder, token: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+        if amount.is_zero() {
+            return Ok(());
+        }
+        let shares = self.lending_pool_mut(token)?.borrow(holder, amount)?;
+        self.ledger.credit(holder, token, amount)?;
+        ev.push(Event::Borrowed { borrower: holder.clone(), token: token.into(), amount: Amount(amount), debt_shares: Amount(shares) });
+        self.rates_event(token, ev)
+    }
+
+    pub(crate) fn repay_for(&mut self, holder: &Holder, token: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+        if amount.is_zero() {
+            return Ok(());
+        }
+        self.ledger.debit(holder, token, amount)?;
+        let outcome = self.lending_pool_mut(token)?.repay(holder, amount)?;
+        ev.push(Event::Repaid { borrower: holder.clone(), token: token.into(), amount: Amount(outcome.paid), remaining_debt: Amount(outcome.remaining_debt) });
+        self.rates_event(token, ev)
+    }
+
+    /// Hands the position's leftover pool tokens to its owner; returns what moved.
+    pub(crate) fn sweep_to_owner(&mut self, id: u64, ev: &mut Vec<Event>) -> Result<[U256; 2], Error> {
+        let position = self.position(id)?.clone();
+        let tokens = self.pool_tokens(&position.pool)?;
+        let (from, to) = (Holder::Position(id), Holder::Account(position.owner.clone()));
+        let mut moved = [U256::ZERO; 2];
+        for i in 0..2 {
+            moved[i] = self.ledger.balance(&from, &tokens[i]);
+            self.transfer(&from, &to, &tokens[i], moved[i], ev)?;
+        }
+        Ok(moved)
+    }
+
+    /// Hands a closed position's unreinvested farm rewards to its owner.
+    pub(crate) fn pay_out_rewards(&mut self, id: u64, ev: &mut Vec<Event>) -> Result<(), Error> {
+        let position = self.position(id)?.clone();
+        let Some(reward) = self.pool(&position.pool)?.farm.as_ref().map(|f| f.reward_token.clone()) else {
+            return Ok(());
+        };
+        let from = Holder::Position(id);
+        let amount = self.ledger.balance(&from, &reward);
+        self.transfer(&from, &Holder::Account(position.owner), &reward, amount, ev)
+    }
+
+    /// Minimum debt and work factor: what any open or adjustment must leave.
+    fn check_work(&self, id: u64) -> Result<PositionHealth, Error> {
+        let position = self.position(id)?;
+        let pool = self.pool(&position.pool)?;
+        let health = self.position_health(id)?;
+        for (i, token) in pool.tokens().into_iter().enumerate() {
+            if !health.debt[i].is_zero() && health.debt[i] < pool.leverage.min_debt {
+                return Err(Error::DebtBelowMinimum { token: token.into(), debt: health.debt[i], min_debt: pool.leverage.min_debt });
+            }
+        }
+        let work = pool.leverage.work_factor_bps;
+        if !health.within(work.0)? {
+            return Err(Error::DebtRatioTooHigh { debt_ratio_bps: health.debt_ratio_bps, work_factor_bps: work.0 });
+        }
+        Ok(health)
+    }
+
+    fn owned_position(&self, caller: &str, id: u64) -> Result<Position, Error> {
+        let position = self.open_position_ref(id)?;
+        if position.owner != caller {
+            return Err(Error::NotOwner { position: id, caller: caller.into() });
+        }
+        Ok(position.clone())
+    }
+
+    pub(crate) fn open_position_ref(&self, id: u64) -> Result<&Position, Error> {
+        let position = self.position(id)?;
+        if !position.open {
+            return Err(Error::PositionClosed { position: id });
+        }
+        Ok(position)
+    }
+
+    pub(crate) fn pool_tokens(&self, pool_id: &str) -> Result<[String; 2], Error> {
+        let pool = self.pool(pool_id)?;
+        Ok([pool.token0.clone(), pool.token1.clone()])
+    }
+}
+
+/// A share in bps of an amount, rounded down.
+pub(crate) fn share(bps: Bps, amount: U256) -> Result<U256, Error> {
+    Ok(bps.of_floor(amount)?)
+}

@@ -1,0 +1,184 @@
+//! Read-only queries: account and position health, liquidation prices, conservation totals.
+
+use alloy_primitives::U256;
+use serde::{Deserialize, Serialize};
+
+use super::{Event, Market};
+use crate::math::{mul_div, mul_div_rounding_up, percent_mul, CheckedOps, RAY, WAD};
+use crate::position::liquidation_price::{self, LiquidationPrices};
+use crate::position::valuation::{self, quote, Quote};
+use crate::position::{Position, PositionHealth};
+use crate::types::{Amount, Holder};
+use crate::Error;
+
+/// An Aave-style account's collateral and debt, numeraire 1e18.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AccountStatus {
+    pub collateral_value: U256,
+    /// `Σ collateral · price · liquidation threshold`.
+    pub threshold_value: U256,
+    /// `Σ collateral · price · LTV`.
+    pub borrow_capacity: U256,
+    pub debt_value: U256,
+}
+
+impl AccountStatus {
+    /// Health factor in 1e18; `U256::MAX` without debt.
+    pub fn health_factor_wad(&self) -> Result<U256, Error> {
+        if self.debt_value.is_zero() {
+            return Ok(U256::MAX);
+        }
+        Ok(mul_div(self.threshold_value, WAD, self.debt_value)?)
+    }
+}
+
+/// Per-token totals for the conservation check: where every minted token is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub token: String,
+    pub minted: Amount,
+    pub held: Amount,
+    pub lending_cash: Amount,
+    pub amm_reserves: Amount,
+    pub farm_balances: Amount,
+    pub bad_debt: Amount,
+}
+
+impl Totals {
+    /// Every minted token is somewhere.
+    pub fn balanced(&self) -> bool {
+        self.held.0.checked_add(self.lending_cash.0).and_then(|s| s.checked_add(self.amm_reserves.0)).and_then(|s| s.checked_add(self.farm_balances.0))
+            == Some(self.minted.0)
+    }
+}
+
+impl Market {
+    /// The oracle quote of a token.
+    pub fn quote(&self, token: &str) -> Result<Quote, Error> {
+        let decimals = self.token(token)?.decimals;
+        let price = self.prices.get(token).copied().ok_or_else(|| Error::NoPrice { token: token.into() })?;
+        Ok(quote(price, decimals))
+    }
+
+    /// An account's Aave-style collateral and debt as of now.
+    pub fn account_status(&self, account: &str) -> Result<AccountStatus, Error> {
+        let holder = Holder::Account(account.into());
+        let mut s = AccountStatus::default();
+        for (token, pool) in &self.lending {
+            let (liquidity_index, borrow_index) = pool.indices_at(self.time)?;
+            let supplied = mul_div(pool.supply_shares(&holder), liquidity_index.0, RAY)?;
+            let owed = mul_div_rounding_up(pool.debt_shares(&holder), borrow_index.0, RAY)?;
+            if supplied.is_zero() && owed.is_zero() {
+                continue;
+            }
+            let q = self.quote(token)?;
+            let value = q.value(supplied)?;
+            s.collateral_value = s.collateral_value.add_or(value, "account value")?;
+            s.threshold_value = s.threshold_value.add_or(percent_mul(value, pool.config.liquidation_threshold_bps)?, "account value")?;
+            s.borrow_capacity = s.borrow_capacity.add_or(percent_mul(value, pool.config.ltv_bps)?, "account value")?;
+            s.debt_value = s.debt_value.add_or(q.value_up(owed)?, "account value")?;
+        }
+        Ok(s)
+    }
+
+    /// A position's debt in each of its pool's tokens as of now, rounded up.
+    pub fn position_debt(&self, position: &Position) -> Result<[U256; 2], Error> {
+        let pool = self.pool(&position.pool)?;
+        let holder = Holder::Position(position.id);
+        let mut debt = [U256::ZERO; 2];
+        for (i, token) in pool.tokens().into_iter().enumerate() {
+            if let Some(lending) = self.lending.get(token) {
+                debt[i] = lending.debt_at(&holder, self.time)?;
+            }
+        }
+        Ok(debt)
+    }
+
+    /// A position's values, debts and ratios as of now.
+    pub fn position_health(&self, id: u64) -> Result<PositionHealth, Error> {
+        let position = self.position(id)?;
+        let pool = self.pool(&position.pool)?;
+        let quotes = [self.quote(&pool.token0)?, self.quote(&pool.token1)?];
+        let debt = self.position_debt(position)?;
+        valuation::assess(&pool.amm, position.lp, debt, quotes, pool.leverage.valuation)
+    }
+
+    /// Token0 prices below and above which the position becomes liquidatable.
+    pub fn liquidation_prices(&self, id: u64) -> Result<LiquidationPrices, Error> {
+        let position = self.position(id)?;
+        let pool = self.pool(&position.pool)?;
+        let quotes = [self.quote(&pool.token0)?, self.quote(&pool.token1)?];
+        let debt = self.position_debt(position)?;
+        let kill = pool.leverage.kill_factor_bps.0;
+        liquidation_price::solve(&pool.amm, position.lp, debt, quotes, pool.leverage.valuation, kill)
+    }
+
+    /// All positions, by id.
+    pub fn positions(&self) -> impl Iterator<Item = &Position> {
+        self.positions.values()
+    }
+
+    /// Where every unit of `token` is.
+    pub fn totals(&self, token: &str) -> Totals {
+        let lending_cash = self.lending.get(token).map(|p| p.cash).unwrap_or_default();
+        let bad_debt = self.lending.get(token).map(|p| p.bad_debt).unwrap_or_default();
+        let mut amm = U256::ZERO;
+        let mut farms = U256::ZERO;
+        for pool in self.pools.values() {
+            if pool.token0 == token {
+                amm = amm.saturating_add(pool.amm.reserve0);
+            }
+            if pool.token1 == token {
+                amm = amm.saturating_add(pool.amm.reserve1);
+            }
+            if let Some(farm) = pool.farm.as_ref().filter(|f| f.reward_token == token) {
+                farms = farms.saturating_add(farm.balance);
+            }
+        }
+        Totals {
+            token: token.into(),
+            minted: Amount(self.ledger.minted(token)),
+            held: Amount(self.ledger.total_held(token)),
+            lending_cash: Amount(lending_cash),
+            amm_reserves: Amount(amm),
+            farm_balances: Amount(farms),
+            bad_debt: Amount(bad_debt),
+        }
+    }
+
+    /// Registered token symbols.
+    pub fn token_symbols(&self) -> impl Iterator<Item = &String> {
+        self.tokens.keys()
+    }
+
+    /// The AMM pool with this id.
+    pub fn amm_pool(&self, id: &str) -> Result<&super::AmmPool, Error> {
+        self.pool(id)
+    }
+
+    /// The lending pool of a token.
+    pub fn lending(&self, token: &str) -> Result<&crate::lending::LendingPool, Error> {
+        self.lending_pool(token)
+    }
+
+    pub(super) fn inspect_position(&self, id: u64) -> Result<Event, Error> {
+        let position = self.position(id)?;
+        let pool = self.pool(&position.pool)?;
+        let holder = Holder::Position(id);
+        let pending = match &pool.farm {
+            Some(farm) => farm
+                .pending_at(&holder, self.time)?
+                .add_or(self.ledger.balance(&holder, &farm.reward_token), "rewards")?,
+            None => U256::ZERO,
+        };
+        Ok(Event::PositionStatus {
+            position: id,
+            open: position.open,
+            lp: Amount(position.lp),
+            pending_rewards: Amount(pending),
+            health: self.position_health(id)?,
+            liquidation_prices: self.liquidation_prices(id)?,
+            max_leverage_bps: pool.leverage.max_leverage_bps(),
+        })
+    }
+}

@@ -1,0 +1,139 @@
+//! Liquidation prices: where token0's oracle price (token1's held fixed) makes the position
+//! liquidatable, ignoring interest still to accrue.
+//!
+//! Both are expressed as a multiplier `m` (1e18 = today) on token0's price. The pool is moved
+//! with it along `x·y = k` (`r0/√m`, `r1·√m`), as arbitrage would move it.
+//!
+//! - [`closed_form`]: single-token debt under the oracle valuation, from `V(m) = 2·√(u0·u1·m)`:
+//!   debt in token1 (long token0) liquidates below `m = (d1/(2·KF))² / (u0·u1)`; debt in token0
+//!   (short) above `m = (2·KF)²·u0·u1 / d0²`.
+//! - [`solve`]: any debt and either valuation, by exact integer bisection on the engine's own
+//!   kill check; with debt in both tokens there are two prices, one on each side.
+
+use alloy_primitives::U256;
+use serde::{Deserialize, Serialize};
+
+use super::valuation::{assess, Quote};
+use super::Valuation;
+use crate::amm::ConstantProductPool;
+use crate::math::{mul_div, sqrt, CheckedOps, WAD};
+use crate::Error;
+
+/// Token0 prices (numeraire per whole token, 1e18) below and above which the position is
+/// liquidatable; `None` where no price on that side liquidates it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LiquidationPrices {
+    #[serde(with = "opt_dec")]
+    pub lower: Option<U256>,
+    #[serde(with = "opt_dec")]
+    pub upper: Option<U256>,
+}
+
+
+/// Largest price move searched: 1e12 times up.
+fn max_multiplier() -> U256 {
+    WAD * U256::from(1_000_000_000_000u64)
+}
+
+/// Closed-form liquidation prices for single-token debt under the oracle valuation.
+/// `values` are the numeraire values of the position's two underlying amounts and
+/// `debt_values` the numeraire values of its debts.
+pub fn closed_form(
+    price0_wad: U256,
+    values: [U256; 2],
+    debt_values: [U256; 2],
+    kill_factor_bps: u32,
+) -> Result<LiquidationPrices, Error> {
+    let kf2 = U256::from(kill_factor_bps) * U256::from(kill_factor_bps);
+    let uu = values[0].mul_or(values[1], "liquidation price")?;
+    let ten_k2 = U256::from(100_000_000u64);
+    let mut out = LiquidationPrices::default();
+    if debt_values[0].is_zero() && !debt_values[1].is_zero() && !uu.is_zero() {
+        // m = d1² · 1e8 / (4 · kf² · u0 · u1), in 1e18
+        let d2 = debt_values[1].mul_or(debt_values[1], "liquidation price")?;
+        let m = mul_div(mul_div(d2, ten_k2, kf2 * U256::from(4))?, WAD, uu)?;
+        out.lower = (m < WAD).then(|| mul_div(price0_wad, m, WAD)).transpose()?;
+    }
+    if debt_values[1].is_zero() && !debt_values[0].is_zero() {
+        // m = 4 · kf² · u0 · u1 / (d0² · 1e8), in 1e18
+        let d2 = debt_values[0].mul_or(debt_values[0], "liquidation price")?;
+        let m = mul_div(mul_div(uu, kf2 * U256::from(4), d2)?, WAD, ten_k2)?;
+        out.upper = (m > WAD).then(|| mul_div(price0_wad, m, WAD)).transpose()?;
+    }
+    Ok(out)
+}
+
+/// Liquidation prices by bisection on the kill check itself.
+pub fn solve(
+    pool: &ConstantProductPool,
+    lp: U256,
+    debt: [U256; 2],
+    quotes: [Quote; 2],
+    valuation: Valuation,
+    kill_factor_bps: u32,
+) -> Result<LiquidationPrices, Error> {
+    let liquidatable = |m: U256| -> Result<bool, Error> {
+        let (moved, moved_quotes) = moved(pool, quotes, m)?;
+        let health = assess(&moved, lp, debt, moved_quotes, valuation)?;
+        Ok(!health.within(kill_factor_bps)?)
+    };
+    if debt == [U256::ZERO; 2] || liquidatable(WAD)? {
+        return Ok(LiquidationPrices::default());
+    }
+    let lower = if liquidatable(U256::from(1))? {
+        Some(boundary(U256::from(1), WAD, &liquidatable)?)
+    } else {
+        None
+    };
+    let upper = if liquidatable(max_multiplier())? {
+        Some(boundary(max_multiplier(), WAD, &liquidatable)?)
+    } else {
+        None
+    };
+    let price = |m: U256| mul_div(quotes[0].price_wad, m, WAD);
+    Ok(LiquidationPrices { lower: lower.map(price).transpose()?, upper: upper.map(price).transpose()? })
+}
+
+/// Bisects between a liquidatable `bad` and a safe `good` multiplier; returns the safe-most
+/// liquidatable multiplier (the boundary, within one unit).
+fn boundary(mut bad: U256, mut good: U256, liquidatable: &impl Fn(U256) -> Result<bool, Error>) -> Result<U256, Error> {
+    loop {
+        let gap = if bad > good { bad - good } else { good - bad };
+        if gap <= U256::from(1) {
+            return Ok(bad);
+        }
+        let mid = if bad > good { good + gap / U256::from(2) } else { bad + gap / U256::from(2) };
+        if liquidatable(mid)? {
+            bad = mid;
+        } else {
+            good = mid;
+        }
+    }
+}
+
+/// The pool and quotes after token0's price moves by `m` (1e18 = unchanged).
+fn moved(pool: &ConstantProductPool, quotes: [Quote; 2], m: U256) -> Result<(ConstantProductPool, [Quote; 2]), Error> {
+    let mut moved = pool.clone();
+    let r0sq = pool.reserve0.mul_or(pool.reserve0, "move pool")?;
+    let r1sq = pool.reserve1.mul_or(pool.reserve1, "move pool")?;
+    moved.reserve0 = sqrt(mul_div(r0sq, WAD, m)?);
+    moved.reserve1 = sqrt(mul_div(r1sq, m, WAD)?);
+    let mut q = quotes;
+    q[0].price_wad = mul_div(quotes[0].price_wad, m, WAD)?;
+    Ok((moved, q))
+}
+
+mod opt_dec {
+    use alloy_primitives::U256;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::types::Amount;
+
+    pub fn serialize<S: Serializer>(v: &Option<U256>, s: S) -> Result<S::Ok, S::Error> {
+        v.map(Amount).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<U256>, D::Error> {
+        Ok(Option::<Amount>::deserialize(d)?.map(|a| a.0))
+    }
+}

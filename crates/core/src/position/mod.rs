@@ -1,0 +1,31 @@
+//! Leveraged LP positions (Alpaca / Alpha Homora style): equity plus debt in either or both
+//! tokens of a constant-product pool, held as LP staked in the pool's farm.
+//!
+//! - [`config`]: the per-pool leverage rules (work factor, kill factor, bounties).
+//! - [`valuation`]: oracle (fair LP price) and exit (after price impact and fees) values, debt
+//!   ratio, leverage; the exit plan that liquidation and closing execute.
+//! - [`liquidation_price`]: liquidation prices in closed form and by an exact numeric solve.
+
+pub mod config;
+pub mod liquidation_price;
+pub mod valuation;
+
+use alloy_primitives::U256;
+use serde::{Deserialize, Serialize};
+
+pub use config::{LeverageConfig, Valuation};
+pub use valuation::{ExitMode, ExitPlan, PositionHealth};
+
+/// A leveraged LP position. Its debt lives in the lending pools under
+/// [`crate::types::Holder::Position`]; its LP is staked in the pool's farm when there is one, and harvested rewards wait in its
+/// ledger balance until reinvested or paid out on close.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub id: u64,
+    pub owner: String,
+    pub pool: String,
+    #[serde(with = "crate::types::dec")]
+    pub lp: U256,
+    pub opened_at: u64,
+    pub open: bool,
+}
