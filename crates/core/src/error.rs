@@ -70,3 +70,35 @@ impl Error {
         Error::Invalid { what: what.into() }
     }
 }
+
+impl Error {
+    /// A stable snake_case name for the kind of refusal, for machine-readable output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Math(_) => "math",
+            Error::Rate(_) => "rate_model",
+            Error::Amm(_) => "amm",
+            Error::InvalidConfig { .. } => "invalid_config",
+            Error::Unknown { .. } => "unknown",
+            Error::AlreadyExists { .. } => "already_exists",
+            Error::AmountTooSmall { .. } => "amount_too_small",
+            Error::InsufficientBalance { .. } => "insufficient_balance",
+            Error::InsufficientSupply { .. } => "insufficient_supply",
+            Error::InsufficientCash { .. } => "insufficient_cash",
+            Error::InsufficientStake { .. } => "insufficient_stake",
+            Error::NoPrice { .. } => "no_price",
+            Error::TimeBackwards { .. } => "time_backwards",
+            Error::DebtRatioTooHigh { .. } => "debt_ratio_too_high",
+            Error::AddCollateralMargin { .. } => "add_collateral_margin",
+            Error::NotLiquidatable { .. } => "not_liquidatable",
+            Error::DebtBelowMinimum { .. } => "debt_below_minimum",
+            Error::Underwater { .. } => "underwater",
+            Error::NotOwner { .. } => "not_owner",
+            Error::PositionClosed { .. } => "position_closed",
+            Error::HealthFactorTooLow { .. } => "health_factor_too_low",
+            Error::AccountHealthy { .. } => "account_healthy",
+            Error::Slippage { .. } => "slippage",
+            Error::Invalid { .. } => "invalid",
+        }
+    }
+}

@@ -97,3 +97,66 @@ impl ConstantProductPool {
 fn wide(value: U256) -> U1024 {
     U1024::from_limbs_slice(value.as_limbs())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::amm::SwapFee;
+
+    fn u(x: u128) -> U256 {
+        U256::from(x)
+    }
+
+    const E21: u128 = 1_000_000_000_000_000_000_000;
+
+    fn pool(reserve0: u128, reserve1: u128) -> ConstantProductPool {
+        let mut pool = ConstantProductPool::new(SwapFee::UNISWAP_V2, None);
+        pool.reserve0 = u(reserve0);
+        pool.reserve1 = u(reserve1);
+        pool
+    }
+
+    #[test]
+    fn buys_token0_when_it_is_cheap_in_the_pool() {
+        // 1000e18/1000e18 (price 1) to price 2: 1 < 0.997 * 2, so token1 goes in:
+        // dy = (sqrt(1e42 * 997 * 1000 * 2) - 1e21 * 1000) / 997
+        //    = (1412090648648308271913325 - 1e24) / 997 = 413330640570018326894.
+        let mut p = pool(E21, E21);
+        let plan = p.swap_to_price(u(2), u(1)).unwrap().unwrap();
+        assert!(!plan.zero_for_one);
+        assert_eq!(plan.amount_in, u(413_330_640_570_018_326_894));
+        assert_eq!(p.swap_exact_in(false, plan.amount_in).unwrap(), plan.amount_out);
+        // After: 1413330640570018326894 / 708169833825631029044 = 1.99575, inside [1.994, 2.006].
+        assert_eq!(p.price0_wad().unwrap().0, u(1_995_750_980_997_046_213));
+        assert_eq!(p.swap_to_price(u(2), u(1)).unwrap(), None);
+    }
+
+    #[test]
+    fn sells_token0_when_it_is_dear_and_mirrors() {
+        // Price 1 to price 1/2 is the mirror image of the case above.
+        let plan = pool(E21, E21).swap_to_price(u(1), u(2)).unwrap().unwrap();
+        assert!(plan.zero_for_one);
+        assert_eq!(plan.amount_in, u(413_330_640_570_018_326_894));
+    }
+
+    #[test]
+    fn none_inside_the_fee_band() {
+        // 1.002 * 0.997 = 0.999 <= 1 <= 1.002 / 0.997 = 1.005: no trade pays.
+        assert_eq!(pool(E21, E21).swap_to_price(u(1002), u(1000)).unwrap(), None);
+        assert_eq!(pool(E21, E21).swap_to_price(u(998), u(1000)).unwrap(), None);
+        // A tiny pool whose optimal trade rounds to nothing.
+        assert_eq!(pool(10, 10).swap_to_price(u(101), u(100)).unwrap(), None);
+    }
+
+    #[test]
+    fn invalid_targets_and_empty_pools_are_errors() {
+        assert!(matches!(pool(E21, E21).swap_to_price(u(0), u(1)), Err(AmmError::InvalidPrice { .. })));
+        assert!(matches!(
+            pool(0, E21).swap_to_price(u(1), u(1)),
+            Err(AmmError::InsufficientLiquidity { .. })
+        ));
+        // Extreme operands compute over 1024 bits instead of wrapping.
+        let huge = pool(u128::MAX, 1).swap_to_price(U256::MAX, u(1));
+        assert!(huge.is_ok(), "{huge:?}");
+    }
+}

@@ -177,3 +177,88 @@ fn check_output(amount_out: U256, reserve_out: U256) -> Result<(), AmmError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(x: u128) -> U256 {
+        U256::from(x)
+    }
+
+    fn pool(reserve0: u128, reserve1: u128) -> ConstantProductPool {
+        let mut pool = ConstantProductPool::new(SwapFee::UNISWAP_V2, None);
+        pool.reserve0 = u(reserve0);
+        pool.reserve1 = u(reserve1);
+        pool
+    }
+
+    #[test]
+    fn swap_passes_k_at_the_quote_and_fails_one_above() {
+        // 100 token0 into 1000/1000: out = 100*997*1000 / (1000*1000 + 99700) = 90.66 -> 90.
+        // K: (1100*1000 - 100*3) * (910*1000) = 1099700 * 910000 = 1.0007e12 >= 1000*1000*1000^2.
+        let mut ok = pool(1000, 1000);
+        ok.swap(u(0), u(90), u(100), u(0)).unwrap();
+        assert_eq!((ok.reserve0, ok.reserve1), (u(1100), u(910)));
+        // 91 out: 1099700 * 909000 = 0.99963e12 < 1e12.
+        let mut refused = pool(1000, 1000);
+        let err = refused.swap(u(0), u(91), u(100), u(0)).unwrap_err();
+        let k = AmmError::K {
+            balance0_adjusted: u(1_099_700),
+            balance1_adjusted: u(909_000),
+            reserve0: u(1000),
+            reserve1: u(1000),
+            fee_denominator: 1000,
+        };
+        assert_eq!(err, k);
+        assert_eq!(refused, pool(1000, 1000), "a revert changes nothing");
+    }
+
+    #[test]
+    fn a_flash_swap_repaid_in_kind_keeps_the_fee() {
+        // 100 token0 in, 99 token0 out: (1001*1000 - 300) * 1000000 = 1.0007e12 >= 1e12;
+        // 100 out leaves 999700 * 1000000 < 1e12.
+        assert!(pool(1000, 1000).swap(u(99), u(0), u(100), u(0)).is_ok());
+        assert!(matches!(pool(1000, 1000).swap(u(100), u(0), u(100), u(0)), Err(AmmError::K { .. })));
+    }
+
+    #[test]
+    fn swap_reverts_in_the_pairs_order() {
+        let mut p = pool(1000, 1000);
+        let none_out = AmmError::InsufficientOutputAmount { amount_out: u(0) };
+        assert_eq!(p.swap(u(0), u(0), u(5), u(0)), Err(none_out));
+        let too_much = AmmError::OutputExceedsReserve { amount_out: u(1000), reserve_out: u(1000) };
+        assert_eq!(p.swap(u(0), u(1000), u(5000), u(0)), Err(too_much));
+        let none_in = AmmError::InsufficientInputAmount { amount_in: u(0) };
+        assert_eq!(p.swap(u(0), u(1), u(0), u(0)), Err(none_in));
+        // An empty pool refuses even a zero output of its empty side.
+        assert!(matches!(
+            pool(0, 1000).swap(u(0), u(1), u(5), u(0)),
+            Err(AmmError::OutputExceedsReserve { .. })
+        ));
+    }
+
+    #[test]
+    fn reserves_stay_within_uint112() {
+        let mut p = ConstantProductPool::new(SwapFee::UNISWAP_V2, None);
+        p.reserve0 = MAX_RESERVE;
+        p.reserve1 = MAX_RESERVE;
+        let err = p.swap(u(0), u(1), u(10), u(0)).unwrap_err();
+        assert!(matches!(err, AmmError::ReserveOverflow { .. }));
+        assert_eq!(MAX_RESERVE, (U256::from(1) << 112) - u(1));
+    }
+
+    #[test]
+    fn exact_in_and_exact_out_route_through_the_library() {
+        let mut p = pool(1000, 1000);
+        assert_eq!(p.swap_exact_in(true, u(100)).unwrap(), u(90));
+        // 90 token1 out of 1000/1000: 1000*90*1000 / (910*997) = 99.2 -> 99, + 1 = 100.
+        let mut p = pool(1000, 1000);
+        assert_eq!(p.swap_exact_out(true, u(90)).unwrap(), u(100));
+        assert_eq!((p.reserve0, p.reserve1), (u(1100), u(910)));
+        // Token1 in: the mirror image.
+        let mut p = pool(1000, 1000);
+        assert_eq!(p.swap_exact_in(false, u(100)).unwrap(), u(90));
+        assert_eq!((p.reserve0, p.reserve1), (u(910), u(1100)));
+    }
+}

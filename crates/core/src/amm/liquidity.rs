@@ -35,6 +35,11 @@ pub struct TokenAmounts {
     pub amount1: U256,
 }
 
+impl TokenAmounts {
+    /// Nothing of either token.
+    pub const ZERO: TokenAmounts = TokenAmounts { amount0: U256::ZERO, amount1: U256::ZERO };
+}
+
 impl ConstantProductPool {
     /// `UniswapV2Pair.mint` after the caller sent `amount0`/`amount1`: the first mint gives
     /// `sqrt(amount0 * amount1) - MINIMUM_LIQUIDITY` and locks `MINIMUM_LIQUIDITY`; later ones
@@ -106,5 +111,80 @@ impl ConstantProductPool {
         self.total_supply = supply;
         self.k_last = k_last;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::amm::{ProtocolFee, SwapFee};
+
+    fn u(x: u128) -> U256 {
+        U256::from(x)
+    }
+
+    fn seeded(protocol_fee: Option<ProtocolFee>) -> ConstantProductPool {
+        let mut pool = ConstantProductPool::new(SwapFee::UNISWAP_V2, protocol_fee);
+        // sqrt(4000 * 1000) = 2000: 1000 to the depositor, 1000 locked.
+        let first = pool.mint(u(4000), u(1000)).unwrap();
+        assert_eq!(first, MintResult { liquidity: u(1000), protocol_fee_liquidity: u(0) });
+        pool
+    }
+
+    #[test]
+    fn first_mint_locks_minimum_liquidity() {
+        let pool = seeded(None);
+        assert_eq!((pool.reserve0, pool.reserve1, pool.total_supply), (u(4000), u(1000), u(2000)));
+        // sqrt(1000 * 1000) - 1000 = 0.
+        let err = ConstantProductPool::new(SwapFee::UNISWAP_V2, None).mint(u(1000), u(1000));
+        assert!(matches!(err, Err(AmmError::InsufficientLiquidityMinted { .. })));
+    }
+
+    #[test]
+    fn later_mints_take_the_smaller_share() {
+        let mut pool = seeded(None);
+        // min(400 * 2000 / 4000, 50 * 2000 / 1000) = min(200, 100): the extra token0 is donated.
+        assert_eq!(pool.mint(u(400), u(50)).unwrap().liquidity, u(100));
+        assert_eq!((pool.reserve0, pool.reserve1, pool.total_supply), (u(4400), u(1050), u(2100)));
+    }
+
+    #[test]
+    fn burn_pays_pro_rata_rounded_down() {
+        let mut pool = seeded(None);
+        pool.mint(u(400), u(50)).unwrap();
+        // 100 of 2100 LP on 4400/1050: 209.5 -> 209 and 50 exactly.
+        let burned = pool.burn(u(100)).unwrap();
+        assert_eq!((burned.amount0, burned.amount1), (u(209), u(50)));
+        assert_eq!((pool.reserve0, pool.reserve1, pool.total_supply), (u(4191), u(1000), u(2000)));
+        // 1 LP pays 4191/2000 = 2 token0 but 1000/2000 = 0 token1.
+        assert!(matches!(pool.burn(u(1)), Err(AmmError::InsufficientLiquidityBurned { .. })));
+        let err = pool.clone().burn(u(2001)).unwrap_err();
+        assert_eq!(err, AmmError::BurnExceedsSupply { liquidity: u(2001), total_supply: u(2000) });
+    }
+
+    #[test]
+    fn protocol_fee_takes_its_share_of_root_k_growth() {
+        let mut pool = seeded(Some(ProtocolFee::UNISWAP_V2));
+        assert_eq!(pool.k_last, u(4_000_000));
+        // Pretend fees doubled rootK: 4000/1000 -> 8000/2000 with the same 2000 LP.
+        pool.reserve0 = u(8000);
+        pool.reserve1 = u(2000);
+        // rootK = 4000, rootKLast = 2000: 2000 * 2000 / (4000 * 5 + 2000) = 181.8 -> 181.
+        assert_eq!(pool.protocol_fee_liquidity().unwrap(), u(181));
+        let burned = pool.burn(u(1000)).unwrap();
+        assert_eq!(burned.protocol_fee_liquidity, u(181));
+        // 1000 of 2181 LP: 8000 * 1000 / 2181 = 3668.0 -> 3668; 2000 * 1000 / 2181 = 917.0 -> 917.
+        assert_eq!((burned.amount0, burned.amount1), (u(3668), u(917)));
+        assert_eq!(pool.total_supply, u(1181));
+        assert_eq!(pool.k_last, u((8000 - 3668) * (2000 - 917)));
+    }
+
+    #[test]
+    fn k_last_resets_when_the_protocol_fee_is_off() {
+        let mut pool = seeded(Some(ProtocolFee::UNISWAP_V2));
+        pool.protocol_fee = None;
+        pool.mint(u(400), u(100)).unwrap();
+        assert_eq!(pool.k_last, u(0));
+        assert_eq!(pool.protocol_fee_liquidity().unwrap(), u(0));
     }
 }

@@ -6,7 +6,8 @@
 //! | `fee` | [`SwapFee`] on the contract's own scale, the protocol's [`ProtocolFee`] share |
 //! | `library` | `UniswapV2Library`: [`quote`], [`get_amount_out`], [`get_amount_in`] |
 //! | `constant_product` | [`ConstantProductPool`]: the pair's state and its K-checked `swap` |
-//! | `liquidity` | `mint`, `burn` (with `_mintFee`), Router02 `add_liquidity` |
+//! | `liquidity` | `mint`, `burn` (with `_mintFee`) |
+//! | `router` | Router02 `add_liquidity`, with either token as the router's `tokenA` |
 //! | `valuation` | spot prices, `underlying`, Alpaca's `health` as `exit_value` |
 //! | `arbitrage` | `swap_to_price`: the fee-paying arbitrage to an external price |
 //! | `zap` | [`optimal_one_sided_swap`], [`optimal_deposit`], `zap_in` |
@@ -20,6 +21,7 @@ mod error;
 mod fee;
 mod library;
 mod liquidity;
+mod router;
 mod valuation;
 mod zap;
 
@@ -31,5 +33,6 @@ pub use constant_product::{ConstantProductPool, MAX_RESERVE, MINIMUM_LIQUIDITY};
 pub use error::AmmError;
 pub use fee::{ProtocolFee, SwapFee};
 pub use library::{get_amount_in, get_amount_out, quote};
-pub use liquidity::{AddLiquidityResult, BurnResult, MintResult, TokenAmounts};
+pub use liquidity::{BurnResult, MintResult, TokenAmounts};
+pub use router::{AddLiquidityResult, RouterTokenA};
 pub use zap::{optimal_deposit, optimal_one_sided_swap, OptimalDeposit, ZapResult};

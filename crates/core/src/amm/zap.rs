@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AmmError, ConstantProductPool, SwapFee, TokenAmounts};
+use super::{AmmError, ConstantProductPool, RouterTokenA, SwapFee, TokenAmounts};
 use crate::math::{mul_div, sqrt, CheckedOps, U256};
 
 /// How much of a one-sided deposit to sell first:
@@ -122,13 +122,24 @@ impl ConstantProductPool {
 
     /// Zap `amount0` and `amount1` into LP: the [`zap_swap`](Self::zap_swap) through
     /// [`swap_exact_in`](Self::swap_exact_in) (skipped when zero), then
-    /// [`add_liquidity`](Self::add_liquidity) of everything held, no minimums. All or nothing.
+    /// [`add_liquidity`](Self::add_liquidity) of everything held, no minimums, token0 as the
+    /// router's `tokenA`. All or nothing.
     pub fn zap_in(&mut self, amount0: U256, amount1: U256) -> Result<ZapResult, AmmError> {
-        let plan = self.zap_swap(amount0, amount1)?;
+        self.zap_in_with(RouterTokenA::Token0, TokenAmounts { amount0, amount1 })
+    }
+
+    /// [`zap_in`](Self::zap_in) with either token as the router's `tokenA`: Alpaca's strategies
+    /// name the base token first, Alpha Homora's `StrategyAddETHOnly` the farming token.
+    pub fn zap_in_with(
+        &mut self,
+        token_a: RouterTokenA,
+        amounts: TokenAmounts,
+    ) -> Result<ZapResult, AmmError> {
+        let plan = self.zap_swap(amounts.amount0, amounts.amount1)?;
         let mut pool = self.clone();
-        let swapped = pool.balancing_swap(plan, TokenAmounts { amount0, amount1 })?;
+        let swapped = pool.balancing_swap(plan, amounts)?;
         let held = swapped.held;
-        let added = pool.add_liquidity(held.amount0, held.amount1, U256::ZERO, U256::ZERO)?;
+        let added = pool.add_liquidity_with(token_a, held, TokenAmounts::ZERO)?;
         let leftover0 = held.amount0.sub_or(added.amount0, "zap_in")?;
         let leftover1 = held.amount1.sub_or(added.amount1, "zap_in")?;
         *self = pool;
@@ -171,4 +182,77 @@ impl ConstantProductPool {
 struct BalancingSwap {
     amount_out: U256,
     held: TokenAmounts,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(x: u128) -> U256 {
+        U256::from(x)
+    }
+
+    #[test]
+    fn one_sided_uses_the_fee_scale_constants() {
+        // Alpha Homora's first AddETHOnly call, 0.1 ETH into 1 ETH:
+        // sqrt(1e18 * (1e17*3988000 + 1e18*3988009)) = 2094471054944421999901,
+        // minus 1e18*1997 = 97471054944421999901, / 1994 = 48882173994193580.
+        let e17 = u(100_000_000_000_000_000);
+        let swap = optimal_one_sided_swap(e17, e17 * u(10), SwapFee::UNISWAP_V2).unwrap();
+        assert_eq!(swap, u(48_882_173_994_193_580));
+        // Scaling n and d by 10 scales the root's argument by 100: floor(sqrt(100X)) / 20n
+        // floors to the same integer as floor(sqrt(X)) / 2n, so the one-sided result does not
+        // depend on the scale.
+        let fine = SwapFee::new(9970, 10_000).unwrap();
+        assert_eq!(optimal_one_sided_swap(e17, e17 * u(10), fine).unwrap(), swap);
+        assert_eq!(optimal_one_sided_swap(u(5), u(0), SwapFee::UNISWAP_V2).unwrap(), u(0));
+    }
+
+    #[test]
+    fn two_sided_reduces_to_one_sided_and_mirrors() {
+        // 100 A, 0 B into 1000/1000: b = 1997*1000, c = (100*1000 - 0)*1000/1000 * 1000 = 1e8;
+        // sqrt(1997000^2 + 4*997*1e8) = sqrt(4386809000000) = 2094471; (2094471 - 1997000)/1994
+        // = 48.9 -> 48, the one-sided formula's sqrt(1000*(100*3988000 + 1000*3988009)) too.
+        let fee = SwapFee::UNISWAP_V2;
+        let forward = optimal_deposit(u(100), u(0), u(1000), u(1000), fee).unwrap();
+        assert_eq!(forward, OptimalDeposit { swap_amount: u(48), is_reversed: false });
+        assert_eq!(optimal_one_sided_swap(u(100), u(1000), fee).unwrap(), u(48));
+        let reversed = optimal_deposit(u(0), u(100), u(1000), u(1000), fee).unwrap();
+        assert_eq!(reversed, OptimalDeposit { swap_amount: u(48), is_reversed: true });
+        // The two-sided `c` is floored before the root, so there the scale matters:
+        // 162 A + 2 B into 1000/1000: _c = 160000; c = 160000*1000/1002 = 159680.6 -> 159680
+        // (x1000), sqrt(1997000^2 + 4*997*159680000) = 2150537, (2150537 - 1997000)/1994 = 76.99
+        // -> 76; on 9970/10000, c = 1596806 (x1000) and the swap is 77.
+        let coarse = optimal_deposit(u(162), u(2), u(1000), u(1000), fee).unwrap();
+        let fine = SwapFee::new(9970, 10_000).unwrap();
+        let finer = optimal_deposit(u(162), u(2), u(1000), u(1000), fine).unwrap();
+        assert_eq!((coarse.swap_amount, finer.swap_amount), (u(76), u(77)));
+        // Already in the pool's ratio: nothing to swap.
+        let balanced = optimal_deposit(u(10), u(20), u(1000), u(2000), fee).unwrap();
+        assert_eq!(balanced.swap_amount, u(0));
+    }
+
+    #[test]
+    fn zap_in_swaps_then_adds_everything_it_can() {
+        let mut pool = ConstantProductPool::new(SwapFee::UNISWAP_V2, None);
+        pool.mint(u(1_000_000), u(1_000_000)).unwrap();
+        let zap = pool.zap_in(u(100_000), u(0)).unwrap();
+        // Sell s = 48_815 token0 (formula), get 48_815*997*1e6 / (1e9 + 48_815*997) = 46_421.
+        assert!(zap.swap_zero_for_one);
+        assert_eq!(zap.swap_amount_in, optimal_one_sided_swap(u(100_000), u(1_000_000), pool.fee).unwrap());
+        assert_eq!(zap.amount0_added + zap.leftover0 + zap.swap_amount_in, u(100_000));
+        assert_eq!(zap.amount1_added + zap.leftover1, zap.swap_amount_out);
+        // The dust is a rounding error, not a share of the deposit.
+        assert!(zap.leftover0 <= u(2) && zap.leftover1 <= u(2), "{zap:?}");
+    }
+
+    #[test]
+    fn a_failed_zap_changes_nothing() {
+        let mut pool = ConstantProductPool::new(SwapFee::UNISWAP_V2, None);
+        pool.mint(u(1_000_000), u(1_000_000)).unwrap();
+        let before = pool.clone();
+        // 1 wei one-sided: swap 0, then add 1/0: quote(1) = 1 > 0, quote(0) reverts.
+        assert!(pool.zap_in(u(1), u(0)).is_err());
+        assert_eq!(pool, before);
+    }
 }
