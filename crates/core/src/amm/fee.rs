@@ -1,10 +1,10 @@
 //! The swap fee as the pair contracts write it, and the protocol's share of LP fees.
 //!
 //! A constant-product pair keeps `numerator / denominator` of every input and takes the rest
-//! as the LP fee. The scale is part of the fee, not a detail: the one-sided and two-sided zap
-//! formulas multiply by the numerator and denominator before they divide and take square roots,
-//! so 997/1000 and 9970/10000 give different integer swap amounts. [`SwapFee::from_bps`] picks
-//! the scale the deployed contracts use.
+//! as the LP fee. The scale is part of the fee, not a detail: the two-sided zap formula floors a
+//! product of the denominator before its square root, so 997/1000 and 9970/10000 can give
+//! swap amounts a wei apart (the one-sided formula is scale-invariant, its only floors being
+//! the final ones). [`SwapFee::from_bps`] picks the scale the deployed contracts use.
 
 use serde::{Deserialize, Serialize};
 

@@ -91,6 +91,7 @@ impl Market {
             return Err(Error::invalid(format!("close_position lp must be within 1..={}, got {lp_out}", position.lp)));
         }
         self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
+        let before = self.position_health(id)?;
         let holdings = self.unwind(id, lp_out, ev)?;
         let debt = self.position_debt(self.position(id)?)?;
         let targets = [0, 1].map(|i| max_repay[i].map_or(debt[i], |m| m.min(debt[i])));
@@ -111,7 +112,7 @@ impl Market {
             self.positions.get_mut(&id).map(|p| p.open = false);
             None
         } else {
-            Some(self.check_work(id)?)
+            Some(self.check_partial_close(id, &before)?)
         };
         let returned = self.sweep_to_owner(id, ev)?;
         if fully {
@@ -296,6 +297,18 @@ impl Market {
             return Err(Error::DebtRatioTooHigh { debt_ratio_bps: health.debt_ratio_bps, work_factor_bps: work.0 });
         }
         Ok(health)
+    }
+
+    /// A partial close must leave the position within the work factor, or at least no more
+    /// indebted than it was: deleveraging a position that drifted past the work factor is
+    /// always allowed, taking equity out of it is not.
+    fn check_partial_close(&self, id: u64, before: &PositionHealth) -> Result<PositionHealth, Error> {
+        match self.check_work(id) {
+            Err(Error::DebtRatioTooHigh { debt_ratio_bps, .. }) if debt_ratio_bps <= before.debt_ratio_bps => {
+                self.position_health(id)
+            }
+            other => other,
+        }
     }
 
     fn owned_position(&self, caller: &str, id: u64) -> Result<Position, Error> {

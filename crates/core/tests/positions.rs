@@ -1,0 +1,206 @@
+//! Position adjustments and liquidation prices, end to end through the market.
+
+mod common;
+
+use common::u256;
+use levfarm_core::math::U256;
+use levfarm_core::position::liquidation_price::closed_form;
+use levfarm_core::position::valuation::underlying;
+use levfarm_core::{Command, Error, Event, Holder, Market};
+
+fn apply(market: &mut Market, line: &str) -> Result<Vec<Event>, Error> {
+    let command: Command = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    market.apply(&command)
+}
+
+fn run(market: &mut Market, script: &str) {
+    for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        apply(market, line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    }
+}
+
+const MODEL: &str = r#""rate_model":{"kind":"triple_slope","ceil_slope_1_bps":6000,"ceil_slope_2_bps":9000,"ceil_slope_3_bps":10000,"max_interest_slope_1_bps":2000,"max_interest_slope_2_bps":2000,"max_interest_slope_3_bps":15000}"#;
+
+/// WETH/USDC at 2000 in a 1000 WETH pool, both tokens lendable, a farm paying 1 RWD a second
+/// with a RWD/USDC pool to sell it into. `valuation` and the kill factor are the test's.
+fn market(valuation: &str) -> Market {
+    let mut m = Market::new();
+    run(
+        &mut m,
+        &format!(
+            r#"{{"op":"create_token","symbol":"WETH","decimals":18}}
+            {{"op":"create_token","symbol":"USDC","decimals":6}}
+            {{"op":"create_token","symbol":"RWD","decimals":18}}
+            {{"op":"set_price","token":"WETH","price":"2000"}}
+            {{"op":"set_price","token":"USDC","price":"1"}}
+            {{"op":"set_price","token":"RWD","price":"2"}}
+            {{"op":"create_lending_pool","token":"USDC",{MODEL},"reserve_factor_bps":1900}}
+            {{"op":"create_lending_pool","token":"WETH",{MODEL},"reserve_factor_bps":1900}}
+            {{"op":"mint","to":"lp","token":"WETH","amount":"1000000000000000000000"}}
+            {{"op":"mint","to":"lp","token":"USDC","amount":"2100000000000"}}
+            {{"op":"mint","to":"lp","token":"RWD","amount":"1000000000000000000000000"}}
+            {{"op":"create_pool","pool":"ETH-USDC","token0":"WETH","token1":"USDC","fee_bps":25,"leverage":{{"work_factor_bps":7500,"kill_factor_bps":8500,"kill_prize_bps":100,"kill_treasury_bps":400,"reinvest_bounty_bps":900,"min_debt":"1000","valuation":"{valuation}"}}}}
+            {{"op":"create_pool","pool":"RWD-USDC","token0":"RWD","token1":"USDC","fee_bps":30,"leverage":{{"work_factor_bps":5000,"kill_factor_bps":6000}}}}
+            {{"op":"add_liquidity","account":"lp","pool":"ETH-USDC","amount0":"1000000000000000000000","amount1":"2000000000000"}}
+            {{"op":"add_liquidity","account":"lp","pool":"RWD-USDC","amount0":"50000000000000000000000","amount1":"100000000000"}}
+            {{"op":"create_farm","pool":"ETH-USDC","reward_token":"RWD","reward_per_second":"1000000000000000000"}}
+            {{"op":"fund_farm","account":"lp","pool":"ETH-USDC","amount":"900000000000000000000000"}}
+            {{"op":"mint","to":"lender","token":"USDC","amount":"1000000000000"}}
+            {{"op":"supply","account":"lender","token":"USDC","amount":"1000000000000"}}
+            {{"op":"mint","to":"lender","token":"WETH","amount":"500000000000000000000"}}
+            {{"op":"supply","account":"lender","token":"WETH","amount":"500000000000000000000"}}
+            {{"op":"mint","to":"arb","token":"WETH","amount":"100000000000000000000000"}}
+            {{"op":"mint","to":"arb","token":"USDC","amount":"100000000000000"}}
+            {{"op":"mint","to":"alice","token":"USDC","amount":"100000000000"}}
+            {{"op":"mint","to":"alice","token":"WETH","amount":"50000000000000000000"}}"#
+        ),
+    );
+    m
+}
+
+fn open(m: &mut Market, args: &str) -> u64 {
+    let events = apply(m, &format!(r#"{{"op":"open_position","owner":"alice","pool":"ETH-USDC",{args}}}"#)).unwrap();
+    events.iter().find_map(|e| match e { Event::PositionOpened { position, .. } => Some(*position), _ => None }).unwrap()
+}
+
+/// The closed-form inputs: the position's underlying values and debt values at the oracle.
+fn closed_form_for(m: &Market, id: u64) -> levfarm_core::position::liquidation_price::LiquidationPrices {
+    let position = m.positions().find(|p| p.id == id).unwrap();
+    let pool = m.amm_pool("ETH-USDC").unwrap();
+    let [a0, a1] = underlying(&pool.amm, position.lp).unwrap();
+    let (q0, q1) = (m.quote("WETH").unwrap(), m.quote("USDC").unwrap());
+    let debt = m.position_debt(position).unwrap();
+    let values = [q0.value(a0).unwrap(), q1.value(a1).unwrap()];
+    let debts = [q0.value_up(debt[0]).unwrap(), q1.value_up(debt[1]).unwrap()];
+    closed_form(q0.price_wad, values, debts, pool.leverage.kill_factor_bps.0).unwrap()
+}
+
+fn close_to(a: U256, b: U256, parts_per_million: u64) -> bool {
+    a.abs_diff(b) * U256::from(1_000_000u64) <= b * U256::from(parts_per_million)
+}
+
+#[test]
+fn liquidation_prices_numeric_solve_agrees_with_the_closed_forms() {
+    let mut m = market("oracle");
+    run(&mut m, r#"{"op":"arbitrage","account":"arb","pool":"ETH-USDC"}"#);
+    // Long ETH: debt in USDC. Short ETH: debt in WETH (10 WETH equity, 20 borrowed = 3x short).
+    let long = open(&mut m, r#""equity1":"10000000000","borrow1":"20000000000""#);
+    let short = open(&mut m, r#""equity0":"5000000000000000000","borrow0":"10000000000000000000""#);
+    for (id, side) in [(long, "long"), (short, "short")] {
+        let solved = m.liquidation_prices(id).unwrap();
+        let closed = closed_form_for(&m, id);
+        // The solve moves the pool along x·y = k and revalues; the closed form is V = 2·√(u0·u1·m).
+        // They agree to rounding (a few parts per million).
+        match side {
+            "long" => {
+                assert!(close_to(solved.lower.unwrap(), closed.lower.unwrap(), 20), "{solved:?} {closed:?}");
+                assert_eq!((solved.upper, closed.upper), (None, None));
+            }
+            _ => {
+                assert!(close_to(solved.upper.unwrap(), closed.upper.unwrap(), 20), "{solved:?} {closed:?}");
+                assert_eq!((solved.lower, closed.lower), (None, None));
+                // 3x short at KF 85%: m = (2·0.85)²·u0·u1/d0² ≈ (1.7·15,000)²/(20·2000)² ≈ 1.63,
+                // i.e. ETH up ~60% kills it.
+                let up = solved.upper.unwrap() / U256::from(10u64.pow(18));
+                assert!((3000..3400).contains(&up.to::<u64>()), "{solved:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn two_sided_debt_has_two_liquidation_prices_and_each_is_a_real_boundary() {
+    let mut m = market("oracle");
+    // Borrow both sides: near neutral. 6,000 USDC equity + 4 WETH (8,000) + 6,000 USDC borrowed:
+    // 20,000 in the pool against 14,000 of debt, DR 70%.
+    let id = open(&mut m, r#""equity1":"6000000000","borrow0":"4000000000000000000","borrow1":"6000000000""#);
+    let prices = m.liquidation_prices(id).unwrap();
+    let (lower, upper) = (prices.lower.unwrap(), prices.upper.unwrap());
+    assert!(lower < u256("2000000000000000000000") && upper > u256("2000000000000000000000"), "{prices:?}");
+    // 1% inside either boundary the position is safe; 1% outside it is liquidatable. (The solve
+    // moves the pool along x·y = k; real arbitrage also pays fees that grow k, worth ~0.3% of
+    // value over the 80% fall to the lower price, hence 1% and not 0.1%.)
+    let pct = |p: U256| p / U256::from(100);
+    for (inside, outside) in [(lower + pct(lower), lower - pct(lower)), (upper - pct(upper), upper + pct(upper))] {
+        for (price, liquidatable) in [(inside, false), (outside, true)] {
+            let mut probe = m.clone();
+            let text = levfarm_core::price::Price(price).to_string();
+            run(&mut probe, &format!(r#"{{"op":"set_price","token":"WETH","price":"{text}"}}"#));
+            run(&mut probe, r#"{"op":"arbitrage","account":"arb","pool":"ETH-USDC"}"#);
+            let result = apply(&mut probe, &format!(r#"{{"op":"liquidate","liquidator":"k","position":{id}}}"#));
+            assert_eq!(result.is_ok(), liquidatable, "ETH at {text}: {result:?}");
+        }
+    }
+}
+
+#[test]
+fn partial_close_minimize_trading_and_convert_to_debt() {
+    let mut m = market("exit");
+    let id = open(&mut m, r#""equity1":"10000000000","borrow1":"20000000000""#);
+    let lp = m.positions().next().unwrap().lp;
+    let usdc_before = m.balance(&Holder::Account("alice".into()), "USDC");
+    // Close 30% of the LP and repay 4,400 USDC, minimizing trading: the ~9,000 of that LP is
+    // ~4,5xx USDC + ~2.2x WETH; the USDC covers the 4,400 without any swap. What stays is
+    // ~21,000 against 15,600 of debt: DR ≈ 74% < 75%.
+    let part = lp * U256::from(3) / U256::from(10);
+    let events = apply(&mut m, &format!(r#"{{"op":"close_position","caller":"alice","position":{id},"lp":"{part}","max_repay1":"4400000000","mode":"minimize_trading"}}"#)).unwrap();
+    assert!(!events.iter().any(|e| matches!(e, Event::Swapped { .. })), "minimize trading needed no swap");
+    let closed = events.iter().find_map(|e| match e { Event::PositionClosed { repaid1, returned0, fully, .. } => Some((repaid1.0, returned0.0, *fully)), _ => None }).unwrap();
+    assert_eq!(closed.0, u256("4400000000"));
+    assert!(closed.1 > U256::ZERO, "WETH comes back untraded");
+    assert!(!closed.2);
+    let health = m.position_health(id).unwrap();
+    assert_eq!(health.debt[1], u256("15600000000"));
+    assert!(m.balance(&Holder::Account("alice".into()), "USDC") > usdc_before);
+    // Now convert the rest to USDC and repay everything: a full close.
+    let events = apply(&mut m, &format!(r#"{{"op":"close_position","caller":"alice","position":{id}}}"#)).unwrap();
+    assert!(events.iter().any(|e| matches!(e, Event::Swapped { token_in, .. } if token_in == "WETH")));
+    let Some(Event::PositionClosed { fully: true, repaid1, returned0, .. }) = events.last().cloned() else { panic!("{events:?}") };
+    assert_eq!(repaid1.0, u256("15600000000"));
+    assert_eq!(returned0.0, U256::ZERO, "all WETH was sold into the debt token");
+    assert_eq!(m.lending("USDC").unwrap().debt_of(&Holder::Position(id)).unwrap(), U256::ZERO);
+    let again = apply(&mut m, &format!(r#"{{"op":"close_position","caller":"alice","position":{id}}}"#));
+    assert!(matches!(again, Err(Error::PositionClosed { .. })));
+}
+
+#[test]
+fn closing_is_for_the_owner_and_must_respect_the_work_factor() {
+    let mut m = market("exit");
+    let id = open(&mut m, r#""equity1":"10000000000","borrow1":"20000000000""#);
+    let lp = m.positions().next().unwrap().lp;
+    let thief = apply(&mut m, &format!(r#"{{"op":"close_position","caller":"mallory","position":{id}}}"#));
+    assert!(matches!(thief, Err(Error::NotOwner { .. })), "{thief:?}");
+    // Removing 60% of the LP and repaying nothing would leave DR ≈ 20,000 / 12,000 > 75%.
+    let most = lp * U256::from(6) / U256::from(10);
+    let greedy = apply(&mut m, &format!(r#"{{"op":"close_position","caller":"alice","position":{id},"lp":"{most}","max_repay1":"0"}}"#));
+    assert!(matches!(greedy, Err(Error::DebtRatioTooHigh { .. })), "{greedy:?}");
+}
+
+#[test]
+fn add_collateral_lowers_the_debt_ratio_and_keeps_the_margin() {
+    let mut m = market("exit");
+    let id = open(&mut m, r#""equity1":"10000000000","borrow1":"20000000000""#);
+    let before = m.position_health(id).unwrap();
+    let events = apply(&mut m, &format!(r#"{{"op":"add_collateral","caller":"alice","position":{id},"amount0":"1000000000000000000","amount1":"2000000000"}}"#)).unwrap();
+    let Some(Event::CollateralAdded { health, .. }) = events.last().cloned() else { panic!("{events:?}") };
+    // 2,000 + 2,000 more value against the same 20,000: DR from ~67% to ~59%.
+    assert!(health.debt_ratio_bps < before.debt_ratio_bps - 700, "{before:?} -> {health:?}");
+    assert_eq!(health.debt, before.debt);
+}
+
+#[test]
+fn reinvest_compounds_farm_rewards_and_pays_the_bounty() {
+    let mut m = market("exit");
+    let id = open(&mut m, r#""equity1":"10000000000","borrow1":"20000000000""#);
+    let lp_before = m.positions().next().unwrap().lp;
+    // One day: 86,400 RWD emitted; alice's position is the only staker.
+    run(&mut m, r#"{"op":"advance_time","seconds":86400}"#);
+    let events = apply(&mut m, &format!(r#"{{"op":"reinvest","caller":"bot","position":{id}}}"#)).unwrap();
+    let Some(Event::Reinvested { rewards, bounty, lp_added, .. }) = events.last().cloned() else { panic!("{events:?}") };
+    // acc = 86,400e18 · 1e18 / lp rounds down, so the position gets at most 86,400 RWD.
+    assert!(rewards.0 <= u256("86400000000000000000000") && rewards.0 > u256("86399999000000000000000"), "{rewards}");
+    assert_eq!(bounty.0, rewards.0 * U256::from(900) / U256::from(10_000));
+    assert_eq!(m.balance(&Holder::Account("bot".into()), "RWD"), bounty.0);
+    assert_eq!(m.positions().next().unwrap().lp, lp_before + lp_added.0);
+    assert!(lp_added.0 > U256::ZERO);
+}
