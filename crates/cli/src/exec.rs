@@ -75,8 +75,8 @@ pub fn run(args: &ExecArgs) -> anyhow::Result<ExitCode> {
 
 /// Parses and applies one line: the events tagged with the line, or the error line and exit code.
 fn step(market: &mut Market, text: &str, line: usize) -> Result<Vec<Value>, (Value, u8)> {
-    let command = parse(text).map_err(|(field, message)| {
-        let error = json!({ "kind": "malformed", "field": field, "message": message });
+    let command = Command::from_json_line(text).map_err(|e| {
+        let error = json!({ "kind": "malformed", "field": e.field, "message": e.message });
         (json!({ "line": line, "error": error }), EXIT_BAD_INPUT)
     })?;
     let events = market.apply(&command).map_err(|e| {
@@ -85,17 +85,6 @@ fn step(market: &mut Market, text: &str, line: usize) -> Result<Vec<Value>, (Val
         (json!({ "line": line, "error": error }), EXIT_REJECTED)
     })?;
     Ok(events.into_iter().map(|event| tag_line(event, line)).collect())
-}
-
-/// Deserializes a command, naming the field that failed (`"."` for the line as a whole).
-fn parse(text: &str) -> Result<Command, (String, String)> {
-    let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path.is_empty() || path == "." { ".".to_string() } else { path };
-        let message = e.into_inner().to_string();
-        (field, message)
-    })
 }
 
 fn op_name(text: &str) -> Value {

@@ -8,7 +8,7 @@ use crate::math::U256;
 
 fn config() -> ProptestConfig {
     // No regression files written beside the sources.
-    ProptestConfig { cases: 50000, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig { cases: 100000, failure_persistence: None, ..ProptestConfig::default() }
 }
 
 fn fee() -> impl Strategy<Value = SwapFee> {
@@ -20,9 +20,20 @@ fn fee() -> impl Strategy<Value = SwapFee> {
     ]
 }
 
-/// Amounts from 1 wei to 1e30, log-uniform-ish: a random width, then a random value.
+/// Amounts from 1 wei to 2^100 (1.3e30), log-uniform-ish: a random width, then a value.
+fn amount_u128() -> impl Strategy<Value = u128> {
+    (1u32..=100).prop_flat_map(|bits| 1u128..=(u128::MAX >> (128 - bits)))
+}
+
 fn amount() -> impl Strategy<Value = U256> {
-    (1u32..=100).prop_flat_map(|bits| (1u128..=(u128::MAX >> (128 - bits))).prop_map(U256::from))
+    amount_u128().prop_map(U256::from)
+}
+
+/// A reserve of at least 2 and an output below it.
+fn reserve_and_output() -> impl Strategy<Value = (U256, U256)> {
+    amount_u128()
+        .prop_map(|r| r.max(2))
+        .prop_flat_map(|r| (Just(U256::from(r)), (1..r).prop_map(U256::from)))
 }
 
 fn pool(fee: SwapFee, reserve0: U256, reserve1: U256) -> ConstantProductPool {
@@ -57,9 +68,8 @@ proptest! {
 
     #[test]
     fn buying_what_get_amount_in_quotes_yields_at_least_the_output(
-        fee in fee(), reserve_in in amount(), reserve_out in amount(), amount_out in amount(),
+        fee in fee(), reserve_in in amount(), (reserve_out, amount_out) in reserve_and_output(),
     ) {
-        prop_assume!(amount_out < reserve_out);
         if let Ok(amount_in) = get_amount_in(amount_out, reserve_in, reserve_out, fee) {
             let got = get_amount_out(amount_in, reserve_in, reserve_out, fee).unwrap();
             prop_assert!(got >= amount_out, "{} in -> {} < {}", amount_in, got, amount_out);
@@ -106,27 +116,54 @@ proptest! {
     }
 
     #[test]
+    fn swap_to_price_is_the_largest_input_not_past_the_target(
+        fee in fee(), r0 in amount(), r1 in amount(), num in amount(), den in amount(),
+    ) {
+        let p = pool(fee, r0, r1);
+        let Some(plan) = p.swap_to_price(num, den).unwrap() else { return Ok(()) };
+        // After `a` in, the marginal price of the next unit, with the fee, is `(r_in·d + n·a)^2 /
+        // (k·n·d)` in input per output; the target's is `D/N` for token0 in, `N/D` for token1.
+        let (reserve_in, ratio_num, ratio_den) =
+            if plan.zero_for_one { (r0, den, num) } else { (r1, num, den) };
+        let (n, d) = (wide(fee.kept()), wide(fee.scale()));
+        let k_n_d_ratio = wide(r0) * wide(r1) * n * d * wide(ratio_num);
+        let edge = |a: U256| {
+            let root = wide(reserve_in) * d + n * wide(a);
+            root * root * wide(ratio_den)
+        };
+        prop_assert!(edge(plan.amount_in) <= k_n_d_ratio);
+        prop_assert!(edge(plan.amount_in + U256::from(1)) > k_n_d_ratio);
+    }
+
+    #[test]
     fn swap_to_price_lands_within_the_fee_band(
         fee in fee(), r0 in amount(), r1 in amount(), num in amount(), den in amount(),
     ) {
-        let mut p = pool(fee, r0, r1);
-        let Ok(Some(plan)) = p.swap_to_price(num, den) else { return Ok(()) };
-        prop_assume!(p.swap_exact_in(plan.zero_for_one, plan.amount_in).is_ok());
-        let (x, y) = (wide(p.reserve0), wide(p.reserve1));
+        let start = pool(fee, r0, r1);
+        let Some(plan) = start.swap_to_price(num, den).unwrap() else { return Ok(()) };
+        // Band: n/d·P <= y/x <= d/n·P, P = num/den, cross-multiplied.
         let (n, d) = (wide(fee.kept()), wide(fee.scale()));
         let (num, den) = (wide(num), wide(den));
+        let below_upper = |x: Wide, y: Wide| y * n * den <= x * d * num;
+        let above_lower = |x: Wide, y: Wide| y * d * den >= x * n * num;
+        let swapped = |amount_in: U256| {
+            let mut p = start.clone();
+            p.swap_exact_in(plan.zero_for_one, amount_in).ok().map(|_| (wide(p.reserve0), wide(p.reserve1)))
+        };
+        let Some((x, y)) = swapped(plan.amount_in) else { return Ok(()) };
+        // Never past the far edge.
+        let far_edge_holds = if plan.zero_for_one { above_lower(x, y) } else { below_upper(x, y) };
+        prop_assert!(far_edge_holds, "overshot: {} {}", x, y);
+        // The near edge: the input is rounded down, so one wei more input reaches it, up to the
+        // wei the pool keeps from rounding its output down.
+        let Some((x, y)) = swapped(plan.amount_in + U256::from(1)) else { return Ok(()) };
         let one = Wide::from(1);
-        let two = Wide::from(2);
-        // Band: n/d * P <= y/x <= d/n * P, P = num/den. The input is rounded down and the pool
-        // keeps the output's rounding, so the edge we move toward may be missed by a couple of
-        // wei of either reserve; the far edge holds exactly.
-        if plan.zero_for_one {
-            prop_assert!((y - one) * n * den <= (x + two) * d * num, "above band: {:?}", p);
-            prop_assert!(y * d * den >= x * n * num, "overshot: {:?}", p);
+        let near_edge_reached = if plan.zero_for_one {
+            below_upper(x, y - one)
         } else {
-            prop_assert!((y + two) * d * den >= (x - one) * n * num, "below band: {:?}", p);
-            prop_assert!(y * n * den <= x * d * num, "overshot: {:?}", p);
-        }
+            above_lower(x - one, y)
+        };
+        prop_assert!(near_edge_reached, "short of the band: {} {}", x, y);
     }
 }
 

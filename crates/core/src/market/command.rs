@@ -1,5 +1,9 @@
 //! Commands: everything that can change a [`super::Market`]. One JSON object each, tagged by
 //! `"op"`; amounts are decimal strings of raw units, prices decimal strings.
+//!
+//! The variants are declared once, in [`commands!`], which also generates an externally tagged
+//! twin used by [`Command::from_json_line`]: serde buffers internally tagged enums and loses the
+//! path of a bad field, the twin keeps it, so an error can name the field.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,10 +12,86 @@ use crate::position::{ExitMode, LeverageConfig};
 use crate::price::Price;
 use crate::types::Amount;
 
-/// A command to the market.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Command {
+/// Declares [`Command`] and its externally tagged twin from one list of variants.
+macro_rules! commands {
+    ($( $(#[$vmeta:meta])* $variant:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)? } ),* $(,)?) => {
+        /// A command to the market.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+        pub enum Command {
+            $( $(#[$vmeta])* $variant { $( $(#[$fmeta])* $field: $ty ),* } ),*
+        }
+
+        /// The same commands, externally tagged: `{"open_position": {...}}`.
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case", deny_unknown_fields)]
+        enum Tagged {
+            $( $variant { $( $(#[$fmeta])* $field: $ty ),* } ),*
+        }
+
+        impl From<Tagged> for Command {
+            fn from(tagged: Tagged) -> Command {
+                match tagged {
+                    $( Tagged::$variant { $( $field ),* } => Command::$variant { $( $field ),* } ),*
+                }
+            }
+        }
+    };
+}
+
+/// A line that is not a command: where and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// Path of the offending field (`"amount"`, `"leverage.work_factor_bps"`), `"op"` for the
+    /// command name, `"."` for the line as a whole.
+    pub field: String,
+    pub message: String,
+}
+
+impl Command {
+    /// Parses one JSON line, naming the field that is wrong when it fails.
+    pub fn from_json_line(line: &str) -> Result<Command, ParseError> {
+        let whole = |message: String| ParseError { field: ".".into(), message };
+        let mut object = match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(serde_json::Value::Object(object)) => object,
+            Ok(_) => return Err(whole("a command is a JSON object with an \"op\" field".into())),
+            Err(e) => return Err(whole(format!("not JSON: {e}"))),
+        };
+        let op = match object.remove("op") {
+            Some(serde_json::Value::String(op)) => op,
+            Some(other) => return Err(ParseError { field: "op".into(), message: format!("op must be a string, got {other}") }),
+            None => return Err(ParseError { field: "op".into(), message: "missing field `op`".into() }),
+        };
+        let mut tagged = serde_json::Map::new();
+        tagged.insert(op, serde_json::Value::Object(object));
+        serde_path_to_error::deserialize::<_, Tagged>(serde_json::Value::Object(tagged))
+            .map(Command::from)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let message = e.into_inner().to_string();
+                let field = match path.split_once('.') {
+                    Some((_, rest)) if !rest.is_empty() => rest.to_string(),
+                    _ => field_in_message(&message),
+                };
+                ParseError { field, message }
+            })
+    }
+}
+
+/// The field a serde message names (`missing field `to``), for errors raised above the field.
+fn field_in_message(message: &str) -> String {
+    if message.starts_with("unknown variant") {
+        return "op".into();
+    }
+    for prefix in ["missing field `", "unknown field `", "duplicate field `"] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            return rest.split('`').next().unwrap_or(".").to_string();
+        }
+    }
+    ".".into()
+}
+
+commands! {
     /// Registers a token.
     CreateToken { symbol: String, decimals: u8 },
     /// Brings tokens into the market from outside (a faucet, a bridge): the only source of tokens.
