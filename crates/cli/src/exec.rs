@@ -33,7 +33,8 @@ pub fn run(args: &ExecArgs) -> anyhow::Result<ExitCode> {
     let reader: Box<dyn BufRead> = if args.script.as_os_str() == "-" {
         Box::new(BufReader::new(io::stdin().lock()))
     } else {
-        let file = File::open(&args.script).with_context(|| format!("cannot open script {}", args.script.display()))?;
+        let file = File::open(&args.script)
+            .with_context(|| format!("cannot open script {}", args.script.display()))?;
         Box::new(BufReader::new(file))
     };
     let mut out = BufWriter::new(io::stdout().lock());
@@ -88,7 +89,10 @@ fn step(market: &mut Market, text: &str, line: usize) -> Result<Vec<Value>, (Val
 }
 
 fn op_name(text: &str) -> Value {
-    serde_json::from_str::<Value>(text).ok().and_then(|v| v.get("op").cloned()).unwrap_or(Value::Null)
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get("op").cloned())
+        .unwrap_or(Value::Null)
 }
 
 fn tag_line(event: levfarm_core::Event, line: usize) -> Value {

@@ -18,7 +18,10 @@ fn levfarm(args: &[&str], stdin: &str) -> Output {
 }
 
 fn lines(output: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 const SETUP: &str = r#"{"op":"create_token","symbol":"USDC","decimals":6}

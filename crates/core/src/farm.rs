@@ -108,7 +108,11 @@ impl Farm {
     pub fn unstake(&mut self, holder: &Holder, amount: U256, now: u64) -> Result<U256, Error> {
         let staked = self.stake_of(holder).amount;
         if amount > staked {
-            return Err(Error::InsufficientStake { holder: holder.clone(), requested: amount, staked });
+            return Err(Error::InsufficientStake {
+                holder: holder.clone(),
+                requested: amount,
+                staked,
+            });
         }
         self.restake(holder, now, |current| Ok(current - amount))
     }

@@ -17,7 +17,12 @@ impl Price {
     pub fn parse(text: &str) -> Option<Price> {
         let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
         let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty() || !digits(whole) || !digits(frac) || frac.len() > 18 || whole.len() > 50 {
+        if whole.is_empty()
+            || !digits(whole)
+            || !digits(frac)
+            || frac.len() > 18
+            || whole.len() > 50
+        {
             return None;
         }
         if text.contains('.') && frac.is_empty() {

@@ -110,7 +110,10 @@ mod tests {
 
     #[test]
     fn amounts_are_decimal_strings_both_ways() {
-        let a: Amount = serde_json::from_str("\"115792089237316195423570985008687907853269984665640564039457584007913129639935\"").unwrap();
+        let a: Amount = serde_json::from_str(
+            "\"115792089237316195423570985008687907853269984665640564039457584007913129639935\"",
+        )
+        .unwrap();
         assert_eq!(a.0, U256::MAX);
         assert_eq!(serde_json::to_string(&a).unwrap().len(), 78 + 2);
         assert_eq!(serde_json::from_str::<Amount>("42").unwrap().0, U256::from(42));
@@ -118,7 +121,8 @@ mod tests {
             assert!(serde_json::from_str::<Amount>(bad).is_err(), "{bad} accepted");
         }
         // one more than U256::MAX
-        let too_big = "\"115792089237316195423570985008687907853269984665640564039457584007913129639936\"";
+        let too_big =
+            "\"115792089237316195423570985008687907853269984665640564039457584007913129639936\"";
         assert!(serde_json::from_str::<Amount>(too_big).is_err());
     }
 }

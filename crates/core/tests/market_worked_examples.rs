@@ -52,7 +52,10 @@ fn eth_usdc_market(valuation: &str) -> Market {
 
 /// Alice: 10,000 USDC equity + 20,000 USDC borrowed = 3x long ETH.
 fn open_3x_long(m: &mut Market) -> u64 {
-    run(m, r#"{"op":"open_position","owner":"alice","pool":"ETH-USDC","equity1":"10000000000","borrow1":"20000000000"}"#);
+    run(
+        m,
+        r#"{"op":"open_position","owner":"alice","pool":"ETH-USDC","equity1":"10000000000","borrow1":"20000000000"}"#,
+    );
     1
 }
 
@@ -86,7 +89,8 @@ fn a_3x_long_crosses_the_kill_factor_after_a_price_drop() {
     // Closed form, oracle valuation, debt in USDC: m = (D / (KF·V0))² = (20,000 / (0.8333·29,844))²
     // = 0.6468, so the position dies once ETH falls below 2000 · 0.6468 ≈ 1293.5.
     let prices = m.liquidation_prices(id).unwrap();
-    let lower = prices.lower.expect("a long has a lower liquidation price") / U256::from(10u64.pow(16));
+    let lower =
+        prices.lower.expect("a long has a lower liquidation price") / U256::from(10u64.pow(16));
     assert!((129_200..129_500).contains(&lower.to::<u64>()), "{prices:?}");
     assert_eq!(prices.upper, None, "debt only in USDC: rising ETH never liquidates");
 
@@ -97,7 +101,16 @@ fn a_3x_long_crosses_the_kill_factor_after_a_price_drop() {
     // At 1250: DR ≈ 20,000 / (29,844 · √0.625) ≈ 84.8% > 83.33%: killed.
     move_eth(&mut m, "1250");
     let events = apply(&mut m, r#"{"op":"liquidate","liquidator":"keeper","position":1}"#).unwrap();
-    let Some(Event::PositionLiquidated { repaid1, bad_debt1, prize1, treasury_fee1, returned1, prize0, .. }) = events.last().cloned() else {
+    let Some(Event::PositionLiquidated {
+        repaid1,
+        bad_debt1,
+        prize1,
+        treasury_fee1,
+        returned1,
+        prize0,
+        ..
+    }) = events.last().cloned()
+    else {
         panic!("{events:?}")
     };
     // Everything was sold into USDC, so the bounty is all USDC: 1% and 4% of what came back.
@@ -122,13 +135,19 @@ fn a_loss_beyond_the_equity_leaves_bad_debt_to_lenders() {
     let health = m.position_health(id).unwrap();
     assert!(health.value < health.debt_value, "{health:?}");
     let events = apply(&mut m, r#"{"op":"liquidate","liquidator":"keeper","position":1}"#).unwrap();
-    let Some(Event::PositionLiquidated { repaid1, bad_debt1, returned1, returned0, .. }) = events.last().cloned() else {
+    let Some(Event::PositionLiquidated { repaid1, bad_debt1, returned1, returned0, .. }) =
+        events.last().cloned()
+    else {
         panic!("{events:?}")
     };
     // What came back, less 5% of bounty and fee, all repays; the rest of the 20,000 is bad debt.
     assert_eq!(repaid1.0 + bad_debt1.0, u256("20000000000"));
     assert!(bad_debt1.0 > u256("5000000000"), "{bad_debt1}");
-    assert_eq!((returned0.0, returned1.0), (U256::ZERO, U256::ZERO), "nothing is left for the owner");
+    assert_eq!(
+        (returned0.0, returned1.0),
+        (U256::ZERO, U256::ZERO),
+        "nothing is left for the owner"
+    );
     let usdc = m.lending("USDC").unwrap();
     assert_eq!(usdc.bad_debt, bad_debt1.0);
     assert_eq!(usdc.total_debt().unwrap(), U256::ZERO);
@@ -145,8 +164,14 @@ fn a_rejected_command_changes_nothing() {
     let mut m = eth_usdc_market("exit");
     let before = m.clone();
     // 10,000 equity + 40,000 debt = 5x: DR ≈ 80% > the 70% work factor.
-    let refused = apply(&mut m, r#"{"op":"open_position","owner":"alice","pool":"ETH-USDC","equity1":"10000000000","borrow1":"40000000000"}"#);
-    assert!(matches!(refused, Err(Error::DebtRatioTooHigh { work_factor_bps: 7000, .. })), "{refused:?}");
+    let refused = apply(
+        &mut m,
+        r#"{"op":"open_position","owner":"alice","pool":"ETH-USDC","equity1":"10000000000","borrow1":"40000000000"}"#,
+    );
+    assert!(
+        matches!(refused, Err(Error::DebtRatioTooHigh { work_factor_bps: 7000, .. })),
+        "{refused:?}"
+    );
     assert_eq!(m, before, "the borrow, the swap and the LP mint were all rolled back");
     // A withdrawal larger than the supply, an unknown pool, a zero price: refused, no change.
     for line in [
@@ -256,17 +281,26 @@ fn aave_style_liquidation_with_close_factor_and_bonus() {
         ),
     );
     // Borrowing past the 80% LTV is refused: 15,000 + 1,001 > 16,000.
-    let refused = apply(&mut m, r#"{"op":"borrow","account":"bob","token":"USDC","amount":"1001000000"}"#);
+    let refused =
+        apply(&mut m, r#"{"op":"borrow","account":"bob","token":"USDC","amount":"1001000000"}"#);
     assert!(matches!(refused, Err(Error::HealthFactorTooLow { .. })), "{refused:?}");
-    let healthy = apply(&mut m, r#"{"op":"liquidate_account","liquidator":"liq","borrower":"bob","debt_token":"USDC","collateral_token":"WETH"}"#);
+    let healthy = apply(
+        &mut m,
+        r#"{"op":"liquidate_account","liquidator":"liq","borrower":"bob","debt_token":"USDC","collateral_token":"WETH"}"#,
+    );
     assert!(matches!(healthy, Err(Error::AccountHealthy { .. })), "{healthy:?}");
 
     run(&mut m, r#"{"op":"set_price","token":"WETH","price":"1800"}"#);
     let hf_before = m.account_status("bob").unwrap().health_factor_wad().unwrap();
     assert_eq!(hf_before, u256("990000000000000000"));
     let events = apply(&mut m, r#"{"op":"liquidate_account","liquidator":"liq","borrower":"bob","debt_token":"USDC","collateral_token":"WETH"}"#).unwrap();
-    let Some(Event::AccountLiquidated { debt_repaid, collateral_seized, protocol_fee, bad_debt, .. }) =
-        events.iter().find(|e| matches!(e, Event::AccountLiquidated { .. })).cloned()
+    let Some(Event::AccountLiquidated {
+        debt_repaid,
+        collateral_seized,
+        protocol_fee,
+        bad_debt,
+        ..
+    }) = events.iter().find(|e| matches!(e, Event::AccountLiquidated { .. })).cloned()
     else {
         panic!("{events:?}")
     };

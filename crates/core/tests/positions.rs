@@ -59,12 +59,23 @@ fn market(valuation: &str) -> Market {
 }
 
 fn open(m: &mut Market, args: &str) -> u64 {
-    let events = apply(m, &format!(r#"{{"op":"open_position","owner":"alice","pool":"ETH-USDC",{args}}}"#)).unwrap();
-    events.iter().find_map(|e| match e { Event::PositionOpened { position, .. } => Some(*position), _ => None }).unwrap()
+    let events =
+        apply(m, &format!(r#"{{"op":"open_position","owner":"alice","pool":"ETH-USDC",{args}}}"#))
+            .unwrap();
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::PositionOpened { position, .. } => Some(*position),
+            _ => None,
+        })
+        .unwrap()
 }
 
 /// The closed-form inputs: the position's underlying values and debt values at the oracle.
-fn closed_form_for(m: &Market, id: u64) -> levfarm_core::position::liquidation_price::LiquidationPrices {
+fn closed_form_for(
+    m: &Market,
+    id: u64,
+) -> levfarm_core::position::liquidation_price::LiquidationPrices {
     let position = m.positions().find(|p| p.id == id).unwrap();
     let pool = m.amm_pool("ETH-USDC").unwrap();
     let [a0, a1] = underlying(&pool.amm, position.lp).unwrap();
@@ -93,11 +104,17 @@ fn liquidation_prices_numeric_solve_agrees_with_the_closed_forms() {
         // They agree to rounding (a few parts per million).
         match side {
             "long" => {
-                assert!(close_to(solved.lower.unwrap(), closed.lower.unwrap(), 20), "{solved:?} {closed:?}");
+                assert!(
+                    close_to(solved.lower.unwrap(), closed.lower.unwrap(), 20),
+                    "{solved:?} {closed:?}"
+                );
                 assert_eq!((solved.upper, closed.upper), (None, None));
             }
             _ => {
-                assert!(close_to(solved.upper.unwrap(), closed.upper.unwrap(), 20), "{solved:?} {closed:?}");
+                assert!(
+                    close_to(solved.upper.unwrap(), closed.upper.unwrap(), 20),
+                    "{solved:?} {closed:?}"
+                );
                 assert_eq!((solved.lower, closed.lower), (None, None));
                 // 3x short at KF 85%: m = (2·0.85)²·u0·u1/d0² ≈ (1.7·15,000)²/(20·2000)² ≈ 1.63,
                 // i.e. ETH up ~60% kills it.
@@ -113,21 +130,32 @@ fn two_sided_debt_has_two_liquidation_prices_and_each_is_a_real_boundary() {
     let mut m = market("oracle");
     // Borrow both sides: near neutral. 6,000 USDC equity + 4 WETH (8,000) + 6,000 USDC borrowed:
     // 20,000 in the pool against 14,000 of debt, DR 70%.
-    let id = open(&mut m, r#""equity1":"6000000000","borrow0":"4000000000000000000","borrow1":"6000000000""#);
+    let id = open(
+        &mut m,
+        r#""equity1":"6000000000","borrow0":"4000000000000000000","borrow1":"6000000000""#,
+    );
     let prices = m.liquidation_prices(id).unwrap();
     let (lower, upper) = (prices.lower.unwrap(), prices.upper.unwrap());
-    assert!(lower < u256("2000000000000000000000") && upper > u256("2000000000000000000000"), "{prices:?}");
+    assert!(
+        lower < u256("2000000000000000000000") && upper > u256("2000000000000000000000"),
+        "{prices:?}"
+    );
     // 1% inside either boundary the position is safe; 1% outside it is liquidatable. (The solve
     // moves the pool along x·y = k; real arbitrage also pays fees that grow k, worth ~0.3% of
     // value over the 80% fall to the lower price, hence 1% and not 0.1%.)
     let pct = |p: U256| p / U256::from(100);
-    for (inside, outside) in [(lower + pct(lower), lower - pct(lower)), (upper - pct(upper), upper + pct(upper))] {
+    for (inside, outside) in
+        [(lower + pct(lower), lower - pct(lower)), (upper - pct(upper), upper + pct(upper))]
+    {
         for (price, liquidatable) in [(inside, false), (outside, true)] {
             let mut probe = m.clone();
             let text = levfarm_core::price::Price(price).to_string();
             run(&mut probe, &format!(r#"{{"op":"set_price","token":"WETH","price":"{text}"}}"#));
             run(&mut probe, r#"{"op":"arbitrage","account":"arb","pool":"ETH-USDC"}"#);
-            let result = apply(&mut probe, &format!(r#"{{"op":"liquidate","liquidator":"k","position":{id}}}"#));
+            let result = apply(
+                &mut probe,
+                &format!(r#"{{"op":"liquidate","liquidator":"k","position":{id}}}"#),
+            );
             assert_eq!(result.is_ok(), liquidatable, "ETH at {text}: {result:?}");
         }
     }
@@ -144,8 +172,19 @@ fn partial_close_minimize_trading_and_convert_to_debt() {
     // ~21,000 against 15,600 of debt: DR ≈ 74% < 75%.
     let part = lp * U256::from(3) / U256::from(10);
     let events = apply(&mut m, &format!(r#"{{"op":"close_position","caller":"alice","position":{id},"lp":"{part}","max_repay1":"4400000000","mode":"minimize_trading"}}"#)).unwrap();
-    assert!(!events.iter().any(|e| matches!(e, Event::Swapped { .. })), "minimize trading needed no swap");
-    let closed = events.iter().find_map(|e| match e { Event::PositionClosed { repaid1, returned0, fully, .. } => Some((repaid1.0, returned0.0, *fully)), _ => None }).unwrap();
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Swapped { .. })),
+        "minimize trading needed no swap"
+    );
+    let closed = events
+        .iter()
+        .find_map(|e| match e {
+            Event::PositionClosed { repaid1, returned0, fully, .. } => {
+                Some((repaid1.0, returned0.0, *fully))
+            }
+            _ => None,
+        })
+        .unwrap();
     assert_eq!(closed.0, u256("4400000000"));
     assert!(closed.1 > U256::ZERO, "WETH comes back untraded");
     assert!(!closed.2);
@@ -153,13 +192,22 @@ fn partial_close_minimize_trading_and_convert_to_debt() {
     assert_eq!(health.debt[1], u256("15600000000"));
     assert!(m.balance(&Holder::Account("alice".into()), "USDC") > usdc_before);
     // Now convert the rest to USDC and repay everything: a full close.
-    let events = apply(&mut m, &format!(r#"{{"op":"close_position","caller":"alice","position":{id}}}"#)).unwrap();
-    assert!(events.iter().any(|e| matches!(e, Event::Swapped { token_in, .. } if token_in == "WETH")));
-    let Some(Event::PositionClosed { fully: true, repaid1, returned0, .. }) = events.last().cloned() else { panic!("{events:?}") };
+    let events =
+        apply(&mut m, &format!(r#"{{"op":"close_position","caller":"alice","position":{id}}}"#))
+            .unwrap();
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::Swapped { token_in, .. } if token_in == "WETH")));
+    let Some(Event::PositionClosed { fully: true, repaid1, returned0, .. }) =
+        events.last().cloned()
+    else {
+        panic!("{events:?}")
+    };
     assert_eq!(repaid1.0, u256("15600000000"));
     assert_eq!(returned0.0, U256::ZERO, "all WETH was sold into the debt token");
     assert_eq!(m.lending("USDC").unwrap().debt_of(&Holder::Position(id)).unwrap(), U256::ZERO);
-    let again = apply(&mut m, &format!(r#"{{"op":"close_position","caller":"alice","position":{id}}}"#));
+    let again =
+        apply(&mut m, &format!(r#"{{"op":"close_position","caller":"alice","position":{id}}}"#));
     assert!(matches!(again, Err(Error::PositionClosed { .. })));
 }
 
@@ -168,11 +216,17 @@ fn closing_is_for_the_owner_and_must_respect_the_work_factor() {
     let mut m = market("exit");
     let id = open(&mut m, r#""equity1":"10000000000","borrow1":"20000000000""#);
     let lp = m.positions().next().unwrap().lp;
-    let thief = apply(&mut m, &format!(r#"{{"op":"close_position","caller":"mallory","position":{id}}}"#));
+    let thief =
+        apply(&mut m, &format!(r#"{{"op":"close_position","caller":"mallory","position":{id}}}"#));
     assert!(matches!(thief, Err(Error::NotOwner { .. })), "{thief:?}");
     // Removing 60% of the LP and repaying nothing would leave DR ≈ 20,000 / 12,000 > 75%.
     let most = lp * U256::from(6) / U256::from(10);
-    let greedy = apply(&mut m, &format!(r#"{{"op":"close_position","caller":"alice","position":{id},"lp":"{most}","max_repay1":"0"}}"#));
+    let greedy = apply(
+        &mut m,
+        &format!(
+            r#"{{"op":"close_position","caller":"alice","position":{id},"lp":"{most}","max_repay1":"0"}}"#
+        ),
+    );
     assert!(matches!(greedy, Err(Error::DebtRatioTooHigh { .. })), "{greedy:?}");
 }
 
@@ -182,7 +236,9 @@ fn add_collateral_lowers_the_debt_ratio_and_keeps_the_margin() {
     let id = open(&mut m, r#""equity1":"10000000000","borrow1":"20000000000""#);
     let before = m.position_health(id).unwrap();
     let events = apply(&mut m, &format!(r#"{{"op":"add_collateral","caller":"alice","position":{id},"amount0":"1000000000000000000","amount1":"2000000000"}}"#)).unwrap();
-    let Some(Event::CollateralAdded { health, .. }) = events.last().cloned() else { panic!("{events:?}") };
+    let Some(Event::CollateralAdded { health, .. }) = events.last().cloned() else {
+        panic!("{events:?}")
+    };
     // 2,000 + 2,000 more value against the same 20,000: DR from ~67% to ~59%.
     assert!(health.debt_ratio_bps < before.debt_ratio_bps - 700, "{before:?} -> {health:?}");
     assert_eq!(health.debt, before.debt);
@@ -195,10 +251,16 @@ fn reinvest_compounds_farm_rewards_and_pays_the_bounty() {
     let lp_before = m.positions().next().unwrap().lp;
     // One day: 86,400 RWD emitted; alice's position is the only staker.
     run(&mut m, r#"{"op":"advance_time","seconds":86400}"#);
-    let events = apply(&mut m, &format!(r#"{{"op":"reinvest","caller":"bot","position":{id}}}"#)).unwrap();
-    let Some(Event::Reinvested { rewards, bounty, lp_added, .. }) = events.last().cloned() else { panic!("{events:?}") };
+    let events =
+        apply(&mut m, &format!(r#"{{"op":"reinvest","caller":"bot","position":{id}}}"#)).unwrap();
+    let Some(Event::Reinvested { rewards, bounty, lp_added, .. }) = events.last().cloned() else {
+        panic!("{events:?}")
+    };
     // acc = 86,400e18 · 1e18 / lp rounds down, so the position gets at most 86,400 RWD.
-    assert!(rewards.0 <= u256("86400000000000000000000") && rewards.0 > u256("86399999000000000000000"), "{rewards}");
+    assert!(
+        rewards.0 <= u256("86400000000000000000000") && rewards.0 > u256("86399999000000000000000"),
+        "{rewards}"
+    );
     assert_eq!(bounty.0, rewards.0 * U256::from(900) / U256::from(10_000));
     assert_eq!(m.balance(&Holder::Account("bot".into()), "RWD"), bounty.0);
     assert_eq!(m.positions().next().unwrap().lp, lp_before + lp_added.0);

@@ -3,7 +3,9 @@
 
 mod common;
 
-use levfarm_core::amm::{optimal_deposit, ConstantProductPool, RouterTokenA, SwapFee, TokenAmounts};
+use levfarm_core::amm::{
+    optimal_deposit, ConstantProductPool, RouterTokenA, SwapFee, TokenAmounts,
+};
 use levfarm_core::math::{Bps, U256};
 
 /// The fee whose one-sided constants `4nd, (d+n)^2, d+n, 2n` are the row's `formula_consts`,

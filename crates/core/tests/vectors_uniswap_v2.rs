@@ -9,7 +9,11 @@ use levfarm_core::amm::{
 };
 use levfarm_core::math::U256;
 
-fn pool_with(reserve0: U256, reserve1: U256, protocol_fee: Option<ProtocolFee>) -> ConstantProductPool {
+fn pool_with(
+    reserve0: U256,
+    reserve1: U256,
+    protocol_fee: Option<ProtocolFee>,
+) -> ConstantProductPool {
     let mut pool = ConstantProductPool::new(SwapFee::UNISWAP_V2, protocol_fee);
     pool.mint(reserve0, reserve1).expect("seed mint");
     pool
@@ -20,8 +24,11 @@ fn library_cases_match_every_row_and_every_revert() {
     let rows = common::csv_rows("uniswap_v2/v2_library_cases.csv");
     assert_eq!(rows.len(), 15);
     for row in rows {
-        let (amount, reserve_in, reserve_out) =
-            (common::u256(&row["amount"]), common::u256(&row["reserveIn"]), common::u256(&row["reserveOut"]));
+        let (amount, reserve_in, reserve_out) = (
+            common::u256(&row["amount"]),
+            common::u256(&row["reserveIn"]),
+            common::u256(&row["reserveOut"]),
+        );
         let fee = SwapFee::UNISWAP_V2;
         let got = match row["function"].as_str() {
             "quote" => quote(amount, reserve_in, reserve_out),
@@ -74,7 +81,8 @@ fn pair_swap_cases_succeed_at_the_output_and_fail_k_one_above() {
         let one_more = swap(out + U256::from(1)).expect_err(&row["case"]);
         assert!(matches!(one_more, AmmError::K { .. }), "{}: {one_more}", row["case"]);
         if !same_token {
-            let quoted = get_amount_out(amount_in, pool.reserve0, pool.reserve1, SwapFee::UNISWAP_V2);
+            let quoted =
+                get_amount_out(amount_in, pool.reserve0, pool.reserve1, SwapFee::UNISWAP_V2);
             assert_eq!(quoted, Ok(out), "{}", row["case"]);
             assert_eq!(after.reserve0, pool.reserve0 + amount_in);
             assert_eq!(after.reserve1, pool.reserve1 - out);

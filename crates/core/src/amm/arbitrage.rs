@@ -39,7 +39,9 @@ impl ConstantProductPool {
     /// rounds to zero input or output.
     ///
     /// `amount_in = floor((floor(sqrt(k·n·d·D/N)) - r_in·d) / n)` (`D/N` inverted for token1
-    /// in): rounded down, so the trade never overshoots the optimum. Read-only; apply it with
+    /// in), which is exactly the largest input `a` with `(r_in·d + n·a)^2·N <= k·n·d·D`: the
+    /// last one after which the next unit's fee-adjusted marginal price has not passed the
+    /// target. Rounded down, so the trade never overshoots. Read-only; apply it with
     /// [`swap_exact_in`](Self::swap_exact_in).
     pub fn swap_to_price(
         &self,
@@ -150,7 +152,10 @@ mod tests {
 
     #[test]
     fn invalid_targets_and_empty_pools_are_errors() {
-        assert!(matches!(pool(E21, E21).swap_to_price(u(0), u(1)), Err(AmmError::InvalidPrice { .. })));
+        assert!(matches!(
+            pool(E21, E21).swap_to_price(u(0), u(1)),
+            Err(AmmError::InvalidPrice { .. })
+        ));
         assert!(matches!(
             pool(0, E21).swap_to_price(u(1), u(1)),
             Err(AmmError::InsufficientLiquidity { .. })

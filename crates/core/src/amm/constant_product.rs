@@ -157,8 +157,7 @@ impl ConstantProductPool {
         Err(AmmError::K {
             balance0_adjusted,
             balance1_adjusted,
-            reserve0: self.reserve0,
-            reserve1: self.reserve1,
+            reserve_product: self.reserve0.saturating_mul(self.reserve1),
             fee_denominator: self.fee.denominator(),
         })
     }
@@ -206,8 +205,7 @@ mod tests {
         let k = AmmError::K {
             balance0_adjusted: u(1_099_700),
             balance1_adjusted: u(909_000),
-            reserve0: u(1000),
-            reserve1: u(1000),
+            reserve_product: u(1_000_000),
             fee_denominator: 1000,
         };
         assert_eq!(err, k);
@@ -219,7 +217,10 @@ mod tests {
         // 100 token0 in, 99 token0 out: (1001*1000 - 300) * 1000000 = 1.0007e12 >= 1e12;
         // 100 out leaves 999700 * 1000000 < 1e12.
         assert!(pool(1000, 1000).swap(u(99), u(0), u(100), u(0)).is_ok());
-        assert!(matches!(pool(1000, 1000).swap(u(100), u(0), u(100), u(0)), Err(AmmError::K { .. })));
+        assert!(matches!(
+            pool(1000, 1000).swap(u(100), u(0), u(100), u(0)),
+            Err(AmmError::K { .. })
+        ));
     }
 
     #[test]

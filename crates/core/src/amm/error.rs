@@ -45,22 +45,23 @@ pub enum AmmError {
     },
     /// The fee-adjusted product fell: `balance0_adjusted * balance1_adjusted < r0 * r1 * den^2`.
     #[error(
-        "K: {balance0_adjusted} * {balance1_adjusted} < {reserve0} * {reserve1} * {fee_denominator}^2"
+        "K: {balance0_adjusted} * {balance1_adjusted} < {reserve_product} * {fee_denominator}^2"
     )]
     K {
         /// `balance0 * den - amount0_in * (den - num)`.
         balance0_adjusted: U256,
         /// `balance1 * den - amount1_in * (den - num)`.
         balance1_adjusted: U256,
-        /// Reserve of token0 before the swap.
-        reserve0: U256,
-        /// Reserve of token1 before the swap.
-        reserve1: U256,
+        /// `reserve0 * reserve1` before the swap (saturating at `U256::MAX`, which reserves
+        /// within `uint112` never reach).
+        reserve_product: U256,
         /// The fee's denominator.
         fee_denominator: u32,
     },
     /// A mint worth zero liquidity (or, on the first mint, not more than `MINIMUM_LIQUIDITY`).
-    #[error("INSUFFICIENT_LIQUIDITY_MINTED: amounts {amount0}/{amount1}, total supply {total_supply}")]
+    #[error(
+        "INSUFFICIENT_LIQUIDITY_MINTED: amounts {amount0}/{amount1}, total supply {total_supply}"
+    )]
     InsufficientLiquidityMinted {
         /// Token0 deposited.
         amount0: U256,

@@ -138,16 +138,23 @@ mod tests {
 
     #[test]
     fn new_rejects_fees_outside_zero_to_one() {
-        assert_eq!(SwapFee::new(0, 1000), Err(AmmError::InvalidFee { numerator: 0, denominator: 1000 }));
+        assert_eq!(
+            SwapFee::new(0, 1000),
+            Err(AmmError::InvalidFee { numerator: 0, denominator: 1000 })
+        );
         assert!(SwapFee::new(1001, 1000).is_err());
         assert_eq!(SwapFee::UNISWAP_V2.taken(), U256::from(3));
     }
 
     #[test]
     fn serde_validates_and_denies_unknown_fields() {
-        let fee: SwapFee = serde_json::from_str(r#"{"numerator":9975,"denominator":10000}"#).unwrap();
+        let fee: SwapFee =
+            serde_json::from_str(r#"{"numerator":9975,"denominator":10000}"#).unwrap();
         assert_eq!(fee, SwapFee::PANCAKESWAP_V2);
-        assert_eq!(serde_json::to_string(&fee).unwrap(), r#"{"numerator":9975,"denominator":10000}"#);
+        assert_eq!(
+            serde_json::to_string(&fee).unwrap(),
+            r#"{"numerator":9975,"denominator":10000}"#
+        );
         assert!(serde_json::from_str::<SwapFee>(r#"{"numerator":2,"denominator":1}"#).is_err());
         let extra = r#"{"numerator":997,"denominator":1000,"bps":30}"#;
         assert!(serde_json::from_str::<SwapFee>(extra).is_err());

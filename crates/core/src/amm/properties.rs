@@ -8,7 +8,7 @@ use crate::math::U256;
 
 fn config() -> ProptestConfig {
     // No regression files written beside the sources.
-    ProptestConfig { cases: 100000, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() }
 }
 
 fn fee() -> impl Strategy<Value = SwapFee> {

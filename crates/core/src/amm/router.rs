@@ -148,7 +148,8 @@ mod tests {
         // token1 first: quote(11) = 5.5 -> 5 <= 5, deposit 5/11.
         let desired = TokenAmounts { amount0: u(5), amount1: u(11) };
         let first = pool_100_200().add_liquidity_with(RouterTokenA::Token0, desired, zero).unwrap();
-        let second = pool_100_200().add_liquidity_with(RouterTokenA::Token1, desired, zero).unwrap();
+        let second =
+            pool_100_200().add_liquidity_with(RouterTokenA::Token1, desired, zero).unwrap();
         assert_eq!((first.amount0, first.amount1), (u(5), u(10)));
         assert_eq!((second.amount0, second.amount1), (u(5), u(11)));
     }

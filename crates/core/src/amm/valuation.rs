@@ -20,7 +20,10 @@ impl ConstantProductPool {
     /// so a [`burn`](Self::burn) with the fee on can pay slightly less.
     pub fn underlying(&self, lp: U256) -> Result<TokenAmounts, AmmError> {
         if lp > self.total_supply {
-            return Err(AmmError::BurnExceedsSupply { liquidity: lp, total_supply: self.total_supply });
+            return Err(AmmError::BurnExceedsSupply {
+                liquidity: lp,
+                total_supply: self.total_supply,
+            });
         }
         Ok(TokenAmounts {
             amount0: mul_div(lp, self.reserve0, self.total_supply)?,
@@ -101,7 +104,10 @@ mod tests {
         // Token1 as base: 1000 base + 500 farm, 500*997*1000 / (500*1000 + 498500) = 499.24.
         assert_eq!(pool.exit_value(u(50), false).unwrap(), u(1000 + 499));
         // The whole pool cannot be sold into itself.
-        assert!(matches!(pool.exit_value(u(100), true), Err(AmmError::InsufficientLiquidity { .. })));
+        assert!(matches!(
+            pool.exit_value(u(100), true),
+            Err(AmmError::InsufficientLiquidity { .. })
+        ));
         // A farm share that rounds to zero is worth its base share alone:
         // 3 * 1000 / 3000 = 1 base, 3 * 2 / 3000 = 0 farm.
         assert_eq!(self::pool(1000, 2, 3000).exit_value(u(3), true).unwrap(), u(1));

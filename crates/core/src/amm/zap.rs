@@ -106,8 +106,7 @@ pub struct ZapResult {
 
 impl ConstantProductPool {
     /// The optimal swap for depositing `amount0`/`amount1`: the one-sided formula when one is
-    /// zero, [`optimal_deposit`] (token0 as A) otherwise. `zero_for_one` is `true` for a
-    /// zero swap.
+    /// zero, [`optimal_deposit`] with token0 as A otherwise. `is_reversed` means token1 is sold.
     pub fn zap_swap(&self, amount0: U256, amount1: U256) -> Result<OptimalDeposit, AmmError> {
         if amount1.is_zero() {
             let swap_amount = optimal_one_sided_swap(amount0, self.reserve0, self.fee)?;
@@ -167,7 +166,8 @@ impl ConstantProductPool {
         }
         let zero_for_one = !plan.is_reversed;
         let amount_out = self.swap_exact_in(zero_for_one, plan.swap_amount)?;
-        let (sold, bought) = if zero_for_one { (held.amount0, held.amount1) } else { (held.amount1, held.amount0) };
+        let (sold, bought) =
+            if zero_for_one { (held.amount0, held.amount1) } else { (held.amount1, held.amount0) };
         let sold = sold.sub_or(plan.swap_amount, "zap_in")?;
         let bought = bought.add_or(amount_out, "zap_in")?;
         let held = if zero_for_one {
@@ -239,7 +239,10 @@ mod tests {
         let zap = pool.zap_in(u(100_000), u(0)).unwrap();
         // Sell s = 48_815 token0 (formula), get 48_815*997*1e6 / (1e9 + 48_815*997) = 46_421.
         assert!(zap.swap_zero_for_one);
-        assert_eq!(zap.swap_amount_in, optimal_one_sided_swap(u(100_000), u(1_000_000), pool.fee).unwrap());
+        assert_eq!(
+            zap.swap_amount_in,
+            optimal_one_sided_swap(u(100_000), u(1_000_000), pool.fee).unwrap()
+        );
         assert_eq!(zap.amount0_added + zap.leftover0 + zap.swap_amount_in, u(100_000));
         assert_eq!(zap.amount1_added + zap.leftover1, zap.swap_amount_out);
         // The dust is a rounding error, not a share of the deposit.

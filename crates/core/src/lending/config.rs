@@ -57,22 +57,39 @@ impl LendingConfig {
             return fail("reserve_factor_bps", self.reserve_factor_bps, "must be at most 10000");
         }
         if self.liquidation_threshold_bps.0 > 10_000 {
-            return fail("liquidation_threshold_bps", self.liquidation_threshold_bps, "must be at most 10000");
+            return fail(
+                "liquidation_threshold_bps",
+                self.liquidation_threshold_bps,
+                "must be at most 10000",
+            );
         }
         if self.ltv_bps > self.liquidation_threshold_bps {
             return fail("ltv_bps", self.ltv_bps, "must not exceed liquidation_threshold_bps");
         }
         if self.liquidation_bonus_bps.0 < 10_000 || self.liquidation_bonus_bps.0 > 20_000 {
-            return fail("liquidation_bonus_bps", self.liquidation_bonus_bps, "must be within 10000..=20000 (100% plus the bonus)");
+            return fail(
+                "liquidation_bonus_bps",
+                self.liquidation_bonus_bps,
+                "must be within 10000..=20000 (100% plus the bonus)",
+            );
         }
         // Aave: the threshold times the bonus must stay under 100%, or a liquidation would seize
         // more collateral than the debt it repays is worth.
-        let product = u64::from(self.liquidation_threshold_bps.0) * u64::from(self.liquidation_bonus_bps.0);
+        let product =
+            u64::from(self.liquidation_threshold_bps.0) * u64::from(self.liquidation_bonus_bps.0);
         if product > 100_000_000 {
-            return fail("liquidation_bonus_bps", self.liquidation_bonus_bps, "threshold × bonus must not exceed 100%");
+            return fail(
+                "liquidation_bonus_bps",
+                self.liquidation_bonus_bps,
+                "threshold × bonus must not exceed 100%",
+            );
         }
         if self.liquidation_protocol_fee_bps.0 > 10_000 {
-            return fail("liquidation_protocol_fee_bps", self.liquidation_protocol_fee_bps, "must be at most 10000");
+            return fail(
+                "liquidation_protocol_fee_bps",
+                self.liquidation_protocol_fee_bps,
+                "must be at most 10000",
+            );
         }
         Ok(())
     }

@@ -192,7 +192,12 @@ impl LendingPool {
             Some(a) => (a, mul_div_rounding_up(a, RAY, self.liquidity_index.0)?),
         };
         if burn > shares {
-            return Err(Error::InsufficientSupply { holder: holder.clone(), token: self.token.clone(), requested: amount, available: balance });
+            return Err(Error::InsufficientSupply {
+                holder: holder.clone(),
+                token: self.token.clone(),
+                requested: amount,
+                available: balance,
+            });
         }
         self.take_cash(amount)?;
         self.total_supply_scaled = self.total_supply_scaled.sub_or(burn, "withdraw")?;
@@ -203,8 +208,14 @@ impl LendingPool {
 
     /// Moves supply shares worth `amount` (rounded up in shares) from one holder to another:
     /// what a liquidator receives in Aave with `receiveAToken`.
-    pub fn transfer_supply(&mut self, from: &Holder, to: &Holder, amount: U256) -> Result<U256, Error> {
-        let shares = mul_div_rounding_up(amount, RAY, self.liquidity_index.0)?.min(self.supply_shares(from));
+    pub fn transfer_supply(
+        &mut self,
+        from: &Holder,
+        to: &Holder,
+        amount: U256,
+    ) -> Result<U256, Error> {
+        let shares =
+            mul_div_rounding_up(amount, RAY, self.liquidity_index.0)?.min(self.supply_shares(from));
         sub_from(&mut self.supply, from, shares)?;
         add_to(&mut self.supply, to, shares)?;
         Ok(shares)
@@ -253,7 +264,11 @@ impl LendingPool {
 
     fn take_cash(&mut self, amount: U256) -> Result<(), Error> {
         if amount > self.cash {
-            return Err(Error::InsufficientCash { token: self.token.clone(), requested: amount, available: self.cash });
+            return Err(Error::InsufficientCash {
+                token: self.token.clone(),
+                requested: amount,
+                available: self.cash,
+            });
         }
         self.cash -= amount;
         Ok(())

@@ -26,7 +26,9 @@ impl Market {
         self.token(token0)?;
         self.token(token1)?;
         if token0 == token1 {
-            return Err(Error::invalid(format!("pool {id:?} needs two different tokens, got {token0} twice")));
+            return Err(Error::invalid(format!(
+                "pool {id:?} needs two different tokens, got {token0} twice"
+            )));
         }
         if id.is_empty() || self.pools.contains_key(id) {
             return Err(Error::AlreadyExists { kind: "pool", name: id.into() });
@@ -88,14 +90,26 @@ impl Market {
         Ok(())
     }
 
-    pub(super) fn remove_liquidity(&mut self, account: &str, pool_id: &str, liquidity: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn remove_liquidity(
+        &mut self,
+        account: &str,
+        pool_id: &str,
+        liquidity: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         let holder = Holder::Account(account.into());
         self.ledger.debit(&holder, &lp_token(pool_id), liquidity)?;
         self.burn_lp(pool_id, &holder, liquidity, ev).map(|_| ())
     }
 
     /// Burns `liquidity` already taken from `holder` and pays the tokens to `holder`.
-    pub(crate) fn burn_lp(&mut self, pool_id: &str, holder: &Holder, liquidity: U256, ev: &mut Vec<Event>) -> Result<[U256; 2], Error> {
+    pub(crate) fn burn_lp(
+        &mut self,
+        pool_id: &str,
+        holder: &Holder,
+        liquidity: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<[U256; 2], Error> {
         let pool = self.pool_mut(pool_id)?;
         let burned = pool.amm.burn(liquidity)?;
         let tokens = [pool.token0.clone(), pool.token1.clone()];
@@ -112,7 +126,12 @@ impl Market {
         Ok([burned.amount0, burned.amount1])
     }
 
-    fn credit_protocol_fee(&mut self, pool_id: &str, liquidity: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    fn credit_protocol_fee(
+        &mut self,
+        pool_id: &str,
+        liquidity: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         if liquidity.is_zero() {
             return Ok(());
         }
@@ -133,7 +152,8 @@ impl Market {
         let side = self.pool(pool_id)?.side(token_in).ok_or_else(|| {
             Error::invalid(format!("token {token_in} is not in pool {pool_id:?}"))
         })?;
-        let out = self.swap_for(&Holder::Account(account.into()), pool_id, side == 0, amount_in, ev)?;
+        let out =
+            self.swap_for(&Holder::Account(account.into()), pool_id, side == 0, amount_in, ev)?;
         match min_out {
             Some(min) if out < min => Err(Error::Slippage { got: out, min }),
             _ => Ok(()),
@@ -167,19 +187,36 @@ impl Market {
     }
 
     /// Trades the pool toward the oracle price with the account's own tokens.
-    pub(super) fn arbitrage(&mut self, account: &str, pool_id: &str, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn arbitrage(
+        &mut self,
+        account: &str,
+        pool_id: &str,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         let pool = self.pool(pool_id)?;
         let (q0, q1) = (self.quote(&pool.token0)?, self.quote(&pool.token1)?);
         // Raw token0 in raw token1: (P0 / 10^d0) / (P1 / 10^d1).
         let num = q0.price_wad.mul_or(q1.unit, "arbitrage target")?;
         let den = q1.price_wad.mul_or(q0.unit, "arbitrage target")?;
         if let Some(trade) = pool.amm.swap_to_price(num, den)? {
-            self.swap_for(&Holder::Account(account.into()), pool_id, trade.zero_for_one, trade.amount_in, ev)?;
+            self.swap_for(
+                &Holder::Account(account.into()),
+                pool_id,
+                trade.zero_for_one,
+                trade.amount_in,
+                ev,
+            )?;
         }
         Ok(())
     }
 
-    pub(super) fn create_farm(&mut self, pool_id: &str, reward_token: &str, reward_per_second: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn create_farm(
+        &mut self,
+        pool_id: &str,
+        reward_token: &str,
+        reward_per_second: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         self.token(reward_token)?;
         let now = self.time;
         let pool = self.pool_mut(pool_id)?;
@@ -187,7 +224,11 @@ impl Market {
             return Err(Error::AlreadyExists { kind: "farm on pool", name: pool_id.into() });
         }
         pool.farm = Some(Farm::new(reward_token.into(), reward_per_second, now));
-        ev.push(Event::FarmCreated { pool: pool_id.into(), reward_token: reward_token.into(), reward_per_second: Amount(reward_per_second) });
+        ev.push(Event::FarmCreated {
+            pool: pool_id.into(),
+            reward_token: reward_token.into(),
+            reward_per_second: Amount(reward_per_second),
+        });
         Ok(())
     }
 
@@ -195,7 +236,13 @@ impl Market {
         self.pool_mut(pool_id)?.farm.as_mut().ok_or_else(|| Error::unknown("farm on pool", pool_id))
     }
 
-    pub(super) fn fund_farm(&mut self, account: &str, pool_id: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn fund_farm(
+        &mut self,
+        account: &str,
+        pool_id: &str,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         let farm = self.farm_mut(pool_id)?;
         farm.fund(amount)?;
         let token = farm.reward_token.clone();
@@ -206,51 +253,100 @@ impl Market {
 
     /// Stakes `holder`'s LP (already taken from its balance) and pays out harvested rewards to
     /// `reward_to`.
-    pub(crate) fn stake_lp(&mut self, pool_id: &str, holder: &Holder, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(crate) fn stake_lp(
+        &mut self,
+        pool_id: &str,
+        holder: &Holder,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         let now = self.time;
         let Some(farm) = self.pool_mut(pool_id)?.farm.as_mut() else { return Ok(()) };
         let harvested = farm.stake(holder, amount, now)?;
         let token = farm.reward_token.clone();
         self.pay_rewards(pool_id, holder, &token, harvested, ev)?;
-        ev.push(Event::Staked { holder: holder.clone(), pool: pool_id.into(), amount: Amount(amount) });
+        ev.push(Event::Staked {
+            holder: holder.clone(),
+            pool: pool_id.into(),
+            amount: Amount(amount),
+        });
         Ok(())
     }
 
     /// Unstakes LP back to `holder`'s balance, paying out harvested rewards.
-    pub(crate) fn unstake_lp(&mut self, pool_id: &str, holder: &Holder, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(crate) fn unstake_lp(
+        &mut self,
+        pool_id: &str,
+        holder: &Holder,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         let now = self.time;
         let Some(farm) = self.pool_mut(pool_id)?.farm.as_mut() else { return Ok(()) };
         let harvested = farm.unstake(holder, amount, now)?;
         let token = farm.reward_token.clone();
         self.pay_rewards(pool_id, holder, &token, harvested, ev)?;
-        ev.push(Event::Unstaked { holder: holder.clone(), pool: pool_id.into(), amount: Amount(amount) });
+        ev.push(Event::Unstaked {
+            holder: holder.clone(),
+            pool: pool_id.into(),
+            amount: Amount(amount),
+        });
         Ok(())
     }
 
-    fn pay_rewards(&mut self, pool_id: &str, holder: &Holder, token: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    fn pay_rewards(
+        &mut self,
+        pool_id: &str,
+        holder: &Holder,
+        token: &str,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         if amount.is_zero() {
             return Ok(());
         }
         self.ledger.credit(holder, token, amount)?;
-        ev.push(Event::RewardsHarvested { holder: holder.clone(), pool: pool_id.into(), token: token.into(), amount: Amount(amount) });
+        ev.push(Event::RewardsHarvested {
+            holder: holder.clone(),
+            pool: pool_id.into(),
+            token: token.into(),
+            amount: Amount(amount),
+        });
         Ok(())
     }
 
-    pub(super) fn stake(&mut self, account: &str, pool_id: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn stake(
+        &mut self,
+        account: &str,
+        pool_id: &str,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         let holder = Holder::Account(account.into());
         self.farm_mut(pool_id)?;
         self.ledger.debit(&holder, &lp_token(pool_id), amount)?;
         self.stake_lp(pool_id, &holder, amount, ev)
     }
 
-    pub(super) fn unstake(&mut self, account: &str, pool_id: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn unstake(
+        &mut self,
+        account: &str,
+        pool_id: &str,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         let holder = Holder::Account(account.into());
         self.farm_mut(pool_id)?;
         self.unstake_lp(pool_id, &holder, amount, ev)?;
         self.ledger.credit(&holder, &lp_token(pool_id), amount)
     }
 
-    pub(super) fn harvest(&mut self, account: &str, pool_id: &str, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn harvest(
+        &mut self,
+        account: &str,
+        pool_id: &str,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         let holder = Holder::Account(account.into());
         let now = self.time;
         let farm = self.farm_mut(pool_id)?;

@@ -59,8 +59,15 @@ impl Command {
         };
         let op = match object.remove("op") {
             Some(serde_json::Value::String(op)) => op,
-            Some(other) => return Err(ParseError { field: "op".into(), message: format!("op must be a string, got {other}") }),
-            None => return Err(ParseError { field: "op".into(), message: "missing field `op`".into() }),
+            Some(other) => {
+                return Err(ParseError {
+                    field: "op".into(),
+                    message: format!("op must be a string, got {other}"),
+                })
+            }
+            None => {
+                return Err(ParseError { field: "op".into(), message: "missing field `op`".into() })
+            }
         };
         let mut tagged = serde_json::Map::new();
         tagged.insert(op, serde_json::Value::Object(object));

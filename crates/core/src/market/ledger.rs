@@ -28,22 +28,38 @@ impl Ledger {
         self.balances.get(holder).and_then(|b| b.get(token)).copied().unwrap_or_default()
     }
 
-    pub(crate) fn credit(&mut self, holder: &Holder, token: &str, amount: U256) -> Result<(), Error> {
+    pub(crate) fn credit(
+        &mut self,
+        holder: &Holder,
+        token: &str,
+        amount: U256,
+    ) -> Result<(), Error> {
         if amount.is_zero() {
             return Ok(());
         }
-        let slot = self.balances.entry(holder.clone()).or_default().entry(token.to_string()).or_default();
+        let slot =
+            self.balances.entry(holder.clone()).or_default().entry(token.to_string()).or_default();
         *slot = slot.add_or(amount, "credit")?;
         Ok(())
     }
 
-    pub(crate) fn debit(&mut self, holder: &Holder, token: &str, amount: U256) -> Result<(), Error> {
+    pub(crate) fn debit(
+        &mut self,
+        holder: &Holder,
+        token: &str,
+        amount: U256,
+    ) -> Result<(), Error> {
         if amount.is_zero() {
             return Ok(());
         }
         let available = self.balance(holder, token);
         if available < amount {
-            return Err(Error::InsufficientBalance { holder: holder.clone(), token: token.into(), requested: amount, available });
+            return Err(Error::InsufficientBalance {
+                holder: holder.clone(),
+                token: token.into(),
+                requested: amount,
+                available,
+            });
         }
         let balances = self.balances.entry(holder.clone()).or_default();
         if available == amount {
@@ -69,12 +85,21 @@ impl Ledger {
 
     /// Sum of every holder's balance of `token`.
     pub(crate) fn total_held(&self, token: &str) -> U256 {
-        self.balances.values().filter_map(|b| b.get(token)).fold(U256::ZERO, |a, b| a.saturating_add(*b))
+        self.balances
+            .values()
+            .filter_map(|b| b.get(token))
+            .fold(U256::ZERO, |a, b| a.saturating_add(*b))
     }
 }
 
 impl Market {
-    pub(super) fn mint(&mut self, to: &str, token: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn mint(
+        &mut self,
+        to: &str,
+        token: &str,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         self.token(token)?;
         self.ledger.record_mint(token, amount)?;
         self.ledger.credit(&Holder::Account(to.into()), token, amount)?;
@@ -82,18 +107,37 @@ impl Market {
         Ok(())
     }
 
-    pub(super) fn transfer_between(&mut self, from: &str, to: &str, token: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn transfer_between(
+        &mut self,
+        from: &str,
+        to: &str,
+        token: &str,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         self.token(token)?;
         let (from, to) = (Holder::Account(from.into()), Holder::Account(to.into()));
         self.transfer(&from, &to, token, amount, ev)
     }
 
     /// Moves tokens between holders and reports it.
-    pub(crate) fn transfer(&mut self, from: &Holder, to: &Holder, token: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(crate) fn transfer(
+        &mut self,
+        from: &Holder,
+        to: &Holder,
+        token: &str,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         self.ledger.debit(from, token, amount)?;
         self.ledger.credit(to, token, amount)?;
         if !amount.is_zero() {
-            ev.push(Event::Transferred { from: from.clone(), to: to.clone(), token: token.into(), amount: Amount(amount) });
+            ev.push(Event::Transferred {
+                from: from.clone(),
+                to: to.clone(),
+                token: token.into(),
+                amount: Amount(amount),
+            });
         }
         Ok(())
     }

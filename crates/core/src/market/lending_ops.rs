@@ -10,10 +10,18 @@ use crate::types::{Amount, Holder};
 use crate::Error;
 
 impl Market {
-    pub(super) fn create_lending_pool(&mut self, token: &str, config: &LendingConfig, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn create_lending_pool(
+        &mut self,
+        token: &str,
+        config: &LendingConfig,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         self.token(token)?;
         if self.lending.contains_key(token) {
-            return Err(Error::AlreadyExists { kind: "lending pool for token", name: token.into() });
+            return Err(Error::AlreadyExists {
+                kind: "lending pool for token",
+                name: token.into(),
+            });
         }
         let pool = LendingPool::new(token.into(), config.clone(), self.time)?;
         self.lending.insert(token.into(), pool);
@@ -40,7 +48,11 @@ impl Market {
     }
 
     /// Accrues the lending pools of the given tokens that exist.
-    pub(crate) fn accrue_tokens(&mut self, tokens: &[&str], ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(crate) fn accrue_tokens(
+        &mut self,
+        tokens: &[&str],
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         for token in tokens {
             if self.lending.contains_key(*token) {
                 self.accrue(token, ev)?;
@@ -76,41 +88,81 @@ impl Market {
         Ok(())
     }
 
-    pub(super) fn supply(&mut self, account: &str, token: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn supply(
+        &mut self,
+        account: &str,
+        token: &str,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         self.accrue(token, ev)?;
         let holder = Holder::Account(account.into());
         self.ledger.debit(&holder, token, amount)?;
         let shares = self.lending_pool_mut(token)?.supply(&holder, amount)?;
-        ev.push(Event::Supplied { account: account.into(), token: token.into(), amount: Amount(amount), shares: Amount(shares) });
+        ev.push(Event::Supplied {
+            account: account.into(),
+            token: token.into(),
+            amount: Amount(amount),
+            shares: Amount(shares),
+        });
         self.rates_event(token, ev)
     }
 
-    pub(super) fn withdraw(&mut self, account: &str, token: &str, amount: Option<U256>, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn withdraw(
+        &mut self,
+        account: &str,
+        token: &str,
+        amount: Option<U256>,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         self.accrue(token, ev)?;
         let holder = Holder::Account(account.into());
         let paid = self.lending_pool_mut(token)?.withdraw(&holder, amount)?;
         self.ledger.credit(&holder, token, paid)?;
         self.require_account_healthy(account, false)?;
-        ev.push(Event::Withdrawn { account: account.into(), token: token.into(), amount: Amount(paid) });
+        ev.push(Event::Withdrawn {
+            account: account.into(),
+            token: token.into(),
+            amount: Amount(paid),
+        });
         self.rates_event(token, ev)
     }
 
-    pub(super) fn borrow(&mut self, account: &str, token: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn borrow(
+        &mut self,
+        account: &str,
+        token: &str,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         self.accrue_all(ev)?;
         let holder = Holder::Account(account.into());
         let shares = self.lending_pool_mut(token)?.borrow(&holder, amount)?;
         self.ledger.credit(&holder, token, amount)?;
         self.require_account_healthy(account, true)?;
-        ev.push(Event::Borrowed { borrower: holder, token: token.into(), amount: Amount(amount), debt_shares: Amount(shares) });
+        ev.push(Event::Borrowed {
+            borrower: holder,
+            token: token.into(),
+            amount: Amount(amount),
+            debt_shares: Amount(shares),
+        });
         self.rates_event(token, ev)
     }
 
-    pub(super) fn repay(&mut self, account: &str, token: &str, amount: Option<U256>, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn repay(
+        &mut self,
+        account: &str,
+        token: &str,
+        amount: Option<U256>,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         self.accrue(token, ev)?;
         let holder = Holder::Account(account.into());
         let debt = self.lending_pool(token)?.debt_of(&holder)?;
         if debt.is_zero() {
-            return Err(Error::invalid(format!("account {account:?} has no {token} debt to repay")));
+            return Err(Error::invalid(format!(
+                "account {account:?} has no {token} debt to repay"
+            )));
         }
         let amount = amount.unwrap_or(debt).min(debt);
         self.ledger.debit(&holder, token, amount)?;
@@ -126,14 +178,19 @@ impl Market {
 
     /// Refuses a state where the account's debt is not covered: by the LTV after a borrow
     /// (`for_borrow`), by the liquidation threshold otherwise.
-    pub(crate) fn require_account_healthy(&self, account: &str, for_borrow: bool) -> Result<(), Error> {
+    pub(crate) fn require_account_healthy(
+        &self,
+        account: &str,
+        for_borrow: bool,
+    ) -> Result<(), Error> {
         let status = self.account_status(account)?;
         if status.debt_value.is_zero() {
             return Ok(());
         }
         let covered = if for_borrow { status.borrow_capacity } else { status.threshold_value };
         if covered < status.debt_value {
-            let health_factor_wad = crate::math::mul_div(covered, crate::math::WAD, status.debt_value)?;
+            let health_factor_wad =
+                crate::math::mul_div(covered, crate::math::WAD, status.debt_value)?;
             return Err(Error::HealthFactorTooLow { health_factor_wad });
         }
         Ok(())

@@ -23,7 +23,12 @@ const DEFAULT_CLOSE_FACTOR: Bps = Bps(5000);
 const MAX_CLOSE_FACTOR: Bps = Bps(10_000);
 
 impl Market {
-    pub(super) fn liquidate(&mut self, liquidator: &str, id: u64, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn liquidate(
+        &mut self,
+        liquidator: &str,
+        id: u64,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         let position = self.open_position_ref(id)?.clone();
         let tokens = self.pool_tokens(&position.pool)?;
         let leverage = self.pool(&position.pool)?.leverage.clone();
@@ -31,7 +36,11 @@ impl Market {
         let health_before = self.position_health(id)?;
         let kill = leverage.kill_factor_bps.0;
         if health_before.within(kill)? {
-            return Err(Error::NotLiquidatable { position: id, debt_ratio_bps: health_before.debt_ratio_bps, kill_factor_bps: kill });
+            return Err(Error::NotLiquidatable {
+                position: id,
+                debt_ratio_bps: health_before.debt_ratio_bps,
+                kill_factor_bps: kill,
+            });
         }
         let debt = health_before.debt;
         let removed = self.unwind(id, position.lp, ev)?;
@@ -41,7 +50,13 @@ impl Market {
         for i in 0..2 {
             out.prize[i] = share(leverage.kill_prize_bps, back[i])?;
             out.fee[i] = share(leverage.kill_treasury_bps, back[i])?;
-            self.transfer(&holder, &Holder::Account(liquidator.into()), &tokens[i], out.prize[i], ev)?;
+            self.transfer(
+                &holder,
+                &Holder::Account(liquidator.into()),
+                &tokens[i],
+                out.prize[i],
+                ev,
+            )?;
             self.transfer(&holder, &Holder::Treasury, &tokens[i], out.fee[i], ev)?;
             let rest = back[i] - out.prize[i] - out.fee[i];
             out.repaid[i] = rest.min(debt[i]);
@@ -72,13 +87,22 @@ impl Market {
     }
 
     /// Writes off what `holder` still owes in `token` as the pool's bad debt.
-    fn write_off(&mut self, holder: &Holder, token: &str, ev: &mut Vec<Event>) -> Result<U256, Error> {
+    fn write_off(
+        &mut self,
+        holder: &Holder,
+        token: &str,
+        ev: &mut Vec<Event>,
+    ) -> Result<U256, Error> {
         let Some(pool) = self.lending.get_mut(token) else { return Ok(U256::ZERO) };
         if pool.debt_shares(holder).is_zero() {
             return Ok(U256::ZERO);
         }
         let amount = pool.write_off(holder)?;
-        ev.push(Event::BadDebt { borrower: holder.clone(), token: token.into(), amount: Amount(amount) });
+        ev.push(Event::BadDebt {
+            borrower: holder.clone(),
+            token: token.into(),
+            amount: Amount(amount),
+        });
         self.rates_event(token, ev)?;
         Ok(amount)
     }
@@ -98,13 +122,20 @@ impl Market {
         if health_factor_wad >= WAD {
             return Err(Error::AccountHealthy { account: borrower.into(), health_factor_wad });
         }
-        let (victim, hunter) = (Holder::Account(borrower.into()), Holder::Account(liquidator.into()));
+        let (victim, hunter) =
+            (Holder::Account(borrower.into()), Holder::Account(liquidator.into()));
         let debt = self.lending_pool(debt_token)?.debt_of(&victim)?;
         let collateral = self.lending_pool(collateral_token)?.supply_balance(&victim)?;
         if debt.is_zero() || collateral.is_zero() {
-            return Err(Error::invalid(format!("account {borrower:?} has no {debt_token} debt or no {collateral_token} collateral")));
+            return Err(Error::invalid(format!(
+                "account {borrower:?} has no {debt_token} debt or no {collateral_token} collateral"
+            )));
         }
-        let close_factor = if health_factor_wad < CLOSE_FACTOR_HF_THRESHOLD { MAX_CLOSE_FACTOR } else { DEFAULT_CLOSE_FACTOR };
+        let close_factor = if health_factor_wad < CLOSE_FACTOR_HF_THRESHOLD {
+            MAX_CLOSE_FACTOR
+        } else {
+            DEFAULT_CLOSE_FACTOR
+        };
         let max_debt = percent_mul(debt, close_factor)?;
         let to_cover = debt_to_cover.unwrap_or(max_debt).min(max_debt);
         let seizure = self.collateral_for(debt_token, collateral_token, to_cover, collateral)?;
@@ -133,7 +164,13 @@ impl Market {
     }
 
     /// Aave `_calculateAvailableCollateralToLiquidate`.
-    fn collateral_for(&self, debt_token: &str, collateral_token: &str, to_cover: U256, balance: U256) -> Result<Seizure, Error> {
+    fn collateral_for(
+        &self,
+        debt_token: &str,
+        collateral_token: &str,
+        to_cover: U256,
+        balance: U256,
+    ) -> Result<Seizure, Error> {
         let (qd, qc) = (self.quote(debt_token)?, self.quote(collateral_token)?);
         let config = &self.lending_pool(collateral_token)?.config;
         let bonus = config.liquidation_bonus_bps;

@@ -10,9 +10,9 @@
 //! - `lending_ops`, `amm_ops`, `position_ops`, `liquidation`: the command handlers.
 //! - `view`: read-only queries (health, liquidation prices, conservation totals).
 
+mod amm_ops;
 pub mod command;
 pub mod event;
-mod amm_ops;
 mod ledger;
 mod lending_ops;
 mod liquidation;
@@ -88,7 +88,9 @@ impl Market {
             // Cheap commands that check everything before they change anything.
             Command::AdvanceTime { seconds } => self.advance_time(*seconds),
             Command::SetPrice { token, price } => self.set_price(token, price.0, *price),
-            Command::InspectPosition { position } => self.inspect_position(*position).map(|e| vec![e]),
+            Command::InspectPosition { position } => {
+                self.inspect_position(*position).map(|e| vec![e])
+            }
             _ => {
                 let mut next = self.clone();
                 let mut events = Vec::new();
@@ -104,26 +106,46 @@ impl Market {
         match command {
             C::CreateToken { symbol, decimals } => self.create_token(symbol, *decimals, ev),
             C::Mint { to, token, amount } => self.mint(to, token, amount.0, ev),
-            C::Transfer { from, to, token, amount } => self.transfer_between(from, to, token, amount.0, ev),
+            C::Transfer { from, to, token, amount } => {
+                self.transfer_between(from, to, token, amount.0, ev)
+            }
             C::Accrue {} => self.accrue_all(ev),
             C::CreateLendingPool { token, config } => self.create_lending_pool(token, config, ev),
             C::Supply { account, token, amount } => self.supply(account, token, amount.0, ev),
-            C::Withdraw { account, token, amount } => self.withdraw(account, token, amount.map(|a| a.0), ev),
-            C::Borrow { account, token, amount } => self.borrow(account, token, amount.0, ev),
-            C::Repay { account, token, amount } => self.repay(account, token, amount.map(|a| a.0), ev),
-            C::LiquidateAccount { liquidator, borrower, debt_token, collateral_token, debt_to_cover } => self
-                .liquidate_account(liquidator, borrower, debt_token, collateral_token, debt_to_cover.map(|a| a.0), ev),
-            C::CreatePool { pool, token0, token1, fee_bps, protocol_fee_divisor, leverage } => {
-                self.create_pool(pool, token0, token1, *fee_bps, *protocol_fee_divisor, leverage, ev)
+            C::Withdraw { account, token, amount } => {
+                self.withdraw(account, token, amount.map(|a| a.0), ev)
             }
-            C::AddLiquidity { account, pool, amount0, amount1, min_liquidity } => self.add_liquidity(
-                account,
-                pool,
-                [amount0.0, amount1.0],
-                min_liquidity.map(|a| a.0),
+            C::Borrow { account, token, amount } => self.borrow(account, token, amount.0, ev),
+            C::Repay { account, token, amount } => {
+                self.repay(account, token, amount.map(|a| a.0), ev)
+            }
+            C::LiquidateAccount {
+                liquidator,
+                borrower,
+                debt_token,
+                collateral_token,
+                debt_to_cover,
+            } => self.liquidate_account(
+                liquidator,
+                borrower,
+                debt_token,
+                collateral_token,
+                debt_to_cover.map(|a| a.0),
                 ev,
             ),
-            C::RemoveLiquidity { account, pool, liquidity } => self.remove_liquidity(account, pool, liquidity.0, ev),
+            C::CreatePool { pool, token0, token1, fee_bps, protocol_fee_divisor, leverage } => self
+                .create_pool(pool, token0, token1, *fee_bps, *protocol_fee_divisor, leverage, ev),
+            C::AddLiquidity { account, pool, amount0, amount1, min_liquidity } => self
+                .add_liquidity(
+                    account,
+                    pool,
+                    [amount0.0, amount1.0],
+                    min_liquidity.map(|a| a.0),
+                    ev,
+                ),
+            C::RemoveLiquidity { account, pool, liquidity } => {
+                self.remove_liquidity(account, pool, liquidity.0, ev)
+            }
             C::Swap { account, pool, token_in, amount_in, min_amount_out } => {
                 self.swap(account, pool, token_in, amount_in.0, min_amount_out.map(|a| a.0), ev)
             }
@@ -135,25 +157,27 @@ impl Market {
             C::Stake { account, pool, amount } => self.stake(account, pool, amount.0, ev),
             C::Unstake { account, pool, amount } => self.unstake(account, pool, amount.0, ev),
             C::Harvest { account, pool } => self.harvest(account, pool, ev),
-            C::OpenPosition { owner, pool, equity0, equity1, borrow0, borrow1, min_lp } => self.open_position(
-                owner,
-                pool,
-                [equity0.0, equity1.0],
-                [borrow0.0, borrow1.0],
-                min_lp.map(|a| a.0),
-                ev,
-            ),
+            C::OpenPosition { owner, pool, equity0, equity1, borrow0, borrow1, min_lp } => self
+                .open_position(
+                    owner,
+                    pool,
+                    [equity0.0, equity1.0],
+                    [borrow0.0, borrow1.0],
+                    min_lp.map(|a| a.0),
+                    ev,
+                ),
             C::AddCollateral { caller, position, amount0, amount1 } => {
                 self.add_collateral(caller, *position, [amount0.0, amount1.0], ev)
             }
-            C::ClosePosition { caller, position, lp, max_repay0, max_repay1, mode } => self.close_position(
-                caller,
-                *position,
-                lp.map(|a| a.0),
-                [max_repay0.map(|a| a.0), max_repay1.map(|a| a.0)],
-                *mode,
-                ev,
-            ),
+            C::ClosePosition { caller, position, lp, max_repay0, max_repay1, mode } => self
+                .close_position(
+                    caller,
+                    *position,
+                    lp.map(|a| a.0),
+                    [max_repay0.map(|a| a.0), max_repay1.map(|a| a.0)],
+                    *mode,
+                    ev,
+                ),
             C::Reinvest { caller, position } => self.reinvest(caller, *position, ev),
             C::Liquidate { liquidator, position } => self.liquidate(liquidator, *position, ev),
             C::AdvanceTime { .. } | C::SetPrice { .. } | C::InspectPosition { .. } => {
@@ -163,12 +187,20 @@ impl Market {
     }
 
     fn advance_time(&mut self, seconds: u64) -> Result<Vec<Event>, Error> {
-        let to = self.time.checked_add(seconds).ok_or(Error::TimeBackwards { now: self.time, requested: u64::MAX })?;
+        let to = self
+            .time
+            .checked_add(seconds)
+            .ok_or(Error::TimeBackwards { now: self.time, requested: u64::MAX })?;
         let from = std::mem::replace(&mut self.time, to);
         Ok(vec![Event::TimeAdvanced { from, to }])
     }
 
-    fn set_price(&mut self, token: &str, price_wad: U256, price: crate::price::Price) -> Result<Vec<Event>, Error> {
+    fn set_price(
+        &mut self,
+        token: &str,
+        price_wad: U256,
+        price: crate::price::Price,
+    ) -> Result<Vec<Event>, Error> {
         self.token(token)?;
         if price_wad.is_zero() {
             return Err(Error::invalid(format!("price of {token} must be above zero")));
@@ -177,17 +209,28 @@ impl Market {
         Ok(vec![Event::PriceSet { token: token.to_string(), price }])
     }
 
-    fn create_token(&mut self, symbol: &str, decimals: u8, ev: &mut Vec<Event>) -> Result<(), Error> {
+    fn create_token(
+        &mut self,
+        symbol: &str,
+        decimals: u8,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         let valid = !symbol.is_empty()
             && symbol.len() <= 32
-            && symbol.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+            && symbol
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
         if !valid {
             return Err(Error::invalid(format!(
                 "token symbol {symbol:?} must be 1-32 characters of letters, digits, '_', '-' or '.'"
             )));
         }
         if decimals > 36 {
-            return Err(Error::InvalidConfig { field: "decimals", value: decimals.to_string(), reason: "must be at most 36" });
+            return Err(Error::InvalidConfig {
+                field: "decimals",
+                value: decimals.to_string(),
+                reason: "must be at most 36",
+            });
         }
         if self.tokens.contains_key(symbol) {
             return Err(Error::AlreadyExists { kind: "token", name: symbol.into() });

@@ -26,12 +26,21 @@ impl Market {
             return Err(Error::invalid("open_position needs some equity or borrowing"));
         }
         if equity == [U256::ZERO; 2] {
-            return Err(Error::invalid("open_position needs equity: a position cannot be all debt"));
+            return Err(Error::invalid(
+                "open_position needs equity: a position cannot be all debt",
+            ));
         }
         let id = self.next_position;
         self.next_position += 1;
         let holder = Holder::Position(id);
-        let position = Position { id, owner: owner.into(), pool: pool_id.into(), lp: U256::ZERO, opened_at: self.time, open: true };
+        let position = Position {
+            id,
+            owner: owner.into(),
+            pool: pool_id.into(),
+            lp: U256::ZERO,
+            opened_at: self.time,
+            open: true,
+        };
         self.positions.insert(id, position);
         self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
         for i in 0..2 {
@@ -45,11 +54,23 @@ impl Market {
         }
         self.sweep_to_owner(id, ev)?;
         let health = self.check_work(id)?;
-        ev.push(Event::PositionOpened { position: id, owner: owner.into(), pool: pool_id.into(), lp: Amount(zap.liquidity), health });
+        ev.push(Event::PositionOpened {
+            position: id,
+            owner: owner.into(),
+            pool: pool_id.into(),
+            lp: Amount(zap.liquidity),
+            health,
+        });
         Ok(())
     }
 
-    pub(super) fn add_collateral(&mut self, caller: &str, id: u64, amounts: [U256; 2], ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn add_collateral(
+        &mut self,
+        caller: &str,
+        id: u64,
+        amounts: [U256; 2],
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         let position = self.owned_position(caller, id)?;
         let tokens = self.pool_tokens(&position.pool)?;
         if amounts == [U256::ZERO; 2] {
@@ -58,18 +79,31 @@ impl Market {
         self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
         let before = self.position_health(id)?;
         for i in 0..2 {
-            self.transfer(&Holder::Account(caller.into()), &Holder::Position(id), &tokens[i], amounts[i], ev)?;
+            self.transfer(
+                &Holder::Account(caller.into()),
+                &Holder::Position(id),
+                &tokens[i],
+                amounts[i],
+                ev,
+            )?;
         }
         let zap = self.zap_position(id, amounts, ev)?;
         self.sweep_to_owner(id, ev)?;
         let after = self.position_health(id)?;
         if after.value <= before.value {
-            return Err(Error::invalid(format!("add_collateral must raise the position's value: {} before, {} after", before.value, after.value)));
+            return Err(Error::invalid(format!(
+                "add_collateral must raise the position's value: {} before, {} after",
+                before.value, after.value
+            )));
         }
         let kill = self.pool(&position.pool)?.leverage.kill_factor_bps.0;
         let limit = kill.saturating_sub(ADD_COLLATERAL_MARGIN_BPS);
         if !after.within(limit)? {
-            return Err(Error::AddCollateralMargin { debt_ratio_bps: after.debt_ratio_bps, kill_factor_bps: kill, margin_bps: ADD_COLLATERAL_MARGIN_BPS });
+            return Err(Error::AddCollateralMargin {
+                debt_ratio_bps: after.debt_ratio_bps,
+                kill_factor_bps: kill,
+                margin_bps: ADD_COLLATERAL_MARGIN_BPS,
+            });
         }
         ev.push(Event::CollateralAdded { position: id, lp: Amount(zap.liquidity), health: after });
         Ok(())
@@ -88,7 +122,10 @@ impl Market {
         let tokens = self.pool_tokens(&position.pool)?;
         let lp_out = lp.unwrap_or(position.lp);
         if lp_out.is_zero() || lp_out > position.lp {
-            return Err(Error::invalid(format!("close_position lp must be within 1..={}, got {lp_out}", position.lp)));
+            return Err(Error::invalid(format!(
+                "close_position lp must be within 1..={}, got {lp_out}",
+                position.lp
+            )));
         }
         self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
         let before = self.position_health(id)?;
@@ -107,7 +144,12 @@ impl Market {
                 if max_repay[i].is_some_and(|m| m < debt[i]) {
                     return Err(Error::invalid("removing all LP must repay the whole debt: drop max_repay or close part of the LP"));
                 }
-                return Err(Error::Underwater { position: id, token: tokens[i].clone(), available: holdings[i], debt: debt[i] });
+                return Err(Error::Underwater {
+                    position: id,
+                    token: tokens[i].clone(),
+                    available: holdings[i],
+                    debt: debt[i],
+                });
             }
             self.positions.get_mut(&id).map(|p| p.open = false);
             None
@@ -131,7 +173,12 @@ impl Market {
         Ok(())
     }
 
-    pub(super) fn reinvest(&mut self, caller: &str, id: u64, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(super) fn reinvest(
+        &mut self,
+        caller: &str,
+        id: u64,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         let position = self.open_position_ref(id)?.clone();
         let holder = Holder::Position(id);
         let now = self.time;
@@ -146,18 +193,32 @@ impl Market {
         let bps = self.pool(&position.pool)?.leverage.reinvest_bounty_bps;
         let bounty = bps.of_floor(rewards)?;
         self.transfer(&holder, &Holder::Account(caller.into()), &reward, bounty, ev)?;
-        let (side, amount) = self.sell_rewards_into(&position.pool, &holder, &reward, rewards - bounty, ev)?;
+        let (side, amount) =
+            self.sell_rewards_into(&position.pool, &holder, &reward, rewards - bounty, ev)?;
         let mut amounts = [U256::ZERO; 2];
         amounts[side] = amount;
         let zap = self.zap_position(id, amounts, ev)?;
         self.sweep_to_owner(id, ev)?;
-        ev.push(Event::Reinvested { position: id, caller: caller.into(), rewards: Amount(rewards), bounty: Amount(bounty), lp_added: Amount(zap.liquidity) });
+        ev.push(Event::Reinvested {
+            position: id,
+            caller: caller.into(),
+            rewards: Amount(rewards),
+            bounty: Amount(bounty),
+            lp_added: Amount(zap.liquidity),
+        });
         Ok(())
     }
 
     /// Turns `amount` of the reward token into one of `pool_id`'s tokens: directly when it is
     /// one, else through the first pool (by id) that pairs it with one. Returns (side, amount).
-    fn sell_rewards_into(&mut self, pool_id: &str, holder: &Holder, reward: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(usize, U256), Error> {
+    fn sell_rewards_into(
+        &mut self,
+        pool_id: &str,
+        holder: &Holder,
+        reward: &str,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(usize, U256), Error> {
         let tokens = self.pool_tokens(pool_id)?;
         if let Some(side) = tokens.iter().position(|t| t == reward) {
             return Ok((side, amount));
@@ -168,14 +229,22 @@ impl Market {
             Some((id.clone(), p.side(reward) == Some(0), side))
         });
         let (route_id, zero_for_one, side) = route.ok_or_else(|| {
-            Error::invalid(format!("no pool sells reward token {reward} for {} or {}", tokens[0], tokens[1]))
+            Error::invalid(format!(
+                "no pool sells reward token {reward} for {} or {}",
+                tokens[0], tokens[1]
+            ))
         })?;
         let out = self.swap_for(holder, &route_id, zero_for_one, amount, ev)?;
         Ok((side, out))
     }
 
     /// The position's LP after `amounts` (held by the position) are zapped in and staked.
-    fn zap_position(&mut self, id: u64, amounts: [U256; 2], ev: &mut Vec<Event>) -> Result<ZapResult, Error> {
+    fn zap_position(
+        &mut self,
+        id: u64,
+        amounts: [U256; 2],
+        ev: &mut Vec<Event>,
+    ) -> Result<ZapResult, Error> {
         let pool_id = self.position(id)?.pool.clone();
         let holder = Holder::Position(id);
         let pool = self.pool_mut(&pool_id)?;
@@ -198,8 +267,15 @@ impl Market {
             });
         }
         if !zap.protocol_fee_liquidity.is_zero() {
-            self.ledger.credit(&Holder::Treasury, &super::ledger::lp_token(&pool_id), zap.protocol_fee_liquidity)?;
-            ev.push(Event::ProtocolFeeMinted { pool: pool_id.clone(), liquidity: Amount(zap.protocol_fee_liquidity) });
+            self.ledger.credit(
+                &Holder::Treasury,
+                &super::ledger::lp_token(&pool_id),
+                zap.protocol_fee_liquidity,
+            )?;
+            ev.push(Event::ProtocolFeeMinted {
+                pool: pool_id.clone(),
+                liquidity: Amount(zap.protocol_fee_liquidity),
+            });
         }
         ev.push(Event::LiquidityAdded {
             holder: holder.clone(),
@@ -208,18 +284,29 @@ impl Market {
             amount1: Amount(zap.amount1_added),
             liquidity: Amount(zap.liquidity),
         });
-        let position = self.positions.get_mut(&id).ok_or_else(|| Error::unknown("position", id.to_string()))?;
+        let position = self
+            .positions
+            .get_mut(&id)
+            .ok_or_else(|| Error::unknown("position", id.to_string()))?;
         position.lp = position.lp.add_or(zap.liquidity, "position lp")?;
         self.stake_lp(&pool_id, &holder, zap.liquidity, ev)?;
         Ok(zap)
     }
 
     /// Unstakes and burns `lp` of the position; the tokens land in its ledger balance.
-    pub(crate) fn unwind(&mut self, id: u64, lp: U256, ev: &mut Vec<Event>) -> Result<[U256; 2], Error> {
+    pub(crate) fn unwind(
+        &mut self,
+        id: u64,
+        lp: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<[U256; 2], Error> {
         let pool_id = self.position(id)?.pool.clone();
         let holder = Holder::Position(id);
         self.unstake_lp(&pool_id, &holder, lp, ev)?;
-        let position = self.positions.get_mut(&id).ok_or_else(|| Error::unknown("position", id.to_string()))?;
+        let position = self
+            .positions
+            .get_mut(&id)
+            .ok_or_else(|| Error::unknown("position", id.to_string()))?;
         position.lp -= lp;
         self.burn_lp(&pool_id, &holder, lp, ev)?;
         let tokens = self.pool_tokens(&pool_id)?;
@@ -227,39 +314,74 @@ impl Market {
     }
 
     /// Swaps the position's holdings toward `debt` as `mode` says; returns the new holdings.
-    pub(crate) fn exit_swap(&mut self, id: u64, have: [U256; 2], debt: [U256; 2], mode: ExitMode, ev: &mut Vec<Event>) -> Result<[U256; 2], Error> {
+    pub(crate) fn exit_swap(
+        &mut self,
+        id: u64,
+        have: [U256; 2],
+        debt: [U256; 2],
+        mode: ExitMode,
+        ev: &mut Vec<Event>,
+    ) -> Result<[U256; 2], Error> {
         let pool_id = self.position(id)?.pool.clone();
         let pool = self.pool(&pool_id)?;
         let reserves = [pool.amm.reserve0, pool.amm.reserve1];
-        let Some(swap) = plan_swap(reserves, have, debt, mode, pool.amm.fee)? else { return Ok(have) };
+        let Some(swap) = plan_swap(reserves, have, debt, mode, pool.amm.fee)? else {
+            return Ok(have);
+        };
         let holder = Holder::Position(id);
         self.swap_for(&holder, &pool_id, swap.zero_for_one, swap.amount_in, ev)?;
         let tokens = self.pool_tokens(&pool_id)?;
         Ok([self.ledger.balance(&holder, &tokens[0]), self.ledger.balance(&holder, &tokens[1])])
     }
 
-    pub(crate) fn borrow_for(&mut self, holder: &Holder, token: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(crate) fn borrow_for(
+        &mut self,
+        holder: &Holder,
+        token: &str,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         if amount.is_zero() {
             return Ok(());
         }
         let shares = self.lending_pool_mut(token)?.borrow(holder, amount)?;
         self.ledger.credit(holder, token, amount)?;
-        ev.push(Event::Borrowed { borrower: holder.clone(), token: token.into(), amount: Amount(amount), debt_shares: Amount(shares) });
+        ev.push(Event::Borrowed {
+            borrower: holder.clone(),
+            token: token.into(),
+            amount: Amount(amount),
+            debt_shares: Amount(shares),
+        });
         self.rates_event(token, ev)
     }
 
-    pub(crate) fn repay_for(&mut self, holder: &Holder, token: &str, amount: U256, ev: &mut Vec<Event>) -> Result<(), Error> {
+    pub(crate) fn repay_for(
+        &mut self,
+        holder: &Holder,
+        token: &str,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         if amount.is_zero() {
             return Ok(());
         }
         self.ledger.debit(holder, token, amount)?;
         let outcome = self.lending_pool_mut(token)?.repay(holder, amount)?;
-        ev.push(Event::Repaid { borrower: holder.clone(), token: token.into(), amount: Amount(outcome.paid), remaining_debt: Amount(outcome.remaining_debt) });
+        ev.push(Event::Repaid {
+            borrower: holder.clone(),
+            token: token.into(),
+            amount: Amount(outcome.paid),
+            remaining_debt: Amount(outcome.remaining_debt),
+        });
         self.rates_event(token, ev)
     }
 
     /// Hands the position's leftover pool tokens to its owner; returns what moved.
-    pub(crate) fn sweep_to_owner(&mut self, id: u64, ev: &mut Vec<Event>) -> Result<[U256; 2], Error> {
+    pub(crate) fn sweep_to_owner(
+        &mut self,
+        id: u64,
+        ev: &mut Vec<Event>,
+    ) -> Result<[U256; 2], Error> {
         let position = self.position(id)?.clone();
         let tokens = self.pool_tokens(&position.pool)?;
         let (from, to) = (Holder::Position(id), Holder::Account(position.owner.clone()));
@@ -274,7 +396,8 @@ impl Market {
     /// Hands a closed position's unreinvested farm rewards to its owner.
     pub(crate) fn pay_out_rewards(&mut self, id: u64, ev: &mut Vec<Event>) -> Result<(), Error> {
         let position = self.position(id)?.clone();
-        let Some(reward) = self.pool(&position.pool)?.farm.as_ref().map(|f| f.reward_token.clone()) else {
+        let Some(reward) = self.pool(&position.pool)?.farm.as_ref().map(|f| f.reward_token.clone())
+        else {
             return Ok(());
         };
         let from = Holder::Position(id);
@@ -289,12 +412,19 @@ impl Market {
         let health = self.position_health(id)?;
         for (i, token) in pool.tokens().into_iter().enumerate() {
             if !health.debt[i].is_zero() && health.debt[i] < pool.leverage.min_debt {
-                return Err(Error::DebtBelowMinimum { token: token.into(), debt: health.debt[i], min_debt: pool.leverage.min_debt });
+                return Err(Error::DebtBelowMinimum {
+                    token: token.into(),
+                    debt: health.debt[i],
+                    min_debt: pool.leverage.min_debt,
+                });
             }
         }
         let work = pool.leverage.work_factor_bps;
         if !health.within(work.0)? {
-            return Err(Error::DebtRatioTooHigh { debt_ratio_bps: health.debt_ratio_bps, work_factor_bps: work.0 });
+            return Err(Error::DebtRatioTooHigh {
+                debt_ratio_bps: health.debt_ratio_bps,
+                work_factor_bps: work.0,
+            });
         }
         Ok(health)
     }
@@ -302,9 +432,15 @@ impl Market {
     /// A partial close must leave the position within the work factor, or at least no more
     /// indebted than it was: deleveraging a position that drifted past the work factor is
     /// always allowed, taking equity out of it is not.
-    fn check_partial_close(&self, id: u64, before: &PositionHealth) -> Result<PositionHealth, Error> {
+    fn check_partial_close(
+        &self,
+        id: u64,
+        before: &PositionHealth,
+    ) -> Result<PositionHealth, Error> {
         match self.check_work(id) {
-            Err(Error::DebtRatioTooHigh { debt_ratio_bps, .. }) if debt_ratio_bps <= before.debt_ratio_bps => {
+            Err(Error::DebtRatioTooHigh { debt_ratio_bps, .. })
+                if debt_ratio_bps <= before.debt_ratio_bps =>
+            {
                 self.position_health(id)
             }
             other => other,

@@ -47,7 +47,11 @@ pub struct Totals {
 impl Totals {
     /// Every minted token is somewhere.
     pub fn balanced(&self) -> bool {
-        self.held.0.checked_add(self.lending_cash.0).and_then(|s| s.checked_add(self.amm_reserves.0)).and_then(|s| s.checked_add(self.farm_balances.0))
+        self.held
+            .0
+            .checked_add(self.lending_cash.0)
+            .and_then(|s| s.checked_add(self.amm_reserves.0))
+            .and_then(|s| s.checked_add(self.farm_balances.0))
             == Some(self.minted.0)
     }
 }
@@ -56,7 +60,11 @@ impl Market {
     /// The oracle quote of a token.
     pub fn quote(&self, token: &str) -> Result<Quote, Error> {
         let decimals = self.token(token)?.decimals;
-        let price = self.prices.get(token).copied().ok_or_else(|| Error::NoPrice { token: token.into() })?;
+        let price = self
+            .prices
+            .get(token)
+            .copied()
+            .ok_or_else(|| Error::NoPrice { token: token.into() })?;
         Ok(quote(price, decimals))
     }
 
@@ -74,8 +82,13 @@ impl Market {
             let q = self.quote(token)?;
             let value = q.value(supplied)?;
             s.collateral_value = s.collateral_value.add_or(value, "account value")?;
-            s.threshold_value = s.threshold_value.add_or(percent_mul(value, pool.config.liquidation_threshold_bps)?, "account value")?;
-            s.borrow_capacity = s.borrow_capacity.add_or(percent_mul(value, pool.config.ltv_bps)?, "account value")?;
+            s.threshold_value = s.threshold_value.add_or(
+                percent_mul(value, pool.config.liquidation_threshold_bps)?,
+                "account value",
+            )?;
+            s.borrow_capacity = s
+                .borrow_capacity
+                .add_or(percent_mul(value, pool.config.ltv_bps)?, "account value")?;
             s.debt_value = s.debt_value.add_or(q.value_up(owed)?, "account value")?;
         }
         Ok(s)
@@ -110,7 +123,14 @@ impl Market {
         let quotes = [self.quote(&pool.token0)?, self.quote(&pool.token1)?];
         let debt = self.position_debt(position)?;
         let kill = pool.leverage.kill_factor_bps.0;
-        liquidation_price::solve(&pool.amm, position.lp, debt, quotes, pool.leverage.valuation, kill)
+        liquidation_price::solve(
+            &pool.amm,
+            position.lp,
+            debt,
+            quotes,
+            pool.leverage.valuation,
+            kill,
+        )
     }
 
     /// All positions, by id.

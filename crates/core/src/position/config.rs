@@ -71,10 +71,18 @@ impl LeverageConfig {
         }
         // Alpaca: killBps + killTreasuryBps <= maxKillBps < 1000
         if self.kill_prize_bps.0 + self.kill_treasury_bps.0 >= 1000 {
-            return fail("kill_prize_bps", self.kill_prize_bps.0, "kill_prize_bps + kill_treasury_bps must stay below 1000 (10%)");
+            return fail(
+                "kill_prize_bps",
+                self.kill_prize_bps.0,
+                "kill_prize_bps + kill_treasury_bps must stay below 1000 (10%)",
+            );
         }
         if self.reinvest_bounty_bps.0 > 3000 {
-            return fail("reinvest_bounty_bps", self.reinvest_bounty_bps.0, "must be at most 3000 (Alpaca's hard cap)");
+            return fail(
+                "reinvest_bounty_bps",
+                self.reinvest_bounty_bps.0,
+                "must be at most 3000 (Alpaca's hard cap)",
+            );
         }
         Ok(())
     }
@@ -93,14 +101,21 @@ mod tests {
     fn max_leverage_from_the_work_factor() {
         // 1 / (1 - 0.70) = 3.33x; 1 / (1 - 0.80) = 5x
         assert_eq!(LeverageConfig::alpaca().max_leverage_bps(), 33_333);
-        let five = LeverageConfig { work_factor_bps: Bps(8000), kill_factor_bps: Bps(8500), ..LeverageConfig::alpaca() };
+        let five = LeverageConfig {
+            work_factor_bps: Bps(8000),
+            kill_factor_bps: Bps(8500),
+            ..LeverageConfig::alpaca()
+        };
         assert_eq!(five.max_leverage_bps(), 50_000);
     }
 
     #[test]
     fn work_factor_must_sit_below_kill_factor() {
         let bad = LeverageConfig { work_factor_bps: Bps(8333), ..LeverageConfig::alpaca() };
-        assert!(matches!(bad.validate(), Err(Error::InvalidConfig { field: "work_factor_bps", .. })));
+        assert!(matches!(
+            bad.validate(),
+            Err(Error::InvalidConfig { field: "work_factor_bps", .. })
+        ));
         assert!(LeverageConfig::alpaca().validate().is_ok());
     }
 }

@@ -31,7 +31,6 @@ pub struct LiquidationPrices {
     pub upper: Option<U256>,
 }
 
-
 /// Largest price move searched: 1e12 times up.
 fn max_multiplier() -> U256 {
     WAD * U256::from(1_000_000_000_000u64)
@@ -93,12 +92,19 @@ pub fn solve(
         None
     };
     let price = |m: U256| mul_div(quotes[0].price_wad, m, WAD);
-    Ok(LiquidationPrices { lower: lower.map(price).transpose()?, upper: upper.map(price).transpose()? })
+    Ok(LiquidationPrices {
+        lower: lower.map(price).transpose()?,
+        upper: upper.map(price).transpose()?,
+    })
 }
 
 /// Bisects between a liquidatable `bad` and a safe `good` multiplier; returns the safe-most
 /// liquidatable multiplier (the boundary, within one unit).
-fn boundary(mut bad: U256, mut good: U256, liquidatable: &impl Fn(U256) -> Result<bool, Error>) -> Result<U256, Error> {
+fn boundary(
+    mut bad: U256,
+    mut good: U256,
+    liquidatable: &impl Fn(U256) -> Result<bool, Error>,
+) -> Result<U256, Error> {
     loop {
         let gap = if bad > good { bad - good } else { good - bad };
         if gap <= U256::from(1) {
@@ -114,7 +120,11 @@ fn boundary(mut bad: U256, mut good: U256, liquidatable: &impl Fn(U256) -> Resul
 }
 
 /// The pool and quotes after token0's price moves by `m` (1e18 = unchanged).
-fn moved(pool: &ConstantProductPool, quotes: [Quote; 2], m: U256) -> Result<(ConstantProductPool, [Quote; 2]), Error> {
+fn moved(
+    pool: &ConstantProductPool,
+    quotes: [Quote; 2],
+    m: U256,
+) -> Result<(ConstantProductPool, [Quote; 2]), Error> {
     let mut moved = pool.clone();
     let r0sq = pool.reserve0.mul_or(pool.reserve0, "move pool")?;
     let r1sq = pool.reserve1.mul_or(pool.reserve1, "move pool")?;

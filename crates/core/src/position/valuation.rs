@@ -70,7 +70,12 @@ pub struct ExitPlan {
 
 impl ExitPlan {
     /// Plans an exit of `lp` against `debt` on `pool` without touching it.
-    pub fn new(pool: &ConstantProductPool, lp: U256, debt: [U256; 2], mode: ExitMode) -> Result<Self, Error> {
+    pub fn new(
+        pool: &ConstantProductPool,
+        lp: U256,
+        debt: [U256; 2],
+        mode: ExitMode,
+    ) -> Result<Self, Error> {
         let removed = underlying(pool, lp)?;
         let reserves = [pool.reserve0 - removed[0], pool.reserve1 - removed[1]];
         let swap = plan_swap(reserves, removed, debt, mode, pool.fee)?;
@@ -135,7 +140,11 @@ fn sell(
         if wanted < r_out {
             let needed = get_amount_in(wanted, r_in, r_out, fee)?;
             if needed <= at_most_in {
-                return Ok(Some(PlannedSwap { zero_for_one, amount_in: needed, amount_out: wanted }));
+                return Ok(Some(PlannedSwap {
+                    zero_for_one,
+                    amount_in: needed,
+                    amount_out: wanted,
+                }));
             }
         }
         return sell_all(r_in, r_out, at_most_in, zero_for_one, fee);
@@ -143,7 +152,13 @@ fn sell(
     sell_all(r_in, r_out, have[i], zero_for_one, fee)
 }
 
-fn sell_all(r_in: U256, r_out: U256, amount_in: U256, zero_for_one: bool, fee: SwapFee) -> Result<Option<PlannedSwap>, Error> {
+fn sell_all(
+    r_in: U256,
+    r_out: U256,
+    amount_in: U256,
+    zero_for_one: bool,
+    fee: SwapFee,
+) -> Result<Option<PlannedSwap>, Error> {
     if amount_in.is_zero() {
         return Ok(None);
     }
@@ -155,7 +170,11 @@ fn sell_all(r_in: U256, r_out: U256, amount_in: U256, zero_for_one: bool, fee: S
 }
 
 /// The fair value of `lp`: `2·sqrt(v(r0)·v(r1))·lp/supply`, rounded down.
-pub fn fair_lp_value(pool: &ConstantProductPool, lp: U256, quotes: [Quote; 2]) -> Result<U256, Error> {
+pub fn fair_lp_value(
+    pool: &ConstantProductPool,
+    lp: U256,
+    quotes: [Quote; 2],
+) -> Result<U256, Error> {
     if pool.total_supply.is_zero() {
         return Ok(U256::ZERO);
     }
@@ -190,7 +209,13 @@ pub struct PositionHealth {
 }
 
 impl PositionHealth {
-    pub fn new(value_oracle: U256, value_exit: U256, value: U256, debt: [U256; 2], debt_value: U256) -> Result<Self, Error> {
+    pub fn new(
+        value_oracle: U256,
+        value_exit: U256,
+        value: U256,
+        debt: [U256; 2],
+        debt_value: U256,
+    ) -> Result<Self, Error> {
         Ok(Self {
             value_oracle,
             value_exit,
@@ -255,7 +280,8 @@ pub fn assess(
     let value_oracle = fair_lp_value(pool, lp, quotes)?;
     let plan = ExitPlan::new(pool, lp, debt, ExitMode::ConvertToDebt)?;
     let value_exit = holdings_value(plan.holdings, quotes)?;
-    let debt_value = quotes[0].value_up(debt[0])?.add_or(quotes[1].value_up(debt[1])?, "debt value")?;
+    let debt_value =
+        quotes[0].value_up(debt[0])?.add_or(quotes[1].value_up(debt[1])?, "debt value")?;
     let value = match valuation {
         Valuation::Exit => value_exit,
         Valuation::Oracle => value_oracle,
