@@ -41,8 +41,12 @@ fn base_market() -> Market {
         r#"{"op":"mint","to":"arb","token":"USDC","amount":"100000000000000"}"#.into(),
     ];
     for user in USERS {
-        script.push(format!(r#"{{"op":"mint","to":"{user}","token":"USDC","amount":"50000000000"}}"#));
-        script.push(format!(r#"{{"op":"mint","to":"{user}","token":"WETH","amount":"20000000000000000000"}}"#));
+        script.push(format!(
+            r#"{{"op":"mint","to":"{user}","token":"USDC","amount":"50000000000"}}"#
+        ));
+        script.push(format!(
+            r#"{{"op":"mint","to":"{user}","token":"WETH","amount":"20000000000000000000"}}"#
+        ));
     }
     for line in script {
         m.apply(&cmd(&line)).unwrap_or_else(|e| panic!("{line}: {e}"));
@@ -105,11 +109,21 @@ fn as_owner(m: &Market, command: Command) -> Command {
     let owner = |id: u64| m.positions().find(|p| p.id == id).map(|p| p.owner.clone());
     match command {
         Command::ClosePosition { position, lp, max_repay0, max_repay1, mode, caller } => {
-            Command::ClosePosition { caller: owner(position).unwrap_or(caller), position, lp, max_repay0, max_repay1, mode }
+            Command::ClosePosition {
+                caller: owner(position).unwrap_or(caller),
+                position,
+                lp,
+                max_repay0,
+                max_repay1,
+                mode,
+            }
         }
-        Command::AddCollateral { position, amount0, amount1, caller } => {
-            Command::AddCollateral { caller: owner(position).unwrap_or(caller), position, amount0, amount1 }
-        }
+        Command::AddCollateral { position, amount0, amount1, caller } => Command::AddCollateral {
+            caller: owner(position).unwrap_or(caller),
+            position,
+            amount0,
+            amount1,
+        },
         other => other,
     }
 }
@@ -163,7 +177,7 @@ proptest! {
         let mut m = base_market();
         let lines = [
             format!(r#"{{"op":"borrow","account":"ann","token":"USDC","amount":"{}"}}"#, borrow * 1_000_000 + 1),
-            format!(r#"{{"op":"supply","account":"ann","token":"WETH","amount":"20000000000000000000"}}"#),
+            r#"{"op":"supply","account":"ann","token":"WETH","amount":"20000000000000000000"}"#.to_string(),
             format!(r#"{{"op":"advance_time","seconds":{wait}}}"#),
             format!(r#"{{"op":"mint","to":"dan","token":"USDC","amount":"{amount}"}}"#),
         ];

@@ -62,12 +62,19 @@ impl ConstantProductPool {
         // The input token's price in the output token, as a ratio: D/N for token0, N/D for token1.
         let (ratio_num, ratio_den) =
             if zero_for_one { (target_den, target_num) } else { (target_num, target_den) };
-        let (n, d) = (wide(self.fee.kept()), wide(self.fee.scale()));
-        let root = (wide(x) * wide(y) * n * d * wide(ratio_num) / wide(ratio_den)).root(2);
-        // Outside the band root >= r_in·d; saturating keeps a boundary case at zero.
-        let amount_in = root.saturating_sub(wide(reserve_in) * d) / n;
-        let amount_in = U256::checked_from_limbs_slice(amount_in.as_limbs())
-            .ok_or(MathError::overflow("swap_to_price", x, y))?;
+        let amount_in =
+            match narrow_amount_in(x, y, reserve_in, self.fee, ratio_num, ratio_den) {
+                Some(amount_in) => amount_in,
+                None => {
+                    let (n, d) = (wide(self.fee.kept()), wide(self.fee.scale()));
+                    let root =
+                        (wide(x) * wide(y) * n * d * wide(ratio_num) / wide(ratio_den)).root(2);
+                    // Outside the band root >= r_in·d; saturating keeps a boundary case at zero.
+                    let amount_in = root.saturating_sub(wide(reserve_in) * d) / n;
+                    U256::checked_from_limbs_slice(amount_in.as_limbs())
+                        .ok_or(MathError::overflow("swap_to_price", x, y))?
+                }
+            };
         if amount_in.is_zero() {
             return Ok(None);
         }
@@ -82,6 +89,9 @@ impl ConstantProductPool {
     /// `y/x < γ·P`, `None` inside the band. Cross-multiplied: `y·n·D` vs `x·d·N`, `y·d·D` vs
     /// `x·n·N`.
     fn arbitrage_direction(&self, target_num: U256, target_den: U256) -> Option<bool> {
+        if let Some(direction) = self.narrow_direction(target_num, target_den) {
+            return direction;
+        }
         let (x, y) = (wide(self.reserve0), wide(self.reserve1));
         let (n, d) = (wide(self.fee.kept()), wide(self.fee.scale()));
         let (num, den) = (wide(target_num), wide(target_den));
@@ -93,6 +103,39 @@ impl ConstantProductPool {
             None
         }
     }
+}
+
+impl ConstantProductPool {
+    /// [`Self::arbitrage_direction`] in 256 bits, or `None` when a product would not fit.
+    fn narrow_direction(&self, num: U256, den: U256) -> Option<Option<bool>> {
+        let (x, y) = (self.reserve0, self.reserve1);
+        let (n, d) = (self.fee.kept(), self.fee.scale());
+        let product = |a: U256, b: U256, c: U256| a.checked_mul(b)?.checked_mul(c);
+        if product(y, n, den)? > product(x, d, num)? {
+            Some(Some(true))
+        } else if product(y, d, den)? < product(x, n, num)? {
+            Some(Some(false))
+        } else {
+            Some(None)
+        }
+    }
+}
+
+/// The optimal input in 256 bits when every product fits, the same integer as the 1024-bit
+/// path: `floor((floor(sqrt(floor(x·y·n·d·N/D))) − r_in·d) / n)`.
+fn narrow_amount_in(
+    x: U256,
+    y: U256,
+    reserve_in: U256,
+    fee: super::SwapFee,
+    ratio_num: U256,
+    ratio_den: U256,
+) -> Option<U256> {
+    let (n, d) = (fee.kept(), fee.scale());
+    let radicand =
+        x.checked_mul(y)?.checked_mul(n)?.checked_mul(d)?.checked_mul(ratio_num)? / ratio_den;
+    let root = crate::math::sqrt(radicand);
+    Some(root.saturating_sub(reserve_in.checked_mul(d)?) / n)
 }
 
 /// Widens to 1024 bits: products of up to three `U256` and a fee stay below 2^832.

@@ -10,4 +10,4 @@ mod config;
 mod pool;
 
 pub use config::LendingConfig;
-pub use pool::{Accrual, LendingPool, RepayOutcome};
+pub use pool::{Accrual, AccrualPlan, LendingPool, RepayOutcome};

@@ -47,6 +47,16 @@ pub struct Accrual {
     pub to_treasury: U256,
 }
 
+/// An accrual computed by [`LendingPool::preview_accrual`] and not yet applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccrualPlan {
+    now: u64,
+    liquidity_index: Ray,
+    borrow_index: Ray,
+    minted: U256,
+    accrual: Accrual,
+}
+
 /// What a repayment did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RepayOutcome {
@@ -92,27 +102,44 @@ impl LendingPool {
         ))
     }
 
-    /// Brings the indices to `now` and mints the reserve factor's share of the new interest to
-    /// the treasury (Aave `_updateIndexes` and `_accrueToTreasury`).
-    pub fn accrue(&mut self, now: u64) -> Result<Accrual, Error> {
+    /// What accruing to `now` would do, without doing it (Aave `_updateIndexes` and
+    /// `_accrueToTreasury`): the new indices and the treasury's new shares.
+    pub fn preview_accrual(&self, now: u64) -> Result<AccrualPlan, Error> {
         let seconds = now.saturating_sub(self.last_update);
-        if seconds == 0 {
-            return Ok(Accrual { seconds, interest: U256::ZERO, to_treasury: U256::ZERO });
-        }
         let (liquidity_index, borrow_index) = self.indices_at(now)?;
         let before = ray_mul(self.total_debt_scaled, self.borrow_index.0)?;
         let after = ray_mul(self.total_debt_scaled, borrow_index.0)?;
         let interest = after.saturating_sub(before);
         let to_treasury = percent_mul(interest, self.config.reserve_factor_bps)?;
-        let scaled = mul_div(to_treasury, RAY, liquidity_index.0)?;
-        if !scaled.is_zero() {
-            add_to(&mut self.supply, &Holder::Treasury, scaled)?;
+        let minted = mul_div(to_treasury, RAY, liquidity_index.0)?;
+        self.supply_shares(&Holder::Treasury).add_or(minted, "accrue")?;
+        self.total_supply_scaled.add_or(minted, "accrue")?;
+        Ok(AccrualPlan {
+            now: now.max(self.last_update),
+            liquidity_index,
+            borrow_index,
+            minted,
+            accrual: Accrual { seconds, interest, to_treasury },
+        })
+    }
+
+    /// Applies a plan from [`Self::preview_accrual`] made on this same state; cannot fail.
+    pub fn commit_accrual(&mut self, plan: &AccrualPlan) -> Accrual {
+        if !plan.minted.is_zero() {
+            *self.supply.entry(Holder::Treasury).or_default() += plan.minted;
+            self.total_supply_scaled += plan.minted;
         }
-        self.total_supply_scaled = self.total_supply_scaled.add_or(scaled, "accrue")?;
-        self.liquidity_index = liquidity_index;
-        self.borrow_index = borrow_index;
-        self.last_update = now;
-        Ok(Accrual { seconds, interest, to_treasury })
+        self.liquidity_index = plan.liquidity_index;
+        self.borrow_index = plan.borrow_index;
+        self.last_update = plan.now;
+        plan.accrual
+    }
+
+    /// Brings the indices to `now` and mints the reserve factor's share of the new interest to
+    /// the treasury. On error nothing changes.
+    pub fn accrue(&mut self, now: u64) -> Result<Accrual, Error> {
+        let plan = self.preview_accrual(now)?;
+        Ok(self.commit_accrual(&plan))
     }
 
     /// Total debt owed to the pool, rounded up.

@@ -160,7 +160,8 @@ impl Market {
         }
     }
 
-    /// Swaps `amount_in` from `holder`'s balance through the pool; returns the output.
+    /// Swaps `amount_in` from `holder`'s balance through the pool; returns the output. Checks
+    /// everything on a copy of the pool before changing anything.
     pub(crate) fn swap_for(
         &mut self,
         holder: &Holder,
@@ -169,24 +170,28 @@ impl Market {
         amount_in: U256,
         ev: &mut Vec<Event>,
     ) -> Result<U256, Error> {
-        let pool = self.pool_mut(pool_id)?;
+        let pool = self.pool(pool_id)?;
         let (i, o) = if zero_for_one { (0, 1) } else { (1, 0) };
-        let tokens = [pool.token0.clone(), pool.token1.clone()];
-        let amount_out = pool.amm.swap_exact_in(zero_for_one, amount_in)?;
-        self.ledger.debit(holder, &tokens[i], amount_in)?;
-        self.ledger.credit(holder, &tokens[o], amount_out)?;
+        let (token_in, token_out) = (pool.tokens()[i].to_string(), pool.tokens()[o].to_string());
+        let mut amm = pool.amm.clone();
+        let amount_out = amm.swap_exact_in(zero_for_one, amount_in)?;
+        self.ledger.balance(holder, &token_out).add_or(amount_out, "swap")?;
+        self.ledger.debit(holder, &token_in, amount_in)?;
+        self.ledger.credit(holder, &token_out, amount_out)?;
+        self.pool_mut(pool_id)?.amm = amm;
         ev.push(Event::Swapped {
             holder: holder.clone(),
             pool: pool_id.into(),
-            token_in: tokens[i].clone(),
+            token_in,
             amount_in: Amount(amount_in),
-            token_out: tokens[o].clone(),
+            token_out,
             amount_out: Amount(amount_out),
         });
         Ok(amount_out)
     }
 
-    /// Trades the pool toward the oracle price with the account's own tokens.
+    /// Trades the pool toward the oracle price with the account's own tokens. Atomic on its
+    /// own: the trade is planned read-only and `swap_for` checks before it changes anything.
     pub(super) fn arbitrage(
         &mut self,
         account: &str,

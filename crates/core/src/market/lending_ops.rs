@@ -34,16 +34,7 @@ impl Market {
         let now = self.time;
         let pool = self.lending_pool_mut(token)?;
         let accrual = pool.accrue(now)?;
-        if accrual.seconds > 0 && !accrual.interest.is_zero() {
-            ev.push(Event::InterestAccrued {
-                token: token.into(),
-                seconds: accrual.seconds,
-                interest: Amount(accrual.interest),
-                to_treasury: Amount(accrual.to_treasury),
-                liquidity_index: pool.liquidity_index,
-                borrow_index: pool.borrow_index,
-            });
-        }
+        accrued_event(token, pool, accrual, ev);
         Ok(())
     }
 
@@ -61,10 +52,14 @@ impl Market {
         Ok(())
     }
 
+    /// Accrues every lending pool, all or none: each is previewed before any is changed.
     pub(super) fn accrue_all(&mut self, ev: &mut Vec<Event>) -> Result<(), Error> {
-        let tokens: Vec<String> = self.lending.keys().cloned().collect();
-        for token in tokens {
-            self.accrue(&token, ev)?;
+        let now = self.time;
+        let plans =
+            self.lending.values().map(|p| p.preview_accrual(now)).collect::<Result<Vec<_>, _>>()?;
+        for ((token, pool), plan) in self.lending.iter_mut().zip(&plans) {
+            let accrual = pool.commit_accrual(plan);
+            accrued_event(token, pool, accrual, ev);
         }
         Ok(())
     }
@@ -200,5 +195,23 @@ impl Market {
     pub fn lending_rates(&self, token: &str) -> Result<(Ray, Ray), Error> {
         let pool = self.lending_pool(token)?;
         Ok((pool.liquidity_rate, pool.borrow_rate))
+    }
+}
+
+fn accrued_event(
+    token: &str,
+    pool: &LendingPool,
+    accrual: crate::lending::Accrual,
+    ev: &mut Vec<Event>,
+) {
+    if accrual.seconds > 0 && !accrual.interest.is_zero() {
+        ev.push(Event::InterestAccrued {
+            token: token.into(),
+            seconds: accrual.seconds,
+            interest: Amount(accrual.interest),
+            to_treasury: Amount(accrual.to_treasury),
+            liquidity_index: pool.liquidity_index,
+            borrow_index: pool.borrow_index,
+        });
     }
 }

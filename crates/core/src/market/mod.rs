@@ -91,6 +91,12 @@ impl Market {
             Command::InspectPosition { position } => {
                 self.inspect_position(*position).map(|e| vec![e])
             }
+            // Atomic on their own: each checks everything before it changes anything.
+            Command::Arbitrage { .. } | Command::Swap { .. } | Command::Accrue {} => {
+                let mut events = Vec::new();
+                self.dispatch(command, &mut events)?;
+                Ok(events)
+            }
             _ => {
                 let mut next = self.clone();
                 let mut events = Vec::new();

@@ -151,7 +151,9 @@ impl Market {
                     debt: debt[i],
                 });
             }
-            self.positions.get_mut(&id).map(|p| p.open = false);
+            if let Some(p) = self.positions.get_mut(&id) {
+                p.open = false;
+            }
             None
         } else {
             Some(self.check_partial_close(id, &before)?)

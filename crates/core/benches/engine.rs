@@ -1,0 +1,114 @@
+//! Engine micro-benchmarks and one year of hourly steps of a leveraged position.
+//!
+//! The year replays the bundled ETH/USD closes of 2022 (`../shared/data`): each hour the time
+//! advances, the oracle moves, an arbitrageur trades the pool to it, the lending pools accrue,
+//! and the position's health is checked.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use levfarm_core::amm::{ConstantProductPool, SwapFee};
+use levfarm_core::math::U256;
+use levfarm_core::price::Price;
+use levfarm_core::{Command, Market};
+
+fn cmd(line: &str) -> Command {
+    Command::from_json_line(line).unwrap_or_else(|e| panic!("{line}: {e:?}"))
+}
+
+/// A WETH/USDC market with a 3x long position (id 1) open and an arbitrageur with deep pockets.
+fn market() -> Market {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/leveraged_farm.jsonl");
+    let script = std::fs::read_to_string(path).expect("the bundled example");
+    let mut m = Market::new();
+    for line in script.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        if line.contains("advance_time") {
+            break;
+        }
+        m.apply(&cmd(line)).expect(line);
+    }
+    m
+}
+
+/// Hourly closes of 2022 from the bundled Bitfinex file.
+fn closes_2022() -> Vec<Price> {
+    let path =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/ETHUSD_1h_bitfinex_clean.csv");
+    let text = std::fs::read_to_string(path).expect("bundled ETH/USD history");
+    text.lines()
+        .filter(|l| l.split(',').nth(1).is_some_and(|d| d.starts_with("2022")))
+        .map(|l| Price::parse(l.split(',').nth(5).unwrap()).expect("close price"))
+        .collect()
+}
+
+fn year_of_hourly_steps(m: &mut Market, closes: &[Price]) -> u64 {
+    let advance = Command::AdvanceTime { seconds: 3600 };
+    let arbitrage = cmd(r#"{"op":"arbitrage","account":"arb","pool":"ETH-USDC"}"#);
+    let accrue = Command::Accrue {};
+    let mut worst = 0;
+    for close in closes {
+        m.apply(&advance).unwrap();
+        m.apply(&Command::SetPrice { token: "WETH".into(), price: *close }).unwrap();
+        m.apply(&arbitrage).unwrap();
+        m.apply(&accrue).unwrap();
+        worst = worst.max(m.position_health(1).unwrap().debt_ratio_bps);
+    }
+    worst
+}
+
+fn benches(c: &mut Criterion) {
+    let base = market();
+    let pool = ConstantProductPool {
+        reserve0: U256::from(1000u64) * U256::from(10u64).pow(U256::from(18)),
+        reserve1: U256::from(2_000_000_000_000u64),
+        total_supply: U256::from(1_414_213_562_373u64),
+        ..ConstantProductPool::new(SwapFee::UNISWAP_V2, None)
+    };
+    c.bench_function("swap_exact_in", |b| {
+        b.iter(|| {
+            black_box(pool.clone())
+                .swap_exact_in(true, black_box(U256::from(10u64.pow(18))))
+                .unwrap()
+        })
+    });
+    let amm = base.amm_pool("ETH-USDC").unwrap().amm.clone();
+    let (num, den) =
+        (U256::from(1500u64) * U256::from(10u64.pow(6)), U256::from(10u64).pow(U256::from(18)));
+    c.bench_function("swap_to_price", |b| {
+        b.iter(|| black_box(&amm).swap_to_price(black_box(num), den).unwrap())
+    });
+    let mut stepped = base.clone();
+    let accrue = Command::Accrue {};
+    c.bench_function("market_accrue", |b| {
+        b.iter(|| black_box(&mut stepped).apply(&accrue).unwrap())
+    });
+    let lending = base.lending("USDC").unwrap().clone();
+    c.bench_function("accrue_one_hour", |b| {
+        b.iter(|| black_box(&lending).indices_at(black_box(3600)).unwrap())
+    });
+    c.bench_function("position_health", |b| {
+        b.iter(|| black_box(&base).position_health(1).unwrap())
+    });
+    c.bench_function("liquidation_prices", |b| {
+        b.iter(|| black_box(&base).liquidation_prices(1).unwrap())
+    });
+    let mut crashed = base.clone();
+    crashed.apply(&cmd(r#"{"op":"set_price","token":"WETH","price":"1000"}"#)).unwrap();
+    crashed.apply(&cmd(r#"{"op":"arbitrage","account":"arb","pool":"ETH-USDC"}"#)).unwrap();
+    let kill = cmd(r#"{"op":"liquidate","liquidator":"keeper","position":1}"#);
+    c.bench_function("liquidate", |b| {
+        b.iter_batched(|| crashed.clone(), |mut m| m.apply(&kill).unwrap(), BatchSize::SmallInput)
+    });
+    let closes = closes_2022();
+    assert_eq!(closes.len(), 8757, "2022 has 8,760 hours less 3 missing from the file");
+    c.bench_function("year_of_hourly_steps", |b| {
+        b.iter_batched(
+            || base.clone(),
+            |mut m| year_of_hourly_steps(&mut m, &closes),
+            BatchSize::LargeInput,
+        )
+    });
+}
+
+criterion_group!(engine, benches);
+criterion_main!(engine);
