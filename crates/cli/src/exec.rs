@@ -24,7 +24,7 @@ pub struct ExecArgs {
     /// Report a malformed or rejected line and go on with the next, exiting 0.
     #[arg(long)]
     keep_going: bool,
-    /// Print the final market state as one JSON object on the last line.
+    /// Print a summary of the final market (balances, pools, positions) as the last line.
     #[arg(long)]
     final_state: bool,
 }
@@ -65,7 +65,8 @@ pub fn run(args: &ExecArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if args.final_state && (failure.is_none() || args.keep_going) {
-        writeln!(out, "{}", json!({ "final_state": market }))?;
+        let summary = market.summary().context("cannot summarise the final state")?;
+        writeln!(out, "{}", json!({ "final_state": summary }))?;
     }
     out.flush()?;
     Ok(match failure {

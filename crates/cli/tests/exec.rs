@@ -85,3 +85,20 @@ fn a_missing_script_is_an_io_error() {
     assert_eq!(output.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no/such/script.jsonl"));
 }
+
+#[test]
+fn the_final_state_accounts_for_every_minted_token() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/leveraged_farm.jsonl");
+    let output = levfarm(&["exec", "--final-state", example], "");
+    assert!(output.status.success());
+    let last = lines(&output).pop().unwrap();
+    let tokens = last["final_state"]["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 3);
+    for t in tokens {
+        let n = |k: &str| t[k].as_str().unwrap().parse::<u128>().unwrap();
+        assert_eq!(n("held") + n("lending_cash") + n("amm_reserves") + n("farm_balances"), n("minted"), "{t}");
+    }
+    // Rates and indices are decimal strings of 1e27, never hex.
+    let index = last["final_state"]["lending"][0]["borrow_index"].as_str().unwrap();
+    assert!(index.bytes().all(|b| b.is_ascii_digit()) && index.len() == 28, "{index}");
+}

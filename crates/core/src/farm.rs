@@ -26,21 +26,16 @@ pub struct Stake {
 }
 
 /// A farm on one AMM pool's LP token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Farm {
     pub reward_token: String,
-    #[serde(with = "crate::types::dec")]
     pub reward_per_second: U256,
-    #[serde(with = "crate::types::dec")]
     pub acc_reward_per_share: U256,
     pub last_reward_time: u64,
     /// Reward tokens the farm holds: not yet emitted plus emitted and unclaimed.
-    #[serde(with = "crate::types::dec")]
     pub balance: U256,
     /// Reward tokens funded but not yet emitted.
-    #[serde(with = "crate::types::dec")]
     pub unallocated: U256,
-    #[serde(with = "crate::types::dec")]
     pub total_staked: U256,
     stakes: BTreeMap<Holder, Stake>,
 }

@@ -26,9 +26,11 @@ pub struct SwapToPrice {
     /// Token0 in, token1 out.
     pub zero_for_one: bool,
     /// The input, rounded down from the exact optimum.
+    #[serde(with = "crate::types::dec")]
     pub amount_in: U256,
     /// Its [`get_amount_out`] quote, what [`swap_exact_in`](ConstantProductPool::swap_exact_in)
     /// pays.
+    #[serde(with = "crate::types::dec")]
     pub amount_out: U256,
 }
 

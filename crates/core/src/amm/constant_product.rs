@@ -25,16 +25,20 @@ pub const MAX_RESERVE: U256 = U256::from_limbs([u64::MAX, (1 << 48) - 1, 0, 0]);
 #[serde(deny_unknown_fields)]
 pub struct ConstantProductPool {
     /// Token0 held by the pair (`reserve0`).
+    #[serde(with = "crate::types::dec")]
     pub reserve0: U256,
     /// Token1 held by the pair (`reserve1`).
+    #[serde(with = "crate::types::dec")]
     pub reserve1: U256,
     /// LP tokens in existence, `MINIMUM_LIQUIDITY` locked at the zero address included.
+    #[serde(with = "crate::types::dec")]
     pub total_supply: U256,
     /// The swap fee.
     pub fee: SwapFee,
     /// The protocol's share of the fee; `None` when the factory's `feeTo` is unset.
     pub protocol_fee: Option<ProtocolFee>,
     /// `reserve0 * reserve1` after the last mint or burn while the protocol fee was on.
+    #[serde(with = "crate::types::dec")]
     pub k_last: U256,
 }
 

@@ -10,8 +10,10 @@ use crate::math::{mul_div, sqrt, CheckedOps, U256};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MintResult {
     /// LP for the depositor.
+    #[serde(with = "crate::types::dec")]
     pub liquidity: U256,
     /// LP minted to the protocol (`feeTo`) first, for fees earned since the last mint or burn.
+    #[serde(with = "crate::types::dec")]
     pub protocol_fee_liquidity: U256,
 }
 
@@ -19,10 +21,13 @@ pub struct MintResult {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BurnResult {
     /// Token0 paid to the burner.
+    #[serde(with = "crate::types::dec")]
     pub amount0: U256,
     /// Token1 paid to the burner.
+    #[serde(with = "crate::types::dec")]
     pub amount1: U256,
     /// LP minted to the protocol (`feeTo`) before the burn.
+    #[serde(with = "crate::types::dec")]
     pub protocol_fee_liquidity: U256,
 }
 
@@ -30,8 +35,10 @@ pub struct BurnResult {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenAmounts {
     /// Token0.
+    #[serde(with = "crate::types::dec")]
     pub amount0: U256,
     /// Token1.
+    #[serde(with = "crate::types::dec")]
     pub amount1: U256,
 }
 

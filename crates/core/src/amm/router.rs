@@ -26,12 +26,16 @@ pub enum RouterTokenA {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddLiquidityResult {
     /// Token0 deposited.
+    #[serde(with = "crate::types::dec")]
     pub amount0: U256,
     /// Token1 deposited.
+    #[serde(with = "crate::types::dec")]
     pub amount1: U256,
     /// LP for the depositor.
+    #[serde(with = "crate::types::dec")]
     pub liquidity: U256,
     /// LP minted to the protocol (`feeTo`) first.
+    #[serde(with = "crate::types::dec")]
     pub protocol_fee_liquidity: U256,
 }
 

@@ -37,6 +37,7 @@ pub fn optimal_one_sided_swap(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptimalDeposit {
     /// Amount to sell: of A when `!is_reversed`, of B when `is_reversed`.
+    #[serde(with = "crate::types::dec")]
     pub swap_amount: U256,
     /// Whether B is sold for A (the deposit holds too much B for the pool's ratio).
     pub is_reversed: bool,
@@ -87,20 +88,28 @@ pub struct ZapResult {
     /// Direction of the balancing swap (meaningless when `swap_amount_in` is zero).
     pub swap_zero_for_one: bool,
     /// Sold in the balancing swap; zero when none was needed.
+    #[serde(with = "crate::types::dec")]
     pub swap_amount_in: U256,
     /// Bought in the balancing swap.
+    #[serde(with = "crate::types::dec")]
     pub swap_amount_out: U256,
     /// Token0 deposited as liquidity.
+    #[serde(with = "crate::types::dec")]
     pub amount0_added: U256,
     /// Token1 deposited as liquidity.
+    #[serde(with = "crate::types::dec")]
     pub amount1_added: U256,
     /// LP minted to the zapper.
+    #[serde(with = "crate::types::dec")]
     pub liquidity: U256,
     /// LP minted to the protocol (`feeTo`) on the way.
+    #[serde(with = "crate::types::dec")]
     pub protocol_fee_liquidity: U256,
     /// Token0 left with the zapper (rounding dust).
+    #[serde(with = "crate::types::dec")]
     pub leftover0: U256,
     /// Token1 left with the zapper (rounding dust).
+    #[serde(with = "crate::types::dec")]
     pub leftover1: U256,
 }
 

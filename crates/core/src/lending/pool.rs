@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use alloy_primitives::U256;
-use serde::{Deserialize, Serialize};
+
 
 use super::LendingConfig;
 use crate::math::{
@@ -12,12 +12,11 @@ use crate::types::Holder;
 use crate::Error;
 
 /// One token's lending pool: cash, indices, scaled supply and debt shares.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LendingPool {
     pub token: String,
     pub config: LendingConfig,
     /// Tokens held by the pool: supplied and not lent out.
-    #[serde(with = "crate::types::dec")]
     pub cash: U256,
     pub liquidity_index: Ray,
     pub borrow_index: Ray,
@@ -26,12 +25,9 @@ pub struct LendingPool {
     /// Annual borrow rate in force since `last_update`.
     pub borrow_rate: Ray,
     pub last_update: u64,
-    #[serde(with = "crate::types::dec")]
     pub total_supply_scaled: U256,
-    #[serde(with = "crate::types::dec")]
     pub total_debt_scaled: U256,
     /// Debt written off because a liquidation could not repay it (Aave's deficit).
-    #[serde(with = "crate::types::dec")]
     pub bad_debt: U256,
     supply: BTreeMap<Holder, U256>,
     debt: BTreeMap<Holder, U256>,

@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 
 use alloy_primitives::U256;
-use serde::{Deserialize, Serialize};
+
 
 use super::{Event, Market};
 use crate::math::CheckedOps;
 use crate::types::{Amount, Holder};
 use crate::Error;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Ledger {
     balances: BTreeMap<Holder, BTreeMap<String, U256>>,
     /// Everything ever minted, per token: the conservation target.

@@ -41,7 +41,7 @@ pub struct Token {
 }
 
 /// A constant-product pool with its leverage rules and optional farm.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AmmPool {
     pub token0: String,
     pub token1: String,
@@ -63,7 +63,7 @@ impl AmmPool {
 }
 
 /// The whole engine state.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Market {
     /// Seconds since the start of the run.
     pub time: u64,

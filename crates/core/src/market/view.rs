@@ -202,3 +202,97 @@ impl Market {
         })
     }
 }
+
+/// A readable snapshot of the whole market, every amount a decimal string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub time: u64,
+    pub tokens: Vec<Totals>,
+    pub lending: Vec<LendingSummary>,
+    pub pools: Vec<PoolSummary>,
+    pub positions: Vec<PositionSummary>,
+}
+
+/// One lending pool in a [`Summary`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LendingSummary {
+    pub token: String,
+    pub cash: Amount,
+    pub total_debt: Amount,
+    pub utilization: crate::math::Ray,
+    pub borrow_rate: crate::math::Ray,
+    pub supply_rate: crate::math::Ray,
+    pub liquidity_index: crate::math::Ray,
+    pub borrow_index: crate::math::Ray,
+    pub treasury: Amount,
+    pub bad_debt: Amount,
+}
+
+/// One AMM pool in a [`Summary`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PoolSummary {
+    pub pool: String,
+    pub token0: String,
+    pub token1: String,
+    pub reserve0: Amount,
+    pub reserve1: Amount,
+    pub total_supply: Amount,
+}
+
+/// One position in a [`Summary`]; health only while open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PositionSummary {
+    pub id: u64,
+    pub owner: String,
+    pub pool: String,
+    pub open: bool,
+    pub lp: Amount,
+    pub health: Option<PositionHealth>,
+}
+
+impl Market {
+    /// A snapshot of everything, as of now.
+    pub fn summary(&self) -> Result<Summary, Error> {
+        let tokens = self.tokens.keys().map(|t| self.totals(t)).collect();
+        let mut lending = Vec::new();
+        for (token, pool) in &self.lending {
+            lending.push(LendingSummary {
+                token: token.clone(),
+                cash: Amount(pool.cash),
+                total_debt: Amount(pool.total_debt()?),
+                utilization: pool.utilization()?,
+                borrow_rate: pool.borrow_rate,
+                supply_rate: pool.liquidity_rate,
+                liquidity_index: pool.liquidity_index,
+                borrow_index: pool.borrow_index,
+                treasury: Amount(pool.supply_balance(&Holder::Treasury)?),
+                bad_debt: Amount(pool.bad_debt),
+            });
+        }
+        let pools = self
+            .pools
+            .iter()
+            .map(|(id, p)| PoolSummary {
+                pool: id.clone(),
+                token0: p.token0.clone(),
+                token1: p.token1.clone(),
+                reserve0: Amount(p.amm.reserve0),
+                reserve1: Amount(p.amm.reserve1),
+                total_supply: Amount(p.amm.total_supply),
+            })
+            .collect();
+        let mut positions = Vec::new();
+        for p in self.positions.values() {
+            let health = if p.open { Some(self.position_health(p.id)?) } else { None };
+            positions.push(PositionSummary {
+                id: p.id,
+                owner: p.owner.clone(),
+                pool: p.pool.clone(),
+                open: p.open,
+                lp: Amount(p.lp),
+                health,
+            });
+        }
+        Ok(Summary { time: self.time, tokens, lending, pools, positions })
+    }
+}

@@ -23,14 +23,14 @@ const WAD_RAY_RATIO: U256 = U256::from_limbs([1_000_000_000, 0, 0, 0]);
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[serde(transparent)]
-pub struct Ray(pub U256);
+pub struct Ray(#[serde(with = "crate::types::dec")] pub U256);
 
 /// A 1e18 fixed-point number: prices, health factors, ratios.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[serde(transparent)]
-pub struct Wad(pub U256);
+pub struct Wad(#[serde(with = "crate::types::dec")] pub U256);
 
 impl Ray {
     pub const ZERO: Ray = Ray(U256::ZERO);
