@@ -11,6 +11,9 @@ pub fn mul_div(a: U256, b: U256, denominator: U256) -> Result<U256, MathError> {
     if denominator.is_zero() {
         return Err(MathError::DivisionByZero { op: "mul_div", a });
     }
+    if a.is_zero() || b.is_zero() {
+        return Ok(U256::ZERO);
+    }
     if let Some(product) = a.checked_mul(b) {
         return Ok(product / denominator);
     }
@@ -22,6 +25,9 @@ pub fn mul_div(a: U256, b: U256, denominator: U256) -> Result<U256, MathError> {
 pub fn mul_div_rounding_up(a: U256, b: U256, denominator: U256) -> Result<U256, MathError> {
     if denominator.is_zero() {
         return Err(MathError::DivisionByZero { op: "mul_div_rounding_up", a });
+    }
+    if a.is_zero() || b.is_zero() {
+        return Ok(U256::ZERO);
     }
     if let Some(product) = a.checked_mul(b) {
         return div_rounding_up(product, denominator);
