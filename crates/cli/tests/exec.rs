@@ -96,7 +96,11 @@ fn the_final_state_accounts_for_every_minted_token() {
     assert_eq!(tokens.len(), 3);
     for t in tokens {
         let n = |k: &str| t[k].as_str().unwrap().parse::<u128>().unwrap();
-        assert_eq!(n("held") + n("lending_cash") + n("amm_reserves") + n("farm_balances"), n("minted"), "{t}");
+        assert_eq!(
+            n("held") + n("lending_cash") + n("amm_reserves") + n("farm_balances"),
+            n("minted"),
+            "{t}"
+        );
     }
     // Rates and indices are decimal strings of 1e27, never hex.
     let index = last["final_state"]["lending"][0]["borrow_index"].as_str().unwrap();

@@ -2,20 +2,9 @@
 
 mod common;
 
-use common::u256;
+use common::{apply, run, u256};
 use levfarm_core::math::U256;
-use levfarm_core::{Command, Error, Event, Holder, Market};
-
-fn apply(market: &mut Market, line: &str) -> Result<Vec<Event>, Error> {
-    let command: Command = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-    market.apply(&command)
-}
-
-fn run(market: &mut Market, script: &str) {
-    for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        apply(market, line).unwrap_or_else(|e| panic!("{line}: {e}"));
-    }
-}
+use levfarm_core::{Error, Event, Holder, Market};
 
 fn acct(name: &str) -> Holder {
     Holder::Account(name.into())

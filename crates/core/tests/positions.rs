@@ -2,22 +2,11 @@
 
 mod common;
 
-use common::u256;
+use common::{apply, run, u256};
 use levfarm_core::math::U256;
 use levfarm_core::position::liquidation_price::closed_form;
 use levfarm_core::position::valuation::underlying;
-use levfarm_core::{Command, Error, Event, Holder, Market};
-
-fn apply(market: &mut Market, line: &str) -> Result<Vec<Event>, Error> {
-    let command: Command = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-    market.apply(&command)
-}
-
-fn run(market: &mut Market, script: &str) {
-    for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        apply(market, line).unwrap_or_else(|e| panic!("{line}: {e}"));
-    }
-}
+use levfarm_core::{Error, Event, Holder, Market};
 
 const MODEL: &str = r#""rate_model":{"kind":"triple_slope","ceil_slope_1_bps":6000,"ceil_slope_2_bps":9000,"ceil_slope_3_bps":10000,"max_interest_slope_1_bps":2000,"max_interest_slope_2_bps":2000,"max_interest_slope_3_bps":15000}"#;
 

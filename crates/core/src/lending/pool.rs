@@ -2,7 +2,6 @@ use std::collections::BTreeMap;
 
 use alloy_primitives::U256;
 
-
 use super::LendingConfig;
 use crate::math::{
     interest, mul_div, mul_div_rounding_up, percent_mul, ray_mul, Bps, CheckedOps, Ray, RAY,

@@ -256,8 +256,7 @@ impl Market {
         Ok(())
     }
 
-    /// Stakes `holder`'s LP (already taken from its balance) and pays out harvested rewards to
-    /// `reward_to`.
+    /// Stakes `holder`'s LP (already taken from its balance), paying out harvested rewards.
     pub(crate) fn stake_lp(
         &mut self,
         pool_id: &str,
@@ -265,17 +264,7 @@ impl Market {
         amount: U256,
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
-        let now = self.time;
-        let Some(farm) = self.pool_mut(pool_id)?.farm.as_mut() else { return Ok(()) };
-        let harvested = farm.stake(holder, amount, now)?;
-        let token = farm.reward_token.clone();
-        self.pay_rewards(pool_id, holder, &token, harvested, ev)?;
-        ev.push(Event::Staked {
-            holder: holder.clone(),
-            pool: pool_id.into(),
-            amount: Amount(amount),
-        });
-        Ok(())
+        self.restake_lp(pool_id, holder, amount, true, ev)
     }
 
     /// Unstakes LP back to `holder`'s balance, paying out harvested rewards.
@@ -286,15 +275,32 @@ impl Market {
         amount: U256,
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
+        self.restake_lp(pool_id, holder, amount, false, ev)
+    }
+
+    /// Stakes or unstakes in the pool's farm; nothing when the pool has no farm.
+    fn restake_lp(
+        &mut self,
+        pool_id: &str,
+        holder: &Holder,
+        amount: U256,
+        stake: bool,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         let now = self.time;
         let Some(farm) = self.pool_mut(pool_id)?.farm.as_mut() else { return Ok(()) };
-        let harvested = farm.unstake(holder, amount, now)?;
+        let harvested = if stake {
+            farm.stake(holder, amount, now)?
+        } else {
+            farm.unstake(holder, amount, now)?
+        };
         let token = farm.reward_token.clone();
         self.pay_rewards(pool_id, holder, &token, harvested, ev)?;
-        ev.push(Event::Unstaked {
-            holder: holder.clone(),
-            pool: pool_id.into(),
-            amount: Amount(amount),
+        let (holder, pool, amount) = (holder.clone(), pool_id.into(), Amount(amount));
+        ev.push(if stake {
+            Event::Staked { holder, pool, amount }
+        } else {
+            Event::Unstaked { holder, pool, amount }
         });
         Ok(())
     }

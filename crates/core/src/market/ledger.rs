@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use alloy_primitives::U256;
 
-
 use super::{Event, Market};
 use crate::math::CheckedOps;
 use crate::types::{Amount, Holder};

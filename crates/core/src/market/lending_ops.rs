@@ -131,17 +131,8 @@ impl Market {
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
         self.accrue_all(ev)?;
-        let holder = Holder::Account(account.into());
-        let shares = self.lending_pool_mut(token)?.borrow(&holder, amount)?;
-        self.ledger.credit(&holder, token, amount)?;
-        self.require_account_healthy(account, true)?;
-        ev.push(Event::Borrowed {
-            borrower: holder,
-            token: token.into(),
-            amount: Amount(amount),
-            debt_shares: Amount(shares),
-        });
-        self.rates_event(token, ev)
+        self.borrow_for(&Holder::Account(account.into()), token, amount, ev)?;
+        self.require_account_healthy(account, true)
     }
 
     pub(super) fn repay(
@@ -159,11 +150,46 @@ impl Market {
                 "account {account:?} has no {token} debt to repay"
             )));
         }
-        let amount = amount.unwrap_or(debt).min(debt);
-        self.ledger.debit(&holder, token, amount)?;
-        let outcome = self.lending_pool_mut(token)?.repay(&holder, amount)?;
+        self.repay_for(&holder, token, amount.unwrap_or(debt).min(debt), ev)
+    }
+
+    /// Lends `amount` to `holder` (an account or a position) and reports it.
+    pub(crate) fn borrow_for(
+        &mut self,
+        holder: &Holder,
+        token: &str,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
+        if amount.is_zero() {
+            return Ok(());
+        }
+        let shares = self.lending_pool_mut(token)?.borrow(holder, amount)?;
+        self.ledger.credit(holder, token, amount)?;
+        ev.push(Event::Borrowed {
+            borrower: holder.clone(),
+            token: token.into(),
+            amount: Amount(amount),
+            debt_shares: Amount(shares),
+        });
+        self.rates_event(token, ev)
+    }
+
+    /// Takes `amount` from `holder` toward its debt and reports it.
+    pub(crate) fn repay_for(
+        &mut self,
+        holder: &Holder,
+        token: &str,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
+        if amount.is_zero() {
+            return Ok(());
+        }
+        self.ledger.debit(holder, token, amount)?;
+        let outcome = self.lending_pool_mut(token)?.repay(holder, amount)?;
         ev.push(Event::Repaid {
-            borrower: holder,
+            borrower: holder.clone(),
             token: token.into(),
             amount: Amount(outcome.paid),
             remaining_debt: Amount(outcome.remaining_debt),

@@ -336,48 +336,6 @@ impl Market {
         Ok([self.ledger.balance(&holder, &tokens[0]), self.ledger.balance(&holder, &tokens[1])])
     }
 
-    pub(crate) fn borrow_for(
-        &mut self,
-        holder: &Holder,
-        token: &str,
-        amount: U256,
-        ev: &mut Vec<Event>,
-    ) -> Result<(), Error> {
-        if amount.is_zero() {
-            return Ok(());
-        }
-        let shares = self.lending_pool_mut(token)?.borrow(holder, amount)?;
-        self.ledger.credit(holder, token, amount)?;
-        ev.push(Event::Borrowed {
-            borrower: holder.clone(),
-            token: token.into(),
-            amount: Amount(amount),
-            debt_shares: Amount(shares),
-        });
-        self.rates_event(token, ev)
-    }
-
-    pub(crate) fn repay_for(
-        &mut self,
-        holder: &Holder,
-        token: &str,
-        amount: U256,
-        ev: &mut Vec<Event>,
-    ) -> Result<(), Error> {
-        if amount.is_zero() {
-            return Ok(());
-        }
-        self.ledger.debit(holder, token, amount)?;
-        let outcome = self.lending_pool_mut(token)?.repay(holder, amount)?;
-        ev.push(Event::Repaid {
-            borrower: holder.clone(),
-            token: token.into(),
-            amount: Amount(outcome.paid),
-            remaining_debt: Amount(outcome.remaining_debt),
-        });
-        self.rates_event(token, ev)
-    }
-
     /// Hands the position's leftover pool tokens to its owner; returns what moved.
     pub(crate) fn sweep_to_owner(
         &mut self,

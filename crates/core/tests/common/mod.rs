@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use levfarm_core::math::U256;
+use levfarm_core::{Command, Error, Event, Market};
 
 /// `../shared/vectors` beside the project root, or `$LEVFARM_VECTORS`.
 pub fn vectors_dir() -> PathBuf {
@@ -35,4 +36,17 @@ pub fn json(relative: &str) -> serde_json::Value {
 /// Parses a decimal integer string as `U256`.
 pub fn u256(text: &str) -> U256 {
     text.trim().parse().unwrap_or_else(|e| panic!("not an integer: {text:?}: {e:?}"))
+}
+
+/// Applies one JSON command line.
+pub fn apply(market: &mut Market, line: &str) -> Result<Vec<Event>, Error> {
+    let command: Command = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    market.apply(&command)
+}
+
+/// Applies every non-blank line, panicking on the first refusal.
+pub fn run(market: &mut Market, script: &str) {
+    for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        apply(market, line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    }
 }
