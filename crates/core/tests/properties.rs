@@ -150,8 +150,13 @@ proptest! {
             let command = &as_owner(&m, command);
             let before = m.clone();
             let k_before = k(&m);
+            // Liquidation never lowers health while the collateral covers the debt plus the bonus:
+            // repaying d seizes d·(1+b), so HF' = (C − d(1+b))·LT/(D − d) ≥ C·LT/D = HF exactly
+            // when C ≥ (1+b)·D. Below that, seizing at a premium must lower it (Aave does too).
             let hf_before = match command {
-                Command::LiquidateAccount { borrower, .. } => m.account_status(borrower).ok().and_then(|s| s.health_factor_wad().ok()),
+                Command::LiquidateAccount { borrower, .. } => m.account_status(borrower).ok().filter(|s| {
+                    s.collateral_value * U256::from(10_000u32) >= s.debt_value * U256::from(10_500u32)
+                }).and_then(|s| s.health_factor_wad().ok()),
                 _ => None,
             };
             match m.apply(command) {

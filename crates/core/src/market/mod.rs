@@ -186,9 +186,11 @@ impl Market {
                 ),
             C::Reinvest { caller, position } => self.reinvest(caller, *position, ev),
             C::Liquidate { liquidator, position } => self.liquidate(liquidator, *position, ev),
-            C::AdvanceTime { .. } | C::SetPrice { .. } | C::InspectPosition { .. } => {
-                unreachable_cheap_command()
+            C::AdvanceTime { seconds } => self.advance_time(*seconds).map(|e| ev.extend(e)),
+            C::SetPrice { token, price } => {
+                self.set_price(token, price.0, *price).map(|e| ev.extend(e))
             }
+            C::InspectPosition { position } => self.inspect_position(*position).map(|e| ev.push(e)),
         }
     }
 
@@ -269,9 +271,4 @@ impl Market {
     pub(crate) fn position(&self, id: u64) -> Result<&Position, Error> {
         self.positions.get(&id).ok_or_else(|| Error::unknown("position", id.to_string()))
     }
-}
-
-#[allow(clippy::panic)]
-fn unreachable_cheap_command() -> Result<(), Error> {
-    Err(Error::invalid("internal: cheap commands are applied directly"))
 }

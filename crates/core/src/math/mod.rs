@@ -4,8 +4,8 @@
 //! |---|---|---|
 //! | [`mul_div`] | `a * b / d` over a 512-bit product | down |
 //! | [`mul_div_rounding_up`] | `a * b / d` over a 512-bit product | up |
-//! | [`Ray::ray_mul`], [`Ray::ray_div`] | Aave `WadRayMath` on 1e27 | half up |
-//! | [`Wad::wad_mul`], [`Wad::wad_div`] | Aave `WadRayMath` on 1e18 | half up |
+//! | [`ray_mul`], [`ray_div`] | Aave `WadRayMath` on 1e27 | half up |
+//! | [`wad_mul`], [`wad_div`] | Aave `WadRayMath` on 1e18 | half up |
 //! | [`percent_mul`], [`percent_div`] | Aave `PercentageMath` on 1e4 | half up |
 //! | [`sqrt`] | integer square root | down |
 //! | [`interest`] | Aave linear and compounded interest factors | as Aave |
