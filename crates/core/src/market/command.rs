@@ -1,7 +1,7 @@
 //! Commands: everything that can change a [`super::Market`]. One JSON object each, tagged by
 //! `"op"`; amounts are decimal strings of raw units, prices decimal strings.
 //!
-//! The variants are declared once, in [`commands!`], which also generates an externally tagged
+//! The variants are declared once, in the `commands!` macro below, which also generates an externally tagged
 //! twin used by [`Command::from_json_line`]: serde buffers internally tagged enums and loses the
 //! path of a bad field, the twin keeps it, so an error can name the field.
 
