@@ -82,6 +82,22 @@ fn benches(c: &mut Criterion) {
     c.bench_function("market_accrue", |b| {
         b.iter(|| black_box(&mut stepped).apply(&accrue).unwrap())
     });
+    let (a, b, d) = (
+        U256::from(1_234_567_890_123_456_789_012u128),
+        U256::from(2_000_000_000_000_000_000_000u128),
+        U256::from(10u64.pow(18)),
+    );
+    c.bench_function("mul_div_by_1e18", |bch| {
+        bch.iter(|| levfarm_core::math::mul_div(black_box(a), black_box(b), black_box(d)).unwrap())
+    });
+    let big = a * b * U256::from(1_000_000_007u64);
+    c.bench_function("sqrt_u256", |bch| bch.iter(|| levfarm_core::math::sqrt(black_box(big))));
+    let ray = levfarm_core::math::RAY;
+    c.bench_function("mul_div_by_1e27", |bch| {
+        bch.iter(|| {
+            levfarm_core::math::mul_div(black_box(a), black_box(b), black_box(ray)).unwrap()
+        })
+    });
     let lending = base.lending("USDC").unwrap().clone();
     c.bench_function("accrue_one_hour", |b| {
         b.iter(|| black_box(&lending).indices_at(black_box(3600)).unwrap())
