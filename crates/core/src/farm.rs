@@ -143,10 +143,7 @@ impl Farm {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn u(x: u128) -> U256 {
-        U256::from(x)
-    }
+    use crate::math::u;
 
     #[test]
     fn two_stakers_share_emission_pro_rata() {

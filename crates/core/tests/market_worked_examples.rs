@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{apply, run, u256};
+use common::{apply, run, u256, LENDER_AND_ARB, WETH_USDC};
 use levfarm_core::math::U256;
 use levfarm_core::{Error, Event, Holder, Market};
 
@@ -16,26 +16,18 @@ const AAVE_MODEL: &str = r#""rate_model":{"kind":"aave","optimal_usage_ratio_bps
 /// work factor 70%, kill factor 83.33%, 1% prize, 4% treasury; 1,000,000 USDC to lend.
 fn eth_usdc_market(valuation: &str) -> Market {
     let mut m = Market::new();
+    run(&mut m, WETH_USDC);
     let setup = format!(
-        r#"{{"op":"create_token","symbol":"WETH","decimals":18}}
-        {{"op":"create_token","symbol":"USDC","decimals":6}}
-        {{"op":"set_price","token":"WETH","price":"2000"}}
-        {{"op":"set_price","token":"USDC","price":"1"}}
-        {{"op":"create_lending_pool","token":"USDC",{AAVE_MODEL},"reserve_factor_bps":1000}}
+        r#"{{"op":"create_lending_pool","token":"USDC",{AAVE_MODEL},"reserve_factor_bps":1000}}
         {{"op":"create_lending_pool","token":"WETH",{AAVE_MODEL},"reserve_factor_bps":1000}}
         {{"op":"mint","to":"lp","token":"WETH","amount":"1000000000000000000000"}}
         {{"op":"mint","to":"lp","token":"USDC","amount":"2000000000000"}}
         {{"op":"create_pool","pool":"ETH-USDC","token0":"WETH","token1":"USDC","fee_bps":30,"leverage":{{"work_factor_bps":7000,"kill_factor_bps":8333,"kill_prize_bps":100,"kill_treasury_bps":400,"valuation":"{valuation}"}}}}
         {{"op":"add_liquidity","account":"lp","pool":"ETH-USDC","amount0":"1000000000000000000000","amount1":"2000000000000"}}
-        {{"op":"mint","to":"lender","token":"USDC","amount":"1000000000000"}}
-        {{"op":"supply","account":"lender","token":"USDC","amount":"1000000000000"}}
-        {{"op":"mint","to":"lender","token":"WETH","amount":"500000000000000000000"}}
-        {{"op":"supply","account":"lender","token":"WETH","amount":"500000000000000000000"}}
-        {{"op":"mint","to":"arb","token":"WETH","amount":"100000000000000000000000"}}
-        {{"op":"mint","to":"arb","token":"USDC","amount":"100000000000000"}}
         {{"op":"mint","to":"alice","token":"USDC","amount":"10000000000"}}"#
     );
     run(&mut m, &setup);
+    run(&mut m, LENDER_AND_ARB);
     m
 }
 
@@ -213,14 +205,11 @@ fn a_year_of_interest_on_80_percent_utilization() {
     // Aave model 80% optimal, 1% base, 4% slope1, reserve factor 10%. 1,000,000 USDC supplied,
     // 800,000 borrowed: U = 80%, borrow rate = 1% + 4% = 5%, supply rate = 5% · 0.8 · 0.9 = 3.6%.
     let mut m = Market::new();
+    run(&mut m, WETH_USDC);
     run(
         &mut m,
         &format!(
-            r#"{{"op":"create_token","symbol":"USDC","decimals":6}}
-            {{"op":"create_token","symbol":"WETH","decimals":18}}
-            {{"op":"set_price","token":"USDC","price":"1"}}
-            {{"op":"set_price","token":"WETH","price":"2000"}}
-            {{"op":"create_lending_pool","token":"USDC",{AAVE_MODEL},"reserve_factor_bps":1000}}
+            r#"{{"op":"create_lending_pool","token":"USDC",{AAVE_MODEL},"reserve_factor_bps":1000}}
             {{"op":"create_lending_pool","token":"WETH",{AAVE_MODEL},"ltv_bps":8000,"liquidation_threshold_bps":8250,"liquidation_bonus_bps":10500}}
             {{"op":"mint","to":"lender","token":"USDC","amount":"1000000000000"}}
             {{"op":"supply","account":"lender","token":"USDC","amount":"1000000000000"}}
@@ -252,14 +241,11 @@ fn aave_style_liquidation_with_close_factor_and_bonus() {
     // Bob supplies 10 WETH at 2000 (LTV 80%, LT 82.5%, bonus 5%, protocol fee 10% of the bonus)
     // and borrows 15,000 USDC. ETH falls to 1800: HF = 18,000 · 0.825 / 15,000 = 0.99.
     let mut m = Market::new();
+    run(&mut m, WETH_USDC);
     run(
         &mut m,
         &format!(
-            r#"{{"op":"create_token","symbol":"USDC","decimals":6}}
-            {{"op":"create_token","symbol":"WETH","decimals":18}}
-            {{"op":"set_price","token":"USDC","price":"1"}}
-            {{"op":"set_price","token":"WETH","price":"2000"}}
-            {{"op":"create_lending_pool","token":"USDC",{AAVE_MODEL}}}
+            r#"{{"op":"create_lending_pool","token":"USDC",{AAVE_MODEL}}}
             {{"op":"create_lending_pool","token":"WETH",{AAVE_MODEL},"ltv_bps":8000,"liquidation_threshold_bps":8250,"liquidation_bonus_bps":10500,"liquidation_protocol_fee_bps":1000}}
             {{"op":"mint","to":"lender","token":"USDC","amount":"100000000000"}}
             {{"op":"supply","account":"lender","token":"USDC","amount":"100000000000"}}

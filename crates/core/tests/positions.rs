@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{apply, run, u256};
+use common::{apply, run, u256, LENDER_AND_ARB, WETH_USDC};
 use levfarm_core::math::U256;
 use levfarm_core::position::liquidation_price::closed_form;
 use levfarm_core::position::valuation::underlying;
@@ -14,14 +14,11 @@ const MODEL: &str = r#""rate_model":{"kind":"triple_slope","ceil_slope_1_bps":60
 /// with a RWD/USDC pool to sell it into. `valuation` and the kill factor are the test's.
 fn market(valuation: &str) -> Market {
     let mut m = Market::new();
+    run(&mut m, WETH_USDC);
     run(
         &mut m,
         &format!(
-            r#"{{"op":"create_token","symbol":"WETH","decimals":18}}
-            {{"op":"create_token","symbol":"USDC","decimals":6}}
-            {{"op":"create_token","symbol":"RWD","decimals":18}}
-            {{"op":"set_price","token":"WETH","price":"2000"}}
-            {{"op":"set_price","token":"USDC","price":"1"}}
+            r#"{{"op":"create_token","symbol":"RWD","decimals":18}}
             {{"op":"set_price","token":"RWD","price":"2"}}
             {{"op":"create_lending_pool","token":"USDC",{MODEL},"reserve_factor_bps":1900}}
             {{"op":"create_lending_pool","token":"WETH",{MODEL},"reserve_factor_bps":1900}}
@@ -34,16 +31,11 @@ fn market(valuation: &str) -> Market {
             {{"op":"add_liquidity","account":"lp","pool":"RWD-USDC","amount0":"50000000000000000000000","amount1":"100000000000"}}
             {{"op":"create_farm","pool":"ETH-USDC","reward_token":"RWD","reward_per_second":"1000000000000000000"}}
             {{"op":"fund_farm","account":"lp","pool":"ETH-USDC","amount":"900000000000000000000000"}}
-            {{"op":"mint","to":"lender","token":"USDC","amount":"1000000000000"}}
-            {{"op":"supply","account":"lender","token":"USDC","amount":"1000000000000"}}
-            {{"op":"mint","to":"lender","token":"WETH","amount":"500000000000000000000"}}
-            {{"op":"supply","account":"lender","token":"WETH","amount":"500000000000000000000"}}
-            {{"op":"mint","to":"arb","token":"WETH","amount":"100000000000000000000000"}}
-            {{"op":"mint","to":"arb","token":"USDC","amount":"100000000000000"}}
             {{"op":"mint","to":"alice","token":"USDC","amount":"100000000000"}}
             {{"op":"mint","to":"alice","token":"WETH","amount":"50000000000000000000"}}"#
         ),
     );
+    run(&mut m, LENDER_AND_ARB);
     m
 }
 

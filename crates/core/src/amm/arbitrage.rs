@@ -148,20 +148,10 @@ fn wide(value: U256) -> U1024 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::amm::SwapFee;
-
-    fn u(x: u128) -> U256 {
-        U256::from(x)
-    }
+    use crate::amm::test_pool as pool;
+    use crate::math::u;
 
     const E21: u128 = 1_000_000_000_000_000_000_000;
-
-    fn pool(reserve0: u128, reserve1: u128) -> ConstantProductPool {
-        let mut pool = ConstantProductPool::new(SwapFee::UNISWAP_V2, None);
-        pool.reserve0 = u(reserve0);
-        pool.reserve1 = u(reserve1);
-        pool
-    }
 
     #[test]
     fn buys_token0_when_it_is_cheap_in_the_pool() {

@@ -184,17 +184,8 @@ fn check_output(amount_out: U256, reserve_out: U256) -> Result<(), AmmError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn u(x: u128) -> U256 {
-        U256::from(x)
-    }
-
-    fn pool(reserve0: u128, reserve1: u128) -> ConstantProductPool {
-        let mut pool = ConstantProductPool::new(SwapFee::UNISWAP_V2, None);
-        pool.reserve0 = u(reserve0);
-        pool.reserve1 = u(reserve1);
-        pool
-    }
+    use crate::amm::test_pool as pool;
+    use crate::math::u;
 
     #[test]
     fn swap_passes_k_at_the_quote_and_fails_one_above() {

@@ -71,10 +71,7 @@ fn nonempty(reserve_in: U256, reserve_out: U256) -> Result<(), AmmError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn u(x: u128) -> U256 {
-        U256::from(x)
-    }
+    use crate::math::u;
 
     const E18: u128 = 1_000_000_000_000_000_000;
 

@@ -125,10 +125,7 @@ impl ConstantProductPool {
 mod tests {
     use super::*;
     use crate::amm::{ProtocolFee, SwapFee};
-
-    fn u(x: u128) -> U256 {
-        U256::from(x)
-    }
+    use crate::math::u;
 
     fn seeded(protocol_fee: Option<ProtocolFee>) -> ConstantProductPool {
         let mut pool = ConstantProductPool::new(SwapFee::UNISWAP_V2, protocol_fee);

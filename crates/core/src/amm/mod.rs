@@ -36,3 +36,12 @@ pub use library::{get_amount_in, get_amount_out, quote};
 pub use liquidity::{BurnResult, MintResult, TokenAmounts};
 pub use router::{AddLiquidityResult, RouterTokenA};
 pub use zap::{optimal_deposit, optimal_one_sided_swap, OptimalDeposit, ZapResult};
+
+/// A Uniswap v2 (997/1000) pool holding `reserve0`/`reserve1`, for the AMM's unit tests.
+#[cfg(test)]
+pub(crate) fn test_pool(reserve0: u128, reserve1: u128) -> ConstantProductPool {
+    let mut pool = ConstantProductPool::new(SwapFee::UNISWAP_V2, None);
+    pool.reserve0 = crate::math::u(reserve0);
+    pool.reserve1 = crate::math::u(reserve1);
+    pool
+}

@@ -113,10 +113,7 @@ fn amounts_a_b(
 mod tests {
     use super::*;
     use crate::amm::SwapFee;
-
-    fn u(x: u128) -> U256 {
-        U256::from(x)
-    }
+    use crate::math::u;
 
     fn pool_100_200() -> ConstantProductPool {
         let mut pool = ConstantProductPool::new(SwapFee::UNISWAP_V2, None);

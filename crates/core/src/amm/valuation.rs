@@ -64,16 +64,10 @@ impl ConstantProductPool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::amm::SwapFee;
-
-    fn u(x: u128) -> U256 {
-        U256::from(x)
-    }
+    use crate::math::u;
 
     fn pool(reserve0: u128, reserve1: u128, total_supply: u128) -> ConstantProductPool {
-        let mut pool = ConstantProductPool::new(SwapFee::UNISWAP_V2, None);
-        pool.reserve0 = u(reserve0);
-        pool.reserve1 = u(reserve1);
+        let mut pool = crate::amm::test_pool(reserve0, reserve1);
         pool.total_supply = u(total_supply);
         pool
     }

@@ -196,10 +196,7 @@ struct BalancingSwap {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn u(x: u128) -> U256 {
-        U256::from(x)
-    }
+    use crate::math::u;
 
     #[test]
     fn one_sided_uses_the_fee_scale_constants() {

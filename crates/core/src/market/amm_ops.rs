@@ -256,39 +256,19 @@ impl Market {
         Ok(())
     }
 
-    /// Stakes `holder`'s LP (already taken from its balance), paying out harvested rewards.
-    pub(crate) fn stake_lp(
+    /// Stakes LP taken from `holder`'s balance, or unstakes it back, paying out harvested
+    /// rewards; nothing when the pool has no farm.
+    pub(crate) fn move_stake(
         &mut self,
         pool_id: &str,
         holder: &Holder,
         amount: U256,
-        ev: &mut Vec<Event>,
-    ) -> Result<(), Error> {
-        self.restake_lp(pool_id, holder, amount, true, ev)
-    }
-
-    /// Unstakes LP back to `holder`'s balance, paying out harvested rewards.
-    pub(crate) fn unstake_lp(
-        &mut self,
-        pool_id: &str,
-        holder: &Holder,
-        amount: U256,
-        ev: &mut Vec<Event>,
-    ) -> Result<(), Error> {
-        self.restake_lp(pool_id, holder, amount, false, ev)
-    }
-
-    /// Stakes or unstakes in the pool's farm; nothing when the pool has no farm.
-    fn restake_lp(
-        &mut self,
-        pool_id: &str,
-        holder: &Holder,
-        amount: U256,
-        stake: bool,
+        direction: StakeMove,
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
         let now = self.time;
         let Some(farm) = self.pool_mut(pool_id)?.farm.as_mut() else { return Ok(()) };
+        let stake = direction == StakeMove::Stake;
         let harvested = if stake {
             farm.stake(holder, amount, now)?
         } else {
@@ -326,30 +306,27 @@ impl Market {
         Ok(())
     }
 
-    pub(super) fn stake(
+    /// An account stakes LP from its balance in the pool's farm, or unstakes it back.
+    pub(super) fn account_stake(
         &mut self,
         account: &str,
         pool_id: &str,
         amount: U256,
+        direction: StakeMove,
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
+        let stake = direction == StakeMove::Stake;
         let holder = Holder::Account(account.into());
+        let lp = lp_token(pool_id);
         self.farm_mut(pool_id)?;
-        self.ledger.debit(&holder, &lp_token(pool_id), amount)?;
-        self.stake_lp(pool_id, &holder, amount, ev)
-    }
-
-    pub(super) fn unstake(
-        &mut self,
-        account: &str,
-        pool_id: &str,
-        amount: U256,
-        ev: &mut Vec<Event>,
-    ) -> Result<(), Error> {
-        let holder = Holder::Account(account.into());
-        self.farm_mut(pool_id)?;
-        self.unstake_lp(pool_id, &holder, amount, ev)?;
-        self.ledger.credit(&holder, &lp_token(pool_id), amount)
+        if stake {
+            self.ledger.debit(&holder, &lp, amount)?;
+        }
+        self.move_stake(pool_id, &holder, amount, direction, ev)?;
+        if !stake {
+            self.ledger.credit(&holder, &lp, amount)?;
+        }
+        Ok(())
     }
 
     pub(super) fn harvest(
@@ -365,4 +342,11 @@ impl Market {
         let token = farm.reward_token.clone();
         self.pay_rewards(pool_id, &holder, &token, harvested, ev)
     }
+}
+
+/// Which way LP moves between a holder and a farm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StakeMove {
+    Stake,
+    Unstake,
 }

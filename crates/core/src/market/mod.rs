@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
+use amm_ops::StakeMove;
 pub use command::Command;
 pub use event::Event;
 pub use view::Totals;
@@ -160,8 +161,12 @@ impl Market {
                 self.create_farm(pool, reward_token, reward_per_second.0, ev)
             }
             C::FundFarm { account, pool, amount } => self.fund_farm(account, pool, amount.0, ev),
-            C::Stake { account, pool, amount } => self.stake(account, pool, amount.0, ev),
-            C::Unstake { account, pool, amount } => self.unstake(account, pool, amount.0, ev),
+            C::Stake { account, pool, amount } => {
+                self.account_stake(account, pool, amount.0, StakeMove::Stake, ev)
+            }
+            C::Unstake { account, pool, amount } => {
+                self.account_stake(account, pool, amount.0, StakeMove::Unstake, ev)
+            }
             C::Harvest { account, pool } => self.harvest(account, pool, ev),
             C::OpenPosition { owner, pool, equity0, equity1, borrow0, borrow1, min_lp } => self
                 .open_position(

@@ -2,6 +2,7 @@
 
 use alloy_primitives::U256;
 
+use super::amm_ops::StakeMove;
 use super::{Event, Market};
 use crate::amm::ZapResult;
 use crate::math::{Bps, CheckedOps};
@@ -291,7 +292,7 @@ impl Market {
             .get_mut(&id)
             .ok_or_else(|| Error::unknown("position", id.to_string()))?;
         position.lp = position.lp.add_or(zap.liquidity, "position lp")?;
-        self.stake_lp(&pool_id, &holder, zap.liquidity, ev)?;
+        self.move_stake(&pool_id, &holder, zap.liquidity, StakeMove::Stake, ev)?;
         Ok(zap)
     }
 
@@ -304,7 +305,7 @@ impl Market {
     ) -> Result<[U256; 2], Error> {
         let pool_id = self.position(id)?.pool.clone();
         let holder = Holder::Position(id);
-        self.unstake_lp(&pool_id, &holder, lp, ev)?;
+        self.move_stake(&pool_id, &holder, lp, StakeMove::Unstake, ev)?;
         let position = self
             .positions
             .get_mut(&id)

@@ -64,10 +64,7 @@ fn narrow(x: U512) -> Option<U256> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn u(x: u128) -> U256 {
-        U256::from(x)
-    }
+    use crate::math::u;
 
     #[test]
     fn mul_div_rounds_in_the_named_direction() {

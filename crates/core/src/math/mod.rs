@@ -28,3 +28,9 @@ pub use alloy_primitives::U256;
 
 /// Seconds in Aave's and Alpaca's year (365 days, leap years ignored).
 pub const SECONDS_PER_YEAR: u64 = 365 * 24 * 3600;
+
+/// `U256::from(x)`, short for tests across the crate.
+#[cfg(test)]
+pub(crate) fn u(x: u128) -> U256 {
+    U256::from(x)
+}

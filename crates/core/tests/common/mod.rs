@@ -38,6 +38,21 @@ pub fn u256(text: &str) -> U256 {
     text.trim().parse().unwrap_or_else(|e| panic!("not an integer: {text:?}: {e:?}"))
 }
 
+/// WETH (18 decimals) priced at 2000 and USDC (6 decimals) at 1, as a script for [`run`].
+pub const WETH_USDC: &str = r#"{"op":"create_token","symbol":"WETH","decimals":18}
+{"op":"create_token","symbol":"USDC","decimals":6}
+{"op":"set_price","token":"WETH","price":"2000"}
+{"op":"set_price","token":"USDC","price":"1"}"#;
+
+/// A lender supplying 1,000,000 USDC and 500 WETH, and an arbitrageur holding 100,000 WETH and
+/// 100,000,000 USDC to trade pools to the oracle. Needs lending pools for both tokens.
+pub const LENDER_AND_ARB: &str = r#"{"op":"mint","to":"lender","token":"USDC","amount":"1000000000000"}
+{"op":"supply","account":"lender","token":"USDC","amount":"1000000000000"}
+{"op":"mint","to":"lender","token":"WETH","amount":"500000000000000000000"}
+{"op":"supply","account":"lender","token":"WETH","amount":"500000000000000000000"}
+{"op":"mint","to":"arb","token":"WETH","amount":"100000000000000000000000"}
+{"op":"mint","to":"arb","token":"USDC","amount":"100000000000000"}"#;
+
 /// Applies one JSON command line.
 pub fn apply(market: &mut Market, line: &str) -> Result<Vec<Event>, Error> {
     let command: Command = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
