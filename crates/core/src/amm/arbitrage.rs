@@ -17,7 +17,7 @@ use alloy_primitives::aliases::U1024;
 use serde::{Deserialize, Serialize};
 
 use super::{get_amount_out, AmmError, ConstantProductPool};
-use crate::math::{MathError, U256};
+use crate::math::{checked_mul, MathError, U256};
 
 /// The swap that brings a pool's price to a target: sell `amount_in` of token0 when
 /// `zero_for_one`, else of token1, for `amount_out` of the other.
@@ -134,10 +134,11 @@ fn narrow_amount_in(
     ratio_den: U256,
 ) -> Option<U256> {
     let (n, d) = (fee.kept(), fee.scale());
-    let radicand =
-        x.checked_mul(y)?.checked_mul(n)?.checked_mul(d)?.checked_mul(ratio_num)? / ratio_den;
+    // floor(x·y·n·d·N/D) over a 512-bit product: only the quotient has to fit.
+    let k_fee = checked_mul(checked_mul(checked_mul(x, y)?, n)?, d)?;
+    let radicand = crate::math::mul_div(k_fee, ratio_num, ratio_den).ok()?;
     let root = crate::math::sqrt(radicand);
-    Some(root.saturating_sub(reserve_in.checked_mul(d)?) / n)
+    Some(crate::math::div(root.saturating_sub(checked_mul(reserve_in, d)?), n))
 }
 
 /// Widens to 1024 bits: products of up to three `U256` and a fee stay below 2^832.

@@ -33,6 +33,6 @@ impl CheckedOps for U256 {
         self.checked_sub(rhs).ok_or(MathError::Underflow { op, a: self, b: rhs })
     }
     fn mul_or(self, rhs: Self, op: &'static str) -> Result<Self, MathError> {
-        self.checked_mul(rhs).ok_or(MathError::overflow(op, self, rhs))
+        super::checked_mul(self, rhs).ok_or(MathError::overflow(op, self, rhs))
     }
 }

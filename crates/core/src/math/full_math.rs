@@ -2,7 +2,7 @@
 
 use alloy_primitives::{U256, U512};
 
-use super::MathError;
+use super::{checked_mul, div, div_rem, MathError};
 
 /// `floor(a * b / denominator)` with a 512-bit intermediate product.
 ///
@@ -14,8 +14,8 @@ pub fn mul_div(a: U256, b: U256, denominator: U256) -> Result<U256, MathError> {
     if a.is_zero() || b.is_zero() {
         return Ok(U256::ZERO);
     }
-    if let Some(product) = a.checked_mul(b) {
-        return Ok(product / denominator);
+    if let Some(product) = checked_mul(a, b) {
+        return Ok(div(product, denominator));
     }
     let wide = a.widening_mul::<256, 4, 512, 8>(b) / U512::from(denominator);
     narrow(wide).ok_or(MathError::overflow("mul_div", a, b))
@@ -29,8 +29,9 @@ pub fn mul_div_rounding_up(a: U256, b: U256, denominator: U256) -> Result<U256, 
     if a.is_zero() || b.is_zero() {
         return Ok(U256::ZERO);
     }
-    if let Some(product) = a.checked_mul(b) {
-        return div_rounding_up(product, denominator);
+    if let Some(product) = checked_mul(a, b) {
+        let (quotient, inexact) = div_rem(product, denominator);
+        return Ok(quotient + U256::from(inexact as u8));
     }
     let product = a.widening_mul::<256, 4, 512, 8>(b);
     let den = U512::from(denominator);
@@ -44,13 +45,42 @@ pub fn div_rounding_up(a: U256, b: U256) -> Result<U256, MathError> {
     if b.is_zero() {
         return Err(MathError::DivisionByZero { op: "div_rounding_up", a });
     }
-    let (quotient, remainder) = a.div_rem(b);
-    Ok(quotient + U256::from(!remainder.is_zero() as u8))
+    let (quotient, inexact) = div_rem(a, b);
+    Ok(quotient + U256::from(inexact as u8))
 }
 
-/// `floor(sqrt(x))`, the Babylonian `Math.sqrt` of Uniswap v2 and Alpaca.
+/// `floor(sqrt(x))`, the integer square root of Uniswap v2's and Alpaca's `Math.sqrt`.
+///
+/// Exact: a floating-point estimate only seeds Newton's iteration `r ← ⌊(r + ⌊x/r⌋)/2⌋`,
+/// which from any positive seed lands at or above `⌊√x⌋` and then decreases to it. The
+/// 53-bit seed makes one division enough for roots below 2^100; the loop checks `r² ≤ x`
+/// before it returns, so the result never depends on how good the seed was.
 pub fn sqrt(x: U256) -> U256 {
-    x.root(2)
+    let limbs = x.as_limbs();
+    if limbs[2] == 0 && limbs[3] == 0 {
+        return U256::from(sqrt_u128(u128::from(limbs[0]) | (u128::from(limbs[1]) << 64)));
+    }
+    // x ≥ 2^128, so √x ≥ 2^64 and the seed is far from zero; it is at most 2^128.
+    let seed = U256::from(f64::from(&x).sqrt() as u128).max(U256::from(1u8) << 64);
+    let mut r: U256 = (seed + div(x, seed)) >> 1usize;
+    // r ≥ ⌊√x⌋ now; while r² > x, a Newton step strictly lowers r and stays ≥ ⌊√x⌋.
+    while r.checked_mul(r).is_none_or(|square| square > x) {
+        r = (r + div(x, r)) >> 1usize;
+    }
+    r
+}
+
+/// [`sqrt`] for values below 2^128, in native arithmetic.
+fn sqrt_u128(x: u128) -> u128 {
+    if x == 0 {
+        return 0;
+    }
+    let seed = ((x as f64).sqrt() as u128).max(1);
+    let mut r = (seed + x / seed) >> 1;
+    while r.checked_mul(r).is_none_or(|square| square > x) {
+        r = (r + x / r) >> 1;
+    }
+    r
 }
 
 fn narrow(x: U512) -> Option<U256> {
@@ -103,5 +133,27 @@ mod tests {
         assert_eq!(sqrt(u(100_000_000_000_000_000_000_000_000_000_000_000)), u(316227766016837933));
         let r = sqrt(U256::MAX);
         assert!(r * r <= U256::MAX && (r + u(1)).checked_mul(r + u(1)).is_none());
+        // Perfect squares and their neighbours, where a seed off by one would show.
+        for root in [1u128, 3, (1 << 52) + 1, u128::from(u64::MAX), (1 << 100) - 1, u128::MAX] {
+            let root = U256::from(root);
+            let square = root * root;
+            assert_eq!(sqrt(square), root);
+            assert_eq!(sqrt(square - u(1)), root - u(1));
+            assert_eq!(sqrt(square + u(1)), root);
+        }
+        assert_eq!(sqrt(u(u128::MAX)), u(u128::from(u64::MAX)));
+        assert_eq!(sqrt(U256::from(1u8) << 128), U256::from(1u8) << 64);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn sqrt_is_the_floor_at_every_magnitude(limbs: [u64; 4], shift in 0usize..256) {
+            let x = U256::from_limbs(limbs) >> shift;
+            let r = sqrt(x);
+            proptest::prop_assert!(r * r <= x);
+            let next = r + u(1);
+            proptest::prop_assert!(next.checked_mul(next).is_none_or(|s| s > x));
+            proptest::prop_assert_eq!(r, x.root(2));
+        }
     }
 }

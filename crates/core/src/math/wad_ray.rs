@@ -89,8 +89,8 @@ pub(crate) fn half_up_mul(
     half: U256,
     op: &'static str,
 ) -> Result<U256, MathError> {
-    let sum = a.checked_mul(b).and_then(|p| p.checked_add(half));
-    sum.map(|s| s / scale).ok_or(MathError::overflow(op, a, b))
+    let sum = super::checked_mul(a, b).and_then(|p| p.checked_add(half));
+    sum.map(|s| super::div(s, scale)).ok_or(MathError::overflow(op, a, b))
 }
 
 pub(crate) fn half_up_div(
@@ -102,8 +102,8 @@ pub(crate) fn half_up_div(
     if b.is_zero() {
         return Err(MathError::DivisionByZero { op, a });
     }
-    let sum = a.checked_mul(scale).and_then(|p| p.checked_add(b / U256::from(2)));
-    sum.map(|s| s / b).ok_or(MathError::overflow(op, a, b))
+    let sum = super::checked_mul(a, scale).and_then(|p| p.checked_add(b >> 1usize));
+    sum.map(|s| super::div(s, b)).ok_or(MathError::overflow(op, a, b))
 }
 
 #[cfg(test)]

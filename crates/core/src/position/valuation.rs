@@ -266,12 +266,7 @@ pub fn holdings_value(holdings: [U256; 2], quotes: [Quote; 2]) -> Result<U256, E
 
 /// A quote for a token with `decimals` at `price_wad` numeraire per whole token.
 pub fn quote(price_wad: U256, decimals: u8) -> Quote {
-    // 10^38 is the largest power of ten in a u128; the market allows at most 36 decimals.
-    let unit = match 10u128.checked_pow(u32::from(decimals)) {
-        Some(unit) => U256::from(unit),
-        None => U256::from(10u8).pow(U256::from(decimals)),
-    };
-    Quote { price_wad, unit }
+    Quote { price_wad, unit: crate::math::pow10(decimals) }
 }
 
 /// Values a position's `lp` and `debt` on `pool` at `quotes`, with `valuation` for the checks.
