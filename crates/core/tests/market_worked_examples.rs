@@ -237,6 +237,38 @@ fn a_year_of_interest_on_80_percent_utilization() {
 }
 
 #[test]
+fn an_unused_pool_accrues_nothing_despite_its_base_rate() {
+    // Aave `_updateIndexes`: the borrow index moves only while there is debt and the liquidity
+    // index only while the supply rate is above zero. The model has a 1% base rate, so the
+    // stored borrow rate is 1% with nothing borrowed; a year later both indices are still 1 and
+    // the first borrower owes exactly what was lent.
+    let mut m = Market::new();
+    run(&mut m, WETH_USDC);
+    run(
+        &mut m,
+        &format!(
+            r#"{{"op":"create_lending_pool","token":"USDC",{AAVE_MODEL},"reserve_factor_bps":1000}}
+            {{"op":"create_lending_pool","token":"WETH",{AAVE_MODEL},"ltv_bps":8000,"liquidation_threshold_bps":8250,"liquidation_bonus_bps":10500}}
+            {{"op":"mint","to":"lender","token":"USDC","amount":"1000000000000"}}
+            {{"op":"supply","account":"lender","token":"USDC","amount":"1000000000000"}}
+            {{"op":"advance_time","seconds":31536000}}
+            {{"op":"accrue"}}"#
+        ),
+    );
+    let usdc = m.lending("USDC").unwrap();
+    assert_eq!(usdc.borrow_rate.0, u256("10000000000000000000000000"), "1% base rate stored");
+    assert_eq!(usdc.borrow_index.0, u256("1000000000000000000000000000"));
+    assert_eq!(usdc.liquidity_index.0, u256("1000000000000000000000000000"));
+    run(
+        &mut m,
+        r#"{"op":"mint","to":"bob","token":"WETH","amount":"1000000000000000000000"}
+        {"op":"supply","account":"bob","token":"WETH","amount":"1000000000000000000000"}
+        {"op":"borrow","account":"bob","token":"USDC","amount":"800000000000"}"#,
+    );
+    assert_eq!(m.lending("USDC").unwrap().debt_of(&acct("bob")).unwrap(), u256("800000000000"));
+}
+
+#[test]
 fn aave_style_liquidation_with_close_factor_and_bonus() {
     // Bob supplies 10 WETH at 2000 (LTV 80%, LT 82.5%, bonus 5%, protocol fee 10% of the bonus)
     // and borrows 15,000 USDC. ETH falls to 1800: HF = 18,000 · 0.825 / 15,000 = 0.99.

@@ -82,19 +82,25 @@ impl LendingPool {
         Ok(pool)
     }
 
-    /// The indices as they would be at `now`, without changing anything (Aave's
-    /// `getNormalizedIncome` / `getNormalizedDebt`).
+    /// The indices as accruing to `now` would leave them, without changing anything (Aave's
+    /// `_updateIndexes`): the liquidity index moves only while the supply rate is above zero,
+    /// and the borrow index only while there is debt, so a base rate on an unused pool does
+    /// not inflate the debt of its first borrower.
     pub fn indices_at(&self, now: u64) -> Result<(Ray, Ray), Error> {
         let dt = now.saturating_sub(self.last_update);
+        let mut indices = (self.liquidity_index, self.borrow_index);
         if dt == 0 {
-            return Ok((self.liquidity_index, self.borrow_index));
+            return Ok(indices);
         }
-        let linear = interest::linear_interest(self.liquidity_rate, dt)?;
-        let compounded = interest::compounded_interest(self.borrow_rate, dt)?;
-        Ok((
-            Ray(ray_mul(linear.0, self.liquidity_index.0)?),
-            Ray(ray_mul(compounded.0, self.borrow_index.0)?),
-        ))
+        if !self.liquidity_rate.0.is_zero() {
+            let linear = interest::linear_interest(self.liquidity_rate, dt)?;
+            indices.0 = Ray(ray_mul(linear.0, self.liquidity_index.0)?);
+        }
+        if !self.total_debt_scaled.is_zero() {
+            let compounded = interest::compounded_interest(self.borrow_rate, dt)?;
+            indices.1 = Ray(ray_mul(compounded.0, self.borrow_index.0)?);
+        }
+        Ok(indices)
     }
 
     /// What accruing to `now` would do, without doing it (Aave `_updateIndexes` and
