@@ -4,8 +4,6 @@
 //! advances, the oracle moves, an arbitrageur trades the pool to it, the lending pools accrue,
 //! and the position's health is checked.
 
-use std::hint::black_box;
-
 use levfarm_core::price::Price;
 use levfarm_core::{Command, Market};
 

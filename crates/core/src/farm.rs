@@ -10,7 +10,7 @@ use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
 use crate::math::{mul_div, CheckedOps};
-use crate::types::Holder;
+use crate::types::{Holder, Name};
 use crate::Error;
 
 /// Scale of `acc_reward_per_share`: 1e18.
@@ -28,7 +28,7 @@ pub struct Stake {
 /// A farm on one AMM pool's LP token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Farm {
-    pub reward_token: String,
+    pub reward_token: Name,
     pub reward_per_second: U256,
     pub acc_reward_per_share: U256,
     pub last_reward_time: u64,
@@ -41,7 +41,7 @@ pub struct Farm {
 }
 
 impl Farm {
-    pub fn new(reward_token: String, reward_per_second: U256, now: u64) -> Self {
+    pub fn new(reward_token: Name, reward_per_second: U256, now: u64) -> Self {
         Self {
             reward_token,
             reward_per_second,

@@ -83,12 +83,16 @@ pub mod dec {
     }
 }
 
+/// A token symbol, pool id or account name. Names up to 24 bytes live inline, so commands,
+/// events and balances copy them without allocating.
+pub type Name = compact_str::CompactString;
+
 /// Who holds a balance, a supply share, a debt or a farm stake: a user account or a
 /// leveraged position.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Holder {
-    Account(String),
+    Account(Name),
     Position(u64),
     /// The protocol's treasury: reserve factor, liquidation fees.
     Treasury,

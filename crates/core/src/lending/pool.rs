@@ -7,13 +7,13 @@ use crate::math::{
     interest, mul_div, mul_div_rounding_up, percent_mul, ray_mul, Bps, CheckedOps, Ray, RAY,
 };
 use crate::rates::{InterestRateModel, RateInputs};
-use crate::types::Holder;
+use crate::types::{Holder, Name};
 use crate::Error;
 
 /// One token's lending pool: cash, indices, scaled supply and debt shares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LendingPool {
-    pub token: String,
+    pub token: Name,
     pub config: LendingConfig,
     /// Tokens held by the pool: supplied and not lent out.
     pub cash: U256,
@@ -61,7 +61,7 @@ pub struct RepayOutcome {
 
 impl LendingPool {
     /// An empty pool at time `now`, indices at 1.
-    pub fn new(token: String, config: LendingConfig, now: u64) -> Result<Self, Error> {
+    pub fn new(token: Name, config: LendingConfig, now: u64) -> Result<Self, Error> {
         config.validate()?;
         let mut pool = Self {
             token,
@@ -222,7 +222,7 @@ impl LendingPool {
         if burn > shares {
             return Err(Error::InsufficientSupply {
                 holder: holder.clone(),
-                token: self.token.clone(),
+                token: self.token.to_string(),
                 requested: amount,
                 available: balance,
             });
@@ -293,7 +293,7 @@ impl LendingPool {
     fn take_cash(&mut self, amount: U256) -> Result<(), Error> {
         if amount > self.cash {
             return Err(Error::InsufficientCash {
-                token: self.token.clone(),
+                token: self.token.to_string(),
                 requested: amount,
                 available: self.cash,
             });

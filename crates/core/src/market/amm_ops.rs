@@ -8,7 +8,7 @@ use crate::amm::{ConstantProductPool, ProtocolFee, SwapFee};
 use crate::farm::Farm;
 use crate::math::{Bps, CheckedOps};
 use crate::position::LeverageConfig;
-use crate::types::{Amount, Holder};
+use crate::types::{Amount, Holder, Name};
 use crate::Error;
 
 impl Market {
@@ -172,7 +172,7 @@ impl Market {
     ) -> Result<U256, Error> {
         let pool = self.pool(pool_id)?;
         let (i, o) = if zero_for_one { (0, 1) } else { (1, 0) };
-        let (token_in, token_out) = (pool.tokens()[i].to_string(), pool.tokens()[o].to_string());
+        let (token_in, token_out) = (Name::from(pool.tokens()[i]), Name::from(pool.tokens()[o]));
         let mut amm = pool.amm.clone();
         let amount_out = amm.swap_exact_in(zero_for_one, amount_in)?;
         self.ledger.balance(holder, &token_out).add_or(amount_out, "swap")?;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::lending::LendingConfig;
 use crate::position::{ExitMode, LeverageConfig};
 use crate::price::Price;
-use crate::types::Amount;
+use crate::types::{Amount, Name};
 
 /// Declares [`Command`] and its externally tagged twin from one list of variants.
 macro_rules! commands {
@@ -100,64 +100,64 @@ fn field_in_message(message: &str) -> String {
 
 commands! {
     /// Registers a token.
-    CreateToken { symbol: String, decimals: u8 },
+    CreateToken { symbol: Name, decimals: u8 },
     /// Brings tokens into the market from outside (a faucet, a bridge): the only source of tokens.
-    Mint { to: String, token: String, amount: Amount },
+    Mint { to: Name, token: Name, amount: Amount },
     /// Moves tokens between accounts.
-    Transfer { from: String, to: String, token: String, amount: Amount },
+    Transfer { from: Name, to: Name, token: Name, amount: Amount },
     /// Sets a token's oracle price (numeraire per whole token).
-    SetPrice { token: String, price: Price },
+    SetPrice { token: Name, price: Price },
     /// Moves time forward. Interest and farm rewards accrue lazily against it.
     AdvanceTime { seconds: u64 },
     /// Brings every lending pool's indices up to now and reports the interest.
     Accrue {},
     /// Opens the lending pool of a token.
     CreateLendingPool {
-        token: String,
+        token: Name,
         #[serde(flatten)]
         config: LendingConfig,
     },
-    Supply { account: String, token: String, amount: Amount },
+    Supply { account: Name, token: Name, amount: Amount },
     /// Withdraws `amount`, or the whole supply when it is omitted.
-    Withdraw { account: String, token: String, amount: Option<Amount> },
+    Withdraw { account: Name, token: Name, amount: Option<Amount> },
     /// Borrows against supplied collateral (Aave style; needs `ltv_bps` on the collateral).
-    Borrow { account: String, token: String, amount: Amount },
+    Borrow { account: Name, token: Name, amount: Amount },
     /// Repays `amount`, or the whole debt when it is omitted.
-    Repay { account: String, token: String, amount: Option<Amount> },
+    Repay { account: Name, token: Name, amount: Option<Amount> },
     /// Aave-style liquidation of an account's collateralized debt.
     LiquidateAccount {
-        liquidator: String,
-        borrower: String,
-        debt_token: String,
-        collateral_token: String,
+        liquidator: Name,
+        borrower: Name,
+        debt_token: Name,
+        collateral_token: Name,
         /// Most debt to repay; omitted means as much as the close factor allows.
         debt_to_cover: Option<Amount>,
     },
     /// Opens a constant-product pool with its leverage rules.
     CreatePool {
-        pool: String,
-        token0: String,
-        token1: String,
+        pool: Name,
+        token0: Name,
+        token1: Name,
         fee_bps: u32,
         /// Uniswap's protocol fee: `6` mints 1/6 of the fee growth to the treasury.
         protocol_fee_divisor: Option<u32>,
         leverage: LeverageConfig,
     },
-    AddLiquidity { account: String, pool: String, amount0: Amount, amount1: Amount, min_liquidity: Option<Amount> },
-    RemoveLiquidity { account: String, pool: String, liquidity: Amount },
-    Swap { account: String, pool: String, token_in: String, amount_in: Amount, min_amount_out: Option<Amount> },
+    AddLiquidity { account: Name, pool: Name, amount0: Amount, amount1: Amount, min_liquidity: Option<Amount> },
+    RemoveLiquidity { account: Name, pool: Name, liquidity: Amount },
+    Swap { account: Name, pool: Name, token_in: Name, amount_in: Amount, min_amount_out: Option<Amount> },
     /// Trades the pool to the oracle price with the account's tokens, as an arbitrageur.
-    Arbitrage { account: String, pool: String },
+    Arbitrage { account: Name, pool: Name },
     /// Starts a farm on a pool's LP, paying `reward_per_second` of `reward_token`.
-    CreateFarm { pool: String, reward_token: String, reward_per_second: Amount },
-    FundFarm { account: String, pool: String, amount: Amount },
-    Stake { account: String, pool: String, amount: Amount },
-    Unstake { account: String, pool: String, amount: Amount },
-    Harvest { account: String, pool: String },
+    CreateFarm { pool: Name, reward_token: Name, reward_per_second: Amount },
+    FundFarm { account: Name, pool: Name, amount: Amount },
+    Stake { account: Name, pool: Name, amount: Amount },
+    Unstake { account: Name, pool: Name, amount: Amount },
+    Harvest { account: Name, pool: Name },
     /// Opens a leveraged LP position: equity in either or both tokens, debt in either or both.
     OpenPosition {
-        owner: String,
-        pool: String,
+        owner: Name,
+        pool: Name,
         #[serde(default)]
         equity0: Amount,
         #[serde(default)]
@@ -170,7 +170,7 @@ commands! {
     },
     /// Adds equity to a position without borrowing, lowering its debt ratio.
     AddCollateral {
-        caller: String,
+        caller: Name,
         position: u64,
         #[serde(default)]
         amount0: Amount,
@@ -179,7 +179,7 @@ commands! {
     },
     /// Closes all (`lp` omitted) or part of a position, repaying up to `max_repay0/1`.
     ClosePosition {
-        caller: String,
+        caller: Name,
         position: u64,
         lp: Option<Amount>,
         max_repay0: Option<Amount>,
@@ -188,9 +188,9 @@ commands! {
         mode: ExitMode,
     },
     /// Sells the position's farm rewards into more LP, paying the caller a bounty.
-    Reinvest { caller: String, position: u64 },
+    Reinvest { caller: Name, position: u64 },
     /// Kills a position whose debt ratio is past the kill factor.
-    Liquidate { liquidator: String, position: u64 },
+    Liquidate { liquidator: Name, position: u64 },
     /// Reports a position's health and liquidation prices; changes nothing.
     InspectPosition { position: u64 },
 }

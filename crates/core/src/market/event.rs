@@ -7,29 +7,29 @@ use crate::math::Ray;
 use crate::position::liquidation_price::LiquidationPrices;
 use crate::position::PositionHealth;
 use crate::price::Price;
-use crate::types::{Amount, Holder};
+use crate::types::{Amount, Holder, Name};
 
 /// Something that happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     TokenCreated {
-        symbol: String,
+        symbol: Name,
         decimals: u8,
     },
     Minted {
-        to: String,
-        token: String,
+        to: Name,
+        token: Name,
         amount: Amount,
     },
     Transferred {
         from: Holder,
         to: Holder,
-        token: String,
+        token: Name,
         amount: Amount,
     },
     PriceSet {
-        token: String,
+        token: Name,
         price: Price,
     },
     TimeAdvanced {
@@ -37,7 +37,7 @@ pub enum Event {
         to: u64,
     },
     InterestAccrued {
-        token: String,
+        token: Name,
         seconds: u64,
         interest: Amount,
         to_treasury: Amount,
@@ -45,43 +45,43 @@ pub enum Event {
         borrow_index: Ray,
     },
     LendingPoolCreated {
-        token: String,
+        token: Name,
     },
     Supplied {
-        account: String,
-        token: String,
+        account: Name,
+        token: Name,
         amount: Amount,
         shares: Amount,
     },
     Withdrawn {
-        account: String,
-        token: String,
+        account: Name,
+        token: Name,
         amount: Amount,
     },
     Borrowed {
         borrower: Holder,
-        token: String,
+        token: Name,
         amount: Amount,
         debt_shares: Amount,
     },
     Repaid {
         borrower: Holder,
-        token: String,
+        token: Name,
         amount: Amount,
         remaining_debt: Amount,
     },
     /// Rates after a change to a lending pool's cash or debt.
     RatesUpdated {
-        token: String,
+        token: Name,
         utilization: Ray,
         borrow_rate: Ray,
         supply_rate: Ray,
     },
     AccountLiquidated {
-        liquidator: String,
-        borrower: String,
-        debt_token: String,
-        collateral_token: String,
+        liquidator: Name,
+        borrower: Name,
+        debt_token: Name,
+        collateral_token: Name,
         debt_repaid: Amount,
         collateral_seized: Amount,
         protocol_fee: Amount,
@@ -89,71 +89,71 @@ pub enum Event {
     },
     BadDebt {
         borrower: Holder,
-        token: String,
+        token: Name,
         amount: Amount,
     },
     PoolCreated {
-        pool: String,
-        token0: String,
-        token1: String,
+        pool: Name,
+        token0: Name,
+        token1: Name,
         fee_numerator: u32,
         fee_denominator: u32,
     },
     LiquidityAdded {
         holder: Holder,
-        pool: String,
+        pool: Name,
         amount0: Amount,
         amount1: Amount,
         liquidity: Amount,
     },
     LiquidityRemoved {
         holder: Holder,
-        pool: String,
+        pool: Name,
         amount0: Amount,
         amount1: Amount,
         liquidity: Amount,
     },
     ProtocolFeeMinted {
-        pool: String,
+        pool: Name,
         liquidity: Amount,
     },
     Swapped {
         holder: Holder,
-        pool: String,
-        token_in: String,
+        pool: Name,
+        token_in: Name,
         amount_in: Amount,
-        token_out: String,
+        token_out: Name,
         amount_out: Amount,
     },
     FarmCreated {
-        pool: String,
-        reward_token: String,
+        pool: Name,
+        reward_token: Name,
         reward_per_second: Amount,
     },
     FarmFunded {
-        pool: String,
+        pool: Name,
         amount: Amount,
     },
     Staked {
         holder: Holder,
-        pool: String,
+        pool: Name,
         amount: Amount,
     },
     Unstaked {
         holder: Holder,
-        pool: String,
+        pool: Name,
         amount: Amount,
     },
     RewardsHarvested {
         holder: Holder,
-        pool: String,
-        token: String,
+        pool: Name,
+        token: Name,
         amount: Amount,
     },
     PositionOpened {
         position: u64,
-        owner: String,
-        pool: String,
+        owner: Name,
+        pool: Name,
         lp: Amount,
         health: PositionHealth,
     },
@@ -174,14 +174,14 @@ pub enum Event {
     },
     Reinvested {
         position: u64,
-        caller: String,
+        caller: Name,
         rewards: Amount,
         bounty: Amount,
         lp_added: Amount,
     },
     PositionLiquidated {
         position: u64,
-        liquidator: String,
+        liquidator: Name,
         health_before: PositionHealth,
         prize0: Amount,
         prize1: Amount,

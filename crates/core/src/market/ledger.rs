@@ -7,19 +7,19 @@ use alloy_primitives::U256;
 
 use super::{Event, Market};
 use crate::math::CheckedOps;
-use crate::types::{Amount, Holder};
+use crate::types::{Amount, Holder, Name};
 use crate::Error;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Ledger {
-    balances: BTreeMap<Holder, BTreeMap<String, U256>>,
+    balances: BTreeMap<Holder, BTreeMap<Name, U256>>,
     /// Everything ever minted, per token: the conservation target.
-    minted: BTreeMap<String, U256>,
+    minted: BTreeMap<Name, U256>,
 }
 
 /// The ledger key of a pool's LP token.
-pub(crate) fn lp_token(pool: &str) -> String {
-    format!("lp:{pool}")
+pub(crate) fn lp_token(pool: &str) -> Name {
+    compact_str::format_compact!("lp:{pool}")
 }
 
 impl Ledger {
@@ -36,9 +36,17 @@ impl Ledger {
         if amount.is_zero() {
             return Ok(());
         }
-        let slot =
-            self.balances.entry(holder.clone()).or_default().entry(token.to_string()).or_default();
-        *slot = slot.add_or(amount, "credit")?;
+        // Look up before inserting: keys are built only for a new holder or token.
+        let Some(balances) = self.balances.get_mut(holder) else {
+            self.balances.insert(holder.clone(), BTreeMap::from([(token.into(), amount)]));
+            return Ok(());
+        };
+        match balances.get_mut(token) {
+            Some(slot) => *slot = slot.add_or(amount, "credit")?,
+            None => {
+                balances.insert(token.into(), amount);
+            }
+        }
         Ok(())
     }
 
@@ -60,20 +68,21 @@ impl Ledger {
                 available,
             });
         }
-        let balances = self.balances.entry(holder.clone()).or_default();
+        // available ≥ amount > 0, so the holder and the token are there.
+        let Some(balances) = self.balances.get_mut(holder) else { return Ok(()) };
         if available == amount {
             balances.remove(token);
             if balances.is_empty() {
                 self.balances.remove(holder);
             }
-        } else {
-            balances.insert(token.to_string(), available - amount);
+        } else if let Some(slot) = balances.get_mut(token) {
+            *slot = available - amount;
         }
         Ok(())
     }
 
     pub(crate) fn record_mint(&mut self, token: &str, amount: U256) -> Result<(), Error> {
-        let slot = self.minted.entry(token.to_string()).or_default();
+        let slot = self.minted.entry(token.into()).or_default();
         *slot = slot.add_or(amount, "mint")?;
         Ok(())
     }

@@ -33,6 +33,7 @@ use crate::amm::ConstantProductPool;
 use crate::farm::Farm;
 use crate::lending::LendingPool;
 use crate::position::{LeverageConfig, Position};
+use crate::types::Name;
 use crate::Error;
 
 /// A registered token.
@@ -44,8 +45,8 @@ pub struct Token {
 /// A constant-product pool with its leverage rules and optional farm.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AmmPool {
-    pub token0: String,
-    pub token1: String,
+    pub token0: Name,
+    pub token1: Name,
     pub amm: ConstantProductPool,
     pub leverage: LeverageConfig,
     pub farm: Option<Farm>,
@@ -68,11 +69,11 @@ impl AmmPool {
 pub struct Market {
     /// Seconds since the start of the run.
     pub time: u64,
-    tokens: BTreeMap<String, Token>,
-    prices: BTreeMap<String, U256>,
+    tokens: BTreeMap<Name, Token>,
+    prices: BTreeMap<Name, U256>,
     ledger: ledger::Ledger,
-    lending: BTreeMap<String, LendingPool>,
-    pools: BTreeMap<String, AmmPool>,
+    lending: BTreeMap<Name, LendingPool>,
+    pools: BTreeMap<Name, AmmPool>,
     positions: BTreeMap<u64, Position>,
     next_position: u64,
 }
@@ -218,8 +219,13 @@ impl Market {
         if price_wad.is_zero() {
             return Err(Error::invalid(format!("price of {token} must be above zero")));
         }
-        self.prices.insert(token.to_string(), price_wad);
-        Ok(vec![Event::PriceSet { token: token.to_string(), price }])
+        match self.prices.get_mut(token) {
+            Some(slot) => *slot = price_wad,
+            None => {
+                self.prices.insert(token.into(), price_wad);
+            }
+        }
+        Ok(vec![Event::PriceSet { token: token.into(), price }])
     }
 
     fn create_token(

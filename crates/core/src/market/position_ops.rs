@@ -9,7 +9,7 @@ use crate::math::{Bps, CheckedOps};
 use crate::position::config::ADD_COLLATERAL_MARGIN_BPS;
 use crate::position::valuation::plan_swap;
 use crate::position::{ExitMode, Position, PositionHealth};
-use crate::types::{Amount, Holder};
+use crate::types::{Amount, Holder, Name};
 use crate::Error;
 
 impl Market {
@@ -147,7 +147,7 @@ impl Market {
                 }
                 return Err(Error::Underwater {
                     position: id,
-                    token: tokens[i].clone(),
+                    token: tokens[i].to_string(),
                     available: holdings[i],
                     debt: debt[i],
                 });
@@ -424,7 +424,7 @@ impl Market {
         Ok(position)
     }
 
-    pub(crate) fn pool_tokens(&self, pool_id: &str) -> Result<[String; 2], Error> {
+    pub(crate) fn pool_tokens(&self, pool_id: &str) -> Result<[Name; 2], Error> {
         let pool = self.pool(pool_id)?;
         Ok([pool.token0.clone(), pool.token1.clone()])
     }

@@ -8,7 +8,7 @@ use crate::math::{mul_div, mul_div_rounding_up, percent_mul, CheckedOps, RAY, WA
 use crate::position::liquidation_price::{self, LiquidationPrices};
 use crate::position::valuation::{self, quote, Quote};
 use crate::position::{Position, PositionHealth};
-use crate::types::{Amount, Holder};
+use crate::types::{Amount, Holder, Name};
 use crate::Error;
 
 /// An Aave-style account's collateral and debt, numeraire 1e18.
@@ -35,7 +35,7 @@ impl AccountStatus {
 /// Per-token totals for the conservation check: where every minted token is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
-    pub token: String,
+    pub token: Name,
     pub minted: Amount,
     pub held: Amount,
     pub lending_cash: Amount,
@@ -167,7 +167,7 @@ impl Market {
     }
 
     /// Registered token symbols.
-    pub fn token_symbols(&self) -> impl Iterator<Item = &String> {
+    pub fn token_symbols(&self) -> impl Iterator<Item = &Name> {
         self.tokens.keys()
     }
 
@@ -216,7 +216,7 @@ pub struct Summary {
 /// One lending pool in a [`Summary`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LendingSummary {
-    pub token: String,
+    pub token: Name,
     pub cash: Amount,
     pub total_debt: Amount,
     pub utilization: crate::math::Ray,
@@ -231,9 +231,9 @@ pub struct LendingSummary {
 /// One AMM pool in a [`Summary`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PoolSummary {
-    pub pool: String,
-    pub token0: String,
-    pub token1: String,
+    pub pool: Name,
+    pub token0: Name,
+    pub token1: Name,
     pub reserve0: Amount,
     pub reserve1: Amount,
     pub total_supply: Amount,
@@ -243,8 +243,8 @@ pub struct PoolSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PositionSummary {
     pub id: u64,
-    pub owner: String,
-    pub pool: String,
+    pub owner: Name,
+    pub pool: Name,
     pub open: bool,
     pub lp: Amount,
     pub health: Option<PositionHealth>,

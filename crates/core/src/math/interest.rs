@@ -8,11 +8,11 @@
 use alloy_primitives::U256;
 
 use super::error::CheckedOps;
-use super::{ray_mul, MathError, Ray, RAY, SECONDS_PER_YEAR};
+use super::{div, ray_mul, MathError, Ray, RAY, SECONDS_PER_YEAR};
 
 /// `RAY + rate * dt / YEAR` (Aave `calculateLinearInterest`).
 pub fn linear_interest(rate: Ray, dt: u64) -> Result<Ray, MathError> {
-    let accrued = rate.0.mul_or(U256::from(dt), "linear_interest")? / year();
+    let accrued = div(rate.0.mul_or(U256::from(dt), "linear_interest")?, year());
     Ok(Ray(RAY.add_or(accrued, "linear_interest")?))
 }
 
@@ -21,9 +21,8 @@ pub fn compounded_interest(rate: Ray, dt: u64) -> Result<Ray, MathError> {
     if dt == 0 {
         return Ok(Ray::ONE);
     }
-    let x = rate.0.mul_or(U256::from(dt), "compounded_interest")? / year();
-    let inner =
-        (x / U256::from(2)).add_or(ray_mul(x, x / U256::from(6))?, "compounded_interest")?;
+    let x = div(rate.0.mul_or(U256::from(dt), "compounded_interest")?, year());
+    let inner = (x >> 1usize).add_or(ray_mul(x, div(x, U256::from(6)))?, "compounded_interest")?;
     let sum = RAY.add_or(x, "compounded_interest")?;
     Ok(Ray(sum.add_or(ray_mul(x, inner)?, "compounded_interest")?))
 }

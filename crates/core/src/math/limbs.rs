@@ -35,6 +35,11 @@ pub(crate) fn checked_mul(a: U256, b: U256) -> Option<U256> {
     if (x[2] | x[3] | y[2] | y[3]) == 0 {
         return Some(U256::from_limbs(widening_mul(low(x), low(y))));
     }
+    wide_checked_mul(a, b)
+}
+
+#[cold]
+fn wide_checked_mul(a: U256, b: U256) -> Option<U256> {
     a.checked_mul(b)
 }
 
@@ -47,25 +52,14 @@ pub(crate) fn div_rem(n: U256, d: U256) -> (U256, bool) {
         let q = n / d;
         return (U256::from(q), n - q * d != 0);
     }
-    if (y[1] | y[2] | y[3]) == 0 {
-        let (q, r) = div_rem_word(x, y[0], 0);
-        return (q, r != 0);
+    match Divisor::of(y) {
+        Some(divisor) => divisor.div_rem(x),
+        None => wide_div_rem(n, d),
     }
-    // A divisor of two or more words may be 2^t times one word (10^19 to 10^27 are):
-    // ⌊n / (2^t·m)⌋ = ⌊⌊n / 2^t⌋ / m⌋, and the remainder is zero only if both are.
-    let t = y[0].trailing_zeros();
-    if (1..64).contains(&t) && (y[2] | y[3]) == 0 && (y[1] >> t) == 0 {
-        let m = (y[0] >> t) | (y[1] << (64 - t));
-        let dropped = x[0] & ((1 << t) - 1);
-        let shifted = [
-            (x[0] >> t) | (x[1] << (64 - t)),
-            (x[1] >> t) | (x[2] << (64 - t)),
-            (x[2] >> t) | (x[3] << (64 - t)),
-            x[3] >> t,
-        ];
-        let (q, r) = div_rem_word(&shifted, m, 0);
-        return (q, r != 0 || dropped != 0);
-    }
+}
+
+#[cold]
+fn wide_div_rem(n: U256, d: U256) -> (U256, bool) {
     let (q, r) = n.div_rem(d);
     (q, !r.is_zero())
 }
@@ -76,30 +70,97 @@ pub(crate) fn div(n: U256, d: U256) -> U256 {
     div_rem(n, d).0
 }
 
-/// Long division of four words by one non-zero word `d`, `top` being a fifth, highest word
-/// below `d`: the quotient and the remainder.
-fn div_rem_word(x: &[u64; 4], d: u64, top: u64) -> (U256, u64) {
-    // Normalize: shift divisor and dividend left until the divisor's top bit is set.
-    let s = d.leading_zeros();
-    let d = d << s;
-    let v = reciprocal(d);
-    // `w >> 1 >> (63 - s)` is `w >> (64 - s)`, and 0 when s = 0, without a shift by 64.
-    let carry = |w: u64| (w >> 1) >> (63 - s);
-    let mut r = (top << s) | carry(x[3]);
-    let mut q = [0u64; 4];
-    for i in (0..4).rev() {
-        let below = if i > 0 { carry(x[i - 1]) } else { 0 };
-        let (qi, ri) = div_2by1(r, (x[i] << s) | below, d, v);
-        q[i] = qi;
-        r = ri;
+/// A divisor `2^shift · m` with `m` one word, ready for reciprocal division: `m` shifted
+/// left by `norm` until its top bit is set, and that word's reciprocal.
+#[derive(Debug, Clone, Copy)]
+struct Divisor {
+    shift: u32,
+    norm: u32,
+    d: u64,
+    v: u64,
+}
+
+/// The divisors of every step (wad, ray, a year of seconds, USDC's unit), prepared once.
+const COMMON: [([u64; 2], Divisor); 4] = [
+    ([1_000_000_000_000_000_000, 0], Divisor::new(1_000_000_000_000_000_000)),
+    ([0x9fd0803ce8000000, 0x33b2e3c], Divisor::new(1_000_000_000_000_000_000_000_000_000)),
+    ([31_536_000, 0], Divisor::new(31_536_000)),
+    ([1_000_000, 0], Divisor::new(1_000_000)),
+];
+
+impl Divisor {
+    /// Prepares `x`, which must be `2^shift · m` with `m` below 2^64 and `shift` below 64.
+    const fn new(x: u128) -> Self {
+        let shift = x.trailing_zeros();
+        let m = (x >> shift) as u64;
+        let norm = m.leading_zeros();
+        let d = m << norm;
+        Self { shift, norm, d, v: reciprocal(d) }
     }
-    (U256::from_limbs(q), r >> s)
+
+    /// The prepared form of a divisor of any size, when it has one.
+    #[inline]
+    fn of(y: &[u64; 4]) -> Option<Self> {
+        if (y[2] | y[3]) != 0 {
+            return None;
+        }
+        for (value, divisor) in &COMMON {
+            if y[0] == value[0] && y[1] == value[1] {
+                return Some(*divisor);
+            }
+        }
+        if y[1] == 0 {
+            return Some(Self::new(u128::from(y[0])));
+        }
+        // Two words: 10^19 to 10^27 are 2^k·5^k with 5^k below 2^64.
+        let shift = y[0].trailing_zeros();
+        if shift == 0 || shift == 64 || (y[1] >> shift) != 0 {
+            return None;
+        }
+        Some(Self::new(low(y)))
+    }
+
+    /// `⌊x / self⌋` and whether a remainder was left.
+    #[inline]
+    fn div_rem(&self, x: &[u64; 4]) -> (U256, bool) {
+        let t = self.shift;
+        if t == 0 {
+            let (q, r) = self.div_rem_odd(x);
+            return (q, r != 0);
+        }
+        // ⌊n / (2^t·m)⌋ = ⌊⌊n / 2^t⌋ / m⌋; the remainder is zero only if both are.
+        let dropped = x[0] & ((1 << t) - 1);
+        let shifted = [
+            (x[0] >> t) | (x[1] << (64 - t)),
+            (x[1] >> t) | (x[2] << (64 - t)),
+            (x[2] >> t) | (x[3] << (64 - t)),
+            x[3] >> t,
+        ];
+        let (q, r) = self.div_rem_odd(&shifted);
+        (q, r != 0 || dropped != 0)
+    }
+
+    /// Long division of four words by the one-word `m`: quotient and remainder.
+    #[inline]
+    fn div_rem_odd(&self, x: &[u64; 4]) -> (U256, u64) {
+        let (s, d, v) = (self.norm, self.d, self.v);
+        // `w >> 1 >> (63 - s)` is `w >> (64 - s)`, and 0 when s = 0, without a shift by 64.
+        let carry = |w: u64| (w >> 1) >> (63 - s);
+        let mut r = carry(x[3]);
+        let mut q = [0u64; 4];
+        for i in (0..4).rev() {
+            let below = if i > 0 { carry(x[i - 1]) } else { 0 };
+            let (qi, ri) = div_2by1(r, (x[i] << s) | below, d, v);
+            q[i] = qi;
+            r = ri;
+        }
+        (U256::from_limbs(q), r >> s)
+    }
 }
 
 /// `⌊(2^128 − 1) / d⌋ − 2^64` for a normalized `d` (top bit set).
-#[inline]
-fn reciprocal(d: u64) -> u64 {
-    ((u128::from(!d) << 64 | u128::from(u64::MAX)) / u128::from(d)) as u64
+const fn reciprocal(d: u64) -> u64 {
+    (((!d as u128) << 64 | u64::MAX as u128) / d as u128) as u64
 }
 
 /// `(u1·2^64 + u0) / d` for a normalized `d` with reciprocal `v` and `u1 < d`
@@ -184,5 +245,15 @@ mod tests {
         check_div(max, U256::from(u64::MAX) << 63);
         assert_eq!(div_rem(u(10), u(4)), (u(2), true));
         assert_eq!(div_rem(max, max), (u(1), false));
+        // The prepared common divisors are the values they stand for.
+        for (value, divisor) in COMMON {
+            let fresh = Divisor::new(u128::from(value[0]) | (u128::from(value[1]) << 64));
+            assert_eq!(
+                (divisor.shift, divisor.norm, divisor.d, divisor.v),
+                (fresh.shift, fresh.norm, fresh.d, fresh.v)
+            );
+            check_div(max, U256::from_limbs([value[0], value[1], 0, 0]));
+        }
+        assert_eq!(COMMON[1].0, [RAY.as_limbs()[0], RAY.as_limbs()[1]]);
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod liquidation_price;
 pub mod valuation;
 
+use crate::types::Name;
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
@@ -22,8 +23,8 @@ pub use valuation::{ExitMode, ExitPlan, PositionHealth};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Position {
     pub id: u64,
-    pub owner: String,
-    pub pool: String,
+    pub owner: Name,
+    pub pool: Name,
     #[serde(with = "crate::types::dec")]
     pub lp: U256,
     pub opened_at: u64,
