@@ -112,7 +112,7 @@ impl ConstantProductPool {
     fn narrow_direction(&self, num: U256, den: U256) -> Option<Option<bool>> {
         let (x, y) = (self.reserve0, self.reserve1);
         let (n, d) = (self.fee.kept(), self.fee.scale());
-        let product = |a: U256, b: U256, c: U256| a.checked_mul(b)?.checked_mul(c);
+        let product = |a: U256, b: U256, c: U256| checked_mul(checked_mul(a, b)?, c);
         if product(y, n, den)? > product(x, d, num)? {
             Some(Some(true))
         } else if product(y, d, den)? < product(x, n, num)? {

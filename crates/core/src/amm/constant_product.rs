@@ -9,7 +9,7 @@ use alloy_primitives::U512;
 use serde::{Deserialize, Serialize};
 
 use super::{get_amount_in, get_amount_out, AmmError, ProtocolFee, SwapFee};
-use crate::math::{CheckedOps, U256};
+use crate::math::{checked_mul, CheckedOps, U256};
 
 /// LP tokens locked forever by the first mint (`UniswapV2Pair.MINIMUM_LIQUIDITY`).
 pub const MINIMUM_LIQUIDITY: U256 = U256::from_limbs([1000, 0, 0, 0]);
@@ -149,13 +149,17 @@ impl ConstantProductPool {
         let balance0_adjusted = self.adjusted(balance0, amount0_in)?;
         let balance1_adjusted = self.adjusted(balance1, amount1_in)?;
         let den = self.fee.scale();
-        let left = balance0_adjusted.widening_mul::<256, 4, 512, 8>(balance1_adjusted);
-        let right = self
-            .reserve0
-            .widening_mul::<256, 4, 512, 8>(self.reserve1)
-            .checked_mul(U512::from(den * den));
-        // A right side above 2^512 exceeds any left side: the check fails.
-        if right.is_some_and(|right| left >= right) {
+        // In 256 bits when both sides fit, which is nearly always; the same comparison.
+        let narrow_right = checked_mul(self.reserve0, self.reserve1)
+            .and_then(|k| checked_mul(k, den))
+            .and_then(|k| checked_mul(k, den));
+        if let (Some(left), Some(right)) =
+            (checked_mul(balance0_adjusted, balance1_adjusted), narrow_right)
+        {
+            if left >= right {
+                return Ok(());
+            }
+        } else if self.wide_k_holds(balance0_adjusted, balance1_adjusted) {
             return Ok(());
         }
         Err(AmmError::K {
@@ -164,6 +168,19 @@ impl ConstantProductPool {
             reserve_product: self.reserve0.saturating_mul(self.reserve1),
             fee_denominator: self.fee.denominator(),
         })
+    }
+
+    /// The K check over 512 bits.
+    #[cold]
+    fn wide_k_holds(&self, balance0_adjusted: U256, balance1_adjusted: U256) -> bool {
+        let den = self.fee.scale();
+        let left = balance0_adjusted.widening_mul::<256, 4, 512, 8>(balance1_adjusted);
+        let right = self
+            .reserve0
+            .widening_mul::<256, 4, 512, 8>(self.reserve1)
+            .checked_mul(U512::from(den * den));
+        // A right side above 2^512 exceeds any left side: the check fails.
+        right.is_some_and(|right| left >= right)
     }
 
     /// `balance * den - amount_in * (den - num)`.

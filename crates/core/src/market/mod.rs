@@ -32,6 +32,7 @@ pub use view::Totals;
 use crate::amm::ConstantProductPool;
 use crate::farm::Farm;
 use crate::lending::LendingPool;
+use crate::position::valuation::Quote;
 use crate::position::{LeverageConfig, Position};
 use crate::types::Name;
 use crate::Error;
@@ -40,6 +41,14 @@ use crate::Error;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Token {
     pub decimals: u8,
+}
+
+/// A token as the market keeps it: decimals, `10^decimals`, and its oracle price once set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TokenState {
+    decimals: u8,
+    unit: U256,
+    price_wad: Option<U256>,
 }
 
 /// A constant-product pool with its leverage rules and optional farm.
@@ -69,8 +78,7 @@ impl AmmPool {
 pub struct Market {
     /// Seconds since the start of the run.
     pub time: u64,
-    tokens: BTreeMap<Name, Token>,
-    prices: BTreeMap<Name, U256>,
+    tokens: BTreeMap<Name, TokenState>,
     ledger: ledger::Ledger,
     lending: BTreeMap<Name, LendingPool>,
     pools: BTreeMap<Name, AmmPool>,
@@ -215,16 +223,11 @@ impl Market {
         price_wad: U256,
         price: crate::price::Price,
     ) -> Result<Vec<Event>, Error> {
-        self.token(token)?;
+        let state = self.tokens.get_mut(token).ok_or_else(|| Error::unknown("token", token))?;
         if price_wad.is_zero() {
             return Err(Error::invalid(format!("price of {token} must be above zero")));
         }
-        match self.prices.get_mut(token) {
-            Some(slot) => *slot = price_wad,
-            None => {
-                self.prices.insert(token.into(), price_wad);
-            }
-        }
+        state.price_wad = Some(price_wad);
         Ok(vec![Event::PriceSet { token: token.into(), price }])
     }
 
@@ -254,13 +257,22 @@ impl Market {
         if self.tokens.contains_key(symbol) {
             return Err(Error::AlreadyExists { kind: "token", name: symbol.into() });
         }
-        self.tokens.insert(symbol.into(), Token { decimals });
+        let state = TokenState { decimals, unit: crate::math::pow10(decimals), price_wad: None };
+        self.tokens.insert(symbol.into(), state);
         ev.push(Event::TokenCreated { symbol: symbol.into(), decimals });
         Ok(())
     }
 
     pub(crate) fn token(&self, symbol: &str) -> Result<Token, Error> {
-        self.tokens.get(symbol).copied().ok_or_else(|| Error::unknown("token", symbol))
+        let state = self.tokens.get(symbol).ok_or_else(|| Error::unknown("token", symbol))?;
+        Ok(Token { decimals: state.decimals })
+    }
+
+    /// The oracle quote of a token: its price and unit.
+    pub fn quote(&self, token: &str) -> Result<Quote, Error> {
+        let state = self.tokens.get(token).ok_or_else(|| Error::unknown("token", token))?;
+        let price_wad = state.price_wad.ok_or_else(|| Error::NoPrice { token: token.into() })?;
+        Ok(Quote { price_wad, unit: state.unit })
     }
 
     pub(crate) fn pool(&self, id: &str) -> Result<&AmmPool, Error> {

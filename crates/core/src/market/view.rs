@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{Event, Market};
 use crate::math::{mul_div, mul_div_rounding_up, percent_mul, CheckedOps, RAY, WAD};
 use crate::position::liquidation_price::{self, LiquidationPrices};
-use crate::position::valuation::{self, quote, Quote};
+use crate::position::valuation;
 use crate::position::{Position, PositionHealth};
 use crate::types::{Amount, Holder, Name};
 use crate::Error;
@@ -57,17 +57,6 @@ impl Totals {
 }
 
 impl Market {
-    /// The oracle quote of a token.
-    pub fn quote(&self, token: &str) -> Result<Quote, Error> {
-        let decimals = self.token(token)?.decimals;
-        let price = self
-            .prices
-            .get(token)
-            .copied()
-            .ok_or_else(|| Error::NoPrice { token: token.into() })?;
-        Ok(quote(price, decimals))
-    }
-
     /// An account's Aave-style collateral and debt as of now.
     pub fn account_status(&self, account: &str) -> Result<AccountStatus, Error> {
         let holder = Holder::Account(account.into());

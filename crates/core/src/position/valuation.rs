@@ -264,11 +264,6 @@ pub fn holdings_value(holdings: [U256; 2], quotes: [Quote; 2]) -> Result<U256, E
     Ok(quotes[0].value(holdings[0])?.add_or(quotes[1].value(holdings[1])?, "value")?)
 }
 
-/// A quote for a token with `decimals` at `price_wad` numeraire per whole token.
-pub fn quote(price_wad: U256, decimals: u8) -> Quote {
-    Quote { price_wad, unit: crate::math::pow10(decimals) }
-}
-
 /// Values a position's `lp` and `debt` on `pool` at `quotes`, with `valuation` for the checks.
 pub fn assess(
     pool: &ConstantProductPool,
