@@ -1,63 +1,21 @@
-//! Engine micro-benchmarks and one year of hourly steps of a leveraged position.
-//!
-//! The year replays the bundled ETH/USD closes of 2022 (`../shared/data`): each hour the time
-//! advances, the oracle moves, an arbitrageur trades the pool to it, the lending pools accrue,
-//! and the position's health is checked.
+//! The one-year benchmark as a plain program, for profilers that want a process rather than a
+//! criterion run: `cargo build --release --example year_profile` then, for instance,
+//! `valgrind --tool=callgrind target/release/examples/year_profile 1` or
+//! `perf record -g target/release/examples/year_profile 50`. The argument is how many years
+//! to replay (default 1).
 
-use levfarm_core::price::Price;
-use levfarm_core::{Command, Market};
-
-fn cmd(line: &str) -> Command {
-    Command::from_json_line(line).unwrap_or_else(|e| panic!("{line}: {e:?}"))
-}
-
-/// A WETH/USDC market with a 3x long position (id 1) open and an arbitrageur with deep pockets.
-fn market() -> Market {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/leveraged_farm.jsonl");
-    let script = std::fs::read_to_string(path).expect("the bundled example");
-    let mut m = Market::new();
-    for line in script.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
-        if line.contains("advance_time") {
-            break;
-        }
-        m.apply(&cmd(line)).expect(line);
-    }
-    m
-}
-
-/// Hourly closes of 2022 from the bundled Bitfinex file.
-fn closes_2022() -> Vec<Price> {
-    let path =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/ETHUSD_1h_bitfinex_clean.csv");
-    let text = std::fs::read_to_string(path).expect("bundled ETH/USD history");
-    text.lines()
-        .filter(|l| l.split(',').nth(1).is_some_and(|d| d.starts_with("2022")))
-        .map(|l| Price::parse(l.split(',').nth(5).unwrap()).expect("close price"))
-        .collect()
-}
-
-fn year_of_hourly_steps(m: &mut Market, closes: &[Price]) -> u64 {
-    let advance = Command::AdvanceTime { seconds: 3600 };
-    let arbitrage = cmd(r#"{"op":"arbitrage","account":"arb","pool":"ETH-USDC"}"#);
-    let accrue = Command::Accrue {};
-    let mut worst = 0;
-    for close in closes {
-        m.apply(&advance).unwrap();
-        m.apply(&Command::SetPrice { token: "WETH".into(), price: *close }).unwrap();
-        m.apply(&arbitrage).unwrap();
-        m.apply(&accrue).unwrap();
-        worst = worst.max(m.position_health(1).unwrap().debt_ratio_bps);
-    }
-    worst
-}
+#[path = "../benches/year/mod.rs"]
+#[allow(dead_code)]
+mod year;
 
 fn main() {
-    let base = market();
-    let closes = closes_2022();
-    let mut total = 0;
-    for _ in 0..std::env::args().nth(1).map_or(1, |n| n.parse().unwrap()) {
+    let years = std::env::args().nth(1).map_or(1, |n| n.parse().expect("a number of years"));
+    let base = year::market();
+    let closes = year::closes_2022();
+    let mut worst = 0;
+    for _ in 0..years {
         let mut m = base.clone();
-        total += year_of_hourly_steps(&mut m, &closes);
+        worst = worst.max(year::year_of_hourly_steps(&mut m, &closes));
     }
-    std::hint::black_box(total);
+    std::hint::black_box(worst);
 }
