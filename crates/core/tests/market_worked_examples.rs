@@ -200,10 +200,9 @@ fn the_alpaca_one_sided_position_has_alpacas_health() {
     assert_eq!(health.debt_ratio_bps, 5006);
 }
 
-#[test]
-fn a_year_of_interest_on_80_percent_utilization() {
-    // Aave model 80% optimal, 1% base, 4% slope1, reserve factor 10%. 1,000,000 USDC supplied,
-    // 800,000 borrowed: U = 80%, borrow rate = 1% + 4% = 5%, supply rate = 5% · 0.8 · 0.9 = 3.6%.
+/// WETH and USDC lendable on the Aave model (USDC reserve factor 10%; WETH collateral at LTV
+/// 80%, threshold 82.5%, bonus 5%), with 1,000,000 USDC supplied by `lender`.
+fn usdc_lent_on_the_aave_model() -> Market {
     let mut m = Market::new();
     run(&mut m, WETH_USDC);
     run(
@@ -212,12 +211,28 @@ fn a_year_of_interest_on_80_percent_utilization() {
             r#"{{"op":"create_lending_pool","token":"USDC",{AAVE_MODEL},"reserve_factor_bps":1000}}
             {{"op":"create_lending_pool","token":"WETH",{AAVE_MODEL},"ltv_bps":8000,"liquidation_threshold_bps":8250,"liquidation_bonus_bps":10500}}
             {{"op":"mint","to":"lender","token":"USDC","amount":"1000000000000"}}
-            {{"op":"supply","account":"lender","token":"USDC","amount":"1000000000000"}}
-            {{"op":"mint","to":"bob","token":"WETH","amount":"1000000000000000000000"}}
-            {{"op":"supply","account":"bob","token":"WETH","amount":"1000000000000000000000"}}
-            {{"op":"borrow","account":"bob","token":"USDC","amount":"800000000000"}}
-            {{"op":"advance_time","seconds":31536000}}
-            {{"op":"accrue"}}"#
+            {{"op":"supply","account":"lender","token":"USDC","amount":"1000000000000"}}"#
+        ),
+    );
+    m
+}
+
+/// Bob supplies 1,000 WETH and borrows 800,000 USDC against it.
+const BOB_BORROWS_800K_USDC: &str = r#"{"op":"mint","to":"bob","token":"WETH","amount":"1000000000000000000000"}
+{"op":"supply","account":"bob","token":"WETH","amount":"1000000000000000000000"}
+{"op":"borrow","account":"bob","token":"USDC","amount":"800000000000"}"#;
+
+#[test]
+fn a_year_of_interest_on_80_percent_utilization() {
+    // Aave model 80% optimal, 1% base, 4% slope1, reserve factor 10%. 1,000,000 USDC supplied,
+    // 800,000 borrowed: U = 80%, borrow rate = 1% + 4% = 5%, supply rate = 5% · 0.8 · 0.9 = 3.6%.
+    let mut m = usdc_lent_on_the_aave_model();
+    run(
+        &mut m,
+        &format!(
+            "{BOB_BORROWS_800K_USDC}\n{}",
+            r#"{"op":"advance_time","seconds":31536000}
+            {"op":"accrue"}"#
         ),
     );
     let usdc = m.lending("USDC").unwrap();
@@ -242,29 +257,17 @@ fn an_unused_pool_accrues_nothing_despite_its_base_rate() {
     // index only while the supply rate is above zero. The model has a 1% base rate, so the
     // stored borrow rate is 1% with nothing borrowed; a year later both indices are still 1 and
     // the first borrower owes exactly what was lent.
-    let mut m = Market::new();
-    run(&mut m, WETH_USDC);
+    let mut m = usdc_lent_on_the_aave_model();
     run(
         &mut m,
-        &format!(
-            r#"{{"op":"create_lending_pool","token":"USDC",{AAVE_MODEL},"reserve_factor_bps":1000}}
-            {{"op":"create_lending_pool","token":"WETH",{AAVE_MODEL},"ltv_bps":8000,"liquidation_threshold_bps":8250,"liquidation_bonus_bps":10500}}
-            {{"op":"mint","to":"lender","token":"USDC","amount":"1000000000000"}}
-            {{"op":"supply","account":"lender","token":"USDC","amount":"1000000000000"}}
-            {{"op":"advance_time","seconds":31536000}}
-            {{"op":"accrue"}}"#
-        ),
+        r#"{"op":"advance_time","seconds":31536000}
+        {"op":"accrue"}"#,
     );
     let usdc = m.lending("USDC").unwrap();
     assert_eq!(usdc.borrow_rate.0, u256("10000000000000000000000000"), "1% base rate stored");
     assert_eq!(usdc.borrow_index.0, u256("1000000000000000000000000000"));
     assert_eq!(usdc.liquidity_index.0, u256("1000000000000000000000000000"));
-    run(
-        &mut m,
-        r#"{"op":"mint","to":"bob","token":"WETH","amount":"1000000000000000000000"}
-        {"op":"supply","account":"bob","token":"WETH","amount":"1000000000000000000000"}
-        {"op":"borrow","account":"bob","token":"USDC","amount":"800000000000"}"#,
-    );
+    run(&mut m, BOB_BORROWS_800K_USDC);
     assert_eq!(m.lending("USDC").unwrap().debt_of(&acct("bob")).unwrap(), u256("800000000000"));
 }
 
