@@ -164,6 +164,19 @@ fn a_rejected_command_changes_nothing() {
         assert!(apply(&mut m, line).is_err(), "{line}");
         assert_eq!(m, before, "{line}");
     }
+    // Into a driver's buffer: a refusal leaves what was there, a success appends what `apply`
+    // returns. The open below fails after its borrow and swap events were pushed.
+    let mut events = vec![Event::TimeAdvanced { from: 0, to: 1 }];
+    let kept = events.clone();
+    let open = common::cmd(
+        r#"{"op":"open_position","owner":"alice","pool":"ETH-USDC","equity1":"10000000000","borrow1":"40000000000"}"#,
+    );
+    assert!(m.apply_into(&open, &mut events).is_err());
+    assert_eq!(events, kept);
+    let supply = common::cmd(r#"{"op":"supply","account":"arb","token":"USDC","amount":"5"}"#);
+    let applied = m.clone().apply(&supply).unwrap();
+    m.apply_into(&supply, &mut events).unwrap();
+    assert_eq!(events[1..], applied[..]);
 }
 
 #[test]

@@ -40,11 +40,15 @@ pub fn year_of_hourly_steps(m: &mut Market, closes: &[Price]) -> u64 {
     let arbitrage = cmd(r#"{"op":"arbitrage","account":"arb","pool":"ETH-USDC"}"#);
     let accrue = Command::Accrue {};
     let mut worst = 0;
+    // A driver's one event buffer, drained every step.
+    let mut events = Vec::new();
     for close in closes {
-        m.apply(&advance).unwrap();
-        m.apply(&Command::SetPrice { token: "WETH".into(), price: *close }).unwrap();
-        m.apply(&arbitrage).unwrap();
-        m.apply(&accrue).unwrap();
+        events.clear();
+        m.apply_into(&advance, &mut events).unwrap();
+        m.apply_into(&Command::SetPrice { token: "WETH".into(), price: *close }, &mut events)
+            .unwrap();
+        m.apply_into(&arbitrage, &mut events).unwrap();
+        m.apply_into(&accrue, &mut events).unwrap();
         worst = worst.max(m.position_health(1).unwrap().debt_ratio_bps);
     }
     worst

@@ -125,7 +125,7 @@ impl ConstantProductPool {
         Ok(())
     }
 
-    fn swap_oriented(
+    pub(crate) fn swap_oriented(
         &mut self,
         zero_for_one: bool,
         amount_in: U256,

@@ -30,7 +30,36 @@ pub struct LendingPool {
     pub bad_debt: U256,
     supply: BTreeMap<Holder, U256>,
     debt: BTreeMap<Holder, U256>,
+    /// The interest factors of the last accrual, reused while the rates and the period repeat.
+    memo: FactorMemo,
 }
+
+/// The growth factors of one accrual period at given rates. A backtest accrues every step over
+/// the same period, and the rates change only when an action moves the utilization, so most
+/// accruals can reuse the last factors instead of recomputing them. A factor is computed only
+/// when its index moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Factors {
+    seconds: u64,
+    liquidity_rate: Ray,
+    borrow_rate: Ray,
+    /// [`interest::linear_interest`] of the liquidity rate.
+    linear: Option<Ray>,
+    /// [`interest::compounded_interest`] of the borrow rate.
+    compounded: Option<Ray>,
+}
+
+/// A cache of derived numbers, not state: two pools that differ only here are equal.
+#[derive(Debug, Clone, Copy, Default)]
+struct FactorMemo(Option<Factors>);
+
+impl PartialEq for FactorMemo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for FactorMemo {}
 
 /// What an accrual did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +78,7 @@ pub struct AccrualPlan {
     liquidity_index: Ray,
     borrow_index: Ray,
     minted: U256,
+    factors: Option<Factors>,
     accrual: Accrual,
 }
 
@@ -77,6 +107,7 @@ impl LendingPool {
             bad_debt: U256::ZERO,
             supply: BTreeMap::new(),
             debt: BTreeMap::new(),
+            memo: FactorMemo::default(),
         };
         pool.update_rates()?;
         Ok(pool)
@@ -87,27 +118,46 @@ impl LendingPool {
     /// and the borrow index only while there is debt, so a base rate on an unused pool does
     /// not inflate the debt of its first borrower.
     pub fn indices_at(&self, now: u64) -> Result<(Ray, Ray), Error> {
+        Ok(self.advance(now)?.0)
+    }
+
+    /// The indices at `now` and the factors that took them there (`None` when no time passed).
+    fn advance(&self, now: u64) -> Result<((Ray, Ray), Option<Factors>), Error> {
         let dt = now.saturating_sub(self.last_update);
         let mut indices = (self.liquidity_index, self.borrow_index);
         if dt == 0 {
-            return Ok(indices);
+            return Ok((indices, None));
         }
-        if !self.liquidity_rate.0.is_zero() {
-            let linear = interest::linear_interest(self.liquidity_rate, dt)?;
+        let (liquidity_rate, borrow_rate) = (self.liquidity_rate, self.borrow_rate);
+        let memo = self.memo.0.filter(|f| {
+            (f.seconds, f.liquidity_rate, f.borrow_rate) == (dt, liquidity_rate, borrow_rate)
+        });
+        let mut factors =
+            Factors { seconds: dt, liquidity_rate, borrow_rate, linear: None, compounded: None };
+        if !liquidity_rate.0.is_zero() {
+            let linear = match memo.and_then(|f| f.linear) {
+                Some(linear) => linear,
+                None => interest::linear_interest(liquidity_rate, dt)?,
+            };
+            factors.linear = Some(linear);
             indices.0 = Ray(ray_mul(linear.0, self.liquidity_index.0)?);
         }
         if !self.total_debt_scaled.is_zero() {
-            let compounded = interest::compounded_interest(self.borrow_rate, dt)?;
+            let compounded = match memo.and_then(|f| f.compounded) {
+                Some(compounded) => compounded,
+                None => interest::compounded_interest(borrow_rate, dt)?,
+            };
+            factors.compounded = Some(compounded);
             indices.1 = Ray(ray_mul(compounded.0, self.borrow_index.0)?);
         }
-        Ok(indices)
+        Ok((indices, Some(factors)))
     }
 
     /// What accruing to `now` would do, without doing it (Aave `_updateIndexes` and
     /// `_accrueToTreasury`): the new indices and the treasury's new shares.
     pub fn preview_accrual(&self, now: u64) -> Result<AccrualPlan, Error> {
         let seconds = now.saturating_sub(self.last_update);
-        let (liquidity_index, borrow_index) = self.indices_at(now)?;
+        let ((liquidity_index, borrow_index), factors) = self.advance(now)?;
         let before = ray_mul(self.total_debt_scaled, self.borrow_index.0)?;
         let after = ray_mul(self.total_debt_scaled, borrow_index.0)?;
         let interest = after.saturating_sub(before);
@@ -120,6 +170,7 @@ impl LendingPool {
             liquidity_index,
             borrow_index,
             minted,
+            factors,
             accrual: Accrual { seconds, interest, to_treasury },
         })
     }
@@ -133,6 +184,9 @@ impl LendingPool {
         self.liquidity_index = plan.liquidity_index;
         self.borrow_index = plan.borrow_index;
         self.last_update = plan.now;
+        if plan.factors.is_some() {
+            self.memo = FactorMemo(plan.factors);
+        }
         plan.accrual
     }
 
@@ -337,4 +391,56 @@ fn sub_from(map: &mut BTreeMap<Holder, U256>, holder: &Holder, amount: U256) -> 
         map.insert(holder.clone(), left);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rates::{AaveRateModel, RateModel};
+
+    fn aave_pool() -> LendingPool {
+        let model = RateModel::Aave(AaveRateModel {
+            optimal_usage_ratio_bps: 8000,
+            base_variable_borrow_rate_bps: 100,
+            variable_rate_slope1_bps: 400,
+            variable_rate_slope2_bps: 6000,
+        });
+        let mut config = LendingConfig::new(model);
+        config.reserve_factor_bps = Bps(1000);
+        LendingPool::new("USDC".into(), config, 0).unwrap()
+    }
+
+    #[test]
+    fn reused_factors_take_the_indices_where_fresh_ones_do() {
+        // Two copies of a pool at 50% usage accrue hourly for two days; one reuses the last
+        // factors, the other forgets them before every accrual. A borrow after a day moves the
+        // rates, so a memo that ignored the rates would reuse a stale factor from then on.
+        let (lender, bob) = (Holder::Account("lender".into()), Holder::Account("bob".into()));
+        let mut cached = aave_pool();
+        cached.supply(&lender, U256::from(1_000_000_000_000u64)).unwrap();
+        cached.borrow(&bob, U256::from(500_000_000_000u64)).unwrap();
+        let mut fresh = cached.clone();
+        for hour in 1..=48u64 {
+            if hour == 25 {
+                for pool in [&mut cached, &mut fresh] {
+                    pool.borrow(&bob, U256::from(300_000_000_000u64)).unwrap();
+                }
+                assert!(cached.borrow_rate.0 > cached.memo.0.unwrap().borrow_rate.0);
+            }
+            fresh.memo = FactorMemo::default();
+            let accrued = [&mut cached, &mut fresh].map(|p| p.accrue(hour * 3600).unwrap());
+            assert_eq!(accrued[0], accrued[1], "hour {hour}");
+            assert_eq!(
+                (cached.liquidity_index, cached.borrow_index),
+                (fresh.liquidity_index, fresh.borrow_index),
+                "hour {hour}"
+            );
+            assert_eq!(
+                cached.supply_shares(&Holder::Treasury),
+                fresh.supply_shares(&Holder::Treasury)
+            );
+        }
+        assert!(cached.borrow_index.0 > RAY && cached.liquidity_index.0 > RAY);
+        assert_eq!(cached.memo.0.map(|f| f.seconds), Some(3600), "the memo was in use");
+    }
 }

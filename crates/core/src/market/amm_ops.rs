@@ -4,7 +4,7 @@ use alloy_primitives::U256;
 
 use super::ledger::lp_token;
 use super::{AmmPool, Event, Market};
-use crate::amm::{ConstantProductPool, ProtocolFee, SwapFee};
+use crate::amm::{get_amount_out, ConstantProductPool, ProtocolFee, SwapFee};
 use crate::farm::Farm;
 use crate::math::{Bps, CheckedOps};
 use crate::position::LeverageConfig;
@@ -170,15 +170,32 @@ impl Market {
         amount_in: U256,
         ev: &mut Vec<Event>,
     ) -> Result<U256, Error> {
-        let pool = self.pool(pool_id)?;
+        let amm = &self.pool(pool_id)?.amm;
+        let (reserve_in, reserve_out) = amm.oriented(zero_for_one);
+        let amount_out = get_amount_out(amount_in, reserve_in, reserve_out, amm.fee)?;
+        self.swap_quoted(holder, pool_id, zero_for_one, amount_in, amount_out, ev)?;
+        Ok(amount_out)
+    }
+
+    /// Swaps `amount_in` for `amount_out` quoted on the pool's current reserves; the pool's K
+    /// check refuses a quote above what the reserves give.
+    fn swap_quoted(
+        &mut self,
+        holder: &Holder,
+        pool_id: &str,
+        zero_for_one: bool,
+        amount_in: U256,
+        amount_out: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
+        let pool = self.pools.get_mut(pool_id).ok_or_else(|| Error::unknown("pool", pool_id))?;
         let (i, o) = if zero_for_one { (0, 1) } else { (1, 0) };
-        let (token_in, token_out) = (Name::from(pool.tokens()[i]), Name::from(pool.tokens()[o]));
+        let tokens = pool.tokens();
+        let (token_in, token_out) = (Name::from(tokens[i]), Name::from(tokens[o]));
         let mut amm = pool.amm.clone();
-        let amount_out = amm.swap_exact_in(zero_for_one, amount_in)?;
-        self.ledger.balance(holder, &token_out).add_or(amount_out, "swap")?;
-        self.ledger.debit(holder, &token_in, amount_in)?;
-        self.ledger.credit(holder, &token_out, amount_out)?;
-        self.pool_mut(pool_id)?.amm = amm;
+        amm.swap_oriented(zero_for_one, amount_in, amount_out)?;
+        self.ledger.exchange(holder, (&token_in, amount_in), (&token_out, amount_out))?;
+        pool.amm = amm;
         ev.push(Event::Swapped {
             holder: holder.clone(),
             pool: pool_id.into(),
@@ -187,7 +204,7 @@ impl Market {
             token_out,
             amount_out: Amount(amount_out),
         });
-        Ok(amount_out)
+        Ok(())
     }
 
     /// Trades the pool toward the oracle price with the account's own tokens. Atomic on its
@@ -204,11 +221,12 @@ impl Market {
         let num = q0.price_wad.mul_or(q1.unit, "arbitrage target")?;
         let den = q1.price_wad.mul_or(q0.unit, "arbitrage target")?;
         if let Some(trade) = pool.amm.swap_to_price(num, den)? {
-            self.swap_for(
+            self.swap_quoted(
                 &Holder::Account(account.into()),
                 pool_id,
                 trade.zero_for_one,
                 trade.amount_in,
+                trade.amount_out,
                 ev,
             )?;
         }

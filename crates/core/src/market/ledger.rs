@@ -81,6 +81,33 @@ impl Ledger {
         Ok(())
     }
 
+    /// Takes `paid` of `token_in` from `holder` and gives it `got` of `token_out`: the two legs
+    /// of a swap. Checks both before changing either.
+    pub(crate) fn exchange(
+        &mut self,
+        holder: &Holder,
+        (token_in, paid): (&str, U256),
+        (token_out, got): (&str, U256),
+    ) -> Result<(), Error> {
+        // In place when both balances are there and the input one stays above zero: one
+        // lookup of the holder and no reshaping of the maps.
+        if let Some(balances) = self.balances.get_mut(holder) {
+            let after = balances.get(token_out).and_then(|b| b.checked_add(got));
+            if let (Some(after), false) = (after, token_in == token_out) {
+                if let Some(have) = balances.get_mut(token_in).filter(|have| **have > paid) {
+                    *have -= paid;
+                    if let Some(slot) = balances.get_mut(token_out) {
+                        *slot = after;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        self.balance(holder, token_out).add_or(got, "swap")?;
+        self.debit(holder, token_in, paid)?;
+        self.credit(holder, token_out, got)
+    }
+
     pub(crate) fn record_mint(&mut self, token: &str, amount: U256) -> Result<(), Error> {
         let slot = self.minted.entry(token.into()).or_default();
         *slot = slot.add_or(amount, "mint")?;
@@ -153,5 +180,52 @@ impl Market {
     /// A holder's balance of a token (or of `lp:<pool>`).
     pub fn balance(&self, holder: &Holder, token: &str) -> U256 {
         self.ledger.balance(holder, token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ledger(balances: &[(&str, u64)]) -> (Ledger, Holder) {
+        let holder = Holder::Account("arb".into());
+        let mut ledger = Ledger::default();
+        for (token, amount) in balances {
+            ledger.credit(&holder, token, U256::from(*amount)).unwrap();
+        }
+        (ledger, holder)
+    }
+
+    #[test]
+    fn an_exchange_is_a_debit_and_a_credit() {
+        // In place (both balances there), a new output token, the whole input balance paid
+        // (its entry removed), and the holder's only token traded away.
+        type Case<'a> = (&'a [(&'a str, u64)], u64, u64);
+        let cases: [Case; 4] = [
+            (&[("WETH", 10), ("USDC", 5)], 4, 7),
+            (&[("WETH", 10)], 4, 7),
+            (&[("WETH", 10), ("USDC", 5)], 10, 7),
+            (&[("WETH", 10)], 10, 7),
+        ];
+        for (balances, paid, got) in cases {
+            let (mut exchanged, holder) = ledger(balances);
+            let mut expected = exchanged.clone();
+            let (paid, got) = (U256::from(paid), U256::from(got));
+            exchanged.exchange(&holder, ("WETH", paid), ("USDC", got)).unwrap();
+            expected.debit(&holder, "WETH", paid).unwrap();
+            expected.credit(&holder, "USDC", got).unwrap();
+            assert_eq!(exchanged, expected, "{balances:?}");
+        }
+    }
+
+    #[test]
+    fn a_refused_exchange_changes_nothing() {
+        let (mut l, holder) = ledger(&[("WETH", 10), ("USDC", 5)]);
+        let before = l.clone();
+        let short = l.exchange(&holder, ("WETH", U256::from(11)), ("USDC", U256::from(1)));
+        assert!(matches!(short, Err(Error::InsufficientBalance { .. })), "{short:?}");
+        let overflow = l.exchange(&holder, ("WETH", U256::from(1)), ("USDC", U256::MAX));
+        assert!(overflow.is_err());
+        assert_eq!(l, before);
     }
 }

@@ -94,27 +94,33 @@ impl Market {
 
     /// Applies one command. On error nothing changes.
     pub fn apply(&mut self, command: &Command) -> Result<Vec<Event>, Error> {
-        match command {
-            // Cheap commands that check everything before they change anything.
-            Command::AdvanceTime { seconds } => self.advance_time(*seconds),
-            Command::SetPrice { token, price } => self.set_price(token, price.0, *price),
-            Command::InspectPosition { position } => {
-                self.inspect_position(*position).map(|e| vec![e])
-            }
+        let mut events = Vec::new();
+        self.apply_into(command, &mut events)?;
+        Ok(events)
+    }
+
+    /// [`Self::apply`] appending the events to `events`, a buffer that a driver applying
+    /// commands by the million reuses. On error nothing changes, `events` included.
+    pub fn apply_into(&mut self, command: &Command, events: &mut Vec<Event>) -> Result<(), Error> {
+        let len = events.len();
+        let applied = match command {
             // Atomic on their own: each checks everything before it changes anything.
-            Command::Arbitrage { .. } | Command::Swap { .. } | Command::Accrue {} => {
-                let mut events = Vec::new();
-                self.dispatch(command, &mut events)?;
-                Ok(events)
-            }
+            Command::AdvanceTime { .. }
+            | Command::SetPrice { .. }
+            | Command::InspectPosition { .. }
+            | Command::Arbitrage { .. }
+            | Command::Swap { .. }
+            | Command::Accrue {} => self.dispatch(command, events),
+            // The rest runs on a copy that replaces the market only when all of it succeeded.
             _ => {
                 let mut next = self.clone();
-                let mut events = Vec::new();
-                next.dispatch(command, &mut events)?;
-                *self = next;
-                Ok(events)
+                next.dispatch(command, events).map(|()| *self = next)
             }
+        };
+        if applied.is_err() {
+            events.truncate(len);
         }
+        applied
     }
 
     fn dispatch(&mut self, command: &Command, ev: &mut Vec<Event>) -> Result<(), Error> {
@@ -200,21 +206,20 @@ impl Market {
                 ),
             C::Reinvest { caller, position } => self.reinvest(caller, *position, ev),
             C::Liquidate { liquidator, position } => self.liquidate(liquidator, *position, ev),
-            C::AdvanceTime { seconds } => self.advance_time(*seconds).map(|e| ev.extend(e)),
-            C::SetPrice { token, price } => {
-                self.set_price(token, price.0, *price).map(|e| ev.extend(e))
-            }
+            C::AdvanceTime { seconds } => self.advance_time(*seconds, ev),
+            C::SetPrice { token, price } => self.set_price(token, price.0, *price, ev),
             C::InspectPosition { position } => self.inspect_position(*position).map(|e| ev.push(e)),
         }
     }
 
-    fn advance_time(&mut self, seconds: u64) -> Result<Vec<Event>, Error> {
+    fn advance_time(&mut self, seconds: u64, ev: &mut Vec<Event>) -> Result<(), Error> {
         let to = self
             .time
             .checked_add(seconds)
             .ok_or(Error::TimeBackwards { now: self.time, requested: u64::MAX })?;
         let from = std::mem::replace(&mut self.time, to);
-        Ok(vec![Event::TimeAdvanced { from, to }])
+        ev.push(Event::TimeAdvanced { from, to });
+        Ok(())
     }
 
     fn set_price(
@@ -222,13 +227,15 @@ impl Market {
         token: &str,
         price_wad: U256,
         price: crate::price::Price,
-    ) -> Result<Vec<Event>, Error> {
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
         let state = self.tokens.get_mut(token).ok_or_else(|| Error::unknown("token", token))?;
         if price_wad.is_zero() {
             return Err(Error::invalid(format!("price of {token} must be above zero")));
         }
         state.price_wad = Some(price_wad);
-        Ok(vec![Event::PriceSet { token: token.into(), price }])
+        ev.push(Event::PriceSet { token: token.into(), price });
+        Ok(())
     }
 
     fn create_token(

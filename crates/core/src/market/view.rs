@@ -3,7 +3,7 @@
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
-use super::{Event, Market};
+use super::{AmmPool, Event, Market};
 use crate::math::{mul_div, mul_div_rounding_up, percent_mul, CheckedOps, RAY, WAD};
 use crate::position::liquidation_price::{self, LiquidationPrices};
 use crate::position::valuation;
@@ -85,7 +85,11 @@ impl Market {
 
     /// A position's debt in each of its pool's tokens as of now, rounded up.
     pub fn position_debt(&self, position: &Position) -> Result<[U256; 2], Error> {
-        let pool = self.pool(&position.pool)?;
+        self.debt_in(position, self.pool(&position.pool)?)
+    }
+
+    /// [`Self::position_debt`] with the position's pool already looked up.
+    fn debt_in(&self, position: &Position, pool: &AmmPool) -> Result<[U256; 2], Error> {
         let holder = Holder::Position(position.id);
         let mut debt = [U256::ZERO; 2];
         for (i, token) in pool.tokens().into_iter().enumerate() {
@@ -101,7 +105,7 @@ impl Market {
         let position = self.position(id)?;
         let pool = self.pool(&position.pool)?;
         let quotes = [self.quote(&pool.token0)?, self.quote(&pool.token1)?];
-        let debt = self.position_debt(position)?;
+        let debt = self.debt_in(position, pool)?;
         valuation::assess(&pool.amm, position.lp, debt, quotes, pool.leverage.valuation)
     }
 
@@ -110,7 +114,7 @@ impl Market {
         let position = self.position(id)?;
         let pool = self.pool(&position.pool)?;
         let quotes = [self.quote(&pool.token0)?, self.quote(&pool.token1)?];
-        let debt = self.position_debt(position)?;
+        let debt = self.debt_in(position, pool)?;
         let kill = pool.leverage.kill_factor_bps.0;
         liquidation_price::solve(
             &pool.amm,

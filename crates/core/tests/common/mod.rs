@@ -53,10 +53,14 @@ pub const LENDER_AND_ARB: &str = r#"{"op":"mint","to":"lender","token":"USDC","a
 {"op":"mint","to":"arb","token":"WETH","amount":"100000000000000000000000"}
 {"op":"mint","to":"arb","token":"USDC","amount":"100000000000000"}"#;
 
+/// Parses one JSON command line.
+pub fn cmd(line: &str) -> Command {
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"))
+}
+
 /// Applies one JSON command line.
 pub fn apply(market: &mut Market, line: &str) -> Result<Vec<Event>, Error> {
-    let command: Command = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-    market.apply(&command)
+    market.apply(&cmd(line))
 }
 
 /// Applies every non-blank line, panicking on the first refusal.
