@@ -3,6 +3,7 @@
 mod common;
 
 use common::{apply, run, u256, LENDER_AND_ARB, WETH_USDC};
+use levfarm_core::market::event::PositionLiquidated;
 use levfarm_core::math::U256;
 use levfarm_core::{Error, Event, Holder, Market};
 
@@ -82,18 +83,11 @@ fn a_3x_long_crosses_the_kill_factor_after_a_price_drop() {
     // At 1250: DR ≈ 20,000 / (29,844 · √0.625) ≈ 84.8% > 83.33%: killed.
     move_eth(&mut m, "1250");
     let events = apply(&mut m, r#"{"op":"liquidate","liquidator":"keeper","position":1}"#).unwrap();
-    let Some(Event::PositionLiquidated {
-        repaid1,
-        bad_debt1,
-        prize1,
-        treasury_fee1,
-        returned1,
-        prize0,
-        ..
-    }) = events.last().cloned()
-    else {
+    let Some(Event::PositionLiquidated(liquidated)) = events.last().cloned() else {
         panic!("{events:?}")
     };
+    let PositionLiquidated { repaid1, bad_debt1, prize1, treasury_fee1, returned1, prize0, .. } =
+        *liquidated;
     // Everything was sold into USDC, so the bounty is all USDC: 1% and 4% of what came back.
     assert_eq!(prize0.0, U256::ZERO);
     let back = prize1.0 + treasury_fee1.0 + repaid1.0 + returned1.0;
@@ -116,11 +110,10 @@ fn a_loss_beyond_the_equity_leaves_bad_debt_to_lenders() {
     let health = m.position_health(id).unwrap();
     assert!(health.value < health.debt_value, "{health:?}");
     let events = apply(&mut m, r#"{"op":"liquidate","liquidator":"keeper","position":1}"#).unwrap();
-    let Some(Event::PositionLiquidated { repaid1, bad_debt1, returned1, returned0, .. }) =
-        events.last().cloned()
-    else {
+    let Some(Event::PositionLiquidated(liquidated)) = events.last().cloned() else {
         panic!("{events:?}")
     };
+    let PositionLiquidated { repaid1, bad_debt1, returned1, returned0, .. } = *liquidated;
     // What came back, less 5% of bounty and fee, all repays; the rest of the 20,000 is bad debt.
     assert_eq!(repaid1.0 + bad_debt1.0, u256("20000000000"));
     assert!(bad_debt1.0 > u256("5000000000"), "{bad_debt1}");

@@ -43,9 +43,11 @@ impl Market {
             });
         }
         let protocol_fee = protocol_fee_divisor.map(|divisor| ProtocolFee { divisor });
+        let token_ids = [self.token_id(token0)?, self.token_id(token1)?];
         let pool = AmmPool {
             token0: token0.into(),
             token1: token1.into(),
+            token_ids,
             amm: ConstantProductPool::new(fee, protocol_fee),
             leverage: leverage.clone(),
             farm: None,
@@ -216,7 +218,7 @@ impl Market {
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
         let pool = self.pool(pool_id)?;
-        let (q0, q1) = (self.quote(&pool.token0)?, self.quote(&pool.token1)?);
+        let [q0, q1] = self.pool_quotes(pool)?;
         // Raw token0 in raw token1: (P0 / 10^d0) / (P1 / 10^d1).
         let num = q0.price_wad.mul_or(q1.unit, "arbitrage target")?;
         let den = q1.price_wad.mul_or(q0.unit, "arbitrage target")?;

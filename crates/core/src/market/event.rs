@@ -155,12 +155,12 @@ pub enum Event {
         owner: Name,
         pool: Name,
         lp: Amount,
-        health: PositionHealth,
+        health: Box<PositionHealth>,
     },
     CollateralAdded {
         position: u64,
         lp: Amount,
-        health: PositionHealth,
+        health: Box<PositionHealth>,
     },
     PositionClosed {
         position: u64,
@@ -170,7 +170,7 @@ pub enum Event {
         returned0: Amount,
         returned1: Amount,
         fully: bool,
-        health: Option<PositionHealth>,
+        health: Option<Box<PositionHealth>>,
     },
     Reinvested {
         position: u64,
@@ -179,28 +179,37 @@ pub enum Event {
         bounty: Amount,
         lp_added: Amount,
     },
-    PositionLiquidated {
-        position: u64,
-        liquidator: Name,
-        health_before: PositionHealth,
-        prize0: Amount,
-        prize1: Amount,
-        treasury_fee0: Amount,
-        treasury_fee1: Amount,
-        repaid0: Amount,
-        repaid1: Amount,
-        bad_debt0: Amount,
-        bad_debt1: Amount,
-        returned0: Amount,
-        returned1: Amount,
-    },
-    PositionStatus {
-        position: u64,
-        open: bool,
-        lp: Amount,
-        pending_rewards: Amount,
-        health: PositionHealth,
-        liquidation_prices: LiquidationPrices,
-        max_leverage_bps: u64,
-    },
+    PositionLiquidated(Box<PositionLiquidated>),
+    PositionStatus(Box<PositionStatus>),
+}
+
+/// The numbers of a leveraged position's liquidation (boxed in [`Event`], which stays small
+/// for the events of every step).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionLiquidated {
+    pub position: u64,
+    pub liquidator: Name,
+    pub health_before: PositionHealth,
+    pub prize0: Amount,
+    pub prize1: Amount,
+    pub treasury_fee0: Amount,
+    pub treasury_fee1: Amount,
+    pub repaid0: Amount,
+    pub repaid1: Amount,
+    pub bad_debt0: Amount,
+    pub bad_debt1: Amount,
+    pub returned0: Amount,
+    pub returned1: Amount,
+}
+
+/// A position as `inspect_position` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionStatus {
+    pub position: u64,
+    pub open: bool,
+    pub lp: Amount,
+    pub pending_rewards: Amount,
+    pub health: PositionHealth,
+    pub liquidation_prices: LiquidationPrices,
+    pub max_leverage_bps: u64,
 }

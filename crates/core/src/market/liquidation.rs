@@ -10,6 +10,7 @@
 
 use alloy_primitives::U256;
 
+use super::event::PositionLiquidated;
 use super::position_ops::share;
 use super::{Event, Market};
 use crate::math::{mul_div, percent_div, percent_mul, Bps, WAD};
@@ -68,7 +69,7 @@ impl Market {
         }
         let returned = self.sweep_to_owner(id, ev)?;
         self.pay_out_rewards(id, ev)?;
-        ev.push(Event::PositionLiquidated {
+        ev.push(Event::PositionLiquidated(Box::new(PositionLiquidated {
             position: id,
             liquidator: liquidator.into(),
             health_before,
@@ -82,7 +83,7 @@ impl Market {
             bad_debt1: Amount(out.bad_debt[1]),
             returned0: Amount(returned[0]),
             returned1: Amount(returned[1]),
-        });
+        })));
         Ok(())
     }
 

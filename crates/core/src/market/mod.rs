@@ -44,8 +44,9 @@ pub struct Token {
 }
 
 /// A token as the market keeps it: decimals, `10^decimals`, and its oracle price once set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct TokenState {
+    symbol: Name,
     decimals: u8,
     unit: U256,
     price_wad: Option<U256>,
@@ -59,6 +60,9 @@ pub struct AmmPool {
     pub amm: ConstantProductPool,
     pub leverage: LeverageConfig,
     pub farm: Option<Farm>,
+    /// Where `token0` and `token1` sit in the market's token list, so that valuing the pool's
+    /// tokens takes no name lookup.
+    token_ids: [usize; 2],
 }
 
 impl AmmPool {
@@ -78,7 +82,10 @@ impl AmmPool {
 pub struct Market {
     /// Seconds since the start of the run.
     pub time: u64,
-    tokens: BTreeMap<Name, TokenState>,
+    /// Tokens in the order they were created; a token is never removed, so an index into
+    /// this list stays valid.
+    tokens: Vec<TokenState>,
+    token_ids: BTreeMap<Name, usize>,
     ledger: ledger::Ledger,
     lending: BTreeMap<Name, LendingPool>,
     pools: BTreeMap<Name, AmmPool>,
@@ -229,11 +236,11 @@ impl Market {
         price: crate::price::Price,
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
-        let state = self.tokens.get_mut(token).ok_or_else(|| Error::unknown("token", token))?;
+        let id = self.token_id(token)?;
         if price_wad.is_zero() {
             return Err(Error::invalid(format!("price of {token} must be above zero")));
         }
-        state.price_wad = Some(price_wad);
+        self.tokens[id].price_wad = Some(price_wad);
         ev.push(Event::PriceSet { token: token.into(), price });
         Ok(())
     }
@@ -261,24 +268,38 @@ impl Market {
                 reason: "must be at most 36",
             });
         }
-        if self.tokens.contains_key(symbol) {
+        if self.token_ids.contains_key(symbol) {
             return Err(Error::AlreadyExists { kind: "token", name: symbol.into() });
         }
-        let state = TokenState { decimals, unit: crate::math::pow10(decimals), price_wad: None };
-        self.tokens.insert(symbol.into(), state);
+        let unit = crate::math::pow10(decimals);
+        self.token_ids.insert(symbol.into(), self.tokens.len());
+        self.tokens.push(TokenState { symbol: symbol.into(), decimals, unit, price_wad: None });
         ev.push(Event::TokenCreated { symbol: symbol.into(), decimals });
         Ok(())
     }
 
+    fn token_id(&self, symbol: &str) -> Result<usize, Error> {
+        self.token_ids.get(symbol).copied().ok_or_else(|| Error::unknown("token", symbol))
+    }
+
     pub(crate) fn token(&self, symbol: &str) -> Result<Token, Error> {
-        let state = self.tokens.get(symbol).ok_or_else(|| Error::unknown("token", symbol))?;
-        Ok(Token { decimals: state.decimals })
+        Ok(Token { decimals: self.tokens[self.token_id(symbol)?].decimals })
     }
 
     /// The oracle quote of a token: its price and unit.
     pub fn quote(&self, token: &str) -> Result<Quote, Error> {
-        let state = self.tokens.get(token).ok_or_else(|| Error::unknown("token", token))?;
-        let price_wad = state.price_wad.ok_or_else(|| Error::NoPrice { token: token.into() })?;
+        self.quote_of(self.token_id(token)?)
+    }
+
+    /// The oracle quotes of a pool's two tokens.
+    pub(crate) fn pool_quotes(&self, pool: &AmmPool) -> Result<[Quote; 2], Error> {
+        Ok([self.quote_of(pool.token_ids[0])?, self.quote_of(pool.token_ids[1])?])
+    }
+
+    fn quote_of(&self, id: usize) -> Result<Quote, Error> {
+        let state = &self.tokens[id];
+        let price_wad =
+            state.price_wad.ok_or_else(|| Error::NoPrice { token: state.symbol.to_string() })?;
         Ok(Quote { price_wad, unit: state.unit })
     }
 

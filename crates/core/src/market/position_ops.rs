@@ -60,7 +60,7 @@ impl Market {
             owner: owner.into(),
             pool: pool_id.into(),
             lp: Amount(zap.liquidity),
-            health,
+            health: Box::new(health),
         });
         Ok(())
     }
@@ -106,7 +106,11 @@ impl Market {
                 margin_bps: ADD_COLLATERAL_MARGIN_BPS,
             });
         }
-        ev.push(Event::CollateralAdded { position: id, lp: Amount(zap.liquidity), health: after });
+        ev.push(Event::CollateralAdded {
+            position: id,
+            lp: Amount(zap.liquidity),
+            health: Box::new(after),
+        });
         Ok(())
     }
 
@@ -171,7 +175,7 @@ impl Market {
             returned0: Amount(returned[0]),
             returned1: Amount(returned[1]),
             fully,
-            health,
+            health: health.map(Box::new),
         });
         Ok(())
     }

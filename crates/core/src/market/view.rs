@@ -3,6 +3,7 @@
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
+use super::event::PositionStatus;
 use super::{AmmPool, Event, Market};
 use crate::math::{mul_div, mul_div_rounding_up, percent_mul, CheckedOps, RAY, WAD};
 use crate::position::liquidation_price::{self, LiquidationPrices};
@@ -104,7 +105,7 @@ impl Market {
     pub fn position_health(&self, id: u64) -> Result<PositionHealth, Error> {
         let position = self.position(id)?;
         let pool = self.pool(&position.pool)?;
-        let quotes = [self.quote(&pool.token0)?, self.quote(&pool.token1)?];
+        let quotes = self.pool_quotes(pool)?;
         let debt = self.debt_in(position, pool)?;
         valuation::assess(&pool.amm, position.lp, debt, quotes, pool.leverage.valuation)
     }
@@ -113,7 +114,7 @@ impl Market {
     pub fn liquidation_prices(&self, id: u64) -> Result<LiquidationPrices, Error> {
         let position = self.position(id)?;
         let pool = self.pool(&position.pool)?;
-        let quotes = [self.quote(&pool.token0)?, self.quote(&pool.token1)?];
+        let quotes = self.pool_quotes(pool)?;
         let debt = self.debt_in(position, pool)?;
         let kill = pool.leverage.kill_factor_bps.0;
         liquidation_price::solve(
@@ -161,7 +162,7 @@ impl Market {
 
     /// Registered token symbols.
     pub fn token_symbols(&self) -> impl Iterator<Item = &Name> {
-        self.tokens.keys()
+        self.token_ids.keys()
     }
 
     /// The AMM pool with this id.
@@ -184,7 +185,7 @@ impl Market {
                 .add_or(self.ledger.balance(&holder, &farm.reward_token), "rewards")?,
             None => U256::ZERO,
         };
-        Ok(Event::PositionStatus {
+        Ok(Event::PositionStatus(Box::new(PositionStatus {
             position: id,
             open: position.open,
             lp: Amount(position.lp),
@@ -192,7 +193,7 @@ impl Market {
             health: self.position_health(id)?,
             liquidation_prices: self.liquidation_prices(id)?,
             max_leverage_bps: pool.leverage.max_leverage_bps(),
-        })
+        })))
     }
 }
 
@@ -246,7 +247,7 @@ pub struct PositionSummary {
 impl Market {
     /// A snapshot of everything, as of now.
     pub fn summary(&self) -> Result<Summary, Error> {
-        let tokens = self.tokens.keys().map(|t| self.totals(t)).collect();
+        let tokens = self.token_ids.keys().map(|t| self.totals(t)).collect();
         let mut lending = Vec::new();
         for (token, pool) in &self.lending {
             lending.push(LendingSummary {
