@@ -1,7 +1,6 @@
 //! Lending commands: pools, supply, withdraw, Aave-style borrow and repay.
 
 use alloy_primitives::U256;
-use smallvec::SmallVec;
 
 use super::{Event, Market};
 use crate::lending::{LendingConfig, LendingPool};
@@ -56,12 +55,10 @@ impl Market {
     /// Accrues every lending pool, all or none: each is previewed before any is changed.
     pub(super) fn accrue_all(&mut self, ev: &mut Vec<Event>) -> Result<(), Error> {
         let now = self.time;
-        // Inline for the few pools of a market: no allocation on a driver's every step.
-        let plans = self
-            .lending
-            .values()
-            .map(|p| p.preview_accrual(now))
-            .collect::<Result<SmallVec<[_; 4]>, _>>()?;
+        let mut plans = Vec::with_capacity(self.lending.len());
+        for pool in self.lending.values() {
+            plans.push(pool.preview_accrual(now)?);
+        }
         for ((token, pool), plan) in self.lending.iter_mut().zip(&plans) {
             let accrual = pool.commit_accrual(plan);
             accrued_event(token, pool, accrual, ev);
