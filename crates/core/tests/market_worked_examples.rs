@@ -4,7 +4,7 @@ mod common;
 
 use common::{apply, run, u256, LENDER_AND_ARB, WETH_USDC};
 use levfarm_core::market::event::PositionLiquidated;
-use levfarm_core::math::U256;
+use levfarm_core::math::{RAY, U256};
 use levfarm_core::{Error, Event, Holder, Market};
 
 fn acct(name: &str) -> Holder {
@@ -255,6 +255,41 @@ fn a_year_of_interest_on_80_percent_utilization() {
     assert_eq!(usdc.supply_balance(&Holder::Treasury).unwrap(), u256("4101666666"));
     // Claims (1,036,000 + 4,101.67) stay below assets (200,000 cash + 841,016.67 debt).
     assert!(u256("1040101666666") < usdc.cash + usdc.total_debt().unwrap());
+}
+
+#[test]
+fn accrue_brings_every_lending_pool_to_now_with_its_own_numbers() {
+    // Tokens without a lending pool sort before, between and after those with one; each pool
+    // must still get its own accrual. The USDC numbers are those of the year at 5% above.
+    let mut m = usdc_lent_on_the_aave_model();
+    run(
+        &mut m,
+        &format!(
+            r#"{{"op":"create_token","symbol":"AAA","decimals":18}}
+            {{"op":"create_token","symbol":"VVV","decimals":18}}
+            {{"op":"create_token","symbol":"ZZZ","decimals":18}}
+            {BOB_BORROWS_800K_USDC}
+            {{"op":"advance_time","seconds":31536000}}"#
+        ),
+    );
+    let events = apply(&mut m, r#"{"op":"accrue"}"#).unwrap();
+    let usdc = m.lending("USDC").unwrap();
+    assert_eq!(usdc.borrow_index.0, u256("1051270833333333333333333333"));
+    assert_eq!(usdc.liquidity_index.0, u256("1036000000000000000000000000"));
+    let weth = m.lending("WETH").unwrap();
+    assert_eq!((weth.borrow_index.0, weth.liquidity_index.0), (RAY, RAY), "no WETH debt");
+    for pool in [usdc, weth] {
+        assert_eq!(pool.last_update, m.time, "{}", pool.token);
+    }
+    // One interest event, for USDC, with the year's 41,016.666667 USDC of interest.
+    let accrued: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::InterestAccrued { token, interest, .. } => Some((token.as_str(), interest.0)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(accrued, [("USDC", u256("41016666667"))]);
 }
 
 #[test]

@@ -16,15 +16,15 @@ impl Market {
         config: &LendingConfig,
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
-        self.token(token)?;
-        if self.lending.contains_key(token) {
+        let id = self.token_id(token)?;
+        if self.tokens[id].lending.is_some() {
             return Err(Error::AlreadyExists {
                 kind: "lending pool for token",
                 name: token.into(),
             });
         }
         let pool = LendingPool::new(token.into(), config.clone(), self.time)?;
-        self.lending.insert(token.into(), pool);
+        self.tokens[id].lending = Some(pool);
         ev.push(Event::LendingPoolCreated { token: token.into() });
         Ok(())
     }
@@ -45,7 +45,7 @@ impl Market {
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
         for token in tokens {
-            if self.lending.contains_key(*token) {
+            if self.lending_of(token).is_some() {
                 self.accrue(token, ev)?;
             }
         }
@@ -55,13 +55,17 @@ impl Market {
     /// Accrues every lending pool, all or none: each is previewed before any is changed.
     pub(super) fn accrue_all(&mut self, ev: &mut Vec<Event>) -> Result<(), Error> {
         let now = self.time;
-        let mut plans = Vec::with_capacity(self.lending.len());
-        for pool in self.lending.values() {
+        let mut plans = Vec::with_capacity(self.tokens.len());
+        for (_, pool) in self.lending_pools() {
             plans.push(pool.preview_accrual(now)?);
         }
-        for ((token, pool), plan) in self.lending.iter_mut().zip(&plans) {
-            let accrual = pool.commit_accrual(plan);
-            accrued_event(token, pool, accrual, ev);
+        let mut plans = plans.iter();
+        for (token, &id) in &self.token_ids {
+            let Some(pool) = self.tokens[id].lending.as_mut() else { continue };
+            if let Some(plan) = plans.next() {
+                let accrual = pool.commit_accrual(plan);
+                accrued_event(token, pool, accrual, ev);
+            }
         }
         Ok(())
     }

@@ -94,7 +94,7 @@ impl Market {
         token: &str,
         ev: &mut Vec<Event>,
     ) -> Result<U256, Error> {
-        let Some(pool) = self.lending.get_mut(token) else { return Ok(U256::ZERO) };
+        let Ok(pool) = self.lending_pool_mut(token) else { return Ok(U256::ZERO) };
         if pool.debt_shares(holder).is_zero() {
             return Ok(U256::ZERO);
         }
@@ -147,7 +147,7 @@ impl Market {
         pool.transfer_supply(&victim, &Holder::Treasury, seizure.protocol_fee)?;
         let mut bad_debt = U256::ZERO;
         if self.account_status(borrower)?.collateral_value.is_zero() {
-            for token in self.lending.keys().cloned().collect::<Vec<_>>() {
+            for token in self.lending_pools().map(|(t, _)| t.clone()).collect::<Vec<_>>() {
                 bad_debt += self.write_off(&victim, &token, ev)?;
             }
         }

@@ -43,13 +43,15 @@ pub struct Token {
     pub decimals: u8,
 }
 
-/// A token as the market keeps it: decimals, `10^decimals`, and its oracle price once set.
+/// A token as the market keeps it: decimals, `10^decimals`, its oracle price once set, and
+/// its lending pool once created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TokenState {
     symbol: Name,
     decimals: u8,
     unit: U256,
     price_wad: Option<U256>,
+    lending: Option<LendingPool>,
 }
 
 /// A constant-product pool with its leverage rules and optional farm.
@@ -87,7 +89,6 @@ pub struct Market {
     tokens: Vec<TokenState>,
     token_ids: BTreeMap<Name, usize>,
     ledger: ledger::Ledger,
-    lending: BTreeMap<Name, LendingPool>,
     pools: BTreeMap<Name, AmmPool>,
     positions: BTreeMap<u64, Position>,
     next_position: u64,
@@ -273,7 +274,13 @@ impl Market {
         }
         let unit = crate::math::pow10(decimals);
         self.token_ids.insert(symbol.into(), self.tokens.len());
-        self.tokens.push(TokenState { symbol: symbol.into(), decimals, unit, price_wad: None });
+        self.tokens.push(TokenState {
+            symbol: symbol.into(),
+            decimals,
+            unit,
+            price_wad: None,
+            lending: None,
+        });
         ev.push(Event::TokenCreated { symbol: symbol.into(), decimals });
         Ok(())
     }
@@ -312,11 +319,25 @@ impl Market {
     }
 
     pub(crate) fn lending_pool(&self, token: &str) -> Result<&LendingPool, Error> {
-        self.lending.get(token).ok_or_else(|| Error::unknown("lending pool for token", token))
+        self.lending_of(token).ok_or_else(|| Error::unknown("lending pool for token", token))
     }
 
     pub(crate) fn lending_pool_mut(&mut self, token: &str) -> Result<&mut LendingPool, Error> {
-        self.lending.get_mut(token).ok_or_else(|| Error::unknown("lending pool for token", token))
+        let id = self.token_ids.get(token).copied();
+        id.and_then(|id| self.tokens[id].lending.as_mut())
+            .ok_or_else(|| Error::unknown("lending pool for token", token))
+    }
+
+    /// The lending pool of `token`, if the token and its pool exist.
+    pub(crate) fn lending_of(&self, token: &str) -> Option<&LendingPool> {
+        self.tokens[*self.token_ids.get(token)?].lending.as_ref()
+    }
+
+    /// Every lending pool, in token order.
+    pub(crate) fn lending_pools(&self) -> impl Iterator<Item = (&Name, &LendingPool)> {
+        self.token_ids
+            .iter()
+            .filter_map(|(token, &id)| Some((token, self.tokens[id].lending.as_ref()?)))
     }
 
     pub(crate) fn position(&self, id: u64) -> Result<&Position, Error> {

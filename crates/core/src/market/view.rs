@@ -62,7 +62,7 @@ impl Market {
     pub fn account_status(&self, account: &str) -> Result<AccountStatus, Error> {
         let holder = Holder::Account(account.into());
         let mut s = AccountStatus::default();
-        for (token, pool) in &self.lending {
+        for (token, pool) in self.lending_pools() {
             let (liquidity_index, borrow_index) = pool.indices_at(self.time)?;
             let supplied = mul_div(pool.supply_shares(&holder), liquidity_index.0, RAY)?;
             let owed = mul_div_rounding_up(pool.debt_shares(&holder), borrow_index.0, RAY)?;
@@ -93,8 +93,8 @@ impl Market {
     fn debt_in(&self, position: &Position, pool: &AmmPool) -> Result<[U256; 2], Error> {
         let holder = Holder::Position(position.id);
         let mut debt = [U256::ZERO; 2];
-        for (i, token) in pool.tokens().into_iter().enumerate() {
-            if let Some(lending) = self.lending.get(token) {
+        for (i, id) in pool.token_ids.into_iter().enumerate() {
+            if let Some(lending) = &self.tokens[id].lending {
                 debt[i] = lending.debt_at(&holder, self.time)?;
             }
         }
@@ -134,8 +134,8 @@ impl Market {
 
     /// Where every unit of `token` is.
     pub fn totals(&self, token: &str) -> Totals {
-        let lending_cash = self.lending.get(token).map(|p| p.cash).unwrap_or_default();
-        let bad_debt = self.lending.get(token).map(|p| p.bad_debt).unwrap_or_default();
+        let lending_cash = self.lending_of(token).map(|p| p.cash).unwrap_or_default();
+        let bad_debt = self.lending_of(token).map(|p| p.bad_debt).unwrap_or_default();
         let mut amm = U256::ZERO;
         let mut farms = U256::ZERO;
         for pool in self.pools.values() {
@@ -249,7 +249,7 @@ impl Market {
     pub fn summary(&self) -> Result<Summary, Error> {
         let tokens = self.token_ids.keys().map(|t| self.totals(t)).collect();
         let mut lending = Vec::new();
-        for (token, pool) in &self.lending {
+        for (token, pool) in self.lending_pools() {
             lending.push(LendingSummary {
                 token: token.clone(),
                 cash: Amount(pool.cash),
