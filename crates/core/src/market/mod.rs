@@ -224,7 +224,7 @@ impl Market {
         let to = self
             .time
             .checked_add(seconds)
-            .ok_or(Error::TimeBackwards { now: self.time, requested: u64::MAX })?;
+            .ok_or_else(|| Error::TimeBackwards { now: self.time, requested: u64::MAX })?;
         let from = std::mem::replace(&mut self.time, to);
         ev.push(Event::TimeAdvanced { from, to });
         Ok(())

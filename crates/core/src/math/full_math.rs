@@ -18,7 +18,7 @@ pub fn mul_div(a: U256, b: U256, denominator: U256) -> Result<U256, MathError> {
         return Ok(div(product, denominator));
     }
     let wide = a.widening_mul::<256, 4, 512, 8>(b) / U512::from(denominator);
-    narrow(wide).ok_or(MathError::overflow("mul_div", a, b))
+    narrow(wide).ok_or_else(|| MathError::overflow("mul_div", a, b))
 }
 
 /// `ceil(a * b / denominator)` with a 512-bit intermediate product.
@@ -37,7 +37,7 @@ pub fn mul_div_rounding_up(a: U256, b: U256, denominator: U256) -> Result<U256, 
     let den = U512::from(denominator);
     let (quotient, remainder) = product.div_rem(den);
     let quotient = quotient + U512::from(!remainder.is_zero() as u8);
-    narrow(quotient).ok_or(MathError::overflow("mul_div_rounding_up", a, b))
+    narrow(quotient).ok_or_else(|| MathError::overflow("mul_div_rounding_up", a, b))
 }
 
 /// `ceil(a / b)`.

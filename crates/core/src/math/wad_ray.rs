@@ -90,7 +90,7 @@ pub(crate) fn half_up_mul(
     op: &'static str,
 ) -> Result<U256, MathError> {
     let sum = super::checked_mul(a, b).and_then(|p| p.checked_add(half));
-    sum.map(|s| super::div(s, scale)).ok_or(MathError::overflow(op, a, b))
+    sum.map(|s| super::div(s, scale)).ok_or_else(|| MathError::overflow(op, a, b))
 }
 
 pub(crate) fn half_up_div(
@@ -103,7 +103,7 @@ pub(crate) fn half_up_div(
         return Err(MathError::DivisionByZero { op, a });
     }
     let sum = super::checked_mul(a, scale).and_then(|p| p.checked_add(b >> 1usize));
-    sum.map(|s| super::div(s, b)).ok_or(MathError::overflow(op, a, b))
+    sum.map(|s| super::div(s, b)).ok_or_else(|| MathError::overflow(op, a, b))
 }
 
 #[cfg(test)]
