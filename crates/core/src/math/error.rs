@@ -30,7 +30,7 @@ impl CheckedOps for U256 {
         self.checked_add(rhs).ok_or_else(|| MathError::overflow(op, self, rhs))
     }
     fn sub_or(self, rhs: Self, op: &'static str) -> Result<Self, MathError> {
-        self.checked_sub(rhs).ok_or_else(|| MathError::Underflow { op, a: self, b: rhs })
+        self.checked_sub(rhs).ok_or(MathError::Underflow { op, a: self, b: rhs })
     }
     fn mul_or(self, rhs: Self, op: &'static str) -> Result<Self, MathError> {
         super::checked_mul(self, rhs).ok_or_else(|| MathError::overflow(op, self, rhs))
