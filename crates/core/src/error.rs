@@ -17,6 +17,9 @@ pub enum Error {
     Rate(#[from] RateError),
     #[error(transparent)]
     Amm(#[from] AmmError),
+    /// Boxed: the v3 errors carry prices and would make every `Result` larger.
+    #[error(transparent)]
+    V3(Box<crate::amm::v3::V3Error>),
     #[error("invalid {field} = {value}: {reason}")]
     InvalidConfig { field: &'static str, value: String, reason: &'static str },
     #[error("unknown {kind} {name:?}")]
@@ -78,6 +81,7 @@ impl Error {
             Error::Math(_) => "math",
             Error::Rate(_) => "rate_model",
             Error::Amm(_) => "amm",
+            Error::V3(_) => "uniswap_v3",
             Error::InvalidConfig { .. } => "invalid_config",
             Error::Unknown { .. } => "unknown",
             Error::AlreadyExists { .. } => "already_exists",
@@ -100,5 +104,11 @@ impl Error {
             Error::Slippage { .. } => "slippage",
             Error::Invalid { .. } => "invalid",
         }
+    }
+}
+
+impl From<crate::amm::v3::V3Error> for Error {
+    fn from(e: crate::amm::v3::V3Error) -> Self {
+        Error::V3(Box::new(e))
     }
 }

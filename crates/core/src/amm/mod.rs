@@ -11,6 +11,7 @@
 //! | `valuation` | spot prices, `underlying`, Alpaca's `health` as `exit_value` |
 //! | `arbitrage` | `swap_to_price`: the fee-paying arbitrage to an external price |
 //! | `zap` | [`optimal_one_sided_swap`], [`optimal_deposit`], `zap_in` |
+//! | [`v3`] | concentrated liquidity: a Uniswap v3 pool |
 //! | `error` | [`AmmError`]: the contracts' reverts with their operands |
 //!
 //! All arithmetic is exact on `U256`; every division rounds as the contract does and says so.
@@ -22,6 +23,7 @@ mod fee;
 mod library;
 mod liquidity;
 mod router;
+pub mod v3;
 mod valuation;
 mod zap;
 

@@ -28,6 +28,11 @@ pub use wad_ray::{ray_div, ray_mul, wad_div, wad_mul, Ray, Wad, HALF_RAY, HALF_W
 
 pub use alloy_primitives::U256;
 
+/// 2^96, Uniswap v3's `FixedPoint96.Q96`: the scale of `sqrtPriceX96`.
+pub const Q96: U256 = U256::from_limbs([0, 1 << 32, 0, 0]);
+/// 2^128, Uniswap v3's `FixedPoint128.Q128`: the scale of fee growth.
+pub const Q128: U256 = U256::from_limbs([0, 0, 1, 0]);
+
 /// Seconds in Aave's and Alpaca's year (365 days, leap years ignored).
 pub const SECONDS_PER_YEAR: u64 = 365 * 24 * 3600;
 
