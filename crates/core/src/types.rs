@@ -71,6 +71,29 @@ impl fmt::Display for Amount {
 }
 
 /// Serde for a `U256` field as a decimal string (the [`Amount`] rules).
+/// A signed raw amount (a pool's change in a token: positive in, negative out), as a decimal
+/// string with an optional `-`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct SignedAmount(pub alloy_primitives::I256);
+
+impl Serialize for SignedAmount {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SignedAmount {
+    fn deserialize<'a, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let digits = text.strip_prefix('-').unwrap_or(&text);
+        let valid =
+            !digits.is_empty() && digits.len() <= 77 && digits.bytes().all(|b| b.is_ascii_digit());
+        valid.then(|| text.parse().ok()).flatten().map(SignedAmount).ok_or_else(|| {
+            de::Error::invalid_value(de::Unexpected::Str(&text), &"a signed decimal integer")
+        })
+    }
+}
+
 pub mod dec {
     use super::*;
 

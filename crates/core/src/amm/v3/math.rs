@@ -6,7 +6,7 @@
 //! Prices are `sqrtPriceX96` (a Q64.96 square root of token1 per token0) held in a `U256`;
 //! ticks are `i32`; liquidity is `u128`, as in the contracts.
 
-use alloy_primitives::aliases::{I24, U24};
+use alloy_primitives::aliases::I24;
 use alloy_primitives::{I256, U160, U256};
 use uniswap_v3_sdk::prelude as sdk;
 
@@ -105,9 +105,14 @@ pub struct SwapStep {
     pub fee_amount: U256,
 }
 
-/// `SwapMath.computeSwapStep`: swap within one price range towards `sqrt_price_target`.
-/// `amount_remaining` is positive for exact input, negative for exact output; `fee_pips` is
-/// in hundredths of a basis point (3000 = 0.3%).
+/// `SwapMath.computeSwapStep` of v3-core: swap within one price range towards
+/// `sqrt_price_target`. `amount_remaining` is positive for exact input, negative for exact
+/// output; `fee_pips` is in hundredths of a basis point (3000 = 0.3%).
+///
+/// Written out over the SDK's `SqrtPriceMath` rather than calling its `compute_swap_step`: the
+/// SDK follows v4-core for an exact-input step that stops short of its target (the input is the
+/// whole remainder less the fee), where v3-core recomputes the input from the prices and takes
+/// the rest as fee. The reference row "entire input amount taken as fee" tells them apart.
 pub fn compute_swap_step(
     sqrt_price: U256,
     sqrt_price_target: U256,
@@ -118,15 +123,66 @@ pub fn compute_swap_step(
     if fee_pips >= 1_000_000 {
         return Err(V3Error::FeeTooHigh { fee_pips });
     }
-    let fee = U24::from(fee_pips);
-    let (next, amount_in, amount_out, fee_amount) = sdk::compute_swap_step(
-        u160(sqrt_price)?,
-        u160(sqrt_price_target)?,
-        liquidity,
-        amount_remaining,
-        fee,
-    )?;
-    Ok(SwapStep { sqrt_price_next: U256::from(next), amount_in, amount_out, fee_amount })
+    let (current, target) = (sqrt_price, sqrt_price_target);
+    let fee = U256::from(fee_pips);
+    let fee_complement = U256::from(1_000_000 - fee_pips);
+    let zero_for_one = current >= target;
+    let exact_in = !amount_remaining.is_negative();
+    let remaining = amount_remaining.unsigned_abs();
+    let amount_in_between = |a: U256, b: U256| {
+        if zero_for_one {
+            amount0_delta(b, a, liquidity, true)
+        } else {
+            amount1_delta(a, b, liquidity, true)
+        }
+    };
+    let amount_out_between = |a: U256, b: U256| {
+        if zero_for_one {
+            amount1_delta(b, a, liquidity, false)
+        } else {
+            amount0_delta(a, b, liquidity, false)
+        }
+    };
+    let (next, mut amount_in, mut amount_out);
+    if exact_in {
+        let remaining_less_fee = mul_div(remaining, fee_complement, U256::from(1_000_000))?;
+        amount_in = amount_in_between(current, target)?;
+        next = if remaining_less_fee >= amount_in {
+            target
+        } else {
+            next_sqrt_price_from_input(current, liquidity, remaining_less_fee, zero_for_one)?
+        };
+        amount_out = U256::ZERO;
+    } else {
+        amount_out = amount_out_between(current, target)?;
+        next = if remaining >= amount_out {
+            target
+        } else {
+            next_sqrt_price_from_output(current, liquidity, remaining, zero_for_one)?
+        };
+        amount_in = U256::ZERO;
+    }
+    let max = target == next;
+    if !max || !exact_in {
+        amount_in = amount_in_between(current, next)?;
+    }
+    if !max || exact_in {
+        amount_out = amount_out_between(current, next)?;
+    }
+    if !exact_in && amount_out > remaining {
+        amount_out = remaining;
+    }
+    let fee_amount = if exact_in && next != target {
+        // The input rounds up from a price reached with the remainder less the fee: never more.
+        remaining.checked_sub(amount_in).ok_or(crate::math::MathError::Underflow {
+            op: "compute_swap_step",
+            a: remaining,
+            b: amount_in,
+        })?
+    } else {
+        crate::math::mul_div_rounding_up(amount_in, fee, fee_complement)?
+    };
+    Ok(SwapStep { sqrt_price_next: next, amount_in, amount_out, fee_amount })
 }
 
 /// `LiquidityMath.addDelta`: `x + y`, refusing to underflow or overflow a `uint128`.
