@@ -106,3 +106,56 @@ fn the_final_state_accounts_for_every_minted_token() {
     let index = last["final_state"]["lending"][0]["borrow_index"].as_str().unwrap();
     assert!(index.bytes().all(|b| b.is_ascii_digit()) && index.len() == 28, "{index}");
 }
+
+#[test]
+fn the_v3_example_reports_every_swap_field_and_keeps_every_token() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/v3_pool.jsonl");
+    let output = levfarm(&["exec", example], "");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let events = lines(&output);
+    let int = |v: &Value, k: &str| v[k].as_str().unwrap().parse::<i128>().unwrap();
+    // v3-core's spec: the full-range 3161 at 1:10 takes 9996 and 1000.
+    let first_mint = events.iter().find(|e| e["event"] == "v3_minted").unwrap();
+    assert_eq!((int(first_mint, "amount0"), int(first_mint, "amount1")), (9996, 1000));
+    let swaps: Vec<_> = events.iter().filter(|e| e["event"] == "v3_swapped").collect();
+    assert_eq!(swaps.len(), 3);
+    let fields = [
+        "pool",
+        "holder",
+        "zero_for_one",
+        "amount0",
+        "amount1",
+        "sqrt_price_x96_before",
+        "tick_before",
+        "sqrt_price_x96",
+        "tick",
+        "liquidity",
+        "fee_amount",
+        "fee_growth_global0_x128",
+        "fee_growth_global1_x128",
+        "ticks_crossed",
+    ];
+    for swap in &swaps {
+        for field in fields {
+            assert!(!swap[field].is_null(), "{field} missing in {swap}");
+        }
+        // Each swap starts where the one before ended.
+        assert!(swap["tick_before"].is_i64() && swap["tick"].is_i64());
+    }
+    assert_eq!(swaps[1]["tick_before"], swaps[0]["tick"]);
+    assert_eq!(swaps[1]["sqrt_price_x96_before"], swaps[0]["sqrt_price_x96"]);
+    // Exact output: exactly the asked 0.05 TKA leaves the pool.
+    assert_eq!(int(swaps[1], "amount0"), -50_000_000_000_000_000);
+    // The big sell leaves the narrow range through its lower tick.
+    assert_eq!(swaps[2]["ticks_crossed"], serde_json::json!([-24000]));
+    // What the events say went into the pool, less what was collected, is what it still
+    // holds: never negative.
+    let sum = |event: &str, key: &str| -> i128 {
+        events.iter().filter(|e| e["event"] == event).map(|e| int(e, key)).sum()
+    };
+    let held0 =
+        sum("v3_minted", "amount0") + sum("v3_swapped", "amount0") - sum("v3_collected", "amount0");
+    let held1 =
+        sum("v3_minted", "amount1") + sum("v3_swapped", "amount1") - sum("v3_collected", "amount1");
+    assert!(held0 >= 0 && held1 >= 0, "{held0} {held1}");
+}

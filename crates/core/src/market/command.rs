@@ -193,4 +193,50 @@ commands! {
     Liquidate { liquidator: Name, position: u64 },
     /// Reports a position's health and liquidation prices; changes nothing.
     InspectPosition { position: u64 },
+    /// Opens a Uniswap v3 pool at a price: `sqrt_price_x96` (Q64.96) or `tick`, one of them.
+    /// `tick_spacing` defaults to the factory's for the fee (100: 1, 500: 10, 3000: 60,
+    /// 10000: 200).
+    CreateV3Pool {
+        pool: Name,
+        token0: Name,
+        token1: Name,
+        fee_pips: u32,
+        tick_spacing: Option<i32>,
+        sqrt_price_x96: Option<Amount>,
+        tick: Option<i32>,
+    },
+    /// Adds liquidity to the account's range `[tick_lower, tick_upper)`: `liquidity`, or the
+    /// most that `amount0` and `amount1` can back (v3-periphery's `LiquidityAmounts`).
+    V3Mint {
+        account: Name,
+        pool: Name,
+        tick_lower: i32,
+        tick_upper: i32,
+        liquidity: Option<Amount>,
+        amount0: Option<Amount>,
+        amount1: Option<Amount>,
+    },
+    /// Removes `liquidity` (all when omitted; `"0"` only credits the fees earned) from the
+    /// range; the tokens stay owed until collected.
+    V3Burn { account: Name, pool: Name, tick_lower: i32, tick_upper: i32, liquidity: Option<Amount> },
+    /// Pays out what the range is owed, up to the given amounts (everything when omitted).
+    V3Collect {
+        account: Name,
+        pool: Name,
+        tick_lower: i32,
+        tick_upper: i32,
+        amount0_max: Option<Amount>,
+        amount1_max: Option<Amount>,
+    },
+    /// Swaps token0 for token1 (`zero_for_one`) or back: an exact `amount_in` or an exact
+    /// `amount_out`, one of them, stopping at `sqrt_price_limit_x96` (by default the edge of the
+    /// price range).
+    V3Swap {
+        account: Name,
+        pool: Name,
+        zero_for_one: bool,
+        amount_in: Option<Amount>,
+        amount_out: Option<Amount>,
+        sqrt_price_limit_x96: Option<Amount>,
+    },
 }

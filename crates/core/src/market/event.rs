@@ -7,7 +7,7 @@ use crate::math::Ray;
 use crate::position::liquidation_price::LiquidationPrices;
 use crate::position::PositionHealth;
 use crate::price::Price;
-use crate::types::{Amount, Holder, Name};
+use crate::types::{Amount, Holder, Name, SignedAmount};
 
 /// Something that happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +180,42 @@ pub enum Event {
         lp_added: Amount,
     },
     PositionLiquidated(Box<PositionLiquidated>),
+    V3PoolCreated {
+        pool: Name,
+        token0: Name,
+        token1: Name,
+        fee_pips: u32,
+        tick_spacing: i32,
+        sqrt_price_x96: Amount,
+        tick: i32,
+    },
+    V3Minted {
+        pool: Name,
+        owner: Holder,
+        tick_lower: i32,
+        tick_upper: i32,
+        liquidity: Amount,
+        amount0: Amount,
+        amount1: Amount,
+    },
+    V3Burned {
+        pool: Name,
+        owner: Holder,
+        tick_lower: i32,
+        tick_upper: i32,
+        liquidity: Amount,
+        amount0: Amount,
+        amount1: Amount,
+    },
+    V3Collected {
+        pool: Name,
+        owner: Holder,
+        tick_lower: i32,
+        tick_upper: i32,
+        amount0: Amount,
+        amount1: Amount,
+    },
+    V3Swapped(Box<V3Swapped>),
     PositionStatus(Box<PositionStatus>),
 }
 
@@ -212,4 +248,26 @@ pub struct PositionStatus {
     pub health: PositionHealth,
     pub liquidation_prices: LiquidationPrices,
     pub max_leverage_bps: u64,
+}
+
+/// A Uniswap v3 swap: the contract's `Swap` event (signed pool deltas, price, liquidity, tick
+/// after) and the state before, the fee, the global fee growth and the ticks crossed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct V3Swapped {
+    pub pool: Name,
+    pub holder: Holder,
+    pub zero_for_one: bool,
+    /// The pool's change in token0 and token1: positive in, negative out.
+    pub amount0: SignedAmount,
+    pub amount1: SignedAmount,
+    pub sqrt_price_x96_before: Amount,
+    pub tick_before: i32,
+    pub sqrt_price_x96: Amount,
+    pub tick: i32,
+    pub liquidity: Amount,
+    /// Paid to liquidity providers, in the input token.
+    pub fee_amount: Amount,
+    pub fee_growth_global0_x128: Amount,
+    pub fee_growth_global1_x128: Amount,
+    pub ticks_crossed: Vec<i32>,
 }

@@ -17,6 +17,7 @@ mod ledger;
 mod lending_ops;
 mod liquidation;
 mod position_ops;
+mod v3_ops;
 mod view;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use amm_ops::StakeMove;
 pub use command::Command;
 pub use event::Event;
+pub use v3_ops::V3Entry;
 pub use view::Totals;
 
 use crate::amm::ConstantProductPool;
@@ -34,7 +36,7 @@ use crate::farm::Farm;
 use crate::lending::LendingPool;
 use crate::position::valuation::Quote;
 use crate::position::{LeverageConfig, Position};
-use crate::types::Name;
+use crate::types::{Holder, Name};
 use crate::Error;
 
 /// A registered token.
@@ -90,6 +92,7 @@ pub struct Market {
     token_ids: BTreeMap<Name, usize>,
     ledger: ledger::Ledger,
     pools: BTreeMap<Name, AmmPool>,
+    v3_pools: BTreeMap<Name, V3Entry>,
     positions: BTreeMap<u64, Position>,
     next_position: u64,
 }
@@ -118,7 +121,11 @@ impl Market {
             | Command::InspectPosition { .. }
             | Command::Arbitrage { .. }
             | Command::Swap { .. }
-            | Command::Accrue {} => self.dispatch(command, events),
+            | Command::Accrue {}
+            | Command::V3Mint { .. }
+            | Command::V3Burn { .. }
+            | Command::V3Collect { .. }
+            | Command::V3Swap { .. } => self.dispatch(command, events),
             // The rest runs on a copy that replaces the market only when all of it succeeded.
             _ => {
                 let mut next = self.clone();
@@ -217,6 +224,64 @@ impl Market {
             C::AdvanceTime { seconds } => self.advance_time(*seconds, ev),
             C::SetPrice { token, price } => self.set_price(token, price.0, *price, ev),
             C::InspectPosition { position } => self.inspect_position(*position).map(|e| ev.push(e)),
+            C::CreateV3Pool {
+                pool,
+                token0,
+                token1,
+                fee_pips,
+                tick_spacing,
+                sqrt_price_x96,
+                tick,
+            } => self.create_v3_pool(
+                pool,
+                token0,
+                token1,
+                *fee_pips,
+                *tick_spacing,
+                (*sqrt_price_x96, *tick),
+                ev,
+            ),
+            C::V3Mint { account, pool, tick_lower, tick_upper, liquidity, amount0, amount1 } => {
+                self.v3_mint(
+                    &Holder::Account(account.clone()),
+                    pool,
+                    (*tick_lower, *tick_upper),
+                    *liquidity,
+                    (*amount0, *amount1),
+                    ev,
+                )
+            }
+            C::V3Burn { account, pool, tick_lower, tick_upper, liquidity } => self.v3_burn(
+                &Holder::Account(account.clone()),
+                pool,
+                (*tick_lower, *tick_upper),
+                *liquidity,
+                ev,
+            ),
+            C::V3Collect { account, pool, tick_lower, tick_upper, amount0_max, amount1_max } => {
+                self.v3_collect(
+                    &Holder::Account(account.clone()),
+                    pool,
+                    (*tick_lower, *tick_upper),
+                    (*amount0_max, *amount1_max),
+                    ev,
+                )
+            }
+            C::V3Swap {
+                account,
+                pool,
+                zero_for_one,
+                amount_in,
+                amount_out,
+                sqrt_price_limit_x96,
+            } => self.v3_swap(
+                &Holder::Account(account.clone()),
+                pool,
+                *zero_for_one,
+                (*amount_in, *amount_out),
+                *sqrt_price_limit_x96,
+                ev,
+            ),
         }
     }
 

@@ -138,6 +138,14 @@ impl Market {
         let bad_debt = self.lending_of(token).map(|p| p.bad_debt).unwrap_or_default();
         let mut amm = U256::ZERO;
         let mut farms = U256::ZERO;
+        for entry in self.v3_pools.values() {
+            if entry.token0 == token {
+                amm = amm.saturating_add(entry.pool.balance0);
+            }
+            if entry.token1 == token {
+                amm = amm.saturating_add(entry.pool.balance1);
+            }
+        }
         for pool in self.pools.values() {
             if pool.token0 == token {
                 amm = amm.saturating_add(pool.amm.reserve0);
