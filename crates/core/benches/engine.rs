@@ -84,5 +84,33 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(engine, benches);
+/// A 0.3% v3 pool at price 1 with 100 narrow ranges stacked 120 ticks apart below the price;
+/// one exact-input sell walks through the 199 initialized ticks below the price.
+fn v3_many_ticks(c: &mut Criterion) {
+    use levfarm_core::amm::v3::{math, V3Pool, V3PositionKey};
+    use levfarm_core::Holder;
+    let mut pool = V3Pool::new(3000, 60, math::sqrt_price_at_tick(0).unwrap()).unwrap();
+    for i in 0..100 {
+        let lower = -120 * (i + 1);
+        let key = V3PositionKey {
+            owner: Holder::Account("lp".into()),
+            tick_lower: lower,
+            tick_upper: lower + 180,
+        };
+        pool.mint(&key, 10u128.pow(21)).unwrap();
+    }
+    let limit = math::sqrt_price_at_tick(-12_600).unwrap();
+    let amount = alloy_primitives::I256::try_from(10u128.pow(24)).unwrap();
+    let crossed = pool.clone().swap(true, amount, limit).unwrap().ticks_crossed.len();
+    assert_eq!(crossed, 199, "the bench must cross every tick below the price");
+    c.bench_function("v3_swap_crossing_199_ticks", |b| {
+        b.iter_batched(
+            || pool.clone(),
+            |mut p| p.swap(true, black_box(amount), limit).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+criterion_group!(engine, benches, v3_many_ticks);
 criterion_main!(engine);
