@@ -27,7 +27,7 @@ fn spec_market() -> Market {
 
 fn minted(events: &[Event]) -> (U256, U256) {
     match events.last() {
-        Some(Event::V3Minted { amount0, amount1, .. }) => (amount0.0, amount1.0),
+        Some(Event::V3Minted(m)) => (m.amount0.0, m.amount1.0),
         other => panic!("{other:?}"),
     }
 }
@@ -114,9 +114,8 @@ fn burning_and_collecting_return_principal_and_fees() {
         r#"{"op":"v3_burn","account":"lp","pool":"A-B","tick_lower":-24000,"tick_upper":-22020}"#,
     )
     .unwrap();
-    let Some(Event::V3Burned { amount0, amount1, .. }) = burned.last().cloned() else {
-        panic!("{burned:?}")
-    };
+    let Some(Event::V3Burned(b)) = burned.last().cloned() else { panic!("{burned:?}") };
+    let (amount0, amount1) = (b.amount0, b.amount1);
     let collected = apply(&mut m, r#"{"op":"v3_collect","account":"lp","pool":"A-B","tick_lower":-24000,"tick_upper":-22020}"#).unwrap();
     let Some(Event::V3Collected { amount0: c0, amount1: c1, .. }) = collected.last().cloned()
     else {

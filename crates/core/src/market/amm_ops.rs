@@ -23,16 +23,7 @@ impl Market {
         leverage: &LeverageConfig,
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
-        self.token(token0)?;
-        self.token(token1)?;
-        if token0 == token1 {
-            return Err(Error::invalid(format!(
-                "pool {id:?} needs two different tokens, got {token0} twice"
-            )));
-        }
-        if id.is_empty() || self.pools.contains_key(id) {
-            return Err(Error::AlreadyExists { kind: "pool", name: id.into() });
-        }
+        self.check_new_pool(id, token0, token1)?;
         leverage.validate()?;
         let fee = SwapFee::from_bps(Bps(fee_bps))?;
         if protocol_fee_divisor.is_some_and(|d| d < 2) {
@@ -254,6 +245,21 @@ impl Market {
             reward_token: reward_token.into(),
             reward_per_second: Amount(reward_per_second),
         });
+        Ok(())
+    }
+
+    /// A new pool of either kind: two different known tokens and an unused name.
+    pub(super) fn check_new_pool(&self, id: &str, token0: &str, token1: &str) -> Result<(), Error> {
+        self.token(token0)?;
+        self.token(token1)?;
+        if token0 == token1 {
+            return Err(Error::invalid(format!(
+                "pool {id:?} needs two different tokens, got {token0} twice"
+            )));
+        }
+        if id.is_empty() || self.pools.contains_key(id) || self.v3_pools.contains_key(id) {
+            return Err(Error::AlreadyExists { kind: "pool", name: id.into() });
+        }
         Ok(())
     }
 

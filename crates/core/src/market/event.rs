@@ -189,24 +189,8 @@ pub enum Event {
         sqrt_price_x96: Amount,
         tick: i32,
     },
-    V3Minted {
-        pool: Name,
-        owner: Holder,
-        tick_lower: i32,
-        tick_upper: i32,
-        liquidity: Amount,
-        amount0: Amount,
-        amount1: Amount,
-    },
-    V3Burned {
-        pool: Name,
-        owner: Holder,
-        tick_lower: i32,
-        tick_upper: i32,
-        liquidity: Amount,
-        amount0: Amount,
-        amount1: Amount,
-    },
+    V3Minted(V3Liquidity),
+    V3Burned(V3Liquidity),
     V3Collected {
         pool: Name,
         owner: Holder,
@@ -270,4 +254,17 @@ pub struct V3Swapped {
     pub fee_growth_global0_x128: Amount,
     pub fee_growth_global1_x128: Amount,
     pub ticks_crossed: Vec<i32>,
+}
+
+/// Liquidity added to (`v3_minted`: paid in, rounded up) or removed from (`v3_burned`: owed to
+/// the position, rounded down) a Uniswap v3 range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct V3Liquidity {
+    pub pool: Name,
+    pub owner: Holder,
+    pub tick_lower: i32,
+    pub tick_upper: i32,
+    pub liquidity: Amount,
+    pub amount0: Amount,
+    pub amount1: Amount,
 }

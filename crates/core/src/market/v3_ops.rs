@@ -5,7 +5,7 @@
 
 use alloy_primitives::{I256, U256};
 
-use super::event::V3Swapped;
+use super::event::{V3Liquidity, V3Swapped};
 use super::{Event, Market};
 use crate::amm::v3::{math, V3Pool, V3PositionKey, FEE_TIERS};
 use crate::math::CheckedOps;
@@ -52,16 +52,7 @@ impl Market {
         price: (Option<Amount>, Option<i32>),
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
-        self.token(token0)?;
-        self.token(token1)?;
-        if token0 == token1 {
-            return Err(Error::invalid(format!(
-                "pool {id:?} needs two different tokens, got {token0} twice"
-            )));
-        }
-        if id.is_empty() || self.pools.contains_key(id) || self.v3_pools.contains_key(id) {
-            return Err(Error::AlreadyExists { kind: "pool", name: id.into() });
-        }
+        self.check_new_pool(id, token0, token1)?;
         let spacing = match tick_spacing {
             Some(spacing) => spacing,
             None => FEE_TIERS.iter().find(|(fee, _)| *fee == fee_pips).map(|t| t.1).ok_or_else(
@@ -137,15 +128,7 @@ impl Market {
         self.ledger.debit(holder, &t0, paid[0])?;
         self.ledger.debit(holder, &t1, paid[1])?;
         self.set_v3_pool(id, pool);
-        ev.push(Event::V3Minted {
-            pool: id.into(),
-            owner: holder.clone(),
-            tick_lower: ticks.0,
-            tick_upper: ticks.1,
-            liquidity: Amount(U256::from(amount)),
-            amount0: Amount(paid[0]),
-            amount1: Amount(paid[1]),
-        });
+        ev.push(Event::V3Minted(liquidity_event(id, &key, amount, paid)));
         Ok(())
     }
 
@@ -167,15 +150,7 @@ impl Market {
         let mut pool = entry.pool.clone();
         let out = pool.burn(&key, amount)?;
         self.set_v3_pool(id, pool);
-        ev.push(Event::V3Burned {
-            pool: id.into(),
-            owner: holder.clone(),
-            tick_lower: ticks.0,
-            tick_upper: ticks.1,
-            liquidity: Amount(U256::from(amount)),
-            amount0: Amount(out[0]),
-            amount1: Amount(out[1]),
-        });
+        ev.push(Event::V3Burned(liquidity_event(id, &key, amount, out)));
         Ok(())
     }
 
@@ -272,6 +247,23 @@ impl Market {
         if let Some(entry) = self.v3_pools.get_mut(id) {
             entry.pool = pool;
         }
+    }
+}
+
+fn liquidity_event(
+    id: &str,
+    key: &V3PositionKey,
+    liquidity: u128,
+    amounts: [U256; 2],
+) -> V3Liquidity {
+    V3Liquidity {
+        pool: id.into(),
+        owner: key.owner.clone(),
+        tick_lower: key.tick_lower,
+        tick_upper: key.tick_upper,
+        liquidity: Amount(U256::from(liquidity)),
+        amount0: Amount(amounts[0]),
+        amount1: Amount(amounts[1]),
     }
 }
 
