@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{apply, run, u256, LENDER_AND_ARB, WETH_USDC};
+use common::{apply, assert_conserved, run, u256, LENDER_AND_ARB, WETH_USDC};
 use levfarm_core::market::event::PositionLiquidated;
 use levfarm_core::math::{RAY, U256};
 use levfarm_core::{Error, Event, Holder, Market};
@@ -44,13 +44,6 @@ fn open_3x_long(m: &mut Market) -> u64 {
 fn move_eth(m: &mut Market, price: &str) {
     apply(m, &format!(r#"{{"op":"set_price","token":"WETH","price":"{price}"}}"#)).unwrap();
     apply(m, r#"{"op":"arbitrage","account":"arb","pool":"ETH-USDC"}"#).unwrap();
-}
-
-fn assert_conserved(m: &Market) {
-    for token in m.token_symbols().cloned().collect::<Vec<_>>() {
-        let totals = m.totals(&token);
-        assert!(totals.balanced(), "{totals:?}");
-    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{apply, run, u256};
+use common::{apply, assert_conserved, run, u256};
 use levfarm_core::market::event::V3Swapped;
 use levfarm_core::math::U256;
 use levfarm_core::{Event, Holder, Market};
@@ -25,6 +25,9 @@ fn spec_market() -> Market {
     m
 }
 
+/// 100 TKA and up to 10 TKB into the narrow range [-24000, -22020) around the price.
+const NARROW_MINT: &str = r#"{"op":"v3_mint","account":"lp","pool":"A-B","tick_lower":-24000,"tick_upper":-22020,"amount0":"100000000000000000000","amount1":"10000000000000000000"}"#;
+
 fn minted(events: &[Event]) -> (U256, U256) {
     match events.last() {
         Some(Event::V3Minted(m)) => (m.amount0.0, m.amount1.0),
@@ -36,13 +39,6 @@ fn swapped(events: &[Event]) -> V3Swapped {
     match events.last() {
         Some(Event::V3Swapped(s)) => (**s).clone(),
         other => panic!("{other:?}"),
-    }
-}
-
-fn assert_conserved(m: &Market) {
-    for token in m.token_symbols().cloned().collect::<Vec<_>>() {
-        let totals = m.totals(&token);
-        assert!(totals.balanced(), "{totals:?}");
     }
 }
 
@@ -73,8 +69,10 @@ fn swaps_both_ways_and_both_kinds_keep_every_token() {
     // Deep liquidity around the price and a wide range behind it.
     run(
         &mut m,
-        r#"{"op":"v3_mint","account":"lp","pool":"A-B","tick_lower":-887220,"tick_upper":887220,"amount0":"100000000000000000000","amount1":"10000000000000000000"}
-        {"op":"v3_mint","account":"lp","pool":"A-B","tick_lower":-24000,"tick_upper":-22020,"amount0":"100000000000000000000","amount1":"10000000000000000000"}"#,
+        &format!(
+            r#"{{"op":"v3_mint","account":"lp","pool":"A-B","tick_lower":-887220,"tick_upper":887220,"amount0":"100000000000000000000","amount1":"10000000000000000000"}}
+            {NARROW_MINT}"#
+        ),
     );
     let trader = Holder::Account("trader".into());
     let before = [m.balance(&trader, "TKA"), m.balance(&trader, "TKB")];
@@ -105,9 +103,11 @@ fn burning_and_collecting_return_principal_and_fees() {
     let mut m = spec_market();
     run(
         &mut m,
-        r#"{"op":"v3_mint","account":"lp","pool":"A-B","tick_lower":-24000,"tick_upper":-22020,"amount0":"100000000000000000000","amount1":"10000000000000000000"}
-        {"op":"v3_swap","account":"trader","pool":"A-B","zero_for_one":true,"amount_in":"1000000000000000000"}
-        {"op":"v3_swap","account":"trader","pool":"A-B","zero_for_one":false,"amount_in":"100000000000000000"}"#,
+        &format!(
+            r#"{NARROW_MINT}
+            {{"op":"v3_swap","account":"trader","pool":"A-B","zero_for_one":true,"amount_in":"1000000000000000000"}}
+            {{"op":"v3_swap","account":"trader","pool":"A-B","zero_for_one":false,"amount_in":"100000000000000000"}}"#
+        ),
     );
     let burned = apply(
         &mut m,
@@ -177,6 +177,15 @@ fn refused_v3_commands_change_nothing() {
         assert!(apply(&mut m, line).is_err(), "{line}");
         assert_eq!(m, before, "{line}");
     }
+    // Holding only token0, a range that takes both is refused before anything is debited.
+    run(&mut m, r#"{"op":"mint","to":"half","token":"TKA","amount":"1000000"}"#);
+    let before = m.clone();
+    let refused = apply(
+        &mut m,
+        r#"{"op":"v3_mint","account":"half","pool":"A-B","tick_lower":-887220,"tick_upper":887220,"liquidity":"3161"}"#,
+    );
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(m, before);
     // A trader who cannot pay the exact output's input is refused too.
     run(&mut m, r#"{"op":"mint","to":"poor","token":"TKB","amount":"1"}"#);
     let before = m.clone();

@@ -50,15 +50,14 @@ impl Ledger {
         Ok(())
     }
 
-    pub(crate) fn debit(
-        &mut self,
+    /// The holder's balance of `token`, refused when it is below `amount`: the check of a
+    /// debit, for commands that must check several before making any.
+    pub(crate) fn require(
+        &self,
         holder: &Holder,
         token: &str,
         amount: U256,
-    ) -> Result<(), Error> {
-        if amount.is_zero() {
-            return Ok(());
-        }
+    ) -> Result<U256, Error> {
         let available = self.balance(holder, token);
         if available < amount {
             return Err(Error::InsufficientBalance {
@@ -68,6 +67,19 @@ impl Ledger {
                 available,
             });
         }
+        Ok(available)
+    }
+
+    pub(crate) fn debit(
+        &mut self,
+        holder: &Holder,
+        token: &str,
+        amount: U256,
+    ) -> Result<(), Error> {
+        if amount.is_zero() {
+            return Ok(());
+        }
+        let available = self.require(holder, token, amount)?;
         // available ≥ amount > 0, so the holder and the token are there.
         let Some(balances) = self.balances.get_mut(holder) else { return Ok(()) };
         if available == amount {

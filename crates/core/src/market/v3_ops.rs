@@ -114,17 +114,9 @@ impl Market {
         let mut pool = entry.pool.clone();
         let paid = pool.mint(&key, amount)?;
         let (t0, t1) = (entry.token0.clone(), entry.token1.clone());
-        for (token, amount) in [(&t0, paid[0]), (&t1, paid[1])] {
-            let available = self.ledger.balance(holder, token);
-            if available < amount {
-                return Err(Error::InsufficientBalance {
-                    holder: holder.clone(),
-                    token: token.to_string(),
-                    requested: amount,
-                    available,
-                });
-            }
-        }
+        // Both checked before either moves: this command changes the market in place.
+        self.ledger.require(holder, &t0, paid[0])?;
+        self.ledger.require(holder, &t1, paid[1])?;
         self.ledger.debit(holder, &t0, paid[0])?;
         self.ledger.debit(holder, &t1, paid[1])?;
         self.set_v3_pool(id, pool);

@@ -69,3 +69,11 @@ pub fn run(market: &mut Market, script: &str) {
         apply(market, line).unwrap_or_else(|e| panic!("{line}: {e}"));
     }
 }
+
+/// Every minted unit of every token is somewhere: balances, lending cash, pools, farms.
+pub fn assert_conserved(m: &Market) {
+    for token in m.token_symbols().cloned().collect::<Vec<_>>() {
+        let totals = m.totals(&token);
+        assert!(totals.balanced(), "{totals:?}");
+    }
+}
