@@ -235,11 +235,11 @@ impl Market {
     ) -> Result<(), Error> {
         self.token(reward_token)?;
         let now = self.time;
-        let pool = self.pool_mut(pool_id)?;
-        if pool.farm.is_some() {
+        let farm = self.farm_slot_mut(pool_id)?;
+        if farm.is_some() {
             return Err(Error::AlreadyExists { kind: "farm on pool", name: pool_id.into() });
         }
-        pool.farm = Some(Farm::new(reward_token.into(), reward_per_second, now));
+        *farm = Some(Farm::new(reward_token.into(), reward_per_second, now));
         ev.push(Event::FarmCreated {
             pool: pool_id.into(),
             reward_token: reward_token.into(),
@@ -264,7 +264,24 @@ impl Market {
     }
 
     pub(crate) fn farm_mut(&mut self, pool_id: &str) -> Result<&mut Farm, Error> {
-        self.pool_mut(pool_id)?.farm.as_mut().ok_or_else(|| Error::unknown("farm on pool", pool_id))
+        self.farm_slot_mut(pool_id)?.as_mut().ok_or_else(|| Error::unknown("farm on pool", pool_id))
+    }
+
+    /// The farm of a pool of either kind, if it has one.
+    pub(crate) fn farm_of(&self, pool_id: &str) -> Result<Option<&Farm>, Error> {
+        match self.pools.get(pool_id) {
+            Some(pool) => Ok(pool.farm.as_ref()),
+            None => Ok(self.v3_pool(pool_id)?.farm.as_ref()),
+        }
+    }
+
+    pub(super) fn farm_slot_mut(&mut self, pool_id: &str) -> Result<&mut Option<Farm>, Error> {
+        if let Some(pool) = self.pools.get_mut(pool_id) {
+            return Ok(&mut pool.farm);
+        }
+        let entry =
+            self.v3_pools.get_mut(pool_id).ok_or_else(|| Error::unknown("pool", pool_id))?;
+        Ok(&mut entry.farm)
     }
 
     pub(super) fn fund_farm(
@@ -293,7 +310,7 @@ impl Market {
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
         let now = self.time;
-        let Some(farm) = self.pool_mut(pool_id)?.farm.as_mut() else { return Ok(()) };
+        let Some(farm) = self.farm_slot_mut(pool_id)?.as_mut() else { return Ok(()) };
         let stake = direction == StakeMove::Stake;
         let harvested = if stake {
             farm.stake(holder, amount, now)?
@@ -311,7 +328,7 @@ impl Market {
         Ok(())
     }
 
-    fn pay_rewards(
+    pub(super) fn pay_rewards(
         &mut self,
         pool_id: &str,
         holder: &Holder,
@@ -344,6 +361,12 @@ impl Market {
         let stake = direction == StakeMove::Stake;
         let holder = Holder::Account(account.into());
         let lp = lp_token(pool_id);
+        if self.v3_pools.contains_key(pool_id) {
+            return Err(Error::invalid(format!(
+                "{pool_id} is a v3 pool: its farm pays leveraged range positions, which stake \
+                 their liquidity themselves"
+            )));
+        }
         self.farm_mut(pool_id)?;
         if stake {
             self.ledger.debit(&holder, &lp, amount)?;

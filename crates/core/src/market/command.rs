@@ -168,6 +168,29 @@ commands! {
         borrow1: Amount,
         min_lp: Option<Amount>,
     },
+    /// Opens a leveraged range position on a v3 pool: equity and debt in either or both tokens,
+    /// swapped through the pool to the mix that mints the most liquidity in
+    /// `[tick_lower, tick_upper)`.
+    OpenRangePosition {
+        owner: Name,
+        pool: Name,
+        tick_lower: i32,
+        tick_upper: i32,
+        #[serde(default)]
+        equity0: Amount,
+        #[serde(default)]
+        equity1: Amount,
+        #[serde(default)]
+        borrow0: Amount,
+        #[serde(default)]
+        borrow1: Amount,
+        min_liquidity: Option<Amount>,
+    },
+    /// Moves a range position to a range of `width` ticks (its current width when omitted)
+    /// centred on the pool's tick: burn and collect, swap to the new mix, mint; debt unchanged.
+    RecenterPosition { caller: Name, position: u64, width: Option<i32> },
+    /// Pays a position's fees (range positions) and farm rewards to its owner.
+    CollectPosition { caller: Name, position: u64 },
     /// Adds equity to a position without borrowing, lowering its debt ratio.
     AddCollateral {
         caller: Name,
@@ -177,7 +200,8 @@ commands! {
         #[serde(default)]
         amount1: Amount,
     },
-    /// Closes all (`lp` omitted) or part of a position, repaying up to `max_repay0/1`.
+    /// Closes all (`lp` omitted) or part of a position, repaying up to `max_repay0/1`; `lp` is
+    /// liquidity for a range position.
     ClosePosition {
         caller: Name,
         position: u64,
@@ -204,6 +228,8 @@ commands! {
         tick_spacing: Option<i32>,
         sqrt_price_x96: Option<Amount>,
         tick: Option<i32>,
+        /// Leverage rules: leveraged range positions may open only on a pool that has them.
+        leverage: Option<LeverageConfig>,
     },
     /// Adds liquidity to the account's range `[tick_lower, tick_upper)`: `liquidity`, or the
     /// most that `amount0` and `amount1` can back (v3-periphery's `LiquidityAmounts`).

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::math::Ray;
 use crate::position::liquidation_price::LiquidationPrices;
-use crate::position::PositionHealth;
+use crate::position::{PositionHealth, TickRange};
 use crate::price::Price;
 use crate::types::{Amount, Holder, Name, SignedAmount};
 
@@ -154,7 +154,10 @@ pub enum Event {
         position: u64,
         owner: Name,
         pool: Name,
+        /// LP tokens, or the range's liquidity on a v3 pool.
         lp: Amount,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        range: Option<TickRange>,
         health: Box<PositionHealth>,
     },
     CollateralAdded {
@@ -177,8 +180,20 @@ pub enum Event {
         caller: Name,
         rewards: Amount,
         bounty: Amount,
+        /// A range position's fees, collected and reinvested with the rewards.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fees: Option<[Amount; 2]>,
         lp_added: Amount,
     },
+    /// A position's fees (range positions) and farm rewards paid to its owner.
+    PositionCollected {
+        position: u64,
+        fees0: Amount,
+        fees1: Amount,
+        rewards: Amount,
+        health: Box<PositionHealth>,
+    },
+    PositionRecentered(Box<PositionRecentered>),
     PositionLiquidated(Box<PositionLiquidated>),
     V3PoolCreated {
         pool: Name,
@@ -201,6 +216,33 @@ pub enum Event {
     },
     V3Swapped(Box<V3Swapped>),
     PositionStatus(Box<PositionStatus>),
+}
+
+/// A range position moved to a new range around the price, with what it cost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionRecentered {
+    pub position: u64,
+    pub from: TickRange,
+    pub to: TickRange,
+    pub liquidity_before: Amount,
+    pub liquidity_after: Amount,
+    /// Principal and fees taken out of the old range.
+    pub removed0: Amount,
+    pub removed1: Amount,
+    /// The swap to the new range's mix, if one was needed, and its fee (in the input token).
+    pub swap_zero_for_one: Option<bool>,
+    pub swap_amount_in: Amount,
+    pub swap_amount_out: Amount,
+    pub swap_fee: Amount,
+    /// Dust that did not fit the new range, handed to the owner.
+    pub returned0: Amount,
+    pub returned1: Amount,
+    /// Oracle value (numeraire 1e18) before and after, and the cost: before − after − the
+    /// value of what was returned (fees, price impact, rounding).
+    pub value_before: Amount,
+    pub value_after: Amount,
+    pub cost: Amount,
+    pub health: PositionHealth,
 }
 
 /// The numbers of a leveraged position's liquidation (boxed in [`Event`], which stays small
@@ -232,6 +274,11 @@ pub struct PositionStatus {
     pub health: PositionHealth,
     pub liquidation_prices: LiquidationPrices,
     pub max_leverage_bps: u64,
+    /// A range position's range, and whether the pool's price is inside it (earning fees).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<TickRange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_range: Option<bool>,
 }
 
 /// A Uniswap v3 swap: the contract's `Swap` event (signed pool deltas, price, liquidity, tick

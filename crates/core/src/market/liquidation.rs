@@ -32,7 +32,7 @@ impl Market {
     ) -> Result<(), Error> {
         let position = self.open_position_ref(id)?.clone();
         let tokens = self.pool_tokens(&position.pool)?;
-        let leverage = self.pool(&position.pool)?.leverage.clone();
+        let leverage = self.leverage_of(&position.pool)?.clone();
         self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
         let health_before = self.position_health(id)?;
         let kill = leverage.kill_factor_bps.0;

@@ -17,6 +17,7 @@ mod ledger;
 mod lending_ops;
 mod liquidation;
 mod position_ops;
+mod range_ops;
 mod v3_ops;
 mod view;
 
@@ -35,7 +36,7 @@ use crate::amm::ConstantProductPool;
 use crate::farm::Farm;
 use crate::lending::LendingPool;
 use crate::position::valuation::Quote;
-use crate::position::{LeverageConfig, Position};
+use crate::position::{LeverageConfig, Position, TickRange};
 use crate::types::{Holder, Name};
 use crate::Error;
 
@@ -186,6 +187,9 @@ impl Market {
             C::Swap { account, pool, token_in, amount_in, min_amount_out } => {
                 self.swap(account, pool, token_in, amount_in.0, min_amount_out.map(|a| a.0), ev)
             }
+            C::Arbitrage { account, pool } if self.v3_pools.contains_key(pool.as_str()) => {
+                self.v3_arbitrage(account, pool, ev)
+            }
             C::Arbitrage { account, pool } => self.arbitrage(account, pool, ev),
             C::CreateFarm { pool, reward_token, reward_per_second } => {
                 self.create_farm(pool, reward_token, reward_per_second.0, ev)
@@ -202,11 +206,35 @@ impl Market {
                 .open_position(
                     owner,
                     pool,
+                    None,
                     [equity0.0, equity1.0],
                     [borrow0.0, borrow1.0],
                     min_lp.map(|a| a.0),
                     ev,
                 ),
+            C::OpenRangePosition {
+                owner,
+                pool,
+                tick_lower,
+                tick_upper,
+                equity0,
+                equity1,
+                borrow0,
+                borrow1,
+                min_liquidity,
+            } => self.open_position(
+                owner,
+                pool,
+                Some(TickRange { tick_lower: *tick_lower, tick_upper: *tick_upper }),
+                [equity0.0, equity1.0],
+                [borrow0.0, borrow1.0],
+                min_liquidity.map(|a| a.0),
+                ev,
+            ),
+            C::RecenterPosition { caller, position, width } => {
+                self.recenter(caller, *position, *width, ev)
+            }
+            C::CollectPosition { caller, position } => self.collect_position(caller, *position, ev),
             C::AddCollateral { caller, position, amount0, amount1 } => {
                 self.add_collateral(caller, *position, [amount0.0, amount1.0], ev)
             }
@@ -232,6 +260,7 @@ impl Market {
                 tick_spacing,
                 sqrt_price_x96,
                 tick,
+                leverage,
             } => self.create_v3_pool(
                 pool,
                 token0,
@@ -239,6 +268,7 @@ impl Market {
                 *fee_pips,
                 *tick_spacing,
                 (*sqrt_price_x96, *tick),
+                leverage.as_ref(),
                 ev,
             ),
             C::V3Mint { account, pool, tick_lower, tick_upper, liquidity, amount0, amount1 } => {

@@ -3,26 +3,46 @@
 use alloy_primitives::U256;
 
 use super::amm_ops::StakeMove;
-use super::{Event, Market};
+use super::{Event, Market, V3Entry};
+use crate::amm::v3::V3PositionKey;
 use crate::amm::ZapResult;
 use crate::math::{Bps, CheckedOps};
 use crate::position::config::ADD_COLLATERAL_MARGIN_BPS;
 use crate::position::valuation::plan_swap;
-use crate::position::{ExitMode, Position, PositionHealth};
+use crate::position::{ExitMode, LeverageConfig, Position, PositionHealth, TickRange};
 use crate::types::{Amount, Holder, Name};
 use crate::Error;
 
 impl Market {
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn open_position(
         &mut self,
         owner: &str,
         pool_id: &str,
+        range: Option<TickRange>,
         equity: [U256; 2],
         borrow: [U256; 2],
         min_lp: Option<U256>,
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
         let tokens = self.pool_tokens(pool_id)?;
+        self.leverage_of(pool_id)?;
+        match (range, self.v3_pools.get(pool_id)) {
+            (Some(range), Some(entry)) => {
+                entry.pool.check_ticks(range.tick_lower, range.tick_upper)?
+            }
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(Error::invalid(format!(
+                    "{pool_id} is a constant-product pool: open_position, not open_range_position"
+                )))
+            }
+            (None, Some(_)) => {
+                return Err(Error::invalid(format!(
+                    "{pool_id} is a v3 pool: open_range_position with tick_lower and tick_upper"
+                )))
+            }
+        }
         if equity.iter().chain(&borrow).all(|a| a.is_zero()) {
             return Err(Error::invalid("open_position needs some equity or borrowing"));
         }
@@ -39,6 +59,7 @@ impl Market {
             owner: owner.into(),
             pool: pool_id.into(),
             lp: U256::ZERO,
+            range,
             opened_at: self.time,
             open: true,
         };
@@ -49,9 +70,9 @@ impl Market {
             self.borrow_for(&holder, &tokens[i], borrow[i], ev)?;
         }
         let amounts = [equity[0].add_or(borrow[0], "open")?, equity[1].add_or(borrow[1], "open")?];
-        let zap = self.zap_position(id, amounts, ev)?;
-        if let Some(min) = min_lp.filter(|m| zap.liquidity < *m) {
-            return Err(Error::Slippage { got: zap.liquidity, min });
+        let lp = self.zap_position(id, amounts, ev)?;
+        if let Some(min) = min_lp.filter(|m| lp < *m) {
+            return Err(Error::Slippage { got: lp, min });
         }
         self.sweep_to_owner(id, ev)?;
         let health = self.check_work(id)?;
@@ -59,7 +80,8 @@ impl Market {
             position: id,
             owner: owner.into(),
             pool: pool_id.into(),
-            lp: Amount(zap.liquidity),
+            lp: Amount(lp),
+            range,
             health: Box::new(health),
         });
         Ok(())
@@ -88,7 +110,7 @@ impl Market {
                 ev,
             )?;
         }
-        let zap = self.zap_position(id, amounts, ev)?;
+        let lp = self.zap_position(id, amounts, ev)?;
         self.sweep_to_owner(id, ev)?;
         let after = self.position_health(id)?;
         if after.value <= before.value {
@@ -97,7 +119,7 @@ impl Market {
                 before.value, after.value
             )));
         }
-        let kill = self.pool(&position.pool)?.leverage.kill_factor_bps.0;
+        let kill = self.leverage_of(&position.pool)?.kill_factor_bps.0;
         let limit = kill.saturating_sub(ADD_COLLATERAL_MARGIN_BPS);
         if !after.within(limit)? {
             return Err(Error::AddCollateralMargin {
@@ -106,11 +128,7 @@ impl Market {
                 margin_bps: ADD_COLLATERAL_MARGIN_BPS,
             });
         }
-        ev.push(Event::CollateralAdded {
-            position: id,
-            lp: Amount(zap.liquidity),
-            health: Box::new(after),
-        });
+        ev.push(Event::CollateralAdded { position: id, lp: Amount(lp), health: Box::new(after) });
         Ok(())
     }
 
@@ -187,6 +205,9 @@ impl Market {
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
         let position = self.open_position_ref(id)?.clone();
+        if position.range.is_some() {
+            return self.reinvest_range(caller, &position, ev);
+        }
         let holder = Holder::Position(id);
         let now = self.time;
         let farm = self.farm_mut(&position.pool)?;
@@ -197,28 +218,29 @@ impl Market {
         if rewards.is_zero() {
             return Err(Error::invalid(format!("position {id} has no rewards to reinvest")));
         }
-        let bps = self.pool(&position.pool)?.leverage.reinvest_bounty_bps;
+        let bps = self.leverage_of(&position.pool)?.reinvest_bounty_bps;
         let bounty = bps.of_floor(rewards)?;
         self.transfer(&holder, &Holder::Account(caller.into()), &reward, bounty, ev)?;
         let (side, amount) =
             self.sell_rewards_into(&position.pool, &holder, &reward, rewards - bounty, ev)?;
         let mut amounts = [U256::ZERO; 2];
         amounts[side] = amount;
-        let zap = self.zap_position(id, amounts, ev)?;
+        let lp = self.zap_position(id, amounts, ev)?;
         self.sweep_to_owner(id, ev)?;
         ev.push(Event::Reinvested {
             position: id,
             caller: caller.into(),
             rewards: Amount(rewards),
             bounty: Amount(bounty),
-            lp_added: Amount(zap.liquidity),
+            fees: None,
+            lp_added: Amount(lp),
         });
         Ok(())
     }
 
     /// Turns `amount` of the reward token into one of `pool_id`'s tokens: directly when it is
     /// one, else through the first pool (by id) that pairs it with one. Returns (side, amount).
-    fn sell_rewards_into(
+    pub(super) fn sell_rewards_into(
         &mut self,
         pool_id: &str,
         holder: &Holder,
@@ -245,8 +267,21 @@ impl Market {
         Ok((side, out))
     }
 
-    /// The position's LP after `amounts` (held by the position) are zapped in and staked.
-    fn zap_position(
+    /// Zaps `amounts` (held by the position) into its pool and stakes what that adds: LP on
+    /// a constant-product pool, liquidity in its range on a v3 pool. Returns what was added.
+    pub(super) fn zap_position(
+        &mut self,
+        id: u64,
+        amounts: [U256; 2],
+        ev: &mut Vec<Event>,
+    ) -> Result<U256, Error> {
+        if self.position(id)?.range.is_some() {
+            return Ok(U256::from(self.range_zap(id, amounts, ev)?.liquidity));
+        }
+        Ok(self.zap_constant_product(id, amounts, ev)?.liquidity)
+    }
+
+    fn zap_constant_product(
         &mut self,
         id: u64,
         amounts: [U256; 2],
@@ -300,13 +335,17 @@ impl Market {
         Ok(zap)
     }
 
-    /// Unstakes and burns `lp` of the position; the tokens land in its ledger balance.
+    /// Unstakes and burns `lp` of the position (on a v3 pool: burns that much liquidity and
+    /// collects it with every fee owed); the tokens land in its ledger balance.
     pub(crate) fn unwind(
         &mut self,
         id: u64,
         lp: U256,
         ev: &mut Vec<Event>,
     ) -> Result<[U256; 2], Error> {
+        if self.position(id)?.range.is_some() {
+            return self.range_unwind(id, lp, ev);
+        }
         let pool_id = self.position(id)?.pool.clone();
         let holder = Holder::Position(id);
         self.move_stake(&pool_id, &holder, lp, StakeMove::Unstake, ev)?;
@@ -329,6 +368,9 @@ impl Market {
         mode: ExitMode,
         ev: &mut Vec<Event>,
     ) -> Result<[U256; 2], Error> {
+        if self.position(id)?.range.is_some() {
+            return self.range_exit_swap(id, have, debt, mode, ev);
+        }
         let pool_id = self.position(id)?.pool.clone();
         let pool = self.pool(&pool_id)?;
         let reserves = [pool.amm.reserve0, pool.amm.reserve1];
@@ -361,8 +403,7 @@ impl Market {
     /// Hands a closed position's unreinvested farm rewards to its owner.
     pub(crate) fn pay_out_rewards(&mut self, id: u64, ev: &mut Vec<Event>) -> Result<(), Error> {
         let position = self.position(id)?.clone();
-        let Some(reward) = self.pool(&position.pool)?.farm.as_ref().map(|f| f.reward_token.clone())
-        else {
+        let Some(reward) = self.farm_of(&position.pool)?.map(|f| f.reward_token.clone()) else {
             return Ok(());
         };
         let from = Holder::Position(id);
@@ -373,18 +414,18 @@ impl Market {
     /// Minimum debt and work factor: what any open or adjustment must leave.
     fn check_work(&self, id: u64) -> Result<PositionHealth, Error> {
         let position = self.position(id)?;
-        let pool = self.pool(&position.pool)?;
+        let leverage = self.leverage_of(&position.pool)?;
         let health = self.position_health(id)?;
-        for (i, token) in pool.tokens().into_iter().enumerate() {
-            if !health.debt[i].is_zero() && health.debt[i] < pool.leverage.min_debt {
+        for (i, token) in self.pool_tokens(&position.pool)?.into_iter().enumerate() {
+            if !health.debt[i].is_zero() && health.debt[i] < leverage.min_debt {
                 return Err(Error::DebtBelowMinimum {
-                    token: token.into(),
+                    token: token.to_string(),
                     debt: health.debt[i],
-                    min_debt: pool.leverage.min_debt,
+                    min_debt: leverage.min_debt,
                 });
             }
         }
-        let work = pool.leverage.work_factor_bps;
+        let work = leverage.work_factor_bps;
         if !health.within(work.0)? {
             return Err(Error::DebtRatioTooHigh {
                 debt_ratio_bps: health.debt_ratio_bps,
@@ -397,7 +438,7 @@ impl Market {
     /// A partial close must leave the position within the work factor, or at least no more
     /// indebted than it was: deleveraging a position that drifted past the work factor is
     /// always allowed, taking equity out of it is not.
-    fn check_partial_close(
+    pub(super) fn check_partial_close(
         &self,
         id: u64,
         before: &PositionHealth,
@@ -412,7 +453,7 @@ impl Market {
         }
     }
 
-    fn owned_position(&self, caller: &str, id: u64) -> Result<Position, Error> {
+    pub(super) fn owned_position(&self, caller: &str, id: u64) -> Result<Position, Error> {
         let position = self.open_position_ref(id)?;
         if position.owner != caller {
             return Err(Error::NotOwner { position: id, caller: caller.into() });
@@ -428,9 +469,40 @@ impl Market {
         Ok(position)
     }
 
+    /// The two tokens of a pool of either kind.
     pub(crate) fn pool_tokens(&self, pool_id: &str) -> Result<[Name; 2], Error> {
-        let pool = self.pool(pool_id)?;
-        Ok([pool.token0.clone(), pool.token1.clone()])
+        if let Some(pool) = self.pools.get(pool_id) {
+            return Ok([pool.token0.clone(), pool.token1.clone()]);
+        }
+        let entry = self.v3_pool(pool_id)?;
+        Ok([entry.token0.clone(), entry.token1.clone()])
+    }
+
+    /// The leverage rules of a pool of either kind; a v3 pool created without them has none.
+    pub(crate) fn leverage_of(&self, pool_id: &str) -> Result<&LeverageConfig, Error> {
+        if let Some(pool) = self.pools.get(pool_id) {
+            return Ok(&pool.leverage);
+        }
+        self.v3_pool(pool_id)?.leverage.as_ref().ok_or_else(|| {
+            Error::invalid(format!(
+                "v3 pool {pool_id} has no leverage rules: create it with \"leverage\" to open \
+                 positions on it"
+            ))
+        })
+    }
+
+    /// A range position's v3 pool and its key there; `None` for a constant-product position.
+    pub(crate) fn range_of(
+        &self,
+        position: &Position,
+    ) -> Result<Option<(&V3Entry, V3PositionKey)>, Error> {
+        let Some(range) = position.range else { return Ok(None) };
+        let key = V3PositionKey {
+            owner: Holder::Position(position.id),
+            tick_lower: range.tick_lower,
+            tick_upper: range.tick_upper,
+        };
+        Ok(Some((self.v3_pool(&position.pool)?, key)))
     }
 }
 

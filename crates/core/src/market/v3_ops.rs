@@ -7,17 +7,26 @@ use alloy_primitives::{I256, U256};
 
 use super::event::{V3Liquidity, V3Swapped};
 use super::{Event, Market};
-use crate::amm::v3::{math, V3Pool, V3PositionKey, FEE_TIERS};
+use crate::amm::v3::{math, SwapOutcome, V3Pool, V3PositionKey, FEE_TIERS};
+use crate::farm::Farm;
 use crate::math::CheckedOps;
+use crate::position::LeverageConfig;
 use crate::types::{Amount, Holder, Name, SignedAmount};
 use crate::Error;
 
-/// A Uniswap v3 pool with the market's tokens.
+/// A Uniswap v3 pool with the market's tokens, and, where leveraged range positions may open
+/// on it, its leverage rules and farm.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct V3Entry {
     pub token0: Name,
     pub token1: Name,
     pub pool: V3Pool,
+    pub leverage: Option<LeverageConfig>,
+    /// Rewards per unit of staked liquidity (a MasterChef on the positions' liquidity), paid
+    /// whether or not the range is in range.
+    pub farm: Option<Farm>,
+    /// Where `token0` and `token1` sit in the market's token list.
+    pub(super) token_ids: [usize; 2],
 }
 
 /// `pool`'s JSON-facing liquidity: a `u128`, refused above.
@@ -50,9 +59,13 @@ impl Market {
         fee_pips: u32,
         tick_spacing: Option<i32>,
         price: (Option<Amount>, Option<i32>),
+        leverage: Option<&LeverageConfig>,
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
         self.check_new_pool(id, token0, token1)?;
+        if let Some(leverage) = leverage {
+            leverage.validate()?;
+        }
         let spacing = match tick_spacing {
             Some(spacing) => spacing,
             None => FEE_TIERS.iter().find(|(fee, _)| *fee == fee_pips).map(|t| t.1).ok_or_else(
@@ -79,7 +92,14 @@ impl Market {
             sqrt_price_x96: Amount(pool.sqrt_price),
             tick: pool.tick,
         });
-        let entry = V3Entry { token0: token0.into(), token1: token1.into(), pool };
+        let entry = V3Entry {
+            token0: token0.into(),
+            token1: token1.into(),
+            pool,
+            leverage: leverage.cloned(),
+            farm: None,
+            token_ids: [self.token_id(token0)?, self.token_id(token1)?],
+        };
         self.v3_pools.insert(id.into(), entry);
         Ok(())
     }
@@ -190,6 +210,20 @@ impl Market {
         limit: Option<Amount>,
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
+        self.v3_swap_outcome(holder, id, zero_for_one, exact, limit, ev).map(drop)
+    }
+
+    /// [`Self::v3_swap`], returning what the swap did.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn v3_swap_outcome(
+        &mut self,
+        holder: &Holder,
+        id: &str,
+        zero_for_one: bool,
+        exact: (Option<Amount>, Option<Amount>),
+        limit: Option<Amount>,
+        ev: &mut Vec<Event>,
+    ) -> Result<SwapOutcome, Error> {
         let entry = self.v3_pool(id)?;
         let specified = match exactly_one(exact.0, exact.1, "amount_in, amount_out")? {
             (Some(a), _) => signed("amount_in", a.0)?,
@@ -230,9 +264,9 @@ impl Market {
             fee_amount: Amount(out.fee_amount),
             fee_growth_global0_x128: Amount(out.fee_growth_global0),
             fee_growth_global1_x128: Amount(out.fee_growth_global1),
-            ticks_crossed: out.ticks_crossed,
+            ticks_crossed: out.ticks_crossed.clone(),
         })));
-        Ok(())
+        Ok(out)
     }
 
     fn set_v3_pool(&mut self, id: &str, pool: V3Pool) {

@@ -4,10 +4,10 @@ use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
 use super::event::PositionStatus;
-use super::{AmmPool, Event, Market};
+use super::{Event, Market};
 use crate::math::{mul_div, mul_div_rounding_up, percent_mul, CheckedOps, RAY, WAD};
 use crate::position::liquidation_price::{self, LiquidationPrices};
-use crate::position::valuation;
+use crate::position::{range, valuation};
 use crate::position::{Position, PositionHealth};
 use crate::types::{Amount, Holder, Name};
 use crate::Error;
@@ -86,14 +86,18 @@ impl Market {
 
     /// A position's debt in each of its pool's tokens as of now, rounded up.
     pub fn position_debt(&self, position: &Position) -> Result<[U256; 2], Error> {
-        self.debt_in(position, self.pool(&position.pool)?)
+        let token_ids = match self.pools.get(&position.pool) {
+            Some(pool) => pool.token_ids,
+            None => self.v3_pool(&position.pool)?.token_ids,
+        };
+        self.debt_in(position, token_ids)
     }
 
-    /// [`Self::position_debt`] with the position's pool already looked up.
-    fn debt_in(&self, position: &Position, pool: &AmmPool) -> Result<[U256; 2], Error> {
+    /// [`Self::position_debt`] with the position's pool's tokens already looked up.
+    fn debt_in(&self, position: &Position, token_ids: [usize; 2]) -> Result<[U256; 2], Error> {
         let holder = Holder::Position(position.id);
         let mut debt = [U256::ZERO; 2];
-        for (i, id) in pool.token_ids.into_iter().enumerate() {
+        for (i, id) in token_ids.into_iter().enumerate() {
             if let Some(lending) = &self.tokens[id].lending {
                 debt[i] = lending.debt_at(&holder, self.time)?;
             }
@@ -104,18 +108,38 @@ impl Market {
     /// A position's values, debts and ratios as of now.
     pub fn position_health(&self, id: u64) -> Result<PositionHealth, Error> {
         let position = self.position(id)?;
+        if let Some((entry, key)) = self.range_of(position)? {
+            let leverage = self.leverage_of(&position.pool)?;
+            let quotes = [self.quote_of(entry.token_ids[0])?, self.quote_of(entry.token_ids[1])?];
+            let debt = self.debt_in(position, entry.token_ids)?;
+            return range::assess_range(&entry.pool, &key, debt, quotes, leverage.valuation);
+        }
         let pool = self.pool(&position.pool)?;
         let quotes = self.pool_quotes(pool)?;
-        let debt = self.debt_in(position, pool)?;
+        let debt = self.debt_in(position, pool.token_ids)?;
         valuation::assess(&pool.amm, position.lp, debt, quotes, pool.leverage.valuation)
     }
 
     /// Token0 prices below and above which the position becomes liquidatable.
     pub fn liquidation_prices(&self, id: u64) -> Result<LiquidationPrices, Error> {
         let position = self.position(id)?;
+        if let Some((entry, key)) = self.range_of(position)? {
+            let leverage = self.leverage_of(&position.pool)?;
+            let quotes = [self.quote_of(entry.token_ids[0])?, self.quote_of(entry.token_ids[1])?];
+            let debt = self.debt_in(position, entry.token_ids)?;
+            let (valuation, kill) = (leverage.valuation, leverage.kill_factor_bps.0);
+            return liquidation_price::solve_range(
+                &entry.pool,
+                &key,
+                debt,
+                quotes,
+                valuation,
+                kill,
+            );
+        }
         let pool = self.pool(&position.pool)?;
         let quotes = self.pool_quotes(pool)?;
-        let debt = self.debt_in(position, pool)?;
+        let debt = self.debt_in(position, pool.token_ids)?;
         let kill = pool.leverage.kill_factor_bps.0;
         liquidation_price::solve(
             &pool.amm,
@@ -144,6 +168,9 @@ impl Market {
             }
             if entry.token1 == token {
                 amm = amm.saturating_add(entry.pool.balance1);
+            }
+            if let Some(farm) = entry.farm.as_ref().filter(|f| f.reward_token == token) {
+                farms = farms.saturating_add(farm.balance);
             }
         }
         for pool in self.pools.values() {
@@ -178,6 +205,11 @@ impl Market {
         self.pool(id)
     }
 
+    /// The Uniswap v3 pool with this id, with its tokens and leverage rules.
+    pub fn v3_amm_pool(&self, id: &str) -> Result<&super::V3Entry, Error> {
+        self.v3_pool(id)
+    }
+
     /// The lending pool of a token.
     pub fn lending(&self, token: &str) -> Result<&crate::lending::LendingPool, Error> {
         self.lending_pool(token)
@@ -185,9 +217,8 @@ impl Market {
 
     pub(super) fn inspect_position(&self, id: u64) -> Result<Event, Error> {
         let position = self.position(id)?;
-        let pool = self.pool(&position.pool)?;
         let holder = Holder::Position(id);
-        let pending = match &pool.farm {
+        let pending = match self.farm_of(&position.pool)? {
             Some(farm) => farm
                 .pending_at(&holder, self.time)?
                 .add_or(self.ledger.balance(&holder, &farm.reward_token), "rewards")?,
@@ -200,7 +231,12 @@ impl Market {
             pending_rewards: Amount(pending),
             health: self.position_health(id)?,
             liquidation_prices: self.liquidation_prices(id)?,
-            max_leverage_bps: pool.leverage.max_leverage_bps(),
+            max_leverage_bps: self.leverage_of(&position.pool)?.max_leverage_bps(),
+            range: position.range,
+            in_range: match position.range {
+                Some(range) => Some(range.contains(self.v3_pool(&position.pool)?.pool.tick)),
+                None => None,
+            },
         })))
     }
 }

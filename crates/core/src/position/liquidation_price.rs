@@ -11,12 +11,15 @@
 //!   (short) above `m = (2·KF)²·u0·u1 / d0²`.
 //! - [`solve`]: any debt and either valuation, by exact integer bisection on the engine's own
 //!   kill check; with debt in both tokens there are two prices, one on each side.
+//! - [`solve_range`]: the same for a range position on a v3 pool, the pool moved by swaps.
 
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
+use super::range;
 use super::valuation::{assess, Quote};
 use super::Valuation;
+use crate::amm::v3::{V3Pool, V3PositionKey};
 use crate::amm::ConstantProductPool;
 use crate::math::{mul_div, sqrt, CheckedOps, WAD};
 use crate::Error;
@@ -73,11 +76,39 @@ pub fn solve(
     valuation: Valuation,
     kill_factor_bps: u32,
 ) -> Result<LiquidationPrices, Error> {
-    let liquidatable = |m: U256| -> Result<bool, Error> {
+    search(quotes, debt, |m| {
         let (moved, moved_quotes) = moved(pool, quotes, m)?;
         let health = assess(&moved, lp, debt, moved_quotes, valuation)?;
         Ok(!health.within(kill_factor_bps)?)
-    };
+    })
+}
+
+/// Liquidation prices of a range position: the pool is moved by arbitrage through its own
+/// swap loop (crossing ticks, paying fees into the range while it is in range), the oracle with
+/// it, and the kill check run on the result.
+pub fn solve_range(
+    pool: &V3Pool,
+    key: &V3PositionKey,
+    debt: [U256; 2],
+    quotes: [Quote; 2],
+    valuation: Valuation,
+    kill_factor_bps: u32,
+) -> Result<LiquidationPrices, Error> {
+    search(quotes, debt, |m| {
+        let moved = range::moved(pool, m)?;
+        let moved_quotes = moved_quotes(quotes, m)?;
+        let health = range::assess_range(&moved, key, debt, moved_quotes, valuation)?;
+        Ok(!health.within(kill_factor_bps)?)
+    })
+}
+
+/// The multipliers on token0's price, below and above today's, past which `liquidatable`
+/// holds, as prices.
+fn search(
+    quotes: [Quote; 2],
+    debt: [U256; 2],
+    liquidatable: impl Fn(U256) -> Result<bool, Error>,
+) -> Result<LiquidationPrices, Error> {
     if debt == [U256::ZERO; 2] || liquidatable(WAD)? {
         return Ok(LiquidationPrices::default());
     }
@@ -130,9 +161,14 @@ fn moved(
     let r1sq = pool.reserve1.mul_or(pool.reserve1, "move pool")?;
     moved.reserve0 = sqrt(mul_div(r0sq, WAD, m)?);
     moved.reserve1 = sqrt(mul_div(r1sq, m, WAD)?);
+    Ok((moved, moved_quotes(quotes, m)?))
+}
+
+/// The quotes with token0's price times `m` (1e18 = unchanged).
+fn moved_quotes(quotes: [Quote; 2], m: U256) -> Result<[Quote; 2], Error> {
     let mut q = quotes;
     q[0].price_wad = mul_div(quotes[0].price_wad, m, WAD)?;
-    Ok((moved, q))
+    Ok(q)
 }
 
 mod opt_dec {

@@ -1,13 +1,16 @@
 //! Leveraged LP positions (Alpaca / Alpha Homora style): equity plus debt in either or both
-//! tokens of a constant-product pool, held as LP staked in the pool's farm.
+//! tokens of a constant-product pool or a range of a Uniswap v3 pool, held as LP staked in the pool's farm.
 //!
 //! - [`config`]: the per-pool leverage rules (work factor, kill factor, bounties).
 //! - [`valuation`]: oracle (fair LP price) and exit (after price impact and fees) values, debt
 //!   ratio, leverage; the exit plan that liquidation and closing execute.
 //! - [`liquidation_price`]: liquidation prices in closed form and by an exact numeric solve.
+//! - [`range`]: positions in a price range of a Uniswap v3 pool: the optimal split for the
+//!   range, both valuations, the exit plan.
 
 pub mod config;
 pub mod liquidation_price;
+pub mod range;
 pub mod valuation;
 
 use crate::types::Name;
@@ -15,6 +18,7 @@ use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
 pub use config::{LeverageConfig, Valuation};
+pub use range::TickRange;
 pub use valuation::{ExitMode, ExitPlan, PositionHealth};
 
 /// A leveraged LP position. Its debt lives in the lending pools under
@@ -25,8 +29,12 @@ pub struct Position {
     pub id: u64,
     pub owner: Name,
     pub pool: Name,
+    /// LP tokens on a constant-product pool; the range's liquidity on a v3 pool.
     #[serde(with = "crate::types::dec")]
     pub lp: U256,
+    /// The price range, for a position on a Uniswap v3 pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<TickRange>,
     pub opened_at: u64,
     pub open: bool,
 }

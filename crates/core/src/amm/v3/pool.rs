@@ -215,6 +215,51 @@ impl V3Pool {
         amount_specified: I256,
         sqrt_price_limit: U256,
     ) -> Result<SwapOutcome, V3Error> {
+        let (outcome, crossings) =
+            self.run_swap(zero_for_one, amount_specified, sqrt_price_limit)?;
+        let balance0 = apply_signed(self.balance0, outcome.amount0)?;
+        let balance1 = apply_signed(self.balance1, outcome.amount1)?;
+        // Every check has passed: commit. Crossing flips each tick's outside growth to the
+        // global growth at the moment of the crossing.
+        for (tick_crossed, growth) in crossings {
+            let (cross0, cross1) = if zero_for_one {
+                (growth, self.fee_growth_global1)
+            } else {
+                (self.fee_growth_global0, growth)
+            };
+            if let Some(info) = self.ticks.get_mut(&tick_crossed) {
+                info.fee_growth_outside0 = cross0.wrapping_sub(info.fee_growth_outside0);
+                info.fee_growth_outside1 = cross1.wrapping_sub(info.fee_growth_outside1);
+            }
+        }
+        self.sqrt_price = outcome.sqrt_price_after;
+        self.tick = outcome.tick_after;
+        self.liquidity = outcome.liquidity_after;
+        self.fee_growth_global0 = outcome.fee_growth_global0;
+        self.fee_growth_global1 = outcome.fee_growth_global1;
+        (self.balance0, self.balance1) = (balance0, balance1);
+        Ok(outcome)
+    }
+
+    /// What [`Self::swap`] would do, without doing it: the amounts, the price and tick after,
+    /// the fee. Exit plans and the optimal split for a range ask this many times per command.
+    pub fn quote_swap(
+        &self,
+        zero_for_one: bool,
+        amount_specified: I256,
+        sqrt_price_limit: U256,
+    ) -> Result<SwapOutcome, V3Error> {
+        self.run_swap(zero_for_one, amount_specified, sqrt_price_limit).map(|(outcome, _)| outcome)
+    }
+
+    /// The swap loop on a read-only pool: the outcome, and each initialized tick crossed with
+    /// the global fee growth (of the input token) at that moment.
+    fn run_swap(
+        &self,
+        zero_for_one: bool,
+        amount_specified: I256,
+        sqrt_price_limit: U256,
+    ) -> Result<(SwapOutcome, Vec<(i32, U256)>), V3Error> {
         if amount_specified.is_zero() {
             return Err(V3Error::ZeroAmount);
         }
@@ -297,37 +342,16 @@ impl V3Pool {
         } else {
             (calculated, specified_used)
         };
-        let balance0 = apply_signed(self.balance0, amount0)?;
-        let balance1 = apply_signed(self.balance1, amount1)?;
-
-        // Every check has passed: commit. Crossing flips each tick's outside growth to the
-        // global growth at the moment of the crossing.
-        let mut ticks_crossed = Vec::with_capacity(crossings.len());
-        for (tick_crossed, growth) in crossings {
-            let (cross0, cross1) = if zero_for_one {
-                (growth, self.fee_growth_global1)
-            } else {
-                (self.fee_growth_global0, growth)
-            };
-            if let Some(info) = self.ticks.get_mut(&tick_crossed) {
-                info.fee_growth_outside0 = cross0.wrapping_sub(info.fee_growth_outside0);
-                info.fee_growth_outside1 = cross1.wrapping_sub(info.fee_growth_outside1);
-            }
-            ticks_crossed.push(tick_crossed);
-        }
-        let before = (self.sqrt_price, self.tick);
-        self.sqrt_price = sqrt_price;
-        self.tick = tick;
-        self.liquidity = liquidity;
-        self.fee_growth_global0 = g0;
-        self.fee_growth_global1 = g1;
-        self.balance0 = balance0;
-        self.balance1 = balance1;
-        Ok(SwapOutcome {
+        // The pool must be able to pay the output; checked here so that a quote fails as the
+        // swap would.
+        apply_signed(self.balance0, amount0)?;
+        apply_signed(self.balance1, amount1)?;
+        let ticks_crossed = crossings.iter().map(|c| c.0).collect();
+        let outcome = SwapOutcome {
             amount0,
             amount1,
-            sqrt_price_before: before.0,
-            tick_before: before.1,
+            sqrt_price_before: self.sqrt_price,
+            tick_before: self.tick,
             sqrt_price_after: sqrt_price,
             tick_after: tick,
             liquidity_after: liquidity,
@@ -336,7 +360,8 @@ impl V3Pool {
             fee_growth_global1: g1,
             ticks_crossed,
             steps,
-        })
+        };
+        Ok((outcome, crossings))
     }
 
     /// Fee growth inside `[lower, upper)` per unit of liquidity (`Tick.getFeeGrowthInside`),
@@ -403,7 +428,8 @@ impl V3Pool {
         Ok(amounts)
     }
 
-    fn check_ticks(&self, lower: i32, upper: i32) -> Result<(), V3Error> {
+    /// A valid range for this pool: ordered, within the tick bounds, on the spacing.
+    pub fn check_ticks(&self, lower: i32, upper: i32) -> Result<(), V3Error> {
         if lower >= upper {
             return Err(V3Error::TicksMisordered { lower, upper });
         }

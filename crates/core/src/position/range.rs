@@ -1,0 +1,320 @@
+//! Leveraged range positions on a Uniswap v3 pool: the optimal split of a deposit for a range,
+//! both valuations, the exit plan, and the pool moved to another price.
+//!
+//! The position is a v3 position owned by [`crate::types::Holder::Position`] in
+//! `[tick_lower, tick_upper)`. What it is worth:
+//!
+//! - **oracle**: the tokens its liquidity holds at the oracle's price (`LiquidityAmounts` at the
+//!   square root of the oracle price ratio, not at the pool's price, which a flash loan can
+//!   move), plus the fees it is owed, valued at the oracle (Alpha Homora's and Kamino's way for
+//!   concentrated liquidity);
+//! - **exit**: burn the liquidity and collect principal and fees on a copy of the pool, convert
+//!   toward the debt as a liquidation would ([`plan_exit_swap`]) through the pool's own swap
+//!   loop, and value what is left at the oracle.
+//!
+//! Out of range the position holds one token only and earns no fees: both follow from the
+//! pool's own bookkeeping, nothing here special-cases them.
+
+use alloy_primitives::{I256, U256};
+use serde::{Deserialize, Serialize};
+
+use super::valuation::{holdings_value, ExitMode, PlannedSwap, PositionHealth, Quote};
+use super::Valuation;
+use crate::amm::v3::{math, V3Pool, V3PositionKey};
+use crate::math::{mul_div, sqrt, CheckedOps, Q128, WAD};
+use crate::Error;
+
+/// A position's price range in ticks, `[tick_lower, tick_upper)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TickRange {
+    pub tick_lower: i32,
+    pub tick_upper: i32,
+}
+
+impl TickRange {
+    /// The range's bounds as `sqrtPriceX96`.
+    pub fn sqrt_prices(&self) -> Result<(U256, U256), Error> {
+        Ok((math::sqrt_price_at_tick(self.tick_lower)?, math::sqrt_price_at_tick(self.tick_upper)?))
+    }
+
+    /// Whether the pool's current tick is inside the range, where the position earns fees.
+    pub fn contains(&self, tick: i32) -> bool {
+        self.tick_lower <= tick && tick < self.tick_upper
+    }
+
+    /// The range of `width` ticks (rounded down to the spacing, at least one spacing) that
+    /// has `tick` as near its middle as the spacing allows.
+    pub fn centred(tick: i32, width: i32, spacing: i32) -> Result<Self, Error> {
+        let width = (width / spacing).max(1) * spacing;
+        let lower = (tick - width / 2).div_euclid(spacing) * spacing;
+        let (min, max) = (
+            math::MIN_TICK.div_euclid(spacing) * spacing + spacing,
+            math::MAX_TICK.div_euclid(spacing) * spacing,
+        );
+        let lower = lower.clamp(min, max - width);
+        if lower < min {
+            return Err(Error::invalid(format!(
+                "a range {width} ticks wide does not fit between the lowest and highest ticks"
+            )));
+        }
+        Ok(Self { tick_lower: lower, tick_upper: lower + width })
+    }
+}
+
+/// `2^192`: a price ratio scaled so that its square root is a Q64.96.
+const Q192: U256 = U256::from_limbs([0, 0, 0, 1]);
+
+/// The oracle's price of token0 in token1, raw units, as a `sqrtPriceX96` within the range
+/// v3 allows: `sqrt(p0·unit1 / (p1·unit0)) · 2^96`, rounded down.
+pub fn oracle_sqrt_price(quotes: [Quote; 2]) -> Result<U256, Error> {
+    let num = quotes[0].price_wad.mul_or(quotes[1].unit, "oracle sqrt price")?;
+    let den = quotes[1].price_wad.mul_or(quotes[0].unit, "oracle sqrt price")?;
+    // Q192 keeps 96 fractional bits; a ratio above 2^64 does not fit it, so Q128 then.
+    let root = match mul_div(num, Q192, den) {
+        Ok(ratio) => sqrt(ratio),
+        Err(_) => sqrt(mul_div(num, Q128, den)?) << 32,
+    };
+    Ok(root.clamp(math::min_sqrt_price(), math::max_sqrt_price() - U256::from(1)))
+}
+
+/// Tokens behind `liquidity` in `range` at `sqrt_price`, rounded down.
+pub fn range_amounts(
+    range: TickRange,
+    sqrt_price: U256,
+    liquidity: u128,
+) -> Result<[U256; 2], Error> {
+    let (a, b) = range.sqrt_prices()?;
+    Ok(math::amounts_for_liquidity(sqrt_price, a, b, liquidity)?)
+}
+
+/// What minting `liquidity` in `range` at `sqrt_price` costs, rounded up as the pool's `mint`
+/// rounds it.
+pub fn range_amounts_up(
+    range: TickRange,
+    sqrt_price: U256,
+    liquidity: u128,
+) -> Result<[U256; 2], Error> {
+    let (a, b) = range.sqrt_prices()?;
+    Ok(if sqrt_price <= a {
+        [math::amount0_delta(a, b, liquidity, true)?, U256::ZERO]
+    } else if sqrt_price < b {
+        [
+            math::amount0_delta(sqrt_price, b, liquidity, true)?,
+            math::amount1_delta(a, sqrt_price, liquidity, true)?,
+        ]
+    } else {
+        [U256::ZERO, math::amount1_delta(a, b, liquidity, true)?]
+    })
+}
+
+/// An amount too large for any swap to need: an exact input that only the price limit stops.
+fn unbounded() -> I256 {
+    I256::ONE << 200
+}
+
+fn exact(amount: U256) -> Result<I256, Error> {
+    I256::try_from(amount).map_err(|_| Error::invalid("swap amount above 2^255"))
+}
+
+/// The farthest price limit in the swap's direction.
+fn edge(zero_for_one: bool) -> U256 {
+    if zero_for_one {
+        math::min_sqrt_price() + U256::from(1)
+    } else {
+        math::max_sqrt_price() - U256::from(1)
+    }
+}
+
+/// The swap of an exact `amount_in`, quoted on `pool`: `None` when nothing would come out.
+pub fn quote_sell(
+    pool: &V3Pool,
+    zero_for_one: bool,
+    amount_in: U256,
+) -> Result<Option<PlannedSwap>, Error> {
+    if amount_in.is_zero() {
+        return Ok(None);
+    }
+    let out = pool.quote_swap(zero_for_one, exact(amount_in)?, edge(zero_for_one))?;
+    let (paid, got) =
+        if zero_for_one { (out.amount0, out.amount1) } else { (out.amount1, out.amount0) };
+    if got.is_zero() {
+        return Ok(None);
+    }
+    Ok(Some(PlannedSwap {
+        zero_for_one,
+        amount_in: paid.unsigned_abs(),
+        amount_out: got.unsigned_abs(),
+    }))
+}
+
+/// The exit's swap on a v3 pool, with [`ExitMode`]'s rules as on a constant-product pool:
+/// sell all of the token not owed (single debt, convert), or buy exactly the shortfall when the
+/// surplus pays for it and else sell the whole surplus.
+pub fn plan_exit_swap(
+    pool: &V3Pool,
+    have: [U256; 2],
+    debt: [U256; 2],
+    mode: ExitMode,
+) -> Result<Option<PlannedSwap>, Error> {
+    let single_debt = debt[0].is_zero() != debt[1].is_zero();
+    if mode == ExitMode::ConvertToDebt && single_debt {
+        let zero_for_one = debt[1] > U256::ZERO;
+        return quote_sell(pool, zero_for_one, have[usize::from(!zero_for_one)]);
+    }
+    for (short, long) in [(0usize, 1usize), (1, 0)] {
+        if have[short] < debt[short] && have[long] > debt[long] {
+            let (shortfall, surplus) = (debt[short] - have[short], have[long] - debt[long]);
+            let zero_for_one = long == 0;
+            let out = pool.quote_swap(zero_for_one, -exact(shortfall)?, edge(zero_for_one))?;
+            let (paid, got) =
+                if zero_for_one { (out.amount0, out.amount1) } else { (out.amount1, out.amount0) };
+            if got.unsigned_abs() == shortfall && paid.unsigned_abs() <= surplus {
+                return Ok(Some(PlannedSwap {
+                    zero_for_one,
+                    amount_in: paid.unsigned_abs(),
+                    amount_out: shortfall,
+                }));
+            }
+            return quote_sell(pool, zero_for_one, surplus);
+        }
+    }
+    Ok(None)
+}
+
+/// Liquidity that `amount0` backs in `[max(s, a), b)`, or `u128::MAX` where the range needs
+/// no token0 at `s`, saturating.
+fn liquidity_of0(s: U256, a: U256, b: U256, amount0: U256) -> u128 {
+    if s >= b {
+        return u128::MAX;
+    }
+    math::liquidity_for_amount0(s.max(a), b, amount0).unwrap_or(u128::MAX)
+}
+
+/// Liquidity that `amount1` backs in `[a, min(s, b))`, or `u128::MAX` where none is needed.
+fn liquidity_of1(s: U256, a: U256, b: U256, amount1: U256) -> u128 {
+    if s <= a {
+        return u128::MAX;
+    }
+    math::liquidity_for_amount1(a, s.min(b), amount1).unwrap_or(u128::MAX)
+}
+
+/// The swap that turns `have` into the mix that mints the most liquidity in `range`, at the
+/// price the swap itself leaves: bisection on the amount in, each candidate quoted through the
+/// pool's swap loop (ticks crossed, fees paid), so that the split is exact for this pool and
+/// not only for a constant-product approximation of it.
+pub fn optimal_split(
+    pool: &V3Pool,
+    range: TickRange,
+    have: [U256; 2],
+) -> Result<Option<PlannedSwap>, Error> {
+    let (a, b) = range.sqrt_prices()?;
+    let s = pool.sqrt_price;
+    let (l0, l1) = (liquidity_of0(s, a, b, have[0]), liquidity_of1(s, a, b, have[1]));
+    let zero_for_one = match l0.cmp(&l1) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => return Ok(None),
+    };
+    let (i, o) = if zero_for_one { (0, 1) } else { (1, 0) };
+    // (liquidity backed by the input side, by the output side, the swap) after selling `x`.
+    let after = |x: U256| -> Result<(u128, u128, Option<PlannedSwap>), Error> {
+        let (mut s, mut swap) = (pool.sqrt_price, None);
+        if !x.is_zero() {
+            let out = pool.quote_swap(zero_for_one, exact(x)?, edge(zero_for_one))?;
+            let (paid, got) =
+                if zero_for_one { (out.amount0, out.amount1) } else { (out.amount1, out.amount0) };
+            s = out.sqrt_price_after;
+            swap = (!got.is_zero()).then_some(PlannedSwap {
+                zero_for_one,
+                amount_in: paid.unsigned_abs(),
+                amount_out: got.unsigned_abs(),
+            });
+        }
+        let mut h = have;
+        if let Some(sw) = swap {
+            h[i] -= sw.amount_in;
+            h[o] = h[o].add_or(sw.amount_out, "optimal split")?;
+        }
+        let (l0, l1) = (liquidity_of0(s, a, b, h[0]), liquidity_of1(s, a, b, h[1]));
+        Ok(if zero_for_one { (l0, l1, swap) } else { (l1, l0, swap) })
+    };
+    // Invariant: selling `lo` leaves an excess of the input token, selling `hi` does not.
+    let (mut lo, mut hi) = (U256::ZERO, have[i]);
+    let (l_in, l_out, _) = after(hi)?;
+    if l_in >= l_out {
+        return quote_sell(pool, zero_for_one, hi);
+    }
+    while hi - lo > U256::from(1) {
+        let mid = lo + (hi - lo) / U256::from(2);
+        let (l_in, l_out, _) = after(mid)?;
+        if l_in >= l_out {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    // The most liquidity is at the crossing: the output side binds at `lo`, the input at `hi`.
+    let (_, at_lo, swap_lo) = after(lo)?;
+    let (at_hi, _, swap_hi) = after(hi)?;
+    Ok(if at_hi > at_lo { swap_hi } else { swap_lo })
+}
+
+/// What a range position holds, is worth and owes at one moment.
+pub fn assess_range(
+    pool: &V3Pool,
+    key: &V3PositionKey,
+    debt: [U256; 2],
+    quotes: [Quote; 2],
+    valuation: Valuation,
+) -> Result<PositionHealth, Error> {
+    let range = TickRange { tick_lower: key.tick_lower, tick_upper: key.tick_upper };
+    let liquidity = pool.position(key).map_or(0, |p| p.liquidity);
+    let fees = pool.owed_with_pending_fees(key)?.map(U256::from);
+    let principal = range_amounts(range, oracle_sqrt_price(quotes)?, liquidity)?;
+    let at_oracle =
+        [principal[0].add_or(fees[0], "value")?, principal[1].add_or(fees[1], "value")?];
+    let value_oracle = holdings_value(at_oracle, quotes)?;
+    let (exited, removed) = burned(pool, key, liquidity)?;
+    let mut holdings = removed;
+    if let Some(s) = plan_exit_swap(&exited, removed, debt, ExitMode::ConvertToDebt)? {
+        let (i, o) = if s.zero_for_one { (0, 1) } else { (1, 0) };
+        holdings[i] -= s.amount_in;
+        holdings[o] = holdings[o].add_or(s.amount_out, "exit plan")?;
+    }
+    let value_exit = holdings_value(holdings, quotes)?;
+    let debt_value =
+        quotes[0].value_up(debt[0])?.add_or(quotes[1].value_up(debt[1])?, "debt value")?;
+    let value = match valuation {
+        Valuation::Exit => value_exit,
+        Valuation::Oracle => value_oracle,
+    };
+    PositionHealth::new(value_oracle, value_exit, value, debt, debt_value)
+}
+
+/// A copy of `pool` with the position's `liquidity` burned, and everything the position is
+/// then owed (principal, rounded down, and fees).
+pub fn burned(
+    pool: &V3Pool,
+    key: &V3PositionKey,
+    liquidity: u128,
+) -> Result<(V3Pool, [U256; 2]), Error> {
+    let mut copy = pool.clone();
+    if pool.position(key).is_some() {
+        copy.burn(key, liquidity)?;
+    }
+    let owed = copy.owed_with_pending_fees(key)?.map(U256::from);
+    Ok((copy, owed))
+}
+
+/// `pool` after arbitrage takes token0's price to `m` (1e18 = unchanged) times the current,
+/// through the pool's swap loop (ticks crossed, fees paid to the liquidity in range).
+pub fn moved(pool: &V3Pool, m: U256) -> Result<V3Pool, Error> {
+    let target = mul_div(pool.sqrt_price, sqrt(m.mul_or(WAD, "move pool")?), WAD)?;
+    let target = target.clamp(math::min_sqrt_price() + U256::from(1), edge(false));
+    let mut copy = pool.clone();
+    if target != pool.sqrt_price {
+        let zero_for_one = target < pool.sqrt_price;
+        copy.swap(zero_for_one, unbounded(), target)?;
+    }
+    Ok(copy)
+}
