@@ -159,3 +159,106 @@ fn the_v3_example_reports_every_swap_field_and_keeps_every_token() {
         sum("v3_minted", "amount1") + sum("v3_swapped", "amount1") - sum("v3_collected", "amount1");
     assert!(held0 >= 0 && held1 >= 0, "{held0} {held1}");
 }
+
+#[test]
+fn the_range_example_recentres_at_its_reported_cost_and_is_liquidated_keeping_every_token() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/range_position.jsonl");
+    let output = levfarm(&["exec", "--final-state", example], "");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut events = lines(&output);
+    let last = events.pop().unwrap();
+    let n = |v: &Value, k: &str| v[k].as_str().unwrap().parse::<u128>().unwrap();
+    let contains = |range: &Value, tick: i64| {
+        range["tick_lower"].as_i64().unwrap() <= tick
+            && tick < range["tick_upper"].as_i64().unwrap()
+    };
+    // Replay the oracle from the script's own events: `set_price` prices in 1e18 per whole
+    // token, `create_token` decimals; and the v3 pool's tick from its swaps.
+    let wad = |price: &str| -> u128 {
+        let (whole, frac) = price.split_once('.').unwrap_or((price, ""));
+        whole.parse::<u128>().unwrap() * 10u128.pow(18)
+            + format!("{frac:0<18}").parse::<u128>().unwrap()
+    };
+    let (mut units, mut prices) =
+        (std::collections::BTreeMap::new(), std::collections::BTreeMap::new());
+    let (mut tokens, mut tick, mut tick_before_line) = (None, None, None);
+    let mut line = 0;
+    let mut recentred = None;
+    for e in &events {
+        if e["line"] != line {
+            line = e["line"].as_u64().unwrap();
+            tick_before_line = tick;
+        }
+        match e["event"].as_str().unwrap() {
+            "token_created" => {
+                let decimals = e["decimals"].as_u64().unwrap() as u32;
+                units.insert(e["symbol"].as_str().unwrap(), 10u128.pow(decimals));
+            }
+            "price_set" => {
+                prices.insert(e["token"].as_str().unwrap(), wad(e["price"].as_str().unwrap()));
+            }
+            "v3_pool_created" if e["pool"] == "ETH-USDC" => {
+                tokens = Some([e["token0"].as_str().unwrap(), e["token1"].as_str().unwrap()]);
+                tick = e["tick"].as_i64();
+            }
+            "v3_swapped" if e["pool"] == "ETH-USDC" => tick = e["tick"].as_i64(),
+            "position_recentered" => {
+                let [t0, t1] = tokens.unwrap();
+                // Dust handed back, valued at the oracle as the engine values it: each token
+                // rounded down.
+                let value = |t: &str, amount: u128| {
+                    amount.checked_mul(prices[t]).expect("the dust is small") / units[t]
+                };
+                let returned = value(t0, n(e, "returned0")) + value(t1, n(e, "returned1"));
+                recentred = Some((e.clone(), returned, tick_before_line.unwrap(), tick.unwrap()));
+            }
+            _ => {}
+        }
+    }
+    let (r, returned_value, tick_before, tick_after) = recentred.expect("a position_recentered");
+    assert_eq!(n(&r, "cost"), n(&r, "value_before") - n(&r, "value_after") - returned_value, "{r}");
+    assert!(n(&r, "cost") > 0, "the swap and its fee cost something: {r}");
+    // The old range had lost the price; the new one, as wide, holds it before and after its
+    // own swap.
+    assert!(!contains(&r["from"], tick_before), "{tick_before} {r}");
+    assert!(contains(&r["to"], tick_before) && contains(&r["to"], tick_after), "{r}");
+    let width = |range: &Value| {
+        range["tick_upper"].as_i64().unwrap() - range["tick_lower"].as_i64().unwrap()
+    };
+    assert_eq!(width(&r["to"]), width(&r["from"]));
+    // `inspect_position` agrees: out of range in the old range before, in the new one after,
+    // holding the liquidity the re-centring minted.
+    let at = events.iter().position(|e| e["event"] == "position_recentered").unwrap();
+    let is_status = |e: &&Value| e["event"] == "position_status";
+    let before = events[..at].iter().rev().find(is_status).unwrap();
+    let after = events[at..].iter().find(is_status).unwrap();
+    assert_eq!((&before["range"], &before["in_range"]), (&r["from"], &Value::Bool(false)));
+    assert_eq!((&after["range"], &after["in_range"]), (&r["to"], &Value::Bool(true)));
+    assert_eq!(after["lp"], r["liquidity_after"]);
+    // Liquidated past the kill factor, debt in WETH only: Alpaca's kill arithmetic on token0.
+    let kill = events.last().unwrap();
+    assert_eq!(kill["event"], "position_liquidated");
+    assert!(kill["health_before"]["debt_ratio_bps"].as_u64().unwrap() > 8333, "{kill}");
+    let back =
+        n(kill, "prize0") + n(kill, "treasury_fee0") + n(kill, "repaid0") + n(kill, "returned0");
+    assert_eq!(n(kill, "prize0"), back / 100);
+    assert_eq!(n(kill, "treasury_fee0"), back * 4 / 100);
+    let debt0 = kill["health_before"]["debt"][0].as_str().unwrap().parse::<u128>().unwrap();
+    assert_eq!(n(kill, "repaid0"), debt0);
+    assert_eq!((n(kill, "bad_debt0"), n(kill, "bad_debt1")), (0, 0));
+    // The final state: the position closed, no debt left, every minted unit somewhere.
+    let state = &last["final_state"];
+    assert_eq!(state["positions"][0]["open"], false);
+    for pool in state["lending"].as_array().unwrap() {
+        assert_eq!(pool["total_debt"], "0", "{pool}");
+    }
+    let tokens = state["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 3);
+    for t in tokens {
+        assert_eq!(
+            n(t, "held") + n(t, "lending_cash") + n(t, "amm_reserves") + n(t, "farm_balances"),
+            n(t, "minted"),
+            "{t}"
+        );
+    }
+}

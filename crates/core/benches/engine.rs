@@ -1,4 +1,5 @@
-//! Engine micro-benchmarks and one year of hourly steps of a leveraged position.
+//! Engine micro-benchmarks and one year of hourly steps of a leveraged position, on a
+//! constant-product pool and in a range of a v3 pool.
 //!
 //! The year (fixture in `year/mod.rs`) replays the bundled ETH/USD closes of 2022: each hour
 //! the time advances, the oracle moves, an arbitrageur trades the pool to it, the lending pools
@@ -12,7 +13,9 @@ use levfarm_core::math::U256;
 use levfarm_core::Command;
 
 mod year;
-use year::{closes_2022, cmd, market, year_of_hourly_steps};
+use year::{
+    closes_2022, cmd, market, range_market, range_year_of_hourly_steps, year_of_hourly_steps,
+};
 
 fn benches(c: &mut Criterion) {
     let base = market();
@@ -112,5 +115,34 @@ fn v3_many_ticks(c: &mut Criterion) {
     });
 }
 
-criterion_group!(engine, benches, v3_many_ticks);
+/// The same year for a 2x long range position on a v3 pool: each hour the arbitrageur trades
+/// the pool to the oracle through its swap loop, the position is re-centred when the price
+/// has left its range, and its health is its range's tokens and fees at the oracle and an
+/// exit quoted through the pool.
+fn v3_range_year(c: &mut Criterion) {
+    let base = range_market();
+    let closes = closes_2022();
+    let mut m = base.clone();
+    let (worst, recentred, liquidated) = range_year_of_hourly_steps(&mut m, &closes);
+    assert!(worst > 0 && recentred > 0, "debt all year, and the price leaves the range");
+    eprintln!(
+        "range year: worst debt ratio {worst} bps, re-centred {recentred} times, \
+         liquidated: {liquidated}"
+    );
+    c.bench_function("range_position_health", |b| {
+        b.iter(|| black_box(&base).position_health(1).unwrap())
+    });
+    c.bench_function("range_liquidation_prices", |b| {
+        b.iter(|| black_box(&base).liquidation_prices(1).unwrap())
+    });
+    c.bench_function("year_of_hourly_steps_range", |b| {
+        b.iter_batched(
+            || base.clone(),
+            |mut m| range_year_of_hourly_steps(&mut m, &closes),
+            BatchSize::LargeInput,
+        )
+    });
+}
+
+criterion_group!(engine, benches, v3_many_ticks, v3_range_year);
 criterion_main!(engine);

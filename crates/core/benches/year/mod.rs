@@ -53,3 +53,75 @@ pub fn year_of_hourly_steps(m: &mut Market, closes: &[Price]) -> u64 {
     }
     worst
 }
+
+/// A WETH/USDC 0.3% Uniswap v3 pool at the first close of 2022 (3723, tick -194098) with
+/// 1,000 WETH and 3,723,000 USDC over the full range and as much again within about ±20%, and
+/// a 2x range position (id 1) close to neutral: 10,000 USDC of equity, 5,000 USDC and
+/// 1.343 WETH (5,000 USDC) borrowed, over [-196800, -191400), about ±13% around the price.
+pub fn range_market() -> Market {
+    let model = r#""rate_model":{"kind":"triple_slope","ceil_slope_1_bps":6000,"ceil_slope_2_bps":9000,"ceil_slope_3_bps":10000,"max_interest_slope_1_bps":2000,"max_interest_slope_2_bps":2000,"max_interest_slope_3_bps":15000}"#;
+    let script = format!(
+        r#"{{"op":"create_token","symbol":"WETH","decimals":18}}
+        {{"op":"create_token","symbol":"USDC","decimals":6}}
+        {{"op":"set_price","token":"WETH","price":"3723"}}
+        {{"op":"set_price","token":"USDC","price":"1"}}
+        {{"op":"create_lending_pool","token":"USDC",{model},"reserve_factor_bps":1900}}
+        {{"op":"create_lending_pool","token":"WETH",{model},"reserve_factor_bps":1900}}
+        {{"op":"mint","to":"lender","token":"WETH","amount":"1000000000000000000000"}}
+        {{"op":"supply","account":"lender","token":"WETH","amount":"1000000000000000000000"}}
+        {{"op":"mint","to":"lender","token":"USDC","amount":"500000000000"}}
+        {{"op":"supply","account":"lender","token":"USDC","amount":"500000000000"}}
+        {{"op":"mint","to":"lp","token":"WETH","amount":"2000000000000000000000"}}
+        {{"op":"mint","to":"lp","token":"USDC","amount":"7446000000000"}}
+        {{"op":"create_v3_pool","pool":"ETH-USDC","token0":"WETH","token1":"USDC","fee_pips":3000,"tick":-194098,"leverage":{{"work_factor_bps":7000,"kill_factor_bps":8333,"kill_prize_bps":100,"kill_treasury_bps":400}}}}
+        {{"op":"v3_mint","account":"lp","pool":"ETH-USDC","tick_lower":-887220,"tick_upper":887220,"amount0":"1000000000000000000000","amount1":"3723000000000"}}
+        {{"op":"v3_mint","account":"lp","pool":"ETH-USDC","tick_lower":-196080,"tick_upper":-192060,"amount0":"1000000000000000000000","amount1":"3723000000000"}}
+        {{"op":"mint","to":"arb","token":"WETH","amount":"100000000000000000000000"}}
+        {{"op":"mint","to":"arb","token":"USDC","amount":"500000000000000"}}
+        {{"op":"mint","to":"alice","token":"USDC","amount":"10000000000"}}
+        {{"op":"open_range_position","owner":"alice","pool":"ETH-USDC","tick_lower":-196800,"tick_upper":-191400,"equity1":"10000000000","borrow0":"1343000000000000000","borrow1":"5000000000"}}"#
+    );
+    let mut m = Market::new();
+    for line in script.lines() {
+        m.apply(&cmd(line.trim())).expect(line);
+    }
+    m
+}
+
+/// [`year_of_hourly_steps`] for the range position, with the keepers a range strategy needs:
+/// re-centred (same width, around the pool's tick) whenever the price has left its range, as
+/// Demeter's strategy does, and liquidated if it ever passes the kill factor. Returns the worst
+/// debt ratio, the number of re-centrings, and whether it was liquidated.
+pub fn range_year_of_hourly_steps(m: &mut Market, closes: &[Price]) -> (u64, u32, bool) {
+    let advance = Command::AdvanceTime { seconds: 3600 };
+    let arbitrage = cmd(r#"{"op":"arbitrage","account":"arb","pool":"ETH-USDC"}"#);
+    let recenter = cmd(r#"{"op":"recenter_position","caller":"alice","position":1}"#);
+    let liquidate = cmd(r#"{"op":"liquidate","liquidator":"keeper","position":1}"#);
+    let accrue = Command::Accrue {};
+    let (mut worst, mut recentred, mut liquidated) = (0, 0, false);
+    let mut events = Vec::new();
+    for close in closes {
+        events.clear();
+        m.apply_into(&advance, &mut events).unwrap();
+        m.apply_into(&Command::SetPrice { token: "WETH".into(), price: *close }, &mut events)
+            .unwrap();
+        m.apply_into(&arbitrage, &mut events).unwrap();
+        m.apply_into(&accrue, &mut events).unwrap();
+        if liquidated {
+            continue;
+        }
+        let health = m.position_health(1).unwrap();
+        worst = worst.max(health.debt_ratio_bps);
+        if !health.within(8333).unwrap() {
+            m.apply_into(&liquidate, &mut events).unwrap();
+            liquidated = true;
+            continue;
+        }
+        let range = m.positions().next().and_then(|p| p.range).expect("a range position");
+        let tick = m.v3_amm_pool("ETH-USDC").unwrap().pool.tick;
+        if !range.contains(tick) && m.apply_into(&recenter, &mut events).is_ok() {
+            recentred += 1;
+        }
+    }
+    (worst, recentred, liquidated)
+}

@@ -51,12 +51,12 @@ impl TickRange {
             math::MIN_TICK.div_euclid(spacing) * spacing + spacing,
             math::MAX_TICK.div_euclid(spacing) * spacing,
         );
-        let lower = lower.clamp(min, max - width);
-        if lower < min {
+        if width > max - min {
             return Err(Error::invalid(format!(
                 "a range {width} ticks wide does not fit between the lowest and highest ticks"
             )));
         }
+        let lower = lower.clamp(min, max - width);
         Ok(Self { tick_lower: lower, tick_upper: lower + width })
     }
 }
@@ -300,7 +300,7 @@ pub fn burned(
 ) -> Result<(V3Pool, [U256; 2]), Error> {
     let mut copy = pool.clone();
     if pool.position(key).is_some() {
-        copy.burn(key, liquidity)?;
+        copy.burn_on_copy(key, liquidity)?;
     }
     let owed = copy.owed_with_pending_fees(key)?.map(U256::from);
     Ok((copy, owed))
@@ -317,4 +317,144 @@ pub fn moved(pool: &V3Pool, m: U256) -> Result<V3Pool, Error> {
         copy.swap(zero_for_one, unbounded(), target)?;
     }
     Ok(copy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Holder;
+
+    fn key(lower: i32, upper: i32) -> V3PositionKey {
+        V3PositionKey { owner: Holder::Account("lp".into()), tick_lower: lower, tick_upper: upper }
+    }
+
+    /// A 0.3% pool at tick 0 with full-range and narrow liquidity, deep enough that a
+    /// deposit's swap moves the price by a few ticks.
+    fn pool() -> V3Pool {
+        let mut pool = V3Pool::new(3000, 60, math::sqrt_price_at_tick(0).unwrap()).unwrap();
+        pool.mint(&key(-887220, 887220), 10u128.pow(21)).unwrap();
+        pool.mint(&key(-600, 600), 10u128.pow(22)).unwrap();
+        pool
+    }
+
+    /// Liquidity minted in `range` after selling `x` of the input token from `have`.
+    fn minted_after(pool: &V3Pool, range: TickRange, have: [U256; 2], zfo: bool, x: U256) -> u128 {
+        let mut h = have;
+        let mut s = pool.sqrt_price;
+        if !x.is_zero() {
+            let out = pool.quote_swap(zfo, I256::try_from(x).unwrap(), edge(zfo)).unwrap();
+            let (i, o) = if zfo { (0, 1) } else { (1, 0) };
+            let (paid, got) =
+                if zfo { (out.amount0, out.amount1) } else { (out.amount1, out.amount0) };
+            h[i] -= paid.unsigned_abs();
+            h[o] += got.unsigned_abs();
+            s = out.sqrt_price_after;
+        }
+        let (a, b) = range.sqrt_prices().unwrap();
+        math::liquidity_for_amounts(s, a, b, h[0], h[1]).unwrap()
+    }
+
+    #[test]
+    fn the_optimal_split_mints_more_than_any_other_split() {
+        let pool = pool();
+        let e18 = U256::from(10u64.pow(18));
+        let cases = [
+            // One-sided deposits into a range around the price, a range above it, and below.
+            (
+                TickRange { tick_lower: -1200, tick_upper: 1200 },
+                [U256::from(1000) * e18, U256::ZERO],
+            ),
+            (
+                TickRange { tick_lower: -1200, tick_upper: 1200 },
+                [U256::ZERO, U256::from(1000) * e18],
+            ),
+            (
+                TickRange { tick_lower: -120, tick_upper: 2400 },
+                [U256::from(30) * e18, U256::from(900) * e18],
+            ),
+            (
+                TickRange { tick_lower: 600, tick_upper: 1800 },
+                [U256::from(5) * e18, U256::from(50) * e18],
+            ),
+            (
+                TickRange { tick_lower: -1800, tick_upper: -600 },
+                [U256::from(50) * e18, U256::from(5) * e18],
+            ),
+        ];
+        for (range, have) in cases {
+            let swap = optimal_split(&pool, range, have).unwrap().expect("a swap is needed");
+            let zfo = swap.zero_for_one;
+            let best = minted_after(&pool, range, have, zfo, swap.amount_in);
+            assert!(best > 0, "{range:?}");
+            // Selling a little more or a little less, or nothing, mints no more.
+            let x = swap.amount_in;
+            let input = have[usize::from(!zfo)];
+            for other in
+                [x / U256::from(2), x - x / U256::from(1000), x - U256::from(1)].into_iter().chain(
+                    [x + U256::from(1), x + x / U256::from(1000)]
+                        .into_iter()
+                        .filter(|o| *o <= input),
+                )
+            {
+                let got = minted_after(&pool, range, have, zfo, other);
+                assert!(got <= best, "{range:?}: selling {other} mints {got} > {best} at {x}");
+            }
+            // Out of range on the side it needs, the whole other token is sold.
+            if range.tick_lower > pool.tick {
+                assert!(zfo == false && x == have[1], "{range:?}: {swap:?}");
+            }
+            if range.tick_upper <= pool.tick {
+                assert!(zfo && x == have[0], "{range:?}: {swap:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_deposit_already_in_the_range_mix_needs_no_swap() {
+        let pool = pool();
+        let range = TickRange { tick_lower: -1200, tick_upper: 1200 };
+        // The tokens behind some liquidity at the current price are the range's own mix.
+        let mix = range_amounts(range, pool.sqrt_price, 10u128.pow(20)).unwrap();
+        let split = optimal_split(&pool, range, mix).unwrap();
+        // At most a unit or two of rounding is worth trading.
+        assert!(split.is_none_or(|s| s.amount_in <= U256::from(2)), "{split:?}");
+    }
+
+    #[test]
+    fn centred_ranges_sit_on_the_spacing_around_the_tick() {
+        assert_eq!(
+            TickRange::centred(-200312, 1200, 60).unwrap(),
+            TickRange { tick_lower: -200940, tick_upper: -199740 }
+        );
+        // A width off the spacing rounds down to it; too narrow becomes one spacing.
+        assert_eq!(
+            TickRange::centred(0, 130, 60).unwrap(),
+            TickRange { tick_lower: -60, tick_upper: 60 }
+        );
+        assert_eq!(
+            TickRange::centred(5, 10, 60).unwrap(),
+            TickRange { tick_lower: -60, tick_upper: 0 }
+        );
+        // Near the edge of the tick range the range is pushed inside it.
+        let edge = TickRange::centred(887_000, 1200, 60).unwrap();
+        assert_eq!(edge.tick_upper, 887_220);
+        assert!(TickRange::centred(0, 2_000_000, 60).is_err());
+    }
+
+    #[test]
+    fn the_oracle_price_becomes_the_pools_sqrt_price() {
+        let q = |price: u64, decimals: u8| Quote {
+            price_wad: U256::from(price) * WAD,
+            unit: crate::math::pow10(decimals),
+        };
+        // 1 TKA = 1 TKB with equal decimals is sqrt(1) · 2^96.
+        assert_eq!(oracle_sqrt_price([q(5, 18), q(5, 18)]).unwrap(), crate::math::Q96);
+        // WETH at 2000 USDC: tick -200312, as v3 would be initialized.
+        let s = oracle_sqrt_price([q(2000, 18), q(1, 6)]).unwrap();
+        assert_eq!(math::tick_at_sqrt_price(s).unwrap(), -200312);
+        // USDC per WETH the other way round (token0 USDC): a ratio above 2^64 takes the
+        // Q128 path and still lands on the mirrored tick.
+        let s = oracle_sqrt_price([q(1, 6), q(2000, 18)]).unwrap();
+        assert_eq!(math::tick_at_sqrt_price(s).unwrap(), 200311);
+    }
 }

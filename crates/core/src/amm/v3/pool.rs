@@ -162,19 +162,30 @@ impl V3Pool {
     /// `burn`: removes `amount` of liquidity (zero to poke the fees owed) and adds the
     /// principal, rounded down, to the tokens owed; returns that principal.
     pub fn burn(&mut self, key: &V3PositionKey, amount: u128) -> Result<[U256; 2], V3Error> {
+        let mut next = self.clone();
+        let amounts = next.burn_on_copy(key, amount)?;
+        *self = next;
+        Ok(amounts)
+    }
+
+    /// [`Self::burn`] without its copy: on error the pool may be left half changed, so this is
+    /// for a pool that is itself a throwaway copy (valuing an exit, for instance).
+    pub(crate) fn burn_on_copy(
+        &mut self,
+        key: &V3PositionKey,
+        amount: u128,
+    ) -> Result<[U256; 2], V3Error> {
         let delta = i128::try_from(amount)
             .map_err(|_| V3Error::LiquidityOverflow { liquidity: U256::from(amount) })?;
-        let mut next = self.clone();
-        let amounts = next.modify_position(key, -delta)?;
+        let amounts = self.modify_position(key, -delta)?;
         let [a0, a1] = amounts.map(|a| a.unsigned_abs());
         if !a0.is_zero() || !a1.is_zero() {
-            let position = next.positions.get_mut(key).ok_or(V3Error::NoPosition)?;
+            let position = self.positions.get_mut(key).ok_or(V3Error::NoPosition)?;
             // The contract casts to uint128 and lets the owed amounts wrap; principal that
             // large cannot exist, so the casts here are checked instead.
             position.tokens_owed0 = position.tokens_owed0.wrapping_add(to_u128(a0)?);
             position.tokens_owed1 = position.tokens_owed1.wrapping_add(to_u128(a1)?);
         }
-        *self = next;
         Ok([a0, a1])
     }
 
