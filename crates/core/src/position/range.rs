@@ -401,7 +401,7 @@ mod tests {
             }
             // Out of range on the side it needs, the whole other token is sold.
             if range.tick_lower > pool.tick {
-                assert!(zfo == false && x == have[1], "{range:?}: {swap:?}");
+                assert!(!zfo && x == have[1], "{range:?}: {swap:?}");
             }
             if range.tick_upper <= pool.tick {
                 assert!(zfo && x == have[0], "{range:?}: {swap:?}");
