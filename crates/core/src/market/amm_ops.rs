@@ -361,12 +361,7 @@ impl Market {
         let stake = direction == StakeMove::Stake;
         let holder = Holder::Account(account.into());
         let lp = lp_token(pool_id);
-        if self.v3_pools.contains_key(pool_id) {
-            return Err(Error::invalid(format!(
-                "{pool_id} is a v3 pool: its farm pays leveraged range positions, which stake \
-                 their liquidity themselves"
-            )));
-        }
+        self.refuse_account_farming_on_v3(pool_id)?;
         self.farm_mut(pool_id)?;
         if stake {
             self.ledger.debit(&holder, &lp, amount)?;
@@ -374,6 +369,18 @@ impl Market {
         self.move_stake(pool_id, &holder, amount, direction, ev)?;
         if !stake {
             self.ledger.credit(&holder, &lp, amount)?;
+        }
+        Ok(())
+    }
+
+    /// Accounts do not stake, unstake or harvest on a v3 pool's farm: it pays leveraged range
+    /// positions, which stake their liquidity themselves.
+    fn refuse_account_farming_on_v3(&self, pool_id: &str) -> Result<(), Error> {
+        if self.v3_pools.contains_key(pool_id) {
+            return Err(Error::invalid(format!(
+                "{pool_id} is a v3 pool: its farm pays leveraged range positions, which stake \
+                 their liquidity themselves"
+            )));
         }
         Ok(())
     }
@@ -386,6 +393,7 @@ impl Market {
     ) -> Result<(), Error> {
         let holder = Holder::Account(account.into());
         let now = self.time;
+        self.refuse_account_farming_on_v3(pool_id)?;
         let farm = self.farm_mut(pool_id)?;
         let harvested = farm.harvest(&holder, now)?;
         let token = farm.reward_token.clone();

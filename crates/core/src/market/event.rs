@@ -238,10 +238,11 @@ pub struct PositionRecentered {
     pub returned0: Amount,
     pub returned1: Amount,
     /// Oracle value (numeraire 1e18) before and after, and the cost: before − after − the
-    /// value of what was returned (fees, price impact, rounding).
+    /// value of what was returned (fees, price impact, rounding); negative when the move
+    /// gained, as a swap toward the oracle from a pool a fee away from it can.
     pub value_before: Amount,
     pub value_after: Amount,
-    pub cost: Amount,
+    pub cost: SignedAmount,
     pub health: PositionHealth,
 }
 

@@ -7,17 +7,17 @@
 //! and to convert toward the debt ([`Market::range_exit_swap`]). Re-centring, collecting and
 //! arbitrage against the oracle are v3-only.
 
-use alloy_primitives::U256;
+use alloy_primitives::{I256, U256};
 
 use super::amm_ops::StakeMove;
 use super::event::PositionRecentered;
 use super::{Event, Market};
 use crate::amm::v3::{math, SwapOutcome};
-use crate::math::{mul_div, pow10, sqrt, CheckedOps, WAD};
+use crate::math::CheckedOps;
 use crate::position::range::{self, TickRange};
 use crate::position::valuation::holdings_value;
 use crate::position::{ExitMode, Position};
-use crate::types::{Amount, Holder};
+use crate::types::{Amount, Holder, SignedAmount};
 use crate::Error;
 
 /// What putting tokens into a range did.
@@ -133,22 +133,9 @@ impl Market {
     ) -> Result<(), Error> {
         let entry = self.v3_pool(pool_id)?;
         let quotes = [self.quote_of(entry.token_ids[0])?, self.quote_of(entry.token_ids[1])?];
-        let target = range::oracle_sqrt_price(quotes)?;
-        // sqrt(1 − fee) in 1e18: selling token0 pays while price·(1 − fee) > oracle, buying
-        // while price / (1 − fee) < oracle.
-        let keep = sqrt(U256::from(1_000_000 - entry.pool.fee_pips) * pow10(30));
-        let (above, below) = (mul_div(target, WAD, keep)?, mul_div(target, keep, WAD)?);
-        let s = entry.pool.sqrt_price;
-        let (zero_for_one, limit) = if s > above {
-            (true, above.max(math::min_sqrt_price() + U256::from(1)))
-        } else if s < below {
-            (false, below.min(math::max_sqrt_price() - U256::from(1)))
-        } else {
+        let Some((zero_for_one, limit)) = range::arbitrage_target(&entry.pool, quotes)? else {
             return Ok(());
         };
-        if limit == s {
-            return Ok(());
-        }
         let holder = Holder::Account(account.into());
         self.v3_swap(
             &holder,
@@ -200,7 +187,10 @@ impl Market {
         }
         let quotes = [self.quote(&tokens[0])?, self.quote(&tokens[1])?];
         let returned_value = holdings_value(returned, quotes)?;
-        let cost = before.value_oracle.saturating_sub(after.value_oracle + returned_value);
+        let signed =
+            |v: U256| I256::try_from(v).map_err(|_| Error::invalid("position value above 2^255"));
+        let kept = after.value_oracle.add_or(returned_value, "recenter cost")?;
+        let cost = signed(before.value_oracle)? - signed(kept)?;
         let swap = zap.swap.as_ref();
         let side = |s: &SwapOutcome, input: bool| {
             let [d0, d1] = [s.amount0, s.amount1];
@@ -223,7 +213,7 @@ impl Market {
             returned1: Amount(returned[1]),
             value_before: Amount(before.value_oracle),
             value_after: Amount(after.value_oracle),
-            cost: Amount(cost),
+            cost: SignedAmount(cost),
             health: after,
         })));
         Ok(())

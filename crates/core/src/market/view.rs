@@ -248,7 +248,23 @@ pub struct Summary {
     pub tokens: Vec<Totals>,
     pub lending: Vec<LendingSummary>,
     pub pools: Vec<PoolSummary>,
+    pub v3_pools: Vec<V3PoolSummary>,
     pub positions: Vec<PositionSummary>,
+}
+
+/// One Uniswap v3 pool in a [`Summary`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct V3PoolSummary {
+    pub pool: Name,
+    pub token0: Name,
+    pub token1: Name,
+    pub fee_pips: u32,
+    pub sqrt_price_x96: Amount,
+    pub tick: i32,
+    /// Liquidity in range at the current price.
+    pub liquidity: Amount,
+    pub balance0: Amount,
+    pub balance1: Amount,
 }
 
 /// One lending pool in a [`Summary`].
@@ -285,6 +301,8 @@ pub struct PositionSummary {
     pub pool: Name,
     pub open: bool,
     pub lp: Amount,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<crate::position::TickRange>,
     pub health: Option<PositionHealth>,
 }
 
@@ -328,9 +346,25 @@ impl Market {
                 pool: p.pool.clone(),
                 open: p.open,
                 lp: Amount(p.lp),
+                range: p.range,
                 health,
             });
         }
-        Ok(Summary { time: self.time, tokens, lending, pools, positions })
+        let v3_pools = self
+            .v3_pools
+            .iter()
+            .map(|(id, e)| V3PoolSummary {
+                pool: id.clone(),
+                token0: e.token0.clone(),
+                token1: e.token1.clone(),
+                fee_pips: e.pool.fee_pips,
+                sqrt_price_x96: Amount(e.pool.sqrt_price),
+                tick: e.pool.tick,
+                liquidity: Amount(U256::from(e.pool.liquidity)),
+                balance0: Amount(e.pool.balance0),
+                balance1: Amount(e.pool.balance1),
+            })
+            .collect();
+        Ok(Summary { time: self.time, tokens, lending, pools, v3_pools, positions })
     }
 }

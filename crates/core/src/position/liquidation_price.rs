@@ -11,7 +11,8 @@
 //!   (short) above `m = (2·KF)²·u0·u1 / d0²`.
 //! - [`solve`]: any debt and either valuation, by exact integer bisection on the engine's own
 //!   kill check; with debt in both tokens there are two prices, one on each side.
-//! - [`solve_range`]: the same for a range position on a v3 pool, the pool moved by swaps.
+//! - [`solve_range`]: the same for a range position on a v3 pool, the pool arbitraged to the
+//!   moved oracle by swaps.
 
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
@@ -83,9 +84,11 @@ pub fn solve(
     })
 }
 
-/// Liquidation prices of a range position: the pool is moved by arbitrage through its own
-/// swap loop (crossing ticks, paying fees into the range while it is in range), the oracle with
-/// it, and the kill check run on the result.
+/// Liquidation prices of a range position: the oracle moves, the pool follows it as the
+/// market's `arbitrage` would (through its own swap loop, crossing ticks, paying fees into the
+/// range while it is in range, stopping within the fee of the oracle), and the kill check
+/// runs on the result, so that a price found here is where `set_price` then `arbitrage` then
+/// `liquidate` starts to succeed.
 pub fn solve_range(
     pool: &V3Pool,
     key: &V3PositionKey,
@@ -95,8 +98,8 @@ pub fn solve_range(
     kill_factor_bps: u32,
 ) -> Result<LiquidationPrices, Error> {
     search(quotes, debt, |m| {
-        let moved = range::moved(pool, m)?;
         let moved_quotes = moved_quotes(quotes, m)?;
+        let moved = range::arbitraged(pool, moved_quotes)?;
         let health = range::assess_range(&moved, key, debt, moved_quotes, valuation)?;
         Ok(!health.within(kill_factor_bps)?)
     })

@@ -306,15 +306,32 @@ pub fn burned(
     Ok((copy, owed))
 }
 
-/// `pool` after arbitrage takes token0's price to `m` (1e18 = unchanged) times the current,
-/// through the pool's swap loop (ticks crossed, fees paid to the liquidity in range).
-pub fn moved(pool: &V3Pool, m: U256) -> Result<V3Pool, Error> {
-    let target = mul_div(pool.sqrt_price, sqrt(m.mul_or(WAD, "move pool")?), WAD)?;
-    let target = target.clamp(math::min_sqrt_price() + U256::from(1), edge(false));
+/// The trade an arbitrageur makes against the oracle: its direction and price limit, or
+/// `None` when the pool's price is already within the fee of the oracle's. Selling token0
+/// pays while `price·(1 − fee) > oracle`, buying it while `price / (1 − fee) < oracle`, so the
+/// pool ends at `oracle / (1 − fee)` or `oracle · (1 − fee)`.
+pub fn arbitrage_target(pool: &V3Pool, quotes: [Quote; 2]) -> Result<Option<(bool, U256)>, Error> {
+    let target = oracle_sqrt_price(quotes)?;
+    // sqrt(1 − fee) in 1e18.
+    let keep = sqrt(U256::from(1_000_000 - pool.fee_pips) * crate::math::pow10(30));
+    let (above, below) = (mul_div(target, WAD, keep)?, mul_div(target, keep, WAD)?);
+    let s = pool.sqrt_price;
+    let (zero_for_one, limit) = if s > above {
+        (true, above.max(math::min_sqrt_price() + U256::from(1)))
+    } else if s < below {
+        (false, below.min(edge(false)))
+    } else {
+        return Ok(None);
+    };
+    Ok((limit != s).then_some((zero_for_one, limit)))
+}
+
+/// `pool` after arbitrage against `quotes` ([`arbitrage_target`]), through the pool's swap
+/// loop (ticks crossed, fees paid to the liquidity in range).
+pub fn arbitraged(pool: &V3Pool, quotes: [Quote; 2]) -> Result<V3Pool, Error> {
     let mut copy = pool.clone();
-    if target != pool.sqrt_price {
-        let zero_for_one = target < pool.sqrt_price;
-        copy.swap(zero_for_one, unbounded(), target)?;
+    if let Some((zero_for_one, limit)) = arbitrage_target(pool, quotes)? {
+        copy.swap(zero_for_one, unbounded(), limit)?;
     }
     Ok(copy)
 }
