@@ -2,13 +2,11 @@
 
 mod common;
 
-use common::{apply, run, u256, LENDER_AND_ARB, WETH_USDC};
+use common::{apply, run, u256, LENDER_AND_ARB, TRIPLE_SLOPE, WETH_USDC};
 use levfarm_core::math::U256;
 use levfarm_core::position::liquidation_price::closed_form;
 use levfarm_core::position::valuation::underlying;
 use levfarm_core::{Error, Event, Holder, Market};
-
-const MODEL: &str = r#""rate_model":{"kind":"triple_slope","ceil_slope_1_bps":6000,"ceil_slope_2_bps":9000,"ceil_slope_3_bps":10000,"max_interest_slope_1_bps":2000,"max_interest_slope_2_bps":2000,"max_interest_slope_3_bps":15000}"#;
 
 /// WETH/USDC at 2000 in a 1000 WETH pool, both tokens lendable, a farm paying 1 RWD a second
 /// with a RWD/USDC pool to sell it into. `valuation` and the kill factor are the test's.
@@ -20,8 +18,8 @@ fn market(valuation: &str) -> Market {
         &format!(
             r#"{{"op":"create_token","symbol":"RWD","decimals":18}}
             {{"op":"set_price","token":"RWD","price":"2"}}
-            {{"op":"create_lending_pool","token":"USDC",{MODEL},"reserve_factor_bps":1900}}
-            {{"op":"create_lending_pool","token":"WETH",{MODEL},"reserve_factor_bps":1900}}
+            {{"op":"create_lending_pool","token":"USDC",{TRIPLE_SLOPE},"reserve_factor_bps":1900}}
+            {{"op":"create_lending_pool","token":"WETH",{TRIPLE_SLOPE},"reserve_factor_bps":1900}}
             {{"op":"mint","to":"lp","token":"WETH","amount":"1000000000000000000000"}}
             {{"op":"mint","to":"lp","token":"USDC","amount":"2100000000000"}}
             {{"op":"mint","to":"lp","token":"RWD","amount":"1000000000000000000000000"}}

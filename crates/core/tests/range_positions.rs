@@ -5,13 +5,11 @@
 
 mod common;
 
-use common::{apply, assert_conserved, run, LENDER_AND_ARB, WETH_USDC};
+use common::{apply, assert_conserved, run, LENDER_AND_ARB, TRIPLE_SLOPE, WETH_USDC};
 use levfarm_core::market::event::{PositionRecentered, PositionStatus};
 use levfarm_core::math::U256;
 use levfarm_core::position::{PositionHealth, TickRange};
 use levfarm_core::{Event, Holder, Market};
-
-const MODEL: &str = r#""rate_model":{"kind":"triple_slope","ceil_slope_1_bps":6000,"ceil_slope_2_bps":9000,"ceil_slope_3_bps":10000,"max_interest_slope_1_bps":2000,"max_interest_slope_2_bps":2000,"max_interest_slope_3_bps":15000}"#;
 
 /// The pool's tick at WETH 2000 USDC: `sqrt(2000e6 / 1e18) · 2^96` is tick -200312.
 const START_SQRT_PRICE: &str = "3543191142285914327220224";
@@ -27,8 +25,8 @@ fn market(valuation: &str) -> Market {
         &format!(
             r#"{{"op":"create_token","symbol":"RWD","decimals":18}}
             {{"op":"set_price","token":"RWD","price":"2"}}
-            {{"op":"create_lending_pool","token":"USDC",{MODEL},"reserve_factor_bps":1900}}
-            {{"op":"create_lending_pool","token":"WETH",{MODEL},"reserve_factor_bps":1900}}
+            {{"op":"create_lending_pool","token":"USDC",{TRIPLE_SLOPE},"reserve_factor_bps":1900}}
+            {{"op":"create_lending_pool","token":"WETH",{TRIPLE_SLOPE},"reserve_factor_bps":1900}}
             {{"op":"mint","to":"lp","token":"WETH","amount":"3000000000000000000000"}}
             {{"op":"mint","to":"lp","token":"USDC","amount":"5000000000000"}}
             {{"op":"mint","to":"lp","token":"RWD","amount":"1000000000000000000000000"}}

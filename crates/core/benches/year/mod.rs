@@ -36,22 +36,42 @@ pub fn closes_2022() -> Vec<Price> {
 }
 
 pub fn year_of_hourly_steps(m: &mut Market, closes: &[Price]) -> u64 {
-    let advance = Command::AdvanceTime { seconds: 3600 };
-    let arbitrage = cmd(r#"{"op":"arbitrage","account":"arb","pool":"ETH-USDC"}"#);
-    let accrue = Command::Accrue {};
+    let mut hour = Hour::new();
     let mut worst = 0;
-    // A driver's one event buffer, drained every step.
-    let mut events = Vec::new();
     for close in closes {
-        events.clear();
-        m.apply_into(&advance, &mut events).unwrap();
-        m.apply_into(&Command::SetPrice { token: "WETH".into(), price: *close }, &mut events)
-            .unwrap();
-        m.apply_into(&arbitrage, &mut events).unwrap();
-        m.apply_into(&accrue, &mut events).unwrap();
+        hour.step(m, *close);
         worst = worst.max(m.position_health(1).unwrap().debt_ratio_bps);
     }
     worst
+}
+
+/// One hour of the market, with a driver's one event buffer drained every step: time, the
+/// oracle, an arbitrageur trading the pool to it, accrual.
+pub struct Hour {
+    advance: Command,
+    arbitrage: Command,
+    accrue: Command,
+    events: Vec<levfarm_core::Event>,
+}
+
+impl Hour {
+    pub fn new() -> Self {
+        Self {
+            advance: Command::AdvanceTime { seconds: 3600 },
+            arbitrage: cmd(r#"{"op":"arbitrage","account":"arb","pool":"ETH-USDC"}"#),
+            accrue: Command::Accrue {},
+            events: Vec::new(),
+        }
+    }
+
+    pub fn step(&mut self, m: &mut Market, close: Price) {
+        self.events.clear();
+        m.apply_into(&self.advance, &mut self.events).unwrap();
+        let set_price = Command::SetPrice { token: "WETH".into(), price: close };
+        m.apply_into(&set_price, &mut self.events).unwrap();
+        m.apply_into(&self.arbitrage, &mut self.events).unwrap();
+        m.apply_into(&self.accrue, &mut self.events).unwrap();
+    }
 }
 
 /// A WETH/USDC 0.3% Uniswap v3 pool at the first close of 2022 (3723, tick -194098) with
@@ -93,33 +113,25 @@ pub fn range_market() -> Market {
 /// Demeter's strategy does, and liquidated if it ever passes the kill factor. Returns the worst
 /// debt ratio, the number of re-centrings, and whether it was liquidated.
 pub fn range_year_of_hourly_steps(m: &mut Market, closes: &[Price]) -> (u64, u32, bool) {
-    let advance = Command::AdvanceTime { seconds: 3600 };
-    let arbitrage = cmd(r#"{"op":"arbitrage","account":"arb","pool":"ETH-USDC"}"#);
     let recenter = cmd(r#"{"op":"recenter_position","caller":"alice","position":1}"#);
     let liquidate = cmd(r#"{"op":"liquidate","liquidator":"keeper","position":1}"#);
-    let accrue = Command::Accrue {};
+    let mut hour = Hour::new();
     let (mut worst, mut recentred, mut liquidated) = (0, 0, false);
-    let mut events = Vec::new();
     for close in closes {
-        events.clear();
-        m.apply_into(&advance, &mut events).unwrap();
-        m.apply_into(&Command::SetPrice { token: "WETH".into(), price: *close }, &mut events)
-            .unwrap();
-        m.apply_into(&arbitrage, &mut events).unwrap();
-        m.apply_into(&accrue, &mut events).unwrap();
+        hour.step(m, *close);
         if liquidated {
             continue;
         }
         let health = m.position_health(1).unwrap();
         worst = worst.max(health.debt_ratio_bps);
         if !health.within(8333).unwrap() {
-            m.apply_into(&liquidate, &mut events).unwrap();
+            m.apply_into(&liquidate, &mut hour.events).unwrap();
             liquidated = true;
             continue;
         }
         let range = m.positions().next().and_then(|p| p.range).expect("a range position");
         let tick = m.v3_amm_pool("ETH-USDC").unwrap().pool.tick;
-        if !range.contains(tick) && m.apply_into(&recenter, &mut events).is_ok() {
+        if !range.contains(tick) && m.apply_into(&recenter, &mut hour.events).is_ok() {
             recentred += 1;
         }
     }

@@ -304,14 +304,16 @@ impl Market {
                 amount_in,
                 amount_out,
                 sqrt_price_limit_x96,
-            } => self.v3_swap(
-                &Holder::Account(account.clone()),
-                pool,
-                *zero_for_one,
-                (*amount_in, *amount_out),
-                *sqrt_price_limit_x96,
-                ev,
-            ),
+            } => self
+                .v3_swap(
+                    &Holder::Account(account.clone()),
+                    pool,
+                    *zero_for_one,
+                    (*amount_in, *amount_out),
+                    *sqrt_price_limit_x96,
+                    ev,
+                )
+                .map(drop),
         }
     }
 

@@ -52,12 +52,9 @@ impl Market {
         let mut swap = None;
         if let Some(plan) = plan {
             let exact = (Some(Amount(plan.amount_in)), None);
-            let out = self.v3_swap_outcome(&holder, pool_id, plan.zero_for_one, exact, None, ev)?;
-            let (i, o) = if plan.zero_for_one { (0, 1) } else { (1, 0) };
-            let [d0, d1] = [out.amount0, out.amount1];
-            let (paid, got) = if plan.zero_for_one { (d0, d1) } else { (d1, d0) };
-            have[i] -= paid.unsigned_abs();
-            have[o] = have[o].add_or(got.unsigned_abs(), "range zap")?;
+            let out = self.v3_swap(&holder, pool_id, plan.zero_for_one, exact, None, ev)?;
+            // The quote ran the same loop on the same pool: the plan is what happened.
+            have = plan.apply(have)?;
             swap = Some(out);
         }
         let sqrt_price = self.v3_pool(pool_id)?.pool.sqrt_price;
@@ -145,6 +142,7 @@ impl Market {
             Some(Amount(limit)),
             ev,
         )
+        .map(drop)
     }
 
     /// Moves a range position to a range of `width` ticks centred on the pool's tick.

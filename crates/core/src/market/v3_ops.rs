@@ -200,22 +200,9 @@ impl Market {
         Ok(())
     }
 
+    /// A swap on a v3 pool by `holder`; returns what it did.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn v3_swap(
-        &mut self,
-        holder: &Holder,
-        id: &str,
-        zero_for_one: bool,
-        exact: (Option<Amount>, Option<Amount>),
-        limit: Option<Amount>,
-        ev: &mut Vec<Event>,
-    ) -> Result<(), Error> {
-        self.v3_swap_outcome(holder, id, zero_for_one, exact, limit, ev).map(drop)
-    }
-
-    /// [`Self::v3_swap`], returning what the swap did.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn v3_swap_outcome(
         &mut self,
         holder: &Holder,
         id: &str,

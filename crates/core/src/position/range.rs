@@ -215,7 +215,7 @@ pub fn optimal_split(
         std::cmp::Ordering::Less => false,
         std::cmp::Ordering::Equal => return Ok(None),
     };
-    let (i, o) = if zero_for_one { (0, 1) } else { (1, 0) };
+    let i = usize::from(!zero_for_one);
     // (liquidity backed by the input side, by the output side, the swap) after selling `x`.
     let after = |x: U256| -> Result<(u128, u128, Option<PlannedSwap>), Error> {
         let (mut s, mut swap) = (pool.sqrt_price, None);
@@ -230,11 +230,10 @@ pub fn optimal_split(
                 amount_out: got.unsigned_abs(),
             });
         }
-        let mut h = have;
-        if let Some(sw) = swap {
-            h[i] -= sw.amount_in;
-            h[o] = h[o].add_or(sw.amount_out, "optimal split")?;
-        }
+        let h = match swap {
+            Some(sw) => sw.apply(have)?,
+            None => have,
+        };
         let (l0, l1) = (liquidity_of0(s, a, b, h[0]), liquidity_of1(s, a, b, h[1]));
         Ok(if zero_for_one { (l0, l1, swap) } else { (l1, l0, swap) })
     };
@@ -275,20 +274,12 @@ pub fn assess_range(
         [principal[0].add_or(fees[0], "value")?, principal[1].add_or(fees[1], "value")?];
     let value_oracle = holdings_value(at_oracle, quotes)?;
     let (exited, removed) = burned(pool, key, liquidity)?;
-    let mut holdings = removed;
-    if let Some(s) = plan_exit_swap(&exited, removed, debt, ExitMode::ConvertToDebt)? {
-        let (i, o) = if s.zero_for_one { (0, 1) } else { (1, 0) };
-        holdings[i] -= s.amount_in;
-        holdings[o] = holdings[o].add_or(s.amount_out, "exit plan")?;
-    }
-    let value_exit = holdings_value(holdings, quotes)?;
-    let debt_value =
-        quotes[0].value_up(debt[0])?.add_or(quotes[1].value_up(debt[1])?, "debt value")?;
-    let value = match valuation {
-        Valuation::Exit => value_exit,
-        Valuation::Oracle => value_oracle,
+    let holdings = match plan_exit_swap(&exited, removed, debt, ExitMode::ConvertToDebt)? {
+        Some(swap) => swap.apply(removed)?,
+        None => removed,
     };
-    PositionHealth::new(value_oracle, value_exit, value, debt, debt_value)
+    let value_exit = holdings_value(holdings, quotes)?;
+    PositionHealth::valued(value_oracle, value_exit, debt, quotes, valuation)
 }
 
 /// A copy of `pool` with the position's `liquidity` burned, and everything the position is

@@ -58,6 +58,19 @@ pub struct PlannedSwap {
     pub amount_out: U256,
 }
 
+impl PlannedSwap {
+    /// `holdings` after this swap: the input paid, the output received.
+    pub fn apply(&self, holdings: [U256; 2]) -> Result<[U256; 2], Error> {
+        let (i, o) = if self.zero_for_one { (0, 1) } else { (1, 0) };
+        let mut after = holdings;
+        after[i] = after[i]
+            .checked_sub(self.amount_in)
+            .ok_or_else(|| Error::invalid("a planned swap pays more than is held"))?;
+        after[o] = after[o].add_or(self.amount_out, "swap")?;
+        Ok(after)
+    }
+}
+
 /// The tokens an exit ends with, after removing the LP and at most one swap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExitPlan {
@@ -79,12 +92,10 @@ impl ExitPlan {
         let removed = underlying(pool, lp)?;
         let reserves = [pool.reserve0 - removed[0], pool.reserve1 - removed[1]];
         let swap = plan_swap(reserves, removed, debt, mode, pool.fee)?;
-        let mut holdings = removed;
-        if let Some(s) = swap {
-            let (i, o) = if s.zero_for_one { (0, 1) } else { (1, 0) };
-            holdings[i] -= s.amount_in;
-            holdings[o] = holdings[o].add_or(s.amount_out, "exit plan")?;
-        }
+        let holdings = match swap {
+            Some(s) => s.apply(removed)?,
+            None => removed,
+        };
         Ok(Self { removed, swap, holdings })
     }
 }
@@ -227,6 +238,24 @@ impl PositionHealth {
         })
     }
 
+    /// The health of a position worth `value_oracle` and `value_exit` that owes `debt`, its
+    /// checks run on the pool's `valuation`.
+    pub fn valued(
+        value_oracle: U256,
+        value_exit: U256,
+        debt: [U256; 2],
+        quotes: [Quote; 2],
+        valuation: Valuation,
+    ) -> Result<Self, Error> {
+        let debt_value =
+            quotes[0].value_up(debt[0])?.add_or(quotes[1].value_up(debt[1])?, "debt value")?;
+        let value = match valuation {
+            Valuation::Exit => value_exit,
+            Valuation::Oracle => value_oracle,
+        };
+        Self::new(value_oracle, value_exit, value, debt, debt_value)
+    }
+
     /// Equity by the check's valuation, zero when underwater.
     pub fn equity(&self) -> U256 {
         self.value.saturating_sub(self.debt_value)
@@ -275,13 +304,7 @@ pub fn assess(
     let value_oracle = fair_lp_value(pool, lp, quotes)?;
     let plan = ExitPlan::new(pool, lp, debt, ExitMode::ConvertToDebt)?;
     let value_exit = holdings_value(plan.holdings, quotes)?;
-    let debt_value =
-        quotes[0].value_up(debt[0])?.add_or(quotes[1].value_up(debt[1])?, "debt value")?;
-    let value = match valuation {
-        Valuation::Exit => value_exit,
-        Valuation::Oracle => value_oracle,
-    };
-    PositionHealth::new(value_oracle, value_exit, value, debt, debt_value)
+    PositionHealth::valued(value_oracle, value_exit, debt, quotes, valuation)
 }
 
 mod dec_pair {

@@ -44,6 +44,9 @@ pub const WETH_USDC: &str = r#"{"op":"create_token","symbol":"WETH","decimals":1
 {"op":"set_price","token":"WETH","price":"2000"}
 {"op":"set_price","token":"USDC","price":"1"}"#;
 
+/// Alpaca's triple-slope rate model as a `create_lending_pool` fragment.
+pub const TRIPLE_SLOPE: &str = r#""rate_model":{"kind":"triple_slope","ceil_slope_1_bps":6000,"ceil_slope_2_bps":9000,"ceil_slope_3_bps":10000,"max_interest_slope_1_bps":2000,"max_interest_slope_2_bps":2000,"max_interest_slope_3_bps":15000}"#;
+
 /// A lender supplying 1,000,000 USDC and 500 WETH, and an arbitrageur holding 100,000 WETH and
 /// 100,000,000 USDC to trade pools to the oracle. Needs lending pools for both tokens.
 pub const LENDER_AND_ARB: &str = r#"{"op":"mint","to":"lender","token":"USDC","amount":"1000000000000"}
