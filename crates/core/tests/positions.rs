@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{apply, run, u256, LENDER_AND_ARB, TRIPLE_SLOPE, WETH_USDC};
+use common::{
+    apply, fund, lending_pools, run, u256, LENDER_AND_ARB, REWARD_ROUTE, TRIPLE_SLOPE, WETH_USDC,
+};
 use levfarm_core::math::U256;
 use levfarm_core::position::liquidation_price::closed_form;
 use levfarm_core::position::valuation::underlying;
@@ -13,26 +15,20 @@ use levfarm_core::{Error, Event, Holder, Market};
 fn market(valuation: &str) -> Market {
     let mut m = Market::new();
     run(&mut m, WETH_USDC);
+    run(&mut m, REWARD_ROUTE);
+    run(&mut m, &lending_pools(TRIPLE_SLOPE, 1900));
     run(
         &mut m,
         &format!(
-            r#"{{"op":"create_token","symbol":"RWD","decimals":18}}
-            {{"op":"set_price","token":"RWD","price":"2"}}
-            {{"op":"create_lending_pool","token":"USDC",{TRIPLE_SLOPE},"reserve_factor_bps":1900}}
-            {{"op":"create_lending_pool","token":"WETH",{TRIPLE_SLOPE},"reserve_factor_bps":1900}}
-            {{"op":"mint","to":"lp","token":"WETH","amount":"1000000000000000000000"}}
-            {{"op":"mint","to":"lp","token":"USDC","amount":"2100000000000"}}
-            {{"op":"mint","to":"lp","token":"RWD","amount":"1000000000000000000000000"}}
+            r#"{{"op":"mint","to":"lp","token":"WETH","amount":"1000000000000000000000"}}
+            {{"op":"mint","to":"lp","token":"USDC","amount":"2000000000000"}}
             {{"op":"create_pool","pool":"ETH-USDC","token0":"WETH","token1":"USDC","fee_bps":25,"leverage":{{"work_factor_bps":7500,"kill_factor_bps":8500,"kill_prize_bps":100,"kill_treasury_bps":400,"reinvest_bounty_bps":900,"min_debt":"1000","valuation":"{valuation}"}}}}
-            {{"op":"create_pool","pool":"RWD-USDC","token0":"RWD","token1":"USDC","fee_bps":30,"leverage":{{"work_factor_bps":5000,"kill_factor_bps":6000}}}}
             {{"op":"add_liquidity","account":"lp","pool":"ETH-USDC","amount0":"1000000000000000000000","amount1":"2000000000000"}}
-            {{"op":"add_liquidity","account":"lp","pool":"RWD-USDC","amount0":"50000000000000000000000","amount1":"100000000000"}}
             {{"op":"create_farm","pool":"ETH-USDC","reward_token":"RWD","reward_per_second":"1000000000000000000"}}
-            {{"op":"fund_farm","account":"lp","pool":"ETH-USDC","amount":"900000000000000000000000"}}
-            {{"op":"mint","to":"alice","token":"USDC","amount":"100000000000"}}
-            {{"op":"mint","to":"alice","token":"WETH","amount":"50000000000000000000"}}"#
+            {{"op":"fund_farm","account":"lp","pool":"ETH-USDC","amount":"900000000000000000000000"}}"#
         ),
     );
+    run(&mut m, &fund(&["alice"], "100000000000", "50000000000000000000"));
     run(&mut m, LENDER_AND_ARB);
     m
 }

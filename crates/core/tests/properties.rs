@@ -2,55 +2,34 @@
 //! falls on a swap, a rejected command changes nothing, no sequence panics, rounding never
 //! favours the user, liquidation never lowers health.
 
+mod common;
+
+use common::{cmd, fund, run, AAVE_STEEP, LENDER_AND_ARB, REWARD_ROUTE, WETH_USDC};
 use levfarm_core::math::U256;
 use levfarm_core::{Command, Event, Holder, Market};
 use proptest::prelude::*;
 
 const USERS: [&str; 3] = ["ann", "ben", "cat"];
 
-fn cmd(line: &str) -> Command {
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"))
-}
-
 fn base_market() -> Market {
     let mut m = Market::new();
-    let model = r#""rate_model":{"kind":"aave","optimal_usage_ratio_bps":8000,"base_variable_borrow_rate_bps":100,"variable_rate_slope1_bps":400,"variable_rate_slope2_bps":30000}"#;
-    let mut script = vec![
-        r#"{"op":"create_token","symbol":"WETH","decimals":18}"#.to_string(),
-        r#"{"op":"create_token","symbol":"USDC","decimals":6}"#.into(),
-        r#"{"op":"create_token","symbol":"RWD","decimals":18}"#.into(),
-        r#"{"op":"set_price","token":"WETH","price":"2000"}"#.into(),
-        r#"{"op":"set_price","token":"USDC","price":"1"}"#.into(),
-        r#"{"op":"set_price","token":"RWD","price":"3"}"#.into(),
-        format!(r#"{{"op":"create_lending_pool","token":"USDC",{model},"reserve_factor_bps":1000,"ltv_bps":8000,"liquidation_threshold_bps":8500,"liquidation_bonus_bps":10500,"liquidation_protocol_fee_bps":1000}}"#),
-        format!(r#"{{"op":"create_lending_pool","token":"WETH",{model},"reserve_factor_bps":1000,"ltv_bps":8000,"liquidation_threshold_bps":8250,"liquidation_bonus_bps":10500,"liquidation_protocol_fee_bps":1000}}"#),
-        r#"{"op":"mint","to":"lp","token":"WETH","amount":"1000000000000000000000"}"#.into(),
-        r#"{"op":"mint","to":"lp","token":"USDC","amount":"3000000000000"}"#.into(),
-        r#"{"op":"mint","to":"lp","token":"RWD","amount":"1000000000000000000000000"}"#.into(),
-        r#"{"op":"create_pool","pool":"P","token0":"WETH","token1":"USDC","fee_bps":30,"protocol_fee_divisor":6,"leverage":{"work_factor_bps":7500,"kill_factor_bps":8500,"kill_prize_bps":100,"kill_treasury_bps":400,"reinvest_bounty_bps":900}}"#.into(),
-        r#"{"op":"create_pool","pool":"R","token0":"RWD","token1":"USDC","fee_bps":25,"leverage":{"work_factor_bps":5000,"kill_factor_bps":6000}}"#.into(),
-        r#"{"op":"add_liquidity","account":"lp","pool":"P","amount0":"1000000000000000000000","amount1":"2000000000000"}"#.into(),
-        r#"{"op":"add_liquidity","account":"lp","pool":"R","amount0":"100000000000000000000000","amount1":"300000000000"}"#.into(),
-        r#"{"op":"create_farm","pool":"P","reward_token":"RWD","reward_per_second":"10000000000000000"}"#.into(),
-        r#"{"op":"fund_farm","account":"lp","pool":"P","amount":"500000000000000000000000"}"#.into(),
-        r#"{"op":"mint","to":"lender","token":"USDC","amount":"500000000000"}"#.into(),
-        r#"{"op":"supply","account":"lender","token":"USDC","amount":"500000000000"}"#.into(),
-        r#"{"op":"mint","to":"lender","token":"WETH","amount":"200000000000000000000"}"#.into(),
-        r#"{"op":"supply","account":"lender","token":"WETH","amount":"200000000000000000000"}"#.into(),
-        r#"{"op":"mint","to":"arb","token":"WETH","amount":"100000000000000000000000"}"#.into(),
-        r#"{"op":"mint","to":"arb","token":"USDC","amount":"100000000000000"}"#.into(),
-    ];
-    for user in USERS {
-        script.push(format!(
-            r#"{{"op":"mint","to":"{user}","token":"USDC","amount":"50000000000"}}"#
-        ));
-        script.push(format!(
-            r#"{{"op":"mint","to":"{user}","token":"WETH","amount":"20000000000000000000"}}"#
-        ));
-    }
-    for line in script {
-        m.apply(&cmd(&line)).unwrap_or_else(|e| panic!("{line}: {e}"));
-    }
+    run(&mut m, WETH_USDC);
+    run(&mut m, REWARD_ROUTE);
+    run(
+        &mut m,
+        &format!(
+            r#"{{"op":"create_lending_pool","token":"USDC",{AAVE_STEEP},"reserve_factor_bps":1000,"ltv_bps":8000,"liquidation_threshold_bps":8500,"liquidation_bonus_bps":10500,"liquidation_protocol_fee_bps":1000}}
+            {{"op":"create_lending_pool","token":"WETH",{AAVE_STEEP},"reserve_factor_bps":1000,"ltv_bps":8000,"liquidation_threshold_bps":8250,"liquidation_bonus_bps":10500,"liquidation_protocol_fee_bps":1000}}
+            {{"op":"mint","to":"lp","token":"WETH","amount":"1000000000000000000000"}}
+            {{"op":"mint","to":"lp","token":"USDC","amount":"2000000000000"}}
+            {{"op":"create_pool","pool":"P","token0":"WETH","token1":"USDC","fee_bps":30,"protocol_fee_divisor":6,"leverage":{{"work_factor_bps":7500,"kill_factor_bps":8500,"kill_prize_bps":100,"kill_treasury_bps":400,"reinvest_bounty_bps":900}}}}
+            {{"op":"add_liquidity","account":"lp","pool":"P","amount0":"1000000000000000000000","amount1":"2000000000000"}}
+            {{"op":"create_farm","pool":"P","reward_token":"RWD","reward_per_second":"10000000000000000"}}
+            {{"op":"fund_farm","account":"lp","pool":"P","amount":"500000000000000000000000"}}"#
+        ),
+    );
+    run(&mut m, LENDER_AND_ARB);
+    run(&mut m, &fund(&USERS, "50000000000", "20000000000000000000"));
     m
 }
 

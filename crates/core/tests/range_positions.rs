@@ -5,14 +5,14 @@
 
 mod common;
 
-use common::{apply, assert_conserved, run, LENDER_AND_ARB, TRIPLE_SLOPE, WETH_USDC};
+use common::{
+    apply, assert_conserved, fund, lending_pools, run, v3_eth_usdc, LENDER_AND_ARB, REWARD_ROUTE,
+    TRIPLE_SLOPE, WETH_USDC,
+};
 use levfarm_core::market::event::{PositionRecentered, PositionStatus};
 use levfarm_core::math::U256;
 use levfarm_core::position::{PositionHealth, TickRange};
 use levfarm_core::{Event, Holder, Market};
-
-/// The pool's tick at WETH 2000 USDC: `sqrt(2000e6 / 1e18) · 2^96` is tick -200312.
-const START_SQRT_PRICE: &str = "3543191142285914327220224";
 
 /// WETH/USDC at 2000 in a 0.3% v3 pool with 1000 WETH and 2,000,000 USDC over the full range
 /// and as much again within about ±20%, both tokens lendable, a farm paying 1 RWD a second
@@ -20,27 +20,18 @@ const START_SQRT_PRICE: &str = "3543191142285914327220224";
 fn market(valuation: &str) -> Market {
     let mut m = Market::new();
     run(&mut m, WETH_USDC);
+    run(&mut m, REWARD_ROUTE);
+    run(&mut m, &lending_pools(TRIPLE_SLOPE, 1900));
+    let leverage = format!(
+        r#"{{"work_factor_bps":7500,"kill_factor_bps":8500,"kill_prize_bps":100,"kill_treasury_bps":400,"reinvest_bounty_bps":900,"valuation":"{valuation}"}}"#
+    );
+    run(&mut m, &v3_eth_usdc("ETH-USDC", &leverage));
     run(
         &mut m,
-        &format!(
-            r#"{{"op":"create_token","symbol":"RWD","decimals":18}}
-            {{"op":"set_price","token":"RWD","price":"2"}}
-            {{"op":"create_lending_pool","token":"USDC",{TRIPLE_SLOPE},"reserve_factor_bps":1900}}
-            {{"op":"create_lending_pool","token":"WETH",{TRIPLE_SLOPE},"reserve_factor_bps":1900}}
-            {{"op":"mint","to":"lp","token":"WETH","amount":"3000000000000000000000"}}
-            {{"op":"mint","to":"lp","token":"USDC","amount":"5000000000000"}}
-            {{"op":"mint","to":"lp","token":"RWD","amount":"1000000000000000000000000"}}
-            {{"op":"create_v3_pool","pool":"ETH-USDC","token0":"WETH","token1":"USDC","fee_pips":3000,"sqrt_price_x96":"{START_SQRT_PRICE}","leverage":{{"work_factor_bps":7500,"kill_factor_bps":8500,"kill_prize_bps":100,"kill_treasury_bps":400,"reinvest_bounty_bps":900,"valuation":"{valuation}"}}}}
-            {{"op":"v3_mint","account":"lp","pool":"ETH-USDC","tick_lower":-887220,"tick_upper":887220,"amount0":"1000000000000000000000","amount1":"2000000000000"}}
-            {{"op":"v3_mint","account":"lp","pool":"ETH-USDC","tick_lower":-202320,"tick_upper":-198300,"amount0":"1000000000000000000000","amount1":"2000000000000"}}
-            {{"op":"create_pool","pool":"RWD-USDC","token0":"RWD","token1":"USDC","fee_bps":30,"leverage":{{"work_factor_bps":5000,"kill_factor_bps":6000}}}}
-            {{"op":"add_liquidity","account":"lp","pool":"RWD-USDC","amount0":"50000000000000000000000","amount1":"100000000000"}}
-            {{"op":"create_farm","pool":"ETH-USDC","reward_token":"RWD","reward_per_second":"1000000000000000000"}}
-            {{"op":"fund_farm","account":"lp","pool":"ETH-USDC","amount":"900000000000000000000000"}}
-            {{"op":"mint","to":"alice","token":"USDC","amount":"100000000000"}}
-            {{"op":"mint","to":"alice","token":"WETH","amount":"50000000000000000000"}}"#
-        ),
+        r#"{"op":"create_farm","pool":"ETH-USDC","reward_token":"RWD","reward_per_second":"1000000000000000000"}
+        {"op":"fund_farm","account":"lp","pool":"ETH-USDC","amount":"900000000000000000000000"}"#,
     );
+    run(&mut m, &fund(&["alice"], "100000000000", "50000000000000000000"));
     run(&mut m, LENDER_AND_ARB);
     m
 }

@@ -3,6 +3,11 @@
 //! open position's liquidity is exactly what the pool holds for it, a closed one leaves nothing
 //! in the pool and no debt behind, and every open position's range is on the pool's spacing.
 
+mod common;
+
+use common::{
+    cmd, fund, lending_pools, run, v3_eth_usdc, AAVE_STEEP, LENDER_AND_ARB, REWARD_ROUTE, WETH_USDC,
+};
 use levfarm_core::amm::v3::V3PositionKey;
 use levfarm_core::math::U256;
 use levfarm_core::{Command, Holder, Market};
@@ -10,52 +15,22 @@ use proptest::prelude::*;
 
 const USERS: [&str; 2] = ["ann", "ben"];
 
-fn cmd(line: &str) -> Command {
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"))
-}
-
 /// WETH/USDC at 2000 in a 0.3% v3 pool (tick -200312) with full-range and ±20% liquidity and
 /// a farm, both tokens lendable, a RWD/USDC pool to sell rewards, an arbitrageur.
 fn base_market() -> Market {
-    let model = r#""rate_model":{"kind":"aave","optimal_usage_ratio_bps":8000,"base_variable_borrow_rate_bps":100,"variable_rate_slope1_bps":400,"variable_rate_slope2_bps":30000}"#;
-    let mut script = vec![
-        r#"{"op":"create_token","symbol":"WETH","decimals":18}"#.to_string(),
-        r#"{"op":"create_token","symbol":"USDC","decimals":6}"#.into(),
-        r#"{"op":"create_token","symbol":"RWD","decimals":18}"#.into(),
-        r#"{"op":"set_price","token":"WETH","price":"2000"}"#.into(),
-        r#"{"op":"set_price","token":"USDC","price":"1"}"#.into(),
-        r#"{"op":"set_price","token":"RWD","price":"3"}"#.into(),
-        format!(r#"{{"op":"create_lending_pool","token":"USDC",{model},"reserve_factor_bps":1000}}"#),
-        format!(r#"{{"op":"create_lending_pool","token":"WETH",{model},"reserve_factor_bps":1000}}"#),
-        r#"{"op":"mint","to":"lp","token":"WETH","amount":"3000000000000000000000"}"#.into(),
-        r#"{"op":"mint","to":"lp","token":"USDC","amount":"6000000000000"}"#.into(),
-        r#"{"op":"mint","to":"lp","token":"RWD","amount":"1000000000000000000000000"}"#.into(),
-        r#"{"op":"create_v3_pool","pool":"V","token0":"WETH","token1":"USDC","fee_pips":3000,"sqrt_price_x96":"3543191142285914327220224","leverage":{"work_factor_bps":7500,"kill_factor_bps":8500,"kill_prize_bps":100,"kill_treasury_bps":400,"reinvest_bounty_bps":900}}"#.into(),
-        r#"{"op":"v3_mint","account":"lp","pool":"V","tick_lower":-887220,"tick_upper":887220,"amount0":"1000000000000000000000","amount1":"2000000000000"}"#.into(),
-        r#"{"op":"v3_mint","account":"lp","pool":"V","tick_lower":-202320,"tick_upper":-198300,"amount0":"1000000000000000000000","amount1":"2000000000000"}"#.into(),
-        r#"{"op":"create_pool","pool":"R","token0":"RWD","token1":"USDC","fee_bps":25,"leverage":{"work_factor_bps":5000,"kill_factor_bps":6000}}"#.into(),
-        r#"{"op":"add_liquidity","account":"lp","pool":"R","amount0":"100000000000000000000000","amount1":"300000000000"}"#.into(),
-        r#"{"op":"create_farm","pool":"V","reward_token":"RWD","reward_per_second":"10000000000000000"}"#.into(),
-        r#"{"op":"fund_farm","account":"lp","pool":"V","amount":"500000000000000000000000"}"#.into(),
-        r#"{"op":"mint","to":"lender","token":"USDC","amount":"500000000000"}"#.into(),
-        r#"{"op":"supply","account":"lender","token":"USDC","amount":"500000000000"}"#.into(),
-        r#"{"op":"mint","to":"lender","token":"WETH","amount":"200000000000000000000"}"#.into(),
-        r#"{"op":"supply","account":"lender","token":"WETH","amount":"200000000000000000000"}"#.into(),
-        r#"{"op":"mint","to":"arb","token":"WETH","amount":"100000000000000000000000"}"#.into(),
-        r#"{"op":"mint","to":"arb","token":"USDC","amount":"100000000000000"}"#.into(),
-    ];
-    for user in USERS {
-        script.push(format!(
-            r#"{{"op":"mint","to":"{user}","token":"USDC","amount":"50000000000"}}"#
-        ));
-        script.push(format!(
-            r#"{{"op":"mint","to":"{user}","token":"WETH","amount":"20000000000000000000"}}"#
-        ));
-    }
     let mut m = Market::new();
-    for line in script {
-        m.apply(&cmd(&line)).unwrap_or_else(|e| panic!("{line}: {e}"));
-    }
+    run(&mut m, WETH_USDC);
+    run(&mut m, REWARD_ROUTE);
+    run(&mut m, &lending_pools(AAVE_STEEP, 1000));
+    let leverage = r#"{"work_factor_bps":7500,"kill_factor_bps":8500,"kill_prize_bps":100,"kill_treasury_bps":400,"reinvest_bounty_bps":900}"#;
+    run(&mut m, &v3_eth_usdc("V", leverage));
+    run(
+        &mut m,
+        r#"{"op":"create_farm","pool":"V","reward_token":"RWD","reward_per_second":"10000000000000000"}
+        {"op":"fund_farm","account":"lp","pool":"V","amount":"500000000000000000000000"}"#,
+    );
+    run(&mut m, LENDER_AND_ARB);
+    run(&mut m, &fund(&USERS, "50000000000", "20000000000000000000"));
     m
 }
 

@@ -9,7 +9,7 @@ use crate::amm::ZapResult;
 use crate::math::{Bps, CheckedOps};
 use crate::position::config::ADD_COLLATERAL_MARGIN_BPS;
 use crate::position::valuation::plan_swap;
-use crate::position::{ExitMode, LeverageConfig, Position, PositionHealth, TickRange};
+use crate::position::{range, ExitMode, LeverageConfig, Position, PositionHealth, TickRange};
 use crate::types::{Amount, Holder, Name};
 use crate::Error;
 
@@ -198,6 +198,9 @@ impl Market {
         Ok(())
     }
 
+    /// Harvests the position's farm rewards, pays the caller the bounty on them, sells the
+    /// rest into a pool token and zaps it back into the position; a range position's fees are
+    /// collected and go back in with them.
     pub(super) fn reinvest(
         &mut self,
         caller: &str,
@@ -205,26 +208,31 @@ impl Market {
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
         let position = self.open_position_ref(id)?.clone();
-        if position.range.is_some() {
-            return self.reinvest_range(caller, &position, ev);
-        }
         let holder = Holder::Position(id);
-        let now = self.time;
-        let farm = self.farm_mut(&position.pool)?;
-        let harvested = farm.harvest(&holder, now)?;
-        let reward = farm.reward_token.clone();
-        self.ledger.credit(&holder, &reward, harvested)?;
-        let rewards = self.ledger.balance(&holder, &reward);
-        if rewards.is_zero() {
-            return Err(Error::invalid(format!("position {id} has no rewards to reinvest")));
+        let fees = self.collect_fees(&position, ev)?;
+        let mut amounts = fees;
+        let (mut rewards, mut bounty) = (U256::ZERO, U256::ZERO);
+        let reward = self.farm_of(&position.pool)?.map(|f| f.reward_token.clone());
+        if let Some(reward) = reward {
+            self.harvest_position(&position, ev)?;
+            // Rewards harvested before (on a stake move) wait in the balance too; fees in the
+            // reward token, when it is one of the pool's, are not rewards.
+            let tokens = self.pool_tokens(&position.pool)?;
+            let fee_side = tokens.iter().position(|t| *t == reward).map_or(U256::ZERO, |i| fees[i]);
+            rewards = self.ledger.balance(&holder, &reward) - fee_side;
+            if !rewards.is_zero() {
+                bounty = self.leverage_of(&position.pool)?.reinvest_bounty_bps.of_floor(rewards)?;
+                self.transfer(&holder, &Holder::Account(caller.into()), &reward, bounty, ev)?;
+                let (side, amount) =
+                    self.sell_rewards_into(&position.pool, &holder, &reward, rewards - bounty, ev)?;
+                amounts[side] = amounts[side].add_or(amount, "reinvest")?;
+            }
         }
-        let bps = self.leverage_of(&position.pool)?.reinvest_bounty_bps;
-        let bounty = bps.of_floor(rewards)?;
-        self.transfer(&holder, &Holder::Account(caller.into()), &reward, bounty, ev)?;
-        let (side, amount) =
-            self.sell_rewards_into(&position.pool, &holder, &reward, rewards - bounty, ev)?;
-        let mut amounts = [U256::ZERO; 2];
-        amounts[side] = amount;
+        if amounts == [U256::ZERO; 2] {
+            return Err(Error::invalid(format!(
+                "position {id} has no fees or rewards to reinvest"
+            )));
+        }
         let lp = self.zap_position(id, amounts, ev)?;
         self.sweep_to_owner(id, ev)?;
         ev.push(Event::Reinvested {
@@ -232,15 +240,49 @@ impl Market {
             caller: caller.into(),
             rewards: Amount(rewards),
             bounty: Amount(bounty),
-            fees: None,
+            fees: position.range.map(|_| fees.map(Amount)),
             lp_added: Amount(lp),
         });
         Ok(())
     }
 
+    /// Pokes a range position and collects its fees into its balance; zero for a
+    /// constant-product position, whose fees stay in the reserves.
+    pub(super) fn collect_fees(
+        &mut self,
+        position: &Position,
+        ev: &mut Vec<Event>,
+    ) -> Result<[U256; 2], Error> {
+        let Some(range) = position.range else { return Ok([U256::ZERO; 2]) };
+        let holder = Holder::Position(position.id);
+        let ticks = (range.tick_lower, range.tick_upper);
+        let before = self.pool_balances(&holder, &position.pool)?;
+        self.v3_burn(&holder, &position.pool, ticks, Some(Amount(U256::ZERO)), ev)?;
+        self.v3_collect(&holder, &position.pool, ticks, (None, None), ev)?;
+        let after = self.pool_balances(&holder, &position.pool)?;
+        Ok([after[0] - before[0], after[1] - before[1]])
+    }
+
+    /// Harvests the position's farm rewards into its balance; what was harvested.
+    pub(super) fn harvest_position(
+        &mut self,
+        position: &Position,
+        ev: &mut Vec<Event>,
+    ) -> Result<U256, Error> {
+        let holder = Holder::Position(position.id);
+        let now = self.time;
+        let Some(farm) = self.farm_slot_mut(&position.pool)?.as_mut() else {
+            return Ok(U256::ZERO);
+        };
+        let harvested = farm.harvest(&holder, now)?;
+        let reward = farm.reward_token.clone();
+        self.pay_rewards(&position.pool, &holder, &reward, harvested, ev)?;
+        Ok(harvested)
+    }
+
     /// Turns `amount` of the reward token into one of `pool_id`'s tokens: directly when it is
     /// one, else through the first pool (by id) that pairs it with one. Returns (side, amount).
-    pub(super) fn sell_rewards_into(
+    fn sell_rewards_into(
         &mut self,
         pool_id: &str,
         holder: &Holder,
@@ -355,8 +397,7 @@ impl Market {
             .ok_or_else(|| Error::unknown("position", id.to_string()))?;
         position.lp -= lp;
         self.burn_lp(&pool_id, &holder, lp, ev)?;
-        let tokens = self.pool_tokens(&pool_id)?;
-        Ok([self.ledger.balance(&holder, &tokens[0]), self.ledger.balance(&holder, &tokens[1])])
+        self.pool_balances(&holder, &pool_id)
     }
 
     /// Swaps the position's holdings toward `debt` as `mode` says; returns the new holdings.
@@ -368,19 +409,26 @@ impl Market {
         mode: ExitMode,
         ev: &mut Vec<Event>,
     ) -> Result<[U256; 2], Error> {
-        if self.position(id)?.range.is_some() {
-            return self.range_exit_swap(id, have, debt, mode, ev);
-        }
-        let pool_id = self.position(id)?.pool.clone();
-        let pool = self.pool(&pool_id)?;
-        let reserves = [pool.amm.reserve0, pool.amm.reserve1];
-        let Some(swap) = plan_swap(reserves, have, debt, mode, pool.amm.fee)? else {
-            return Ok(have);
-        };
+        let position = self.position(id)?;
+        let (pool_id, ranged) = (position.pool.clone(), position.range.is_some());
         let holder = Holder::Position(id);
-        self.swap_for(&holder, &pool_id, swap.zero_for_one, swap.amount_in, ev)?;
-        let tokens = self.pool_tokens(&pool_id)?;
-        Ok([self.ledger.balance(&holder, &tokens[0]), self.ledger.balance(&holder, &tokens[1])])
+        if ranged {
+            // Through the v3 pool's swap loop, planned on a quote of it.
+            let pool = &self.v3_pool(&pool_id)?.pool;
+            let Some(swap) = range::plan_exit_swap(pool, have, debt, mode)? else {
+                return Ok(have);
+            };
+            let exact = (Some(Amount(swap.amount_in)), None);
+            self.v3_swap(&holder, &pool_id, swap.zero_for_one, exact, None, ev)?;
+        } else {
+            let pool = self.pool(&pool_id)?;
+            let reserves = [pool.amm.reserve0, pool.amm.reserve1];
+            let Some(swap) = plan_swap(reserves, have, debt, mode, pool.amm.fee)? else {
+                return Ok(have);
+            };
+            self.swap_for(&holder, &pool_id, swap.zero_for_one, swap.amount_in, ev)?;
+        }
+        self.pool_balances(&holder, &pool_id)
     }
 
     /// Hands the position's leftover pool tokens to its owner; returns what moved.

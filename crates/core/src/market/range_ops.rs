@@ -4,8 +4,8 @@
 //! for constant-product positions (`position_ops`, `liquidation`); they call here to put
 //! tokens into the range ([`Market::range_zap`]: the optimal split, one swap through the pool,
 //! a mint), to take them out ([`Market::range_unwind`]: burn and collect principal and fees)
-//! and to convert toward the debt ([`Market::range_exit_swap`]). Re-centring, collecting and
-//! arbitrage against the oracle are v3-only.
+//! and `exit_swap` plans its conversion toward the debt with [`range::plan_exit_swap`].
+//! Re-centring, collecting and arbitrage against the oracle are v3-only.
 
 use alloy_primitives::{I256, U256};
 
@@ -16,7 +16,7 @@ use crate::amm::v3::{math, SwapOutcome};
 use crate::math::CheckedOps;
 use crate::position::range::{self, TickRange};
 use crate::position::valuation::holdings_value;
-use crate::position::{ExitMode, Position};
+use crate::position::Position;
 use crate::types::{Amount, Holder, SignedAmount};
 use crate::Error;
 
@@ -100,24 +100,6 @@ impl Market {
         self.v3_collect(&holder, &position.pool, ticks, (None, None), ev)?;
         self.position_mut(id)?.lp -= liquidity;
         self.pool_balances(&holder, &position.pool)
-    }
-
-    /// [`Market::exit_swap`] on a v3 pool: the planned swap through the pool's swap loop.
-    pub(super) fn range_exit_swap(
-        &mut self,
-        id: u64,
-        have: [U256; 2],
-        debt: [U256; 2],
-        mode: ExitMode,
-        ev: &mut Vec<Event>,
-    ) -> Result<[U256; 2], Error> {
-        let pool_id = self.position(id)?.pool.clone();
-        let holder = Holder::Position(id);
-        let plan = range::plan_exit_swap(&self.v3_pool(&pool_id)?.pool, have, debt, mode)?;
-        let Some(plan) = plan else { return Ok(have) };
-        let exact = (Some(Amount(plan.amount_in)), None);
-        self.v3_swap(&holder, &pool_id, plan.zero_for_one, exact, None, ev)?;
-        self.pool_balances(&holder, &pool_id)
     }
 
     /// Trades a v3 pool to the oracle price as an arbitrageur would: only while it pays after
@@ -248,87 +230,8 @@ impl Market {
         Ok(())
     }
 
-    /// Reinvest for a range position: its fees and its rewards (less the bounty, sold into a
-    /// pool token) go back into the range.
-    pub(super) fn reinvest_range(
-        &mut self,
-        caller: &str,
-        position: &Position,
-        ev: &mut Vec<Event>,
-    ) -> Result<(), Error> {
-        let id = position.id;
-        let holder = Holder::Position(id);
-        let fees = self.collect_fees(position, ev)?;
-        let mut amounts = fees;
-        let (mut rewards, mut bounty) = (U256::ZERO, U256::ZERO);
-        if let Some(reward) = self.farm_of(&position.pool)?.map(|f| f.reward_token.clone()) {
-            self.harvest_position(position, ev)?;
-            let tokens = self.pool_tokens(&position.pool)?;
-            let fee_side = tokens.iter().position(|t| *t == reward).map_or(U256::ZERO, |i| fees[i]);
-            rewards = self.ledger.balance(&holder, &reward) - fee_side;
-            if !rewards.is_zero() {
-                let bps = self.leverage_of(&position.pool)?.reinvest_bounty_bps;
-                bounty = bps.of_floor(rewards)?;
-                self.transfer(&holder, &Holder::Account(caller.into()), &reward, bounty, ev)?;
-                let (side, amount) =
-                    self.sell_rewards_into(&position.pool, &holder, &reward, rewards - bounty, ev)?;
-                amounts[side] = amounts[side].add_or(amount, "reinvest")?;
-            }
-        }
-        if amounts == [U256::ZERO; 2] {
-            return Err(Error::invalid(format!(
-                "position {id} has no fees or rewards to reinvest"
-            )));
-        }
-        let zap = self.range_zap(id, amounts, ev)?;
-        self.sweep_to_owner(id, ev)?;
-        ev.push(Event::Reinvested {
-            position: id,
-            caller: caller.into(),
-            rewards: Amount(rewards),
-            bounty: Amount(bounty),
-            fees: Some([Amount(fees[0]), Amount(fees[1])]),
-            lp_added: Amount(U256::from(zap.liquidity)),
-        });
-        Ok(())
-    }
-
-    /// Pokes a range position and collects its fees into its balance; zero for a
-    /// constant-product position, whose fees stay in the reserves.
-    fn collect_fees(
-        &mut self,
-        position: &Position,
-        ev: &mut Vec<Event>,
-    ) -> Result<[U256; 2], Error> {
-        let Some(range) = position.range else { return Ok([U256::ZERO; 2]) };
-        let holder = Holder::Position(position.id);
-        let ticks = (range.tick_lower, range.tick_upper);
-        let before = self.pool_balances(&holder, &position.pool)?;
-        self.v3_burn(&holder, &position.pool, ticks, Some(Amount(U256::ZERO)), ev)?;
-        self.v3_collect(&holder, &position.pool, ticks, (None, None), ev)?;
-        let after = self.pool_balances(&holder, &position.pool)?;
-        Ok([after[0] - before[0], after[1] - before[1]])
-    }
-
-    /// Harvests the position's farm rewards into its balance; what was harvested.
-    fn harvest_position(
-        &mut self,
-        position: &Position,
-        ev: &mut Vec<Event>,
-    ) -> Result<U256, Error> {
-        let holder = Holder::Position(position.id);
-        let now = self.time;
-        let Some(farm) = self.farm_slot_mut(&position.pool)?.as_mut() else {
-            return Ok(U256::ZERO);
-        };
-        let harvested = farm.harvest(&holder, now)?;
-        let reward = farm.reward_token.clone();
-        self.pay_rewards(&position.pool, &holder, &reward, harvested, ev)?;
-        Ok(harvested)
-    }
-
     /// `holder`'s balances of the pool's two tokens.
-    fn pool_balances(&self, holder: &Holder, pool_id: &str) -> Result<[U256; 2], Error> {
+    pub(super) fn pool_balances(&self, holder: &Holder, pool_id: &str) -> Result<[U256; 2], Error> {
         let tokens = self.pool_tokens(pool_id)?;
         Ok([self.ledger.balance(holder, &tokens[0]), self.ledger.balance(holder, &tokens[1])])
     }

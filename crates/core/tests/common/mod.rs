@@ -47,6 +47,57 @@ pub const WETH_USDC: &str = r#"{"op":"create_token","symbol":"WETH","decimals":1
 /// Alpaca's triple-slope rate model as a `create_lending_pool` fragment.
 pub const TRIPLE_SLOPE: &str = r#""rate_model":{"kind":"triple_slope","ceil_slope_1_bps":6000,"ceil_slope_2_bps":9000,"ceil_slope_3_bps":10000,"max_interest_slope_1_bps":2000,"max_interest_slope_2_bps":2000,"max_interest_slope_3_bps":15000}"#;
 
+/// Aave's kinked rate model, optimal use 80%, with a steep 300% second slope, as a
+/// `create_lending_pool` fragment.
+pub const AAVE_STEEP: &str = r#""rate_model":{"kind":"aave","optimal_usage_ratio_bps":8000,"base_variable_borrow_rate_bps":100,"variable_rate_slope1_bps":400,"variable_rate_slope2_bps":30000}"#;
+
+/// A reward token RWD at 2 and a RWD/USDC pool (50,000 RWD, 100,000 USDC) to sell it into,
+/// with 1,000,000 RWD minted to `lp` to fund farms from. Needs USDC.
+pub const REWARD_ROUTE: &str = r#"{"op":"create_token","symbol":"RWD","decimals":18}
+{"op":"set_price","token":"RWD","price":"2"}
+{"op":"mint","to":"lp","token":"RWD","amount":"1050000000000000000000000"}
+{"op":"mint","to":"lp","token":"USDC","amount":"100000000000"}
+{"op":"create_pool","pool":"RWD-USDC","token0":"RWD","token1":"USDC","fee_bps":30,"leverage":{"work_factor_bps":5000,"kill_factor_bps":6000}}
+{"op":"add_liquidity","account":"lp","pool":"RWD-USDC","amount0":"50000000000000000000000","amount1":"100000000000"}"#;
+
+/// Lending pools for USDC and WETH on `rate_model` (a fragment such as [`TRIPLE_SLOPE`]) with
+/// the given reserve factor, as a script for [`run`].
+pub fn lending_pools(rate_model: &str, reserve_factor_bps: u32) -> String {
+    ["USDC", "WETH"]
+        .map(|token| {
+            format!(
+                r#"{{"op":"create_lending_pool","token":"{token}",{rate_model},"reserve_factor_bps":{reserve_factor_bps}}}"#
+            )
+        })
+        .join("\n")
+}
+
+/// A 0.3% WETH/USDC v3 pool `pool` at 2000 (tick -200312) with `leverage` rules (a JSON
+/// object), and `lp` providing 1,000 WETH and 2,000,000 USDC over the full range and as much
+/// again within about ±20% of the price. Needs [`WETH_USDC`].
+pub fn v3_eth_usdc(pool: &str, leverage: &str) -> String {
+    format!(
+        r#"{{"op":"mint","to":"lp","token":"WETH","amount":"2000000000000000000000"}}
+{{"op":"mint","to":"lp","token":"USDC","amount":"4000000000000"}}
+{{"op":"create_v3_pool","pool":"{pool}","token0":"WETH","token1":"USDC","fee_pips":3000,"sqrt_price_x96":"3543191142285914327220224","leverage":{leverage}}}
+{{"op":"v3_mint","account":"lp","pool":"{pool}","tick_lower":-887220,"tick_upper":887220,"amount0":"1000000000000000000000","amount1":"2000000000000"}}
+{{"op":"v3_mint","account":"lp","pool":"{pool}","tick_lower":-202320,"tick_upper":-198300,"amount0":"1000000000000000000000","amount1":"2000000000000"}}"#
+    )
+}
+
+/// Mints `usdc` and `weth` (raw units) to each account, as a script for [`run`].
+pub fn fund(accounts: &[&str], usdc: &str, weth: &str) -> String {
+    accounts
+        .iter()
+        .map(|a| {
+            format!(
+                "{{\"op\":\"mint\",\"to\":\"{a}\",\"token\":\"USDC\",\"amount\":\"{usdc}\"}}\n\
+                 {{\"op\":\"mint\",\"to\":\"{a}\",\"token\":\"WETH\",\"amount\":\"{weth}\"}}\n"
+            )
+        })
+        .collect()
+}
+
 /// A lender supplying 1,000,000 USDC and 500 WETH, and an arbitrageur holding 100,000 WETH and
 /// 100,000,000 USDC to trade pools to the oracle. Needs lending pools for both tokens.
 pub const LENDER_AND_ARB: &str = r#"{"op":"mint","to":"lender","token":"USDC","amount":"1000000000000"}
