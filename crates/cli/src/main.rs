@@ -1,7 +1,10 @@
 //! The `levfarm` binary: parses arguments, runs a job, prints, exits with a code that means
 //! something (0 success, 1 a rejected command, 2 bad input or usage, 3 an I/O failure).
 
+mod backtest;
 mod exec;
+mod report_map;
+mod table;
 
 use std::process::ExitCode;
 
@@ -19,12 +22,23 @@ struct Cli {
 enum Commands {
     /// Run a JSON-lines script of commands through the engine and print events as JSON lines.
     Exec(exec::ExecArgs),
+    /// Replay a price history through the engine with a leveraged position, its protection
+    /// and the alternatives; the bundled default when given no scenario.
+    Backtest(backtest::BacktestArgs),
+    /// Preview a position on the current pool: amounts, debt ratio, liquidation prices, APY,
+    /// and equity after price moves.
+    Quote(backtest::QuoteArgs),
+    /// Write a commented example scenario (or its JSON schema).
+    Init(backtest::InitArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Commands::Exec(args) => exec::run(&args),
+        Commands::Backtest(args) => return backtest::backtest(&args),
+        Commands::Quote(args) => return backtest::quote(&args),
+        Commands::Init(args) => return backtest::init(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -151,6 +151,49 @@ impl Market {
         )
     }
 
+    /// What a position holds, for attributing its profit and loss: its liquidity, what it is
+    /// owed, its debt and its rewards, with the oracle quotes of its two tokens.
+    pub fn position_inventory(&self, id: u64) -> Result<PositionInventory, Error> {
+        let position = self.position(id)?;
+        let holder = Holder::Position(id);
+        let rewards = match self.farm_of(&position.pool)? {
+            Some(farm) => Some((
+                farm.reward_token.clone(),
+                farm.pending_at(&holder, self.time)?
+                    .add_or(self.ledger.balance(&holder, &farm.reward_token), "rewards")?,
+            )),
+            None => None,
+        };
+        if let Some((entry, key)) = self.range_of(position)? {
+            let quotes = [self.quote_of(entry.token_ids[0])?, self.quote_of(entry.token_ids[1])?];
+            let liquidity = entry.pool.position(&key).map_or(0, |p| p.liquidity);
+            return Ok(PositionInventory {
+                quotes,
+                liquidity: U256::from(liquidity),
+                range: position.range,
+                owed: entry.pool.owed_with_pending_fees(&key)?.map(U256::from),
+                debt: self.debt_in(position, entry.token_ids)?,
+                rewards,
+            });
+        }
+        let pool = self.pool(&position.pool)?;
+        let amm = &pool.amm;
+        let liquidity = if amm.total_supply.is_zero() {
+            U256::ZERO
+        } else {
+            let root = crate::math::sqrt(amm.reserve0.mul_or(amm.reserve1, "pool liquidity")?);
+            mul_div(root, position.lp, amm.total_supply)?
+        };
+        Ok(PositionInventory {
+            quotes: self.pool_quotes(pool)?,
+            liquidity,
+            range: None,
+            owed: [U256::ZERO; 2],
+            debt: self.debt_in(position, pool.token_ids)?,
+            rewards,
+        })
+    }
+
     /// All positions, by id.
     pub fn positions(&self) -> impl Iterator<Item = &Position> {
         self.positions.values()
@@ -368,3 +411,41 @@ impl Market {
         Ok(Summary { time: self.time, tokens, lending, pools, v3_pools, positions })
     }
 }
+
+/// A position's holdings as [`Market::position_inventory`] reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionInventory {
+    /// Oracle quotes of the pool's token0 and token1.
+    pub quotes: [valuation::Quote; 2],
+    /// The range's liquidity; for a constant-product position `sqrt(r0·r1)·lp/supply`, its
+    /// share of the pool's liquidity in the same units.
+    pub liquidity: U256,
+    pub range: Option<crate::position::TickRange>,
+    /// Fees a range position is owed, collected or not; zero for constant product, whose fees
+    /// are in its liquidity.
+    pub owed: [U256; 2],
+    pub debt: [U256; 2],
+    /// The farm's reward token and what the position has earned of it and not yet reinvested.
+    pub rewards: Option<(Name, U256)>,
+}
+
+impl PositionInventory {
+    /// The tokens behind the liquidity at `sqrt_price` (Q64.96), rounded down: the range's
+    /// amounts, or the full range `(L/√P, L·√P)` for a constant-product position.
+    pub fn lp_amounts(&self, sqrt_price: U256) -> Result<[U256; 2], Error> {
+        match self.range {
+            Some(range) => {
+                let liquidity = u128::try_from(self.liquidity)
+                    .map_err(|_| Error::invalid("range liquidity above 2^128"))?;
+                range::range_amounts(range, sqrt_price, liquidity)
+            }
+            None if sqrt_price.is_zero() => Ok([U256::ZERO; 2]),
+            None => Ok([
+                mul_div(self.liquidity, Q96, sqrt_price)?,
+                mul_div(self.liquidity, sqrt_price, Q96)?,
+            ]),
+        }
+    }
+}
+
+const Q96: U256 = U256::from_limbs([0, 1 << 32, 0, 0]);

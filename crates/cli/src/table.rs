@@ -1,0 +1,93 @@
+//! Plain-text tables and number formats for the terminal.
+
+/// Columns padded to their widest cell; text left-aligned, numbers right-aligned.
+pub fn render(header: &[String], rows: &[Vec<String>]) -> String {
+    let columns = header.len().max(rows.iter().map(Vec::len).max().unwrap_or(0));
+    let mut widths = vec![0; columns];
+    for row in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let numeric = |cell: &str| {
+        let c = cell.trim_start_matches(['-', '+', '$']);
+        c.starts_with(|ch: char| ch.is_ascii_digit())
+    };
+    let line = |row: &[String]| {
+        let mut out = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            let pad = widths[i] - cell.chars().count();
+            if i > 0 {
+                out.push_str("  ");
+            }
+            if numeric(cell) && i > 0 {
+                out.push_str(&" ".repeat(pad));
+                out.push_str(cell);
+            } else {
+                out.push_str(cell);
+                out.push_str(&" ".repeat(pad));
+            }
+        }
+        out.trim_end().to_string() + "\n"
+    };
+    let mut out = String::new();
+    if header.iter().any(|h| !h.is_empty()) {
+        out.push_str(&line(header));
+        let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+        out.push_str(&line(&rule));
+    }
+    for row in rows {
+        out.push_str(&line(row));
+    }
+    out
+}
+
+/// `12,345.67`, with a sign for negatives.
+pub fn money(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let text = format!("{:.2}", v.abs());
+    let (whole, frac) = text.split_once('.').unwrap_or((&text, "00"));
+    let mut grouped = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{}{grouped}.{frac}", if v < 0.0 && text != "0.00" { "-" } else { "" })
+}
+
+/// A fraction as a percentage with two decimals.
+pub fn percent(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    format!("{:.2}%", v * 100.0)
+}
+
+/// A CSV cell, quoted when it needs to be.
+pub fn csv_cell(cell: &str) -> String {
+    if cell.contains([',', '"', '\n']) {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_groups_thousands_and_keeps_signs() {
+        assert_eq!(money(1234567.891), "1,234,567.89");
+        assert_eq!(money(-950.0), "-950.00");
+        assert_eq!(money(0.004), "0.00");
+        assert_eq!(money(-0.001), "0.00");
+        assert_eq!(money(100.0), "100.00");
+        assert_eq!(percent(0.1234), "12.34%");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+    }
+}

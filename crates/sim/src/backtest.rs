@@ -1,0 +1,1094 @@
+//! A backtest: the scenario's market driven bar by bar through a price history, with the
+//! position's protection orders and the liquidators acting in that order, every action's cost
+//! booked, and the alternatives run beside it.
+
+use alloy_primitives::U256;
+use levfarm_core::market::Event;
+use levfarm_core::position::ExitMode;
+use levfarm_core::price::Price;
+use levfarm_core::types::{Amount, Holder};
+use levfarm_core::Command;
+use serde::Serialize;
+
+use crate::book::{CostKind, Pnl, Snapshot};
+use crate::data::PriceSeries;
+use crate::models::{RewardPrice, Utilization, Volume};
+use crate::scenario::{BorrowSide, PoolKind, Scenario};
+use crate::world::{self, World, ARB, DEMAND, KEEPER, NOISE, OWNER, POOL, REWARD_POOL};
+use crate::SimError;
+
+/// What a run holds: the leveraged position, or one of the alternatives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// The scenario's position with its protection.
+    Leveraged,
+    /// The same equity in the same pool without debt or protection, rewards compounded alike.
+    UnleveragedLp,
+    /// The equity supplied to the stable token's lending pool.
+    LendingOnly,
+    /// Half the equity in the asset, half in the stable token, untouched.
+    Hold5050,
+    /// All the equity in the asset.
+    HoldAsset,
+}
+
+impl Strategy {
+    pub fn label(self) -> &'static str {
+        match self {
+            Strategy::Leveraged => "Leveraged position",
+            Strategy::UnleveragedLp => "Unleveraged LP",
+            Strategy::LendingOnly => "Lending only",
+            Strategy::Hold5050 => "Hold 50/50",
+            Strategy::HoldAsset => "Hold asset",
+        }
+    }
+}
+
+/// One bar's record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    pub time: i64,
+    /// The asset's price, numeraire 1e18.
+    pub price: U256,
+    /// The owner's equity (position, wallet, supply, less gas), 1e18, signed.
+    pub equity: i128,
+    /// Debt over value in bps, while a position is open.
+    pub debt_ratio_bps: Option<u64>,
+    pub leverage_bps: Option<u64>,
+    pub debt_value: Option<U256>,
+    /// Asset prices at which the position becomes liquidatable, solved every
+    /// `report.liquidation_price_every` bars (carried between solves).
+    pub liquidation_lower: Option<U256>,
+    pub liquidation_upper: Option<U256>,
+    /// The stable token's borrow rate, ray (1e27).
+    pub borrow_rate: U256,
+    pub in_range: Option<bool>,
+}
+
+/// Something the position's orders, its keepers or a liquidator did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionRecord {
+    pub time: i64,
+    pub kind: ActionKind,
+    pub price: U256,
+    pub equity_before: i128,
+    pub equity_after: i128,
+    /// `equity_after − equity_before` (negative: a cost), gas included.
+    pub change: i128,
+    pub debt_ratio_before_bps: Option<u64>,
+    pub debt_ratio_after_bps: Option<u64>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Open,
+    Compound,
+    StopLoss,
+    TakeProfit,
+    TopUp,
+    Deleverage,
+    Rebalance,
+    Recenter,
+    Liquidation,
+    /// A protection order that the engine refused (the reason is in `detail`).
+    Refused,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Open => "open",
+            ActionKind::Compound => "compound",
+            ActionKind::StopLoss => "stop_loss",
+            ActionKind::TakeProfit => "take_profit",
+            ActionKind::TopUp => "top_up",
+            ActionKind::Deleverage => "deleverage",
+            ActionKind::Rebalance => "rebalance",
+            ActionKind::Recenter => "recenter",
+            ActionKind::Liquidation => "liquidation",
+            ActionKind::Refused => "refused",
+        }
+    }
+
+    fn cost(self) -> CostKind {
+        match self {
+            ActionKind::Open | ActionKind::Compound => CostKind::Trading,
+            ActionKind::Liquidation => CostKind::Liquidation,
+            _ => CostKind::Protection,
+        }
+    }
+}
+
+/// One strategy's run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    pub strategy: Strategy,
+    /// What the owner put in (equity and any reserve), 1e18.
+    pub contributed: i128,
+    pub final_equity: i128,
+    pub pnl: Pnl,
+    pub samples: Vec<Sample>,
+    pub actions: Vec<ActionRecord>,
+    pub liquidated_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    /// Bars with the debt ratio at or above the work factor, and at or above 90% of the kill
+    /// factor.
+    pub bars_above_work: u64,
+    pub bars_near_kill: u64,
+    pub stats: Stats,
+}
+
+/// Statistics of an equity curve (f64: reporting only).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Stats {
+    pub final_equity: f64,
+    pub pnl: f64,
+    pub total_return: f64,
+    /// Compounded annual return of the owner's equity.
+    pub net_apy: f64,
+    pub max_drawdown: f64,
+    pub years: f64,
+}
+
+/// How often and how far the caller wants to hear of progress: `(bars done, bars in all)`.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// Runs `strategy` over `prices`.
+pub fn run(
+    scenario: &Scenario,
+    prices: &PriceSeries,
+    strategy: Strategy,
+    progress: Option<Progress<'_>>,
+) -> Result<RunResult, SimError> {
+    let n = prices.times.len();
+    if n < 2 {
+        return Err(SimError::Scenario("the price history needs at least 2 bars".into()));
+    }
+    if matches!(strategy, Strategy::Hold5050 | Strategy::HoldAsset) {
+        return hold(scenario, prices, strategy);
+    }
+    let seconds = u64::try_from(prices.times[n - 1] - prices.times[0]).unwrap_or(0);
+    let world = World::build(scenario, prices.closes[0], seconds)?;
+    let mut r = Runner::new(scenario, world, strategy)?;
+    r.start(prices.times[0])?;
+    let every = scenario.report.liquidation_price_every as usize;
+    let tick = (n / 100).max(1);
+    for i in 1..n {
+        r.bar(
+            prices.times[i],
+            prices.times[i] - prices.times[i - 1],
+            prices.closes[i],
+            prices.closes[i - 1],
+        )?;
+        r.keepers(prices.times[i])?;
+        r.sample(prices.times[i], prices.closes[i], i % every == 0 || i + 1 == n)?;
+        if let Some(report) = progress {
+            if i % tick == 0 || i + 1 == n {
+                report(i as u64 + 1, n as u64);
+            }
+        }
+    }
+    r.finish()
+}
+
+/// The equity curve of a buy-and-hold alternative: exact amounts, valued at each close.
+fn hold(
+    scenario: &Scenario,
+    prices: &PriceSeries,
+    strategy: Strategy,
+) -> Result<RunResult, SimError> {
+    let unit0 = U256::from(10u64).pow(U256::from(18));
+    let equity = world::wad_from_f64(scenario.position.equity)?;
+    let wad = levfarm_core::math::WAD;
+    let asset_value = if strategy == Strategy::HoldAsset { equity } else { equity / U256::from(2) };
+    let stable_value = equity - asset_value;
+    let amount0 = levfarm_core::math::mul_div(asset_value, unit0, prices.closes[0].0)
+        .map_err(levfarm_core::Error::from)?;
+    let mut samples = Vec::with_capacity(prices.times.len());
+    for (t, p) in prices.times.iter().zip(&prices.closes) {
+        let v0 =
+            levfarm_core::math::mul_div(amount0, p.0, unit0).map_err(levfarm_core::Error::from)?;
+        let total = v0 + stable_value;
+        samples.push(Sample {
+            time: *t,
+            price: p.0,
+            equity: i128::try_from(total).unwrap_or(i128::MAX),
+            debt_ratio_bps: None,
+            leverage_bps: None,
+            debt_value: None,
+            liquidation_lower: None,
+            liquidation_upper: None,
+            borrow_rate: U256::ZERO,
+            in_range: None,
+        });
+    }
+    let contributed = i128::try_from(equity).unwrap_or(i128::MAX);
+    let final_equity = samples.last().map_or(contributed, |s| s.equity);
+    let mut pnl = Pnl::default();
+    pnl.price_exposure = final_equity - contributed;
+    let _ = wad;
+    let stats = stats(&samples, contributed);
+    Ok(RunResult {
+        strategy,
+        contributed,
+        final_equity,
+        pnl,
+        samples,
+        actions: Vec::new(),
+        liquidated_at: None,
+        closed_at: None,
+        bars_above_work: 0,
+        bars_near_kill: 0,
+        stats,
+    })
+}
+
+struct Runner<'s> {
+    scenario: &'s Scenario,
+    world: World,
+    strategy: Strategy,
+    utilization: Utilization,
+    volume: Volume,
+    reward_price: RewardPrice,
+    position: Option<u64>,
+    pnl: Pnl,
+    prev: Snapshot,
+    gas: U256,
+    contributed: i128,
+    opened_equity: i128,
+    samples: Vec<Sample>,
+    actions: Vec<ActionRecord>,
+    liquidated_at: Option<i64>,
+    closed_at: Option<i64>,
+    start_time: i64,
+    last_compound: i64,
+    liq: (Option<U256>, Option<U256>),
+    bars_above_work: u64,
+    bars_near_kill: u64,
+}
+
+impl<'s> Runner<'s> {
+    fn new(scenario: &'s Scenario, world: World, strategy: Strategy) -> Result<Self, SimError> {
+        let prev = snapshot_of(&world, None, U256::ZERO)?;
+        Ok(Runner {
+            scenario,
+            utilization: Utilization::new(&scenario.market.utilization)?,
+            volume: Volume::new(&scenario.market.volume)?,
+            reward_price: RewardPrice::new(&scenario.market.rewards)?,
+            world,
+            strategy,
+            position: None,
+            pnl: Pnl::default(),
+            prev,
+            gas: U256::ZERO,
+            contributed: 0,
+            opened_equity: 0,
+            samples: Vec::new(),
+            actions: Vec::new(),
+            liquidated_at: None,
+            closed_at: None,
+            start_time: 0,
+            last_compound: 0,
+            liq: (None, None),
+            bars_above_work: 0,
+            bars_near_kill: 0,
+        })
+    }
+
+    fn snapshot(&self) -> Result<Snapshot, SimError> {
+        snapshot_of(&self.world, self.position, self.gas)
+    }
+
+    /// Funds the owner, sets the other borrowers' first utilization and opens the position.
+    fn start(&mut self, t: i64) -> Result<(), SimError> {
+        self.start_time = t;
+        self.last_compound = t;
+        self.adjust_utilization(t, 0.0)?;
+        let spec = &self.scenario.position;
+        let stable = self.world.stable.clone();
+        let asset = self.world.asset.clone();
+        let equity = self.world.value_to_amount(&stable, spec.equity)?;
+        self.world.mint(OWNER, &stable, equity)?;
+        if self.strategy == Strategy::Leveraged {
+            if let Some(top_up) = &self.scenario.protection.top_up {
+                let reserve = self.world.value_to_amount(&stable, top_up.reserve)?;
+                self.world.mint(OWNER, &stable, reserve)?;
+            }
+        }
+        self.prev = self.snapshot()?;
+        self.contributed = self.prev.equity()?;
+        let price = self.world.market.quote(&asset)?.price_wad;
+        match self.strategy {
+            Strategy::LendingOnly => {
+                self.act(t, price, ActionKind::Open, |w| {
+                    w.run(Command::Supply {
+                        account: OWNER.into(),
+                        token: stable.clone(),
+                        amount: Amount(equity),
+                    })?;
+                    Ok(format!("supplied {} {stable}", spec.equity))
+                })?;
+            }
+            _ => {
+                let leverage =
+                    if self.strategy == Strategy::Leveraged { spec.leverage } else { 1.0 };
+                let kind = self.world.kind;
+                let width = spec.range_width_ticks;
+                let side = spec.borrow;
+                let eq = spec.equity;
+                let mut opened = None;
+                self.act(t, price, ActionKind::Open, |w| {
+                    let id = open(w, equity, eq, leverage, side, kind, width)?;
+                    opened = Some(id);
+                    Ok(format!("opened position {id}: {eq} {stable} at {leverage}x"))
+                })?;
+                self.position = opened;
+                self.opened_equity = self.prev.position_equity()?.unwrap_or(0);
+            }
+        }
+        self.sample(t, Price(price), true)
+    }
+
+    /// Moves the market to the bar's close: time, oracle, arbitrage, volume, other borrowers.
+    fn bar(&mut self, t: i64, dt: i64, close: Price, prev_close: Price) -> Result<(), SimError> {
+        let dt = u64::try_from(dt).map_err(|_| SimError::Internal("bars out of order".into()))?;
+        self.world.run(Command::AdvanceTime { seconds: dt })?;
+        let asset = self.world.asset.clone();
+        self.world.set_price(&asset, close)?;
+        let reward_price = self.reward_price.at(t, (t - self.start_time) as f64);
+        let reward = self.world.reward.clone();
+        self.world.set_price(&reward, world::price_from_f64(reward_price.max(1e-12))?)?;
+        self.world.run(Command::Arbitrage { account: ARB.into(), pool: POOL.into() })?;
+        let tvl = self.pool_tvl()?;
+        let log_return = (world::wad_to_f64(close.0) / world::wad_to_f64(prev_close.0)).ln();
+        let volume = self.volume.at(t, dt as f64, tvl, log_return);
+        self.round_trip(volume)?;
+        self.adjust_utilization(t, dt as f64)?;
+        let now = self.snapshot()?;
+        self.pnl.step(&self.prev, &now)?;
+        self.prev = now;
+        Ok(())
+    }
+
+    /// The pool's value at the oracle, numeraire units as f64 (for the volume model).
+    fn pool_tvl(&self) -> Result<f64, SimError> {
+        let m = &self.world.market;
+        let q = [m.quote(&self.world.asset)?, m.quote(&self.world.stable)?];
+        let (b0, b1) = match self.world.kind {
+            PoolKind::ConstantProduct => {
+                let p = m.amm_pool(POOL)?;
+                (p.amm.reserve0, p.amm.reserve1)
+            }
+            PoolKind::V3 => {
+                let p = &m.v3_amm_pool(POOL)?.pool;
+                (p.balance0, p.balance1)
+            }
+        };
+        Ok(world::wad_to_f64(q[0].value(b0)?) + world::wad_to_f64(q[1].value(b1)?))
+    }
+
+    /// Traders buy `volume/2` of the asset with the stable token and sell it back: the pool
+    /// earns the fee on both legs and its price ends where it started, within the fee.
+    fn round_trip(&mut self, volume: f64) -> Result<(), SimError> {
+        if volume <= 0.0 {
+            return Ok(());
+        }
+        let stable = self.world.stable.clone();
+        let asset = self.world.asset.clone();
+        let amount = self.world.value_to_amount(&stable, volume / 2.0)?;
+        if amount.is_zero() {
+            return Ok(());
+        }
+        match self.world.kind {
+            PoolKind::ConstantProduct => {
+                self.world.run(Command::Swap {
+                    account: NOISE.into(),
+                    pool: POOL.into(),
+                    token_in: stable,
+                    amount_in: Amount(amount),
+                    min_amount_out: None,
+                })?;
+                let out = self.world.events().iter().find_map(|e| match e {
+                    Event::Swapped { amount_out, .. } => Some(amount_out.0),
+                    _ => None,
+                });
+                if let Some(out) = out.filter(|o| !o.is_zero()) {
+                    self.world.run(Command::Swap {
+                        account: NOISE.into(),
+                        pool: POOL.into(),
+                        token_in: asset,
+                        amount_in: Amount(out),
+                        min_amount_out: None,
+                    })?;
+                }
+            }
+            PoolKind::V3 => {
+                let v3 = |zero_for_one, amount| Command::V3Swap {
+                    account: NOISE.into(),
+                    pool: POOL.into(),
+                    zero_for_one,
+                    amount_in: Some(Amount(amount)),
+                    amount_out: None,
+                    sqrt_price_limit_x96: None,
+                };
+                self.world.run(v3(false, amount))?;
+                let out = self.world.events().iter().find_map(|e| match e {
+                    Event::V3Swapped(s) => Some(s.amount0.0.unsigned_abs()),
+                    _ => None,
+                });
+                if let Some(out) = out.filter(|o| !o.is_zero()) {
+                    self.world.run(v3(true, out))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn adjust_utilization(&mut self, t: i64, dt: f64) -> Result<(), SimError> {
+        adjust_utilization(&mut self.world, &mut self.utilization, t, dt)
+    }
+
+    /// Protection orders, then compounding and re-centring, then the liquidators.
+    fn keepers(&mut self, t: i64) -> Result<(), SimError> {
+        let Some(id) = self.position else { return Ok(()) };
+        let price = self.world.market.quote(&self.world.asset)?.price_wad;
+        let price_f = world::wad_to_f64(price);
+        let health = self.world.market.position_health(id)?;
+        let ratio = health.debt_ratio_bps as f64 / 1e4;
+        let protection = self.scenario.protection.clone();
+        let leveraged = self.strategy == Strategy::Leveraged;
+        if leveraged {
+            let equity = self.prev.position_equity()?.unwrap_or(0);
+            let change = (equity - self.opened_equity) as f64 / self.opened_equity.max(1) as f64;
+            let exit = if protection.stop_loss_price.is_some_and(|p| price_f <= p) {
+                Some((
+                    ActionKind::StopLoss,
+                    format!(
+                        "price {price_f:.2} at or below the stop {:.2}",
+                        protection.stop_loss_price.unwrap_or(0.0)
+                    ),
+                ))
+            } else if protection.stop_loss_equity.is_some_and(|l| change <= -l) {
+                Some((
+                    ActionKind::StopLoss,
+                    format!("equity down {:.1}% since opening", -change * 100.0),
+                ))
+            } else if protection.take_profit_price.is_some_and(|p| price_f >= p) {
+                Some((
+                    ActionKind::TakeProfit,
+                    format!(
+                        "price {price_f:.2} at or above the target {:.2}",
+                        protection.take_profit_price.unwrap_or(0.0)
+                    ),
+                ))
+            } else if protection.take_profit_equity.is_some_and(|g| change >= g) {
+                Some((
+                    ActionKind::TakeProfit,
+                    format!("equity up {:.1}% since opening", change * 100.0),
+                ))
+            } else {
+                None
+            };
+            if let Some((kind, why)) = exit {
+                self.close_all(t, price, kind, why)?;
+                return Ok(());
+            }
+            if let Some(top_up) = &protection.top_up {
+                if ratio >= top_up.trigger {
+                    self.top_up(t, price, id, top_up.target)?;
+                }
+            }
+            let ratio = self.debt_ratio(id)?;
+            if let Some(d) = &protection.deleverage {
+                if ratio >= d.trigger {
+                    self.deleverage(t, price, id, d.target, ActionKind::Deleverage)?;
+                }
+            }
+            if let Some(r) = &protection.rebalance {
+                if self.position.is_some() {
+                    self.rebalance(t, price, id, r.target_leverage, r.band)?;
+                }
+            }
+        }
+        let Some(id) = self.position else { return Ok(()) };
+        if let Some(hours) = protection.compound_hours {
+            if t - self.last_compound >= hours as i64 * 3600 {
+                self.last_compound = t;
+                self.compound(t, price, id)?;
+            }
+        }
+        if protection.recenter && self.world.kind == PoolKind::V3 && leveraged {
+            let position = self.world.market.positions().find(|p| p.id == id).and_then(|p| p.range);
+            let tick = self.world.market.v3_amm_pool(POOL)?.pool.tick;
+            if position.is_some_and(|r| !r.contains(tick)) {
+                self.try_act(t, price, ActionKind::Recenter, |w| {
+                    w.run(Command::RecenterPosition {
+                        caller: OWNER.into(),
+                        position: id,
+                        width: None,
+                    })?;
+                    Ok(format!("re-centred on tick {tick}"))
+                })?;
+            }
+        }
+        // Liquidators run last: after every protection order had its chance.
+        let health = self.world.market.position_health(id)?;
+        let kill = self.scenario.market.leverage.kill_factor_bps as u64;
+        if health.debt_ratio_bps > kill {
+            let detail = format!(
+                "debt ratio {:.2}% above the kill factor {:.2}%",
+                health.debt_ratio_bps as f64 / 100.0,
+                kill as f64 / 100.0
+            );
+            let done = self.try_act(t, price, ActionKind::Liquidation, |w| {
+                w.run(Command::Liquidate { liquidator: KEEPER.into(), position: id })?;
+                Ok(detail)
+            })?;
+            if done {
+                self.liquidated_at = Some(t);
+                self.closed_at = Some(t);
+                self.position = None;
+            }
+        }
+        Ok(())
+    }
+
+    fn debt_ratio(&self, id: u64) -> Result<f64, SimError> {
+        Ok(self.world.market.position_health(id)?.debt_ratio_bps as f64 / 1e4)
+    }
+
+    fn close_all(
+        &mut self,
+        t: i64,
+        price: U256,
+        kind: ActionKind,
+        why: String,
+    ) -> Result<(), SimError> {
+        let Some(id) = self.position else { return Ok(()) };
+        let stable = self.world.stable.clone();
+        let asset = self.world.asset.clone();
+        let done = self.try_act(t, price, kind, |w| {
+            w.run(Command::ClosePosition {
+                caller: OWNER.into(),
+                position: id,
+                lp: None,
+                max_repay0: None,
+                max_repay1: None,
+                mode: ExitMode::ConvertToDebt,
+            })?;
+            // Out means out: the asset that came back is sold for the stable token.
+            let held = w.balance(OWNER, &asset);
+            if !held.is_zero() {
+                w.run(sell(POOL, w.kind, &asset, held))?;
+            }
+            let _ = &stable;
+            Ok(format!("closed: {why}"))
+        })?;
+        if done {
+            self.position = None;
+            self.closed_at = Some(t);
+        }
+        Ok(())
+    }
+
+    fn top_up(&mut self, t: i64, price: U256, id: u64, target: f64) -> Result<(), SimError> {
+        let health = self.world.market.position_health(id)?;
+        let value = world::wad_to_f64(health.value);
+        let debt = world::wad_to_f64(health.debt_value);
+        let stable = self.world.stable.clone();
+        let available = self.world.balance(OWNER, &stable);
+        if available.is_zero() {
+            return Ok(());
+        }
+        // Adding x of value makes the ratio debt / (value + x).
+        let needed = (debt / target - value).max(0.0);
+        let amount = self.world.value_to_amount(&stable, needed)?.min(available);
+        if amount.is_zero() {
+            return Ok(());
+        }
+        let side_stable = 1;
+        self.try_act(t, price, ActionKind::TopUp, |w| {
+            let (amount0, amount1) = if side_stable == 1 {
+                (Amount::default(), Amount(amount))
+            } else {
+                (Amount(amount), Amount::default())
+            };
+            w.run(Command::AddCollateral { caller: OWNER.into(), position: id, amount0, amount1 })?;
+            Ok(format!(
+                "added {:.2} {stable} from the reserve at a debt ratio of {:.2}%",
+                world::wad_to_f64(amount * U256::from(1_000_000_000_000u64)),
+                debt / value * 100.0
+            ))
+        })?;
+        Ok(())
+    }
+
+    /// Removes enough liquidity, all of it repaying debt, to bring debt/value to `target`.
+    fn deleverage(
+        &mut self,
+        t: i64,
+        price: U256,
+        id: u64,
+        target: f64,
+        kind: ActionKind,
+    ) -> Result<(), SimError> {
+        let health = self.world.market.position_health(id)?;
+        let value = world::wad_to_f64(health.value);
+        let debt = world::wad_to_f64(health.debt_value);
+        if value <= 0.0 {
+            return Ok(());
+        }
+        // Removing a share f of the position and repaying with all of it leaves
+        // (D − fV) / ((1 − f)V) = target.
+        let share = ((debt - target * value) / (value * (1.0 - target))).clamp(0.0, 1.0);
+        let lp = self.world.market.positions().find(|p| p.id == id).map_or(U256::ZERO, |p| p.lp);
+        let ppm = (share * 1e6).ceil() as u64;
+        let remove =
+            if ppm >= 990_000 { lp } else { lp * U256::from(ppm) / U256::from(1_000_000u64) };
+        if remove.is_zero() {
+            return Ok(());
+        }
+        let ratio = debt / value;
+        let done = self.try_act(t, price, kind, |w| {
+            w.run(Command::ClosePosition {
+                caller: OWNER.into(),
+                position: id,
+                lp: Some(Amount(remove)),
+                max_repay0: None,
+                max_repay1: None,
+                mode: ExitMode::ConvertToDebt,
+            })?;
+            Ok(format!(
+                "debt ratio {:.2}% → target {:.0}%: removed {:.1}% of the liquidity to repay debt",
+                ratio * 100.0,
+                target * 100.0,
+                share * 100.0
+            ))
+        })?;
+        if done && remove == lp {
+            self.position = None;
+            self.closed_at = Some(t);
+        }
+        Ok(())
+    }
+
+    fn rebalance(
+        &mut self,
+        t: i64,
+        price: U256,
+        id: u64,
+        target: f64,
+        band: f64,
+    ) -> Result<(), SimError> {
+        let health = self.world.market.position_health(id)?;
+        let leverage = health.leverage_bps as f64 / 1e4;
+        if leverage > target * (1.0 + band) {
+            return self.deleverage(t, price, id, 1.0 - 1.0 / target, ActionKind::Rebalance);
+        }
+        if leverage >= target * (1.0 - band) || health.debt_value.is_zero() {
+            return Ok(());
+        }
+        // Below the band: close, and reopen with what came back at the target.
+        let spec = self.scenario.position.clone();
+        let kind = self.world.kind;
+        let stable = self.world.stable.clone();
+        let asset = self.world.asset.clone();
+        let mut reopened = None;
+        self.try_act(t, price, ActionKind::Rebalance, |w| {
+            w.run(Command::ClosePosition {
+                caller: OWNER.into(),
+                position: id,
+                lp: None,
+                max_repay0: None,
+                max_repay1: None,
+                mode: ExitMode::ConvertToDebt,
+            })?;
+            let held = w.balance(OWNER, &asset);
+            if !held.is_zero() {
+                w.run(sell(POOL, kind, &asset, held))?;
+            }
+            let equity = w.balance(OWNER, &stable);
+            let reserve = equity; // everything the owner holds goes back in
+            let eq = world::wad_to_f64(reserve * U256::from(1_000_000_000_000u64));
+            let new_id = open(w, reserve, eq, target, spec.borrow, kind, spec.range_width_ticks)?;
+            reopened = Some(new_id);
+            Ok(format!("leverage {leverage:.2}x below the band: closed and reopened at {target}x as position {new_id}"))
+        })?;
+        if let Some(new_id) = reopened {
+            self.position = Some(new_id);
+        }
+        Ok(())
+    }
+
+    fn compound(&mut self, t: i64, price: U256, id: u64) -> Result<(), SimError> {
+        let pending = self
+            .prev
+            .position
+            .as_ref()
+            .and_then(|p| p.rewards.as_ref())
+            .map_or(U256::ZERO, |r| r.1);
+        let has_fees =
+            self.prev.position.as_ref().is_some_and(|p| p.owed.iter().any(|o| !o.is_zero()));
+        if pending.is_zero() && !has_fees {
+            return Ok(());
+        }
+        self.world.run(Command::Arbitrage { account: ARB.into(), pool: REWARD_POOL.into() })?;
+        let now = self.snapshot()?;
+        self.pnl.step(&self.prev, &now)?;
+        self.prev = now;
+        self.try_act(t, price, ActionKind::Compound, |w| {
+            w.run(Command::Reinvest { caller: KEEPER.into(), position: id })?;
+            let detail = w.events().iter().find_map(|e| match e {
+                Event::Reinvested { rewards, bounty, .. } => {
+                    Some(format!("reinvested {} reward units, bounty {}", rewards, bounty))
+                }
+                _ => None,
+            });
+            Ok(detail.unwrap_or_else(|| "reinvested".into()))
+        })?;
+        Ok(())
+    }
+
+    /// Runs an action that must succeed.
+    fn act(
+        &mut self,
+        t: i64,
+        price: U256,
+        kind: ActionKind,
+        f: impl FnOnce(&mut World) -> Result<String, SimError>,
+    ) -> Result<(), SimError> {
+        if !self.try_act(t, price, kind, f)? {
+            let reason = self.actions.last().map(|a| a.detail.clone()).unwrap_or_default();
+            return Err(SimError::Refused(format!("{} refused: {reason}", kind.as_str())));
+        }
+        Ok(())
+    }
+
+    /// Runs an action on a copy of the world: applied and booked if it all succeeds, recorded
+    /// as refused (with the engine's reason) if not. Protection actions pay gas.
+    fn try_act(
+        &mut self,
+        t: i64,
+        price: U256,
+        kind: ActionKind,
+        f: impl FnOnce(&mut World) -> Result<String, SimError>,
+    ) -> Result<bool, SimError> {
+        let before = self.prev.equity()?;
+        let ratio_before = self
+            .position
+            .and_then(|id| self.world.market.position_health(id).ok())
+            .map(|h| h.debt_ratio_bps);
+        let mut trial = self.world.clone();
+        match f(&mut trial) {
+            Ok(detail) => {
+                self.world = trial;
+                if matches!(kind.cost(), CostKind::Protection)
+                    && self.strategy == Strategy::Leveraged
+                {
+                    self.gas += world::wad_from_f64(self.scenario.costs.gas_per_action)?;
+                }
+                let id = match kind {
+                    ActionKind::Open | ActionKind::Rebalance => newest_open(&self.world),
+                    _ => self.position,
+                };
+                let id =
+                    id.filter(|id| self.world.market.positions().any(|p| p.id == *id && p.open));
+                let now = snapshot_of(&self.world, id, self.gas)?;
+                let after = now.equity()?;
+                let change = self.pnl.action(kind.cost(), before, after);
+                self.prev = now;
+                let ratio_after = id
+                    .and_then(|id| self.world.market.position_health(id).ok())
+                    .map(|h| h.debt_ratio_bps);
+                self.actions.push(ActionRecord {
+                    time: t,
+                    kind,
+                    price,
+                    equity_before: before,
+                    equity_after: after,
+                    change,
+                    debt_ratio_before_bps: ratio_before,
+                    debt_ratio_after_bps: ratio_after,
+                    detail,
+                });
+                Ok(true)
+            }
+            Err(SimError::Engine(e)) => {
+                // Record a refusal once per kind and day, not every bar.
+                let recent = self.actions.iter().rev().take(8).any(|a| {
+                    a.kind == ActionKind::Refused
+                        && t - a.time < 86_400
+                        && a.detail.starts_with(kind.as_str())
+                });
+                if !recent {
+                    self.actions.push(ActionRecord {
+                        time: t,
+                        kind: ActionKind::Refused,
+                        price,
+                        equity_before: before,
+                        equity_after: before,
+                        change: 0,
+                        debt_ratio_before_bps: ratio_before,
+                        debt_ratio_after_bps: ratio_before,
+                        detail: format!("{} refused by the engine: {e}", kind.as_str()),
+                    });
+                }
+                Ok(false)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    fn sample(&mut self, t: i64, close: Price, solve: bool) -> Result<(), SimError> {
+        let equity = self.prev.equity()?;
+        let (mut ratio, mut leverage, mut debt_value, mut in_range) = (None, None, None, None);
+        if let Some(id) = self.position {
+            let h = self.world.market.position_health(id)?;
+            ratio = Some(h.debt_ratio_bps);
+            leverage = Some(h.leverage_bps);
+            debt_value = Some(h.debt_value);
+            let work = self.scenario.market.leverage.work_factor_bps as u64;
+            let kill = self.scenario.market.leverage.kill_factor_bps as u64;
+            if h.debt_ratio_bps >= work {
+                self.bars_above_work += 1;
+            }
+            if h.debt_ratio_bps * 10 >= kill * 9 {
+                self.bars_near_kill += 1;
+            }
+            if solve && !h.debt_value.is_zero() {
+                let lp = self.world.market.liquidation_prices(id)?;
+                self.liq = (lp.lower, lp.upper);
+            }
+            if self.world.kind == PoolKind::V3 {
+                let range =
+                    self.world.market.positions().find(|p| p.id == id).and_then(|p| p.range);
+                let tick = self.world.market.v3_amm_pool(POOL)?.pool.tick;
+                in_range = range.map(|r| r.contains(tick));
+            }
+        } else {
+            self.liq = (None, None);
+        }
+        let borrow_rate = self
+            .world
+            .market
+            .lending(&self.world.stable)
+            .map(|l| l.borrow_rate.0)
+            .unwrap_or(U256::ZERO);
+        self.samples.push(Sample {
+            time: t,
+            price: close.0,
+            equity,
+            debt_ratio_bps: ratio,
+            leverage_bps: leverage,
+            debt_value,
+            liquidation_lower: self.liq.0,
+            liquidation_upper: self.liq.1,
+            borrow_rate,
+            in_range,
+        });
+        Ok(())
+    }
+
+    fn finish(self) -> Result<RunResult, SimError> {
+        let final_equity = self.prev.equity()?;
+        let total = self.pnl.total();
+        if total != final_equity - self.contributed {
+            return Err(SimError::Internal(format!(
+                "the decomposition adds up to {total}, the equity changed by {}",
+                final_equity - self.contributed
+            )));
+        }
+        let stats = stats(&self.samples, self.contributed);
+        Ok(RunResult {
+            strategy: self.strategy,
+            contributed: self.contributed,
+            final_equity,
+            pnl: self.pnl,
+            samples: self.samples,
+            actions: self.actions,
+            liquidated_at: self.liquidated_at,
+            closed_at: self.closed_at,
+            bars_above_work: self.bars_above_work,
+            bars_near_kill: self.bars_near_kill,
+            stats,
+        })
+    }
+}
+
+/// Other borrowers borrow or repay so that their debt is the model's utilization of each
+/// lending pool (the position's own debt comes on top and moves the rate further).
+pub(crate) fn adjust_utilization(
+    world: &mut World,
+    utilization: &mut Utilization,
+    t: i64,
+    dt: f64,
+) -> Result<(), SimError> {
+    let demand = Holder::Account(DEMAND.into());
+    for token in world.lending.clone() {
+        let Some(target_u) = utilization.at(&token, t, dt) else { continue };
+        let pool = world.market.lending(&token)?;
+        let total = pool.cash + pool.total_debt()?;
+        let debt = pool.debt_at(&demand, world.market.time)?;
+        let target = world::wad_from_f64(target_u).map(|u| {
+            levfarm_core::math::mul_div(total, u, levfarm_core::math::WAD).unwrap_or(U256::ZERO)
+        })?;
+        // Adjust only past a 0.1% band, as real demand does not track to the unit.
+        let band = total / U256::from(1000);
+        if target > debt + band {
+            let amount = (target - debt).min(pool.cash);
+            if !amount.is_zero() {
+                world.run(Command::Borrow {
+                    account: DEMAND.into(),
+                    token: token.clone(),
+                    amount: Amount(amount),
+                })?;
+            }
+        } else if debt > target + band {
+            let amount = debt - target;
+            world.run(Command::Repay {
+                account: DEMAND.into(),
+                token: token.clone(),
+                amount: Some(Amount(amount)),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens a position with `equity` raw stable units (worth `equity_value`) at `leverage`.
+pub(crate) fn open(
+    w: &mut World,
+    equity: U256,
+    equity_value: f64,
+    leverage: f64,
+    side: BorrowSide,
+    kind: PoolKind,
+    width: i32,
+) -> Result<u64, SimError> {
+    let debt = equity_value * (leverage - 1.0);
+    let (debt0, debt1) = match side {
+        _ if debt <= 0.0 => (0.0, 0.0),
+        BorrowSide::Stable => (0.0, debt),
+        BorrowSide::Asset => (debt, 0.0),
+        // Near neutral: borrow the asset that the LP holds, the rest in the stable token.
+        BorrowSide::Both => {
+            let asset_side = (equity_value + debt) / 2.0;
+            (asset_side.min(debt), (debt - asset_side).max(0.0))
+        }
+    };
+    let borrow0 = Amount(w.value_to_amount(&w.asset.clone(), debt0)?);
+    let borrow1 = Amount(w.value_to_amount(&w.stable.clone(), debt1)?);
+    match kind {
+        PoolKind::ConstantProduct => w.run(Command::OpenPosition {
+            owner: OWNER.into(),
+            pool: POOL.into(),
+            equity0: Amount::default(),
+            equity1: Amount(equity),
+            borrow0,
+            borrow1,
+            min_lp: None,
+        })?,
+        PoolKind::V3 => {
+            let entry = w.market.v3_amm_pool(POOL)?;
+            let range = levfarm_core::position::TickRange::centred(
+                entry.pool.tick,
+                width,
+                entry.pool.tick_spacing,
+            )?;
+            w.run(Command::OpenRangePosition {
+                owner: OWNER.into(),
+                pool: POOL.into(),
+                tick_lower: range.tick_lower,
+                tick_upper: range.tick_upper,
+                equity0: Amount::default(),
+                equity1: Amount(equity),
+                borrow0,
+                borrow1,
+                min_liquidity: None,
+            })?
+        }
+    }
+    w.events()
+        .iter()
+        .find_map(|e| match e {
+            Event::PositionOpened { position, .. } => Some(*position),
+            _ => None,
+        })
+        .ok_or_else(|| SimError::Internal("open_position reported no position".into()))
+}
+
+/// Sells `amount` of `token_in` (the pool's token0) for the other token.
+fn sell(pool: &str, kind: PoolKind, token_in: &str, amount: U256) -> Command {
+    match kind {
+        PoolKind::ConstantProduct => Command::Swap {
+            account: OWNER.into(),
+            pool: pool.into(),
+            token_in: token_in.into(),
+            amount_in: Amount(amount),
+            min_amount_out: None,
+        },
+        PoolKind::V3 => Command::V3Swap {
+            account: OWNER.into(),
+            pool: pool.into(),
+            zero_for_one: true,
+            amount_in: Some(Amount(amount)),
+            amount_out: None,
+            sqrt_price_limit_x96: None,
+        },
+    }
+}
+
+fn newest_open(world: &World) -> Option<u64> {
+    world.market.positions().filter(|p| p.open).map(|p| p.id).max()
+}
+
+fn snapshot_of(world: &World, position: Option<u64>, gas: U256) -> Result<Snapshot, SimError> {
+    let m = &world.market;
+    let quotes = [m.quote(&world.asset)?, m.quote(&world.stable)?, m.quote(&world.reward)?];
+    let owner = Holder::Account(OWNER.into());
+    let wallet = [
+        m.balance(&owner, &world.asset),
+        m.balance(&owner, &world.stable),
+        m.balance(&owner, &world.reward),
+    ];
+    let supplied = match m.lending(&world.stable) {
+        Ok(pool) => pool.supply_balance(&owner)?,
+        Err(_) => U256::ZERO,
+    };
+    let position = match position {
+        Some(id) => Some(m.position_inventory(id)?),
+        None => None,
+    };
+    Ok(Snapshot { quotes, position, wallet, supplied, gas })
+}
+
+/// Net APY, drawdown and return of an equity curve.
+pub fn stats(samples: &[Sample], contributed: i128) -> Stats {
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return Stats::default();
+    };
+    let start = contributed as f64 / 1e18;
+    let end = last.equity as f64 / 1e18;
+    let years = (last.time - first.time) as f64 / world::YEAR;
+    let mut peak = f64::MIN;
+    let mut max_drawdown: f64 = 0.0;
+    for s in samples {
+        let e = s.equity as f64 / 1e18;
+        peak = peak.max(e);
+        if peak > 0.0 {
+            max_drawdown = max_drawdown.max((peak - e) / peak);
+        }
+    }
+    let total_return = if start > 0.0 { end / start - 1.0 } else { 0.0 };
+    let net_apy = if years > 0.0 && end > 0.0 && start > 0.0 {
+        (end / start).powf(1.0 / years) - 1.0
+    } else if end <= 0.0 {
+        -1.0
+    } else {
+        0.0
+    };
+    Stats { final_equity: end, pnl: end - start, total_return, net_apy, max_drawdown, years }
+}

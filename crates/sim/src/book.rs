@@ -1,0 +1,184 @@
+//! Profit and loss, decomposed exactly.
+//!
+//! The owner's equity is marked at the oracle: the position's liquidity at the oracle price,
+//! plus fees owed, minus debt, plus unreinvested rewards at the reward token's price, plus the
+//! owner's wallet and lending supply, minus gas paid. Between two snapshots with no action in
+//! between, the change is split into steps, each a difference of the same rounded valuations,
+//! so the parts add up to the change to the last unit (1e-18 of the numeraire):
+//!
+//! 1. **price exposure**: the old holdings (liquidity's tokens at the old price, fees owed,
+//!    wallet, minus debt) revalued at the new prices;
+//! 2. **impermanent loss**: the old liquidity's tokens at the new price against those at the
+//!    old price, both valued at the new price (never positive);
+//! 3. **trading fees**: the liquidity's and the fees owed's growth, at the new price;
+//! 4. **interest**: the debt's growth, at the new price;
+//! 5. **rewards**: the rewards' growth and revaluation; **lending income**: the supply's growth.
+//!
+//! Actions (open, compound, protection, liquidation) are valued before and after at the same
+//! prices; the difference is their cost, by kind.
+
+use alloy_primitives::U256;
+use levfarm_core::market::PositionInventory;
+use levfarm_core::position::range::oracle_sqrt_price;
+use levfarm_core::position::valuation::Quote;
+use serde::Serialize;
+
+use crate::SimError;
+
+/// What the owner's equity is made of at one moment.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Oracle quotes of the asset, the stable token and the reward token.
+    pub quotes: [Quote; 3],
+    pub position: Option<PositionInventory>,
+    /// The owner's wallet: asset, stable, reward.
+    pub wallet: [U256; 3],
+    /// The owner's lending supply in the stable token.
+    pub supplied: U256,
+    /// Gas paid so far, 1e18 numeraire.
+    pub gas: U256,
+}
+
+/// The parts of the profit and loss, 1e18 numeraire, signed: gains positive, costs negative.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Pnl {
+    pub trading_fees: i128,
+    pub farm_rewards: i128,
+    pub interest: i128,
+    pub lending_income: i128,
+    pub impermanent_loss: i128,
+    pub price_exposure: i128,
+    pub trading_costs: i128,
+    pub protection_costs: i128,
+    pub liquidation_costs: i128,
+}
+
+/// Which bucket an action's cost goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CostKind {
+    Trading,
+    Protection,
+    Liquidation,
+}
+
+impl Pnl {
+    /// The sum of the parts.
+    pub fn total(&self) -> i128 {
+        self.parts().iter().map(|(_, v)| v).sum()
+    }
+
+    /// The parts with their names, in the order reports show them.
+    pub fn parts(&self) -> [(&'static str, i128); 9] {
+        [
+            ("trading fees", self.trading_fees),
+            ("farm rewards", self.farm_rewards),
+            ("interest paid", self.interest),
+            ("lending income", self.lending_income),
+            ("impermanent loss", self.impermanent_loss),
+            ("price exposure", self.price_exposure),
+            ("trading costs", self.trading_costs),
+            ("protection costs", self.protection_costs),
+            ("liquidation costs", self.liquidation_costs),
+        ]
+    }
+
+    /// Adds the change from `a` to `b`, a stretch with no action in it.
+    pub fn step(&mut self, a: &Snapshot, b: &Snapshot) -> Result<(), SimError> {
+        let (q, q1) = (&a.quotes, &b.quotes);
+        let pair = |q: &[Quote; 3]| [q[0], q[1]];
+        match (&a.position, &b.position) {
+            (Some(pa), Some(pb)) => {
+                let old_at_old = pa.lp_amounts(sqrt_price(q)?)?;
+                let old_at_new = pa.lp_amounts(sqrt_price(q1)?)?;
+                let new_at_new = pb.lp_amounts(sqrt_price(q1)?)?;
+                let v = |amounts: [U256; 2], quotes: &[Quote; 3]| value2(amounts, pair(quotes));
+                self.price_exposure += v(old_at_old, q1)? - v(old_at_old, q)? + v(pa.owed, q1)?
+                    - v(pa.owed, q)?
+                    - (v(pa.debt, q1)? - v(pa.debt, q)?);
+                self.impermanent_loss += v(old_at_new, q1)? - v(old_at_old, q1)?;
+                self.trading_fees +=
+                    v(new_at_new, q1)? - v(old_at_new, q1)? + v(pb.owed, q1)? - v(pa.owed, q1)?;
+                self.interest -= v(pb.debt, q1)? - v(pa.debt, q1)?;
+                let (ra, rb) = (rewards(pa), rewards(pb));
+                self.farm_rewards += value(rb, q1[2])? - value(ra, q[2])?;
+            }
+            (None, None) => {}
+            _ => {
+                return Err(SimError::Internal(
+                    "a position opened or closed outside an action".into(),
+                ))
+            }
+        }
+        let wallet = |w: &[U256; 3], quotes: &[Quote; 3]| -> Result<i128, SimError> {
+            Ok(value(w[0], quotes[0])? + value(w[1], quotes[1])? + value(w[2], quotes[2])?)
+        };
+        self.price_exposure += wallet(&b.wallet, q1)? - wallet(&a.wallet, q)?;
+        self.price_exposure += value(a.supplied, q1[1])? - value(a.supplied, q[1])?;
+        self.lending_income += value(b.supplied, q1[1])? - value(a.supplied, q1[1])?;
+        self.price_exposure -= to_i128(b.gas)? - to_i128(a.gas)?;
+        Ok(())
+    }
+
+    /// Books an action's cost: equity before less equity after, at the same prices.
+    pub fn action(&mut self, kind: CostKind, before: i128, after: i128) -> i128 {
+        let change = after - before;
+        match kind {
+            CostKind::Trading => self.trading_costs += change,
+            CostKind::Protection => self.protection_costs += change,
+            CostKind::Liquidation => self.liquidation_costs += change,
+        }
+        change
+    }
+}
+
+fn rewards(p: &PositionInventory) -> U256 {
+    p.rewards.as_ref().map_or(U256::ZERO, |(_, r)| *r)
+}
+
+fn sqrt_price(q: &[Quote; 3]) -> Result<U256, SimError> {
+    Ok(oracle_sqrt_price([q[0], q[1]])?)
+}
+
+/// A raw amount's value, rounded down, as a signed 1e18 figure.
+pub fn value(amount: U256, quote: Quote) -> Result<i128, SimError> {
+    to_i128(quote.value(amount)?)
+}
+
+fn value2(amounts: [U256; 2], quotes: [Quote; 2]) -> Result<i128, SimError> {
+    Ok(value(amounts[0], quotes[0])? + value(amounts[1], quotes[1])?)
+}
+
+fn to_i128(v: U256) -> Result<i128, SimError> {
+    i128::try_from(v).map_err(|_| SimError::Internal(format!("value {v} above 1.7e20 numeraire")))
+}
+
+impl Snapshot {
+    /// The owner's equity: the sum every step of [`Pnl::step`] differences.
+    pub fn equity(&self) -> Result<i128, SimError> {
+        let q = &self.quotes;
+        let mut total = value(self.wallet[0], q[0])?
+            + value(self.wallet[1], q[1])?
+            + value(self.wallet[2], q[2])?
+            + value(self.supplied, q[1])?
+            - to_i128(self.gas)?;
+        if let Some(p) = &self.position {
+            let lp = p.lp_amounts(sqrt_price(q)?)?;
+            total += value2(lp, [q[0], q[1]])? + value2(p.owed, [q[0], q[1]])?
+                - value2(p.debt, [q[0], q[1]])?
+                + value(rewards(p), q[2])?;
+        }
+        Ok(total)
+    }
+
+    /// The position's own equity (without wallet, supply or gas), when one is open.
+    pub fn position_equity(&self) -> Result<Option<i128>, SimError> {
+        let q = &self.quotes;
+        let Some(p) = &self.position else { return Ok(None) };
+        let lp = p.lp_amounts(sqrt_price(q)?)?;
+        Ok(Some(
+            value2(lp, [q[0], q[1]])? + value2(p.owed, [q[0], q[1]])?
+                - value2(p.debt, [q[0], q[1]])?
+                + value(rewards(p), q[2])?,
+        ))
+    }
+}

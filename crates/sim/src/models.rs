@@ -1,0 +1,163 @@
+//! The market's outside forces, bar by bar: other borrowers' utilization, trading volume and
+//! the reward token's price. These are models, so they are f64; what they produce crosses
+//! into the engine as exact amounts and prices.
+
+use std::collections::BTreeMap;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::data::{self, Series};
+use crate::scenario::{RewardPricePath, RewardSpec, UtilizationModel, VolumeModel};
+use crate::world::YEAR;
+use crate::SimError;
+
+/// Target utilization of each lending pool by other borrowers.
+#[derive(Debug, Clone)]
+pub enum Utilization {
+    Constant(f64),
+    History(BTreeMap<String, Series>),
+    MeanReverting {
+        mean_logit: f64,
+        speed: f64,
+        volatility: f64,
+        rng: ChaCha8Rng,
+        logit: BTreeMap<String, f64>,
+    },
+}
+
+impl Utilization {
+    pub fn new(model: &UtilizationModel) -> Result<Utilization, SimError> {
+        Ok(match model {
+            UtilizationModel::Constant { value } => Utilization::Constant(*value),
+            UtilizationModel::History { path, symbols } => {
+                let mut series = BTreeMap::new();
+                for (token, symbol) in symbols {
+                    series.insert(token.clone(), data::load_utilization(path, symbol)?);
+                }
+                Utilization::History(series)
+            }
+            UtilizationModel::MeanReverting { mean, speed_per_year, volatility, seed } => {
+                Utilization::MeanReverting {
+                    mean_logit: logit(*mean),
+                    speed: *speed_per_year,
+                    volatility: *volatility,
+                    rng: ChaCha8Rng::seed_from_u64(*seed),
+                    logit: BTreeMap::new(),
+                }
+            }
+        })
+    }
+
+    /// The utilization other borrowers keep `token`'s pool at, at time `t`, `dt` seconds after
+    /// the previous bar.
+    pub fn at(&mut self, token: &str, t: i64, dt: f64) -> Option<f64> {
+        match self {
+            Utilization::Constant(v) => Some(*v),
+            Utilization::History(series) => series.get(token).map(|s| s.at(t).clamp(0.0, 0.99)),
+            Utilization::MeanReverting { mean_logit, speed, volatility, rng, logit } => {
+                let x = logit.entry(token.to_string()).or_insert(*mean_logit);
+                let years = dt / YEAR;
+                let z: f64 = StandardNormal.sample(rng);
+                // Exact discretisation of an Ornstein-Uhlenbeck step.
+                let decay = (-*speed * years).exp();
+                let sd = *volatility * ((1.0 - decay * decay) / (2.0 * *speed)).sqrt();
+                *x = *mean_logit + (*x - *mean_logit) * decay + sd * z;
+                Some((1.0 / (1.0 + (-*x).exp())).clamp(0.0, 0.99))
+            }
+        }
+    }
+
+    /// The span the data covers, when it comes from a history, for the report's notes.
+    pub fn coverage(&self) -> Vec<(String, i64, i64)> {
+        match self {
+            Utilization::History(series) => series
+                .iter()
+                .filter_map(|(k, s)| Some((k.clone(), *s.times.first()?, *s.times.last()?)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).ln()
+}
+
+/// Trading volume per bar, as a value in the stable token.
+#[derive(Debug, Clone)]
+pub enum Volume {
+    None,
+    Turnover(f64),
+    Volatility { multiplier: f64, floor: f64 },
+    File { series: Series, default_daily: f64 },
+}
+
+impl Volume {
+    pub fn new(model: &VolumeModel) -> Result<Volume, SimError> {
+        Ok(match model {
+            VolumeModel::None => Volume::None,
+            VolumeModel::Turnover { daily } => Volume::Turnover(*daily),
+            VolumeModel::Volatility { multiplier, daily_floor } => {
+                Volume::Volatility { multiplier: *multiplier, floor: *daily_floor }
+            }
+            VolumeModel::File { path, column, default_daily } => Volume::File {
+                series: data::load_series(path, column)?,
+                default_daily: *default_daily,
+            },
+        })
+    }
+
+    /// Volume in the bar that ends at `t`, lasting `dt` seconds, in a pool worth `tvl`, after
+    /// a log return of `log_return`.
+    pub fn at(&self, t: i64, dt: f64, tvl: f64, log_return: f64) -> f64 {
+        let days = dt / 86_400.0;
+        match self {
+            Volume::None => 0.0,
+            Volume::Turnover(daily) => daily * days * tvl,
+            Volume::Volatility { multiplier, floor } => {
+                multiplier * log_return.abs() * tvl + floor * days * tvl
+            }
+            Volume::File { series, default_daily } => {
+                if series.covers(t) {
+                    series.at(t) * days
+                } else {
+                    default_daily * days * tvl
+                }
+            }
+        }
+    }
+}
+
+/// The reward token's price over time.
+#[derive(Debug, Clone)]
+pub enum RewardPrice {
+    Constant(f64),
+    Decay { start: f64, rate: f64 },
+    File(Series),
+}
+
+impl RewardPrice {
+    pub fn new(spec: &RewardSpec) -> Result<RewardPrice, SimError> {
+        Ok(match &spec.price_path {
+            RewardPricePath::Constant => RewardPrice::Constant(spec.price),
+            RewardPricePath::Decay { per_year } => {
+                RewardPrice::Decay { start: spec.price, rate: -(1.0 - per_year).ln() }
+            }
+            RewardPricePath::File { path, column } => {
+                RewardPrice::File(data::load_series(path, column)?)
+            }
+        })
+    }
+
+    /// The price `elapsed` seconds after the start, at Unix time `t`.
+    pub fn at(&self, t: i64, elapsed: f64) -> f64 {
+        match self {
+            RewardPrice::Constant(p) => *p,
+            RewardPrice::Decay { start, rate } => start * (-rate * elapsed / YEAR).exp(),
+            RewardPrice::File(series) => series.at(t),
+        }
+    }
+}

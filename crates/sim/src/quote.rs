@@ -1,0 +1,285 @@
+//! `levfarm quote`: what opening the scenario's position on the current pool would do, and
+//! what it would be worth after price moves, without running any history.
+
+use alloy_primitives::U256;
+use levfarm_core::market::Event;
+use levfarm_core::position::range::oracle_sqrt_price;
+use levfarm_core::types::Holder;
+use levfarm_core::Command;
+use serde::Serialize;
+
+use crate::backtest::{adjust_utilization, open};
+use crate::book::value;
+use crate::models::{Utilization, Volume};
+use crate::run::Backtest;
+use crate::scenario::PoolKind;
+use crate::world::{self, World, ARB, OWNER, POOL};
+use crate::SimError;
+
+/// Price moves the quote values the position at.
+pub const MOVES: [f64; 11] = [-0.5, -0.4, -0.3, -0.2, -0.1, 0.0, 0.1, 0.25, 0.5, 0.75, 1.0];
+
+/// The preview of a position.
+#[derive(Debug, Clone, Serialize)]
+pub struct Quote {
+    pub time: i64,
+    pub price: f64,
+    pub equity: f64,
+    pub leverage: f64,
+    /// Raw amounts borrowed of the asset and the stable token, and their values.
+    pub borrowed: [String; 2],
+    pub borrowed_value: f64,
+    /// The swap the opening made: `(sold symbol, amount sold, bought symbol, amount bought)`.
+    pub swaps: Vec<(String, String, String, String)>,
+    /// Raw amounts put into the pool.
+    pub deposited: [String; 2],
+    pub position_value: f64,
+    pub debt_value: f64,
+    pub debt_ratio: f64,
+    pub work_factor: f64,
+    pub kill_factor: f64,
+    pub max_leverage: f64,
+    pub liquidation_lower: Option<f64>,
+    pub liquidation_upper: Option<f64>,
+    /// Opening costs: contributed equity less the position's equity right after.
+    pub opening_cost: f64,
+    pub apy: Apy,
+    pub moves: Vec<Move>,
+    pub notes: Vec<String>,
+}
+
+/// Annual yields on the equity at current rates, as fractions.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Apy {
+    pub trading_fees: f64,
+    pub farm_rewards: f64,
+    pub interest: f64,
+    pub net: f64,
+    /// The stable token's and the asset's borrow rates after opening.
+    pub borrow_rate_stable: f64,
+    pub borrow_rate_asset: f64,
+    /// Daily volume the fee estimate assumes, in the stable token.
+    pub daily_volume: f64,
+}
+
+/// The position after an instant price move, the pool arbitraged to it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Move {
+    pub change: f64,
+    pub price: f64,
+    pub equity: f64,
+    pub equity_change: f64,
+    /// The LP's loss against holding the tokens it held before the move.
+    pub impermanent_loss: f64,
+    pub debt_ratio: f64,
+    pub liquidatable: bool,
+}
+
+/// Quotes the scenario's position at the last bar of its data.
+pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
+    let scenario = &backtest.scenario;
+    let prices = &backtest.prices;
+    let n = prices.times.len();
+    let (t, close) = (prices.times[n - 1], prices.closes[n - 1]);
+    let mut w = World::build(scenario, close, 86_400 * 366)?;
+    let mut utilization = Utilization::new(&scenario.market.utilization)?;
+    adjust_utilization(&mut w, &mut utilization, t, 0.0)?;
+    let spec = &scenario.position;
+    let stable = w.stable.clone();
+    let asset = w.asset.clone();
+    let equity_raw = w.value_to_amount(&stable, spec.equity)?;
+    w.mint(OWNER, &stable, equity_raw)?;
+    let kind = w.kind;
+    let id = open(
+        &mut w,
+        equity_raw,
+        spec.equity,
+        spec.leverage,
+        spec.borrow,
+        kind,
+        spec.range_width_ticks,
+    )?;
+    let events: Vec<Event> = w.events().to_vec();
+    let mut borrowed = [U256::ZERO; 2];
+    let mut swaps = Vec::new();
+    let mut deposited = [U256::ZERO; 2];
+    for e in &events {
+        match e {
+            Event::Borrowed { token, amount, .. } => {
+                borrowed[usize::from(*token != asset)] += amount.0;
+            }
+            Event::Swapped { token_in, amount_in, token_out, amount_out, .. } => swaps.push((
+                token_in.to_string(),
+                amount_in.to_string(),
+                token_out.to_string(),
+                amount_out.to_string(),
+            )),
+            Event::V3Swapped(s) => {
+                let (sold, bought) =
+                    if s.zero_for_one { (&asset, &stable) } else { (&stable, &asset) };
+                let (a_in, a_out) =
+                    if s.zero_for_one { (s.amount0, s.amount1) } else { (s.amount1, s.amount0) };
+                swaps.push((
+                    sold.to_string(),
+                    a_in.0.unsigned_abs().to_string(),
+                    bought.to_string(),
+                    a_out.0.unsigned_abs().to_string(),
+                ));
+            }
+            Event::LiquidityAdded { holder: Holder::Position(_), amount0, amount1, .. } => {
+                deposited = [amount0.0, amount1.0];
+            }
+            Event::V3Minted(m) => deposited = [m.amount0.0, m.amount1.0],
+            _ => {}
+        }
+    }
+    let m = &w.market;
+    let health = m.position_health(id)?;
+    let liq = m.liquidation_prices(id)?;
+    let lev = &scenario.market.leverage;
+    let q = [m.quote(&asset)?, m.quote(&stable)?];
+    let inventory = m.position_inventory(id)?;
+    let equity_after = value_f(health.value_oracle) - value_f(health.debt_value)
+        + inventory.rewards.as_ref().map_or(0.0, |_| 0.0);
+    let price_f = world::wad_to_f64(close.0);
+
+    // Yields at current rates.
+    let tvl = pool_value(&w)?;
+    let share = position_share(&w, id)?;
+    let volume = Volume::new(&scenario.market.volume)?;
+    let daily_volume = recent_daily_volume(&volume, prices, tvl);
+    let fee = f64::from(scenario.market.pool.fee_bps) / 1e4;
+    let fees_year = daily_volume * 365.0 * fee * share;
+    let rewards_year = scenario.market.rewards.apr * scenario.market.pool.tvl * share;
+    let rate = |token: &str| {
+        m.lending(token)
+            .map_or(0.0, |l| world::wad_to_f64(l.borrow_rate.0 / U256::from(1_000_000_000u64)))
+    };
+    let (rate_asset, rate_stable) = (rate(&asset), rate(&stable));
+    let interest_year = value_f(q[0].value(health.debt[0])?) * rate_asset
+        + value_f(q[1].value(health.debt[1])?) * rate_stable;
+    let e = spec.equity;
+    let apy = Apy {
+        trading_fees: fees_year / e,
+        farm_rewards: rewards_year / e,
+        interest: -interest_year / e,
+        net: (fees_year + rewards_year - interest_year) / e,
+        borrow_rate_stable: rate_stable,
+        borrow_rate_asset: rate_asset,
+        daily_volume,
+    };
+
+    // Instant moves.
+    let sqrt_before = oracle_sqrt_price(q)?;
+    let held = inventory.lp_amounts(sqrt_before)?;
+    let mut moves = Vec::new();
+    for change in MOVES {
+        let mut c = w.clone();
+        let moved = world::price_from_f64(price_f * (1.0 + change))?;
+        c.set_price(&asset, moved)?;
+        c.run(Command::Arbitrage { account: ARB.into(), pool: POOL.into() })?;
+        let h = c.market.position_health(id)?;
+        let qm = [c.market.quote(&asset)?, c.market.quote(&stable)?];
+        let inv = c.market.position_inventory(id)?;
+        let lp_now = inv.lp_amounts(oracle_sqrt_price(qm)?)?;
+        let il = (value(lp_now[0], qm[0])? + value(lp_now[1], qm[1])?)
+            - (value(held[0], qm[0])? + value(held[1], qm[1])?);
+        let eq = value_f(h.value_oracle) - value_f(h.debt_value);
+        moves.push(Move {
+            change,
+            price: world::wad_to_f64(moved.0),
+            equity: eq,
+            equity_change: eq / equity_after - 1.0,
+            impermanent_loss: il as f64 / 1e18,
+            debt_ratio: h.debt_ratio_bps as f64 / 1e4,
+            liquidatable: h.debt_ratio_bps > u64::from(lev.kill_factor_bps),
+        });
+    }
+    let mut notes = vec![format!(
+        "on the scenario's market at the last bar of {} ({}); fees assume {:.0} of daily volume",
+        prices.source,
+        crate::data::iso(t),
+        daily_volume
+    )];
+    if scenario.market.pool.kind == PoolKind::V3 {
+        notes.push("range positions earn fees only while the price is in range; the fee APY assumes it stays in".into());
+    }
+    Ok(Quote {
+        time: t,
+        price: price_f,
+        equity: e,
+        leverage: spec.leverage,
+        borrowed: [borrowed[0].to_string(), borrowed[1].to_string()],
+        borrowed_value: value_f(q[0].value(borrowed[0])?) + value_f(q[1].value(borrowed[1])?),
+        swaps,
+        deposited: [deposited[0].to_string(), deposited[1].to_string()],
+        position_value: value_f(health.value),
+        debt_value: value_f(health.debt_value),
+        debt_ratio: health.debt_ratio_bps as f64 / 1e4,
+        work_factor: f64::from(lev.work_factor_bps) / 1e4,
+        kill_factor: f64::from(lev.kill_factor_bps) / 1e4,
+        max_leverage: 1e4 / f64::from(10_000 - lev.work_factor_bps),
+        liquidation_lower: liq.lower.map(world::wad_to_f64),
+        liquidation_upper: liq.upper.map(world::wad_to_f64),
+        opening_cost: e - equity_after,
+        apy,
+        moves,
+        notes,
+    })
+}
+
+fn value_f(v: U256) -> f64 {
+    world::wad_to_f64(v)
+}
+
+/// The pool's value at the oracle.
+fn pool_value(w: &World) -> Result<f64, SimError> {
+    let m = &w.market;
+    let q = [m.quote(&w.asset)?, m.quote(&w.stable)?];
+    let b = match w.kind {
+        PoolKind::ConstantProduct => {
+            let p = &m.amm_pool(POOL)?.amm;
+            [p.reserve0, p.reserve1]
+        }
+        PoolKind::V3 => {
+            let p = &m.v3_amm_pool(POOL)?.pool;
+            [p.balance0, p.balance1]
+        }
+    };
+    Ok(value_f(q[0].value(b[0])?) + value_f(q[1].value(b[1])?))
+}
+
+/// The position's share of the pool's fees and of its farm: LP over supply, or the range's
+/// liquidity over the pool's active liquidity.
+fn position_share(w: &World, id: u64) -> Result<f64, SimError> {
+    let m = &w.market;
+    let lp = m.positions().find(|p| p.id == id).map_or(U256::ZERO, |p| p.lp);
+    let total = match w.kind {
+        PoolKind::ConstantProduct => m.amm_pool(POOL)?.amm.total_supply,
+        PoolKind::V3 => U256::from(m.v3_amm_pool(POOL)?.pool.liquidity),
+    };
+    Ok(if total.is_zero() { 0.0 } else { value_f(lp * levfarm_core::math::WAD / total) })
+}
+
+/// Average daily volume the model gives over the last 30 days of the data.
+fn recent_daily_volume(volume: &Volume, prices: &crate::data::PriceSeries, tvl: f64) -> f64 {
+    let n = prices.times.len();
+    let end = prices.times[n - 1];
+    let mut total = 0.0;
+    let mut seconds = 0.0;
+    for i in (1..n).rev() {
+        if end - prices.times[i] > 30 * 86_400 {
+            break;
+        }
+        let dt = (prices.times[i] - prices.times[i - 1]) as f64;
+        let r = (world::wad_to_f64(prices.closes[i].0) / world::wad_to_f64(prices.closes[i - 1].0))
+            .ln();
+        total += volume.at(prices.times[i], dt, tvl, r);
+        seconds += dt;
+    }
+    if seconds > 0.0 {
+        total / seconds * 86_400.0
+    } else {
+        0.0
+    }
+}

@@ -1,0 +1,211 @@
+//! A whole backtest: the scenario's data loaded, the leveraged run and its alternatives run in
+//! parallel, and sweeps over a grid of scenario values.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::backtest::{self, Progress, RunResult, Strategy};
+use crate::data::{self, PriceOptions, PriceSeries};
+use crate::scenario::{Scenario, ScenarioError};
+use crate::SimError;
+
+/// A scenario with its price history loaded.
+#[derive(Debug, Clone)]
+pub struct Backtest {
+    pub scenario: Scenario,
+    pub prices: PriceSeries,
+}
+
+/// Everything a backtest produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct BacktestOutput {
+    pub scenario: String,
+    pub source: String,
+    pub start: i64,
+    pub end: i64,
+    pub bars: usize,
+    pub interval: u64,
+    pub gaps: Vec<data::Gap>,
+    pub filled: u64,
+    /// The leveraged position.
+    pub main: RunResult,
+    /// Unleveraged LP, lending only, hold 50/50, hold the asset.
+    pub alternatives: Vec<RunResult>,
+    /// What the reader should know about the inputs.
+    pub notes: Vec<String>,
+}
+
+impl Backtest {
+    /// Loads the scenario's prices, window and gap policy.
+    pub fn load(scenario: Scenario) -> Result<Backtest, SimError> {
+        let time = |field: &str, text: &Option<String>| -> Result<Option<i64>, SimError> {
+            text.as_deref()
+                .map(|t| {
+                    data::parse_time(t).map_err(|message| {
+                        SimError::ScenarioFile(ScenarioError::Invalid {
+                            source_name: "scenario".into(),
+                            field: format!("data.{field}"),
+                            message,
+                        })
+                    })
+                })
+                .transpose()
+        };
+        let options = PriceOptions {
+            gaps: scenario.data.gaps,
+            column: scenario.data.column.clone(),
+            start: time("start", &scenario.data.start)?,
+            end: time("end", &scenario.data.end)?,
+        };
+        let prices = data::load_prices(&scenario.data.prices, &options)?;
+        Ok(Backtest { scenario, prices })
+    }
+
+    /// The leveraged run and every alternative; `progress` hears of the leveraged run.
+    pub fn run(&self, progress: Option<Progress<'_>>) -> Result<BacktestOutput, SimError> {
+        let alternatives = [
+            Strategy::UnleveragedLp,
+            Strategy::LendingOnly,
+            Strategy::Hold5050,
+            Strategy::HoldAsset,
+        ];
+        let (main, alternatives) = rayon::join(
+            || backtest::run(&self.scenario, &self.prices, Strategy::Leveraged, progress),
+            || {
+                alternatives
+                    .par_iter()
+                    .map(|s| backtest::run(&self.scenario, &self.prices, *s, None))
+                    .collect::<Result<Vec<_>, _>>()
+            },
+        );
+        let (main, alternatives) = (main?, alternatives?);
+        let p = &self.prices;
+        let mut notes = Vec::new();
+        if p.filled > 0 {
+            notes.push(format!(
+                "{} missing bars in {} gaps were filled with the previous close",
+                p.filled,
+                p.gaps.len()
+            ));
+        }
+        if let crate::scenario::UtilizationModel::History { path, .. } =
+            &self.scenario.market.utilization
+        {
+            let u = crate::models::Utilization::new(&self.scenario.market.utilization)?;
+            for (token, from, to) in u.coverage() {
+                let (start, end) = (p.times[0], p.times[p.times.len() - 1]);
+                if start < from || end > to {
+                    notes.push(format!(
+                        "{token} utilization from {path} covers {} to {}; outside it the edge value is held",
+                        &data::iso(from)[..10],
+                        &data::iso(to)[..10]
+                    ));
+                }
+            }
+        }
+        Ok(BacktestOutput {
+            scenario: self.scenario.name.clone(),
+            source: p.source.clone(),
+            start: p.times[0],
+            end: p.times[p.times.len() - 1],
+            bars: p.times.len(),
+            interval: p.interval,
+            gaps: p.gaps.clone(),
+            filled: p.filled,
+            main,
+            alternatives,
+            notes,
+        })
+    }
+}
+
+/// One combination of a sweep and how its leveraged run went.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepRow {
+    /// `(key, value)` of each swept setting.
+    pub settings: Vec<(String, String)>,
+    pub result: Result<SweepOutcome, String>,
+}
+
+/// A sweep row's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepOutcome {
+    pub stats: backtest::Stats,
+    pub pnl: crate::book::Pnl,
+    pub liquidated_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub actions: usize,
+    pub bars_near_kill: u64,
+}
+
+/// Parses `key=v1,v2,...` sweep arguments.
+pub fn parse_grid(args: &[String]) -> Result<Vec<(String, Vec<String>)>, SimError> {
+    args.iter()
+        .map(|arg| {
+            let (key, values) = arg.split_once('=').ok_or_else(|| {
+                SimError::Scenario(format!("--sweep {arg:?}: expected key=value1,value2,..."))
+            })?;
+            let values: Vec<String> =
+                values.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
+            if key.trim().is_empty() || values.is_empty() {
+                return Err(SimError::Scenario(format!(
+                    "--sweep {arg:?}: expected key=value1,value2,..."
+                )));
+            }
+            Ok((key.trim().to_string(), values))
+        })
+        .collect()
+}
+
+/// Every combination of the grid, in order (the last key varies fastest), each checked against
+/// the schema before anything runs.
+pub fn combinations(
+    base: &Scenario,
+    grid: &[(String, Vec<String>)],
+) -> Result<Vec<(Vec<(String, String)>, Scenario)>, SimError> {
+    let mut out = vec![(Vec::new(), base.clone())];
+    for (key, values) in grid {
+        let mut next = Vec::with_capacity(out.len() * values.len());
+        for (settings, scenario) in &out {
+            for value in values {
+                let scenario = scenario.with_value(key, value)?;
+                let mut settings = settings.clone();
+                settings.push((key.clone(), value.clone()));
+                next.push((settings, scenario));
+            }
+        }
+        out = next;
+    }
+    Ok(out)
+}
+
+/// Runs each combination's leveraged position over `prices`, in parallel; rows come back in
+/// grid order whatever the thread count. `progress` hears of each finished combination.
+pub fn sweep(
+    prices: &PriceSeries,
+    combos: &[(Vec<(String, String)>, Scenario)],
+    progress: Option<Progress<'_>>,
+) -> Vec<SweepRow> {
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let total = combos.len() as u64;
+    combos
+        .par_iter()
+        .map(|(settings, scenario)| {
+            let result = backtest::run(scenario, prices, Strategy::Leveraged, None)
+                .map(|r| SweepOutcome {
+                    stats: r.stats,
+                    pnl: r.pnl,
+                    liquidated_at: r.liquidated_at,
+                    closed_at: r.closed_at,
+                    actions: r.actions.len(),
+                    bars_near_kill: r.bars_near_kill,
+                })
+                .map_err(|e| e.to_string());
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if let Some(report) = progress {
+                report(n, total);
+            }
+            SweepRow { settings: settings.clone(), result }
+        })
+        .collect()
+}

@@ -1,0 +1,703 @@
+//! A backtest scenario: the data, the market, the position and its protection, in TOML.
+//!
+//! Every field has a default, so an empty file is the bundled default: three-times long ETH
+//! on a constant-product ETH/USDC pool over the bundled 2018-2023 hourly history. Unknown
+//! keys are refused, and every error names the line and column ([`Scenario::from_toml`]).
+
+use std::collections::BTreeMap;
+
+use levfarm_core::rates::RateModel;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::data::GapPolicy;
+
+/// A whole backtest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scenario {
+    /// A short name for tables and reports.
+    pub name: String,
+    pub data: DataSpec,
+    pub market: MarketSpec,
+    pub position: PositionSpec,
+    pub protection: ProtectionSpec,
+    pub costs: CostSpec,
+    pub report: ReportSpec,
+}
+
+/// Where the price history comes from and which part of it to use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSpec {
+    /// A CSV or Parquet file (time and close columns), or `bundled:ETHUSD_1h`.
+    pub prices: String,
+    /// Price column, when it is not `close`.
+    pub column: Option<String>,
+    /// Missing bars: `error` refuses them, `fill` carries the last close forward.
+    #[schemars(with = "String")]
+    pub gaps: GapPolicy,
+    /// First bar to use: a date (`2022-05-01`), an ISO 8601 time, or Unix seconds.
+    pub start: Option<String>,
+    /// Last bar to use, in the same forms.
+    pub end: Option<String>,
+}
+
+/// The market the position lives in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketSpec {
+    /// The volatile token (token0 of the pool); its price is the history's.
+    pub asset: String,
+    /// The stable token (token1), priced at 1.
+    pub stable: String,
+    pub pool: PoolSpec,
+    /// Leverage rules of the pool.
+    pub leverage: LeverageSpec,
+    /// One lending pool per token symbol.
+    pub lending: BTreeMap<String, LendingSpec>,
+    pub utilization: UtilizationModel,
+    pub volume: VolumeModel,
+    pub rewards: RewardSpec,
+}
+
+/// The AMM pool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolSpec {
+    /// `constant_product` (Uniswap v2 style) or `v3` (concentrated liquidity).
+    pub kind: PoolKind,
+    /// Swap fee in basis points (v3: 5, 30 or 100).
+    pub fee_bps: u32,
+    /// Value locked at the start, in the stable token, split evenly between the two tokens.
+    pub tvl: f64,
+    /// v3 only: the width, in ticks, of the background liquidity around the price
+    /// (0 = full range).
+    pub liquidity_width_ticks: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolKind {
+    ConstantProduct,
+    V3,
+}
+
+/// The pool's leverage rules (Alpaca's worker config), in basis points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LeverageSpec {
+    /// Opening needs debt ≤ value · work factor.
+    pub work_factor_bps: u32,
+    /// Liquidatable when debt > value · kill factor.
+    pub kill_factor_bps: u32,
+    /// Liquidator's bounty, of what the liquidation realises.
+    pub kill_prize_bps: u32,
+    /// Treasury's fee, of what the liquidation realises.
+    pub kill_treasury_bps: u32,
+    /// Keeper's bounty, of the rewards it reinvests.
+    pub reinvest_bounty_bps: u32,
+    /// `exit` (after price impact) or `oracle` (fair LP price).
+    pub valuation: String,
+}
+
+/// A lending pool: its depositors' supply and its rate model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LendingSpec {
+    /// Value supplied by lenders at the start, in the stable token.
+    pub supply: f64,
+    /// The rate model, as in `levfarm exec`'s `create_lending_pool`
+    /// (`{ kind = "aave", optimal_usage_ratio_bps = 9000, ... }`).
+    #[schemars(with = "serde_json::Value")]
+    pub rate_model: RateModel,
+    #[serde(default)]
+    pub reserve_factor_bps: u32,
+}
+
+/// What other borrowers do: the utilization they keep the pools at, besides the position's own
+/// debt (which moves the rate on top).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
+pub enum UtilizationModel {
+    /// A fixed share of the supply is borrowed.
+    Constant { value: f64 },
+    /// Aave v2's daily utilization of a token (`bundled:aave_v2_utilization` covers
+    /// 2020-12 to 2022-07 and holds its edge values outside), per lending pool symbol.
+    History { path: String, symbols: BTreeMap<String, String> },
+    /// A mean-reverting process (Ornstein-Uhlenbeck on the log-odds), seeded.
+    MeanReverting { mean: f64, speed_per_year: f64, volatility: f64, seed: u64 },
+}
+
+/// Trading volume that pays the pool's fees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
+pub enum VolumeModel {
+    /// No volume beyond the arbitrage.
+    None,
+    /// Each day a share of the pool's value trades, spread evenly over the bars.
+    Turnover { daily: f64 },
+    /// Volume in proportion to the bar's absolute return times the pool's value
+    /// (`volume = multiplier · |ln(p/p₋₁)| · TVL`) plus a floor of daily turnover.
+    Volatility { multiplier: f64, daily_floor: f64 },
+    /// Daily volume in the stable token from a file: a CSV with a time column and `column`.
+    /// Days outside the file's range trade `default_daily` of the pool's value.
+    File { path: String, column: String, default_daily: f64 },
+}
+
+/// The farm's rewards and the reward token's price.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RewardSpec {
+    pub token: String,
+    /// Emission sized so that rewards pay this APR on the pool's value at the start.
+    pub apr: f64,
+    /// The reward token's price at the start, in the stable token.
+    pub price: f64,
+    pub price_path: RewardPricePath,
+}
+
+/// How the reward token's price moves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RewardPricePath {
+    Constant,
+    /// Falls continuously by this share per year (0.5 halves it each year).
+    Decay {
+        per_year: f64,
+    },
+    /// From a file with a time column and `column`.
+    File {
+        path: String,
+        column: String,
+    },
+}
+
+/// The leveraged position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PositionSpec {
+    /// Equity put in, in the stable token.
+    pub equity: f64,
+    /// Position value over equity at opening: 1 borrows nothing.
+    pub leverage: f64,
+    /// What is borrowed: `stable` (long the asset), `asset` (short it) or `both` (near
+    /// neutral, two liquidation prices).
+    pub borrow: BorrowSide,
+    /// v3 only: the range's width in ticks, centred on the price at opening.
+    pub range_width_ticks: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BorrowSide {
+    Stable,
+    Asset,
+    Both,
+}
+
+/// Protection orders the position carries. They run every bar before any liquidator can,
+/// in the order listed here.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProtectionSpec {
+    /// Close everything when the asset's price falls to this level.
+    pub stop_loss_price: Option<f64>,
+    /// Close everything when equity has lost this share since opening (0.5 = half).
+    pub stop_loss_equity: Option<f64>,
+    /// Close everything when the asset's price rises to this level.
+    pub take_profit_price: Option<f64>,
+    /// Close everything when equity has gained this share since opening (1.0 = doubled).
+    pub take_profit_equity: Option<f64>,
+    /// Add equity from a reserve when the debt ratio passes a trigger.
+    pub top_up: Option<TopUp>,
+    /// Repay debt from the position when the debt ratio passes a trigger.
+    pub deleverage: Option<Deleverage>,
+    /// Bring leverage back to a target when it drifts out of a band.
+    pub rebalance: Option<Rebalance>,
+    /// Reinvest farm rewards (and a range's fees) every this many hours.
+    pub compound_hours: Option<u64>,
+    /// Range positions: re-centre the range when the price leaves it.
+    pub recenter: bool,
+}
+
+/// Auto-deleverage: when debt/value reaches `trigger`, remove liquidity and repay debt until
+/// debt/value is `target`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Deleverage {
+    pub trigger: f64,
+    pub target: f64,
+}
+
+/// Top-up: when debt/value reaches `trigger`, add stable tokens from a reserve of `reserve`
+/// until debt/value is `target` or the reserve is spent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopUp {
+    pub trigger: f64,
+    pub target: f64,
+    pub reserve: f64,
+}
+
+/// Rebalance: keep leverage within `target · (1 ± band)`: deleverage above the band; below
+/// it, close and reopen at the target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rebalance {
+    pub target_leverage: f64,
+    pub band: f64,
+}
+
+/// What actions cost besides the pool's fees and price impact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CostSpec {
+    /// Gas per protection action, in the stable token, paid by the position's owner.
+    pub gas_per_action: f64,
+}
+
+/// What the results record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSpec {
+    /// Liquidation prices are solved every this many bars (they cost a search each).
+    pub liquidation_price_every: u64,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Self {
+            name: "3x long ETH, auto-deleverage".into(),
+            data: DataSpec::default(),
+            market: MarketSpec::default(),
+            position: PositionSpec::default(),
+            protection: ProtectionSpec {
+                deleverage: Some(Deleverage { trigger: 0.78, target: 0.6 }),
+                compound_hours: Some(24),
+                ..ProtectionSpec::default()
+            },
+            costs: CostSpec::default(),
+            report: ReportSpec::default(),
+        }
+    }
+}
+
+impl Default for DataSpec {
+    fn default() -> Self {
+        Self {
+            prices: crate::data::BUNDLED_ETH_USD.into(),
+            column: None,
+            gaps: GapPolicy::Fill,
+            start: None,
+            end: None,
+        }
+    }
+}
+
+impl Default for MarketSpec {
+    fn default() -> Self {
+        let aave = |optimal, base, slope1, slope2| {
+            serde_json::from_value::<RateModel>(serde_json::json!({
+                "kind": "aave",
+                "optimal_usage_ratio_bps": optimal,
+                "base_variable_borrow_rate_bps": base,
+                "variable_rate_slope1_bps": slope1,
+                "variable_rate_slope2_bps": slope2,
+            }))
+            .expect("the default rate models are valid")
+        };
+        let lending = BTreeMap::from([
+            (
+                "USDC".to_string(),
+                LendingSpec {
+                    supply: 50_000_000.0,
+                    rate_model: aave(9000, 0, 400, 6000),
+                    reserve_factor_bps: 1000,
+                },
+            ),
+            (
+                "WETH".to_string(),
+                LendingSpec {
+                    supply: 50_000_000.0,
+                    rate_model: aave(8000, 0, 330, 8000),
+                    reserve_factor_bps: 1500,
+                },
+            ),
+        ]);
+        Self {
+            asset: "WETH".into(),
+            stable: "USDC".into(),
+            pool: PoolSpec::default(),
+            leverage: LeverageSpec::default(),
+            lending,
+            utilization: UtilizationModel::History {
+                path: "bundled:aave_v2_utilization".into(),
+                symbols: BTreeMap::from([
+                    ("USDC".to_string(), "USDC".to_string()),
+                    ("WETH".to_string(), "WETH".to_string()),
+                ]),
+            },
+            volume: VolumeModel::Turnover { daily: DEFAULT_DAILY_TURNOVER },
+            rewards: RewardSpec::default(),
+        }
+    }
+}
+
+/// Median daily volume over reserves of Uniswap v2 USDC/WETH in May 2022 (the bundled
+/// subgraph snapshots): the default share of the pool that trades each day.
+pub const DEFAULT_DAILY_TURNOVER: f64 = 0.10;
+
+impl Default for PoolSpec {
+    fn default() -> Self {
+        Self {
+            kind: PoolKind::ConstantProduct,
+            fee_bps: 30,
+            tvl: 100_000_000.0,
+            liquidity_width_ticks: 0,
+        }
+    }
+}
+
+impl Default for LeverageSpec {
+    fn default() -> Self {
+        Self {
+            work_factor_bps: 7000,
+            kill_factor_bps: 8333,
+            kill_prize_bps: 100,
+            kill_treasury_bps: 400,
+            reinvest_bounty_bps: 900,
+            valuation: "exit".into(),
+        }
+    }
+}
+
+impl Default for RewardSpec {
+    fn default() -> Self {
+        Self {
+            token: "FARM".into(),
+            apr: 0.05,
+            price: 1.0,
+            price_path: RewardPricePath::Decay { per_year: 0.5 },
+        }
+    }
+}
+
+impl Default for PositionSpec {
+    fn default() -> Self {
+        Self {
+            equity: 10_000.0,
+            leverage: 3.0,
+            borrow: BorrowSide::Stable,
+            range_width_ticks: 4000,
+        }
+    }
+}
+
+impl Default for CostSpec {
+    fn default() -> Self {
+        Self { gas_per_action: 5.0 }
+    }
+}
+
+impl Default for ReportSpec {
+    fn default() -> Self {
+        Self { liquidation_price_every: 24 }
+    }
+}
+
+/// A scenario that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The TOML did not parse or did not fit the schema; the message has line and column.
+    #[error("{source_name}: {message}")]
+    Parse { source_name: String, message: String },
+    /// A value parsed but makes no sense.
+    #[error("{source_name}: {field}: {message}")]
+    Invalid { source_name: String, field: String, message: String },
+}
+
+impl Scenario {
+    /// Parses a scenario file's text. `source_name` (the file name) starts every error.
+    pub fn from_toml(source_name: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+            source_name: source_name.into(),
+            message: located(text, &e),
+        })?;
+        scenario.validate(source_name)?;
+        Ok(scenario)
+    }
+
+    /// Sets `key` (dotted, e.g. `position.leverage`) to `value` (TOML syntax, e.g. `3` or
+    /// `"asset"`; a bare word is taken as a string; `none` removes an optional setting) and
+    /// checks the result, as `--sweep` and `--set` do.
+    pub fn with_value(&self, key: &str, value: &str) -> Result<Scenario, ScenarioError> {
+        let invalid = |message: String| ScenarioError::Invalid {
+            source_name: "--sweep/--set".into(),
+            field: key.into(),
+            message,
+        };
+        let mut tree = toml::Value::try_from(self).map_err(|e| invalid(e.to_string()))?;
+        let parsed: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(value.to_string()));
+        let mut node = &mut tree;
+        let parts: Vec<&str> = key.split('.').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let table = node
+                .as_table_mut()
+                .ok_or_else(|| invalid(format!("{} is not a table", parts[..i].join("."))))?;
+            if i + 1 == parts.len() {
+                // `none` drops an optional setting (a protection order, a window bound).
+                if value == "none" {
+                    table.remove(*part);
+                } else {
+                    table.insert(part.to_string(), parsed.clone());
+                }
+                break;
+            }
+            node = table
+                .entry(part.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        }
+        let text = toml::to_string(&tree).map_err(|e| invalid(e.to_string()))?;
+        let scenario: Scenario = toml::from_str(&text).map_err(|e| invalid(e.message().into()))?;
+        scenario.validate("--sweep/--set")?;
+        Ok(scenario)
+    }
+
+    /// Checks what the types cannot: ranges, orderings, required pools.
+    pub fn validate(&self, source_name: &str) -> Result<(), ScenarioError> {
+        let fail = |field: &str, message: String| {
+            Err(ScenarioError::Invalid {
+                source_name: source_name.into(),
+                field: field.into(),
+                message,
+            })
+        };
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        let fraction = |v: f64| v.is_finite() && (0.0..1.0).contains(&v);
+        let m = &self.market;
+        let p = &self.position;
+        if !positive(p.equity) || p.equity > 1e12 {
+            return fail(
+                "position.equity",
+                format!("{} must be above 0 and at most 1e12", p.equity),
+            );
+        }
+        if !(p.leverage.is_finite() && (1.0..=20.0).contains(&p.leverage)) {
+            return fail("position.leverage", format!("{} must be between 1 and 20", p.leverage));
+        }
+        if !positive(m.pool.tvl) || m.pool.tvl > 1e13 {
+            return fail(
+                "market.pool.tvl",
+                format!("{} must be above 0 and at most 1e13", m.pool.tvl),
+            );
+        }
+        if m.pool.fee_bps == 0 || m.pool.fee_bps >= 10_000 {
+            return fail(
+                "market.pool.fee_bps",
+                format!("{} must be between 1 and 9999", m.pool.fee_bps),
+            );
+        }
+        if m.pool.kind == PoolKind::V3 && ![1, 5, 30, 100].contains(&m.pool.fee_bps) {
+            return fail(
+                "market.pool.fee_bps",
+                format!("{} is not a v3 fee tier (1, 5, 30 or 100)", m.pool.fee_bps),
+            );
+        }
+        if m.asset == m.stable || m.asset.is_empty() || m.stable.is_empty() {
+            return fail("market.asset", "asset and stable must be two different symbols".into());
+        }
+        if m.rewards.token == m.asset || m.rewards.token == m.stable {
+            return fail("market.rewards.token", "must differ from the pool's two tokens".into());
+        }
+        let l = &m.leverage;
+        if l.work_factor_bps == 0
+            || l.work_factor_bps > l.kill_factor_bps
+            || l.kill_factor_bps >= 10_000
+        {
+            return fail(
+                "market.leverage",
+                format!(
+                    "need 0 < work_factor_bps ({}) ≤ kill_factor_bps ({}) < 10000",
+                    l.work_factor_bps, l.kill_factor_bps
+                ),
+            );
+        }
+        if l.valuation != "exit" && l.valuation != "oracle" {
+            return fail(
+                "market.leverage.valuation",
+                format!("{:?}: use \"exit\" or \"oracle\"", l.valuation),
+            );
+        }
+        let needs: &[&str] = match p.borrow {
+            _ if p.leverage == 1.0 => &[],
+            BorrowSide::Stable => &[&m.stable],
+            BorrowSide::Asset => &[&m.asset],
+            BorrowSide::Both => &[&m.asset, &m.stable],
+        };
+        for token in needs {
+            if !m.lending.contains_key(*token) {
+                return fail(
+                    "market.lending",
+                    format!(
+                        "the position borrows {token} but there is no [market.lending.{token}]"
+                    ),
+                );
+            }
+        }
+        for (token, spec) in &m.lending {
+            if token != &m.asset && token != &m.stable {
+                return fail(
+                    &format!("market.lending.{token}"),
+                    format!("lending pools are for {} or {}", m.asset, m.stable),
+                );
+            }
+            if !positive(spec.supply) || spec.supply > 1e13 {
+                return fail(
+                    &format!("market.lending.{token}.supply"),
+                    format!("{} must be above 0", spec.supply),
+                );
+            }
+            if let Err(e) = spec.rate_model.validate() {
+                return fail(&format!("market.lending.{token}.rate_model"), e.to_string());
+            }
+        }
+        match &m.utilization {
+            UtilizationModel::Constant { value } if !fraction(*value) => {
+                return fail("market.utilization.value", format!("{value} must be in [0, 1)"));
+            }
+            UtilizationModel::MeanReverting { mean, speed_per_year, volatility, .. }
+                if !fraction(*mean)
+                    || !positive(*speed_per_year)
+                    || !(volatility.is_finite() && *volatility >= 0.0) =>
+            {
+                return fail(
+                    "market.utilization",
+                    "mean in (0, 1), speed_per_year > 0 and volatility ≥ 0".into(),
+                );
+            }
+            _ => {}
+        }
+        match &m.volume {
+            VolumeModel::Turnover { daily }
+                if !(daily.is_finite() && *daily >= 0.0 && *daily <= 50.0) =>
+            {
+                return fail("market.volume.daily", format!("{daily} must be between 0 and 50"));
+            }
+            VolumeModel::Volatility { multiplier, daily_floor }
+                if !(multiplier.is_finite()
+                    && *multiplier >= 0.0
+                    && daily_floor.is_finite()
+                    && *daily_floor >= 0.0) =>
+            {
+                return fail("market.volume", "multiplier and daily_floor must be ≥ 0".into());
+            }
+            _ => {}
+        }
+        let r = &m.rewards;
+        if !(r.apr.is_finite() && (0.0..=100.0).contains(&r.apr)) {
+            return fail("market.rewards.apr", format!("{} must be between 0 and 100", r.apr));
+        }
+        if !positive(r.price) {
+            return fail("market.rewards.price", format!("{} must be above 0", r.price));
+        }
+        if let RewardPricePath::Decay { per_year } = r.price_path {
+            if !fraction(per_year) {
+                return fail(
+                    "market.rewards.price_path.per_year",
+                    format!("{per_year} must be in [0, 1)"),
+                );
+            }
+        }
+        let pr = &self.protection;
+        let max_ratio = l.kill_factor_bps as f64 / 1e4;
+        let ratio_pair = |name: &str, trigger: f64, target: f64| -> Result<(), ScenarioError> {
+            if !(fraction(target)
+                && target < trigger
+                && trigger.is_finite()
+                && trigger <= max_ratio)
+            {
+                return fail(
+                    name,
+                    format!(
+                        "need 0 ≤ target ({target}) < trigger ({trigger}) ≤ the kill factor ({max_ratio})"
+                    ),
+                );
+            }
+            Ok(())
+        };
+        if let Some(d) = &pr.deleverage {
+            ratio_pair("protection.deleverage", d.trigger, d.target)?;
+        }
+        if let Some(t) = &pr.top_up {
+            ratio_pair("protection.top_up", t.trigger, t.target)?;
+            if !positive(t.reserve) {
+                return fail("protection.top_up.reserve", format!("{} must be above 0", t.reserve));
+            }
+        }
+        if let Some(r) = &pr.rebalance {
+            if !(r.target_leverage.is_finite()
+                && r.target_leverage > 1.0
+                && fraction(r.band)
+                && r.band > 0.0)
+            {
+                return fail("protection.rebalance", "target_leverage > 1 and 0 < band < 1".into());
+            }
+        }
+        for (name, v) in [
+            ("protection.stop_loss_price", pr.stop_loss_price),
+            ("protection.take_profit_price", pr.take_profit_price),
+            ("protection.take_profit_equity", pr.take_profit_equity),
+        ] {
+            if let Some(v) = v {
+                if !positive(v) {
+                    return fail(name, format!("{v} must be above 0"));
+                }
+            }
+        }
+        if let Some(v) = pr.stop_loss_equity {
+            if !(fraction(v) && v > 0.0) {
+                return fail("protection.stop_loss_equity", format!("{v} must be in (0, 1)"));
+            }
+        }
+        if pr.compound_hours == Some(0) {
+            return fail("protection.compound_hours", "must be at least 1".into());
+        }
+        if m.pool.kind == PoolKind::V3 && p.range_width_ticks <= 0 {
+            return fail("position.range_width_ticks", "must be positive".into());
+        }
+        if !(self.costs.gas_per_action.is_finite() && self.costs.gas_per_action >= 0.0) {
+            return fail("costs.gas_per_action", "must be ≥ 0".into());
+        }
+        if self.report.liquidation_price_every == 0 {
+            return fail("report.liquidation_price_every", "must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The JSON schema of scenario files.
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Scenario)).unwrap_or_default()
+    }
+}
+
+/// A TOML error as `line L, column C: message`, from the error's byte span.
+fn located(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim().to_string();
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
+/// The commented example scenario `levfarm init` writes: the bundled default, every field
+/// explained.
+pub const EXAMPLE_TOML: &str = include_str!("example.toml");

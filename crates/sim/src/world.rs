@@ -1,0 +1,305 @@
+//! The market a scenario describes, built through the engine's own commands, and the few
+//! actors that move it: lenders, other borrowers, the arbitrageur and the noise traders.
+
+use alloy_primitives::U256;
+use levfarm_core::amm::v3::math as v3math;
+use levfarm_core::market::Event;
+use levfarm_core::position::range::{oracle_sqrt_price, TickRange};
+use levfarm_core::position::LeverageConfig;
+use levfarm_core::price::Price;
+use levfarm_core::types::{Amount, Name};
+use levfarm_core::{Command, Holder, Market};
+
+use crate::scenario::{PoolKind, Scenario};
+use crate::SimError;
+
+/// Account names of the actors.
+pub const LENDER: &str = "lender";
+pub const DEMAND: &str = "other_borrowers";
+pub const ARB: &str = "arbitrageur";
+pub const NOISE: &str = "traders";
+pub const KEEPER: &str = "keeper";
+pub const OWNER: &str = "farmer";
+const LP: &str = "pool_lp";
+/// Collateral of the other borrowers: a token priced at 1 that nothing else uses.
+const COLLATERAL: &str = "COLLATERAL";
+/// The pool that sells the farm's rewards.
+pub const REWARD_POOL: &str = "REWARD-ROUTE";
+pub const POOL: &str = "POOL";
+
+/// Seconds in a (365-day) year.
+pub const YEAR: f64 = 365.0 * 86_400.0;
+
+/// The engine and the names a run needs.
+#[derive(Debug, Clone)]
+pub struct World {
+    pub market: Market,
+    pub asset: Name,
+    pub stable: Name,
+    pub reward: Name,
+    pub kind: PoolKind,
+    /// `10^decimals` of asset, stable, reward.
+    pub units: [U256; 3],
+    /// Lending pools the other borrowers use, by token.
+    pub lending: Vec<Name>,
+    events: Vec<Event>,
+}
+
+impl World {
+    /// Builds the scenario's market with the asset at `price` at Unix time `start`, funded for
+    /// a run of `seconds`.
+    pub fn build(scenario: &Scenario, price: Price, seconds: u64) -> Result<World, SimError> {
+        let m = &scenario.market;
+        let mut world = World {
+            market: Market::new(),
+            asset: m.asset.as_str().into(),
+            stable: m.stable.as_str().into(),
+            reward: m.rewards.token.as_str().into(),
+            kind: m.pool.kind,
+            units: [
+                U256::from(10u64).pow(U256::from(18)),
+                U256::from(1_000_000u64),
+                U256::from(10u64).pow(U256::from(18)),
+            ],
+            lending: m.lending.keys().map(|k| k.as_str().into()).collect(),
+            events: Vec::with_capacity(64),
+        };
+        let (asset, stable, reward) =
+            (world.asset.clone(), world.stable.clone(), world.reward.clone());
+        for (symbol, decimals) in
+            [(&asset, 18u8), (&stable, 6), (&reward, 18), (&COLLATERAL.into(), 18)]
+        {
+            world.run(Command::CreateToken { symbol: symbol.clone(), decimals })?;
+        }
+        world.set_price(&asset, price)?;
+        world.set_price(&stable, Price(levfarm_core::math::WAD))?;
+        world.set_price(&reward, price_from_f64(m.rewards.price)?)?;
+        world.set_price(&COLLATERAL.into(), Price(levfarm_core::math::WAD))?;
+
+        // Other borrowers post a collateral nobody else uses, so their loans never interact
+        // with the position's.
+        let mut coll = levfarm_core::lending::LendingConfig::new(
+            m.lending.values().next().map(|l| l.rate_model.clone()).ok_or_else(|| {
+                SimError::Scenario("market.lending: at least one lending pool is needed".into())
+            })?,
+        );
+        coll.ltv_bps = levfarm_core::math::Bps(9000);
+        coll.liquidation_threshold_bps = levfarm_core::math::Bps(9500);
+        world.run(Command::CreateLendingPool { token: COLLATERAL.into(), config: coll })?;
+        let huge = world.value_to_amount(COLLATERAL, 1e13)?;
+        world.mint(DEMAND, COLLATERAL, huge)?;
+        world.run(Command::Supply {
+            account: DEMAND.into(),
+            token: COLLATERAL.into(),
+            amount: Amount(huge),
+        })?;
+
+        for (token, spec) in &m.lending {
+            let mut config = levfarm_core::lending::LendingConfig::new(spec.rate_model.clone());
+            config.reserve_factor_bps = levfarm_core::math::Bps(spec.reserve_factor_bps);
+            world.run(Command::CreateLendingPool { token: token.as_str().into(), config })?;
+            let supply = world.value_to_amount(token, spec.supply)?;
+            world.mint(LENDER, token, supply)?;
+            world.run(Command::Supply {
+                account: LENDER.into(),
+                token: token.as_str().into(),
+                amount: Amount(supply),
+            })?;
+            // Enough to repay the other borrowers' interest for any run.
+            world.mint(DEMAND, token, supply)?;
+        }
+
+        let l = &m.leverage;
+        let leverage = LeverageConfig {
+            work_factor_bps: levfarm_core::math::Bps(l.work_factor_bps),
+            kill_factor_bps: levfarm_core::math::Bps(l.kill_factor_bps),
+            kill_prize_bps: levfarm_core::math::Bps(l.kill_prize_bps),
+            kill_treasury_bps: levfarm_core::math::Bps(l.kill_treasury_bps),
+            reinvest_bounty_bps: levfarm_core::math::Bps(l.reinvest_bounty_bps),
+            min_debt: U256::ZERO,
+            valuation: if l.valuation == "oracle" {
+                levfarm_core::position::Valuation::Oracle
+            } else {
+                levfarm_core::position::Valuation::Exit
+            },
+        };
+        let half = m.pool.tvl / 2.0;
+        let amount0 = world.value_to_amount(&asset, half)?;
+        let amount1 = world.value_to_amount(&stable, half)?;
+        world.mint(LP, &asset, amount0)?;
+        world.mint(LP, &stable, amount1)?;
+        match m.pool.kind {
+            PoolKind::ConstantProduct => {
+                world.run(Command::CreatePool {
+                    pool: POOL.into(),
+                    token0: asset.clone(),
+                    token1: stable.clone(),
+                    fee_bps: m.pool.fee_bps,
+                    protocol_fee_divisor: None,
+                    leverage,
+                })?;
+                world.run(Command::AddLiquidity {
+                    account: LP.into(),
+                    pool: POOL.into(),
+                    amount0: Amount(amount0),
+                    amount1: Amount(amount1),
+                    min_liquidity: None,
+                })?;
+            }
+            PoolKind::V3 => {
+                let quotes = [world.market.quote(&asset)?, world.market.quote(&stable)?];
+                let sqrt_price = oracle_sqrt_price(quotes)?;
+                world.run(Command::CreateV3Pool {
+                    pool: POOL.into(),
+                    token0: asset.clone(),
+                    token1: stable.clone(),
+                    fee_pips: m.pool.fee_bps * 100,
+                    tick_spacing: None,
+                    sqrt_price_x96: Some(Amount(sqrt_price)),
+                    tick: None,
+                    leverage: Some(leverage),
+                })?;
+                let entry = world.market.v3_amm_pool(POOL)?;
+                let (tick, spacing) = (entry.pool.tick, entry.pool.tick_spacing);
+                let range = if m.pool.liquidity_width_ticks > 0 {
+                    TickRange::centred(tick, m.pool.liquidity_width_ticks, spacing)?
+                } else {
+                    let max = v3math::MAX_TICK / spacing * spacing;
+                    TickRange { tick_lower: -max, tick_upper: max }
+                };
+                world.run(Command::V3Mint {
+                    account: LP.into(),
+                    pool: POOL.into(),
+                    tick_lower: range.tick_lower,
+                    tick_upper: range.tick_upper,
+                    liquidity: None,
+                    amount0: Some(Amount(amount0)),
+                    amount1: Some(Amount(amount1)),
+                })?;
+            }
+        }
+
+        // The reward token's market, deep enough that selling a position's rewards is cheap.
+        let route_half = 10_000_000.0;
+        let r0 = world.value_to_amount(&reward, route_half)?;
+        let r1 = world.value_to_amount(&stable, route_half)?;
+        world.mint(LP, &reward, r0)?;
+        world.mint(LP, &stable, r1)?;
+        world.run(Command::CreatePool {
+            pool: REWARD_POOL.into(),
+            token0: reward.clone(),
+            token1: stable.clone(),
+            fee_bps: 30,
+            protocol_fee_divisor: None,
+            leverage: LeverageConfig::alpaca(),
+        })?;
+        world.run(Command::AddLiquidity {
+            account: LP.into(),
+            pool: REWARD_POOL.into(),
+            amount0: Amount(r0),
+            amount1: Amount(r1),
+            min_liquidity: None,
+        })?;
+
+        // Farm emission: `apr` of the pool's value at the start, in reward tokens per second.
+        // On a v3 pool only leveraged positions stake (the engine's farm pays them alone), so
+        // the emission is sized on the position's value instead: the same APR either way.
+        let staked_value = match m.pool.kind {
+            PoolKind::ConstantProduct => m.pool.tvl,
+            PoolKind::V3 => scenario.position.equity * scenario.position.leverage,
+        };
+        let per_year = world.value_to_amount(&reward, m.rewards.apr * staked_value)?;
+        let per_second = per_year / U256::from(YEAR as u64);
+        if !per_second.is_zero() {
+            world.run(Command::CreateFarm {
+                pool: POOL.into(),
+                reward_token: reward.clone(),
+                reward_per_second: Amount(per_second),
+            })?;
+            let fund = per_second * U256::from(seconds.saturating_add(86_400));
+            world.mint(LP, &reward, fund)?;
+            world.run(Command::FundFarm {
+                account: LP.into(),
+                pool: POOL.into(),
+                amount: Amount(fund),
+            })?;
+            if m.pool.kind == PoolKind::ConstantProduct {
+                let lp = world.balance(LP, &format!("lp:{POOL}"));
+                world.run(Command::Stake {
+                    account: LP.into(),
+                    pool: POOL.into(),
+                    amount: Amount(lp),
+                })?;
+            }
+        }
+
+        // The arbitrageur and the traders hold far more than any move needs.
+        for account in [ARB, NOISE] {
+            for token in [&asset, &stable, &reward] {
+                let amount = world.value_to_amount(token, 1e13)?;
+                world.mint(account, token, amount)?;
+            }
+        }
+        Ok(world)
+    }
+
+    /// Applies a command; the events are in [`Self::events`] until the next one.
+    pub fn run(&mut self, command: Command) -> Result<(), levfarm_core::Error> {
+        self.events.clear();
+        self.market.apply_into(&command, &mut self.events)
+    }
+
+    /// The events of the last command.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    pub fn mint(&mut self, to: &str, token: &str, amount: U256) -> Result<(), levfarm_core::Error> {
+        self.run(Command::Mint { to: to.into(), token: token.into(), amount: Amount(amount) })
+    }
+
+    pub fn set_price(&mut self, token: &Name, price: Price) -> Result<(), levfarm_core::Error> {
+        self.run(Command::SetPrice { token: token.clone(), price })
+    }
+
+    /// Raw units of `token` worth `value` in the numeraire at the oracle, rounded down.
+    pub fn value_to_amount(&self, token: &str, value: f64) -> Result<U256, SimError> {
+        let quote = self.market.quote(token)?;
+        let value_wad = wad_from_f64(value)?;
+        Ok(levfarm_core::math::mul_div(value_wad, quote.unit, quote.price_wad)
+            .map_err(levfarm_core::Error::from)?)
+    }
+
+    /// A holder's balance.
+    pub fn balance(&self, account: &str, token: &str) -> U256 {
+        self.market.balance(&Holder::Account(account.into()), token)
+    }
+}
+
+/// A non-negative f64 as 1e18 fixed point, through its decimal text (at most 12 decimals
+/// kept): an input crossing into exact arithmetic.
+pub fn wad_from_f64(value: f64) -> Result<U256, SimError> {
+    Ok(price_from_f64(value)?.0)
+}
+
+/// A positive f64 price as an exact [`Price`], through its text with 12 decimals.
+pub fn price_from_f64(value: f64) -> Result<Price, SimError> {
+    if !(value.is_finite() && value >= 0.0 && value < 1e30) {
+        return Err(SimError::Scenario(format!("{value} is not a usable amount or price")));
+    }
+    let text = format!("{value:.12}");
+    Price::parse(&text)
+        .ok_or_else(|| SimError::Scenario(format!("{value} is not a usable amount or price")))
+}
+
+/// 1e18 fixed point to f64: the one lossy crossing from exact values to statistics.
+pub fn wad_to_f64(value: U256) -> f64 {
+    let (whole, frac) = value.div_rem(levfarm_core::math::WAD);
+    let whole: f64 = whole.to_string().parse().unwrap_or(f64::INFINITY);
+    whole + frac.to::<u64>() as f64 / 1e18
+}
+
+/// A signed 1e18 value to f64.
+pub fn signed_wad_to_f64(value: i128) -> f64 {
+    value as f64 / 1e18
+}
