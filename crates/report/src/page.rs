@@ -61,7 +61,12 @@ fn kpis(report: &BacktestReport) -> String {
         let first = report.actions.iter().find(|a| a.kind == "liquidation");
         let when =
             first.map_or(String::new(), |a| format!(" \u{b7} first {}", format::iso_date(a.time)));
-        kpi("Liquidated", "bad", "Yes", &format!("{liquidations} liquidation event(s){when}"))
+        let events = if liquidations == 1 {
+            "1 liquidation".to_string()
+        } else {
+            format!("{liquidations} liquidations")
+        };
+        kpi("Liquidated", "bad", "Yes", &format!("{events}{when}"))
     } else {
         kpi("Liquidated", "good", "No", "position survived the whole period")
     };

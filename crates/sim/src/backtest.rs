@@ -1055,7 +1055,7 @@ fn snapshot_of(world: &World, position: Option<u64>, gas: U256) -> Result<Snapsh
         m.balance(&owner, &world.reward),
     ];
     let supplied = match m.lending(&world.stable) {
-        Ok(pool) => pool.supply_balance(&owner)?,
+        Ok(pool) => pool.supply_at(&owner, m.time)?,
         Err(_) => U256::ZERO,
     };
     let position = match position {

@@ -276,20 +276,18 @@ impl World {
     }
 }
 
-/// A non-negative f64 as 1e18 fixed point, through its decimal text (at most 12 decimals
-/// kept): an input crossing into exact arithmetic.
+/// A non-negative f64 as 1e18 fixed point, rounded to the nearest unit: a model's output or
+/// a setting crossing into exact arithmetic (the one lossy crossing that way).
 pub fn wad_from_f64(value: f64) -> Result<U256, SimError> {
-    Ok(price_from_f64(value)?.0)
-}
-
-/// A positive f64 price as an exact [`Price`], through its text with 12 decimals.
-pub fn price_from_f64(value: f64) -> Result<Price, SimError> {
-    if !(value.is_finite() && value >= 0.0 && value < 1e30) {
+    if !(value.is_finite() && value >= 0.0 && value < 1e20) {
         return Err(SimError::Scenario(format!("{value} is not a usable amount or price")));
     }
-    let text = format!("{value:.12}");
-    Price::parse(&text)
-        .ok_or_else(|| SimError::Scenario(format!("{value} is not a usable amount or price")))
+    Ok(U256::from((value * 1e18).round() as u128))
+}
+
+/// A non-negative f64 price as an exact [`Price`] ([`wad_from_f64`]).
+pub fn price_from_f64(value: f64) -> Result<Price, SimError> {
+    wad_from_f64(value).map(Price)
 }
 
 /// 1e18 fixed point to f64: the one lossy crossing from exact values to statistics.

@@ -218,6 +218,13 @@ impl LendingPool {
         Ok(mul_div(scaled, self.liquidity_index.0, RAY)?)
     }
 
+    /// The holder's supply balance as it will be at `now`, without accruing, rounded down.
+    pub fn supply_at(&self, holder: &Holder, now: u64) -> Result<U256, Error> {
+        let scaled = self.supply.get(holder).copied().unwrap_or_default();
+        let (liquidity_index, _) = self.indices_at(now)?;
+        Ok(mul_div(scaled, liquidity_index.0, RAY)?)
+    }
+
     /// The holder's debt at the current index, rounded up.
     pub fn debt_of(&self, holder: &Holder) -> Result<U256, Error> {
         let scaled = self.debt.get(holder).copied().unwrap_or_default();

@@ -4,14 +4,16 @@
 
   var D = JSON.parse(document.getElementById("data").textContent);
   var KIND = {
-    deleverage: "#d97706", stop_loss: "#dc2626", take_profit: "#16a34a", top_up: "#2563eb",
-    compound: "#0d9488", recenter: "#7c3aed", rebalance: "#4f46e5", liquidation: "#7f1d1d",
-    open: "#0f172a", close: "#64748b"
+    deleverage: "#ea580c", stop_loss: "#dc2626", take_profit: "#15803d", top_up: "#0891b2",
+    compound: "#0d9488", recenter: "#7c3aed", rebalance: "#9333ea", liquidation: "#7f1d1d",
+    open: "#0f172a", close: "#475569"
   };
   var SMALL_KINDS = { compound: 1, rebalance: 1, recenter: 1 };
-  var PALETTE = ["#1d4ed8", "#f59e0b", "#10b981", "#a855f7", "#64748b", "#ec4899", "#06b6d4", "#84cc16"];
+  // The position is strong blue; alternatives are lighter hues away from the action colours.
+  var PALETTE = ["#1d4ed8", "#eab308", "#ec4899", "#94a3b8", "#10b981", "#06b6d4", "#a16207", "#84cc16"];
   var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   var DASH = "\u2013";
+  var PNL_HEIGHT = 360;
 
   // ---- formatting -------------------------------------------------------------------------
   function esc(s) {
@@ -69,7 +71,8 @@
   }
   function linTicks(lo, hi, n) {
     var step = niceStep(hi - lo, n), out = [], first = Math.ceil(lo / step - 1e-9);
-    for (var i = first; i * step <= hi + step * 1e-9; i++) out.push(Math.abs(i) < 1e-9 ? 0 : i * step);
+    if (!(step > 0 && isFinite(step) && isFinite(first))) return { ticks: [lo, hi], step: Math.abs(hi - lo) || 1 };
+    for (var i = first; i * step <= hi + step * 1e-9 && out.length < 50; i++) out.push(Math.abs(i) < 1e-9 ? 0 : i * step);
     return { ticks: out, step: step };
   }
   function logTicks(lo, hi) {
@@ -90,12 +93,13 @@
       if ((t1 - t0) / (STEPS[i][0] * UNIT[STEPS[i][1]]) <= maxN) { st = STEPS[i]; break; }
     }
     var n = st[0], u = st[1], d0 = new Date(t0 * 1000), t, k;
+    if (!isFinite(d0.getTime()) || !isFinite(new Date(t1 * 1000).getTime())) return out;
     if (u === "y" || u === "m") {
       var per = u === "y" ? 12 * n : n;
       for (k = d0.getUTCFullYear() * 12 + d0.getUTCMonth(); ; k++) {
         if (k % per) continue;
         t = Date.UTC(Math.floor(k / 12), k % 12, 1) / 1000;
-        if (t > t1) break;
+        if (!(t <= t1)) break;
         if (t >= t0) out.push({ t: t, major: k % 12 === 0, label: k % 12 === 0 ? "" + Math.floor(k / 12) : MONTHS[k % 12] });
       }
     } else {
@@ -123,7 +127,7 @@
     if (m.kind === "liquidation") {
       return "<path d=\"M" + r1(x) + " " + r1(y - 6.5) + "l6.5 6.5l-6.5 6.5l-6.5 -6.5z\" fill=\"" + c + "\" stroke=\"#fff\" stroke-width=\"1.5\">" + title + "</path>";
     }
-    var r = SMALL_KINDS[m.kind] ? 3 : 4.5;
+    var r = SMALL_KINDS[m.kind] ? 2.75 : 4.5;
     return "<circle cx=\"" + r1(x) + "\" cy=\"" + r1(y) + "\" r=\"" + r + "\" fill=\"" + c + "\" stroke=\"#fff\" stroke-width=\"1.5\">" + title + "</circle>";
   }
   function legendHtml(cfg) {
@@ -141,6 +145,11 @@
     names.forEach(function (k) {
       h += "<span class=\"item static\"><span class=\"dot\" style=\"background:" + (KIND[k] || "#64748b") + "\"></span>" +
         esc(k.replace(/_/g, " ")) + " (" + kinds[k] + ")</span>";
+    });
+    (cfg.levels || []).forEach(function (l, i) {
+      if (!i) h += "<span class=\"sep\">|</span>";
+      h += "<span class=\"item static\"><span class=\"sw\" style=\"border-top:2px " + (l.dotted ? "dotted " : "dashed ") +
+        l.color + "\"></span>" + esc(l.label) + "</span>";
     });
     if (cfg.logToggle) h += "<span class=\"tools\"><button type=\"button\" class=\"btn" + (cfg.log ? " on" : "") + "\">Log scale</button></span>";
     return h + "</div>";
@@ -174,7 +183,9 @@
       var span = hi - lo || Math.abs(hi) || 1, bottom = cfg.floor !== undefined ? cfg.floor : -Infinity;
       lo = Math.max(bottom, lo - span * 0.05); hi += span * 0.05;
     }
-    var mt = 14, mb = 28, mr = 18, plotH = H - mt - mb;
+    var tags = (cfg.levels || []).map(function (l) { return { value: l.value, color: l.color, text: pct(l.value) }; });
+    var mt = 14, mb = 28, plotH = H - mt - mb;
+    var mr = tags.length ? Math.ceil(Math.max.apply(null, tags.map(function (g) { return textWidth(g.text); })) + 20) : 18;
     var ticks = log ? logTicks(lo, hi) : linTicks(lo, hi, Math.max(3, Math.floor(plotH / 48)));
     var tickLabels = ticks.ticks.map(function (v) { return cfg.tick(v, ticks.step); });
     var ml = Math.ceil(Math.max.apply(null, tickLabels.map(textWidth).concat([24])) + 16);
@@ -206,17 +217,27 @@
         p.push("<rect x=\"" + x0 + "\" y=\"" + r1(ya) + "\" width=\"" + (x1 - x0) + "\" height=\"" + r1(yb - ya) + "\" fill=\"" + b.fill + "\"/>");
       }
     });
-    var labels = [];
-    (cfg.levels || []).forEach(function (l) {
-      var y = sy(l.value);
-      if (y === null || y < y0 - 0.5 || y > y1 + 0.5) return;
-      p.push("<line x1=\"" + x0 + "\" x2=\"" + x1 + "\" y1=\"" + r1(y) + "\" y2=\"" + r1(y) + "\" stroke=\"" + l.color + "\" stroke-width=\"1.4\" stroke-dasharray=\"" + l.dash + "\"/>");
-      labels.push({ y: y - 5, text: l.label, color: l.color });
+    (cfg.bands || []).forEach(function (b) {
+      var ya = sy(Math.min(b.to, hi)), yb = sy(Math.max(b.from, lo));
+      if (b.label && ya !== null && yb !== null && yb - ya > 16) {
+        p.push("<text class=\"band-label\" x=\"" + (x0 + 8) + "\" y=\"" + r1(ya + 13) + "\" style=\"fill:" + b.ink + "\">" + esc(b.label) + "</text>");
+      }
     });
-    labels.sort(function (a, b) { return a.y - b.y; });
-    for (var li = 1; li < labels.length; li++) labels[li].y = Math.max(labels[li].y, labels[li - 1].y + 13);
-    labels.forEach(function (l) {
-      p.push("<text class=\"lvl\" x=\"" + (x1 - 6) + "\" y=\"" + r1(l.y) + "\" text-anchor=\"end\" style=\"fill:" + l.color + "\">" + esc(l.text) + "</text>");
+    (cfg.levels || []).forEach(function (l, i) {
+      var y = sy(l.value);
+      if (y === null || y < y0 - 0.5 || y > y1 + 0.5) { tags[i].y = null; return; }
+      p.push("<line x1=\"" + x0 + "\" x2=\"" + x1 + "\" y1=\"" + r1(y) + "\" y2=\"" + r1(y) + "\" stroke=\"" + l.color + "\" stroke-width=\"1.4\" stroke-dasharray=\"" + l.dash + "\"/>");
+      tags[i].y = y; tags[i].at = y;
+    });
+    tags = tags.filter(function (g) { return g.y !== null; }).sort(function (a, b) { return a.y - b.y; });
+    for (var gi = 1; gi < tags.length; gi++) tags[gi].y = Math.max(tags[gi].y, tags[gi - 1].y + 17);
+    var overflow = tags.length ? tags[tags.length - 1].y - (y1 - 8) : 0;
+    tags.forEach(function (g) {
+      if (overflow > 0) g.y -= overflow;
+      var w = textWidth(g.text) + 10, x = x1 + 6;
+      p.push("<path d=\"M" + x1 + " " + r1(g.at) + "L" + x + " " + r1(g.y) + "\" stroke=\"" + g.color + "\" fill=\"none\"/>");
+      p.push("<rect x=\"" + x + "\" y=\"" + r1(g.y - 8) + "\" width=\"" + r1(w) + "\" height=\"16\" rx=\"3\" fill=\"" + g.color + "\"/>");
+      p.push("<text class=\"tag\" x=\"" + r1(x + w / 2) + "\" y=\"" + r1(g.y) + "\" dy=\"0.34em\" text-anchor=\"middle\">" + esc(g.text) + "</text>");
     });
     vis.slice().sort(function (a, b) { return (a.primary ? 1 : 0) - (b.primary ? 1 : 0); }).forEach(function (s) {
       var d = "", pen = false;
@@ -285,7 +306,7 @@
       });
       var near = placed.filter(function (q) { return Math.abs(q.x - px) <= 7; });
       near.slice(0, 4).forEach(function (q) {
-        h += "<div class=\"a\">\u25cf " + esc(q.m.kind.replace(/_/g, " ") + " \u00b7 " + dateStr(q.m.t, true) + ": " + q.m.label) + "</div>";
+        h += "<div class=\"a\"><span style=\"color:" + (KIND[q.m.kind] || "#94a3b8") + "\">\u25cf</span> " + esc(q.m.kind.replace(/_/g, " ") + " \u00b7 " + dateStr(q.m.t, true) + ": " + q.m.label) + "</div>";
       });
       if (near.length > 4) h += "<div class=\"a\">+" + (near.length - 4) + " more</div>";
       tip.innerHTML = h;
@@ -304,14 +325,15 @@
     var total = ok(D.pnl_total) ? D.pnl_total : cum;
     if (!rows.length && !ok(D.pnl_total)) return empty(el, "No PnL decomposition");
     rows.push({ name: "Total", value: total, a: 0, b: total, total: true });
-    var W = Math.max(320, el.clientWidth || 800), rowH = 30, mt = 6, mb = 28, H = mt + rows.length * rowH + mb;
+    var mt = 6, mb = 28, rowH = Math.max(24, Math.min(40, Math.floor((PNL_HEIGHT - mt - mb) / rows.length)));
+    var W = Math.max(320, el.clientWidth || 800), H = mt + rows.length * rowH + mb;
     var lo = 0, hi = 0;
     rows.forEach(function (r) { lo = Math.min(lo, r.a, r.b); hi = Math.max(hi, r.a, r.b); });
     if (hi === lo) hi = lo + 1;
     var labelW = Math.min(W * 0.34, Math.max.apply(null, rows.map(function (r) { return textWidth(r.name) + 8; })) + 12);
     var valueW = Math.max.apply(null, rows.map(function (r) { return textWidth(signed(r.value)); })) + 12;
-    var x0 = labelW + (lo < 0 ? valueW : 8), x1 = W - valueW - 6, y1 = H - mb;
-    var ticks = linTicks(lo, hi, Math.max(2, Math.floor((x1 - x0) / 90)));
+    var x0 = labelW + 8, x1 = W - valueW - 6, y1 = H - mb;
+    var ticks = linTicks(lo, hi, Math.max(2, Math.floor((x1 - x0) / 70)));
     lo = Math.min(lo, ticks.ticks[0]); hi = Math.max(hi, ticks.ticks[ticks.ticks.length - 1]);
     function sx(v) { return x0 + (v - lo) / (hi - lo) * (x1 - x0); }
     var p = ["<svg width=\"" + W + "\" height=\"" + H + "\" viewBox=\"0 0 " + W + " " + H + "\" role=\"img\">"];
@@ -333,9 +355,15 @@
         var xc = r1(sx(r.b));
         p.push("<line x1=\"" + xc + "\" x2=\"" + xc + "\" y1=\"" + r1(yc + barH / 2) + "\" y2=\"" + r1(yc + rowH - barH / 2) + "\" stroke=\"#94a3b8\" stroke-dasharray=\"2 2\"/>");
       }
-      var text = signed(r.value), left = r.value < 0;
-      p.push("<text class=\"bar-label\" x=\"" + r1(left ? xa - 6 : xa + w + 6) + "\" y=\"" + r1(yc) + "\" dy=\"0.32em\" text-anchor=\"" +
-        (left ? "end" : "start") + "\"" + (r.total ? " style=\"font-weight:700\"" : "") + ">" + esc(text) + "</text>");
+      // Negative values to the left of the bar and positive to the right, unless there is no
+      // room there: then inside the bar if it is wide enough, else on the other side.
+      var text = signed(r.value), tw = textWidth(text) + 4, left = r.value < 0, inside = false;
+      if (left && xa - 6 - tw < x0) { if (w > tw + 12) inside = true; else left = false; }
+      else if (!left && xa + w + 6 + tw > W) { if (w > tw + 12) inside = true; else left = true; }
+      var tx = inside ? (r.value < 0 ? xa + 6 : xa + w - 6) : left ? xa - 6 : xa + w + 6;
+      var anchor = inside ? (r.value < 0 ? "start" : "end") : left ? "end" : "start";
+      p.push("<text class=\"bar-label" + (inside ? " in" : "") + "\" x=\"" + r1(tx) + "\" y=\"" + r1(yc) + "\" dy=\"0.32em\" text-anchor=\"" +
+        anchor + "\"" + (r.total ? " style=\"font-weight:700\"" : "") + ">" + esc(text) + "</text>");
     });
     p.push("</svg>");
     el.innerHTML = p.join("");
@@ -363,9 +391,9 @@
   function priceTick(v, step) { return compact(v, Math.min(step, Math.abs(v) || step)); }
   var levels = [], kill = D.kill, work = D.work;
   if (ok(kill)) levels.push({ value: kill, color: "#dc2626", dash: "7 4", label: "liquidation " + pct(kill) });
-  if (ok(work)) levels.push({ value: work, color: "#64748b", dash: "3 3", label: "open limit " + pct(work) });
+  if (ok(work)) levels.push({ value: work, color: "#64748b", dash: "3 3", dotted: true, label: "open limit " + pct(work) });
   (D.triggers || []).forEach(function (t) {
-    if (ok(t.value)) levels.push({ value: t.value, color: "#d97706", dash: "2 3", label: t.name + " " + pct(t.value) });
+    if (ok(t.value)) levels.push({ value: t.value, color: "#d97706", dash: "2 3", dotted: true, label: t.name + " " + pct(t.value) });
   });
   var include = [0].concat(levels.map(function (l) { return l.value * 1.08; }));
   var charts = [
@@ -375,7 +403,7 @@
     { id: "chart-pnl", draw: drawPnl },
     { id: "chart-debt-ratio", draw: drawLine, cfg: { height: 330, series: [debt], hidden: {}, log: false, fmt: function (v) { return pct(v, 2); },
       tick: pctTick, include: include, floor: 0, levels: levels,
-      bands: ok(kill) ? [{ from: kill, to: Infinity, fill: "rgba(220,38,38,0.08)" }] : [] } },
+      bands: ok(kill) ? [{ from: kill, to: Infinity, fill: "rgba(220,38,38,0.08)", label: "liquidatable", ink: "#b91c1c" }] : [] } },
     { id: "chart-price", draw: drawLine, cfg: { height: 360, series: [priceS, lower, upper], hidden: {}, log: wide(priceS), logToggle: true,
       fmt: price, tick: priceTick,
       markers: actions.filter(function (a) { return ok(a.price); }).map(function (a) { return { t: a.t, y: a.price, kind: a.kind, label: a.label }; }) } }

@@ -141,15 +141,13 @@ fn decimal_text(d: &Decimal) -> Result<String, String> {
     let unscaled = i128::from_be_bytes(wide);
     let digits = unscaled.unsigned_abs().to_string();
     let sign = if unscaled < 0 { "-" } else { "" };
-    let scale = d.scale();
-    let text = match usize::try_from(scale) {
-        Ok(0) => digits,
-        Ok(scale) => {
-            let padded = format!("{digits:0>width$}", width = scale + 1);
-            let (whole, frac) = padded.split_at(padded.len() - scale);
-            format!("{whole}.{frac}")
-        }
-        Err(_) => format!("{digits}{}", "0".repeat(scale.unsigned_abs().min(64) as usize)),
+    let scale = usize::try_from(d.scale()).map_err(|_| "a negative decimal scale".to_owned())?;
+    let text = if scale == 0 {
+        digits
+    } else {
+        let padded = format!("{digits:0>width$}", width = scale + 1);
+        let (whole, frac) = padded.split_at(padded.len() - scale);
+        format!("{whole}.{frac}")
     };
     Ok(format!("{sign}{text}"))
 }
@@ -165,7 +163,7 @@ mod tests {
         assert_eq!(text(5, 3), "0.005");
         assert_eq!(text(-5, 1), "-0.5");
         assert_eq!(text(7, 0), "7");
-        assert_eq!(text(7, -2), "700");
+        assert!(decimal_text(&Decimal::from_i64(7, 18, -2)).is_err());
     }
 
     #[test]

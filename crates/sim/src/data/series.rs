@@ -80,24 +80,26 @@ pub fn load_utilization(path: &str, symbol: &str) -> Result<Series, DataError> {
             }
             continue;
         }
-        let d = match table.cell(deposit)? {
-            "" => 0.0,
-            cell => parse_value(cell).map_err(|m| table.invalid(deposit, m))?,
-        };
+        let d = value_or_zero(&table, deposit)?;
         if d == 0.0 {
             skipped += 1;
             continue;
         }
-        let b = match table.cell(borrow)? {
-            "" => 0.0,
-            cell => parse_value(cell).map_err(|m| table.invalid(borrow, m))?,
-        };
+        let b = value_or_zero(&table, borrow)?;
         points.0.push((table.time(time)?, b / d, table.line()));
     }
     if points.0.is_empty() {
         return Err(no_rows(path, "symbol", symbol, skipped, &symbols));
     }
     points.into_series(path)
+}
+
+/// The number in column `col`, an empty cell counting as zero.
+fn value_or_zero(table: &Table<'_>, col: usize) -> Result<f64, DataError> {
+    match table.cell(col)? {
+        "" => Ok(0.0),
+        cell => parse_value(cell).map_err(|m| table.invalid(col, m)),
+    }
 }
 
 /// Uniswap daily gross volume in USD (`grossVolumeUSD`) of one pair (`"USDC/WETH"`, either

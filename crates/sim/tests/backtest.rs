@@ -1,0 +1,282 @@
+//! Backtests against numbers worked by hand, the bundled history's crashes, and the
+//! decomposition's exactness.
+
+use levfarm_sim::backtest::{self, ActionKind, RunResult, Strategy};
+use levfarm_sim::data::{self, GapPolicy, PriceOptions, PriceSeries};
+use levfarm_sim::scenario::{Deleverage, ProtectionSpec, RewardPricePath, UtilizationModel, VolumeModel};
+use levfarm_sim::{Backtest, Scenario};
+
+const HOUR: i64 = 3600;
+const T0: i64 = 1_600_000_000 - 1_600_000_000 % HOUR;
+
+/// Hourly closes from `(hours, price)` steps: each price held for its hours.
+fn path(steps: &[(usize, &str)]) -> PriceSeries {
+    let mut csv = String::from("unix_s,close\n");
+    let mut t = T0;
+    for (hours, price) in steps {
+        for _ in 0..*hours {
+            csv.push_str(&format!("{t},{price}\n"));
+            t += HOUR;
+        }
+    }
+    data::parse_prices_csv("path.csv", &csv, &PriceOptions { gaps: GapPolicy::Error, ..Default::default() })
+        .expect("a valid constructed path")
+}
+
+/// A quiet market: other borrowers hold utilization at 50%, no volume beyond arbitrage, no
+/// farm, no protection, no gas.
+fn quiet() -> Scenario {
+    let mut s = Scenario::default();
+    s.market.utilization = UtilizationModel::Constant { value: 0.5 };
+    s.market.volume = VolumeModel::None;
+    s.market.rewards.apr = 0.0;
+    s.market.rewards.price_path = RewardPricePath::Constant;
+    s.protection = ProtectionSpec::default();
+    s.costs.gas_per_action = 0.0;
+    s
+}
+
+fn f(v: i128) -> f64 {
+    v as f64 / 1e18
+}
+
+fn run(s: &Scenario, prices: &PriceSeries) -> RunResult {
+    backtest::run(s, prices, Strategy::Leveraged, None).expect("the run completes")
+}
+
+fn assert_adds_up(r: &RunResult) {
+    assert_eq!(r.pnl.total(), r.final_equity - r.contributed, "the parts must add up to the unit");
+    let last = r.samples.last().expect("samples");
+    assert_eq!(last.equity, r.final_equity);
+}
+
+#[test]
+fn flat_price_costs_only_the_opening_swap_and_the_interest() {
+    let prices = path(&[(24 * 30 + 1, "2000")]);
+    let r = run(&quiet(), &prices);
+    assert_adds_up(&r);
+    let p = r.pnl;
+    // Nothing moves the price, so nothing trades after the opening: no fees, no IL.
+    assert_eq!(p.impermanent_loss, 0);
+    assert_eq!(p.price_exposure, 0);
+    assert_eq!(p.trading_fees, 0);
+    assert_eq!(p.farm_rewards, 0);
+    // Opening 30,000 swaps about half of it: the 0.3% fee on ~15,000 is 45, plus price
+    // impact on a 100M pool (15,000 / 50M of the reserve, about 4.5).
+    let open = -f(p.trading_costs);
+    assert!((45.0..52.0).contains(&open), "opening cost {open}");
+    // 20,000 borrowed at Aave's slope-1 rate: 4% · u / 90% with u = 50% plus the position's
+    // own 20,000 of 50M, compounded over 30 days.
+    let u: f64 = 0.5 + 20_000.0 / 50_000_000.0;
+    let rate = 0.04 * u / 0.9;
+    let expected = 20_000.0 * ((rate * 30.0 / 365.0).exp() - 1.0);
+    let interest = -f(p.interest);
+    assert!((interest / expected - 1.0).abs() < 0.01, "interest {interest} vs {expected}");
+    assert!(r.liquidated_at.is_none());
+}
+
+#[test]
+fn a_21_percent_jump_shows_the_textbook_impermanent_loss() {
+    // √1.21 = 1.1: an LP worth V at 2000 holds V/2 in each token. At 2420 holding them is
+    // worth 1.105·V, the LP 1.1·V: IL = −0.005·V, price exposure = 0.105·V.
+    let prices = path(&[(2, "2000"), (2, "2420")]);
+    let s = quiet();
+    let r = run(&s, &prices);
+    assert_adds_up(&r);
+    let p = r.pnl;
+    let value_at_open = 30_000.0 + f(p.trading_costs);
+    let il = f(p.impermanent_loss);
+    assert!((il / (-0.005 * value_at_open) - 1.0).abs() < 1e-3, "IL {il}, value {value_at_open}");
+    let exposure = f(p.price_exposure);
+    assert!((exposure / (0.105 * value_at_open) - 1.0).abs() < 1e-3, "price exposure {exposure}");
+    // The arbitrage that followed the jump paid the pool's fee: a little, positive.
+    assert!(p.trading_fees > 0 && f(p.trading_fees) < 5.0, "fees {}", f(p.trading_fees));
+}
+
+#[test]
+fn volume_pays_the_fee_on_the_position_s_share() {
+    let mut s = quiet();
+    s.market.volume = VolumeModel::Turnover { daily: 0.5 };
+    let prices = path(&[(24 * 10 + 1, "2000")]);
+    let r = run(&s, &prices);
+    assert_adds_up(&r);
+    // 50M a day through a 100M pool at 0.3%: each hour traders buy ETH with a = 25M/24 of
+    // USDC (fee 0.003·a) and sell it back; what they sell is worth a·0.997·R/(R + 0.997·a)
+    // at the oracle (R = 50M of USDC in the pool), and pays 0.3% of that. The position holds
+    // ~30,000 of the pool's 100M.
+    let a: f64 = 25_000_000.0 / 24.0;
+    let reserve = 50_000_000.0;
+    let per_hour = 0.003 * a * (1.0 + 0.997 * reserve / (reserve + 0.997 * a));
+    let share = 29_950.0 / 100_029_950.0;
+    let expected = per_hour * 240.0 * share;
+    let fees = f(r.pnl.trading_fees);
+    assert!((fees / expected - 1.0).abs() < 0.005, "fees {fees} vs {expected}");
+}
+
+#[test]
+fn the_liquidation_comes_at_the_bar_the_kill_factor_is_passed() {
+    // 3x long: debt 20,000 against an LP worth V·√(P/2000). With V ≈ 29,950 and the exit
+    // valuation ~0.15% under the oracle's, the debt ratio passes 83.33% between 1300
+    // (ratio ≈ 82.97%) and 1250 (≈ 84.6%).
+    let prices = path(&[(2, "2000"), (3, "1300"), (3, "1250")]);
+    let r = run(&quiet(), &prices);
+    assert_adds_up(&r);
+    let liquidated = r.liquidated_at.expect("liquidated");
+    assert_eq!(liquidated, T0 + 5 * HOUR, "at the first 1250 bar");
+    let at_1300 = r.samples.iter().find(|s| s.time == T0 + 4 * HOUR).expect("bar");
+    let ratio = at_1300.debt_ratio_bps.expect("open") as f64 / 1e4;
+    assert!((0.826..0.8333).contains(&ratio), "ratio at 1300: {ratio}");
+    let kill = r.actions.iter().find(|a| a.kind == ActionKind::Liquidation).expect("action");
+    // The liquidator's 1% and the treasury's 4% of what the liquidation realises, plus the
+    // swap of the LP's ETH half into USDC (0.3% fee on about half).
+    let value = 29_950.0 * (1250.0f64 / 2000.0).sqrt();
+    let lost = -f(kill.change);
+    assert!(lost > 0.05 * value && lost < 0.05 * value + 0.004 * value, "lost {lost} of {value}");
+    assert_eq!(f(r.pnl.liquidation_costs), f(kill.change));
+    assert!(r.samples.last().expect("sample").debt_ratio_bps.is_none());
+}
+
+fn bundled_window(start: &str, end: &str, protection: Option<Deleverage>) -> RunResult {
+    let mut s = Scenario::default();
+    s.protection.deleverage = protection;
+    s.data.start = Some(start.into());
+    s.data.end = Some(end.into());
+    let bt = Backtest::load(s).expect("bundled data loads");
+    let r = backtest::run(&bt.scenario, &bt.prices, Strategy::Leveraged, None).expect("runs");
+    assert_adds_up(&r);
+    r
+}
+
+#[test]
+fn march_2020_liquidates_3x_unprotected_and_auto_deleverage_survives() {
+    let bare = bundled_window("2020-03-01", "2020-03-31", None);
+    let t = bare.liquidated_at.expect("3x unprotected is liquidated in March 2020");
+    assert!(data::iso(t).starts_with("2020-03-12"), "liquidated {}", data::iso(t));
+    let guarded = bundled_window("2020-03-01", "2020-03-31", Some(Deleverage { trigger: 0.78, target: 0.6 }));
+    assert!(guarded.liquidated_at.is_none(), "auto-deleverage must keep it alive");
+    assert!(guarded.actions.iter().any(|a| a.kind == ActionKind::Deleverage));
+    assert!(guarded.samples.last().and_then(|s| s.debt_ratio_bps).is_some(), "still open");
+}
+
+#[test]
+fn may_2022_liquidates_3x_unprotected_and_auto_deleverage_survives() {
+    let bare = bundled_window("2022-05-01", "2022-06-30", None);
+    assert!(bare.liquidated_at.is_some(), "3x unprotected is liquidated in May-June 2022");
+    let guarded = bundled_window("2022-05-01", "2022-06-30", Some(Deleverage { trigger: 0.78, target: 0.6 }));
+    assert!(guarded.liquidated_at.is_none(), "auto-deleverage must keep it alive");
+    let deleverages = guarded.actions.iter().filter(|a| a.kind == ActionKind::Deleverage).count();
+    assert!(deleverages >= 1);
+    for a in guarded.actions.iter().filter(|a| a.kind == ActionKind::Deleverage) {
+        let after = a.debt_ratio_after_bps.expect("still open") as f64 / 1e4;
+        assert!((0.55..0.65).contains(&after), "deleveraged to {after}");
+    }
+}
+
+#[test]
+fn protection_runs_before_the_liquidator_in_the_same_bar() {
+    // One bar takes the position from safe to past the kill factor; the deleverage order runs
+    // first and (on the exit valuation) brings it back under, so no liquidation follows.
+    let prices = path(&[(2, "2000"), (3, "1280")]);
+    let mut s = quiet();
+    s.protection.deleverage = Some(Deleverage { trigger: 0.78, target: 0.6 });
+    let r = run(&s, &prices);
+    assert_adds_up(&r);
+    assert!(r.liquidated_at.is_none());
+    let d = r.actions.iter().find(|a| a.kind == ActionKind::Deleverage).expect("deleveraged");
+    assert_eq!(d.time, T0 + 2 * HOUR);
+}
+
+#[test]
+fn stop_loss_take_profit_top_up_and_compounding_act_and_add_up() {
+    let mut s = quiet();
+    s.market.rewards.apr = 0.2;
+    s.protection.compound_hours = Some(6);
+    s.protection.top_up = Some(levfarm_sim::scenario::TopUp { trigger: 0.75, target: 0.6, reserve: 3000.0 });
+    s.protection.stop_loss_price = Some(1200.0);
+    let prices = path(&[(12, "2000"), (12, "1450"), (12, "1150"), (12, "1300")]);
+    let r = run(&s, &prices);
+    assert_adds_up(&r);
+    let kinds: Vec<ActionKind> = r.actions.iter().map(|a| a.kind).collect();
+    assert!(kinds.contains(&ActionKind::Compound));
+    assert!(kinds.contains(&ActionKind::TopUp));
+    assert_eq!(kinds.last(), Some(&ActionKind::StopLoss));
+    assert!(r.liquidated_at.is_none());
+    assert!(r.pnl.farm_rewards > 0);
+    // After the stop-loss the owner holds only USDC: no more price exposure.
+    let after = r.closed_at.expect("closed");
+    let equities: Vec<i128> = r.samples.iter().filter(|x| x.time > after).map(|x| x.equity).collect();
+    assert!(equities.windows(2).all(|w| w[0] == w[1]));
+
+    let mut tp = quiet();
+    tp.protection.take_profit_price = Some(2500.0);
+    let r = run(&tp, &path(&[(3, "2000"), (3, "2600")]));
+    assert_adds_up(&r);
+    assert_eq!(r.actions.last().map(|a| a.kind), Some(ActionKind::TakeProfit));
+}
+
+#[test]
+fn short_and_neutral_positions_and_a_v3_range_run_and_add_up() {
+    let prices = path(&[(24, "2000"), (24, "2300"), (24, "1800"), (24, "2100")]);
+    for (borrow, kind) in [
+        (levfarm_sim::scenario::BorrowSide::Asset, levfarm_sim::scenario::PoolKind::ConstantProduct),
+        (levfarm_sim::scenario::BorrowSide::Both, levfarm_sim::scenario::PoolKind::ConstantProduct),
+        (levfarm_sim::scenario::BorrowSide::Stable, levfarm_sim::scenario::PoolKind::V3),
+    ] {
+        let mut s = quiet();
+        s.position.borrow = borrow;
+        s.market.pool.kind = kind;
+        s.market.volume = VolumeModel::Turnover { daily: 0.2 };
+        s.protection.recenter = true;
+        s.position.leverage = 2.5;
+        s.position.range_width_ticks = 1200;
+        let r = run(&s, &prices);
+        assert_adds_up(&r);
+        if borrow == levfarm_sim::scenario::BorrowSide::Asset {
+            // Short: the rise to 2300 costs, the fall to 1800 pays.
+            assert!(r.pnl.price_exposure != 0);
+        }
+        if kind == levfarm_sim::scenario::PoolKind::V3 {
+            assert!(r.actions.iter().any(|a| a.kind == ActionKind::Recenter), "{:?}", r.actions);
+        }
+    }
+}
+
+#[test]
+fn the_same_inputs_give_the_same_bytes_whatever_the_threads() {
+    let mut s = Scenario::default();
+    s.data.start = Some("2021-05-01".into());
+    s.data.end = Some("2021-06-01".into());
+    let bt = Backtest::load(s).expect("loads");
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+    let a = one.install(|| serde_json::to_string(&bt.run(None).expect("runs").main).expect("json"));
+    let b = serde_json::to_string(&bt.run(None).expect("runs").main).expect("json");
+    assert_eq!(a, b);
+    let grid = levfarm_sim::run::parse_grid(&["position.leverage=1.5,3".into()]).expect("grid");
+    let combos = levfarm_sim::run::combinations(&bt.scenario, &grid).expect("combos");
+    let rows1 = one.install(|| serde_json::to_string(&levfarm_sim::run::sweep(&bt.prices, &combos, None)).expect("json"));
+    let rows2 = serde_json::to_string(&levfarm_sim::run::sweep(&bt.prices, &combos, None)).expect("json");
+    assert_eq!(rows1, rows2);
+}
+
+#[test]
+fn alternatives_run_beside_the_position() {
+    let prices = path(&[(24 * 5, "2000"), (24 * 5, "2500")]);
+    let mut s = quiet();
+    s.market.volume = VolumeModel::Turnover { daily: 0.2 };
+    let bt = Backtest { scenario: s, prices };
+    let out = bt.run(None).expect("runs");
+    let by = |k: Strategy| out.alternatives.iter().find(|r| r.strategy == k).expect("alternative");
+    // Holding 50/50 from 2000 to 2500: 5,000 + 5,000 · 1.25.
+    const ONE: i128 = 1_000_000_000_000_000_000;
+    assert_eq!(by(Strategy::Hold5050).final_equity, 11_250 * ONE);
+    assert_eq!(by(Strategy::HoldAsset).final_equity, 12_500 * ONE);
+    // Lending earns the supply rate: positive, small.
+    let lend = f(by(Strategy::LendingOnly).final_equity);
+    assert!(lend > 10_000.0 && lend < 10_010.0, "{lend}");
+    // The unleveraged LP has no debt: no interest, and fees at a third of the leveraged one's.
+    let lp = by(Strategy::UnleveragedLp);
+    assert_eq!(lp.pnl.interest, 0);
+    assert_adds_up(lp);
+    let ratio = f(out.main.pnl.trading_fees) / f(lp.pnl.trading_fees);
+    assert!((ratio - 3.0).abs() < 0.05, "fee ratio {ratio}");
+}
