@@ -41,6 +41,8 @@
 //! assert!(page.contains("id=\"chart-equity\""));
 //! ```
 
+#![warn(missing_docs)]
+
 mod decimate;
 mod format;
 mod model;

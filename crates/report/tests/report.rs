@@ -127,7 +127,7 @@ fn headline_numbers_and_tables_are_formatted() {
     report.actions = vec![Action {
         time: 1_526_342_400,
         kind: "stop_loss".into(),
-        price: 1_234.5678,
+        price: 1_234.567_8,
         label: "x".into(),
     }];
     report.pnl =
@@ -265,6 +265,46 @@ fn the_page_renders_in_headless_chromium_without_errors() {
     let target =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/report-screenshot.png");
     std::fs::copy(&shot, target).unwrap();
+}
+
+/// Clicks a legend item and the log-scale buttons, then hovers every line chart; sets
+/// `data-interaction` on `<body>` to "ok" or to what went wrong.
+const INTERACTION: &str = r##"<script>
+(function () {
+  var bad = [];
+  function hover(id) {
+    var el = document.getElementById(id), ov = el.querySelector(".ov"), r = ov.getBoundingClientRect();
+    ov.dispatchEvent(new PointerEvent("pointermove", { clientX: r.left + r.width * 0.4, clientY: r.top + 10, bubbles: true }));
+    var tip = el.querySelector(".tip");
+    if (tip.style.display !== "block" || tip.textContent.indexOf("UTC") < 0) bad.push("no tooltip in " + id);
+  }
+  var eq = document.getElementById("chart-equity"), paths = eq.querySelectorAll("svg path[fill=none]").length;
+  eq.querySelector(".legend .item[data-i='1']").click();
+  if (eq.querySelectorAll("svg path[fill=none]").length !== paths - 1) bad.push("legend click did not hide a line");
+  if (!eq.querySelector(".legend .item[data-i='1']").classList.contains("off")) bad.push("legend item not marked off");
+  ["chart-equity", "chart-price"].forEach(function (id) {
+    document.querySelector("#" + id + " .legend .btn").click();
+    if (!document.querySelector("#" + id + " svg")) bad.push("no svg after log toggle in " + id);
+  });
+  ["chart-equity", "chart-debt-ratio", "chart-price"].forEach(hover);
+  document.body.setAttribute("data-interaction", bad.length ? bad.join("; ") : "ok");
+})();
+</script></body>"##;
+
+#[test]
+fn the_charts_answer_hover_legend_clicks_and_the_log_toggle() {
+    let Some(chromium) = browser::chromium() else { return };
+    let dir = browser::fresh_dir("interaction");
+    let page_path = dir.join("report.html");
+    let page = render_html(&support::report()).replacen("</body>", INTERACTION, 1);
+    std::fs::write(&page_path, page).unwrap();
+    let run = browser::run(&chromium, &dir, &page_path, &["--dump-dom".into()]);
+    assert!(run.success, "chromium failed:\n{}", run.stderr);
+    let problems = browser::console_problems(&run.stderr);
+    assert!(problems.is_empty(), "console problems:\n{}", problems.join("\n"));
+    let body = &run.stdout[run.stdout.find("<body").unwrap()..];
+    let body = &body[..body.find('>').unwrap()];
+    assert!(body.contains("data-interaction=\"ok\""), "{body}");
 }
 
 #[test]

@@ -202,7 +202,6 @@ fn hold(
 ) -> Result<RunResult, SimError> {
     let unit0 = U256::from(10u64).pow(U256::from(18));
     let equity = world::wad_from_f64(scenario.position.equity)?;
-    let wad = levfarm_core::math::WAD;
     let asset_value = if strategy == Strategy::HoldAsset { equity } else { equity / U256::from(2) };
     let stable_value = equity - asset_value;
     let amount0 = levfarm_core::math::mul_div(asset_value, unit0, prices.closes[0].0)
@@ -227,9 +226,7 @@ fn hold(
     }
     let contributed = i128::try_from(equity).unwrap_or(i128::MAX);
     let final_equity = samples.last().map_or(contributed, |s| s.equity);
-    let mut pnl = Pnl::default();
-    pnl.price_exposure = final_equity - contributed;
-    let _ = wad;
+    let pnl = Pnl { price_exposure: final_equity - contributed, ..Pnl::default() };
     let stats = stats(&samples, contributed);
     Ok(RunResult {
         strategy,

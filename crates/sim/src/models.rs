@@ -13,18 +13,22 @@ use crate::scenario::{RewardPricePath, RewardSpec, UtilizationModel, VolumeModel
 use crate::world::YEAR;
 use crate::SimError;
 
+/// The state of a mean-reverting utilization process.
+#[derive(Debug, Clone)]
+pub struct MeanReverting {
+    mean_logit: f64,
+    speed: f64,
+    volatility: f64,
+    rng: ChaCha8Rng,
+    logit: BTreeMap<String, f64>,
+}
+
 /// Target utilization of each lending pool by other borrowers.
 #[derive(Debug, Clone)]
 pub enum Utilization {
     Constant(f64),
     History(BTreeMap<String, Series>),
-    MeanReverting {
-        mean_logit: f64,
-        speed: f64,
-        volatility: f64,
-        rng: ChaCha8Rng,
-        logit: BTreeMap<String, f64>,
-    },
+    MeanReverting(Box<MeanReverting>),
 }
 
 impl Utilization {
@@ -39,13 +43,13 @@ impl Utilization {
                 Utilization::History(series)
             }
             UtilizationModel::MeanReverting { mean, speed_per_year, volatility, seed } => {
-                Utilization::MeanReverting {
+                Utilization::MeanReverting(Box::new(MeanReverting {
                     mean_logit: logit(*mean),
                     speed: *speed_per_year,
                     volatility: *volatility,
                     rng: ChaCha8Rng::seed_from_u64(*seed),
                     logit: BTreeMap::new(),
-                }
+                }))
             }
         })
     }
@@ -56,7 +60,8 @@ impl Utilization {
         match self {
             Utilization::Constant(v) => Some(*v),
             Utilization::History(series) => series.get(token).map(|s| s.at(t).clamp(0.0, 0.99)),
-            Utilization::MeanReverting { mean_logit, speed, volatility, rng, logit } => {
+            Utilization::MeanReverting(m) => {
+                let MeanReverting { mean_logit, speed, volatility, rng, logit } = &mut **m;
                 let x = logit.entry(token.to_string()).or_insert(*mean_logit);
                 let years = dt / YEAR;
                 let z: f64 = StandardNormal.sample(rng);

@@ -157,12 +157,15 @@ pub fn parse_grid(args: &[String]) -> Result<Vec<(String, Vec<String>)>, SimErro
         .collect()
 }
 
+/// A sweep combination: its `(key, value)` settings and the scenario they make.
+pub type Combination = (Vec<(String, String)>, Scenario);
+
 /// Every combination of the grid, in order (the last key varies fastest), each checked against
 /// the schema before anything runs.
 pub fn combinations(
     base: &Scenario,
     grid: &[(String, Vec<String>)],
-) -> Result<Vec<(Vec<(String, String)>, Scenario)>, SimError> {
+) -> Result<Vec<Combination>, SimError> {
     let mut out = vec![(Vec::new(), base.clone())];
     for (key, values) in grid {
         let mut next = Vec::with_capacity(out.len() * values.len());
@@ -183,7 +186,7 @@ pub fn combinations(
 /// grid order whatever the thread count. `progress` hears of each finished combination.
 pub fn sweep(
     prices: &PriceSeries,
-    combos: &[(Vec<(String, String)>, Scenario)],
+    combos: &[Combination],
     progress: Option<Progress<'_>>,
 ) -> Vec<SweepRow> {
     let done = std::sync::atomic::AtomicU64::new(0);

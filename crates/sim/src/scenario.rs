@@ -570,9 +570,10 @@ impl Scenario {
                 return fail("market.utilization.value", format!("{value} must be in [0, 1)"));
             }
             UtilizationModel::MeanReverting { mean, speed_per_year, volatility, .. }
-                if !fraction(*mean)
-                    || !positive(*speed_per_year)
-                    || !(volatility.is_finite() && *volatility >= 0.0) =>
+                if !(fraction(*mean)
+                    && positive(*speed_per_year)
+                    && volatility.is_finite()
+                    && *volatility >= 0.0) =>
             {
                 return fail(
                     "market.utilization",

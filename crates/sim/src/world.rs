@@ -279,7 +279,7 @@ impl World {
 /// A non-negative f64 as 1e18 fixed point, rounded to the nearest unit: a model's output or
 /// a setting crossing into exact arithmetic (the one lossy crossing that way).
 pub fn wad_from_f64(value: f64) -> Result<U256, SimError> {
-    if !(value.is_finite() && value >= 0.0 && value < 1e20) {
+    if !(0.0..1e20).contains(&value) {
         return Err(SimError::Scenario(format!("{value} is not a usable amount or price")));
     }
     Ok(U256::from((value * 1e18).round() as u128))

@@ -4,6 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::sleep;
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 const POLL: Duration = Duration::from_millis(100);
 /// 60 s in polls (the workspace forbids reading the clock; counting polls is enough here).
 const TIMEOUT_POLLS: u32 = 600;
+/// Numbers each run's fresh profile directory.
+static RUNS: AtomicUsize = AtomicUsize::new(0);
 
 /// `None` when `LEVFARM_SKIP_BROWSER=1`; panics with the fix when Chromium is missing.
 pub fn chromium() -> Option<PathBuf> {
@@ -44,7 +47,7 @@ pub struct Run {
 
 /// Runs Chromium headless on `page` with `extra` arguments, in a fresh profile under `dir`.
 pub fn run(chromium: &Path, dir: &Path, page: &Path, extra: &[String]) -> Run {
-    let profile = dir.join(format!("profile-{}", extra.join("").len()));
+    let profile = dir.join(format!("profile-{}", RUNS.fetch_add(1, Ordering::Relaxed)));
     let _ = fs::remove_dir_all(&profile);
     let (out_path, err_path) = (dir.join("stdout.txt"), dir.join("stderr.txt"));
     let mut child = Command::new(chromium)

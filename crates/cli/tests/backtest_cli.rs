@@ -1,0 +1,106 @@
+//! `levfarm backtest`, `quote` and `init` as a user runs them: exit codes, located errors,
+//! and outputs that parse.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn levfarm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_levfarm")).args(args).output().expect("levfarm runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("levfarm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn a_malformed_price_file_is_refused_with_its_line_and_column() {
+    let path = scratch("bad.csv");
+    std::fs::write(&path, "unix_s,close\n1600000000,2000\n1600003600,abc\n1600007200,2010\n").expect("write");
+    let o = levfarm(&["backtest", "--prices", path.to_str().expect("utf8"), "--quiet"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bad.csv:3:2 (close)"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_malformed_scenario_is_refused_with_its_line_and_column() {
+    let path = scratch("bad.toml");
+    std::fs::write(&path, "[position]\nleverage = 3\nequity = \"lots\"\n").expect("write");
+    let o = levfarm(&["backtest", path.to_str().expect("utf8"), "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad.toml: line 3, column 10:"), "{}", stderr(&o));
+    let o = levfarm(&["backtest", "--set", "position.leverage=0", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("position.leverage"), "{}", stderr(&o));
+    let o = levfarm(&["backtest", "--gaps", "error", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bundled:ETHUSD_1h:8003: 1 bar missing between 2019-04-13T14:00:00Z"), "{}", stderr(&o));
+}
+
+#[test]
+fn init_writes_the_example_and_the_schema() {
+    let o = levfarm(&["init", "-"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("[protection.deleverage]"));
+    let o = levfarm(&["init", "--schema", "-"]);
+    let schema: serde_json::Value = serde_json::from_slice(&o.stdout).expect("schema is JSON");
+    assert!(schema["properties"]["position"].is_object());
+    let path = scratch("scenario.toml");
+    let _ = std::fs::remove_file(&path);
+    assert!(levfarm(&["init", path.to_str().expect("utf8")]).status.success());
+    let again = levfarm(&["init", path.to_str().expect("utf8")]);
+    assert_eq!(again.status.code(), Some(2), "an existing file is not replaced without --force");
+    let o = levfarm(&["backtest", path.to_str().expect("utf8"), "--start", "2022-05-01", "--end", "2022-05-03", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn json_csv_and_report_come_out_whole() {
+    let csv = scratch("series.csv");
+    let html = scratch("report.html");
+    let o = levfarm(&[
+        "backtest", "--start", "2022-05-01", "--end", "2022-05-15", "--json", "--quiet",
+        "--csv", csv.to_str().expect("utf8"), "--report", html.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["bars"], 337);
+    let pnl = &v["leveraged"]["pnl"];
+    let parts: f64 = pnl.as_object().expect("object").iter().filter(|(k, _)| *k != "total")
+        .map(|(_, x)| x.as_str().expect("decimal").parse::<f64>().expect("number")).sum();
+    let total: f64 = pnl["total"].as_str().expect("decimal").parse().expect("number");
+    assert!((parts - total).abs() < 1e-6, "{parts} vs {total}");
+    assert_eq!(v["alternatives"].as_array().expect("array").len(), 4);
+    let series = std::fs::read_to_string(&csv).expect("csv written");
+    assert_eq!(series.lines().count(), 338);
+    assert!(series.starts_with("time,unix_s,price,equity,debt_ratio"));
+    let page = std::fs::read_to_string(&html).expect("report written");
+    for id in ["chart-equity", "chart-pnl", "chart-debt-ratio", "chart-price"] {
+        assert!(page.contains(id), "{id}");
+    }
+}
+
+#[test]
+fn quote_and_sweep_answer() {
+    let o = levfarm(&["quote", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let q: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(q["moves"].as_array().expect("moves").len(), 11);
+    assert!(q["liquidation_lower"].as_f64().expect("a long has a lower liquidation price") < q["price"].as_f64().expect("price"));
+    let o = levfarm(&["quote"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("liquidation price below"));
+    let o = levfarm(&[
+        "backtest", "--start", "2022-05-01", "--end", "2022-05-20", "--quiet", "--json",
+        "--sweep", "position.leverage=1.5,3", "--sweep", "protection.deleverage=none",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(rows.as_array().expect("rows").len(), 2);
+    let o = levfarm(&["backtest", "--sweep", "position.leverage=", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+}
