@@ -283,7 +283,7 @@ pub fn report(scenario: &Scenario, output: &BacktestOutput) -> BacktestReport {
         ("Protection".into(), if protections.is_empty() { "none".into() } else { protections.join("; ") }),
         ("Utilization".into(), utilization_text(sc)),
         ("Volume".into(), volume_text(sc)),
-        ("Rewards".into(), format!("{} at {:.1}% APR on the pool's starting value, price {:?}", sc.market.rewards.token, sc.market.rewards.apr * 100.0, sc.market.rewards.price_path)),
+        ("Rewards".into(), rewards_text(sc)),
         ("Gas".into(), format!("{} {stable} per protection action", sc.costs.gas_per_action)),
         ("Data".into(), format!("{}: {} bars every {} s, {} filled", output.source, output.bars, output.interval, output.filled)),
     ];
@@ -389,4 +389,21 @@ fn volume_text(sc: &Scenario) -> String {
         }
         V::File { path, column, .. } => format!("{column} from {path}"),
     }
+}
+
+fn rewards_text(sc: &Scenario) -> String {
+    use levfarm_sim::scenario::RewardPricePath as R;
+    let r = &sc.market.rewards;
+    let path = match &r.price_path {
+        R::Constant => "constant".to_string(),
+        R::Decay { per_year } => format!("falling {:.0}% a year", per_year * 100.0),
+        R::File { path, column } => format!("{column} from {path}"),
+    };
+    format!(
+        "{} at {:.1}% APR on the pool's starting value; price {} from {}",
+        r.token,
+        r.apr * 100.0,
+        path,
+        r.price
+    )
 }

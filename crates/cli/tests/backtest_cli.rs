@@ -21,7 +21,8 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn a_malformed_price_file_is_refused_with_its_line_and_column() {
     let path = scratch("bad.csv");
-    std::fs::write(&path, "unix_s,close\n1600000000,2000\n1600003600,abc\n1600007200,2010\n").expect("write");
+    std::fs::write(&path, "unix_s,close\n1600000000,2000\n1600003600,abc\n1600007200,2010\n")
+        .expect("write");
     let o = levfarm(&["backtest", "--prices", path.to_str().expect("utf8"), "--quiet"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("bad.csv:3:2 (close)"), "{}", stderr(&o));
@@ -39,7 +40,11 @@ fn a_malformed_scenario_is_refused_with_its_line_and_column() {
     assert!(stderr(&o).contains("position.leverage"), "{}", stderr(&o));
     let o = levfarm(&["backtest", "--gaps", "error", "--quiet"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("bundled:ETHUSD_1h:8003: 1 bar missing between 2019-04-13T14:00:00Z"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("bundled:ETHUSD_1h:8003: 1 bar missing between 2019-04-13T14:00:00Z"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -55,7 +60,15 @@ fn init_writes_the_example_and_the_schema() {
     assert!(levfarm(&["init", path.to_str().expect("utf8")]).status.success());
     let again = levfarm(&["init", path.to_str().expect("utf8")]);
     assert_eq!(again.status.code(), Some(2), "an existing file is not replaced without --force");
-    let o = levfarm(&["backtest", path.to_str().expect("utf8"), "--start", "2022-05-01", "--end", "2022-05-03", "--quiet"]);
+    let o = levfarm(&[
+        "backtest",
+        path.to_str().expect("utf8"),
+        "--start",
+        "2022-05-01",
+        "--end",
+        "2022-05-03",
+        "--quiet",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
@@ -64,15 +77,29 @@ fn json_csv_and_report_come_out_whole() {
     let csv = scratch("series.csv");
     let html = scratch("report.html");
     let o = levfarm(&[
-        "backtest", "--start", "2022-05-01", "--end", "2022-05-15", "--json", "--quiet",
-        "--csv", csv.to_str().expect("utf8"), "--report", html.to_str().expect("utf8"),
+        "backtest",
+        "--start",
+        "2022-05-01",
+        "--end",
+        "2022-05-15",
+        "--json",
+        "--quiet",
+        "--csv",
+        csv.to_str().expect("utf8"),
+        "--report",
+        html.to_str().expect("utf8"),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(v["bars"], 337);
     let pnl = &v["leveraged"]["pnl"];
-    let parts: f64 = pnl.as_object().expect("object").iter().filter(|(k, _)| *k != "total")
-        .map(|(_, x)| x.as_str().expect("decimal").parse::<f64>().expect("number")).sum();
+    let parts: f64 = pnl
+        .as_object()
+        .expect("object")
+        .iter()
+        .filter(|(k, _)| *k != "total")
+        .map(|(_, x)| x.as_str().expect("decimal").parse::<f64>().expect("number"))
+        .sum();
     let total: f64 = pnl["total"].as_str().expect("decimal").parse().expect("number");
     assert!((parts - total).abs() < 1e-6, "{parts} vs {total}");
     assert_eq!(v["alternatives"].as_array().expect("array").len(), 4);
@@ -91,12 +118,24 @@ fn quote_and_sweep_answer() {
     assert!(o.status.success(), "{}", stderr(&o));
     let q: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(q["moves"].as_array().expect("moves").len(), 11);
-    assert!(q["liquidation_lower"].as_f64().expect("a long has a lower liquidation price") < q["price"].as_f64().expect("price"));
+    assert!(
+        q["liquidation_lower"].as_f64().expect("a long has a lower liquidation price")
+            < q["price"].as_f64().expect("price")
+    );
     let o = levfarm(&["quote"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("liquidation price below"));
     let o = levfarm(&[
-        "backtest", "--start", "2022-05-01", "--end", "2022-05-20", "--quiet", "--json",
-        "--sweep", "position.leverage=1.5,3", "--sweep", "protection.deleverage=none",
+        "backtest",
+        "--start",
+        "2022-05-01",
+        "--end",
+        "2022-05-20",
+        "--quiet",
+        "--json",
+        "--sweep",
+        "position.leverage=1.5,3",
+        "--sweep",
+        "protection.deleverage=none",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");

@@ -184,7 +184,7 @@ pub fn run(
             prices.closes[i - 1],
         )?;
         r.keepers(prices.times[i])?;
-        r.sample(prices.times[i], prices.closes[i], i % every == 0 || i + 1 == n)?;
+        r.sample(prices.times[i], prices.closes[i], i % every == 0, i + 1 == n)?;
         if let Some(report) = progress {
             if i % tick == 0 || i + 1 == n {
                 report(i as u64 + 1, n as u64);
@@ -263,6 +263,11 @@ struct Runner<'s> {
     start_time: i64,
     last_compound: i64,
     liq: (Option<U256>, Option<U256>),
+    /// The price and action count at the last liquidation-price solve.
+    solved: Option<(U256, usize)>,
+    since_solve: u64,
+    /// Actions other than compounding so far.
+    major_actions: usize,
     bars_above_work: u64,
     bars_near_kill: u64,
 }
@@ -290,6 +295,9 @@ impl<'s> Runner<'s> {
             start_time: 0,
             last_compound: 0,
             liq: (None, None),
+            solved: None,
+            since_solve: 0,
+            major_actions: 0,
             bars_above_work: 0,
             bars_near_kill: 0,
         })
@@ -346,7 +354,7 @@ impl<'s> Runner<'s> {
                 self.opened_equity = self.prev.position_equity()?.unwrap_or(0);
             }
         }
-        self.sample(t, Price(price), true)
+        self.sample(t, Price(price), true, true)
     }
 
     /// Moves the market to the bar's close: time, oracle, arbitrage, volume, other borrowers.
@@ -796,6 +804,9 @@ impl<'s> Runner<'s> {
                 let now = snapshot_of(&self.world, id, self.gas)?;
                 let after = now.equity()?;
                 let change = self.pnl.action(kind.cost(), before, after);
+                if kind != ActionKind::Compound {
+                    self.major_actions += 1;
+                }
                 self.prev = now;
                 let ratio_after = id
                     .and_then(|id| self.world.market.position_health(id).ok())
@@ -839,7 +850,22 @@ impl<'s> Runner<'s> {
         }
     }
 
-    fn sample(&mut self, t: i64, close: Price, solve: bool) -> Result<(), SimError> {
+    /// Records the bar. A position's liquidation prices move with its debt, liquidity and
+    /// range, not with the price, so they are solved after every action other than compounding,
+    /// every `7 · liquidation_price_every` bars (interest and fees drift them), and on the last
+    /// bar; they are carried in between.
+    fn sample(&mut self, t: i64, close: Price, on_grid: bool, last: bool) -> Result<(), SimError> {
+        self.since_solve += 1;
+        let actions = self.major_actions;
+        let stale = match self.solved {
+            None => true,
+            Some((_, seen)) => {
+                seen != actions
+                    || self.since_solve >= 7 * self.scenario.report.liquidation_price_every
+            }
+        };
+        let solve =
+            last || (stale && (on_grid || self.solved.is_none_or(|(_, seen)| seen != actions)));
         let equity = self.prev.equity()?;
         let (mut ratio, mut leverage, mut debt_value, mut in_range) = (None, None, None, None);
         if let Some(id) = self.position {
@@ -858,6 +884,8 @@ impl<'s> Runner<'s> {
             if solve && !h.debt_value.is_zero() {
                 let lp = self.world.market.liquidation_prices(id)?;
                 self.liq = (lp.lower, lp.upper);
+                self.solved = Some((close.0, actions));
+                self.since_solve = 0;
             }
             if self.world.kind == PoolKind::V3 {
                 let range =

@@ -261,7 +261,8 @@ pub struct CostSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReportSpec {
-    /// Liquidation prices are solved every this many bars (they cost a search each).
+    /// Liquidation prices are solved after each action and at least every seven times this
+    /// many bars (they cost a search each, and drift only with interest and fees).
     pub liquidation_price_every: u64,
 }
 

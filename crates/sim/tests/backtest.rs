@@ -3,7 +3,9 @@
 
 use levfarm_sim::backtest::{self, ActionKind, RunResult, Strategy};
 use levfarm_sim::data::{self, GapPolicy, PriceOptions, PriceSeries};
-use levfarm_sim::scenario::{Deleverage, ProtectionSpec, RewardPricePath, UtilizationModel, VolumeModel};
+use levfarm_sim::scenario::{
+    Deleverage, ProtectionSpec, RewardPricePath, UtilizationModel, VolumeModel,
+};
 use levfarm_sim::{Backtest, Scenario};
 
 const HOUR: i64 = 3600;
@@ -19,8 +21,12 @@ fn path(steps: &[(usize, &str)]) -> PriceSeries {
             t += HOUR;
         }
     }
-    data::parse_prices_csv("path.csv", &csv, &PriceOptions { gaps: GapPolicy::Error, ..Default::default() })
-        .expect("a valid constructed path")
+    data::parse_prices_csv(
+        "path.csv",
+        &csv,
+        &PriceOptions { gaps: GapPolicy::Error, ..Default::default() },
+    )
+    .expect("a valid constructed path")
 }
 
 /// A quiet market: other borrowers hold utilization at 50%, no volume beyond arbitrage, no
@@ -152,7 +158,8 @@ fn march_2020_liquidates_3x_unprotected_and_auto_deleverage_survives() {
     let bare = bundled_window("2020-03-01", "2020-03-31", None);
     let t = bare.liquidated_at.expect("3x unprotected is liquidated in March 2020");
     assert!(data::iso(t).starts_with("2020-03-12"), "liquidated {}", data::iso(t));
-    let guarded = bundled_window("2020-03-01", "2020-03-31", Some(Deleverage { trigger: 0.78, target: 0.6 }));
+    let guarded =
+        bundled_window("2020-03-01", "2020-03-31", Some(Deleverage { trigger: 0.78, target: 0.6 }));
     assert!(guarded.liquidated_at.is_none(), "auto-deleverage must keep it alive");
     assert!(guarded.actions.iter().any(|a| a.kind == ActionKind::Deleverage));
     assert!(guarded.samples.last().and_then(|s| s.debt_ratio_bps).is_some(), "still open");
@@ -162,7 +169,8 @@ fn march_2020_liquidates_3x_unprotected_and_auto_deleverage_survives() {
 fn may_2022_liquidates_3x_unprotected_and_auto_deleverage_survives() {
     let bare = bundled_window("2022-05-01", "2022-06-30", None);
     assert!(bare.liquidated_at.is_some(), "3x unprotected is liquidated in May-June 2022");
-    let guarded = bundled_window("2022-05-01", "2022-06-30", Some(Deleverage { trigger: 0.78, target: 0.6 }));
+    let guarded =
+        bundled_window("2022-05-01", "2022-06-30", Some(Deleverage { trigger: 0.78, target: 0.6 }));
     assert!(guarded.liquidated_at.is_none(), "auto-deleverage must keep it alive");
     let deleverages = guarded.actions.iter().filter(|a| a.kind == ActionKind::Deleverage).count();
     assert!(deleverages >= 1);
@@ -191,7 +199,8 @@ fn stop_loss_take_profit_top_up_and_compounding_act_and_add_up() {
     let mut s = quiet();
     s.market.rewards.apr = 0.2;
     s.protection.compound_hours = Some(6);
-    s.protection.top_up = Some(levfarm_sim::scenario::TopUp { trigger: 0.75, target: 0.6, reserve: 3000.0 });
+    s.protection.top_up =
+        Some(levfarm_sim::scenario::TopUp { trigger: 0.75, target: 0.6, reserve: 3000.0 });
     s.protection.stop_loss_price = Some(1200.0);
     let prices = path(&[(12, "2000"), (12, "1450"), (12, "1150"), (12, "1300")]);
     let r = run(&s, &prices);
@@ -204,7 +213,8 @@ fn stop_loss_take_profit_top_up_and_compounding_act_and_add_up() {
     assert!(r.pnl.farm_rewards > 0);
     // After the stop-loss the owner holds only USDC: no more price exposure.
     let after = r.closed_at.expect("closed");
-    let equities: Vec<i128> = r.samples.iter().filter(|x| x.time > after).map(|x| x.equity).collect();
+    let equities: Vec<i128> =
+        r.samples.iter().filter(|x| x.time > after).map(|x| x.equity).collect();
     assert!(equities.windows(2).all(|w| w[0] == w[1]));
 
     let mut tp = quiet();
@@ -218,7 +228,10 @@ fn stop_loss_take_profit_top_up_and_compounding_act_and_add_up() {
 fn short_and_neutral_positions_and_a_v3_range_run_and_add_up() {
     let prices = path(&[(24, "2000"), (24, "2300"), (24, "1800"), (24, "2100")]);
     for (borrow, kind) in [
-        (levfarm_sim::scenario::BorrowSide::Asset, levfarm_sim::scenario::PoolKind::ConstantProduct),
+        (
+            levfarm_sim::scenario::BorrowSide::Asset,
+            levfarm_sim::scenario::PoolKind::ConstantProduct,
+        ),
         (levfarm_sim::scenario::BorrowSide::Both, levfarm_sim::scenario::PoolKind::ConstantProduct),
         (levfarm_sim::scenario::BorrowSide::Stable, levfarm_sim::scenario::PoolKind::V3),
     ] {
@@ -253,8 +266,11 @@ fn the_same_inputs_give_the_same_bytes_whatever_the_threads() {
     assert_eq!(a, b);
     let grid = levfarm_sim::run::parse_grid(&["position.leverage=1.5,3".into()]).expect("grid");
     let combos = levfarm_sim::run::combinations(&bt.scenario, &grid).expect("combos");
-    let rows1 = one.install(|| serde_json::to_string(&levfarm_sim::run::sweep(&bt.prices, &combos, None)).expect("json"));
-    let rows2 = serde_json::to_string(&levfarm_sim::run::sweep(&bt.prices, &combos, None)).expect("json");
+    let rows1 = one.install(|| {
+        serde_json::to_string(&levfarm_sim::run::sweep(&bt.prices, &combos, None)).expect("json")
+    });
+    let rows2 =
+        serde_json::to_string(&levfarm_sim::run::sweep(&bt.prices, &combos, None)).expect("json");
     assert_eq!(rows1, rows2);
 }
 

@@ -9,7 +9,10 @@ fn error(text: &str) -> String {
 
 #[test]
 fn the_commented_example_and_an_empty_file_are_the_default() {
-    assert_eq!(Scenario::from_toml("example.toml", EXAMPLE_TOML).expect("parses"), Scenario::default());
+    assert_eq!(
+        Scenario::from_toml("example.toml", EXAMPLE_TOML).expect("parses"),
+        Scenario::default()
+    );
     assert_eq!(Scenario::from_toml("empty.toml", "").expect("parses"), Scenario::default());
 }
 
@@ -43,9 +46,15 @@ fn values_out_of_range_name_their_field() {
     assert!(e.starts_with("s.toml: protection.deleverage: need 0 ≤ target (0.6) < trigger (0.9) ≤ the kill factor"), "{e}");
     let e = error("[position]\nborrow = \"asset\"\n[market.lending.USDC]\nsupply = 1.0\nrate_model = { kind = \"aave\", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }\n");
     // A file's [market.lending] replaces the default's pools: here WETH has none to borrow.
-    assert_eq!(e, "s.toml: market.lending: the position borrows WETH but there is no [market.lending.WETH]");
+    assert_eq!(
+        e,
+        "s.toml: market.lending: the position borrows WETH but there is no [market.lending.WETH]"
+    );
     let e = error("[market.leverage]\nwork_factor_bps = 9000\nkill_factor_bps = 8000\n");
-    assert!(e.contains("market.leverage: need 0 < work_factor_bps (9000) ≤ kill_factor_bps (8000)"), "{e}");
+    assert!(
+        e.contains("market.leverage: need 0 < work_factor_bps (9000) ≤ kill_factor_bps (8000)"),
+        "{e}"
+    );
     let e = error("[market.utilization]\nmodel = \"constant\"\nvalue = 1.5\n");
     assert_eq!(e, "s.toml: market.utilization.value: 1.5 must be in [0, 1)");
 }
@@ -54,13 +63,23 @@ fn values_out_of_range_name_their_field() {
 fn set_and_sweep_values_are_checked_like_the_file() {
     let base = Scenario::default();
     assert_eq!(base.with_value("position.leverage", "2").expect("ok").position.leverage, 2.0);
-    assert_eq!(base.with_value("position.borrow", "asset").expect("ok").position.borrow, levfarm_sim::scenario::BorrowSide::Asset);
-    assert!(base.with_value("protection.deleverage", "none").expect("ok").protection.deleverage.is_none());
+    assert_eq!(
+        base.with_value("position.borrow", "asset").expect("ok").position.borrow,
+        levfarm_sim::scenario::BorrowSide::Asset
+    );
+    assert!(base
+        .with_value("protection.deleverage", "none")
+        .expect("ok")
+        .protection
+        .deleverage
+        .is_none());
     let e = base.with_value("position.leverag", "2").expect_err("unknown").to_string();
     assert!(e.contains("position.leverag") && e.contains("unknown field"), "{e}");
     let e = base.with_value("position.leverage", "25").expect_err("too high").to_string();
     assert!(e.contains("position.leverage: 25 must be between 1 and 20"), "{e}");
-    let e = levfarm_sim::run::parse_grid(&["position.leverage".into()]).expect_err("no values").to_string();
+    let e = levfarm_sim::run::parse_grid(&["position.leverage".into()])
+        .expect_err("no values")
+        .to_string();
     assert!(e.contains("expected key=value1,value2"), "{e}");
 }
 
