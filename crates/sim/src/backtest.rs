@@ -367,7 +367,7 @@ impl<'s> Runner<'s> {
         let reward = self.world.reward.clone();
         self.world.set_price(&reward, world::price_from_f64(reward_price.max(1e-12))?)?;
         self.world.run(Command::Arbitrage { account: ARB.into(), pool: POOL.into() })?;
-        let tvl = self.pool_tvl()?;
+        let tvl = self.world.pool_value()?;
         let log_return = (world::wad_to_f64(close.0) / world::wad_to_f64(prev_close.0)).ln();
         let volume = self.volume.at(t, dt as f64, tvl, log_return);
         self.round_trip(volume)?;
@@ -376,23 +376,6 @@ impl<'s> Runner<'s> {
         self.pnl.step(&self.prev, &now)?;
         self.prev = now;
         Ok(())
-    }
-
-    /// The pool's value at the oracle, numeraire units as f64 (for the volume model).
-    fn pool_tvl(&self) -> Result<f64, SimError> {
-        let m = &self.world.market;
-        let q = [m.quote(&self.world.asset)?, m.quote(&self.world.stable)?];
-        let (b0, b1) = match self.world.kind {
-            PoolKind::ConstantProduct => {
-                let p = m.amm_pool(POOL)?;
-                (p.amm.reserve0, p.amm.reserve1)
-            }
-            PoolKind::V3 => {
-                let p = &m.v3_amm_pool(POOL)?.pool;
-                (p.balance0, p.balance1)
-            }
-        };
-        Ok(world::wad_to_f64(q[0].value(b0)?) + world::wad_to_f64(q[1].value(b1)?))
     }
 
     /// Traders buy `volume/2` of the asset with the stable token and sell it back: the pool

@@ -144,7 +144,7 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
     let price_f = world::wad_to_f64(close.0);
 
     // Yields at current rates.
-    let tvl = pool_value(&w)?;
+    let tvl = w.pool_value()?;
     let share = position_share(&w, id)?;
     let volume = Volume::new(&scenario.market.volume)?;
     let daily_volume = recent_daily_volume(&volume, prices, tvl);
@@ -230,23 +230,6 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
 
 fn value_f(v: U256) -> f64 {
     world::wad_to_f64(v)
-}
-
-/// The pool's value at the oracle.
-fn pool_value(w: &World) -> Result<f64, SimError> {
-    let m = &w.market;
-    let q = [m.quote(&w.asset)?, m.quote(&w.stable)?];
-    let b = match w.kind {
-        PoolKind::ConstantProduct => {
-            let p = &m.amm_pool(POOL)?.amm;
-            [p.reserve0, p.reserve1]
-        }
-        PoolKind::V3 => {
-            let p = &m.v3_amm_pool(POOL)?.pool;
-            [p.balance0, p.balance1]
-        }
-    };
-    Ok(value_f(q[0].value(b[0])?) + value_f(q[1].value(b[1])?))
 }
 
 /// The position's share of the pool's fees and of its farm: LP over supply, or the range's

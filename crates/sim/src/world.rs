@@ -270,6 +270,23 @@ impl World {
             .map_err(levfarm_core::Error::from)?)
     }
 
+    /// The main pool's value at the oracle, in the numeraire, as f64 (for the models).
+    pub fn pool_value(&self) -> Result<f64, SimError> {
+        let m = &self.market;
+        let q = [m.quote(&self.asset)?, m.quote(&self.stable)?];
+        let b = match self.kind {
+            PoolKind::ConstantProduct => {
+                let p = &m.amm_pool(POOL)?.amm;
+                [p.reserve0, p.reserve1]
+            }
+            PoolKind::V3 => {
+                let p = &m.v3_amm_pool(POOL)?.pool;
+                [p.balance0, p.balance1]
+            }
+        };
+        Ok(wad_to_f64(q[0].value(b[0])?) + wad_to_f64(q[1].value(b[1])?))
+    }
+
     /// A holder's balance.
     pub fn balance(&self, account: &str, token: &str) -> U256 {
         self.market.balance(&Holder::Account(account.into()), token)
