@@ -18,10 +18,11 @@ use crate::world::{self, World, ARB, DEMAND, KEEPER, NOISE, OWNER, POOL, REWARD_
 use crate::SimError;
 
 /// What a run holds: the leveraged position, or one of the alternatives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// The scenario's position with its protection.
+    #[default]
     Leveraged,
     /// The same equity in the same pool without debt or protection, rewards compounded alike.
     UnleveragedLp,
@@ -46,7 +47,7 @@ impl Strategy {
 }
 
 /// One bar's record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Sample {
     pub time: i64,
     /// The asset's price, numeraire 1e18.
@@ -57,8 +58,8 @@ pub struct Sample {
     pub debt_ratio_bps: Option<u64>,
     pub leverage_bps: Option<u64>,
     pub debt_value: Option<U256>,
-    /// Asset prices at which the position becomes liquidatable, solved every
-    /// `report.liquidation_price_every` bars (carried between solves).
+    /// Asset prices at which the position becomes liquidatable, solved after actions and at
+    /// least every `7 · report.liquidation_price_every` bars (carried between solves).
     pub liquidation_lower: Option<U256>,
     pub liquidation_upper: Option<U256>,
     /// The stable token's borrow rate, ray (1e27).
@@ -123,7 +124,7 @@ impl ActionKind {
 }
 
 /// One strategy's run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct RunResult {
     pub strategy: Strategy,
     /// What the owner put in (equity and any reserve), 1e18.
@@ -211,18 +212,8 @@ fn hold(
         let v0 =
             levfarm_core::math::mul_div(amount0, p.0, unit0).map_err(levfarm_core::Error::from)?;
         let total = v0 + stable_value;
-        samples.push(Sample {
-            time: *t,
-            price: p.0,
-            equity: i128::try_from(total).unwrap_or(i128::MAX),
-            debt_ratio_bps: None,
-            leverage_bps: None,
-            debt_value: None,
-            liquidation_lower: None,
-            liquidation_upper: None,
-            borrow_rate: U256::ZERO,
-            in_range: None,
-        });
+        let equity = i128::try_from(total).unwrap_or(i128::MAX);
+        samples.push(Sample { time: *t, price: p.0, equity, ..Sample::default() });
     }
     let contributed = i128::try_from(equity).unwrap_or(i128::MAX);
     let final_equity = samples.last().map_or(contributed, |s| s.equity);
@@ -234,12 +225,8 @@ fn hold(
         final_equity,
         pnl,
         samples,
-        actions: Vec::new(),
-        liquidated_at: None,
-        closed_at: None,
-        bars_above_work: 0,
-        bars_near_kill: 0,
         stats,
+        ..RunResult::default()
     })
 }
 
