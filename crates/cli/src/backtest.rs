@@ -91,7 +91,7 @@ pub struct InitArgs {
 }
 
 /// A failure with its exit code.
-struct Failure(u8, String);
+pub(crate) struct Failure(pub(crate) u8, pub(crate) String);
 
 impl From<SimError> for Failure {
     fn from(e: SimError) -> Self {
@@ -122,7 +122,7 @@ impl From<io::Error> for Failure {
     }
 }
 
-fn finish(outcome: Result<(), Failure>) -> ExitCode {
+pub(crate) fn finish(outcome: Result<(), Failure>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(code, message)) => {
@@ -136,7 +136,7 @@ fn finish(outcome: Result<(), Failure>) -> ExitCode {
 }
 
 /// Reads the scenario and applies the flags.
-fn load(args: &ScenarioArgs) -> Result<Backtest, Failure> {
+pub(crate) fn load(args: &ScenarioArgs) -> Result<Backtest, Failure> {
     let mut scenario = match &args.scenario {
         Some(path) => {
             let text = fs::read_to_string(path)
@@ -173,7 +173,7 @@ pub fn backtest(args: &BacktestArgs) -> ExitCode {
     finish(run_backtest(args))
 }
 
-fn progress_bar(quiet: bool, what: &str) -> Option<ProgressBar> {
+pub(crate) fn progress_bar(quiet: bool, what: &str) -> Option<ProgressBar> {
     if quiet || !io::stderr().is_terminal() {
         return None;
     }
@@ -226,7 +226,7 @@ fn run_backtest(args: &BacktestArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     fs::write(path, bytes)
         .map_err(|e| Failure(EXIT_IO, format!("cannot write {}: {e}", path.display())))
 }

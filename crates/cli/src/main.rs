@@ -4,6 +4,7 @@
 mod backtest;
 mod exec;
 mod report_map;
+mod risk;
 mod table;
 
 use std::process::ExitCode;
@@ -28,6 +29,11 @@ enum Commands {
     /// Preview a position on the current pool: amounts, debt ratio, liquidation prices, APY,
     /// and equity after price moves.
     Quote(backtest::QuoteArgs),
+    /// Monte Carlo futures of the position across leverages and settings: liquidation
+    /// probability, losses, APY, VaR and the recommended maximum leverage.
+    Risk(risk::RiskArgs),
+    /// Combine the partial results of `levfarm risk --shard` into what one run prints.
+    Merge(risk::MergeArgs),
     /// Write a commented example scenario (or its JSON schema).
     Init(backtest::InitArgs),
 }
@@ -39,6 +45,8 @@ fn main() -> ExitCode {
         Commands::Backtest(args) => return backtest::backtest(&args),
         Commands::Quote(args) => return backtest::quote(&args),
         Commands::Init(args) => return backtest::init(&args),
+        Commands::Risk(args) => return risk::risk(&args),
+        Commands::Merge(args) => return risk::merge(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -5,8 +5,8 @@ use crate::model::{BacktestReport, SummaryRow};
 use crate::payload;
 use crate::tables::{self, sign_class};
 
-const CSS: &str = include_str!("assets/report.css");
-const JS: &str = include_str!("assets/report.js");
+pub(crate) const CSS: &str = include_str!("assets/report.css");
+pub(crate) const JS: &str = include_str!("assets/report.js");
 
 /// The whole page as one string.
 pub fn render(report: &BacktestReport) -> String {
@@ -147,11 +147,11 @@ fn charts() -> String {
     .concat()
 }
 
-fn slot(id: &str) -> String {
+pub(crate) fn slot(id: &str) -> String {
     format!("<div class=\"chart\" id=\"{id}\"></div>")
 }
 
-fn card(title: &str, hint: &str, body: &str) -> String {
+pub(crate) fn card(title: &str, hint: &str, body: &str) -> String {
     let hint = if hint.is_empty() {
         String::new()
     } else {
@@ -184,7 +184,7 @@ fn tables_section(report: &BacktestReport) -> String {
     out
 }
 
-fn wrap(table: &str) -> String {
+pub(crate) fn wrap(table: &str) -> String {
     format!("<div class=\"table-wrap\">{table}</div>")
 }
 

@@ -144,7 +144,7 @@ fn value_at(times: &[i64], values: &[f64], time: i64) -> Option<f64> {
 
 /// `v` rounded to [`SIGNIFICANT_DIGITS`]; `None` if not finite. Scaling by an exact power of
 /// ten keeps the printed JSON short (`1234.567` rather than `1234.5670000000002`).
-fn round(v: f64) -> Option<f64> {
+pub(crate) fn round(v: f64) -> Option<f64> {
     if !v.is_finite() {
         return None;
     }

@@ -195,6 +195,35 @@ pub fn run(
     r.finish()
 }
 
+/// The market just after the leveraged position opened: where every Monte Carlo path starts.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub world: World,
+    pub position: u64,
+    /// What the owner put in, and the position's own equity, 1e18 numeraire.
+    pub contributed: i128,
+    pub opened_equity: i128,
+    /// Gas paid so far, 1e18 numeraire.
+    pub gas: U256,
+}
+
+/// Builds the scenario's market at `price` and opens the leveraged position, as a backtest's
+/// first bar does; funded for a run of `seconds`.
+pub fn open_at(scenario: &Scenario, price: Price, seconds: u64) -> Result<Opened, SimError> {
+    let world = World::build(scenario, price, seconds)?;
+    let mut r = Runner::new(scenario, world, Strategy::Leveraged)?;
+    r.start(0)?;
+    let position =
+        r.position.ok_or_else(|| SimError::Internal("opening reported no position".into()))?;
+    Ok(Opened {
+        world: r.world,
+        position,
+        contributed: r.contributed,
+        opened_equity: r.opened_equity,
+        gas: r.gas,
+    })
+}
+
 /// The equity curve of a buy-and-hold alternative: exact amounts, valued at each close.
 fn hold(
     scenario: &Scenario,

@@ -18,6 +18,7 @@ pub mod book;
 pub mod data;
 pub mod models;
 pub mod quote;
+pub mod risk_spec;
 pub mod run;
 pub mod scenario;
 pub mod world;

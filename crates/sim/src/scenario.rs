@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::data::GapPolicy;
+use crate::risk_spec::RiskSpec;
 
 /// A whole backtest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -24,6 +25,8 @@ pub struct Scenario {
     pub protection: ProtectionSpec,
     pub costs: CostSpec,
     pub report: ReportSpec,
+    /// Monte Carlo settings for `levfarm risk`.
+    pub risk: RiskSpec,
 }
 
 /// Where the price history comes from and which part of it to use.
@@ -280,6 +283,7 @@ impl Default for Scenario {
             },
             costs: CostSpec::default(),
             report: ReportSpec::default(),
+            risk: RiskSpec::default(),
         }
     }
 }
@@ -677,7 +681,7 @@ impl Scenario {
         if self.report.liquidation_price_every == 0 {
             return fail("report.liquidation_price_every", "must be at least 1".into());
         }
-        Ok(())
+        self.risk.validate(&fail)
     }
 
     /// The JSON schema of scenario files.

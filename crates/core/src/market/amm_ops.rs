@@ -268,7 +268,7 @@ impl Market {
     }
 
     /// The farm of a pool of either kind, if it has one.
-    pub(crate) fn farm_of(&self, pool_id: &str) -> Result<Option<&Farm>, Error> {
+    pub fn farm_of(&self, pool_id: &str) -> Result<Option<&Farm>, Error> {
         match self.pools.get(pool_id) {
             Some(pool) => Ok(pool.farm.as_ref()),
             None => Ok(self.v3_pool(pool_id)?.farm.as_ref()),

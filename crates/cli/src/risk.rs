@@ -1,0 +1,556 @@
+//! `levfarm risk` and `levfarm merge`: Monte Carlo futures of the scenario's position across a
+//! grid of leverages and settings, in shards if asked, and the merge of the shards.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use levfarm_risk::fast::Frictionless;
+use levfarm_risk::run::{Partial, Plan};
+use levfarm_risk::stats::Summary;
+use levfarm_risk::RiskError;
+use serde_json::json;
+
+use crate::backtest::{finish, load, progress_bar, write_file, Failure, ScenarioArgs};
+use crate::exec::{EXIT_BAD_INPUT, EXIT_IO, EXIT_REJECTED};
+use crate::{report_map, table};
+
+/// Exit code after Ctrl-C (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(Debug, clap::Args)]
+pub struct RiskArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// Paths per configuration (`risk.paths`).
+    #[arg(long)]
+    paths: Option<u64>,
+    /// Seed (`risk.seed`): a path depends on (seed, path id) only.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Horizon in days (`risk.horizon_days`).
+    #[arg(long)]
+    horizon_days: Option<u32>,
+    /// Leverages to run, replacing `risk.leverages`: `--leverages 1.5,2,3`.
+    #[arg(long, value_delimiter = ',')]
+    leverages: Option<Vec<f64>>,
+    /// Add a grid axis: `--sweep protection.deleverage.trigger=0.7,0.78`.
+    #[arg(long, value_name = "KEY=V1,V2,...")]
+    sweep: Vec<String>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Run shard I of N (1-based) and write a partial result for `levfarm merge`; also read
+    /// from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, JOB_COMPLETION_INDEX or
+    /// AWS_BATCH_JOB_ARRAY_INDEX with --shards N.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Shard count when the index comes from the scheduler's environment.
+    #[arg(long, value_name = "N")]
+    shards: Option<u64>,
+    /// Where to write the partial result (default with a shard: risk-shard-I-of-N.json).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Print the results as JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Write the self-contained HTML report.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Fit GBM, Merton and GARCH to a price file (CSV or Parquet) and print the parameters.
+    #[arg(long, value_name = "FILE")]
+    calibrate: Option<String>,
+    /// Run the frictionless model of the NumPy baseline (bench/numpy_mc.py) instead, with
+    /// --paths paths, and print its throughput.
+    #[arg(long)]
+    frictionless: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Partial results written by `levfarm risk --shard`.
+    #[arg(required = true)]
+    partials: Vec<PathBuf>,
+    /// Print the results as JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Write the self-contained HTML report.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+impl From<RiskError> for Failure {
+    fn from(e: RiskError) -> Self {
+        let code = match &e {
+            RiskError::Interrupted => EXIT_INTERRUPTED,
+            RiskError::Engine(_) => EXIT_REJECTED,
+            RiskError::Internal(_) => EXIT_IO,
+            RiskError::Sim(e) if matches!(**e, levfarm_sim::SimError::Engine(_)) => EXIT_REJECTED,
+            _ => EXIT_BAD_INPUT,
+        };
+        Failure(code, e.to_string())
+    }
+}
+
+pub fn risk(args: &RiskArgs) -> ExitCode {
+    finish(run_risk(args))
+}
+
+pub fn merge(args: &MergeArgs) -> ExitCode {
+    finish(run_merge(args))
+}
+
+/// The shard to run: the flag, or a scheduler's array index with `--shards`.
+fn shard(args: &RiskArgs) -> Result<Option<(u64, u64)>, Failure> {
+    let bad = |m: String| Failure(EXIT_BAD_INPUT, m);
+    if let Some(s) = &args.shard {
+        let (i, n) = s
+            .split_once('/')
+            .and_then(|(i, n)| Some((i.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?)))
+            .ok_or_else(|| bad(format!("--shard {s:?}: expected I/N, e.g. 3/8")))?;
+        if n == 0 || i == 0 || i > n {
+            return Err(bad(format!("--shard {s}: I must be between 1 and N")));
+        }
+        return Ok(Some((i - 1, n)));
+    }
+    // Slurm counts from the array's first index (usually 0 or 1); Kubernetes and AWS Batch
+    // from 0.
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let found = [
+        ("SLURM_ARRAY_TASK_ID", env("SLURM_ARRAY_TASK_MIN")),
+        ("JOB_COMPLETION_INDEX", None),
+        ("AWS_BATCH_JOB_ARRAY_INDEX", None),
+    ]
+    .into_iter()
+    .find_map(|(k, min)| env(k).map(|v| (k, v, min)));
+    let Some((key, value, min)) = found else { return Ok(None) };
+    let index: u64 =
+        value.trim().parse().map_err(|_| bad(format!("{key}={value:?} is not a shard index")))?;
+    let min: u64 = match min {
+        Some(m) => m.trim().parse().map_err(|_| bad(format!("SLURM_ARRAY_TASK_MIN={m:?}")))?,
+        None => 0,
+    };
+    let n = match args.shards {
+        Some(n) => n,
+        None if key == "SLURM_ARRAY_TASK_ID" => env("SLURM_ARRAY_TASK_COUNT")
+            .and_then(|c| c.trim().parse().ok())
+            .ok_or_else(|| bad(format!("{key} is set: give the shard count with --shards N")))?,
+        None => return Err(bad(format!("{key} is set: give the shard count with --shards N"))),
+    };
+    let i = index.checked_sub(min).filter(|i| *i < n).ok_or_else(|| {
+        bad(format!("{key}={index} is outside the {n} shards (first index {min})"))
+    })?;
+    Ok(Some((i, n)))
+}
+
+fn run_risk(args: &RiskArgs) -> Result<(), Failure> {
+    if let Some(file) = &args.calibrate {
+        return calibrate(file, args);
+    }
+    if args.frictionless {
+        return frictionless(args);
+    }
+    let backtest = load(&args.scenario)?;
+    let mut scenario = backtest.scenario;
+    if let Some(p) = args.paths {
+        scenario = scenario.with_value("risk.paths", &p.to_string())?;
+    }
+    if let Some(s) = args.seed {
+        scenario = scenario.with_value("risk.seed", &s.to_string())?;
+    }
+    if let Some(d) = args.horizon_days {
+        scenario = scenario.with_value("risk.horizon_days", &d.to_string())?;
+    }
+    if let Some(l) = &args.leverages {
+        let list = l.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ");
+        scenario = scenario.with_value("risk.leverages", &format!("[{list}]"))?;
+    }
+    let sweeps = levfarm_sim::run::parse_grid(&args.sweep)?;
+    let shard = shard(args)?;
+    if let Some(0) = args.threads {
+        return Err(Failure(EXIT_BAD_INPUT, "--threads must be at least 1".into()));
+    }
+    let plan = Plan::new(&scenario, &sweeps, Some(&backtest.prices))?;
+    let (blocks, shard) = match shard {
+        Some((i, n)) => (plan.shard_blocks(i, n), (i, n)),
+        None => ((0, plan.blocks()), (0, 1)),
+    };
+    let partial = execute(&plan, blocks, shard, args.threads, args.quiet)?;
+    if shard.1 > 1 || args.out.is_some() {
+        let path = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from(format!("risk-shard-{}-of-{}.json", shard.0 + 1, shard.1))
+        });
+        let text = serde_json::to_string(&partial)
+            .map_err(|e| Failure(EXIT_IO, format!("partial result: {e}")))?;
+        write_file(&path, text.as_bytes())?;
+        if shard.1 > 1 {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "levfarm: shard {}/{} ({} paths) written to {}; combine the shards with \
+                     `levfarm merge`",
+                    shard.0 + 1,
+                    shard.1,
+                    partial.paths,
+                    path.display()
+                );
+            }
+            return Ok(());
+        }
+    }
+    output(&plan, &partial, args.json, args.report.as_ref())
+}
+
+/// Runs the blocks with a progress bar; Ctrl-C stops at the next block.
+fn execute(
+    plan: &Plan,
+    blocks: (u64, u64),
+    shard: (u64, u64),
+    threads: Option<usize>,
+    quiet: bool,
+) -> Result<Partial, Failure> {
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // A second handler cannot be installed (tests run several in one process): ignore.
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+    }
+    let done = AtomicU64::new(0);
+    let total: u64 = (blocks.0..blocks.1)
+        .map(|b| {
+            ((b + 1) * levfarm_risk::run::BLOCK).min(plan.spec.paths) - b * levfarm_risk::run::BLOCK
+        })
+        .sum();
+    let bar = progress_bar(quiet, "risk");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Failure(EXIT_IO, format!("thread pool: {e}")))?;
+    let result = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            if let Some(bar) = &bar {
+                bar.set_length(total);
+                loop {
+                    let d = done.load(Ordering::Relaxed);
+                    bar.set_position(d);
+                    if d >= total || stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+        });
+        let r = pool.install(|| plan.run(blocks, shard, &done, &stop));
+        if r.is_err() {
+            stop.store(true, Ordering::SeqCst);
+        }
+        done.store(total, Ordering::Relaxed);
+        let _ = watcher.join();
+        r
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    match result {
+        Err(RiskError::Interrupted) => Err(Failure(
+            EXIT_INTERRUPTED,
+            format!(
+                "interrupted after {} of {total} paths; nothing was written",
+                done.load(Ordering::Relaxed)
+            ),
+        )),
+        other => Ok(other?),
+    }
+}
+
+fn run_merge(args: &MergeArgs) -> Result<(), Failure> {
+    let mut parts = Vec::new();
+    for path in &args.partials {
+        let text = fs::read_to_string(path)
+            .map_err(|e| Failure(EXIT_BAD_INPUT, format!("{}: {e}", path.display())))?;
+        let part: Partial = serde_json::from_str(&text).map_err(|e| {
+            Failure(
+                EXIT_BAD_INPUT,
+                format!(
+                    "{}:{}:{}: not a risk partial result: {e}",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?;
+        parts.push(part);
+    }
+    let merged = Plan::merge(&parts)?;
+    let scenario = merged.scenario.clone();
+    let prices = levfarm_sim::Backtest::load(scenario.clone())?.prices;
+    let plan = Plan::new(&scenario, &merged.sweeps, Some(&prices))?;
+    if !plan.complete(&merged) {
+        return Err(Failure(
+            EXIT_BAD_INPUT,
+            format!(
+                "merge: the partials cover blocks {}..{} of 0..{}; a shard is missing",
+                merged.blocks.0,
+                merged.blocks.1,
+                plan.blocks()
+            ),
+        ));
+    }
+    output(&plan, &merged, args.json, args.report.as_ref())
+}
+
+/// The highest leverage whose liquidation probability (its 95% upper bound) stays within the
+/// target, per group of configurations that differ only in leverage.
+pub fn recommendations(plan: &Plan, summaries: &[Summary]) -> Vec<String> {
+    let target = plan.spec.target_liquidation_probability;
+    let mut groups: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for (c, s) in plan.configs.iter().zip(summaries) {
+        let rest: Vec<String> = c
+            .settings
+            .iter()
+            .filter(|(k, _)| k != "position.leverage")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let key = rest.join(", ");
+        let point = (c.scenario.position.leverage, s.liquidation_ci95.1);
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => g.1.push(point),
+            None => groups.push((key, vec![point])),
+        }
+    }
+    let pct = |v: f64| format!("{:.1}%", v * 100.0);
+    groups
+        .into_iter()
+        .map(|(key, mut points)| {
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let when = if key.is_empty() { String::new() } else { format!(" ({key})") };
+            let passing = points.iter().take_while(|p| p.1 <= target).count();
+            let text = if passing == 0 {
+                format!(
+                    "none of the leverages run{when} keeps the liquidation probability within {} \
+                     (95% upper bound); the lowest, {}x, reaches {}",
+                    pct(target),
+                    points[0].0,
+                    pct(points[0].1)
+                )
+            } else if passing == points.len() {
+                format!(
+                    "every leverage run{when} keeps the liquidation probability within {} (95% \
+                     upper bound), up to {}x; run higher leverages to find the limit",
+                    pct(target),
+                    points[passing - 1].0
+                )
+            } else {
+                let (a, b) = (points[passing - 1], points[passing]);
+                let x = a.0 + (target - a.1) / (b.1 - a.1) * (b.0 - a.0);
+                format!(
+                    "highest leverage with liquidation probability ≤ {}{when}: about {x:.2}x \
+                     (interpolated: {}x gives at most {}, {}x up to {})",
+                    pct(target),
+                    a.0,
+                    pct(a.1),
+                    b.0,
+                    pct(b.1)
+                )
+            };
+            text
+        })
+        .collect()
+}
+
+fn output(
+    plan: &Plan,
+    partial: &Partial,
+    json: bool,
+    report: Option<&PathBuf>,
+) -> Result<(), Failure> {
+    let summaries = plan.summaries(partial);
+    let recs = recommendations(plan, &summaries);
+    if let Some(path) = report {
+        let page = levfarm_report::render_risk_html(&report_map::risk_report(
+            plan, partial, &summaries, &recs,
+        ));
+        write_file(path, page.as_bytes())?;
+    }
+    let mut out = io::stdout().lock();
+    let text = if json {
+        let configs: Vec<_> = plan
+            .configs
+            .iter()
+            .zip(&summaries)
+            .map(|(c, s)| {
+                json!({
+                    "label": c.label,
+                    "settings": c.settings,
+                    "leverage": c.scenario.position.leverage,
+                    "summary": s,
+                })
+            })
+            .collect();
+        let value = json!({
+            "fingerprint": plan.fingerprint,
+            "model": plan.model_note,
+            "paths": plan.spec.paths,
+            "horizon_days": plan.spec.horizon_days,
+            "steps_per_path": plan.steps,
+            "seed": plan.spec.seed,
+            "start_price": plan.start_price,
+            "configs": configs,
+            "recommendations": recs,
+        });
+        serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+    } else {
+        table_text(plan, &summaries, &recs)
+    };
+    out.write_all(text.as_bytes()).map_err(|e| Failure(EXIT_IO, e.to_string()))?;
+    Ok(())
+}
+
+fn table_text(plan: &Plan, summaries: &[Summary], recs: &[String]) -> String {
+    let s = &plan.spec;
+    let mut text = format!(
+        "{}: {} paths × {} steps ({} days, {} a day), seed {}, start price {}\nmodel: {}\n\n",
+        plan.base.name,
+        s.paths,
+        plan.steps,
+        s.horizon_days,
+        s.steps_per_day,
+        s.seed,
+        table::money(plan.start_price),
+        plan.model_note
+    );
+    let pct = |v: f64| if v.is_finite() { table::percent(v) } else { "–".into() };
+    let header: Vec<String> = [
+        "config",
+        "P(liq)",
+        "95% CI",
+        "P(loss)",
+        "P(loss>all)",
+        "mean APY",
+        "median APY",
+        "5% APY",
+        "95% APY",
+        "VaR95",
+        "CVaR95",
+        "VaR99",
+        "CVaR99",
+        "days to liq",
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect();
+    let rows: Vec<Vec<String>> = plan
+        .configs
+        .iter()
+        .zip(summaries)
+        .map(|(c, m)| {
+            let q = |p: f64| m.apy_quantiles.iter().find(|x| x.0 == p).map_or(f64::NAN, |x| x.1);
+            vec![
+                c.label.clone(),
+                pct(m.liquidation_probability),
+                format!("{}–{}", pct(m.liquidation_ci95.0), pct(m.liquidation_ci95.1)),
+                pct(m.loss_probability),
+                pct(m.wipeout_probability),
+                pct(m.mean_apy),
+                pct(m.median_apy),
+                pct(q(0.05)),
+                pct(q(0.95)),
+                pct(m.var95),
+                pct(m.cvar95),
+                pct(m.var99),
+                pct(m.cvar99),
+                m.median_days_to_liquidation.map_or("–".into(), |d| format!("{d:.1}")),
+            ]
+        })
+        .collect();
+    text.push_str(&table::render(&header, &rows));
+    text.push('\n');
+    for r in recs {
+        text.push_str(&format!("Recommendation: {r}\n"));
+    }
+    text
+}
+
+fn calibrate(file: &str, args: &RiskArgs) -> Result<(), Failure> {
+    // Gaps are filled: a filled bar is a zero return, reported with the fit.
+    let options = levfarm_sim::data::PriceOptions {
+        gaps: levfarm_sim::data::GapPolicy::Fill,
+        ..Default::default()
+    };
+    let prices =
+        levfarm_sim::data::load_prices(file, &options).map_err(levfarm_sim::SimError::from)?;
+    let returns = levfarm_risk::run::log_returns(&prices.closes);
+    let dt = prices.interval as f64 / levfarm_sim::world::YEAR;
+    let fit = levfarm_risk::calibrate::calibrate(&returns, dt)
+        .map_err(|e| Failure(EXIT_BAD_INPUT, format!("{file}: {e}")))?;
+    let text = if args.json {
+        serde_json::to_string_pretty(&fit).unwrap_or_default() + "\n"
+    } else {
+        let g = fit.gbm;
+        let m = fit.merton;
+        let h = fit.garch;
+        format!(
+            "{file}: {} returns of {} s ({} missing bars filled)\n\n\
+             GBM     mu = {:.4}, sigma = {:.4}   (log-likelihood {:.4} per step)\n\
+             Merton  mu = {:.4}, sigma = {:.4}, lambda = {:.2}/yr, jump_mean = {:.4}, jump_std = {:.4}   ({:.4})\n\
+             GARCH   mu = {:.4}, omega = {:.3e}, alpha = {:.4}, beta = {:.4}   ({:.4})\n\n\
+             As scenario settings:\n\
+             model = {{ kind = \"gbm\", mu = {:.4}, sigma = {:.4} }}\n\
+             model = {{ kind = \"merton\", mu = {:.4}, sigma = {:.4}, lambda = {:.2}, jump_mean = {:.4}, jump_std = {:.4} }}\n\
+             model = {{ kind = \"garch\", mu = {:.4}, omega = {:.3e}, alpha = {:.4}, beta = {:.4} }}\n",
+            fit.steps, prices.interval, prices.filled,
+            g.mu, g.sigma, fit.log_likelihood[0],
+            m.mu, m.sigma, m.lambda, m.jump_mean, m.jump_std, fit.log_likelihood[1],
+            h.mu, h.omega, h.alpha, h.beta, fit.log_likelihood[2],
+            g.mu, g.sigma, m.mu, m.sigma, m.lambda, m.jump_mean, m.jump_std,
+            h.mu, h.omega, h.alpha, h.beta,
+        )
+    };
+    io::stdout().lock().write_all(text.as_bytes()).map_err(|e| Failure(EXIT_IO, e.to_string()))
+}
+
+fn frictionless(args: &RiskArgs) -> Result<(), Failure> {
+    let paths = args.paths.unwrap_or(10_000);
+    if paths == 0 {
+        return Err(Failure(EXIT_BAD_INPUT, "--paths must be at least 1".into()));
+    }
+    let mut model = Frictionless::default();
+    if let Some(l) = args.leverages.as_ref().and_then(|l| l.first()) {
+        model.leverage = *l;
+    }
+    if let Some(d) = args.horizon_days {
+        model.steps = d * 24;
+    }
+    let seed = args.seed.unwrap_or(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Failure(EXIT_IO, format!("thread pool: {e}")))?;
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
+    let r = pool.install(|| model.run(paths, seed));
+    let secs = started.elapsed().as_secs_f64();
+    let nominal = paths as f64 * f64::from(model.steps);
+    let text = format!(
+        "frictionless {}x: paths={} steps={} threads={} time={:.3}s path-steps/s={:.0} \
+         simulated-steps/s={:.0} liquidated={}/{} ({:.1}%) mean_final_equity={:.2}\n",
+        model.leverage,
+        paths,
+        model.steps,
+        pool.current_num_threads(),
+        secs,
+        nominal / secs,
+        r.simulated_steps as f64 / secs,
+        r.liquidated,
+        r.paths,
+        100.0 * r.liquidated as f64 / r.paths as f64,
+        r.sum_equity / r.paths as f64
+    );
+    io::stdout().lock().write_all(text.as_bytes()).map_err(|e| Failure(EXIT_IO, e.to_string()))
+}

@@ -1,0 +1,730 @@
+//! The f64 path kernel: one leveraged constant-product position through one future, with the
+//! exact engine's semantics.
+//!
+//! Every path starts from the same market, opened once by the exact engine ([`Setup::new`]),
+//! then each step does what the backtester's bar and keepers do, in the same order and with the
+//! same formulas, in f64 over whole tokens:
+//!
+//! 1. the oracle moves; the arbitrageur brings the pool into the fee's no-arbitrage band with
+//!    the optimal input `(sqrt(x·y·n·d/P) − x·d)/n` (or its mirror);
+//! 2. traders' volume (a share of the pool's value, or proportional to the move) runs as a
+//!    round trip through the pool, paying the fee both ways into `k`;
+//! 3. other borrowers borrow or repay to the utilization model, past a 0.1% band; each
+//!    borrow or repay accrues the index (Aave's `1 + x + x²/2 + x³/6` per segment) and resets
+//!    the stored rate through the pool's exact rate model;
+//! 4. keepers: stop-loss and take-profit (close, converting to the debt token), top-up from
+//!    the reserve (a zap), auto-deleverage (remove a share, repay), rebalance to a leverage
+//!    band, compounding (harvest, 9% bounty, sell through the reward pool after arbitraging it,
+//!    zap back in), and last the liquidator, when `ceil(debt·10⁴/value) > kill factor`: the
+//!    liquidity is removed and sold, the prize and treasury fee come off what it realised,
+//!    the debt is repaid from the rest, any shortfall is bad debt.
+//!
+//! Values are exit valuations (Alpaca's health) or the fair LP price, as the market is set.
+//! The differential test runs the same paths through this kernel and the backtester.
+
+use alloy_primitives::U256;
+use levfarm_core::lending::LendingPool;
+use levfarm_core::rates::{InterestRateModel, RateInputs, RateModel};
+use levfarm_core::Holder;
+use levfarm_sim::backtest::Opened;
+use levfarm_sim::scenario::{BorrowSide, PoolKind, Scenario, UtilizationModel, VolumeModel};
+use levfarm_sim::world::{self, OWNER, POOL, REWARD_POOL, YEAR};
+
+use crate::RiskError;
+
+/// Settings and the opened market that every path of one configuration starts from.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// Fee kept `n/d` of the main pool and of the reward pool.
+    fee: (f64, f64),
+    reward_fee: (f64, f64),
+    start: State,
+    rate_model: RateModel,
+    reserve_factor: levfarm_core::math::Bps,
+    emission: f64,
+    kill_bps: f64,
+    work_bps: f64,
+    prize: f64,
+    treasury: f64,
+    bounty: f64,
+    oracle_valuation: bool,
+    /// What the owner put in (the numeraire), and the position's equity at opening.
+    pub contributed: f64,
+    opened_equity: f64,
+    pub protection: levfarm_sim::scenario::ProtectionSpec,
+    gas: f64,
+    volume: VolumeModel,
+    pub utilization: UtilizationModel,
+    /// Seconds per step.
+    pub dt: u64,
+    pub leverage: f64,
+}
+
+/// Everything that moves along a path.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct State {
+    // The main pool: reserves, LP supply, LP staked in the farm.
+    x: f64,
+    y: f64,
+    s: f64,
+    staked: f64,
+    // The reward token's pool.
+    rx: f64,
+    ry: f64,
+    // The borrowed token's lending pool.
+    cash: f64,
+    scaled_total: f64,
+    scaled_demand: f64,
+    scaled_position: f64,
+    index: f64,
+    rate: f64,
+    last_update: u64,
+    // The position and its owner.
+    lp: f64,
+    pending: f64,
+    wallet_stable: f64,
+    wallet_reward: f64,
+    gas: f64,
+    pub open: bool,
+    bad_debt: f64,
+    last_compound: u64,
+    pub now: u64,
+}
+
+/// How a path ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Outcome {
+    /// The owner's equity at the end, in the numeraire.
+    pub equity: f64,
+    /// The step of the liquidation, if one happened.
+    pub liquidated: Option<u32>,
+    /// The step a stop-loss or take-profit closed the position.
+    pub closed: Option<u32>,
+    /// Hazard events.
+    pub hazards: u32,
+    /// Bad debt left to lenders.
+    pub bad_debt: f64,
+}
+
+/// Markets the kernel runs: what it refuses, and why.
+pub fn check_supported(scenario: &Scenario) -> Result<(), RiskError> {
+    if scenario.market.pool.kind != PoolKind::ConstantProduct {
+        return Err(RiskError::Unsupported(
+            "market.pool.kind: risk runs model constant-product pools so far; v3 range \
+             positions run in `levfarm backtest`"
+                .into(),
+        ));
+    }
+    if scenario.position.borrow != BorrowSide::Stable {
+        return Err(RiskError::Unsupported(
+            "position.borrow: risk runs model borrowing the stable token (long the asset) so far"
+                .into(),
+        ));
+    }
+    if let VolumeModel::File { .. } = scenario.market.volume {
+        return Err(RiskError::Unsupported(
+            "market.volume: a volume file is one history; use turnover or volatility".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn f(v: U256, unit: f64) -> f64 {
+    world::wad_to_f64(v) * 1e18 / unit
+}
+
+impl Setup {
+    /// Reads the market the exact engine opened into f64 state.
+    pub fn new(scenario: &Scenario, opened: &Opened, dt: u64) -> Result<Setup, RiskError> {
+        check_supported(scenario)?;
+        let w = &opened.world;
+        let m = &w.market;
+        let (u0, u1) = (1e18, 1e6);
+        let amm = &m.amm_pool(POOL)?.amm;
+        let route = &m.amm_pool(REWARD_POOL)?.amm;
+        let lending: &LendingPool = m.lending(&w.stable)?;
+        let id = opened.position;
+        let position = m
+            .positions()
+            .find(|p| p.id == id)
+            .ok_or_else(|| RiskError::Internal("the opened position is missing".into()))?;
+        let farm = m.farm_of(POOL)?;
+        let demand = Holder::Account(world::DEMAND.into());
+        let owner = Holder::Account(OWNER.into());
+        let ray = 1e27;
+        let start = State {
+            x: f(amm.reserve0, u0),
+            y: f(amm.reserve1, u1),
+            s: f(amm.total_supply, u0),
+            staked: farm.map_or(0.0, |f_| f(f_.total_staked, u0)),
+            rx: f(route.reserve0, u0),
+            ry: f(route.reserve1, u1),
+            cash: f(lending.cash, u1),
+            scaled_total: f(lending.total_debt_scaled, u1),
+            scaled_demand: f(lending.debt_shares(&demand), u1),
+            scaled_position: f(lending.debt_shares(&Holder::Position(id)), u1),
+            index: world::wad_to_f64(lending.borrow_index.0) * 1e18 / ray,
+            rate: world::wad_to_f64(lending.borrow_rate.0) * 1e18 / ray,
+            last_update: lending.last_update,
+            lp: f(position.lp, u0),
+            pending: 0.0,
+            wallet_stable: f(m.balance(&owner, &w.stable), u1),
+            wallet_reward: f(m.balance(&owner, &w.reward), u0),
+            gas: world::wad_to_f64(opened.gas),
+            open: true,
+            bad_debt: 0.0,
+            last_compound: m.time,
+            now: m.time,
+        };
+        let l = &scenario.market.leverage;
+        let fee = amm.fee;
+        let reward_fee = route.fee;
+        Ok(Setup {
+            fee: (f64::from(fee.numerator()), f64::from(fee.denominator())),
+            reward_fee: (f64::from(reward_fee.numerator()), f64::from(reward_fee.denominator())),
+            start,
+            rate_model: lending.config.rate_model.clone(),
+            reserve_factor: lending.config.reserve_factor_bps,
+            emission: farm.map_or(0.0, |f_| f(f_.reward_per_second, u0)),
+            kill_bps: l.kill_factor_bps as f64,
+            work_bps: l.work_factor_bps as f64,
+            prize: l.kill_prize_bps as f64 / 1e4,
+            treasury: l.kill_treasury_bps as f64 / 1e4,
+            bounty: l.reinvest_bounty_bps as f64 / 1e4,
+            oracle_valuation: l.valuation == "oracle",
+            contributed: opened.contributed as f64 / 1e18,
+            opened_equity: opened.opened_equity as f64 / 1e18,
+            protection: scenario.protection.clone(),
+            gas: scenario.costs.gas_per_action,
+            volume: scenario.market.volume.clone(),
+            utilization: scenario.market.utilization.clone(),
+            dt,
+            leverage: scenario.position.leverage,
+        })
+    }
+
+    /// The state every path starts from.
+    pub fn start(&self) -> State {
+        self.start
+    }
+
+    /// The owner's equity, marked at the oracle (the backtester's [`Snapshot::equity`]):
+    /// liquidity at the oracle price, minus debt, plus rewards, plus the wallet, minus gas.
+    ///
+    /// [`Snapshot::equity`]: levfarm_sim::book::Snapshot::equity
+    #[inline]
+    pub fn equity(&self, st: &State, price: f64, reward_price: f64) -> f64 {
+        let wallet = st.wallet_stable + st.wallet_reward * reward_price - st.gas;
+        if !st.open {
+            return wallet;
+        }
+        wallet + self.position_equity(st, price, reward_price)
+    }
+
+    #[inline]
+    fn position_equity(&self, st: &State, price: f64, reward_price: f64) -> f64 {
+        let liquidity = 2.0 * (st.x * st.y * price).sqrt() * st.lp / st.s;
+        liquidity - self.debt(st) + st.pending * reward_price
+    }
+
+    /// The position's debt now (the index accrued to `now` at the stored rate).
+    #[inline]
+    fn debt(&self, st: &State) -> f64 {
+        st.scaled_position * index_at(st, st.now)
+    }
+
+    /// Position value (exit or oracle) and debt.
+    #[inline]
+    fn health(&self, st: &State, price: f64) -> (f64, f64) {
+        let debt = self.debt(st);
+        let value = if self.oracle_valuation {
+            2.0 * (st.x * st.y * price).sqrt() * st.lp / st.s
+        } else {
+            let share = st.lp / st.s;
+            let (a0, a1) = (st.x * share, st.y * share);
+            let out = out_given_in(a0, st.x - a0, st.y - a1, self.fee);
+            a1 + out
+        };
+        (value, debt)
+    }
+
+    /// `ceil(debt·10⁴/value)`, the engine's debt ratio in basis points.
+    #[inline]
+    fn ratio_bps(value: f64, debt: f64) -> f64 {
+        if debt <= 0.0 {
+            0.0
+        } else if value <= 0.0 {
+            f64::INFINITY
+        } else {
+            (debt * 1e4 / value).ceil()
+        }
+    }
+
+    /// One bar: time, oracle, arbitrage, volume, other borrowers. `target_u` is the
+    /// utilization model's value for this bar.
+    #[inline]
+    pub fn bar(&self, st: &mut State, price: f64, log_return: f64, target_u: f64) {
+        st.now += self.dt;
+        // Farm rewards since the last bar, on the position's share of the stake.
+        if st.open && st.staked > 0.0 {
+            st.pending += self.emission * self.dt as f64 * st.lp / st.staked;
+        }
+        arbitrage(&mut st.x, &mut st.y, price, self.fee);
+        let tvl = st.x * price + st.y;
+        let days = self.dt as f64 / 86_400.0;
+        let volume = match self.volume {
+            VolumeModel::None | VolumeModel::File { .. } => 0.0,
+            VolumeModel::Turnover { daily } => daily * days * tvl,
+            VolumeModel::Volatility { multiplier, daily_floor } => {
+                multiplier * log_return.abs() * tvl + daily_floor * days * tvl
+            }
+        };
+        if volume > 0.0 {
+            let a = volume / 2.0;
+            let out = out_given_in(a, st.y, st.x, self.fee);
+            st.y += a;
+            st.x -= out;
+            if out > 0.0 {
+                let back = out_given_in(out, st.x, st.y, self.fee);
+                st.x += out;
+                st.y -= back;
+            }
+        }
+        self.adjust_utilization(st, target_u);
+    }
+
+    fn adjust_utilization(&self, st: &mut State, u: f64) {
+        let total = st.cash + st.scaled_total * st.index;
+        let demand = st.scaled_demand * index_at(st, st.now);
+        let target = total * u;
+        let band = total / 1000.0;
+        if target > demand + band {
+            let amount = (target - demand).min(st.cash);
+            if amount > 0.0 {
+                self.accrue(st);
+                st.cash -= amount;
+                let scaled = amount / st.index;
+                st.scaled_total += scaled;
+                st.scaled_demand += scaled;
+                self.update_rate(st);
+            }
+        } else if demand > target + band {
+            let amount = demand - target;
+            self.accrue(st);
+            st.cash += amount;
+            let scaled = (amount / st.index).min(st.scaled_demand);
+            st.scaled_total -= scaled;
+            st.scaled_demand -= scaled;
+            self.update_rate(st);
+        }
+    }
+
+    fn accrue(&self, st: &mut State) {
+        st.index = index_at(st, st.now);
+        st.last_update = st.now;
+    }
+
+    /// The stored borrow rate after a borrow or repay, from the pool's exact rate model.
+    fn update_rate(&self, st: &mut State) {
+        let units = |v: f64| U256::from((v.max(0.0) * 1e6).round() as u128);
+        let inputs = RateInputs {
+            total_debt: units(st.scaled_total * st.index),
+            available_liquidity: units(st.cash),
+            unbacked: U256::ZERO,
+            reserve_factor: self.reserve_factor,
+        };
+        if let Ok(rates) = self.rate_model.rates(&inputs) {
+            st.rate = world::wad_to_f64(rates.borrow_rate.0) / 1e9;
+        }
+    }
+
+    /// Borrows `amount` for the position.
+    fn borrow(&self, st: &mut State, amount: f64) {
+        self.accrue(st);
+        st.cash -= amount;
+        let scaled = amount / st.index;
+        st.scaled_total += scaled;
+        st.scaled_position += scaled;
+        self.update_rate(st);
+    }
+
+    /// Repays `amount` of the position's debt (at most all of it).
+    fn repay(&self, st: &mut State, amount: f64) {
+        let scaled = (amount / st.index).min(st.scaled_position);
+        st.cash += amount;
+        st.scaled_total -= scaled;
+        st.scaled_position -= scaled;
+        if st.scaled_position * st.index < 1e-7 {
+            st.scaled_total -= st.scaled_position;
+            st.scaled_position = 0.0;
+        }
+        self.update_rate(st);
+    }
+
+    /// Keepers after a bar at `price`; returns what happened.
+    #[inline]
+    pub fn keepers(&self, st: &mut State, price: f64, reward_price: f64) -> Event {
+        if !st.open {
+            return Event::None;
+        }
+        let p = &self.protection;
+        let (value, debt) = self.health(st, price);
+        let ratio = Self::ratio_bps(value, debt) / 1e4;
+        let equity = self.position_equity(st, price, reward_price);
+        let change = (equity - self.opened_equity) / self.opened_equity.max(1e-18);
+        let exit = p.stop_loss_price.is_some_and(|s| price <= s)
+            || p.stop_loss_equity.is_some_and(|l| change <= -l);
+        let take = p.take_profit_price.is_some_and(|t| price >= t)
+            || p.take_profit_equity.is_some_and(|g| change >= g);
+        if (exit || take) && self.close_all(st) {
+            st.gas += self.gas;
+            return if exit { Event::StopLoss } else { Event::TakeProfit };
+        }
+        if let Some(t) = &p.top_up {
+            if ratio >= t.trigger && st.wallet_stable > 0.0 {
+                self.top_up(st, price, t.target);
+            }
+        }
+        if let Some(d) = &p.deleverage {
+            let (value, debt) = self.health(st, price);
+            if Self::ratio_bps(value, debt) / 1e4 >= d.trigger {
+                self.deleverage(st, price, d.target);
+            }
+        }
+        if let Some(r) = &p.rebalance {
+            if st.open {
+                self.rebalance(st, price, r.target_leverage, r.band);
+            }
+        }
+        if !st.open {
+            return Event::None;
+        }
+        if let Some(hours) = p.compound_hours {
+            if st.now - st.last_compound >= hours * 3600 {
+                st.last_compound = st.now;
+                if st.pending > 0.0 {
+                    arbitrage(&mut st.rx, &mut st.ry, reward_price, self.reward_fee);
+                    self.compound(st);
+                }
+            }
+        }
+        let (value, debt) = self.health(st, price);
+        if Self::ratio_bps(value, debt) > self.kill_bps {
+            self.liquidate(st);
+            return Event::Liquidated;
+        }
+        Event::None
+    }
+
+    /// Removes `lp` from the pool and stake; the tokens it was.
+    fn unwind(&self, st: &mut State, lp: f64) -> (f64, f64) {
+        let share = lp / st.s;
+        let (a0, a1) = (st.x * share, st.y * share);
+        st.x -= a0;
+        st.y -= a1;
+        st.s -= lp;
+        st.staked -= lp;
+        st.lp -= lp;
+        (a0, a1)
+    }
+
+    /// Sells `a0` of the asset into the pool; the stable out.
+    fn sell_asset(&self, st: &mut State, a0: f64) -> f64 {
+        let out = out_given_in(a0, st.x, st.y, self.fee);
+        st.x += a0;
+        st.y -= out;
+        out
+    }
+
+    /// Closes the whole position, converting to the debt token; refused (nothing changes)
+    /// when what comes back cannot repay the debt.
+    fn close_all(&self, st: &mut State) -> bool {
+        let mut trial = *st;
+        self.accrue(&mut trial);
+        let debt = self.debt(&trial);
+        let lp = trial.lp;
+        let (a0, a1) = self.unwind(&mut trial, lp);
+        let back = a1 + self.sell_asset(&mut trial, a0);
+        if back < debt {
+            return false;
+        }
+        self.repay(&mut trial, debt);
+        trial.wallet_stable += back - debt;
+        trial.wallet_reward += trial.pending;
+        trial.pending = 0.0;
+        trial.open = false;
+        *st = trial;
+        true
+    }
+
+    fn top_up(&self, st: &mut State, price: f64, target: f64) {
+        let (value, debt) = self.health(st, price);
+        let needed = (debt / target - value).max(0.0);
+        let amount = needed.min(st.wallet_stable);
+        if amount <= 0.0 {
+            return;
+        }
+        let mut trial = *st;
+        self.accrue(&mut trial);
+        trial.wallet_stable -= amount;
+        self.zap_stable(&mut trial, amount);
+        let (after_value, after_debt) = self.health(&trial, price);
+        let limit = self.kill_bps - 100.0;
+        if after_value <= value || after_value * limit < after_debt * 1e4 {
+            return;
+        }
+        trial.gas += self.gas;
+        *st = trial;
+    }
+
+    /// Zaps `amount` of the stable token into the position (one-sided optimal swap, then
+    /// liquidity at the pool's ratio); leftovers go back to the owner.
+    fn zap_stable(&self, st: &mut State, amount: f64) {
+        let (n, d) = self.fee;
+        let r = st.y;
+        let sum = d + n;
+        let swap = ((r * (amount * 4.0 * n * d + r * sum * sum)).sqrt() - r * sum) / (2.0 * n);
+        let out = out_given_in(swap, st.y, st.x, self.fee);
+        st.y += swap;
+        st.x -= out;
+        let (h0, h1) = (out, amount - swap);
+        // Router-style amounts: token0 desired, token1 at the pool's ratio.
+        let b_opt = h0 * st.y / st.x;
+        let (a0, a1) = if b_opt <= h1 { (h0, b_opt) } else { (h1 * st.x / st.y, h1) };
+        let liquidity = (a0 * st.s / st.x).min(a1 * st.s / st.y);
+        st.x += a0;
+        st.y += a1;
+        st.s += liquidity;
+        st.staked += liquidity;
+        st.lp += liquidity;
+        st.wallet_stable += h1 - a1;
+        // Asset left over is swept to the owner; valued at the oracle with the wallet's
+        // stable in the backtester, it is at most a few units and sold here at the pool.
+        let left0 = h0 - a0;
+        if left0 > 0.0 {
+            st.wallet_stable += left0 * st.y / st.x;
+        }
+    }
+
+    fn deleverage(&self, st: &mut State, price: f64, target: f64) {
+        let (value, debt) = self.health(st, price);
+        if value <= 0.0 {
+            return;
+        }
+        let share = ((debt - target * value) / (value * (1.0 - target))).clamp(0.0, 1.0);
+        let ppm = (share * 1e6).ceil();
+        let remove = if ppm >= 990_000.0 { st.lp } else { st.lp * ppm / 1e6 };
+        if remove <= 0.0 {
+            return;
+        }
+        let before = Self::ratio_bps(value, debt);
+        let mut trial = *st;
+        self.accrue(&mut trial);
+        let debt = self.debt(&trial);
+        let fully = remove >= trial.lp;
+        let (a0, a1) = self.unwind(&mut trial, remove);
+        let back = a1 + self.sell_asset(&mut trial, a0);
+        let repaid = back.min(debt);
+        if fully {
+            if back < debt {
+                return;
+            }
+            trial.open = false;
+            trial.wallet_reward += trial.pending;
+            trial.pending = 0.0;
+        }
+        self.repay(&mut trial, repaid);
+        trial.wallet_stable += back - repaid;
+        if !fully {
+            let (v, d) = self.health(&trial, price);
+            let after = Self::ratio_bps(v, d);
+            if after > self.work_bps && after > before {
+                return;
+            }
+        }
+        trial.gas += self.gas;
+        *st = trial;
+    }
+
+    fn rebalance(&self, st: &mut State, price: f64, target: f64, band: f64) {
+        let (value, debt) = self.health(st, price);
+        let leverage = if value <= debt { f64::INFINITY } else { value / (value - debt) };
+        if leverage > target * (1.0 + band) {
+            self.deleverage(st, price, 1.0 - 1.0 / target);
+            return;
+        }
+        if leverage >= target * (1.0 - band) || debt <= 0.0 {
+            return;
+        }
+        let mut trial = *st;
+        if !self.close_all(&mut trial) {
+            return;
+        }
+        let equity = trial.wallet_stable;
+        trial.wallet_stable = 0.0;
+        let borrow = equity * (target - 1.0);
+        if borrow > trial.cash {
+            return;
+        }
+        trial.open = true;
+        trial.lp = 0.0;
+        self.borrow(&mut trial, borrow);
+        self.zap_stable(&mut trial, equity + borrow);
+        let (v, d) = self.health(&trial, price);
+        if Self::ratio_bps(v, d) > self.work_bps {
+            return;
+        }
+        trial.gas += self.gas;
+        *st = trial;
+    }
+
+    fn compound(&self, st: &mut State) {
+        let rewards = st.pending;
+        let bounty = rewards * self.bounty;
+        let sold = rewards - bounty;
+        let out = out_given_in(sold, st.rx, st.ry, self.reward_fee);
+        st.rx += sold;
+        st.ry -= out;
+        st.pending = 0.0;
+        if out > 0.0 {
+            // Reinvesting touches no lending pool: the index is not accrued.
+            self.zap_stable(st, out);
+        }
+    }
+
+    fn liquidate(&self, st: &mut State) {
+        self.accrue(st);
+        let debt = self.debt(st);
+        let lp = st.lp;
+        let (a0, a1) = self.unwind(st, lp);
+        let back = a1 + self.sell_asset(st, a0);
+        let rest = back * (1.0 - self.prize - self.treasury);
+        let repaid = rest.min(debt);
+        self.repay(st, repaid);
+        let bad = debt - repaid;
+        st.bad_debt += bad.max(0.0);
+        if bad > 0.0 {
+            st.scaled_total -= st.scaled_position;
+            st.scaled_position = 0.0;
+            self.update_rate(st);
+        }
+        st.wallet_stable += rest - repaid;
+        st.wallet_reward += st.pending;
+        st.pending = 0.0;
+        st.open = false;
+    }
+
+    /// A loss event takes `severity` of the position's liquidity.
+    pub fn hazard(&self, st: &mut State, severity: f64) {
+        if st.open {
+            let lp = st.lp * severity;
+            self.unwind(st, lp);
+        }
+    }
+
+    /// Runs one path of `prices` (the close of each step after the start, reward prices
+    /// alongside) and returns how it ended; `on_step(step, equity)` sees each step's equity.
+    pub fn run<F: FnMut(u32, f64)>(
+        &self,
+        start_price: f64,
+        steps: &mut dyn Iterator<Item = StepInput>,
+        mut on_step: F,
+    ) -> Outcome {
+        let mut st = self.start;
+        let mut out = Outcome::default();
+        let mut prev = start_price;
+        let mut last = (start_price, 0.0);
+        for (i, input) in steps.enumerate() {
+            let step = i as u32 + 1;
+            if !st.open {
+                // Out of the market: the wallet is all that moves (with the reward price).
+                st.now += self.dt;
+                last = (input.price, input.reward_price);
+                on_step(step, self.equity(&st, input.price, input.reward_price));
+                continue;
+            }
+            let lr = (input.price / prev).ln();
+            prev = input.price;
+            self.bar(&mut st, input.price, lr, input.utilization);
+            if input.hazard {
+                self.hazard(&mut st, input.severity);
+                out.hazards += 1;
+            }
+            match self.keepers(&mut st, input.price, input.reward_price) {
+                Event::Liquidated => out.liquidated = Some(step),
+                Event::StopLoss | Event::TakeProfit => out.closed = Some(step),
+                Event::None => {}
+            }
+            last = (input.price, input.reward_price);
+            on_step(step, self.equity(&st, input.price, input.reward_price));
+        }
+        out.equity = self.equity(&st, last.0, last.1);
+        out.bad_debt = st.bad_debt;
+        out
+    }
+}
+
+/// One step's inputs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepInput {
+    pub price: f64,
+    pub reward_price: f64,
+    pub utilization: f64,
+    pub hazard: bool,
+    pub severity: f64,
+    /// The stable token's price in the numeraire, relative to the start (1 unless it is a
+    /// second volatile asset).
+    pub numeraire: f64,
+}
+
+/// What the keepers did in a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    None,
+    StopLoss,
+    TakeProfit,
+    Liquidated,
+}
+
+/// The borrow index at `now`: the stored index times Aave's compounded factor for the stored
+/// rate since the last update.
+#[inline]
+fn index_at(st: &State, now: u64) -> f64 {
+    if st.scaled_total <= 0.0 {
+        return st.index;
+    }
+    let x = st.rate * (now - st.last_update) as f64 / YEAR;
+    st.index * (1.0 + x + x * (x / 2.0 + x * (x / 6.0)))
+}
+
+/// Uniswap v2's `getAmountOut` with the fee kept `n/d`.
+#[inline]
+fn out_given_in(amount_in: f64, reserve_in: f64, reserve_out: f64, (n, d): (f64, f64)) -> f64 {
+    if amount_in <= 0.0 {
+        return 0.0;
+    }
+    let with_fee = amount_in * n;
+    with_fee * reserve_out / (reserve_in * d + with_fee)
+}
+
+/// Moves a pool (`x` token0, `y` token1) to the edge of the fee's band around `price`, as the
+/// engine's arbitrageur does.
+#[inline]
+fn arbitrage(x: &mut f64, y: &mut f64, price: f64, fee: (f64, f64)) {
+    let (n, d) = fee;
+    if *y * n > *x * d * price {
+        let dx = ((*x * *y * n * d / price).sqrt() - *x * d) / n;
+        if dx > 0.0 {
+            let out = out_given_in(dx, *x, *y, fee);
+            *x += dx;
+            *y -= out;
+        }
+    } else if *y * d < *x * n * price {
+        let dy = ((*x * *y * n * d * price).sqrt() - *y * d) / n;
+        if dy > 0.0 {
+            let out = out_given_in(dy, *y, *x, fee);
+            *y += dy;
+            *x -= out;
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! Mergeable statistics: integer counts and sums, so that adding shards or thread blocks in
+//! any order gives the same bits.
+//!
+//! Each path's equity multiple (final equity / contributed) is quantised once to 1e-9 and
+//! everything else is derived from those integers: sums for means, a 0.001-wide histogram
+//! (with per-bin sums) for quantiles, VaR and CVaR, a day histogram for time to liquidation,
+//! and a coarser histogram per fan point. Memory is fixed by the settings, not the paths.
+
+use serde::{Deserialize, Serialize};
+
+/// Nano-units per unit of a multiple.
+const Q: f64 = 1e9;
+/// Histogram range of the multiple and its fine and fan bin widths, in nano-units.
+const LO: i64 = -2_000_000_000;
+const HI: i64 = 10_000_000_000;
+const FINE: i64 = 1_000_000;
+const COARSE: i64 = 10_000_000;
+
+/// Counts and sums over values in nano-units, with an underflow and an overflow bin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hist {
+    width: i64,
+    /// Sparse on disk: (bin, count, sum) for the bins that have any.
+    #[serde(with = "sparse")]
+    bins: Vec<(u64, i128)>,
+}
+
+impl Hist {
+    fn new(width: i64) -> Hist {
+        let n = ((HI - LO) / width) as usize + 2;
+        Hist { width, bins: vec![(0, 0); n] }
+    }
+
+    #[inline]
+    fn add(&mut self, q: i64) {
+        let n = self.bins.len();
+        let i = if q < LO {
+            0
+        } else if q >= HI {
+            n - 1
+        } else {
+            ((q - LO) / self.width) as usize + 1
+        };
+        self.bins[i].0 += 1;
+        self.bins[i].1 += i128::from(q);
+    }
+
+    fn merge(&mut self, other: &Hist) {
+        for (a, b) in self.bins.iter_mut().zip(&other.bins) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+    }
+
+    fn count(&self) -> u64 {
+        self.bins.iter().map(|b| b.0).sum()
+    }
+
+    /// The mean of the bin holding the `k`-th smallest value (1-based).
+    fn kth(&self, k: u64) -> f64 {
+        let mut seen = 0;
+        for &(c, s) in &self.bins {
+            seen += c;
+            if c > 0 && seen >= k {
+                return s as f64 / c as f64 / Q;
+            }
+        }
+        f64::NAN
+    }
+
+    /// The mean of all values.
+    pub fn mean(&self) -> f64 {
+        let n = self.count();
+        if n == 0 {
+            return f64::NAN;
+        }
+        self.bins.iter().map(|b| b.1).sum::<i128>() as f64 / n as f64 / Q
+    }
+
+    /// The `p` quantile (the value below which a share `p` lies), to the bin width.
+    pub fn quantile(&self, p: f64) -> f64 {
+        let n = self.count();
+        if n == 0 {
+            return f64::NAN;
+        }
+        let k = ((p * n as f64).ceil() as u64).clamp(1, n);
+        self.kth(k)
+    }
+
+    /// The mean of the lowest share `p` of the values.
+    pub fn tail_mean(&self, p: f64) -> f64 {
+        let n = self.count();
+        let want = p * n as f64;
+        if n == 0 || want <= 0.0 {
+            return f64::NAN;
+        }
+        let (mut taken, mut sum) = (0.0, 0.0);
+        for &(c, s) in &self.bins {
+            if c == 0 {
+                continue;
+            }
+            let mean = s as f64 / c as f64;
+            let take = (want - taken).min(c as f64);
+            sum += take * mean;
+            taken += take;
+            if taken >= want {
+                break;
+            }
+        }
+        sum / taken / Q
+    }
+
+    /// Bin edges and counts in units, trimmed to the occupied range.
+    pub fn dense(&self) -> (Vec<f64>, Vec<u64>) {
+        let first = self.bins.iter().position(|b| b.0 > 0);
+        let last = self.bins.iter().rposition(|b| b.0 > 0);
+        let (Some(first), Some(last)) = (first, last) else { return (Vec::new(), Vec::new()) };
+        let first = first.max(1);
+        let last = last.min(self.bins.len() - 2).max(first);
+        let edge = |i: usize| (LO + (i as i64 - 1) * self.width) as f64 / Q;
+        let edges = (first..=last + 1).map(edge).collect();
+        let mut counts: Vec<u64> = self.bins[first..=last].iter().map(|b| b.0).collect();
+        // Values outside the range go to the end bins.
+        counts[0] += self.bins[0].0;
+        let end = counts.len() - 1;
+        counts[end] += self.bins[self.bins.len() - 1].0;
+        (edges, counts)
+    }
+}
+
+mod sparse {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(bins: &[(u64, i128)], s: S) -> Result<S::Ok, S::Error> {
+        let v: Vec<(usize, u64, String)> = bins
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.0 > 0)
+            .map(|(i, b)| (i, b.0, b.1.to_string()))
+            .collect();
+        (bins.len(), v).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(u64, i128)>, D::Error> {
+        let (n, v): (usize, Vec<(usize, u64, String)>) = Deserialize::deserialize(d)?;
+        if n > 10_000_000 {
+            return Err(serde::de::Error::custom("histogram too large"));
+        }
+        let mut bins = vec![(0, 0); n];
+        for (i, c, s) in v {
+            let sum = s.parse().map_err(serde::de::Error::custom)?;
+            *bins.get_mut(i).ok_or_else(|| serde::de::Error::custom("bin out of range"))? =
+                (c, sum);
+        }
+        Ok(bins)
+    }
+}
+
+/// Everything kept of one configuration's paths.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accum {
+    pub paths: u64,
+    pub liquidated: u64,
+    pub stopped: u64,
+    pub took_profit: u64,
+    pub losses: u64,
+    pub wipeouts: u64,
+    pub hazards: u64,
+    /// Sum of multiples and of net APYs, nano-units.
+    #[serde(with = "dec")]
+    pub sum_multiple: i128,
+    #[serde(with = "dec")]
+    pub sum_apy: i128,
+    /// Sum of steps to liquidation.
+    pub sum_liquidation_steps: u64,
+    /// Bad debt left to lenders, micro-units of the numeraire.
+    #[serde(with = "dec")]
+    pub bad_debt: i128,
+    pub multiple: Hist,
+    /// Liquidations per day of the horizon.
+    pub liquidation_days: Vec<u64>,
+    /// Multiples at each fan point, and their sums.
+    pub fan: Vec<Hist>,
+}
+
+mod dec {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &i128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// One path's result, as the accumulator takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct PathResult {
+    pub multiple: f64,
+    pub years: f64,
+    pub liquidated_step: Option<u32>,
+    pub stopped: bool,
+    pub took_profit: bool,
+    pub hazards: u32,
+    pub bad_debt: f64,
+}
+
+/// A multiple in nano-units (NaN counts as a total loss).
+#[inline]
+pub fn quantise(m: f64) -> i64 {
+    if m.is_nan() {
+        return 0;
+    }
+    (m.clamp(-1e9, 1e9) * Q).round() as i64
+}
+
+/// The compounded annual return of a multiple over `years` (−100% for nothing left).
+pub fn apy(multiple: f64, years: f64) -> f64 {
+    if multiple <= 0.0 {
+        -1.0
+    } else {
+        multiple.powf(1.0 / years) - 1.0
+    }
+}
+
+impl Accum {
+    pub fn new(days: u32, fan_points: usize) -> Accum {
+        Accum {
+            paths: 0,
+            liquidated: 0,
+            stopped: 0,
+            took_profit: 0,
+            losses: 0,
+            wipeouts: 0,
+            hazards: 0,
+            sum_multiple: 0,
+            sum_apy: 0,
+            sum_liquidation_steps: 0,
+            bad_debt: 0,
+            multiple: Hist::new(FINE),
+            liquidation_days: vec![0; days.max(1) as usize],
+            fan: (0..fan_points).map(|_| Hist::new(COARSE)).collect(),
+        }
+    }
+
+    /// Adds one path; `fan` holds its multiple at each fan point.
+    pub fn add(&mut self, r: &PathResult, steps_per_day: u32, fan: &[f64]) {
+        let q = quantise(r.multiple);
+        self.paths += 1;
+        self.sum_multiple += i128::from(q);
+        let m = q as f64 / Q;
+        self.sum_apy += i128::from(quantise(apy(m, r.years)));
+        self.multiple.add(q);
+        if q < 1_000_000_000 {
+            self.losses += 1;
+        }
+        if q < 0 {
+            self.wipeouts += 1;
+        }
+        if let Some(step) = r.liquidated_step {
+            self.liquidated += 1;
+            self.sum_liquidation_steps += u64::from(step);
+            let day = ((step.saturating_sub(1)) / steps_per_day.max(1)) as usize;
+            let last = self.liquidation_days.len() - 1;
+            self.liquidation_days[day.min(last)] += 1;
+        }
+        self.stopped += u64::from(r.stopped);
+        self.took_profit += u64::from(r.took_profit);
+        self.hazards += u64::from(r.hazards);
+        self.bad_debt += (r.bad_debt * 1e6).round() as i128;
+        for (h, v) in self.fan.iter_mut().zip(fan) {
+            h.add(quantise(*v));
+        }
+    }
+
+    /// Adds another accumulator of the same settings.
+    pub fn merge(&mut self, o: &Accum) {
+        self.paths += o.paths;
+        self.liquidated += o.liquidated;
+        self.stopped += o.stopped;
+        self.took_profit += o.took_profit;
+        self.losses += o.losses;
+        self.wipeouts += o.wipeouts;
+        self.hazards += o.hazards;
+        self.sum_multiple += o.sum_multiple;
+        self.sum_apy += o.sum_apy;
+        self.sum_liquidation_steps += o.sum_liquidation_steps;
+        self.bad_debt += o.bad_debt;
+        self.multiple.merge(&o.multiple);
+        for (a, b) in self.liquidation_days.iter_mut().zip(&o.liquidation_days) {
+            *a += b;
+        }
+        for (a, b) in self.fan.iter_mut().zip(&o.fan) {
+            a.merge(b);
+        }
+    }
+
+    /// Whether `o` was made with the same settings (same shapes).
+    pub fn compatible(&self, o: &Accum) -> bool {
+        self.liquidation_days.len() == o.liquidation_days.len()
+            && self.fan.len() == o.fan.len()
+            && self.multiple.bins.len() == o.multiple.bins.len()
+    }
+}
+
+/// Wilson's 95% score interval for `k` successes in `n` trials.
+pub fn wilson(k: u64, n: u64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let z = 1.959_963_984_540_054_f64;
+    let (k, n) = (k as f64, n as f64);
+    let p = k / n;
+    let denom = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denom;
+    let half = z * ((p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt()) / denom;
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// The figures a configuration's paths give.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub paths: u64,
+    pub liquidation_probability: f64,
+    pub liquidation_ci95: (f64, f64),
+    pub loss_probability: f64,
+    /// Probability of losing more than what was put in.
+    pub wipeout_probability: f64,
+    pub stop_probability: f64,
+    pub take_profit_probability: f64,
+    pub mean_multiple: f64,
+    pub mean_apy: f64,
+    pub median_apy: f64,
+    /// Net APY at 1%, 5%, 25%, 50%, 75%, 95% and 99%.
+    pub apy_quantiles: Vec<(f64, f64)>,
+    /// Losses over the horizon as a share of what was put in (positive = loss).
+    pub var95: f64,
+    pub cvar95: f64,
+    pub var99: f64,
+    pub cvar99: f64,
+    pub mean_days_to_liquidation: Option<f64>,
+    pub median_days_to_liquidation: Option<f64>,
+    pub hazard_events: u64,
+    /// Bad debt left to lenders per path, on average.
+    pub mean_bad_debt: f64,
+}
+
+pub const QUANTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
+
+impl Accum {
+    pub fn summary(&self, years: f64, steps_per_day: u32) -> Summary {
+        let n = self.paths.max(1) as f64;
+        let share = |k: u64| k as f64 / n;
+        let mean_days = (self.liquidated > 0).then(|| {
+            self.sum_liquidation_steps as f64 / self.liquidated as f64 / f64::from(steps_per_day)
+        });
+        let median_days = (self.liquidated > 0).then(|| {
+            let half = self.liquidated.div_ceil(2);
+            let mut seen = 0;
+            let mut day = 0;
+            for (i, c) in self.liquidation_days.iter().enumerate() {
+                seen += c;
+                if seen >= half {
+                    day = i;
+                    break;
+                }
+            }
+            day as f64 + 0.5
+        });
+        Summary {
+            paths: self.paths,
+            liquidation_probability: share(self.liquidated),
+            liquidation_ci95: wilson(self.liquidated, self.paths),
+            loss_probability: share(self.losses),
+            wipeout_probability: share(self.wipeouts),
+            stop_probability: share(self.stopped),
+            take_profit_probability: share(self.took_profit),
+            mean_multiple: self.sum_multiple as f64 / Q / n,
+            mean_apy: self.sum_apy as f64 / Q / n,
+            median_apy: apy(self.multiple.quantile(0.5), years),
+            apy_quantiles: QUANTILES
+                .iter()
+                .map(|&p| (p, apy(self.multiple.quantile(p), years)))
+                .collect(),
+            var95: 1.0 - self.multiple.quantile(0.05),
+            cvar95: 1.0 - self.multiple.tail_mean(0.05),
+            var99: 1.0 - self.multiple.quantile(0.01),
+            cvar99: 1.0 - self.multiple.tail_mean(0.01),
+            mean_days_to_liquidation: mean_days,
+            median_days_to_liquidation: median_days,
+            hazard_events: self.hazards,
+            mean_bad_debt: self.bad_debt as f64 / 1e6 / n,
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The kernel against the exact backtester on the same seeded paths: the same liquidation
+//! step, and the same final equity within 1e-6 relative where no liquidation happens.
+
+use levfarm_core::price::Price;
+use levfarm_risk::kernel::StepInput;
+use levfarm_risk::Plan;
+use levfarm_sim::backtest::{self, Strategy};
+use levfarm_sim::data::PriceSeries;
+use levfarm_sim::world::price_from_f64;
+use levfarm_sim::Scenario;
+
+/// The default scenario on GBM paths with the risks the backtester also has (constant
+/// utilization, turnover volume, decaying rewards, deleverage and compounding), without the
+/// ones it has not (a hazard, a volatile reward token).
+fn scenario(extra: &[(&str, &str)]) -> Scenario {
+    let mut s = Scenario::default();
+    for (k, v) in [
+        ("risk.model", "{ kind = \"gbm\", mu = 0.0, sigma = 0.9 }"),
+        ("risk.utilization", "{ model = \"constant\", value = 0.7 }"),
+        ("risk.hazard.probability_per_year", "0.0"),
+        // The backtest's reward decay of 50% a year, as a drift of ln(0.5) with no volatility.
+        ("risk.reward", "{ drift = -0.6931471805599453, volatility = 0.0 }"),
+        ("risk.horizon_days", "45"),
+        ("risk.paths", "6"),
+        ("risk.start_price", "2000.0"),
+        ("risk.leverages", "[]"),
+    ]
+    .iter()
+    .chain(extra)
+    {
+        s = s.with_value(k, v).unwrap();
+    }
+    s
+}
+
+fn series(start: f64, inputs: &[StepInput]) -> PriceSeries {
+    let mut closes: Vec<Price> = vec![price_from_f64(start).unwrap()];
+    closes.extend(inputs.iter().map(|i| price_from_f64(i.price).unwrap()));
+    PriceSeries {
+        source: "paths".into(),
+        interval: 3600,
+        times: (0..closes.len() as i64).map(|i| i * 3600).collect(),
+        closes,
+        gaps: Vec::new(),
+        filled: 0,
+    }
+}
+
+/// Runs every path of every configuration both ways; returns the paths, the liquidations and
+/// the kinds of action the backtester took.
+fn compare(s: &Scenario) -> (usize, usize, std::collections::BTreeSet<&'static str>) {
+    let mut kinds = std::collections::BTreeSet::new();
+    let plan = Plan::new(s, &[], None).unwrap();
+    let (mut n, mut liquidated) = (0, 0);
+    for (c, config) in plan.configs.iter().enumerate() {
+        for path in 0..plan.spec.paths {
+            let inputs = plan.inputs_of(c, path);
+            let mut fan = vec![0.0; plan.fan_steps.len()];
+            let kernel = plan.path(config, &inputs, &mut fan);
+            let exact = backtest::run(
+                &config.scenario,
+                &series(plan.start_price, &inputs),
+                Strategy::Leveraged,
+                None,
+            )
+            .unwrap();
+            kinds.extend(exact.actions.iter().map(|a| a.kind.as_str()));
+            let exact_step = exact.liquidated_at.map(|t| (t / 3600) as u32);
+            assert_eq!(
+                kernel.liquidated_step, exact_step,
+                "{} path {path}: liquidation step",
+                config.label
+            );
+            let exact_multiple = exact.final_equity as f64 / exact.contributed as f64;
+            if exact_step.is_none() {
+                let rel = (kernel.multiple - exact_multiple).abs() / exact_multiple.abs();
+                assert!(
+                    rel < 1e-6,
+                    "{} path {path}: kernel {} vs exact {} ({rel:e} relative)",
+                    config.label,
+                    kernel.multiple,
+                    exact_multiple
+                );
+            } else {
+                liquidated += 1;
+            }
+            n += 1;
+        }
+    }
+    (n, liquidated, kinds)
+}
+
+#[test]
+fn kernel_matches_the_backtester_with_deleverage_and_compounding() {
+    let (n, _, kinds) = compare(&scenario(&[("position.leverage", "3.0")]));
+    assert_eq!(n, 6);
+    assert!(kinds.contains("compound") && kinds.contains("deleverage"), "{kinds:?}");
+}
+
+#[test]
+fn kernel_matches_the_backtester_through_liquidations() {
+    // No protection and high leverage: most paths are liquidated within the horizon.
+    let s = scenario(&[
+        ("position.leverage", "5.5"),
+        ("market.leverage.work_factor_bps", "8300"),
+        ("protection.deleverage", "none"),
+        ("risk.model", "{ kind = \"gbm\", mu = -0.5, sigma = 1.2 }"),
+    ]);
+    let (n, liquidated, _) = compare(&s);
+    assert!(liquidated >= 2, "only {liquidated} of {n} paths were liquidated");
+}
+
+#[test]
+fn kernel_matches_the_backtester_with_stops_top_ups_and_volatility_volume() {
+    let s = scenario(&[
+        ("position.leverage", "3.0"),
+        ("protection.stop_loss_equity", "0.3"),
+        ("protection.take_profit_equity", "0.4"),
+        ("protection.top_up", "{ trigger = 0.74, target = 0.65, reserve = 3000.0 }"),
+        ("market.volume", "{ model = \"volatility\", multiplier = 20.0, daily_floor = 0.02 }"),
+        ("market.leverage.valuation", "\"oracle\""),
+        ("risk.model", "{ kind = \"gbm\", mu = -1.5, sigma = 1.0 }"),
+        ("risk.paths", "10"),
+    ]);
+    let (_, _, kinds) = compare(&s);
+    assert!(kinds.contains("stop_loss") || kinds.contains("take_profit"), "{kinds:?}");
+}
+
+#[test]
+fn kernel_matches_the_backtester_when_rebalancing_and_at_price_stops() {
+    let s = scenario(&[
+        ("position.leverage", "3.0"),
+        ("protection.deleverage", "none"),
+        ("protection.rebalance", "{ target_leverage = 3.0, band = 0.15 }"),
+    ]);
+    let (_, _, kinds) = compare(&s);
+    assert!(kinds.contains("rebalance"), "{kinds:?}");
+    let s = scenario(&[
+        ("position.leverage", "3.0"),
+        ("protection.stop_loss_price", "1700.0"),
+        ("protection.take_profit_price", "2300.0"),
+    ]);
+    let (_, _, kinds) = compare(&s);
+    assert!(kinds.contains("take_profit") || kinds.contains("stop_loss"), "{kinds:?}");
+}

@@ -1,0 +1,136 @@
+//! Price paths against known answers: GBM's first-passage probability, the bootstrap's
+//! moments, and per-path seeding.
+
+use levfarm_risk::paths::Model;
+use levfarm_sim::risk_spec::PriceModelSpec;
+
+/// Standard normal CDF (Abramowitz–Stegun 7.1.26 via erfc; error < 1.5e-7).
+fn phi(x: f64) -> f64 {
+    let z = x.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * z);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erfc = poly * (-z * z).exp();
+    if x >= 0.0 {
+        1.0 - 0.5 * erfc
+    } else {
+        0.5 * erfc
+    }
+}
+
+#[test]
+fn gbm_first_passage_matches_the_closed_form() {
+    // P(min S ≤ B) over T for GBM: Φ((b − νT)/σ√T) + e^{2νb/σ²} Φ((b + νT)/σ√T), b = ln(B/S0),
+    // ν = μ − σ²/2. Monitoring at m steps misses crossings between them; Broadie, Glasserman
+    // and Kou's correction moves the barrier to B·e^{−0.5826σ√Δt} for the discrete case.
+    let (mu, sigma, t, steps) = (0.1, 0.8, 1.0, 365u32);
+    let dt = t / f64::from(steps);
+    let barrier = 0.6f64;
+    let model = Model::new(&PriceModelSpec::Gbm { mu, sigma }, dt, None);
+    let paths = 20_000u64;
+    let mut hit = 0u64;
+    for p in 0..paths {
+        let mut g = model.path(7, p);
+        let mut x = 0.0;
+        let mut z = 0.0;
+        for _ in 0..steps {
+            x += g.next(&mut z);
+            if x <= barrier.ln() {
+                hit += 1;
+                break;
+            }
+        }
+    }
+    let nu = mu - 0.5 * sigma * sigma;
+    let b = barrier.ln() - 0.5826 * sigma * dt.sqrt();
+    let st = sigma * t.sqrt();
+    let closed =
+        phi((b - nu * t) / st) + (2.0 * nu * b / (sigma * sigma)).exp() * phi((b + nu * t) / st);
+    let p = hit as f64 / paths as f64;
+    let se = (closed * (1.0 - closed) / paths as f64).sqrt();
+    assert!((p - closed).abs() < 4.0 * se, "simulated {p}, closed form {closed} (se {se})");
+}
+
+#[test]
+fn merton_and_garch_have_their_variance() {
+    let dt = 1.0 / 8760.0;
+    let n = 400_000;
+    let var_of = |spec: PriceModelSpec| {
+        let model = Model::new(&spec, dt, None);
+        let mut g = model.path(3, 0);
+        let mut z = 0.0;
+        let r: Vec<f64> = (0..n).map(|_| g.next(&mut z)).collect();
+        let m = r.iter().sum::<f64>() / n as f64;
+        r.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n as f64 / dt
+    };
+    // Merton: σ² + λ(m² + s²) per year.
+    let (sigma, lambda, jm, js) = (0.6, 40.0, -0.03, 0.05);
+    let v = var_of(PriceModelSpec::Merton { mu: 0.0, sigma, lambda, jump_mean: jm, jump_std: js });
+    let expect = sigma * sigma + lambda * (jm * jm + js * js);
+    assert!((v / expect - 1.0).abs() < 0.05, "Merton variance {v}, expected {expect}");
+    // GARCH: unconditional per-step variance ω/(1 − α − β).
+    let (omega, alpha, beta) = (2e-6, 0.06, 0.9);
+    let v = var_of(PriceModelSpec::Garch { mu: 0.0, omega, alpha, beta });
+    let expect = omega / (1.0 - alpha - beta) / dt;
+    assert!((v / expect - 1.0).abs() < 0.1, "GARCH variance {v}, expected {expect}");
+}
+
+#[test]
+fn bootstrap_keeps_the_sample_mean_and_volatility() {
+    let prices = levfarm_sim::data::load_prices(
+        "bundled:ETHUSD_1h",
+        &levfarm_sim::data::PriceOptions {
+            gaps: levfarm_sim::data::GapPolicy::Fill,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let returns = levfarm_risk::run::log_returns(&prices.closes);
+    let n = returns.len() as f64;
+    let mean = returns.iter().sum::<f64>() / n;
+    let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let model = Model::new(
+        &PriceModelSpec::Bootstrap { block_hours: 24 },
+        1.0 / 8760.0,
+        Some(returns.clone().into()),
+    );
+    let (mut sum, mut sq, mut k) = (0.0, 0.0, 0.0);
+    for p in 0..200 {
+        let mut g = model.path(11, p);
+        let mut z = 0.0;
+        for _ in 0..8760 {
+            let r = g.next(&mut z);
+            sum += r;
+            sq += r * r;
+            k += 1.0;
+        }
+    }
+    let m = sum / k;
+    let s = (sq / k - m * m).sqrt();
+    // 1.75M draws in 73,000 blocks of 24: the mean's error is about sd·sqrt(24/k).
+    let se = sd * (24.0 / k).sqrt();
+    assert!((m - mean).abs() < 4.0 * se, "bootstrap mean {m}, sample {mean}, se {se}");
+    assert!((s / sd - 1.0).abs() < 0.03, "bootstrap volatility {s}, sample {sd}");
+    // Every draw is one of the sample's returns.
+    let mut g = model.path(11, 0);
+    let mut z = 0.0;
+    for _ in 0..100 {
+        let r = g.next(&mut z);
+        assert!(returns.contains(&r));
+    }
+}
+
+#[test]
+fn a_path_depends_on_seed_and_id_only() {
+    let model = Model::new(&PriceModelSpec::Gbm { mu: 0.0, sigma: 0.8 }, 1.0 / 8760.0, None);
+    let draw = |seed, id| {
+        let mut g = model.path(seed, id);
+        let mut z = 0.0;
+        (0..50).map(|_| g.next(&mut z)).collect::<Vec<_>>()
+    };
+    assert_eq!(draw(1, 5), draw(1, 5));
+    assert_ne!(draw(1, 5), draw(1, 6));
+    assert_ne!(draw(1, 5), draw(2, 5));
+}
