@@ -221,15 +221,17 @@ impl Plan {
         stop: &AtomicBool,
     ) -> Result<Partial, RiskError> {
         let empty = || self.empty();
+        // Each worker folds its blocks into one set of accumulators (integer sums: the order
+        // does not matter), so memory stays at a few sets per thread.
         let accums = (blocks.0..blocks.1)
             .into_par_iter()
-            .map(|b| {
+            .try_fold(empty, |mut accs, b| {
                 if stop.load(Ordering::Relaxed) {
                     return Err(RiskError::Interrupted);
                 }
-                let acc = self.block(b);
+                self.block(b, &mut accs);
                 done.fetch_add(self.block_paths(b), Ordering::Relaxed);
-                Ok(acc)
+                Ok(accs)
             })
             .try_reduce(empty, |mut a, b| {
                 for (x, y) in a.iter_mut().zip(&b) {
@@ -262,9 +264,8 @@ impl Plan {
         (first + BLOCK).min(self.spec.paths) - first
     }
 
-    /// One block's accumulators.
-    fn block(&self, b: u64) -> Vec<Accum> {
-        let mut accs = self.empty();
+    /// Adds one block's paths to `accs`.
+    fn block(&self, b: u64, accs: &mut [Accum]) {
         let mut buf: Vec<Vec<StepInput>> = vec![Vec::new(); self.inputs.len()];
         let mut fan = vec![0.0; self.fan_steps.len()];
         let first = b * BLOCK;
@@ -284,7 +285,6 @@ impl Plan {
                 acc.add(&r, self.spec.steps_per_day, &fan);
             }
         }
-        accs
     }
 
     /// Runs one configuration over one path's inputs; fills the fan's multiples.

@@ -1,0 +1,167 @@
+//! `levfarm risk` and `levfarm merge` as separate processes: the same bytes on 1 and 2
+//! threads, shards merged into exactly what one run prints, and located errors for bad input.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn levfarm(args: &[&str], envs: &[(&str, &str)], dir: &PathBuf) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_levfarm"));
+    c.args(args).current_dir(dir);
+    for k in [
+        "SLURM_ARRAY_TASK_ID",
+        "SLURM_ARRAY_TASK_MIN",
+        "SLURM_ARRAY_TASK_COUNT",
+        "JOB_COMPLETION_INDEX",
+        "AWS_BATCH_JOB_ARRAY_INDEX",
+    ] {
+        c.env_remove(k);
+    }
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("levfarm-risk-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const SMALL: &[&str] = &[
+    "risk", "--paths", "200", "--horizon-days", "20", "--leverages", "2,3", "--quiet", "--set",
+    "risk.model={ kind = \"merton\", mu = 0.0, sigma = 0.9, lambda = 20.0, jump_mean = -0.04, jump_std = 0.06 }",
+];
+
+fn with(extra: &[&str]) -> Vec<String> {
+    SMALL.iter().chain(extra).map(|s| s.to_string()).collect()
+}
+
+fn run(args: &[String], envs: &[(&str, &str)], dir: &PathBuf) -> Output {
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    levfarm(&a, envs, dir)
+}
+
+#[test]
+fn same_bytes_on_one_and_two_threads_and_merged_shards() {
+    let dir = tmp("identity");
+    let one = run(&with(&["--json", "--threads", "1"]), &[], &dir);
+    assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+    let two = run(&with(&["--json", "--threads", "2"]), &[], &dir);
+    assert_eq!(one.stdout, two.stdout);
+    let v: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    assert_eq!(v["configs"].as_array().unwrap().len(), 2);
+    assert_eq!(v["configs"][0]["summary"]["paths"], 200);
+
+    // Three shards, one of them from Slurm's environment.
+    for i in 1..=2 {
+        let out = run(&with(&["--shard", &format!("{i}/3")]), &[], &dir);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = run(
+        &with(&[]),
+        &[
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let merged = levfarm(
+        &[
+            "merge",
+            "risk-shard-3-of-3.json",
+            "risk-shard-1-of-3.json",
+            "risk-shard-2-of-3.json",
+            "--json",
+        ],
+        &[],
+        &dir,
+    );
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    assert_eq!(merged.stdout, one.stdout, "merged shards differ from one run");
+
+    // A missing shard and a duplicated one are refused.
+    let missing =
+        levfarm(&["merge", "risk-shard-1-of-3.json", "risk-shard-3-of-3.json"], &[], &dir);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("missing"));
+    let twice = levfarm(
+        &[
+            "merge",
+            "risk-shard-1-of-3.json",
+            "risk-shard-1-of-3.json",
+            "risk-shard-2-of-3.json",
+            "risk-shard-3-of-3.json",
+        ],
+        &[],
+        &dir,
+    );
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("overlaps"));
+}
+
+#[test]
+fn shards_of_other_settings_do_not_merge() {
+    let dir = tmp("fingerprint");
+    assert!(run(&with(&["--shard", "1/2"]), &[], &dir).status.success());
+    assert!(run(&with(&["--shard", "2/2", "--seed", "9"]), &[], &dir).status.success());
+    let out = levfarm(&["merge", "risk-shard-1-of-2.json", "risk-shard-2-of-2.json"], &[], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("other settings"));
+}
+
+#[test]
+fn bad_input_is_located_and_exits_2() {
+    let dir = tmp("bad");
+    let cases: &[(&[&str], &str)] = &[
+        (&["risk", "--shard", "4/3"], "--shard"),
+        (&["risk", "--shard", "x"], "expected I/N"),
+        (&["risk", "--set", "risk.paths=0"], "risk.paths"),
+        (
+            &[
+                "risk",
+                "--set",
+                "risk.model={ kind = \"garch\", mu = 0.0, omega = 1e-6, alpha = 0.5, beta = 0.6 }",
+            ],
+            "risk.model.alpha",
+        ),
+        (&["risk", "--set", "risk.steps_per_day=7"], "risk.steps_per_day"),
+        (&["risk", "--leverages", "3,25"], "risk.leverages"),
+        (&["risk", "--set", "market.pool.kind=\"v3\""], "constant-product"),
+        (&["risk", "--leverages", "6", "--paths", "10"], "configuration position.leverage=6"),
+        (&["risk", "--calibrate", "no-such-file.csv"], "no-such-file.csv"),
+    ];
+    for (args, needle) in cases {
+        let out = levfarm(args, &[], &dir);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let out = levfarm(&["risk"], &[("JOB_COMPLETION_INDEX", "0")], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--shards"));
+    std::fs::write(dir.join("junk.json"), "{\"format\": 3}").unwrap();
+    let out = levfarm(&["merge", "junk.json"], &[], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("junk.json:1:"));
+}
+
+#[test]
+fn calibrate_prints_fitted_models_and_the_report_is_written() {
+    let dir = tmp("calibrate");
+    let out = levfarm(&["risk", "--calibrate", "bundled:ETHUSD_1h"], &[], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in ["GBM", "Merton", "GARCH", "model = { kind = \"gbm\""] {
+        assert!(text.contains(needle), "{text}");
+    }
+    let out = run(&with(&["--report", "risk.html"]), &[], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(dir.join("risk.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Recommendation:"), "{text}");
+}
