@@ -83,7 +83,7 @@ pub struct Fan {
     pub days: Vec<f64>,
     /// Quantile levels, e.g. [0.05, 0.25, 0.5, 0.75, 0.95]
     pub levels: Vec<f64>,
-    /// bands[i][j]: equity multiple at levels[i], time days[j]
+    /// `bands[i][j]`: equity multiple at `levels[i]`, time `days[j]`
     pub bands: Vec<Vec<f64>>,
     /// Mean equity multiple at each time of `days`.
     pub mean: Vec<f64>,
