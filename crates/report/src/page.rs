@@ -8,16 +8,22 @@ use crate::tables::{self, sign_class};
 pub(crate) const CSS: &str = include_str!("assets/report.css");
 pub(crate) const JS: &str = include_str!("assets/report.js");
 
-/// The whole page as one string.
-pub fn render(report: &BacktestReport) -> String {
+/// The document up to the page's first section: head with the inline style, title escaped.
+pub(crate) fn open_document(title: &str) -> String {
     let mut out = String::with_capacity(64 * 1024);
     out.push_str(&format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"color-scheme\" content=\"light\">\n<title>{}</title>\n<style>\n{CSS}</style>\n\
          </head>\n<body>\n<main class=\"page\">\n",
-        html(&report.title)
+        html(title)
     ));
+    out
+}
+
+/// The whole page as one string.
+pub fn render(report: &BacktestReport) -> String {
+    let mut out = open_document(&report.title);
     out.push_str(&header(report));
     out.push_str(
         "<noscript><p class=\"noscript\">The charts need JavaScript, which is off in this \

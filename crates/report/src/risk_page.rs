@@ -2,7 +2,7 @@
 //! configurations, the leverage charts, the focus row's fan and histograms, and the notes.
 
 use crate::format::{self, html, DASH};
-use crate::page::{card, slot, wrap, CSS, JS};
+use crate::page::{card, open_document, slot, wrap, JS};
 use crate::risk_model::{RiskReport, RiskRow};
 use crate::risk_payload;
 use crate::tables::{self, sign_class};
@@ -13,14 +13,7 @@ pub const RISK_CHART_IDS: [&str; 5] =
 
 /// The whole page as one string.
 pub fn render(report: &RiskReport) -> String {
-    let mut out = String::with_capacity(64 * 1024);
-    out.push_str(&format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"color-scheme\" content=\"light\">\n<title>{}</title>\n<style>\n{CSS}</style>\n\
-         </head>\n<body>\n<main class=\"page\">\n",
-        html(&report.title)
-    ));
+    let mut out = open_document(&report.title);
     out.push_str(&header(report));
     out.push_str(&recommendations(&report.recommendations));
     out.push_str(

@@ -294,17 +294,12 @@ const INTERACTION: &str = r##"<script>
 #[test]
 fn the_charts_answer_hover_legend_clicks_and_the_log_toggle() {
     let Some(chromium) = browser::chromium() else { return };
-    let dir = browser::fresh_dir("interaction");
-    let page_path = dir.join("report.html");
-    let page = render_html(&support::report()).replacen("</body>", INTERACTION, 1);
-    std::fs::write(&page_path, page).unwrap();
-    let run = browser::run(&chromium, &dir, &page_path, &["--dump-dom".into()]);
-    assert!(run.success, "chromium failed:\n{}", run.stderr);
-    let problems = browser::console_problems(&run.stderr);
-    assert!(problems.is_empty(), "console problems:\n{}", problems.join("\n"));
-    let body = &run.stdout[run.stdout.find("<body").unwrap()..];
-    let body = &body[..body.find('>').unwrap()];
-    assert!(body.contains("data-interaction=\"ok\""), "{body}");
+    browser::assert_interaction(
+        &chromium,
+        "interaction",
+        &render_html(&support::report()),
+        INTERACTION,
+    );
 }
 
 #[test]

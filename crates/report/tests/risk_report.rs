@@ -480,17 +480,12 @@ fn the_page_renders_in_headless_chromium_without_errors() {
 #[test]
 fn the_focus_picker_and_hover_work_in_chromium() {
     let Some(chromium) = browser::chromium() else { return };
-    let dir = browser::fresh_dir("risk-interaction");
-    let page_path = dir.join("risk.html");
-    let page = render_risk_html(&sample()).replacen("</body>", INTERACTION, 1);
-    std::fs::write(&page_path, page).unwrap();
-    let run = browser::run(&chromium, &dir, &page_path, &["--dump-dom".into()]);
-    assert!(run.success, "chromium failed:\n{}", run.stderr);
-    let problems = browser::console_problems(&run.stderr);
-    assert!(problems.is_empty(), "console problems:\n{}", problems.join("\n"));
-    let body = &run.stdout[run.stdout.find("<body").unwrap()..];
-    let body = &body[..body.find('>').unwrap()];
-    assert!(body.contains("data-interaction=\"ok\""), "{body}");
+    browser::assert_interaction(
+        &chromium,
+        "risk-interaction",
+        &render_risk_html(&sample()),
+        INTERACTION,
+    );
 }
 
 #[test]

@@ -47,6 +47,15 @@
     var s = d.getUTCFullYear() + "-" + pad2(d.getUTCMonth() + 1) + "-" + pad2(d.getUTCDate());
     return withTime ? s + " " + pad2(d.getUTCHours()) + ":" + pad2(d.getUTCMinutes()) + " UTC" : s;
   }
+  // Horizontal grid lines with their labels, left of the plot.
+  function yGrid(p, values, labels, sy, x0, x1) {
+    values.forEach(function (v, i) {
+      var y = r1(sy(v));
+      p.push("<line x1=\"" + x0 + "\" x2=\"" + x1 + "\" y1=\"" + y + "\" y2=\"" + y + "\" stroke=\"#eef2f6\"/>");
+      p.push("<text class=\"axis-label\" x=\"" + (x0 - 8) + "\" y=\"" + y + "\" dy=\"0.32em\" text-anchor=\"end\">" + esc(labels[i]) + "</text>");
+    });
+  }
+
   function r1(x) { return Math.round(x * 10) / 10; }
   function textWidth(s) { return String(s).length * 6.6; }
 
@@ -199,11 +208,7 @@
     var clip = "clip-" + el.id, p = [];
     p.push("<svg width=\"" + W + "\" height=\"" + H + "\" viewBox=\"0 0 " + W + " " + H + "\" role=\"img\">");
     p.push("<defs><clipPath id=\"" + clip + "\"><rect x=\"" + x0 + "\" y=\"" + y0 + "\" width=\"" + (x1 - x0) + "\" height=\"" + (y1 - y0) + "\"/></clipPath></defs>");
-    ticks.ticks.forEach(function (v, i) {
-      var y = r1(sy(v));
-      p.push("<line x1=\"" + x0 + "\" x2=\"" + x1 + "\" y1=\"" + y + "\" y2=\"" + y + "\" stroke=\"#eef2f6\"/>");
-      p.push("<text class=\"axis-label\" x=\"" + (x0 - 8) + "\" y=\"" + y + "\" dy=\"0.32em\" text-anchor=\"end\">" + esc(tickLabels[i]) + "</text>");
-    });
+    yGrid(p, ticks.ticks, tickLabels, sy, x0, x1);
     var tt = timeTicks(t0, t1, Math.max(2, Math.floor((x1 - x0) / 72)));
     tt.forEach(function (k) {
       var x = r1(sx(k.t)), anchor = x - x0 < 18 ? "start" : x1 - x < 18 ? "end" : "middle";
@@ -420,11 +425,7 @@
     var clip = "clip-" + el.id, p = [];
     p.push("<svg width=\"" + W + "\" height=\"" + H + "\" viewBox=\"0 0 " + W + " " + H + "\" role=\"img\">");
     p.push("<defs><clipPath id=\"" + clip + "\"><rect x=\"" + x0 + "\" y=\"" + (y0 - 4) + "\" width=\"" + (x1 - x0) + "\" height=\"" + (y1 - y0 + 8) + "\"/></clipPath></defs>");
-    ticks.ticks.forEach(function (v, i) {
-      var y = r1(sy(v));
-      p.push("<line x1=\"" + x0 + "\" x2=\"" + x1 + "\" y1=\"" + y + "\" y2=\"" + y + "\" stroke=\"#eef2f6\"/>");
-      p.push("<text class=\"axis-label\" x=\"" + (x0 - 8) + "\" y=\"" + y + "\" dy=\"0.32em\" text-anchor=\"end\">" + esc(tickLabels[i]) + "</text>");
-    });
+    yGrid(p, ticks.ticks, tickLabels, sy, x0, x1);
     var xt = linTicks(xlo, xhi, Math.max(2, Math.floor((x1 - x0) / 80)));
     xt.ticks.forEach(function (v) {
       var x = r1(sx(v));
@@ -543,11 +544,7 @@
     function sx(x) { return x0 + (x - xlo) / (xhi - xlo) * (x1 - x0); }
     function sy(v) { return y1 - (v - lo) / (hi - lo) * (y1 - y0); }
     var p = ["<svg width=\"" + W + "\" height=\"" + H + "\" viewBox=\"0 0 " + W + " " + H + "\" role=\"img\">"];
-    ticks.ticks.forEach(function (v, i) {
-      var y = r1(sy(v));
-      p.push("<line x1=\"" + x0 + "\" x2=\"" + x1 + "\" y1=\"" + y + "\" y2=\"" + y + "\" stroke=\"#eef2f6\"/>");
-      p.push("<text class=\"axis-label\" x=\"" + (x0 - 8) + "\" y=\"" + y + "\" dy=\"0.32em\" text-anchor=\"end\">" + esc(tickLabels[i]) + "</text>");
-    });
+    yGrid(p, ticks.ticks, tickLabels, sy, x0, x1);
     var xt = linTicks(xlo, xhi, Math.max(2, Math.floor((x1 - x0) / 70)));
     xt.ticks.forEach(function (v) {
       var x = r1(sx(v));

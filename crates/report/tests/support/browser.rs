@@ -120,3 +120,19 @@ pub fn chart_has_svg(dom: &str, id: &str) -> bool {
     let end = rest.find("</section>").unwrap_or(rest.len());
     rest[..end].contains("<svg")
 }
+
+/// Renders `page` with `script` injected before `</body>` and checks that Chromium ran it
+/// without console problems and that the script marked `<body>` with
+/// `data-interaction="ok"`.
+pub fn assert_interaction(chromium: &Path, name: &str, page: &str, script: &str) {
+    let dir = fresh_dir(name);
+    let page_path = dir.join("page.html");
+    std::fs::write(&page_path, page.replacen("</body>", script, 1)).unwrap();
+    let run = run(chromium, &dir, &page_path, &["--dump-dom".into()]);
+    assert!(run.success, "chromium failed:\n{}", run.stderr);
+    let problems = console_problems(&run.stderr);
+    assert!(problems.is_empty(), "console problems:\n{}", problems.join("\n"));
+    let body = &run.stdout[run.stdout.find("<body").unwrap()..];
+    let body = &body[..body.find('>').unwrap()];
+    assert!(body.contains("data-interaction=\"ok\""), "{body}");
+}
