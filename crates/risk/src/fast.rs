@@ -7,10 +7,15 @@
 //! `max(0, V − D·(1 + penalty))`. The test is done in log-price space against a per-step
 //! threshold, so a step is one normal draw, one add and one compare; a path stops drawing
 //! once it is liquidated. Paths are seeded per `(seed, path id)` like every risk run.
+//!
+//! Sixteen paths run side by side ([`crate::lanes`]), their normals drawn by a vectorised
+//! Box–Muller, on AVX-512 or AVX2 where the machine has them (chosen at run time) and in
+//! plain code elsewhere, with the same bits out whichever runs.
 
 use rayon::prelude::*;
 
-use crate::paths::{normal, path_rng, Stream};
+use crate::lanes::{Lanes, LANES};
+use crate::paths::{path_seed, Stream};
 use crate::run::BLOCK;
 
 /// The baseline's parameters.
@@ -57,9 +62,32 @@ pub struct FastResult {
     pub simulated_steps: u64,
 }
 
+/// Per-step tables shared by every path.
+struct Tables {
+    debt: Vec<f64>,
+    sqrt_kp: Vec<f64>,
+    drift: f64,
+    vol: f64,
+    penalty: f64,
+    /// Liquidation when the log price falls below `th0 + th1·i` after step `i` (from 0): the
+    /// threshold `2·ln(D/(2·ratio·sqrt(k·P0)))` is linear in time, as debt and `sqrt(k)` grow
+    /// exponentially.
+    th0: f64,
+    th1: f64,
+}
+
+impl Tables {
+    #[inline(always)]
+    fn threshold(&self, step: usize) -> f64 {
+        self.th0 + self.th1 * step as f64
+    }
+}
+
+/// Paths a rayon task runs: 16 blocks of [`BLOCK`], enough that lanes rarely idle at the end.
+const CHUNK: u64 = 16 * BLOCK;
+
 impl Frictionless {
-    /// Runs `paths` paths from `seed`.
-    pub fn run(&self, paths: u64, seed: u64) -> FastResult {
+    fn tables(&self) -> Tables {
         let dt = 1.0 / self.steps_per_year;
         let n = self.steps as usize;
         let e = self.equity;
@@ -67,55 +95,154 @@ impl Frictionless {
         let debt0 = (self.leverage - 1.0) * e;
         // Half the LP value in each token at P0: x0 = lp/2/P0, y0 = lp/2, k0 = x0·y0.
         let sqrt_kp0 = ((lp / 2.0 / self.p0) * (lp / 2.0) * self.p0).sqrt();
-        let mut thresh = Vec::with_capacity(n);
-        let mut debt = Vec::with_capacity(n);
-        let mut sqrt_kp = Vec::with_capacity(n);
-        for i in 1..=n {
-            let t = i as f64 * dt;
-            let d = debt0 * (self.borrow_rate * t).exp();
-            let s = sqrt_kp0 * (self.fee_apr * t).exp();
-            // D > ratio·2·s·exp(logp/2)  <=>  logp < 2·ln(D / (2·ratio·s)).
-            thresh.push(2.0 * (d / (2.0 * self.liquidation_ratio * s)).ln());
-            debt.push(d);
-            sqrt_kp.push(s);
-        }
-        let drift = (self.mu - 0.5 * self.sigma * self.sigma) * dt;
-        let vol = self.sigma * dt.sqrt();
-        let blocks = paths.div_ceil(BLOCK);
-        let block = |b: u64| {
-            let mut r = FastResult::default();
-            for path in b * BLOCK..((b + 1) * BLOCK).min(paths) {
-                let mut rng = path_rng(seed, path, Stream::Price);
-                let mut logp = 0.0f64;
-                let mut liquidated_at = None;
-                for (i, &th) in thresh.iter().enumerate() {
-                    logp += drift + vol * normal(&mut rng);
-                    if logp < th {
-                        liquidated_at = Some(i);
-                        break;
-                    }
-                }
-                r.paths += 1;
-                let (eq, steps) = match liquidated_at {
-                    Some(i) => {
-                        r.liquidated += 1;
-                        let v = 2.0 * sqrt_kp[i] * (0.5 * logp).exp();
-                        ((v - debt[i] * (1.0 + self.penalty)).max(0.0), i as u64 + 1)
-                    }
-                    None => (2.0 * sqrt_kp[n - 1] * (0.5 * logp).exp() - debt[n - 1], n as u64),
-                };
-                r.sum_equity += eq;
-                r.simulated_steps += steps;
-            }
-            r
+        let growth = 2.0 * (self.borrow_rate - self.fee_apr) * dt;
+        let mut t = Tables {
+            debt: Vec::with_capacity(n),
+            sqrt_kp: Vec::with_capacity(n),
+            drift: (self.mu - 0.5 * self.sigma * self.sigma) * dt,
+            vol: self.sigma * dt.sqrt(),
+            penalty: self.penalty,
+            th0: 2.0 * (debt0 / (2.0 * self.liquidation_ratio * sqrt_kp0)).ln() + growth,
+            th1: growth,
         };
-        // Blocks are summed in block order, so the float sum does not depend on threads.
-        let parts: Vec<FastResult> = (0..blocks).into_par_iter().map(block).collect();
-        parts.iter().fold(FastResult::default(), |a, b| FastResult {
+        for i in 1..=n {
+            let time = i as f64 * dt;
+            let d = debt0 * (self.borrow_rate * time).exp();
+            let s = sqrt_kp0 * (self.fee_apr * time).exp();
+            t.debt.push(d);
+            t.sqrt_kp.push(s);
+        }
+        t
+    }
+
+    /// Runs `paths` paths from `seed`. `steps` must be at least 1.
+    pub fn run(&self, paths: u64, seed: u64) -> FastResult {
+        assert!(self.steps >= 1, "the frictionless kernel needs at least one step");
+        let tables = self.tables();
+        let chunks = paths.div_ceil(CHUNK);
+        let parts: Vec<Vec<FastResult>> = (0..chunks)
+            .into_par_iter()
+            .map(|c| {
+                let first = c * CHUNK;
+                let chunk = Chunk { tables: &tables, seed, first, count: CHUNK.min(paths - first) };
+                pulp::Arch::new().dispatch(chunk)
+            })
+            .collect();
+        // Blocks are summed in block order, so the float sum depends neither on threads nor
+        // on the lanes a path ran in.
+        parts.iter().flatten().fold(FastResult::default(), |a, b| FastResult {
             paths: a.paths + b.paths,
             liquidated: a.liquidated + b.liquidated,
             sum_equity: a.sum_equity + b.sum_equity,
             simulated_steps: a.simulated_steps + b.simulated_steps,
         })
+    }
+}
+
+/// Paths `first..first + count`, run [`LANES`] at a time: each lane takes the next path as
+/// soon as its own is liquidated or reaches the horizon.
+struct Chunk<'a> {
+    tables: &'a Tables,
+    seed: u64,
+    first: u64,
+    count: u64,
+}
+
+impl pulp::WithSimd for Chunk<'_> {
+    type Output = Vec<FastResult>;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Vec<FastResult> {
+        // One path's end: its equity, whether it was liquidated, and its steps.
+        let count = self.count as usize;
+        let mut ends = vec![(0.0f64, false, 0u64); count];
+        let t = self.tables;
+        let n = t.debt.len();
+        let mut lanes = Lanes::default();
+        let mut logp = [f64::INFINITY; LANES];
+        let mut step = [0usize; LANES];
+        let mut path = [usize::MAX; LANES];
+        let mut next = 0usize;
+        let mut active = 0usize;
+        let start = |lanes: &mut Lanes, lane: usize, next: &mut usize, logp: &mut f64| {
+            if *next < count {
+                let id = self.first + *next as u64;
+                lanes.seed(lane, path_seed(self.seed, id, Stream::Price));
+                *logp = 0.0;
+                *next += 1;
+                Some(*next - 1)
+            } else {
+                None
+            }
+        };
+        for l in 0..LANES {
+            if let Some(p) = start(&mut lanes, l, &mut next, &mut logp[l]) {
+                path[l] = p;
+                active += 1;
+            }
+        }
+        let mut ended = Vec::with_capacity(LANES);
+        while active > 0 {
+            // Two steps in every lane, then the lanes whose path ended.
+            let (za, zb) = lanes.normal_pairs();
+            let mut first = [0.0; LANES];
+            let mut hit = 0u64;
+            for l in 0..LANES {
+                let s = step[l];
+                let a = logp[l] + (t.drift + t.vol * za[l]);
+                let b = a + (t.drift + t.vol * zb[l]);
+                let ta = t.threshold(s);
+                let tb = if s + 1 < n { t.threshold(s + 1) } else { f64::NEG_INFINITY };
+                hit |= u64::from((a < ta) | (b < tb) | (s + 2 >= n)) << l;
+                first[l] = a;
+                logp[l] = b;
+                step[l] = s + 2;
+            }
+            while hit != 0 {
+                let l = hit.trailing_zeros() as usize;
+                hit &= hit - 1;
+                let s = step[l] - 2;
+                step[l] = 0;
+                if path[l] == usize::MAX {
+                    continue;
+                }
+                let (x, at, dead) = if first[l] < t.threshold(s) {
+                    (first[l], s, true)
+                } else if s + 1 == n {
+                    (first[l], s, false)
+                } else {
+                    (logp[l], s + 1, logp[l] < t.threshold(s + 1))
+                };
+                let v = 2.0 * t.sqrt_kp[at] * (0.5 * x).exp();
+                let equity = if dead {
+                    (v - t.debt[at] * (1.0 + t.penalty)).max(0.0)
+                } else {
+                    v - t.debt[at]
+                };
+                ends[path[l]] = (equity, dead, at as u64 + 1);
+                ended.push(l);
+            }
+            for l in ended.drain(..) {
+                logp[l] = f64::INFINITY;
+                path[l] = usize::MAX;
+                active -= 1;
+                if let Some(p) = start(&mut lanes, l, &mut next, &mut logp[l]) {
+                    path[l] = p;
+                    active += 1;
+                }
+            }
+        }
+        ends.chunks(BLOCK as usize)
+            .map(|block| {
+                let mut r = FastResult::default();
+                for &(equity, dead, steps) in block {
+                    r.paths += 1;
+                    r.liquidated += u64::from(dead);
+                    r.sum_equity += equity;
+                    r.simulated_steps += steps;
+                }
+                r
+            })
+            .collect()
     }
 }

@@ -12,6 +12,7 @@
 pub mod calibrate;
 pub mod fast;
 pub mod kernel;
+pub mod lanes;
 pub mod paths;
 pub mod run;
 pub mod stats;

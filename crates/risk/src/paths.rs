@@ -24,8 +24,13 @@ pub enum Stream {
 
 /// The generator of one stream of one path.
 pub fn path_rng(seed: u64, path: u64, stream: Stream) -> Xoshiro256PlusPlus {
+    Xoshiro256PlusPlus::seed_from_u64(path_seed(seed, path, stream))
+}
+
+/// The 64-bit seed behind [`path_rng`], for generators kept elsewhere ([`crate::lanes`]).
+pub fn path_seed(seed: u64, path: u64, stream: Stream) -> u64 {
     let key = splitmix(splitmix(seed ^ 0x6c65_7666_6172_6d00) ^ path.wrapping_mul(0x9e37_79b9));
-    Xoshiro256PlusPlus::seed_from_u64(splitmix(key ^ stream as u64))
+    splitmix(key ^ stream as u64)
 }
 
 /// SplitMix64's finaliser: a bijective mix of 64 bits.

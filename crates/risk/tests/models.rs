@@ -4,21 +4,8 @@
 use levfarm_risk::paths::Model;
 use levfarm_sim::risk_spec::PriceModelSpec;
 
-/// Standard normal CDF (Abramowitz–Stegun 7.1.26 via erfc; error < 1.5e-7).
-fn phi(x: f64) -> f64 {
-    let z = x.abs() / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.327_591_1 * z);
-    let poly = t
-        * (0.254_829_592
-            + t * (-0.284_496_736
-                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    let erfc = poly * (-z * z).exp();
-    if x >= 0.0 {
-        1.0 - 0.5 * erfc
-    } else {
-        0.5 * erfc
-    }
-}
+mod common;
+use common::phi;
 
 #[test]
 fn gbm_first_passage_matches_the_closed_form() {

@@ -1,0 +1,221 @@
+//! Normal draws for many paths at once.
+//!
+//! [`Lanes`] holds the Xoshiro256++ states of [`LANES`] paths word by word, so that one step
+//! of every generator is a handful of vector instructions, and turns each lane's draws into
+//! standard normals with the Box–Muller transform. The logarithm, sine and cosine are
+//! polynomials here rather than calls into libm, so the whole draw is adds, multiplies, one
+//! division and one square root in every lane at once, with no table and no branch.
+//!
+//! Accuracy: `ln` is `2·atanh((m−1)/(m+1))` on a mantissa in `[√½, √2)`, summed to the
+//! `s¹⁸` term (truncation below 1e-16 relative); sine and cosine are Taylor series on
+//! `[−π/4, π/4]` to `t¹⁵` and `t¹⁶` (truncation below 5e-17). The tests hold every draw to
+//! libm's Box–Muller within 1e-14. The uniform behind the radius has 52 bits, so the draws
+//! reach 8.5 standard deviations.
+//!
+//! Reproducibility: a lane seeded with [`Lanes::seed`] produces the stream
+//! `Xoshiro256PlusPlus::seed_from_u64` would, and every operation is an IEEE operation in a
+//! fixed order with no fused multiply-add, so a path's normals do not depend on its lane,
+//! on the other lanes, or on the vector width the machine offers.
+
+use std::f64::consts::{FRAC_1_SQRT_2, FRAC_PI_2, SQRT_2};
+
+/// Paths stepped together: two 512-bit vectors of f64, four 256-bit ones.
+pub const LANES: usize = 16;
+
+const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+const ONE: u64 = 0x3ff0_0000_0000_0000;
+
+/// Xoshiro256++ generators of [`LANES`] paths, stored word by word.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lanes {
+    s: [[u64; LANES]; 4],
+}
+
+impl Lanes {
+    /// Seeds `lane` as `Xoshiro256PlusPlus::seed_from_u64(seed)` does: with four successive
+    /// SplitMix64 outputs.
+    pub fn seed(&mut self, lane: usize, seed: u64) {
+        for (j, word) in self.s.iter_mut().enumerate() {
+            word[lane] = crate::paths::splitmix(seed.wrapping_add((j as u64).wrapping_mul(GOLDEN)));
+        }
+    }
+
+    /// The next output of every lane's generator.
+    #[inline(always)]
+    pub fn next_u64s(&mut self) -> [u64; LANES] {
+        let [s0, s1, s2, s3] = &mut self.s;
+        let mut out = [0u64; LANES];
+        for l in 0..LANES {
+            out[l] = s0[l].wrapping_add(s3[l]).rotate_left(23).wrapping_add(s0[l]);
+            let t = s1[l] << 17;
+            s2[l] ^= s0[l];
+            s3[l] ^= s1[l];
+            s1[l] ^= s2[l];
+            s0[l] ^= s3[l];
+            s2[l] ^= t;
+            s3[l] = s3[l].rotate_left(45);
+        }
+        out
+    }
+
+    /// Two independent standard normals in every lane, from two draws of its generator.
+    #[inline(always)]
+    pub fn normal_pairs(&mut self) -> ([f64; LANES], [f64; LANES]) {
+        let a = self.next_u64s();
+        let b = self.next_u64s();
+        let mut z0 = [0.0; LANES];
+        let mut z1 = [0.0; LANES];
+        for l in 0..LANES {
+            (z0[l], z1[l]) = box_muller(a[l], b[l]);
+        }
+        (z0, z1)
+    }
+}
+
+/// Two independent standard normals from two 64-bit draws.
+///
+/// The radius is `sqrt(−2·ln u)` with `u` in (0, 1] from the top 52 bits of `a`; the angle is
+/// `φ = (π/2)·v` with `v` in [0, 1) from the top 52 bits of `b`, and the quadrant comes from
+/// two low bits of `a` as the signs of the two results, which spreads `φ` uniformly over the
+/// circle.
+#[inline(always)]
+pub fn box_muller(a: u64, b: u64) -> (f64, f64) {
+    let u = 2.0 - unit(a);
+    let r = (-2.0 * ln(u)).sqrt();
+    // t = φ − π/4 in [−π/4, π/4); cos φ and sin φ from the rotation by π/4.
+    let t = (unit(b) - 1.5) * FRAC_PI_2;
+    let (sin, cos) = sin_cos(t);
+    let c = FRAC_1_SQRT_2 * (cos - sin);
+    let s = FRAC_1_SQRT_2 * (cos + sin);
+    let z0 = f64::from_bits((r * c).to_bits() ^ ((a & 1) << 63));
+    let z1 = f64::from_bits((r * s).to_bits() ^ ((a & 2) << 62));
+    (z0, z1)
+}
+
+/// The top 52 bits as a float in [1, 2).
+#[inline(always)]
+fn unit(bits: u64) -> f64 {
+    f64::from_bits((bits >> 12) | ONE)
+}
+
+/// Natural logarithm of a positive normal `u`.
+#[inline(always)]
+pub fn ln(u: f64) -> f64 {
+    let bits = u.to_bits();
+    let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | ONE);
+    // The biased exponent as a float: the integer placed in the mantissa of 2^52.
+    let biased = f64::from_bits((bits >> 52) | 0x4330_0000_0000_0000) - 4_503_599_627_370_496.0;
+    let big = m > SQRT_2;
+    let m = if big { 0.5 * m } else { m };
+    let e = biased - if big { 1022.0 } else { 1023.0 };
+    let s = (m - 1.0) / (m + 1.0);
+    let z = s * s;
+    let mut p = ATANH[ATANH.len() - 1];
+    for c in ATANH[..ATANH.len() - 1].iter().rev() {
+        p = p * z + c;
+    }
+    e * LN2_HI + (e * LN2_LO + 2.0 * s * p)
+}
+
+/// Sine and cosine of `t` in [−π/4, π/4].
+#[inline(always)]
+pub fn sin_cos(t: f64) -> (f64, f64) {
+    let z = t * t;
+    let mut s = SIN[SIN.len() - 1];
+    for c in SIN[..SIN.len() - 1].iter().rev() {
+        s = s * z + c;
+    }
+    let mut c = COS[COS.len() - 1];
+    for k in COS[..COS.len() - 1].iter().rev() {
+        c = c * z + k;
+    }
+    (t * s, c)
+}
+
+/// ln 2 split so that `e·LN2_HI` is exact for the exponents of (0, 1].
+const LN2_HI: f64 = 0.693_147_180_559_890_3;
+const LN2_LO: f64 = 5.497_923_018_708_371e-14;
+/// `1/(2k+1)`: `ln m = 2·atanh(s) = 2s·Σ s²ᵏ/(2k+1)` with `s = (m−1)/(m+1)`, `|s| < 0.172`.
+const ATANH: [f64; 10] = [
+    1.0,
+    0.333_333_333_333_333_3,
+    0.2,
+    0.142_857_142_857_142_85,
+    0.111_111_111_111_111_1,
+    0.090_909_090_909_090_91,
+    0.076_923_076_923_076_93,
+    0.066_666_666_666_666_67,
+    0.058_823_529_411_764_705,
+    0.052_631_578_947_368_42,
+];
+/// `(−1)ᵏ/(2k+1)!`.
+const SIN: [f64; 8] = [
+    1.0,
+    -0.166_666_666_666_666_66,
+    0.008_333_333_333_333_333,
+    -0.000_198_412_698_412_698_4,
+    2.755_731_922_398_589_3e-6,
+    -2.505_210_838_544_172e-8,
+    1.605_904_383_682_161_3e-10,
+    -7.647_163_731_819_816e-13,
+];
+/// `(−1)ᵏ/(2k)!`.
+const COS: [f64; 9] = [
+    1.0,
+    -0.5,
+    0.041_666_666_666_666_664,
+    -0.001_388_888_888_888_889,
+    2.480_158_730_158_73e-5,
+    -2.755_731_922_398_589e-7,
+    2.087_675_698_786_81e-9,
+    -1.147_074_559_772_972_5e-11,
+    4.779_477_332_387_385e-14,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngCore, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    #[test]
+    fn lanes_are_xoshiro_seeded_from_u64() {
+        let mut lanes = Lanes::default();
+        let mut rngs: Vec<_> = (0..LANES as u64)
+            .map(|l| {
+                let seed = crate::paths::splitmix(l * 7919);
+                lanes.seed(l as usize, seed);
+                Xoshiro256PlusPlus::seed_from_u64(seed)
+            })
+            .collect();
+        for _ in 0..1000 {
+            let out = lanes.next_u64s();
+            for (l, rng) in rngs.iter_mut().enumerate() {
+                assert_eq!(out[l], rng.next_u64(), "lane {l}");
+            }
+        }
+    }
+
+    #[test]
+    fn polynomials_match_libm() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        for _ in 0..200_000 {
+            let (a, b) = (rng.next_u64(), rng.next_u64());
+            let u = 2.0 - unit(a);
+            assert!((ln(u) - u.ln()).abs() <= 1e-15 * u.ln().abs(), "{u}");
+            let t = (unit(b) - 1.5) * FRAC_PI_2;
+            let (s, c) = sin_cos(t);
+            assert!((s - t.sin()).abs() < 4e-16 && (c - t.cos()).abs() < 4e-16, "{t}");
+            let phi = (unit(b) - 1.0) * FRAC_PI_2;
+            let r = (-2.0 * u.ln()).sqrt();
+            let (z0, z1) = box_muller(a, b);
+            let w0 = if a & 1 == 1 { -r * phi.cos() } else { r * phi.cos() };
+            let w1 = if a & 2 == 2 { -r * phi.sin() } else { r * phi.sin() };
+            assert!((z0 - w0).abs() < 1e-14 && (z1 - w1).abs() < 1e-14, "{a} {b}");
+        }
+        // The extremes: u = 1 gives a zero radius, the smallest u the largest.
+        assert_eq!(ln(1.0), 0.0);
+        let tiny = 2.0 - unit(u64::MAX);
+        assert!((ln(tiny) - tiny.ln()).abs() < 1e-14);
+    }
+}
