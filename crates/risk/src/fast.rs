@@ -246,3 +246,22 @@ impl pulp::WithSimd for Chunk<'_> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pulp::WithSimd;
+
+    #[test]
+    fn plain_code_and_the_machine_vectors_give_the_same_bits() {
+        // Arch::new() picks AVX-512 or AVX2 where the machine has them; Scalar is the plain
+        // code every other machine runs.
+        let model = Frictionless { steps: 777, sigma: 2.0, ..Frictionless::default() };
+        let tables = model.tables();
+        let chunk = || Chunk { tables: &tables, seed: 4, first: 3000, count: 333 };
+        let vector = pulp::Arch::new().dispatch(chunk());
+        let plain = chunk().with_simd(pulp::Scalar::new());
+        assert_eq!(vector, plain);
+        assert!(vector.iter().map(|r| r.liquidated).sum::<u64>() > 0);
+    }
+}
