@@ -521,10 +521,22 @@ fn frictionless(args: &RiskArgs) -> Result<(), Failure> {
         return Err(Failure(EXIT_BAD_INPUT, "--paths must be at least 1".into()));
     }
     let mut model = Frictionless::default();
-    if let Some(l) = args.leverages.as_ref().and_then(|l| l.first()) {
-        model.leverage = *l;
+    if let Some(&l) = args.leverages.as_ref().and_then(|l| l.first()) {
+        if !(l.is_finite() && l > 1.0 && l <= 100.0) {
+            return Err(Failure(
+                EXIT_BAD_INPUT,
+                format!("--leverages: the frictionless model needs a leverage above 1 and at most 100, not {l}"),
+            ));
+        }
+        model.leverage = l;
     }
     if let Some(d) = args.horizon_days {
+        if !(1..=36_500).contains(&d) {
+            return Err(Failure(
+                EXIT_BAD_INPUT,
+                format!("--horizon-days: the frictionless model runs 1 to 36500 days, not {d}"),
+            ));
+        }
         model.steps = d * 24;
     }
     let seed = args.seed.unwrap_or(1);

@@ -133,6 +133,8 @@ fn bad_input_is_located_and_exits_2() {
         (&["risk", "--set", "market.pool.kind=\"v3\""], "constant-product"),
         (&["risk", "--leverages", "6", "--paths", "10"], "configuration position.leverage=6"),
         (&["risk", "--calibrate", "no-such-file.csv"], "no-such-file.csv"),
+        (&["risk", "--frictionless", "--horizon-days", "0"], "--horizon-days"),
+        (&["risk", "--frictionless", "--leverages", "1"], "--leverages"),
     ];
     for (args, needle) in cases {
         let out = levfarm(args, &[], &dir);
@@ -147,6 +149,18 @@ fn bad_input_is_located_and_exits_2() {
     let out = levfarm(&["merge", "junk.json"], &[], &dir);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("junk.json:1:"));
+}
+
+#[test]
+fn frictionless_mode_prints_its_rates() {
+    let dir = tmp("frictionless");
+    let args = ["risk", "--frictionless", "--paths", "200", "--horizon-days", "30"];
+    let out = levfarm(&args, &[], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in ["paths=200", "steps=720", "path-steps/s=", "liquidated="] {
+        assert!(text.contains(needle), "{text}");
+    }
 }
 
 #[test]
