@@ -130,7 +130,7 @@ fn bad_input_is_located_and_exits_2() {
         ),
         (&["risk", "--set", "risk.steps_per_day=7"], "risk.steps_per_day"),
         (&["risk", "--leverages", "3,25"], "risk.leverages"),
-        (&["risk", "--set", "market.pool.kind=\"v3\""], "constant-product"),
+        (&["risk", "--set", "position.borrow=\"asset\""], "position.borrow"),
         (&["risk", "--leverages", "6", "--paths", "10"], "configuration position.leverage=6"),
         (&["risk", "--calibrate", "no-such-file.csv"], "no-such-file.csv"),
         (&["risk", "--frictionless", "--horizon-days", "0"], "--horizon-days"),
@@ -149,6 +149,36 @@ fn bad_input_is_located_and_exits_2() {
     let out = levfarm(&["merge", "junk.json"], &[], &dir);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("junk.json:1:"));
+}
+
+#[test]
+fn range_positions_run_and_narrower_ranges_are_liquidated_more() {
+    let dir = tmp("range");
+    let mut json = Vec::new();
+    for width in ["1200", "20000"] {
+        let mut args = with(&[
+            "--json",
+            "--set",
+            "risk.model={ kind = \"gbm\", mu = -1.0, sigma = 1.2 }",
+            "--set",
+            "protection.deleverage=none",
+            "--set",
+            "market.pool.kind=\"v3\"",
+            "--set",
+        ]);
+        args.push(format!("position.range_width_ticks={width}"));
+        let out = run(&args, &[], &dir);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        json.push(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap());
+    }
+    // A narrow range loses more to the same fall (it is all asset sooner): at 2x and 3x it
+    // is liquidated on more of the same 200 paths than a wide one.
+    for c in 0..2 {
+        let p =
+            |v: &serde_json::Value| v["configs"][c]["summary"]["liquidation_probability"].as_f64();
+        let (narrow, wide) = (p(&json[0]).unwrap(), p(&json[1]).unwrap());
+        assert!(narrow > wide, "config {c}: narrow {narrow}, wide {wide}");
+    }
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! The f64 path kernel: one leveraged constant-product position through one future, with the
-//! exact engine's semantics.
+//! The f64 path kernel: one leveraged position, on a constant-product pool or in a v3 range,
+//! through one future, with the exact engine's semantics.
 //!
 //! Every path starts from the same market, opened once by the exact engine ([`Setup::new`]),
 //! then each step does what the backtester's bar and keepers do, in the same order and with the
@@ -20,16 +20,25 @@
 //!    the debt is repaid from the rest, any shortfall is bad debt.
 //!
 //! Values are exit valuations (Alpaca's health) or the fair LP price, as the market is set.
+//!
+//! A range position's pool is [`crate::v3::Concentrated`]: the same steps, with the swap loop
+//! over the bands' edges, fees owed to the position while it is in range (collected and put
+//! back in by compounding), the range zap's optimal split, and one keeper more, re-centring
+//! the range on the pool's tick when the price has left it.
+//!
 //! The differential test runs the same paths through this kernel and the backtester.
 
 use alloy_primitives::U256;
+use levfarm_core::amm::v3::math as v3math;
 use levfarm_core::lending::LendingPool;
+use levfarm_core::position::TickRange;
 use levfarm_core::rates::{InterestRateModel, RateInputs, RateModel};
 use levfarm_core::Holder;
 use levfarm_sim::backtest::Opened;
 use levfarm_sim::scenario::{BorrowSide, PoolKind, Scenario, UtilizationModel, VolumeModel};
 use levfarm_sim::world::{self, OWNER, POOL, REWARD_POOL, YEAR};
 
+use crate::v3::{Band, Concentrated, Scale};
 use crate::RiskError;
 
 /// Settings and the opened market that every path of one configuration starts from.
@@ -58,15 +67,40 @@ pub struct Setup {
     /// Seconds per step.
     pub dt: u64,
     pub leverage: f64,
+    /// Range positions: the pool's tick spacing, the range's width, and the unit conversion.
+    range: Option<RangeRules>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RangeRules {
+    spacing: i32,
+    width: i32,
+    scale: Scale,
+}
+
+/// The main pool of either kind.
+#[derive(Debug, Clone, Copy)]
+enum Pool {
+    /// Reserves and LP supply.
+    Product {
+        x: f64,
+        y: f64,
+        s: f64,
+    },
+    Concentrated(Concentrated),
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool::Product { x: 0.0, y: 0.0, s: 0.0 }
+    }
 }
 
 /// Everything that moves along a path.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct State {
-    // The main pool: reserves, LP supply, LP staked in the farm.
-    x: f64,
-    y: f64,
-    s: f64,
+    // The main pool, and what is staked in its farm (LP, or a range's liquidity).
+    pool: Pool,
     staked: f64,
     // The reward token's pool.
     rx: f64,
@@ -79,7 +113,7 @@ pub struct State {
     index: f64,
     rate: f64,
     last_update: u64,
-    // The position and its owner.
+    // The position (LP, or its range's liquidity) and its owner.
     lp: f64,
     pending: f64,
     wallet_stable: f64,
@@ -108,13 +142,6 @@ pub struct Outcome {
 
 /// Markets the kernel runs: what it refuses, and why.
 pub fn check_supported(scenario: &Scenario) -> Result<(), RiskError> {
-    if scenario.market.pool.kind != PoolKind::ConstantProduct {
-        return Err(RiskError::Unsupported(
-            "market.pool.kind: risk runs model constant-product pools so far; v3 range \
-             positions run in `levfarm backtest`"
-                .into(),
-        ));
-    }
     if scenario.position.borrow != BorrowSide::Stable {
         return Err(RiskError::Unsupported(
             "position.borrow: risk runs model borrowing the stable token (long the asset) so far"
@@ -140,7 +167,6 @@ impl Setup {
         let w = &opened.world;
         let m = &w.market;
         let (u0, u1) = (1e18, 1e6);
-        let amm = &m.amm_pool(POOL)?.amm;
         let route = &m.amm_pool(REWARD_POOL)?.amm;
         let lending: &LendingPool = m.lending(&w.stable)?;
         let id = opened.position;
@@ -152,11 +178,63 @@ impl Setup {
         let demand = Holder::Account(world::DEMAND.into());
         let owner = Holder::Account(OWNER.into());
         let ray = 1e27;
+        let scale = Scale::new(u0, u1);
+        let (pool, fee, lp, staked, range) = match scenario.market.pool.kind {
+            PoolKind::ConstantProduct => {
+                let amm = &m.amm_pool(POOL)?.amm;
+                let pool = Pool::Product {
+                    x: f(amm.reserve0, u0),
+                    y: f(amm.reserve1, u1),
+                    s: f(amm.total_supply, u0),
+                };
+                let fee = (f64::from(amm.fee.numerator()), f64::from(amm.fee.denominator()));
+                let staked = farm.map_or(0.0, |f_| f(f_.total_staked, u0));
+                (pool, fee, f(position.lp, u0), staked, None)
+            }
+            PoolKind::V3 => {
+                let entry = m.v3_amm_pool(POOL)?;
+                let v3 = &entry.pool;
+                let liquidity = |l: u128| l as f64 / scale.liquidity;
+                let mut pool = Concentrated {
+                    sqrt_price: scale.sqrt_price(v3.sqrt_price),
+                    fee: f64::from(v3.fee_pips) / 1e6,
+                    balance: [f(v3.balance0, u0), f(v3.balance1, u1)],
+                    floor: scale.sqrt_price(v3math::min_sqrt_price() + U256::from(1)),
+                    ceiling: scale.sqrt_price(v3math::max_sqrt_price() - U256::from(1)),
+                    ..Concentrated::default()
+                };
+                for (key, info) in v3.positions() {
+                    let range =
+                        TickRange { tick_lower: key.tick_lower, tick_upper: key.tick_upper };
+                    let band = Band::new(range, liquidity(info.liquidity), scale);
+                    if key.owner == Holder::Position(id) {
+                        pool.position = band;
+                        let owed =
+                            v3.owed_with_pending_fees(key).map_err(levfarm_core::Error::from)?;
+                        pool.owed = [owed[0] as f64 / u0, owed[1] as f64 / u1];
+                    } else if info.liquidity > 0 {
+                        if pool.others.liquidity > 0.0 {
+                            return Err(RiskError::Internal(
+                                "the v3 pool has more than one other liquidity band".into(),
+                            ));
+                        }
+                        pool.others = band;
+                    }
+                }
+                let lp = pool.position.liquidity;
+                let staked = farm
+                    .map_or(0.0, |f_| crate::v3::u256_to_f64(f_.total_staked) / scale.liquidity);
+                let rules = RangeRules {
+                    spacing: v3.tick_spacing,
+                    width: scenario.position.range_width_ticks,
+                    scale,
+                };
+                (Pool::Concentrated(pool), (0.0, 0.0), lp, staked, Some(rules))
+            }
+        };
         let start = State {
-            x: f(amm.reserve0, u0),
-            y: f(amm.reserve1, u1),
-            s: f(amm.total_supply, u0),
-            staked: farm.map_or(0.0, |f_| f(f_.total_staked, u0)),
+            pool,
+            staked,
             rx: f(route.reserve0, u0),
             ry: f(route.reserve1, u1),
             cash: f(lending.cash, u1),
@@ -166,7 +244,7 @@ impl Setup {
             index: world::wad_to_f64(lending.borrow_index.0) * 1e18 / ray,
             rate: world::wad_to_f64(lending.borrow_rate.0) * 1e18 / ray,
             last_update: lending.last_update,
-            lp: f(position.lp, u0),
+            lp,
             pending: 0.0,
             wallet_stable: f(m.balance(&owner, &w.stable), u1),
             wallet_reward: f(m.balance(&owner, &w.reward), u0),
@@ -177,10 +255,9 @@ impl Setup {
             now: m.time,
         };
         let l = &scenario.market.leverage;
-        let fee = amm.fee;
         let reward_fee = route.fee;
         Ok(Setup {
-            fee: (f64::from(fee.numerator()), f64::from(fee.denominator())),
+            fee,
             reward_fee: (f64::from(reward_fee.numerator()), f64::from(reward_fee.denominator())),
             start,
             rate_model: lending.config.rate_model.clone(),
@@ -200,6 +277,7 @@ impl Setup {
             utilization: scenario.market.utilization.clone(),
             dt,
             leverage: scenario.position.leverage,
+            range,
         })
     }
 
@@ -223,8 +301,17 @@ impl Setup {
 
     #[inline]
     fn position_equity(&self, st: &State, price: f64, reward_price: f64) -> f64 {
-        let liquidity = 2.0 * (st.x * st.y * price).sqrt() * st.lp / st.s;
-        liquidity - self.debt(st) + st.pending * reward_price
+        Self::fair_value(st, price) - self.debt(st) + st.pending * reward_price
+    }
+
+    /// The position's liquidity at the oracle: the fair LP price, or a range's tokens at the
+    /// oracle's square root price with the fees it is owed.
+    #[inline]
+    fn fair_value(st: &State, price: f64) -> f64 {
+        match &st.pool {
+            Pool::Product { x, y, s } => 2.0 * (x * y * price).sqrt() * st.lp / s,
+            Pool::Concentrated(c) => c.position_value(price),
+        }
     }
 
     /// The position's debt now (the index accrued to `now` at the stored rate).
@@ -238,12 +325,16 @@ impl Setup {
     fn health(&self, st: &State, price: f64) -> (f64, f64) {
         let debt = self.debt(st);
         let value = if self.oracle_valuation {
-            2.0 * (st.x * st.y * price).sqrt() * st.lp / st.s
+            Self::fair_value(st, price)
         } else {
-            let share = st.lp / st.s;
-            let (a0, a1) = (st.x * share, st.y * share);
-            let out = out_given_in(a0, st.x - a0, st.y - a1, self.fee);
-            a1 + out
+            match &st.pool {
+                Pool::Product { x, y, s } => {
+                    let share = st.lp / s;
+                    let (a0, a1) = (x * share, y * share);
+                    a1 + out_given_in(a0, x - a0, y - a1, self.fee)
+                }
+                Pool::Concentrated(c) => c.exit_value(price),
+            }
         };
         (value, debt)
     }
@@ -269,8 +360,16 @@ impl Setup {
         if st.open && st.staked > 0.0 {
             st.pending += self.emission * self.dt as f64 * st.lp / st.staked;
         }
-        arbitrage(&mut st.x, &mut st.y, price, self.fee);
-        let tvl = st.x * price + st.y;
+        let tvl = match &mut st.pool {
+            Pool::Product { x, y, .. } => {
+                arbitrage(x, y, price, self.fee);
+                *x * price + *y
+            }
+            Pool::Concentrated(c) => {
+                c.arbitrage(price);
+                c.value(price)
+            }
+        };
         let days = self.dt as f64 / 86_400.0;
         let volume = match self.volume {
             VolumeModel::None | VolumeModel::File { .. } => 0.0,
@@ -280,14 +379,23 @@ impl Setup {
             }
         };
         if volume > 0.0 {
+            // Traders buy the asset with half the volume and sell what they got back.
             let a = volume / 2.0;
-            let out = out_given_in(a, st.y, st.x, self.fee);
-            st.y += a;
-            st.x -= out;
-            if out > 0.0 {
-                let back = out_given_in(out, st.x, st.y, self.fee);
-                st.x += out;
-                st.y -= back;
+            match &mut st.pool {
+                Pool::Product { x, y, .. } => {
+                    let out = out_given_in(a, *y, *x, self.fee);
+                    *y += a;
+                    *x -= out;
+                    if out > 0.0 {
+                        let back = out_given_in(out, *x, *y, self.fee);
+                        *x += out;
+                        *y -= back;
+                    }
+                }
+                Pool::Concentrated(c) => {
+                    let out = c.sell(false, a).got;
+                    c.sell(true, out);
+                }
             }
         }
         self.adjust_utilization(st, target_u);
@@ -381,7 +489,7 @@ impl Setup {
             return if exit { Event::StopLoss } else { Event::TakeProfit };
         }
         if let Some(t) = &p.top_up {
-            if ratio >= t.trigger && st.wallet_stable > 0.0 {
+            if ratio >= t.trigger {
                 self.top_up(st, price, t.target);
             }
         }
@@ -402,11 +510,18 @@ impl Setup {
         if let Some(hours) = p.compound_hours {
             if st.now - st.last_compound >= hours * 3600 {
                 st.last_compound = st.now;
-                if st.pending > 0.0 {
+                let fees = match &st.pool {
+                    Pool::Concentrated(c) => c.owed[0] > 0.0 || c.owed[1] > 0.0,
+                    Pool::Product { .. } => false,
+                };
+                if st.pending > 0.0 || fees {
                     arbitrage(&mut st.rx, &mut st.ry, reward_price, self.reward_fee);
                     self.compound(st);
                 }
             }
+        }
+        if p.recenter {
+            self.recenter(st, price);
         }
         let (value, debt) = self.health(st, price);
         if Self::ratio_bps(value, debt) > self.kill_bps {
@@ -416,13 +531,23 @@ impl Setup {
         Event::None
     }
 
-    /// Removes `lp` from the pool and stake; the tokens it was.
+    /// Removes `lp` from the pool and stake; the tokens it was (a range's with every fee
+    /// it is owed).
     fn unwind(&self, st: &mut State, lp: f64) -> (f64, f64) {
-        let share = lp / st.s;
-        let (a0, a1) = (st.x * share, st.y * share);
-        st.x -= a0;
-        st.y -= a1;
-        st.s -= lp;
+        let (a0, a1) = match &mut st.pool {
+            Pool::Product { x, y, s } => {
+                let share = lp / *s;
+                let (a0, a1) = (*x * share, *y * share);
+                *x -= a0;
+                *y -= a1;
+                *s -= lp;
+                (a0, a1)
+            }
+            Pool::Concentrated(c) => {
+                let [a0, a1] = c.unwind(lp);
+                (a0, a1)
+            }
+        };
         st.staked -= lp;
         st.lp -= lp;
         (a0, a1)
@@ -430,10 +555,15 @@ impl Setup {
 
     /// Sells `a0` of the asset into the pool; the stable out.
     fn sell_asset(&self, st: &mut State, a0: f64) -> f64 {
-        let out = out_given_in(a0, st.x, st.y, self.fee);
-        st.x += a0;
-        st.y -= out;
-        out
+        match &mut st.pool {
+            Pool::Product { x, y, .. } => {
+                let out = out_given_in(a0, *x, *y, self.fee);
+                *x += a0;
+                *y -= out;
+                out
+            }
+            Pool::Concentrated(c) => c.sell(true, a0).got,
+        }
     }
 
     /// Closes the whole position, converting to the debt token; refused (nothing changes)
@@ -461,13 +591,14 @@ impl Setup {
         let (value, debt) = self.health(st, price);
         let needed = (debt / target - value).max(0.0);
         let amount = needed.min(st.wallet_stable);
-        if amount <= 0.0 {
+        // Less than one whole token is dust, not a reserve (as the backtester's keeper).
+        if amount < 1.0 {
             return;
         }
         let mut trial = *st;
         self.accrue(&mut trial);
         trial.wallet_stable -= amount;
-        self.zap_stable(&mut trial, amount);
+        self.zap(&mut trial, [0.0, amount]);
         let (after_value, after_debt) = self.health(&trial, price);
         let limit = self.kill_bps - 100.0;
         if after_value <= value || after_value * limit < after_debt * 1e4 {
@@ -477,32 +608,43 @@ impl Setup {
         *st = trial;
     }
 
-    /// Zaps `amount` of the stable token into the position (one-sided optimal swap, then
-    /// liquidity at the pool's ratio); leftovers go back to the owner.
-    fn zap_stable(&self, st: &mut State, amount: f64) {
-        let (n, d) = self.fee;
-        let r = st.y;
-        let sum = d + n;
-        let swap = ((r * (amount * 4.0 * n * d + r * sum * sum)).sqrt() - r * sum) / (2.0 * n);
-        let out = out_given_in(swap, st.y, st.x, self.fee);
-        st.y += swap;
-        st.x -= out;
-        let (h0, h1) = (out, amount - swap);
-        // Router-style amounts: token0 desired, token1 at the pool's ratio.
-        let b_opt = h0 * st.y / st.x;
-        let (a0, a1) = if b_opt <= h1 { (h0, b_opt) } else { (h1 * st.x / st.y, h1) };
-        let liquidity = (a0 * st.s / st.x).min(a1 * st.s / st.y);
-        st.x += a0;
-        st.y += a1;
-        st.s += liquidity;
+    /// Zaps `amounts` into the position: on a constant-product pool the stable token alone
+    /// (one-sided optimal swap, then liquidity at the pool's ratio), in a range both tokens
+    /// ([`Concentrated::zap`]). Leftovers go back to the owner.
+    fn zap(&self, st: &mut State, amounts: [f64; 2]) {
+        let (liquidity, left0, left1, price) = match &mut st.pool {
+            Pool::Product { x, y, s } => {
+                let amount = amounts[1];
+                let (n, d) = self.fee;
+                let r = *y;
+                let sum = d + n;
+                let swap =
+                    ((r * (amount * 4.0 * n * d + r * sum * sum)).sqrt() - r * sum) / (2.0 * n);
+                let out = out_given_in(swap, *y, *x, self.fee);
+                *y += swap;
+                *x -= out;
+                let (h0, h1) = (out, amount - swap);
+                // Router-style amounts: token0 desired, token1 at the pool's ratio.
+                let b_opt = h0 * *y / *x;
+                let (a0, a1) = if b_opt <= h1 { (h0, b_opt) } else { (h1 * *x / *y, h1) };
+                let liquidity = (a0 * *s / *x).min(a1 * *s / *y);
+                *x += a0;
+                *y += a1;
+                *s += liquidity;
+                (liquidity, h0 - a0, h1 - a1, *y / *x)
+            }
+            Pool::Concentrated(c) => {
+                let (liquidity, left) = c.zap(amounts);
+                (liquidity, left[0], left[1], c.sqrt_price * c.sqrt_price)
+            }
+        };
         st.staked += liquidity;
         st.lp += liquidity;
-        st.wallet_stable += h1 - a1;
+        st.wallet_stable += left1;
         // Asset left over is swept to the owner; valued at the oracle with the wallet's
         // stable in the backtester, it is at most a few units and sold here at the pool.
-        let left0 = h0 - a0;
         if left0 > 0.0 {
-            st.wallet_stable += left0 * st.y / st.x;
+            st.wallet_stable += left0 * price;
         }
     }
 
@@ -568,8 +710,14 @@ impl Setup {
         }
         trial.open = true;
         trial.lp = 0.0;
+        // A range reopens centred on the pool's tick, as a new position.
+        if let (Pool::Concentrated(c), Some(r)) = (&mut trial.pool, &self.range) {
+            let Some(band) = r.centred(c.sqrt_price) else { return };
+            c.position = band;
+            c.owed = [0.0; 2];
+        }
         self.borrow(&mut trial, borrow);
-        self.zap_stable(&mut trial, equity + borrow);
+        self.zap(&mut trial, [0.0, equity + borrow]);
         let (v, d) = self.health(&trial, price);
         if Self::ratio_bps(v, d) > self.work_bps {
             return;
@@ -578,7 +726,13 @@ impl Setup {
         *st = trial;
     }
 
+    /// Harvests, pays the bounty, sells the rest for the stable token and zaps it back in
+    /// with a range's fees, collected.
     fn compound(&self, st: &mut State) {
+        let fees = match &mut st.pool {
+            Pool::Product { .. } => [0.0; 2],
+            Pool::Concentrated(c) => c.collect(),
+        };
         let rewards = st.pending;
         let bounty = rewards * self.bounty;
         let sold = rewards - bounty;
@@ -586,10 +740,37 @@ impl Setup {
         st.rx += sold;
         st.ry -= out;
         st.pending = 0.0;
-        if out > 0.0 {
+        let amounts = [fees[0], fees[1] + out];
+        if amounts[0] > 0.0 || amounts[1] > 0.0 {
             // Reinvesting touches no lending pool: the index is not accrued.
-            self.zap_stable(st, out);
+            self.zap(st, amounts);
         }
+    }
+
+    /// Moves a range that the pool's price has left to one of the same width centred on the
+    /// pool's tick; refused when that would leave the position past the kill factor.
+    fn recenter(&self, st: &mut State, price: f64) {
+        let (Pool::Concentrated(c), Some(r)) = (&st.pool, &self.range) else { return };
+        let tick = r.scale.tick_at(c.sqrt_price);
+        let (lower, upper) = c.position.ticks;
+        if lower <= tick && tick < upper {
+            return;
+        }
+        let Some(band) = r.centred(c.sqrt_price) else { return };
+        let mut trial = *st;
+        self.accrue(&mut trial);
+        let lp = trial.lp;
+        let (a0, a1) = self.unwind(&mut trial, lp);
+        if let Pool::Concentrated(c) = &mut trial.pool {
+            c.position = band;
+        }
+        self.zap(&mut trial, [a0, a1]);
+        let (value, debt) = self.health(&trial, price);
+        if value * self.kill_bps < debt * 1e4 {
+            return;
+        }
+        trial.gas += self.gas;
+        *st = trial;
     }
 
     fn liquidate(&self, st: &mut State) {
@@ -618,7 +799,16 @@ impl Setup {
     pub fn hazard(&self, st: &mut State, severity: f64) {
         if st.open {
             let lp = st.lp * severity;
-            self.unwind(st, lp);
+            match &mut st.pool {
+                Pool::Product { .. } => {
+                    self.unwind(st, lp);
+                }
+                Pool::Concentrated(c) => {
+                    c.lose(lp);
+                    st.staked -= lp;
+                    st.lp -= lp;
+                }
+            }
         }
     }
 
@@ -661,6 +851,15 @@ impl Setup {
         out.equity = self.equity(&st, last.0, last.1);
         out.bad_debt = st.bad_debt;
         out
+    }
+}
+
+impl RangeRules {
+    /// A band of the position's width centred on the tick of a pool at `sqrt_price`, empty.
+    fn centred(&self, sqrt_price: f64) -> Option<Band> {
+        let tick = self.scale.tick_at(sqrt_price);
+        let range = TickRange::centred(tick, self.width, self.spacing).ok()?;
+        Some(Band::new(range, 0.0, self.scale))
     }
 }
 

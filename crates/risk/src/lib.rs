@@ -16,6 +16,7 @@ pub mod lanes;
 pub mod paths;
 pub mod run;
 pub mod stats;
+pub mod v3;
 
 pub use run::{Partial, Plan};
 

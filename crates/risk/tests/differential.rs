@@ -114,15 +114,16 @@ fn kernel_matches_the_backtester_through_liquidations() {
 fn kernel_matches_the_backtester_with_stops_top_ups_and_volatility_volume() {
     let s = scenario(&[
         ("position.leverage", "3.0"),
-        ("protection.stop_loss_equity", "0.3"),
-        ("protection.take_profit_equity", "0.4"),
-        ("protection.top_up", "{ trigger = 0.74, target = 0.65, reserve = 3000.0 }"),
-        ("market.volume", "{ model = \"volatility\", multiplier = 20.0, daily_floor = 0.02 }"),
+        ("protection.stop_loss_equity", "0.6"),
+        ("protection.take_profit_equity", "1.0"),
+        ("protection.top_up", "{ trigger = 0.72, target = 0.62, reserve = 3000.0 }"),
+        ("market.volume", "{ model = \"volatility\", multiplier = 5.0, daily_floor = 0.02 }"),
         ("market.leverage.valuation", "\"oracle\""),
         ("risk.model", "{ kind = \"gbm\", mu = -1.5, sigma = 1.0 }"),
         ("risk.paths", "10"),
     ]);
     let (_, _, kinds) = compare(&s);
+    assert!(kinds.contains("top_up"), "{kinds:?}");
     assert!(kinds.contains("stop_loss") || kinds.contains("take_profit"), "{kinds:?}");
 }
 
@@ -142,4 +143,65 @@ fn kernel_matches_the_backtester_when_rebalancing_and_at_price_stops() {
     ]);
     let (_, _, kinds) = compare(&s);
     assert!(kinds.contains("take_profit") || kinds.contains("stop_loss"), "{kinds:?}");
+}
+
+/// The same comparisons for a leveraged v3 range: the default 4,000-tick range on a 0.3% pool
+/// whose other liquidity is full-range.
+fn range(extra: &[(&str, &str)]) -> Scenario {
+    let v3 = [("market.pool.kind", "\"v3\""), ("market.pool.tvl", "20000000.0")];
+    scenario(&v3.iter().chain(extra).copied().collect::<Vec<_>>())
+}
+
+#[test]
+fn kernel_matches_the_backtester_in_a_range_with_recentring_and_compounding() {
+    let s = range(&[
+        ("position.leverage", "3.0"),
+        ("position.range_width_ticks", "1200"),
+        ("protection.recenter", "true"),
+    ]);
+    let (_, _, kinds) = compare(&s);
+    assert!(kinds.contains("recenter") && kinds.contains("compound"), "{kinds:?}");
+}
+
+#[test]
+fn kernel_matches_the_backtester_through_liquidations_in_a_range() {
+    let s = range(&[
+        ("position.leverage", "5.5"),
+        ("market.leverage.work_factor_bps", "8300"),
+        ("protection.deleverage", "none"),
+        ("risk.model", "{ kind = \"gbm\", mu = -0.5, sigma = 1.2 }"),
+    ]);
+    let (n, liquidated, _) = compare(&s);
+    assert!(liquidated >= 2, "only {liquidated} of {n} paths were liquidated");
+}
+
+#[test]
+fn kernel_matches_the_backtester_in_a_range_with_top_ups_stops_and_a_narrow_background() {
+    // The other providers' liquidity spans ±20,000 ticks, so large moves cross its edges too.
+    let s = range(&[
+        ("market.pool.liquidity_width_ticks", "20000"),
+        ("position.leverage", "3.0"),
+        ("protection.deleverage", "none"),
+        ("protection.stop_loss_equity", "0.6"),
+        ("protection.take_profit_equity", "3.0"),
+        ("protection.top_up", "{ trigger = 0.72, target = 0.6, reserve = 5000.0 }"),
+        ("market.volume", "{ model = \"volatility\", multiplier = 2.0, daily_floor = 0.01 }"),
+        ("risk.model", "{ kind = \"gbm\", mu = -1.0, sigma = 1.0 }"),
+        ("risk.paths", "10"),
+    ]);
+    let (_, _, kinds) = compare(&s);
+    assert!(kinds.contains("top_up"), "{kinds:?}");
+    assert!(kinds.contains("stop_loss") || kinds.contains("take_profit"), "{kinds:?}");
+}
+
+#[test]
+fn kernel_matches_the_backtester_when_a_range_rebalances_at_oracle_valuation() {
+    let s = range(&[
+        ("position.leverage", "3.0"),
+        ("market.leverage.valuation", "\"oracle\""),
+        ("protection.deleverage", "none"),
+        ("protection.rebalance", "{ target_leverage = 3.0, band = 0.15 }"),
+    ]);
+    let (_, _, kinds) = compare(&s);
+    assert!(kinds.contains("rebalance"), "{kinds:?}");
 }

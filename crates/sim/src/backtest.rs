@@ -604,13 +604,12 @@ impl<'s> Runner<'s> {
         let debt = world::wad_to_f64(health.debt_value);
         let stable = self.world.stable.clone();
         let available = self.world.balance(OWNER, &stable);
-        if available.is_zero() {
-            return Ok(());
-        }
         // Adding x of value makes the ratio debt / (value + x).
         let needed = (debt / target - value).max(0.0);
         let amount = self.world.value_to_amount(&stable, needed)?.min(available);
-        if amount.is_zero() {
+        // Less than one whole token is the dust earlier zaps left, not a reserve: a keeper
+        // would pay gas to add nothing, and a zap that small mints no liquidity.
+        if amount < self.world.market.quote(&stable)?.unit {
             return Ok(());
         }
         let side_stable = 1;

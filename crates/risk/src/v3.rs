@@ -1,0 +1,490 @@
+//! A Uniswap v3 pool in f64, for the path kernel's range positions.
+//!
+//! The backtester's v3 pools hold two positions: the other liquidity providers' band (the
+//! full range, or `market.pool.liquidity_width_ticks` around the opening price) and the
+//! leveraged position's range. So the pool here is those two [`Band`]s, and its swap is
+//! Uniswap's loop over the few edges they make: in each stretch the liquidity in range is
+//! constant, the input pays the fee first (`computeSwapStep`), and the fee goes to the
+//! liquidity in range pro rata, the position's share into what it is owed.
+//!
+//! Square roots of prices and liquidity are in whole tokens: `sqrt(stable per asset)`, and
+//! liquidity such that `Δstable = L·Δsqrt`. The engine's raw figures convert with
+//! `sqrt(unit0/unit1)` ([`Scale`]).
+
+use alloy_primitives::U256;
+use levfarm_core::amm::v3::math;
+use levfarm_core::position::TickRange;
+
+/// Liquidity over `[lower, upper)` in square roots of the price, from its two ticks.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Band {
+    pub lower: f64,
+    pub upper: f64,
+    pub ticks: (i32, i32),
+    pub liquidity: f64,
+}
+
+impl Band {
+    /// A band over a tick range.
+    pub fn new(range: TickRange, liquidity: f64, scale: Scale) -> Band {
+        Band {
+            lower: scale.sqrt_at_tick(range.tick_lower),
+            upper: scale.sqrt_at_tick(range.tick_upper),
+            ticks: (range.tick_lower, range.tick_upper),
+            liquidity,
+        }
+    }
+
+    /// Whether the band's liquidity trades in a step going down from `s` (the stretch just
+    /// below `s`) or up (just above): a tick is crossed on arriving at it from above.
+    fn active(&self, s: f64, down: bool) -> bool {
+        if down {
+            self.lower < s && s <= self.upper
+        } else {
+            self.lower <= s && s < self.upper
+        }
+    }
+
+    /// The tokens behind `liquidity` at `s` (`LiquidityAmounts.getAmountsForLiquidity`).
+    pub fn amounts(&self, s: f64, liquidity: f64) -> [f64; 2] {
+        let (a, b) = (self.lower, self.upper);
+        if s <= a {
+            [liquidity * (1.0 / a - 1.0 / b), 0.0]
+        } else if s < b {
+            [liquidity * (1.0 / s - 1.0 / b), liquidity * (s - a)]
+        } else {
+            [0.0, liquidity * (b - a)]
+        }
+    }
+
+    /// Liquidity that token0 backs at `s`, infinite where the band needs none.
+    fn liquidity_of0(&self, s: f64, amount0: f64) -> f64 {
+        if s >= self.upper {
+            return f64::INFINITY;
+        }
+        let lo = s.max(self.lower);
+        amount0 * lo * self.upper / (self.upper - lo)
+    }
+
+    /// Liquidity that token1 backs at `s`, infinite where the band needs none.
+    fn liquidity_of1(&self, s: f64, amount1: f64) -> f64 {
+        if s <= self.lower {
+            return f64::INFINITY;
+        }
+        amount1 / (s.min(self.upper) - self.lower)
+    }
+
+    /// The most liquidity `have` backs at `s` (`getLiquidityForAmounts`).
+    pub fn liquidity_for(&self, s: f64, have: [f64; 2]) -> f64 {
+        let l = self.liquidity_of0(s, have[0]).min(self.liquidity_of1(s, have[1]));
+        if l.is_finite() {
+            l
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Converts between the engine's raw v3 figures and whole-token ones.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scale {
+    /// `sqrt(unit0/unit1)`: whole-token square root price per raw one.
+    pub sqrt_price: f64,
+    /// `sqrt(unit0·unit1)`: raw liquidity per whole-token liquidity.
+    pub liquidity: f64,
+}
+
+impl Scale {
+    pub fn new(unit0: f64, unit1: f64) -> Scale {
+        Scale { sqrt_price: (unit0 / unit1).sqrt(), liquidity: (unit0 * unit1).sqrt() }
+    }
+
+    /// A `sqrtPriceX96` as a whole-token square root price.
+    pub fn sqrt_price(&self, x96: U256) -> f64 {
+        u256_to_f64(x96) / 2f64.powi(96) * self.sqrt_price
+    }
+
+    /// The square root price at a tick (the engine's `getSqrtRatioAtTick`, then f64).
+    pub fn sqrt_at_tick(&self, tick: i32) -> f64 {
+        let tick = tick.clamp(math::MIN_TICK, math::MAX_TICK);
+        math::sqrt_price_at_tick(tick).map_or(f64::NAN, |x96| self.sqrt_price(x96))
+    }
+
+    /// The tick a pool at `s` is in: the greatest tick whose square root price is at most
+    /// `s` (`getTickAtSqrtRatio`), from the logarithm and checked against the engine's ticks.
+    pub fn tick_at(&self, s: f64) -> i32 {
+        let raw = s / self.sqrt_price;
+        let guess = (2.0 * raw.ln() / 1.0001f64.ln()).floor();
+        let mut tick = guess.clamp(f64::from(math::MIN_TICK), f64::from(math::MAX_TICK)) as i32;
+        while tick > math::MIN_TICK && self.sqrt_at_tick(tick) > s {
+            tick -= 1;
+        }
+        while tick < math::MAX_TICK && self.sqrt_at_tick(tick + 1) <= s {
+            tick += 1;
+        }
+        tick
+    }
+}
+
+/// A U256 as the nearest f64 (to within one rounding of each 64-bit limb).
+pub fn u256_to_f64(v: U256) -> f64 {
+    v.as_limbs().iter().rev().fold(0.0, |acc, &limb| acc * 2f64.powi(64) + limb as f64)
+}
+
+/// What a swap paid and got.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Swap {
+    pub paid: f64,
+    pub got: f64,
+}
+
+/// The pool: its price, the two bands, what it holds and what it owes the position.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Concentrated {
+    pub sqrt_price: f64,
+    /// The fee, as a share of the input.
+    pub fee: f64,
+    pub others: Band,
+    pub position: Band,
+    /// Tokens the pool holds: every band's principal and the fees not yet collected.
+    pub balance: [f64; 2],
+    /// Fees owed to the position and not yet collected.
+    pub owed: [f64; 2],
+    /// The lowest and highest square root prices a swap may reach.
+    pub floor: f64,
+    pub ceiling: f64,
+}
+
+impl Concentrated {
+    /// The liquidity in range for a step down or up from `s`, all of it and the position's.
+    fn in_range(&self, s: f64, down: bool) -> (f64, f64) {
+        let mine = if self.position.active(s, down) { self.position.liquidity } else { 0.0 };
+        let others = if self.others.active(s, down) { self.others.liquidity } else { 0.0 };
+        (mine + others, mine)
+    }
+
+    /// The next band edge strictly beyond `s` in the swap's direction, or `limit`.
+    fn next_edge(&self, s: f64, down: bool, limit: f64) -> f64 {
+        let mut target = limit;
+        for e in [self.others.lower, self.others.upper, self.position.lower, self.position.upper] {
+            if (down && e < s && e > target) || (!down && e > s && e < target) {
+                target = e;
+            }
+        }
+        target
+    }
+
+    /// Swaps token0 for token1 (`zero_for_one`) or back: `amount_in` exactly, or (`None`)
+    /// as much as it takes to reach `limit`; stops at `limit` either way.
+    pub fn swap(&mut self, zero_for_one: bool, amount_in: Option<f64>, limit: f64) -> Swap {
+        let keep = 1.0 - self.fee;
+        let mut remaining = amount_in.unwrap_or(f64::INFINITY);
+        let mut out = Swap::default();
+        let mut s = self.sqrt_price;
+        let down = zero_for_one;
+        // Each stretch ends at an edge, at the limit or with the input spent: at most five.
+        for _ in 0..8 {
+            if remaining <= 0.0 || (if down { s <= limit } else { s >= limit }) {
+                break;
+            }
+            let target = self.next_edge(s, down, limit);
+            let (l, mine) = self.in_range(s, down);
+            if l <= 0.0 {
+                s = target;
+                continue;
+            }
+            let need = if down { l * (1.0 / target - 1.0 / s) } else { l * (target - s) };
+            let (net, next, fee) = if remaining * keep >= need {
+                (need, target, need * self.fee / keep)
+            } else {
+                let net = remaining * keep;
+                let next = if down { l * s / (l + net * s) } else { s + net / l };
+                (net, next, remaining - net)
+            };
+            let got = if down { l * (s - next) } else { l * (1.0 / s - 1.0 / next) };
+            remaining -= net + fee;
+            out.paid += net + fee;
+            out.got += got;
+            if mine > 0.0 {
+                self.owed[usize::from(!down)] += fee * mine / l;
+            }
+            s = next;
+        }
+        self.sqrt_price = s;
+        let (i, o) = if down { (0, 1) } else { (1, 0) };
+        self.balance[i] += out.paid;
+        self.balance[o] -= out.got;
+        out
+    }
+
+    /// Sells exactly `amount` of token0 (or of token1), as far as the pool goes.
+    pub fn sell(&mut self, zero_for_one: bool, amount: f64) -> Swap {
+        if amount <= 0.0 {
+            return Swap::default();
+        }
+        let limit = if zero_for_one { self.floor } else { self.ceiling };
+        self.swap(zero_for_one, Some(amount), limit)
+    }
+
+    /// The arbitrageur's trade against the oracle `price`: to `sqrt(price)/sqrt(1 − fee)` from
+    /// above, to `sqrt(price)·sqrt(1 − fee)` from below, nothing within the band.
+    pub fn arbitrage(&mut self, price: f64) {
+        let target = price.sqrt();
+        let keep = (1.0 - self.fee).sqrt();
+        let (above, below) = (target / keep, target * keep);
+        if self.sqrt_price > above {
+            self.swap(true, None, above.max(self.floor));
+        } else if self.sqrt_price < below {
+            self.swap(false, None, below.min(self.ceiling));
+        }
+    }
+
+    /// The pool's tokens valued at `price` (stable per asset).
+    pub fn value(&self, price: f64) -> f64 {
+        self.balance[0] * price + self.balance[1]
+    }
+
+    /// The position's principal and fees owed, valued at the oracle `price`.
+    pub fn position_value(&self, price: f64) -> f64 {
+        let held = self.position.amounts(price.sqrt(), self.position.liquidity);
+        (held[0] + self.owed[0]) * price + held[1] + self.owed[1]
+    }
+
+    /// Burns `liquidity` of the position's and collects it with every fee owed: the tokens.
+    pub fn unwind(&mut self, liquidity: f64) -> [f64; 2] {
+        let principal = self.burn(liquidity);
+        let out = [principal[0] + self.owed[0], principal[1] + self.owed[1]];
+        self.owed = [0.0; 2];
+        self.balance[0] -= out[0];
+        self.balance[1] -= out[1];
+        out
+    }
+
+    /// Burns `liquidity` of the position's: its principal, which the caller collects.
+    fn burn(&mut self, liquidity: f64) -> [f64; 2] {
+        let liquidity = liquidity.min(self.position.liquidity);
+        let principal = self.position.amounts(self.sqrt_price, liquidity);
+        self.position.liquidity -= liquidity;
+        principal
+    }
+
+    /// A loss that takes `liquidity` of the position's, tokens and all.
+    pub fn lose(&mut self, liquidity: f64) {
+        let gone = self.burn(liquidity);
+        self.balance[0] -= gone[0];
+        self.balance[1] -= gone[1];
+    }
+
+    /// Collects the fees owed.
+    pub fn collect(&mut self) -> [f64; 2] {
+        let out = self.owed;
+        self.owed = [0.0; 2];
+        self.balance[0] -= out[0];
+        self.balance[1] -= out[1];
+        out
+    }
+
+    /// What exiting the position now would leave, valued at the oracle `price`: the position
+    /// burned and collected, then all of the asset sold into what remains of the pool.
+    pub fn exit_value(&self, price: f64) -> f64 {
+        let mut copy = *self;
+        let have = copy.unwind(copy.position.liquidity);
+        let sold = copy.sell(true, have[0]);
+        (have[0] - sold.paid) * price + have[1] + sold.got
+    }
+
+    /// Puts `have` into the position's band as the engine's range zap does: the swap to the
+    /// mix that mints the most liquidity at the price the swap leaves (bisection on the amount
+    /// in, each candidate run through the swap loop), then the mint. Returns the liquidity
+    /// added and what is left over for the owner.
+    pub fn zap(&mut self, have: [f64; 2]) -> (f64, [f64; 2]) {
+        let band = self.position;
+        let s = self.sqrt_price;
+        let (l0, l1) = (band.liquidity_of0(s, have[0]), band.liquidity_of1(s, have[1]));
+        let mut after = have;
+        if l0 != l1 {
+            let zero_for_one = l0 > l1;
+            let i = usize::from(!zero_for_one);
+            // Liquidity backed by the input side and by the output side after selling `x`.
+            let trial = |x: f64| -> (f64, f64, Concentrated, [f64; 2]) {
+                let mut pool = *self;
+                let swap = pool.sell(zero_for_one, x);
+                let mut h = have;
+                h[i] -= swap.paid;
+                h[1 - i] += swap.got;
+                let s = pool.sqrt_price;
+                let (l0, l1) = (band.liquidity_of0(s, h[0]), band.liquidity_of1(s, h[1]));
+                let (l_in, l_out) = if zero_for_one { (l0, l1) } else { (l1, l0) };
+                (l_in, l_out, pool, h)
+            };
+            let (mut lo, mut hi) = (0.0, have[i]);
+            let best = if trial(hi).0 >= trial(hi).1 {
+                trial(hi)
+            } else {
+                // Selling `lo` leaves an excess of the input token, selling `hi` does not.
+                for _ in 0..200 {
+                    let mid = 0.5 * (lo + hi);
+                    if mid <= lo || mid >= hi {
+                        break;
+                    }
+                    let (l_in, l_out, ..) = trial(mid);
+                    if l_in >= l_out {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                let (a, b) = (trial(lo), trial(hi));
+                if a.1.min(a.0) >= b.0.min(b.1) {
+                    a
+                } else {
+                    b
+                }
+            };
+            *self = best.2;
+            after = best.3;
+        }
+        let s = self.sqrt_price;
+        let liquidity = band.liquidity_for(s, after);
+        let used = band.amounts(s, liquidity);
+        self.position.liquidity += liquidity;
+        self.balance[0] += used[0];
+        self.balance[1] += used[1];
+        (liquidity, [(after[0] - used[0]).max(0.0), (after[1] - used[1]).max(0.0)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scale() -> Scale {
+        Scale::new(1e18, 1e6)
+    }
+
+    /// A 0.3% WETH/USDC pool at 2,000 with full-range liquidity and a position of ±2,000
+    /// ticks around the price.
+    fn pool() -> Concentrated {
+        let sc = scale();
+        let tick = sc.tick_at(2000f64.sqrt());
+        let full = TickRange { tick_lower: -887_220, tick_upper: 887_220 };
+        let mine = TickRange::centred(tick, 4000, 60).unwrap();
+        let mut p = Concentrated {
+            sqrt_price: 2000f64.sqrt(),
+            fee: 0.003,
+            others: Band::new(full, 1e6, sc),
+            position: Band::new(mine, 2e5, sc),
+            floor: sc.sqrt_price(math::min_sqrt_price() + U256::from(1)),
+            ceiling: sc.sqrt_price(math::max_sqrt_price() - U256::from(1)),
+            ..Concentrated::default()
+        };
+        let a = p.others.amounts(p.sqrt_price, p.others.liquidity);
+        let b = p.position.amounts(p.sqrt_price, p.position.liquidity);
+        p.balance = [a[0] + b[0], a[1] + b[1]];
+        p
+    }
+
+    #[test]
+    fn ticks_round_trip_through_square_roots() {
+        let sc = scale();
+        // WETH at 2,000 USDC is tick -200312 in raw units (the engine's test).
+        assert_eq!(sc.tick_at(2000f64.sqrt()), -200312);
+        for tick in [-200312, -887_000, 0, 1, 123_457, 887_000] {
+            assert_eq!(sc.tick_at(sc.sqrt_at_tick(tick)), tick);
+            let mid = 0.5 * (sc.sqrt_at_tick(tick) + sc.sqrt_at_tick(tick + 1));
+            assert_eq!(sc.tick_at(mid), tick);
+        }
+    }
+
+    #[test]
+    fn a_swap_within_one_band_is_constant_product_on_its_virtual_reserves() {
+        let mut p = pool();
+        let (l, s) = (p.others.liquidity + p.position.liquidity, p.sqrt_price);
+        // Virtual reserves x = L/s, y = L·s; Uniswap v2 with the fee on input.
+        let (x, y) = (l / s, l * s);
+        let amount = 1.0;
+        let expected = amount * 0.997 * y / (x + amount * 0.997);
+        let got = p.sell(true, amount);
+        assert!((got.got - expected).abs() < 1e-9 * expected, "{got:?} vs {expected}");
+        assert_eq!(got.paid, amount);
+        // The fee went to the liquidity in range, the position's share to it.
+        let share = p.position.liquidity / l;
+        assert!((p.owed[0] - 0.003 * share).abs() < 1e-15, "{:?}", p.owed);
+    }
+
+    #[test]
+    fn a_swap_across_an_edge_matches_the_stretches_taken_one_by_one() {
+        let mut p = pool();
+        let before = p;
+        // Sell enough asset to go through the position's lower edge.
+        let big = 5000.0;
+        let whole = p.sell(true, big);
+        assert!(p.sqrt_price < before.position.lower, "{} {}", p.sqrt_price, before.position.lower);
+        // The same in two swaps: to the edge, then the rest.
+        let mut q = before;
+        let first = q.swap(true, None, before.position.lower);
+        let rest = q.sell(true, big - first.paid);
+        assert!((first.got + rest.got - whole.got).abs() < 1e-9 * whole.got);
+        assert!((q.sqrt_price - p.sqrt_price).abs() < 1e-12 * p.sqrt_price);
+        // Tokens are conserved: what the pool holds moved by exactly the trade.
+        assert!((p.balance[0] - before.balance[0] - big).abs() < 1e-9);
+        assert!((before.balance[1] - p.balance[1] - whole.got).abs() < 1e-6);
+    }
+
+    #[test]
+    fn arbitrage_stops_at_the_fee_band_around_the_oracle() {
+        let mut p = pool();
+        p.arbitrage(2100.0);
+        let keep = (1.0f64 - 0.003).sqrt();
+        assert!((p.sqrt_price - 2100f64.sqrt() * keep).abs() < 1e-12);
+        let before = p;
+        p.arbitrage(2100.0 * 0.999);
+        assert_eq!(p, before, "within the fee band nothing trades");
+        p.arbitrage(1500.0);
+        assert!((p.sqrt_price - 1500f64.sqrt() / keep).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_zap_mints_more_than_any_nearby_split_and_leaves_little() {
+        let p = pool();
+        for have in [[0.0, 50_000.0], [30.0, 0.0], [3.0, 40_000.0]] {
+            let mut z = p;
+            let (minted, left) = z.zap(have);
+            assert!(minted > 0.0);
+            let value = have[0] * 2000.0 + have[1];
+            assert!(left[0] * 2000.0 + left[1] < 1e-6 * value, "{have:?}: {left:?}");
+            // No other amount of the input sold mints more.
+            for zero_for_one in [true, false] {
+                let i = usize::from(!zero_for_one);
+                for k in 0..=100 {
+                    let mut q = p;
+                    let swap = q.sell(zero_for_one, have[i] * f64::from(k) / 100.0);
+                    let mut h = have;
+                    h[i] -= swap.paid;
+                    h[1 - i] += swap.got;
+                    let other = q.position.liquidity_for(q.sqrt_price, h);
+                    assert!(other <= minted * (1.0 + 1e-12), "{have:?}: {other} > {minted}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unwinding_returns_principal_and_fees_and_the_exit_sells_the_asset() {
+        let mut p = pool();
+        p.sell(true, 10.0);
+        p.sell(false, 20_000.0);
+        let owed = p.owed;
+        assert!(owed[0] > 0.0 && owed[1] > 0.0);
+        let exit = p.exit_value(p.sqrt_price * p.sqrt_price);
+        let principal = p.position.amounts(p.sqrt_price, p.position.liquidity);
+        let price = p.sqrt_price * p.sqrt_price;
+        let fair = (principal[0] + owed[0]) * price + principal[1] + owed[1];
+        // Selling into the pool costs the fee and the impact: a little below the fair value.
+        assert!(exit < fair && exit > 0.97 * fair, "{exit} vs {fair}");
+        let got = p.unwind(p.position.liquidity);
+        assert!((got[0] - principal[0] - owed[0]).abs() < 1e-12 * got[0]);
+        assert_eq!(p.owed, [0.0; 2]);
+        assert_eq!(p.position.liquidity, 0.0);
+    }
+}
