@@ -130,7 +130,7 @@ fn bad_input_is_located_and_exits_2() {
         ),
         (&["risk", "--set", "risk.steps_per_day=7"], "risk.steps_per_day"),
         (&["risk", "--leverages", "3,25"], "risk.leverages"),
-        (&["risk", "--set", "position.borrow=\"asset\""], "position.borrow"),
+        (&["risk", "--set", "position.borrow=\"both\""], "position.borrow"),
         (&["risk", "--leverages", "6", "--paths", "10"], "configuration position.leverage=6"),
         (&["risk", "--calibrate", "no-such-file.csv"], "no-such-file.csv"),
         (&["risk", "--frictionless", "--horizon-days", "0"], "--horizon-days"),

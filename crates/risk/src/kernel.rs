@@ -69,6 +69,9 @@ pub struct Setup {
     pub leverage: f64,
     /// Range positions: the pool's tick spacing, the range's width, and the unit conversion.
     range: Option<RangeRules>,
+    /// The borrowed token: 0 the asset (short it), 1 the stable token (long it); its unit.
+    debt_side: usize,
+    debt_unit: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -117,6 +120,7 @@ pub struct State {
     lp: f64,
     pending: f64,
     wallet_stable: f64,
+    wallet_asset: f64,
     wallet_reward: f64,
     gas: f64,
     pub open: bool,
@@ -142,9 +146,10 @@ pub struct Outcome {
 
 /// Markets the kernel runs: what it refuses, and why.
 pub fn check_supported(scenario: &Scenario) -> Result<(), RiskError> {
-    if scenario.position.borrow != BorrowSide::Stable {
+    if scenario.position.borrow == BorrowSide::Both {
         return Err(RiskError::Unsupported(
-            "position.borrow: risk runs model borrowing the stable token (long the asset) so far"
+            "position.borrow: risk runs model borrowing one token, \"stable\" or \"asset\"; \
+             borrowing both runs in `levfarm backtest`"
                 .into(),
         ));
     }
@@ -168,7 +173,11 @@ impl Setup {
         let m = &w.market;
         let (u0, u1) = (1e18, 1e6);
         let route = &m.amm_pool(REWARD_POOL)?.amm;
-        let lending: &LendingPool = m.lending(&w.stable)?;
+        let (debt_side, debt_unit, debt_token) = match scenario.position.borrow {
+            BorrowSide::Asset => (0, u0, &w.asset),
+            _ => (1, u1, &w.stable),
+        };
+        let lending: &LendingPool = m.lending(debt_token)?;
         let id = opened.position;
         let position = m
             .positions()
@@ -237,16 +246,17 @@ impl Setup {
             staked,
             rx: f(route.reserve0, u0),
             ry: f(route.reserve1, u1),
-            cash: f(lending.cash, u1),
-            scaled_total: f(lending.total_debt_scaled, u1),
-            scaled_demand: f(lending.debt_shares(&demand), u1),
-            scaled_position: f(lending.debt_shares(&Holder::Position(id)), u1),
+            cash: f(lending.cash, debt_unit),
+            scaled_total: f(lending.total_debt_scaled, debt_unit),
+            scaled_demand: f(lending.debt_shares(&demand), debt_unit),
+            scaled_position: f(lending.debt_shares(&Holder::Position(id)), debt_unit),
             index: world::wad_to_f64(lending.borrow_index.0) * 1e18 / ray,
             rate: world::wad_to_f64(lending.borrow_rate.0) * 1e18 / ray,
             last_update: lending.last_update,
             lp,
             pending: 0.0,
             wallet_stable: f(m.balance(&owner, &w.stable), u1),
+            wallet_asset: f(m.balance(&owner, &w.asset), u0),
             wallet_reward: f(m.balance(&owner, &w.reward), u0),
             gas: world::wad_to_f64(opened.gas),
             open: true,
@@ -278,6 +288,8 @@ impl Setup {
             dt,
             leverage: scenario.position.leverage,
             range,
+            debt_side,
+            debt_unit,
         })
     }
 
@@ -292,7 +304,8 @@ impl Setup {
     /// [`Snapshot::equity`]: levfarm_sim::book::Snapshot::equity
     #[inline]
     pub fn equity(&self, st: &State, price: f64, reward_price: f64) -> f64 {
-        let wallet = st.wallet_stable + st.wallet_reward * reward_price - st.gas;
+        let wallet =
+            st.wallet_stable + st.wallet_asset * price + st.wallet_reward * reward_price - st.gas;
         if !st.open {
             return wallet;
         }
@@ -301,7 +314,18 @@ impl Setup {
 
     #[inline]
     fn position_equity(&self, st: &State, price: f64, reward_price: f64) -> f64 {
-        Self::fair_value(st, price) - self.debt(st) + st.pending * reward_price
+        Self::fair_value(st, price) - self.debt_value(st, price) + st.pending * reward_price
+    }
+
+    /// The debt's value at the oracle.
+    #[inline]
+    fn debt_value(&self, st: &State, price: f64) -> f64 {
+        let debt = self.debt(st);
+        if self.debt_side == 0 {
+            debt * price
+        } else {
+            debt
+        }
     }
 
     /// The position's liquidity at the oracle: the fair LP price, or a range's tokens at the
@@ -320,20 +344,25 @@ impl Setup {
         st.scaled_position * index_at(st, st.now)
     }
 
-    /// Position value (exit or oracle) and debt.
+    /// Position value (exit or oracle) and the debt's value.
     #[inline]
     fn health(&self, st: &State, price: f64) -> (f64, f64) {
-        let debt = self.debt(st);
+        let debt = self.debt_value(st, price);
         let value = if self.oracle_valuation {
             Self::fair_value(st, price)
         } else {
+            // What removing the liquidity and selling the token not owed would leave.
             match &st.pool {
                 Pool::Product { x, y, s } => {
                     let share = st.lp / s;
                     let (a0, a1) = (x * share, y * share);
-                    a1 + out_given_in(a0, x - a0, y - a1, self.fee)
+                    if self.debt_side == 1 {
+                        a1 + out_given_in(a0, x - a0, y - a1, self.fee)
+                    } else {
+                        (a0 + out_given_in(a1, y - a1, x - a0, self.fee)) * price
+                    }
                 }
-                Pool::Concentrated(c) => c.exit_value(price),
+                Pool::Concentrated(c) => c.exit_value(price, self.debt_side == 1),
             }
         };
         (value, debt)
@@ -434,7 +463,7 @@ impl Setup {
 
     /// The stored borrow rate after a borrow or repay, from the pool's exact rate model.
     fn update_rate(&self, st: &mut State) {
-        let units = |v: f64| U256::from((v.max(0.0) * 1e6).round() as u128);
+        let units = |v: f64| U256::from((v.max(0.0) * self.debt_unit).round() as u128);
         let inputs = RateInputs {
             total_debt: units(st.scaled_total * st.index),
             available_liquidity: units(st.cash),
@@ -462,7 +491,7 @@ impl Setup {
         st.cash += amount;
         st.scaled_total -= scaled;
         st.scaled_position -= scaled;
-        if st.scaled_position * st.index < 1e-7 {
+        if st.scaled_position * st.index * self.debt_unit < 0.1 {
             st.scaled_total -= st.scaled_position;
             st.scaled_position = 0.0;
         }
@@ -525,7 +554,7 @@ impl Setup {
         }
         let (value, debt) = self.health(st, price);
         if Self::ratio_bps(value, debt) > self.kill_bps {
-            self.liquidate(st);
+            self.liquidate(st, price);
             return Event::Liquidated;
         }
         Event::None
@@ -553,16 +582,36 @@ impl Setup {
         (a0, a1)
     }
 
-    /// Sells `a0` of the asset into the pool; the stable out.
-    fn sell_asset(&self, st: &mut State, a0: f64) -> f64 {
+    /// Sells `amount` of token0 (`zero_for_one`) or of token1 into the pool; what came out.
+    fn sell(&self, st: &mut State, zero_for_one: bool, amount: f64) -> f64 {
         match &mut st.pool {
             Pool::Product { x, y, .. } => {
-                let out = out_given_in(a0, *x, *y, self.fee);
-                *x += a0;
-                *y -= out;
+                let (r_in, r_out) = if zero_for_one { (x, y) } else { (y, x) };
+                let out = out_given_in(amount, *r_in, *r_out, self.fee);
+                *r_in += amount;
+                *r_out -= out;
                 out
             }
-            Pool::Concentrated(c) => c.sell(true, a0).got,
+            Pool::Concentrated(c) => c.sell(zero_for_one, amount).got,
+        }
+    }
+
+    /// Converts `(a0, a1)` into the debt token by selling all of the other one: how much of
+    /// the debt token that makes (the engine's exit swap, `ConvertToDebt`).
+    fn to_debt(&self, st: &mut State, (a0, a1): (f64, f64)) -> f64 {
+        if self.debt_side == 1 {
+            a1 + self.sell(st, true, a0)
+        } else {
+            a0 + self.sell(st, false, a1)
+        }
+    }
+
+    /// Hands `amount` of the debt token to the owner.
+    fn to_owner(&self, st: &mut State, amount: f64) {
+        if self.debt_side == 1 {
+            st.wallet_stable += amount;
+        } else {
+            st.wallet_asset += amount;
         }
     }
 
@@ -573,16 +622,19 @@ impl Setup {
         self.accrue(&mut trial);
         let debt = self.debt(&trial);
         let lp = trial.lp;
-        let (a0, a1) = self.unwind(&mut trial, lp);
-        let back = a1 + self.sell_asset(&mut trial, a0);
+        let removed = self.unwind(&mut trial, lp);
+        let back = self.to_debt(&mut trial, removed);
         if back < debt {
             return false;
         }
         self.repay(&mut trial, debt);
-        trial.wallet_stable += back - debt;
+        self.to_owner(&mut trial, back - debt);
         trial.wallet_reward += trial.pending;
         trial.pending = 0.0;
         trial.open = false;
+        // Out means out: the asset the owner holds is sold for the stable token.
+        let held = std::mem::take(&mut trial.wallet_asset);
+        trial.wallet_stable += self.sell(&mut trial, true, held);
         *st = trial;
         true
     }
@@ -612,18 +664,23 @@ impl Setup {
     /// (one-sided optimal swap, then liquidity at the pool's ratio), in a range both tokens
     /// ([`Concentrated::zap`]). Leftovers go back to the owner.
     fn zap(&self, st: &mut State, amounts: [f64; 2]) {
-        let (liquidity, left0, left1, price) = match &mut st.pool {
+        let (liquidity, left0, left1) = match &mut st.pool {
             Pool::Product { x, y, s } => {
-                let amount = amounts[1];
-                let (n, d) = self.fee;
-                let r = *y;
-                let sum = d + n;
-                let swap =
-                    ((r * (amount * 4.0 * n * d + r * sum * sum)).sqrt() - r * sum) / (2.0 * n);
-                let out = out_given_in(swap, *y, *x, self.fee);
-                *y += swap;
-                *x -= out;
-                let (h0, h1) = (out, amount - swap);
+                // The balancing swap (Alpaca's one-sided formula, Homora's optimal deposit
+                // with both tokens), then the router's add.
+                let (swap, zero_for_one) = zap_swap(amounts, (*x, *y), self.fee);
+                let mut h = amounts;
+                if swap > 0.0 {
+                    let (i, o) = if zero_for_one { (0, 1) } else { (1, 0) };
+                    let mut r = [*x, *y];
+                    let out = out_given_in(swap, r[i], r[o], self.fee);
+                    r[i] += swap;
+                    r[o] -= out;
+                    (*x, *y) = (r[0], r[1]);
+                    h[i] -= swap;
+                    h[o] += out;
+                }
+                let [h0, h1] = h;
                 // Router-style amounts: token0 desired, token1 at the pool's ratio.
                 let b_opt = h0 * *y / *x;
                 let (a0, a1) = if b_opt <= h1 { (h0, b_opt) } else { (h1 * *x / *y, h1) };
@@ -631,21 +688,17 @@ impl Setup {
                 *x += a0;
                 *y += a1;
                 *s += liquidity;
-                (liquidity, h0 - a0, h1 - a1, *y / *x)
+                (liquidity, h0 - a0, h1 - a1)
             }
             Pool::Concentrated(c) => {
                 let (liquidity, left) = c.zap(amounts);
-                (liquidity, left[0], left[1], c.sqrt_price * c.sqrt_price)
+                (liquidity, left[0], left[1])
             }
         };
         st.staked += liquidity;
         st.lp += liquidity;
         st.wallet_stable += left1;
-        // Asset left over is swept to the owner; valued at the oracle with the wallet's
-        // stable in the backtester, it is at most a few units and sold here at the pool.
-        if left0 > 0.0 {
-            st.wallet_stable += left0 * price;
-        }
+        st.wallet_asset += left0;
     }
 
     fn deleverage(&self, st: &mut State, price: f64, target: f64) {
@@ -664,8 +717,8 @@ impl Setup {
         self.accrue(&mut trial);
         let debt = self.debt(&trial);
         let fully = remove >= trial.lp;
-        let (a0, a1) = self.unwind(&mut trial, remove);
-        let back = a1 + self.sell_asset(&mut trial, a0);
+        let removed = self.unwind(&mut trial, remove);
+        let back = self.to_debt(&mut trial, removed);
         let repaid = back.min(debt);
         if fully {
             if back < debt {
@@ -676,7 +729,7 @@ impl Setup {
             trial.pending = 0.0;
         }
         self.repay(&mut trial, repaid);
-        trial.wallet_stable += back - repaid;
+        self.to_owner(&mut trial, back - repaid);
         if !fully {
             let (v, d) = self.health(&trial, price);
             let after = Self::ratio_bps(v, d);
@@ -704,7 +757,9 @@ impl Setup {
         }
         let equity = trial.wallet_stable;
         trial.wallet_stable = 0.0;
-        let borrow = equity * (target - 1.0);
+        // The debt at the target, bought at the oracle in the debt token.
+        let borrow_value = equity * (target - 1.0);
+        let borrow = if self.debt_side == 1 { borrow_value } else { borrow_value / price };
         if borrow > trial.cash {
             return;
         }
@@ -717,7 +772,8 @@ impl Setup {
             c.owed = [0.0; 2];
         }
         self.borrow(&mut trial, borrow);
-        self.zap(&mut trial, [0.0, equity + borrow]);
+        let amounts = if self.debt_side == 1 { [0.0, equity + borrow] } else { [borrow, equity] };
+        self.zap(&mut trial, amounts);
         let (v, d) = self.health(&trial, price);
         if Self::ratio_bps(v, d) > self.work_bps {
             return;
@@ -773,23 +829,23 @@ impl Setup {
         *st = trial;
     }
 
-    fn liquidate(&self, st: &mut State) {
+    fn liquidate(&self, st: &mut State, price: f64) {
         self.accrue(st);
         let debt = self.debt(st);
         let lp = st.lp;
-        let (a0, a1) = self.unwind(st, lp);
-        let back = a1 + self.sell_asset(st, a0);
+        let removed = self.unwind(st, lp);
+        let back = self.to_debt(st, removed);
         let rest = back * (1.0 - self.prize - self.treasury);
         let repaid = rest.min(debt);
         self.repay(st, repaid);
         let bad = debt - repaid;
-        st.bad_debt += bad.max(0.0);
+        st.bad_debt += bad.max(0.0) * if self.debt_side == 0 { price } else { 1.0 };
         if bad > 0.0 {
             st.scaled_total -= st.scaled_position;
             st.scaled_position = 0.0;
             self.update_rate(st);
         }
-        st.wallet_stable += rest - repaid;
+        self.to_owner(st, rest - repaid);
         st.wallet_reward += st.pending;
         st.pending = 0.0;
         st.open = false;
@@ -894,6 +950,31 @@ fn index_at(st: &State, now: u64) -> f64 {
     }
     let x = st.rate * (now - st.last_update) as f64 / YEAR;
     st.index * (1.0 + x + x * (x / 2.0 + x * (x / 6.0)))
+}
+
+/// The swap that balances a deposit of `amounts` into reserves `(x, y)` with the fee kept
+/// `n/d`, and whether it sells token0: the engine's `zap_swap` in f64.
+fn zap_swap(amounts: [f64; 2], (x, y): (f64, f64), (n, d): (f64, f64)) -> (f64, bool) {
+    let sum = d + n;
+    let one_sided = |amount: f64, r: f64| {
+        ((r * (amount * 4.0 * n * d + r * sum * sum)).sqrt() - r * sum) / (2.0 * n)
+    };
+    // `optimal_deposit_a`: sell some of A, of which there is more than the pool's ratio.
+    let two_sided = |a: f64, b: f64, ra: f64, rb: f64| {
+        let bb = sum * ra;
+        let c = (a * rb - b * ra) * d / (b + rb) * ra;
+        ((bb * bb + 4.0 * n * c).sqrt() - bb) / (2.0 * n)
+    };
+    let [a0, a1] = amounts;
+    if a1 <= 0.0 {
+        (one_sided(a0, x), true)
+    } else if a0 <= 0.0 {
+        (one_sided(a1, y), false)
+    } else if a0 * y >= a1 * x {
+        (two_sided(a0, a1, x, y), true)
+    } else {
+        (two_sided(a1, a0, y, x), false)
+    }
 }
 
 /// Uniswap v2's `getAmountOut` with the fee kept `n/d`.

@@ -285,12 +285,16 @@ impl Concentrated {
     }
 
     /// What exiting the position now would leave, valued at the oracle `price`: the position
-    /// burned and collected, then all of the asset sold into what remains of the pool.
-    pub fn exit_value(&self, price: f64) -> f64 {
+    /// burned and collected, then all of token0 (`sell_token0`, the debt being token1) or of
+    /// token1 sold into what remains of the pool.
+    pub fn exit_value(&self, price: f64, sell_token0: bool) -> f64 {
         let mut copy = *self;
-        let have = copy.unwind(copy.position.liquidity);
-        let sold = copy.sell(true, have[0]);
-        (have[0] - sold.paid) * price + have[1] + sold.got
+        let mut have = copy.unwind(copy.position.liquidity);
+        let i = usize::from(!sell_token0);
+        let sold = copy.sell(sell_token0, have[i]);
+        have[i] -= sold.paid;
+        have[1 - i] += sold.got;
+        have[0] * price + have[1]
     }
 
     /// Puts `have` into the position's band as the engine's range zap does: the swap to the
@@ -476,7 +480,7 @@ mod tests {
         p.sell(false, 20_000.0);
         let owed = p.owed;
         assert!(owed[0] > 0.0 && owed[1] > 0.0);
-        let exit = p.exit_value(p.sqrt_price * p.sqrt_price);
+        let exit = p.exit_value(p.sqrt_price * p.sqrt_price, true);
         let principal = p.position.amounts(p.sqrt_price, p.position.liquidity);
         let price = p.sqrt_price * p.sqrt_price;
         let fair = (principal[0] + owed[0]) * price + principal[1] + owed[1];

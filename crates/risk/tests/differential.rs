@@ -205,3 +205,57 @@ fn kernel_matches_the_backtester_when_a_range_rebalances_at_oracle_valuation() {
     let (_, _, kinds) = compare(&s);
     assert!(kinds.contains("rebalance"), "{kinds:?}");
 }
+
+/// Borrowing the asset (short it): the debt is valued at the oracle, exits convert to the
+/// asset, and a rally, not a fall, is what liquidates.
+#[test]
+fn kernel_matches_the_backtester_borrowing_the_asset() {
+    let s = scenario(&[("position.leverage", "3.0"), ("position.borrow", "\"asset\"")]);
+    let (_, _, kinds) = compare(&s);
+    assert!(kinds.contains("compound") && kinds.contains("deleverage"), "{kinds:?}");
+    let s = scenario(&[
+        ("position.leverage", "5.5"),
+        ("position.borrow", "\"asset\""),
+        ("market.leverage.work_factor_bps", "8300"),
+        ("protection.deleverage", "none"),
+        ("risk.model", "{ kind = \"gbm\", mu = 1.5, sigma = 1.2 }"),
+    ]);
+    let (n, liquidated, _) = compare(&s);
+    assert!(liquidated >= 2, "only {liquidated} of {n} paths were liquidated");
+}
+
+#[test]
+fn kernel_matches_the_backtester_rebalancing_and_topping_up_a_short() {
+    let s = scenario(&[
+        ("position.leverage", "3.0"),
+        ("position.borrow", "\"asset\""),
+        ("protection.deleverage", "none"),
+        ("protection.rebalance", "{ target_leverage = 3.0, band = 0.15 }"),
+    ]);
+    let (_, _, kinds) = compare(&s);
+    assert!(kinds.contains("rebalance"), "{kinds:?}");
+    let s = scenario(&[
+        ("position.leverage", "3.0"),
+        ("position.borrow", "\"asset\""),
+        ("protection.deleverage", "none"),
+        ("protection.stop_loss_equity", "0.6"),
+        ("protection.top_up", "{ trigger = 0.72, target = 0.62, reserve = 3000.0 }"),
+        ("risk.model", "{ kind = \"gbm\", mu = 1.5, sigma = 1.0 }"),
+        ("risk.paths", "10"),
+    ]);
+    let (_, _, kinds) = compare(&s);
+    assert!(kinds.contains("top_up"), "{kinds:?}");
+}
+
+#[test]
+fn kernel_matches_the_backtester_borrowing_the_asset_in_a_range() {
+    let s = range(&[
+        ("position.leverage", "3.0"),
+        ("position.borrow", "\"asset\""),
+        ("position.range_width_ticks", "1200"),
+        ("protection.recenter", "true"),
+        ("protection.rebalance", "{ target_leverage = 3.0, band = 0.2 }"),
+    ]);
+    let (_, _, kinds) = compare(&s);
+    assert!(kinds.contains("recenter") && kinds.contains("rebalance"), "{kinds:?}");
+}
