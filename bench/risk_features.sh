@@ -12,4 +12,8 @@ t "+ stochastic utilization (rates)" --set "$gbm" "${off[@]}" --set 'risk.utiliz
 t "+ deleverage protection" --set "$gbm" "${off[@]}" --set 'protection.deleverage={ trigger = 0.78, target = 0.6 }'
 t "+ daily compounding" --set "$gbm" "${off[@]}" --set protection.compound_hours=24
 t "+ reward volatility and hazard" --set "$gbm" "${off[@]}" --set risk.reward.volatility=1.0 --set risk.hazard.probability_per_year=0.02
+t "+ borrowing the asset (short)" --set "$gbm" "${off[@]}" --set 'position.borrow="asset"'
+t "v3 range (4,000 ticks), frictions only" --set "$gbm" "${off[@]}" --set 'market.pool.kind="v3"'
+t "v3 range + re-centring" --set "$gbm" "${off[@]}" --set 'market.pool.kind="v3"' --set protection.recenter=true
+t "v3 range + daily compounding of fees" --set "$gbm" "${off[@]}" --set 'market.pool.kind="v3"' --set protection.compound_hours=24
 t "everything (default settings, GBM)" --set "$gbm"

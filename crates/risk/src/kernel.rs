@@ -807,9 +807,9 @@ impl Setup {
     /// pool's tick; refused when that would leave the position past the kill factor.
     fn recenter(&self, st: &mut State, price: f64) {
         let (Pool::Concentrated(c), Some(r)) = (&st.pool, &self.range) else { return };
-        let tick = r.scale.tick_at(c.sqrt_price);
-        let (lower, upper) = c.position.ticks;
-        if lower <= tick && tick < upper {
+        // The pool's tick is in `[lower, upper)` exactly when its square root price is
+        // within the edges' (the tick is the greatest whose square root is at most it).
+        if c.position.lower <= c.sqrt_price && c.sqrt_price < c.position.upper {
             return;
         }
         let Some(band) = r.centred(c.sqrt_price) else { return };

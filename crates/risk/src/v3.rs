@@ -15,12 +15,12 @@ use alloy_primitives::U256;
 use levfarm_core::amm::v3::math;
 use levfarm_core::position::TickRange;
 
-/// Liquidity over `[lower, upper)` in square roots of the price, from its two ticks.
+/// Liquidity over `[lower, upper)` in square roots of the price (the square roots at its two
+/// ticks, so the pool's tick is in the range exactly when its square root price is).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Band {
     pub lower: f64,
     pub upper: f64,
-    pub ticks: (i32, i32),
     pub liquidity: f64,
 }
 
@@ -30,7 +30,6 @@ impl Band {
         Band {
             lower: scale.sqrt_at_tick(range.tick_lower),
             upper: scale.sqrt_at_tick(range.tick_upper),
-            ticks: (range.tick_lower, range.tick_upper),
             liquidity,
         }
     }
