@@ -90,6 +90,55 @@ fn compare(s: &Scenario) -> (usize, usize, std::collections::BTreeSet<&'static s
     (n, liquidated, kinds)
 }
 
+/// Compares every path and requires each of `actions` to have happened on some path.
+fn expect(s: &Scenario, actions: &[&str]) {
+    let (_, _, kinds) = compare(s);
+    for a in actions {
+        assert!(kinds.contains(a), "no {a}: {kinds:?}");
+    }
+}
+
+/// Compares every path and requires at least two liquidations among them.
+fn expect_liquidations(s: &Scenario) {
+    let (n, liquidated, _) = compare(s);
+    assert!(liquidated >= 2, "only {liquidated} of {n} paths were liquidated");
+}
+
+/// Settings joined: `base`, then `extra` (later ones win).
+fn and<'a>(base: &[(&'a str, &'a str)], extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    base.iter().chain(extra).copied().collect()
+}
+
+/// High leverage and no protection: most paths are liquidated within the horizon.
+const UNPROTECTED: [(&str, &str); 3] = [
+    ("position.leverage", "5.5"),
+    ("market.leverage.work_factor_bps", "8300"),
+    ("protection.deleverage", "none"),
+];
+const FALLING: (&str, &str) = ("risk.model", "{ kind = \"gbm\", mu = -0.5, sigma = 1.2 }");
+const RISING: (&str, &str) = ("risk.model", "{ kind = \"gbm\", mu = 1.5, sigma = 1.2 }");
+const REBALANCE: [(&str, &str); 3] = [
+    ("position.leverage", "3.0"),
+    ("protection.deleverage", "none"),
+    ("protection.rebalance", "{ target_leverage = 3.0, band = 0.15 }"),
+];
+/// A top-up reserve, and a stop far enough away that it does not close the position first.
+const TOP_UP: [(&str, &str); 5] = [
+    ("position.leverage", "3.0"),
+    ("protection.deleverage", "none"),
+    ("protection.stop_loss_equity", "0.6"),
+    ("protection.top_up", "{ trigger = 0.72, target = 0.62, reserve = 3000.0 }"),
+    ("risk.paths", "10"),
+];
+const SHORT: (&str, &str) = ("position.borrow", "\"asset\"");
+
+/// A leveraged v3 range: the default 4,000 ticks on a 0.3% pool whose other liquidity is
+/// full-range.
+fn range(extra: &[(&str, &str)]) -> Scenario {
+    let v3 = [("market.pool.kind", "\"v3\""), ("market.pool.tvl", "20000000.0")];
+    scenario(&and(&v3, extra))
+}
+
 #[test]
 fn kernel_matches_the_backtester_with_deleverage_and_compounding() {
     let (n, _, kinds) = compare(&scenario(&[("position.leverage", "3.0")]));
@@ -99,29 +148,23 @@ fn kernel_matches_the_backtester_with_deleverage_and_compounding() {
 
 #[test]
 fn kernel_matches_the_backtester_through_liquidations() {
-    // No protection and high leverage: most paths are liquidated within the horizon.
-    let s = scenario(&[
-        ("position.leverage", "5.5"),
-        ("market.leverage.work_factor_bps", "8300"),
-        ("protection.deleverage", "none"),
-        ("risk.model", "{ kind = \"gbm\", mu = -0.5, sigma = 1.2 }"),
-    ]);
-    let (n, liquidated, _) = compare(&s);
-    assert!(liquidated >= 2, "only {liquidated} of {n} paths were liquidated");
+    expect_liquidations(&scenario(&and(&UNPROTECTED, &[FALLING])));
+    expect_liquidations(&range(&and(&UNPROTECTED, &[FALLING])));
+    // A short is liquidated by a rally, not a fall.
+    expect_liquidations(&scenario(&and(&UNPROTECTED, &[SHORT, RISING])));
 }
 
 #[test]
 fn kernel_matches_the_backtester_with_stops_top_ups_and_volatility_volume() {
-    let s = scenario(&[
-        ("position.leverage", "3.0"),
-        ("protection.stop_loss_equity", "0.6"),
-        ("protection.take_profit_equity", "1.0"),
-        ("protection.top_up", "{ trigger = 0.72, target = 0.62, reserve = 3000.0 }"),
-        ("market.volume", "{ model = \"volatility\", multiplier = 5.0, daily_floor = 0.02 }"),
-        ("market.leverage.valuation", "\"oracle\""),
-        ("risk.model", "{ kind = \"gbm\", mu = -1.5, sigma = 1.0 }"),
-        ("risk.paths", "10"),
-    ]);
+    let s = scenario(&and(
+        &TOP_UP,
+        &[
+            ("protection.take_profit_equity", "1.0"),
+            ("market.volume", "{ model = \"volatility\", multiplier = 5.0, daily_floor = 0.02 }"),
+            ("market.leverage.valuation", "\"oracle\""),
+            ("risk.model", "{ kind = \"gbm\", mu = -1.5, sigma = 1.0 }"),
+        ],
+    ));
     let (_, _, kinds) = compare(&s);
     assert!(kinds.contains("top_up"), "{kinds:?}");
     assert!(kinds.contains("stop_loss") || kinds.contains("take_profit"), "{kinds:?}");
@@ -129,13 +172,7 @@ fn kernel_matches_the_backtester_with_stops_top_ups_and_volatility_volume() {
 
 #[test]
 fn kernel_matches_the_backtester_when_rebalancing_and_at_price_stops() {
-    let s = scenario(&[
-        ("position.leverage", "3.0"),
-        ("protection.deleverage", "none"),
-        ("protection.rebalance", "{ target_leverage = 3.0, band = 0.15 }"),
-    ]);
-    let (_, _, kinds) = compare(&s);
-    assert!(kinds.contains("rebalance"), "{kinds:?}");
+    expect(&scenario(&REBALANCE), &["rebalance"]);
     let s = scenario(&[
         ("position.leverage", "3.0"),
         ("protection.stop_loss_price", "1700.0"),
@@ -145,13 +182,6 @@ fn kernel_matches_the_backtester_when_rebalancing_and_at_price_stops() {
     assert!(kinds.contains("take_profit") || kinds.contains("stop_loss"), "{kinds:?}");
 }
 
-/// The same comparisons for a leveraged v3 range: the default 4,000-tick range on a 0.3% pool
-/// whose other liquidity is full-range.
-fn range(extra: &[(&str, &str)]) -> Scenario {
-    let v3 = [("market.pool.kind", "\"v3\""), ("market.pool.tvl", "20000000.0")];
-    scenario(&v3.iter().chain(extra).copied().collect::<Vec<_>>())
-}
-
 #[test]
 fn kernel_matches_the_backtester_in_a_range_with_recentring_and_compounding() {
     let s = range(&[
@@ -159,103 +189,47 @@ fn kernel_matches_the_backtester_in_a_range_with_recentring_and_compounding() {
         ("position.range_width_ticks", "1200"),
         ("protection.recenter", "true"),
     ]);
-    let (_, _, kinds) = compare(&s);
-    assert!(kinds.contains("recenter") && kinds.contains("compound"), "{kinds:?}");
-}
-
-#[test]
-fn kernel_matches_the_backtester_through_liquidations_in_a_range() {
-    let s = range(&[
-        ("position.leverage", "5.5"),
-        ("market.leverage.work_factor_bps", "8300"),
-        ("protection.deleverage", "none"),
-        ("risk.model", "{ kind = \"gbm\", mu = -0.5, sigma = 1.2 }"),
-    ]);
-    let (n, liquidated, _) = compare(&s);
-    assert!(liquidated >= 2, "only {liquidated} of {n} paths were liquidated");
+    expect(&s, &["recenter", "compound"]);
 }
 
 #[test]
 fn kernel_matches_the_backtester_in_a_range_with_top_ups_stops_and_a_narrow_background() {
     // The other providers' liquidity spans ±20,000 ticks, so large moves cross its edges too.
-    let s = range(&[
-        ("market.pool.liquidity_width_ticks", "20000"),
-        ("position.leverage", "3.0"),
-        ("protection.deleverage", "none"),
-        ("protection.stop_loss_equity", "0.6"),
-        ("protection.take_profit_equity", "3.0"),
-        ("protection.top_up", "{ trigger = 0.72, target = 0.6, reserve = 5000.0 }"),
-        ("market.volume", "{ model = \"volatility\", multiplier = 2.0, daily_floor = 0.01 }"),
-        ("risk.model", "{ kind = \"gbm\", mu = -1.0, sigma = 1.0 }"),
-        ("risk.paths", "10"),
-    ]);
-    let (_, _, kinds) = compare(&s);
-    assert!(kinds.contains("top_up"), "{kinds:?}");
-    assert!(kinds.contains("stop_loss") || kinds.contains("take_profit"), "{kinds:?}");
+    let s = range(&and(
+        &TOP_UP,
+        &[
+            ("market.pool.liquidity_width_ticks", "20000"),
+            ("market.volume", "{ model = \"volatility\", multiplier = 2.0, daily_floor = 0.01 }"),
+            ("risk.model", "{ kind = \"gbm\", mu = -1.0, sigma = 1.0 }"),
+        ],
+    ));
+    expect(&s, &["top_up", "stop_loss"]);
 }
 
 #[test]
 fn kernel_matches_the_backtester_when_a_range_rebalances_at_oracle_valuation() {
-    let s = range(&[
-        ("position.leverage", "3.0"),
-        ("market.leverage.valuation", "\"oracle\""),
-        ("protection.deleverage", "none"),
-        ("protection.rebalance", "{ target_leverage = 3.0, band = 0.15 }"),
-    ]);
-    let (_, _, kinds) = compare(&s);
-    assert!(kinds.contains("rebalance"), "{kinds:?}");
+    let s = range(&and(&REBALANCE, &[("market.leverage.valuation", "\"oracle\"")]));
+    expect(&s, &["rebalance"]);
 }
 
-/// Borrowing the asset (short it): the debt is valued at the oracle, exits convert to the
-/// asset, and a rally, not a fall, is what liquidates.
+/// Borrowing the asset (short it): the debt is valued at the oracle and exits convert to the
+/// asset; rebalancing reopens with both tokens (the two-sided zap).
 #[test]
 fn kernel_matches_the_backtester_borrowing_the_asset() {
-    let s = scenario(&[("position.leverage", "3.0"), ("position.borrow", "\"asset\"")]);
-    let (_, _, kinds) = compare(&s);
-    assert!(kinds.contains("compound") && kinds.contains("deleverage"), "{kinds:?}");
-    let s = scenario(&[
-        ("position.leverage", "5.5"),
-        ("position.borrow", "\"asset\""),
-        ("market.leverage.work_factor_bps", "8300"),
-        ("protection.deleverage", "none"),
-        ("risk.model", "{ kind = \"gbm\", mu = 1.5, sigma = 1.2 }"),
-    ]);
-    let (n, liquidated, _) = compare(&s);
-    assert!(liquidated >= 2, "only {liquidated} of {n} paths were liquidated");
-}
-
-#[test]
-fn kernel_matches_the_backtester_rebalancing_and_topping_up_a_short() {
-    let s = scenario(&[
-        ("position.leverage", "3.0"),
-        ("position.borrow", "\"asset\""),
-        ("protection.deleverage", "none"),
-        ("protection.rebalance", "{ target_leverage = 3.0, band = 0.15 }"),
-    ]);
-    let (_, _, kinds) = compare(&s);
-    assert!(kinds.contains("rebalance"), "{kinds:?}");
-    let s = scenario(&[
-        ("position.leverage", "3.0"),
-        ("position.borrow", "\"asset\""),
-        ("protection.deleverage", "none"),
-        ("protection.stop_loss_equity", "0.6"),
-        ("protection.top_up", "{ trigger = 0.72, target = 0.62, reserve = 3000.0 }"),
-        ("risk.model", "{ kind = \"gbm\", mu = 1.5, sigma = 1.0 }"),
-        ("risk.paths", "10"),
-    ]);
-    let (_, _, kinds) = compare(&s);
-    assert!(kinds.contains("top_up"), "{kinds:?}");
+    expect(&scenario(&[("position.leverage", "3.0"), SHORT]), &["compound", "deleverage"]);
+    expect(&scenario(&and(&REBALANCE, &[SHORT])), &["rebalance"]);
+    let rising = ("risk.model", "{ kind = \"gbm\", mu = 1.5, sigma = 1.0 }");
+    expect(&scenario(&and(&TOP_UP, &[SHORT, rising])), &["top_up"]);
 }
 
 #[test]
 fn kernel_matches_the_backtester_borrowing_the_asset_in_a_range() {
     let s = range(&[
         ("position.leverage", "3.0"),
-        ("position.borrow", "\"asset\""),
+        SHORT,
         ("position.range_width_ticks", "1200"),
         ("protection.recenter", "true"),
         ("protection.rebalance", "{ target_leverage = 3.0, band = 0.2 }"),
     ]);
-    let (_, _, kinds) = compare(&s);
-    assert!(kinds.contains("recenter") && kinds.contains("rebalance"), "{kinds:?}");
+    expect(&s, &["recenter", "rebalance"]);
 }
