@@ -438,12 +438,7 @@ impl Setup {
         if target > demand + band {
             let amount = (target - demand).min(st.cash);
             if amount > 0.0 {
-                self.accrue(st);
-                st.cash -= amount;
-                let scaled = amount / st.index;
-                st.scaled_total += scaled;
-                st.scaled_demand += scaled;
-                self.update_rate(st);
+                st.scaled_demand += self.lend(st, amount);
             }
         } else if demand > target + band {
             let amount = demand - target;
@@ -475,14 +470,20 @@ impl Setup {
         }
     }
 
-    /// Borrows `amount` for the position.
-    fn borrow(&self, st: &mut State, amount: f64) {
+    /// Lends `amount` out of the pool (accrued first, rate reset after); the borrower's new
+    /// debt shares.
+    fn lend(&self, st: &mut State, amount: f64) -> f64 {
         self.accrue(st);
         st.cash -= amount;
         let scaled = amount / st.index;
         st.scaled_total += scaled;
-        st.scaled_position += scaled;
         self.update_rate(st);
+        scaled
+    }
+
+    /// Borrows `amount` for the position.
+    fn borrow(&self, st: &mut State, amount: f64) {
+        st.scaled_position += self.lend(st, amount);
     }
 
     /// Repays `amount` of the position's debt (at most all of it).
