@@ -135,6 +135,10 @@ fn bad_input_is_located_and_exits_2() {
         (&["risk", "--calibrate", "no-such-file.csv"], "no-such-file.csv"),
         (&["risk", "--frictionless", "--horizon-days", "0"], "--horizon-days"),
         (&["risk", "--frictionless", "--leverages", "1"], "--leverages"),
+        (&["risk", "--frictionless", "--repeats", "0"], "--repeats"),
+        (&["risk", "--frictionless", "--threads", "0"], "--threads"),
+        (&["risk", "--frictionless", "--precision", "half"], "half"),
+        (&["risk", "--precision", "single"], "--frictionless"),
     ];
     for (args, needle) in cases {
         let out = levfarm(args, &[], &dir);
@@ -184,12 +188,26 @@ fn range_positions_run_and_narrower_ranges_are_liquidated_more() {
 #[test]
 fn frictionless_mode_prints_its_rates() {
     let dir = tmp("frictionless");
-    let args = ["risk", "--frictionless", "--paths", "200", "--horizon-days", "30"];
-    let out = levfarm(&args, &[], &dir);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
-    for needle in ["paths=200", "steps=720", "path-steps/s=", "liquidated="] {
-        assert!(text.contains(needle), "{text}");
+    for precision in ["double", "single"] {
+        let args = [
+            "risk",
+            "--frictionless",
+            "--paths",
+            "200",
+            "--horizon-days",
+            "30",
+            "--precision",
+            precision,
+            "--repeats",
+            "2",
+        ];
+        let out = levfarm(&args, &[], &dir);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let p = format!("precision={precision}");
+        for needle in [&p, "paths=200", "steps=720", "runs=2", "path-steps/s=", "liquidated="] {
+            assert!(text.contains(needle), "{text}");
+        }
     }
 }
 

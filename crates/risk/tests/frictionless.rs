@@ -5,14 +5,15 @@
 mod common;
 use common::phi;
 
-use levfarm_risk::fast::{FastResult, Frictionless};
-use levfarm_risk::lanes::{box_muller, Lanes, LANES};
+use levfarm_risk::fast::{FastResult, Frictionless, Precision};
+use levfarm_risk::lanes::{box_muller, box_muller_single, Lanes, LANES};
 use levfarm_risk::paths::{path_rng, path_seed, Stream};
 use levfarm_risk::run::BLOCK;
 use rand::RngCore;
 
 /// The model written out path by path with a scalar generator: each path's own Xoshiro256++
-/// stream, two draws per Box–Muller pair, and the per-block sums in path order.
+/// stream, two draws per Box–Muller pair (one in single precision), and the per-block sums in
+/// path order.
 fn reference(m: &Frictionless, paths: u64, seed: u64) -> FastResult {
     let dt = 1.0 / m.steps_per_year;
     let n = m.steps as usize;
@@ -33,7 +34,13 @@ fn reference(m: &Frictionless, paths: u64, seed: u64) -> FastResult {
             let mut pair = (0.0, 0.0);
             for i in 0..n {
                 if i % 2 == 0 {
-                    pair = box_muller(rng.next_u64(), rng.next_u64());
+                    pair = match m.precision {
+                        Precision::Double => box_muller(rng.next_u64(), rng.next_u64()),
+                        Precision::Single => {
+                            let (a, b) = box_muller_single(rng.next_u64());
+                            (f64::from(a), f64::from(b))
+                        }
+                    };
                 }
                 logp += drift + vol * if i % 2 == 0 { pair.0 } else { pair.1 };
                 if logp < th0 + growth * i as f64 {
@@ -66,15 +73,19 @@ fn model(steps: u32, sigma: f64) -> Frictionless {
     Frictionless { steps, sigma, ..Frictionless::default() }
 }
 
+const PRECISIONS: [Precision; 2] = [Precision::Double, Precision::Single];
+
 #[test]
 fn lanes_give_the_one_path_at_a_time_result() {
     // Path counts that fill neither the lanes, the blocks nor the chunks; an odd horizon ends
     // paths between the two steps of a pair.
-    for (paths, steps) in [(700, 501), (2100, 500), (5, 2), (1, 1)] {
-        let m = model(steps, 2.5);
+    for (paths, steps, precision) in
+        PRECISIONS.iter().flat_map(|&p| [(700, 501, p), (2100, 500, p), (5, 2, p), (1, 1, p)])
+    {
+        let m = Frictionless { precision, ..model(steps, 2.5) };
         let fast = m.run(paths, 11);
         let slow = reference(&m, paths, 11);
-        assert_eq!(fast, slow, "{paths} paths of {steps} steps");
+        assert_eq!(fast, slow, "{paths} paths of {steps} steps, {precision:?}");
         assert!(fast.liquidated > 0 || steps < 10, "the case must liquidate some paths");
         assert!(fast.liquidated < paths || steps < 10, "and keep some");
     }
@@ -82,15 +93,17 @@ fn lanes_give_the_one_path_at_a_time_result() {
 
 #[test]
 fn thread_count_does_not_change_the_bits() {
-    let m = model(300, 1.5);
-    let run = |threads| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("pool")
-            .install(|| m.run(5000, 3))
-    };
-    assert_eq!(run(1), run(2));
+    for precision in PRECISIONS {
+        let m = Frictionless { precision, ..model(300, 1.5) };
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool")
+                .install(|| m.run(5000, 3))
+        };
+        assert_eq!(run(1), run(2), "{precision:?}");
+    }
 }
 
 #[test]
@@ -98,7 +111,13 @@ fn liquidation_probability_matches_the_closed_form() {
     // log P − threshold is a Brownian motion with drift ν − c₁ started at −c₀: the threshold
     // 2·ln(D/(2·ratio·sqrt(k·P0))) is c₀ + c₁t with c₁ = 2(r − fee). First passage below c₀,
     // with Broadie–Glasserman–Kou's shift for hourly monitoring.
-    let m = Frictionless { steps: 2160, ..Frictionless::default() };
+    for precision in PRECISIONS {
+        let m = Frictionless { steps: 2160, precision, ..Frictionless::default() };
+        closed_form_agrees(&m);
+    }
+}
+
+fn closed_form_agrees(m: &Frictionless) {
     let paths = 20_000u64;
     let r = m.run(paths, 5);
     let dt = 1.0 / m.steps_per_year;
@@ -114,11 +133,22 @@ fn liquidation_probability_matches_the_closed_form() {
     let p = r.liquidated as f64 / paths as f64;
     let se = (closed * (1.0 - closed) / paths as f64).sqrt();
     assert!(closed > 0.2 && closed < 0.8, "a probability the test can resolve: {closed}");
-    assert!((p - closed).abs() < 4.0 * se, "simulated {p}, closed form {closed} (se {se})");
+    assert!(
+        (p - closed).abs() < 4.0 * se,
+        "{:?}: simulated {p}, closed form {closed} (se {se})",
+        m.precision
+    );
 }
 
 #[test]
 fn lane_normals_have_the_normal_distribution() {
+    normal_moments_and_tails(Lanes::normal_pairs, 8.6);
+    normal_moments_and_tails(Lanes::single_normal_pairs, 6.67);
+}
+
+/// A million draws: mean, variance and fourth moment within four standard errors of 0, 1 and
+/// 3, the tails beyond 2, 3 and 4 against Φ, and nothing beyond `reach`.
+fn normal_moments_and_tails(draw: fn(&mut Lanes) -> ([f64; LANES], [f64; LANES]), reach: f64) {
     let mut lanes = Lanes::default();
     for l in 0..LANES {
         lanes.seed(l, path_seed(9, l as u64, Stream::Price));
@@ -128,8 +158,9 @@ fn lane_normals_have_the_normal_distribution() {
     let mut tails = [0u64; 3];
     let mut count = 0usize;
     while count < n {
-        let (a, b) = lanes.normal_pairs();
+        let (a, b) = draw(&mut lanes);
         for z in a.into_iter().chain(b) {
+            assert!(z.abs() < reach, "{z}");
             s1 += z;
             s2 += z * z;
             s4 += z * z * z * z;
