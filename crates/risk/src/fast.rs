@@ -16,7 +16,7 @@
 //! the transform in f32 ([`crate::lanes::box_muller_single`]), the log price still summed in
 //! f64. Its normals stop at about 6.66 standard deviations and carry f32's seven digits.
 
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::lanes::{Lanes, LANES};
 use crate::paths::{path_seed, Stream};
@@ -102,9 +102,6 @@ impl Tables {
     }
 }
 
-/// Paths a rayon task runs: 16 blocks of [`BLOCK`], enough that lanes rarely idle at the end.
-const CHUNK: u64 = 16 * BLOCK;
-
 impl Frictionless {
     fn tables(&self) -> Tables {
         let dt = 1.0 / self.steps_per_year;
@@ -138,31 +135,19 @@ impl Frictionless {
     pub fn run(&self, paths: u64, seed: u64) -> FastResult {
         assert!(self.steps >= 1, "the frictionless kernel needs at least one step");
         let tables = self.tables();
-        let chunks = paths.div_ceil(CHUNK);
-        let parts: Vec<Vec<FastResult>> = (0..chunks)
-            .into_par_iter()
-            .map(|c| {
-                let first = c * CHUNK;
-                let count = CHUNK.min(paths - first);
-                match self.precision {
-                    Precision::Double => pulp::Arch::new().dispatch(Chunk::<false> {
-                        tables: &tables,
-                        seed,
-                        first,
-                        count,
-                    }),
-                    Precision::Single => pulp::Arch::new().dispatch(Chunk::<true> {
-                        tables: &tables,
-                        seed,
-                        first,
-                        count,
-                    }),
-                }
-            })
-            .collect();
+        let next = AtomicU64::new(0);
+        let parts: Vec<Vec<(u64, FastResult)>> = rayon::broadcast(|_| {
+            let paths = Paths { tables: &tables, seed, paths, next: &next };
+            match self.precision {
+                Precision::Double => pulp::Arch::new().dispatch(Worker::<false>(paths)),
+                Precision::Single => pulp::Arch::new().dispatch(Worker::<true>(paths)),
+            }
+        });
+        let mut blocks: Vec<(u64, FastResult)> = parts.into_iter().flatten().collect();
+        blocks.sort_unstable_by_key(|&(block, _)| block);
         // Blocks are summed in block order, so the float sum depends neither on threads nor
         // on the lanes a path ran in.
-        parts.iter().flatten().fold(FastResult::default(), |a, b| FastResult {
+        blocks.iter().map(|(_, r)| r).fold(FastResult::default(), |a, b| FastResult {
             paths: a.paths + b.paths,
             liquidated: a.liquidated + b.liquidated,
             sum_equity: a.sum_equity + b.sum_equity,
@@ -171,44 +156,71 @@ impl Frictionless {
     }
 }
 
-/// Paths `first..first + count`, run [`LANES`] at a time: each lane takes the next path as
-/// soon as its own is liquidated or reaches the horizon. `SINGLE` draws the normals in f32.
-struct Chunk<'a, const SINGLE: bool> {
+/// What every thread shares: the tables, the seed, and the next block of [`BLOCK`] paths
+/// not yet taken.
+struct Paths<'a> {
     tables: &'a Tables,
     seed: u64,
-    first: u64,
-    count: u64,
+    paths: u64,
+    next: &'a AtomicU64,
 }
 
-impl<const SINGLE: bool> pulp::WithSimd for Chunk<'_, SINGLE> {
-    type Output = Vec<FastResult>;
+/// One thread's share of the run, [`LANES`] paths at a time: each lane takes the next path as
+/// soon as its own is liquidated or reaches the horizon, and the thread takes the next block
+/// from the shared counter when its own are all dealt, so no lane idles before the run's last
+/// paths. Returns each block it ran, summed in path order. `SINGLE` draws the normals in f32.
+struct Worker<'a, const SINGLE: bool>(Paths<'a>);
+
+/// A block whose paths are still running: their ends as they come, and how many are left.
+struct Open {
+    block: u64,
+    ends: Vec<(f64, bool, u64)>,
+    left: usize,
+}
+
+impl<const SINGLE: bool> pulp::WithSimd for Worker<'_, SINGLE> {
+    type Output = Vec<(u64, FastResult)>;
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Vec<FastResult> {
-        // One path's end: its equity, whether it was liquidated, and its steps.
-        let count = self.count as usize;
-        let mut ends = vec![(0.0f64, false, 0u64); count];
-        let t = self.tables;
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Vec<(u64, FastResult)> {
+        let Paths { tables: t, seed, paths, next } = self.0;
         let n = t.debt.len();
+        let blocks = paths.div_ceil(BLOCK);
+        let mut done = Vec::new();
+        let mut open: Vec<Open> = Vec::with_capacity(LANES + 1);
+        // The block being dealt out to lanes, and its next path.
+        let mut dealing: Option<(u64, u64)> = None;
+        let mut deal = |open: &mut Vec<Open>| -> Option<u64> {
+            loop {
+                if let Some((block, at)) = dealing {
+                    let end = ((block + 1) * BLOCK).min(paths);
+                    if at < end {
+                        dealing = Some((block, at + 1));
+                        return Some(at);
+                    }
+                }
+                let block = next.fetch_add(1, Ordering::Relaxed);
+                if block >= blocks {
+                    return None;
+                }
+                let size = (((block + 1) * BLOCK).min(paths) - block * BLOCK) as usize;
+                open.push(Open { block, ends: vec![(0.0, false, 0); size], left: size });
+                dealing = Some((block, block * BLOCK));
+            }
+        };
         let mut lanes = Lanes::default();
         let mut logp = [f64::INFINITY; LANES];
         let mut step = [0usize; LANES];
-        let mut path = [usize::MAX; LANES];
-        let mut next = 0usize;
+        let mut path = [u64::MAX; LANES];
         let mut active = 0usize;
-        let start = |lanes: &mut Lanes, lane: usize, next: &mut usize, logp: &mut f64| {
-            if *next < count {
-                let id = self.first + *next as u64;
-                lanes.seed(lane, path_seed(self.seed, id, Stream::Price));
-                *logp = 0.0;
-                *next += 1;
-                Some(*next - 1)
-            } else {
-                None
-            }
+        let mut start = |lanes: &mut Lanes, open: &mut Vec<Open>, l: usize, logp: &mut f64| {
+            let p = deal(open)?;
+            lanes.seed(l, path_seed(seed, p, Stream::Price));
+            *logp = 0.0;
+            Some(p)
         };
         for l in 0..LANES {
-            if let Some(p) = start(&mut lanes, l, &mut next, &mut logp[l]) {
+            if let Some(p) = start(&mut lanes, &mut open, l, &mut logp[l]) {
                 path[l] = p;
                 active += 1;
             }
@@ -235,7 +247,7 @@ impl<const SINGLE: bool> pulp::WithSimd for Chunk<'_, SINGLE> {
                 hit &= hit - 1;
                 let s = step[l] - 2;
                 step[l] = 0;
-                if path[l] == usize::MAX {
+                if path[l] == u64::MAX {
                     continue;
                 }
                 let (x, at, dead) = if first[l] < t.threshold(s) {
@@ -251,31 +263,37 @@ impl<const SINGLE: bool> pulp::WithSimd for Chunk<'_, SINGLE> {
                 } else {
                     v - t.debt[at]
                 };
-                ends[path[l]] = (equity, dead, at as u64 + 1);
+                let (block, offset) = (path[l] / BLOCK, (path[l] % BLOCK) as usize);
+                let i = open
+                    .iter()
+                    .position(|o| o.block == block)
+                    .expect("a dealt path's block is open");
+                open[i].ends[offset] = (equity, dead, at as u64 + 1);
+                open[i].left -= 1;
+                if open[i].left == 0 {
+                    let o = open.swap_remove(i);
+                    let mut r = FastResult::default();
+                    for (equity, dead, steps) in o.ends {
+                        r.paths += 1;
+                        r.liquidated += u64::from(dead);
+                        r.sum_equity += equity;
+                        r.simulated_steps += steps;
+                    }
+                    done.push((o.block, r));
+                }
                 ended.push(l);
             }
             for l in ended.drain(..) {
                 logp[l] = f64::INFINITY;
-                path[l] = usize::MAX;
+                path[l] = u64::MAX;
                 active -= 1;
-                if let Some(p) = start(&mut lanes, l, &mut next, &mut logp[l]) {
+                if let Some(p) = start(&mut lanes, &mut open, l, &mut logp[l]) {
                     path[l] = p;
                     active += 1;
                 }
             }
         }
-        ends.chunks(BLOCK as usize)
-            .map(|block| {
-                let mut r = FastResult::default();
-                for &(equity, dead, steps) in block {
-                    r.paths += 1;
-                    r.liquidated += u64::from(dead);
-                    r.sum_equity += equity;
-                    r.simulated_steps += steps;
-                }
-                r
-            })
-            .collect()
+        done
     }
 }
 
@@ -290,15 +308,17 @@ mod tests {
         // code every other machine runs.
         let model = Frictionless { steps: 777, sigma: 2.0, ..Frictionless::default() };
         let tables = model.tables();
-        let chunk = || Chunk::<false> { tables: &tables, seed: 4, first: 3000, count: 333 };
-        let vector = pulp::Arch::new().dispatch(chunk());
-        let plain = chunk().with_simd(pulp::Scalar::new());
+        let (a, b) = (AtomicU64::new(0), AtomicU64::new(0));
+        let paths = |next| Paths { tables: &tables, seed: 4, paths: 333, next };
+        let vector = pulp::Arch::new().dispatch(Worker::<false>(paths(&a)));
+        let plain = Worker::<false>(paths(&b)).with_simd(pulp::Scalar::new());
         assert_eq!(vector, plain);
-        assert!(vector.iter().map(|r| r.liquidated).sum::<u64>() > 0);
-        let chunk = || Chunk::<true> { tables: &tables, seed: 4, first: 3000, count: 333 };
-        let vector = pulp::Arch::new().dispatch(chunk());
-        let plain = chunk().with_simd(pulp::Scalar::new());
+        assert_eq!(vector.len(), 6, "one thread runs every block");
+        assert!(vector.iter().map(|(_, r)| r.liquidated).sum::<u64>() > 0);
+        let (a, b) = (AtomicU64::new(0), AtomicU64::new(0));
+        let vector = pulp::Arch::new().dispatch(Worker::<true>(paths(&a)));
+        let plain = Worker::<true>(paths(&b)).with_simd(pulp::Scalar::new());
         assert_eq!(vector, plain);
-        assert!(vector.iter().map(|r| r.liquidated).sum::<u64>() > 0);
+        assert!(vector.iter().map(|(_, r)| r.liquidated).sum::<u64>() > 0);
     }
 }
