@@ -305,20 +305,27 @@ mod tests {
     #[test]
     fn plain_code_and_the_machine_vectors_give_the_same_bits() {
         // Arch::new() picks AVX-512 or AVX2 where the machine has them; Scalar is the plain
-        // code every other machine runs.
+        // code every other machine runs. On x86-64 the AVX2 code is also run on its own where
+        // the machine has AVX2, as a machine with AVX2 and no AVX-512 would run it.
         let model = Frictionless { steps: 777, sigma: 2.0, ..Frictionless::default() };
         let tables = model.tables();
-        let (a, b) = (AtomicU64::new(0), AtomicU64::new(0));
-        let paths = |next| Paths { tables: &tables, seed: 4, paths: 333, next };
-        let vector = pulp::Arch::new().dispatch(Worker::<false>(paths(&a)));
-        let plain = Worker::<false>(paths(&b)).with_simd(pulp::Scalar::new());
-        assert_eq!(vector, plain);
-        assert_eq!(vector.len(), 6, "one thread runs every block");
-        assert!(vector.iter().map(|(_, r)| r.liquidated).sum::<u64>() > 0);
-        let (a, b) = (AtomicU64::new(0), AtomicU64::new(0));
-        let vector = pulp::Arch::new().dispatch(Worker::<true>(paths(&a)));
-        let plain = Worker::<true>(paths(&b)).with_simd(pulp::Scalar::new());
-        assert_eq!(vector, plain);
-        assert!(vector.iter().map(|(_, r)| r.liquidated).sum::<u64>() > 0);
+        same_bits_everywhere::<false>(&tables);
+        same_bits_everywhere::<true>(&tables);
+    }
+
+    fn same_bits_everywhere<const SINGLE: bool>(tables: &Tables) {
+        let run = |how: &dyn Fn(Worker<'_, SINGLE>) -> Vec<(u64, FastResult)>| {
+            let next = AtomicU64::new(0);
+            how(Worker(Paths { tables, seed: 4, paths: 333, next: &next }))
+        };
+        let machine = run(&|w| pulp::Arch::new().dispatch(w));
+        let plain = run(&|w| w.with_simd(pulp::Scalar::new()));
+        assert_eq!(machine, plain, "single: {SINGLE}");
+        assert_eq!(machine.len(), 6, "one thread runs every block");
+        assert!(machine.iter().map(|(_, r)| r.liquidated).sum::<u64>() > 0);
+        #[cfg(target_arch = "x86_64")]
+        if let Some(v3) = pulp::x86::V3::try_new() {
+            assert_eq!(run(&|w| v3.vectorize(|| w.with_simd(v3))), plain, "AVX2, single: {SINGLE}");
+        }
     }
 }
