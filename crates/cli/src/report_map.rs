@@ -505,10 +505,8 @@ pub fn risk_report(
     RiskReport {
         title: format!("Risk: {}", plan.base.name),
         subtitle: format!(
-            "{} {}/{} constant-product pool, equity {}",
-            plan.base.market.asset,
-            plan.base.market.asset,
-            plan.base.market.stable,
+            "{}; equity {}",
+            plan.position_note,
             crate::table::money(plan.base.position.equity)
         ),
         facts,

@@ -411,6 +411,7 @@ fn output(
         let value = json!({
             "fingerprint": plan.fingerprint,
             "model": plan.model_note,
+            "position": plan.position_note,
             "paths": plan.spec.paths,
             "horizon_days": plan.spec.horizon_days,
             "steps_per_path": plan.steps,
@@ -430,7 +431,8 @@ fn output(
 fn table_text(plan: &Plan, summaries: &[Summary], recs: &[String]) -> String {
     let s = &plan.spec;
     let mut text = format!(
-        "{}: {} paths × {} steps ({} days, {} a day), seed {}, start price {}\nmodel: {}\n\n",
+        "{}: {} paths × {} steps ({} days, {} a day), seed {}, start price {}\nposition: {}\n\
+         model: {}\n\n",
         plan.base.name,
         s.paths,
         plan.steps,
@@ -438,6 +440,7 @@ fn table_text(plan: &Plan, summaries: &[Summary], recs: &[String]) -> String {
         s.steps_per_day,
         s.seed,
         table::money(plan.start_price),
+        plan.position_note,
         plan.model_note
     );
     let pct = |v: f64| if v.is_finite() { table::percent(v) } else { "–".into() };

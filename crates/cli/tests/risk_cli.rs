@@ -175,6 +175,9 @@ fn range_positions_run_and_narrower_ranges_are_liquidated_more() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         json.push(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap());
     }
+    // The position is described as it runs, whatever the scenario's name says.
+    let position = json[0]["position"].as_str().unwrap_or_default();
+    assert!(position.contains("long WETH") && position.contains("1200 ticks wide"), "{position}");
     // A narrow range loses more to the same fall (it is all asset sooner): at 2x and 3x it
     // is liquidated on more of the same 200 paths than a wide one.
     for c in 0..2 {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use levfarm_core::price::Price;
 use levfarm_sim::data::PriceSeries;
 use levfarm_sim::risk_spec::{PriceModelSpec, RiskSpec};
-use levfarm_sim::scenario::{Scenario, UtilizationModel};
+use levfarm_sim::scenario::{BorrowSide, PoolKind, Scenario, UtilizationModel};
 use levfarm_sim::world::{self, YEAR};
 use rand::Rng;
 use rayon::prelude::*;
@@ -66,6 +66,9 @@ pub struct Plan {
     /// A digest of everything the results depend on; partials must share it to merge.
     pub fingerprint: String,
     pub model_note: String,
+    /// The base scenario's position in words: the side, the tokens, the pool (a sweep may
+    /// change any of them per configuration; each configuration's label says how).
+    pub position_note: String,
     pub base: Scenario,
     pub sweeps: Vec<(String, Vec<String>)>,
 }
@@ -187,6 +190,7 @@ impl Plan {
             .collect();
         let fingerprint = fingerprint(base, sweeps, start_price);
         let model_note = describe_model(&spec.model);
+        let position_note = describe_position(base);
         Ok(Plan {
             spec,
             configs,
@@ -197,6 +201,7 @@ impl Plan {
             fan_steps,
             fingerprint,
             model_note,
+            position_note,
             base: base.clone(),
             sweeps: sweeps.to_vec(),
         })
@@ -510,6 +515,24 @@ fn describe_model(m: &PriceModelSpec) -> String {
             format!("block bootstrap of the data's returns, {block_hours}-step blocks")
         }
     }
+}
+
+fn describe_position(s: &Scenario) -> String {
+    let (asset, stable) = (&s.market.asset, &s.market.stable);
+    let side = match s.position.borrow {
+        BorrowSide::Stable => format!("long {asset}, borrowing {stable}"),
+        BorrowSide::Asset => format!("short {asset}, borrowing {asset}"),
+        BorrowSide::Both => format!("borrowing {asset} and {stable}"),
+    };
+    let fee = f64::from(s.market.pool.fee_bps) / 100.0;
+    let pool = match s.market.pool.kind {
+        PoolKind::ConstantProduct => format!("a {asset}/{stable} constant-product pool"),
+        PoolKind::V3 => format!(
+            "a range {} ticks wide on a {asset}/{stable} v3 pool",
+            s.position.range_width_ticks
+        ),
+    };
+    format!("{side}, in {pool} ({fee:.2}% fee)")
 }
 
 /// FNV-1a over the canonical JSON of what the results depend on.
