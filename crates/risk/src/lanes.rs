@@ -126,10 +126,7 @@ pub fn ln_single(u: f32) -> f32 {
     let e = biased - if big { 126.0 } else { 127.0 };
     let s = (m - 1.0) / (m + 1.0);
     let z = s * s;
-    let mut p = ATANH_SINGLE[ATANH_SINGLE.len() - 1];
-    for c in ATANH_SINGLE[..ATANH_SINGLE.len() - 1].iter().rev() {
-        p = p * z + c;
-    }
+    let p = horner(z, &ATANH_SINGLE);
     e * LN2_HI_SINGLE + (e * LN2_LO_SINGLE + 2.0 * s * p)
 }
 
@@ -138,15 +135,7 @@ pub fn ln_single(u: f32) -> f32 {
 #[inline(always)]
 pub fn sin_cos_single(t: f32) -> (f32, f32) {
     let z = t * t;
-    let mut s = SIN_SINGLE[SIN_SINGLE.len() - 1];
-    for c in SIN_SINGLE[..SIN_SINGLE.len() - 1].iter().rev() {
-        s = s * z + c;
-    }
-    let mut c = COS_SINGLE[COS_SINGLE.len() - 1];
-    for k in COS_SINGLE[..COS_SINGLE.len() - 1].iter().rev() {
-        c = c * z + k;
-    }
-    (t * s, c)
+    (t * horner(z, &SIN_SINGLE), horner(z, &COS_SINGLE))
 }
 
 /// Two independent standard normals from two 64-bit draws.
@@ -187,10 +176,7 @@ pub fn ln(u: f64) -> f64 {
     let e = biased - if big { 1022.0 } else { 1023.0 };
     let s = (m - 1.0) / (m + 1.0);
     let z = s * s;
-    let mut p = ATANH[ATANH.len() - 1];
-    for c in ATANH[..ATANH.len() - 1].iter().rev() {
-        p = p * z + c;
-    }
+    let p = horner(z, &ATANH);
     e * LN2_HI + (e * LN2_LO + 2.0 * s * p)
 }
 
@@ -198,15 +184,15 @@ pub fn ln(u: f64) -> f64 {
 #[inline(always)]
 pub fn sin_cos(t: f64) -> (f64, f64) {
     let z = t * t;
-    let mut s = SIN[SIN.len() - 1];
-    for c in SIN[..SIN.len() - 1].iter().rev() {
-        s = s * z + c;
-    }
-    let mut c = COS[COS.len() - 1];
-    for k in COS[..COS.len() - 1].iter().rev() {
-        c = c * z + k;
-    }
-    (t * s, c)
+    (t * horner(z, &SIN), horner(z, &COS))
+}
+
+/// `Σ cₖ·zᵏ` by Horner's rule, a multiply and an add at each step (no fused multiply-add, so
+/// every machine rounds alike).
+#[inline(always)]
+fn horner<T: Copy + std::ops::Mul<Output = T> + std::ops::Add<Output = T>>(z: T, c: &[T]) -> T {
+    let (last, rest) = c.split_last().expect("at least one coefficient");
+    rest.iter().rev().fold(*last, |p, &k| p * z + k)
 }
 
 /// ln 2 split so that `e·LN2_HI` is exact for the exponents of (0, 1].
