@@ -5,6 +5,7 @@ mod backtest;
 mod exec;
 mod report_map;
 mod risk;
+mod serve;
 mod table;
 
 use std::process::ExitCode;
@@ -36,6 +37,9 @@ enum Commands {
     Merge(risk::MergeArgs),
     /// Write a commented example scenario (or its JSON schema).
     Init(backtest::InitArgs),
+    /// Run the leverage-mining service: HTTP API, live dashboard, keepers and alerts over a
+    /// durable journal (SQLite by default, PostgreSQL by URL).
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         Commands::Init(args) => return backtest::init(&args),
         Commands::Risk(args) => return risk::risk(&args),
         Commands::Merge(args) => return risk::merge(&args),
+        Commands::Serve(args) => return serve::serve(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -142,11 +142,57 @@ impl Journal {
         }
     }
 
+    /// Appends commands in one transaction: all of them are durable when this returns `Ok`,
+    /// none when it fails. Returns the first one's number. One commit for many commands is
+    /// what lets the writer keep up with many clients (group commit).
+    pub async fn append_batch(&mut self, bodies: &[&str]) -> Result<u64, JournalError> {
+        let first = self.next;
+        let err = |source| JournalError::Store { store: self.store.clone(), source };
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let insert = format!("INSERT INTO {TABLE} (seq, body) VALUES ($1, $2)");
+        for (i, body) in bodies.iter().enumerate() {
+            let seq = first + i as u64;
+            let done = sqlx::query(&insert).bind(seq as i64).bind(*body).execute(&mut *tx).await;
+            match done {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    return Err(JournalError::Conflict { store: self.store.clone(), seq });
+                }
+                Err(source) => return Err(err(source)),
+            }
+        }
+        tx.commit().await.map_err(err)?;
+        self.next += bodies.len() as u64;
+        Ok(first)
+    }
+
+    /// The last number in the store, read again: after an append failed in a way that may
+    /// have committed anyway (a connection lost during the commit), this tells which it was.
+    pub async fn last_stored(&self) -> Result<u64, JournalError> {
+        let last: Option<i64> = sqlx::query(&format!("SELECT MAX(seq) FROM {TABLE}"))
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|row: AnyRow| row.try_get(0))
+            .map_err(|source| JournalError::Store { store: self.store.clone(), source })?;
+        Ok(last.unwrap_or(0) as u64)
+    }
+
+    /// Moves the next number past commands found stored by [`Self::last_stored`].
+    pub fn resync(&mut self, last: u64) {
+        self.next = last + 1;
+    }
+
     /// The commands from number `from` on, in order.
     pub async fn read(&self, from: u64) -> Result<Vec<Entry>, JournalError> {
-        let select = format!("SELECT seq, body FROM {TABLE} WHERE seq >= $1 ORDER BY seq");
+        self.read_page(from, i64::MAX as u64).await
+    }
+
+    /// At most `limit` commands from number `from` on, in order.
+    pub async fn read_page(&self, from: u64, limit: u64) -> Result<Vec<Entry>, JournalError> {
+        let select = format!("SELECT seq, body FROM {TABLE} WHERE seq >= $1 ORDER BY seq LIMIT $2");
         let rows = sqlx::query(&select)
             .bind(from.min(i64::MAX as u64) as i64)
+            .bind(limit.min(i64::MAX as u64) as i64)
             .fetch_all(&self.pool)
             .await
             .map_err(|source| JournalError::Store { store: self.store.clone(), source })?;

@@ -30,7 +30,7 @@ use amm_ops::StakeMove;
 pub use command::Command;
 pub use event::Event;
 pub use v3_ops::V3Entry;
-pub use view::{PositionInventory, Totals};
+pub use view::{LendingSummary, PositionInventory, Summary, Totals};
 
 use crate::amm::ConstantProductPool;
 use crate::farm::Farm;

@@ -1,0 +1,290 @@
+//! The running service: the published state readers see, and the single writer that changes
+//! it.
+//!
+//! The writer takes actions from a queue in batches. It applies each to its own working copy
+//! (a refused one changes nothing and is answered at once), makes the accepted ones durable
+//! in one journal transaction, then applies them to the published state, broadcasts their
+//! notices and acknowledges them. So a reader never sees a change that is not on disk, and an
+//! acknowledged change is never lost. When the store fails, the batch is answered with an
+//! error and the working copy goes back to the published state: nothing half-done remains.
+//!
+//! On start, [`recover`] replays the journal into a fresh state and checks it.
+
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+#[allow(clippy::disallowed_types)]
+use std::time::Instant;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::metrics::Metrics;
+use crate::state::{Action, Applied, Notice, State};
+use crate::webhook::Delivery;
+use crate::{Error, Journal};
+
+/// Most actions made durable in one transaction.
+pub const MAX_BATCH: usize = 256;
+
+/// An action waiting for the writer, with where to send the answer.
+#[derive(Debug)]
+struct Request {
+    action: Action,
+    reply: oneshot::Sender<Result<(u64, Applied), Error>>,
+}
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub struct Shared {
+    state: RwLock<State>,
+    pub metrics: Metrics,
+    pub notices: broadcast::Sender<Arc<Notice>>,
+    writer: mpsc::Sender<Request>,
+    /// Wall-clock time of the last stored price, for the staleness guard; `None` until the
+    /// first price after a start.
+    last_price_at: Mutex<Option<Instant>>,
+    pub webhooks: Option<mpsc::Sender<Delivery>>,
+    pub backend: crate::Backend,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Shared {
+    /// The published state, for reading. Hold it briefly: the writer waits for readers.
+    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues an action for the writer and waits until it is durable (or refused).
+    pub async fn submit(&self, action: Action) -> Result<(u64, Applied), Error> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(Request { action, reply }).await.map_err(|_| {
+            Error::Unavailable("the writer has stopped; the server is shutting down".into())
+        })?;
+        answer.await.map_err(|_| {
+            Error::Unavailable(
+                "the writer stopped before answering; the action may not be stored".into(),
+            )
+        })?
+    }
+
+    /// Ends live streams: the server is going down.
+    pub fn shutdown(&self) {
+        self.stop.send_replace(true);
+        let _ = self.notices.send(Arc::new(Notice {
+            account: None,
+            kind: "shutdown",
+            data: serde_json::Value::Null,
+        }));
+    }
+
+    /// Resolves once [`Self::shutdown`] was called.
+    pub async fn stopped(&self) {
+        let mut rx = self.stop.subscribe();
+        let _ = rx.wait_for(|stopped| *stopped).await;
+    }
+
+    /// Whether the writer still takes actions.
+    pub fn writer_alive(&self) -> bool {
+        !self.writer.is_closed()
+    }
+
+    /// Wall-clock seconds since the last price, `None` when none came since the start.
+    #[allow(clippy::disallowed_methods)]
+    pub fn price_age_secs(&self) -> Option<u64> {
+        let at = *self.last_price_at.lock().unwrap_or_else(|p| p.into_inner());
+        at.map(|t| t.elapsed().as_secs())
+    }
+
+    /// Refuses with [`Error::Stale`] when the price is older than the market allows.
+    pub fn fresh_price(&self) -> Result<(), Error> {
+        let limit = self.read().settings().stale_after_secs;
+        match self.price_age_secs() {
+            Some(age) if age <= limit => Ok(()),
+            Some(age) => Err(Error::Stale { age_secs: age, limit_secs: limit }),
+            None => Err(Error::Stale { age_secs: u64::MAX, limit_secs: limit }),
+        }
+    }
+
+    #[allow(clippy::disallowed_methods)]
+    fn priced_now(&self) {
+        *self.last_price_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+}
+
+/// Replays the journal into a state, writing `genesis` first when the journal is empty, and
+/// checks what it rebuilt: every entry applies, the count matches, tokens are conserved and
+/// every position's books balance.
+pub async fn recover(journal: &mut Journal, genesis: Action) -> Result<State, Error> {
+    let first = journal.read_page(1, 1).await?;
+    let mut state = match first.first() {
+        None => {
+            let state = State::genesis(&genesis)?;
+            let body =
+                serde_json::to_string(&genesis).map_err(|e| Error::Internal(e.to_string()))?;
+            journal.append(&body).await?;
+            state
+        }
+        Some(entry) => State::genesis(&parse(entry)?)?,
+    };
+    let mut from = 2;
+    loop {
+        let page = journal.read_page(from, 4096).await?;
+        let Some(last) = page.last().map(|e| e.seq) else { break };
+        for entry in &page {
+            let action = parse(entry)?;
+            state.apply(&action).map_err(|e| {
+                Error::Internal(format!("journal entry {} no longer applies ({e}); the engine changed since it was written", entry.seq))
+            })?;
+        }
+        from = last + 1;
+    }
+    let stored = journal.next_seq() - 1;
+    if state.applied() != stored {
+        return Err(Error::Internal(format!("replayed {} entries of {stored}", state.applied())));
+    }
+    if !state.conserved() {
+        return Err(Error::Internal("the replayed market does not conserve its tokens".into()));
+    }
+    if !state.books_balance()? {
+        return Err(Error::Internal(
+            "a replayed position's profit and loss does not add up".into(),
+        ));
+    }
+    Ok(state)
+}
+
+fn parse(entry: &crate::Entry) -> Result<Action, Error> {
+    serde_json::from_str(&entry.body)
+        .map_err(|e| Error::Internal(format!("journal entry {} is not an action: {e}", entry.seq)))
+}
+
+/// Starts the writer over a recovered state; returns what the handlers share and the
+/// writer's task, which ends once every `Shared` is dropped and the queue is drained.
+pub fn start(
+    state: State,
+    journal: Journal,
+    metrics: Metrics,
+    webhooks: Option<mpsc::Sender<Delivery>>,
+) -> (Arc<Shared>, tokio::task::JoinHandle<Journal>) {
+    let (tx, rx) = mpsc::channel(4096);
+    let (notices, _) = broadcast::channel(1024);
+    let backend = journal.backend();
+    let shared = Arc::new(Shared {
+        state: RwLock::new(state.clone()),
+        metrics,
+        notices,
+        writer: tx,
+        last_price_at: Mutex::new(None),
+        webhooks,
+        backend,
+        stop: tokio::sync::watch::channel(false).0,
+    });
+    let weak = Arc::downgrade(&shared);
+    let task = tokio::spawn(write_loop(state, journal, weak, rx));
+    (shared, task)
+}
+
+#[allow(clippy::disallowed_methods)]
+async fn write_loop(
+    mut working: State,
+    mut journal: Journal,
+    shared: std::sync::Weak<Shared>,
+    mut rx: mpsc::Receiver<Request>,
+) -> Journal {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let Some(shared) = shared.upgrade() else { break };
+        let mut accepted = Vec::with_capacity(batch.len());
+        for request in batch.drain(..) {
+            match working.apply(&request.action) {
+                Ok(applied) => match serde_json::to_string(&request.action) {
+                    Ok(body) => accepted.push((request, applied, body)),
+                    Err(e) => {
+                        working = shared.read().clone();
+                        let _ = request.reply.send(Err(Error::Internal(e.to_string())));
+                    }
+                },
+                Err(e) => {
+                    shared.metrics.command(request.action.op(), "refused");
+                    let _ = request.reply.send(Err(e));
+                }
+            }
+        }
+        if accepted.is_empty() {
+            continue;
+        }
+        let bodies: Vec<&str> = accepted.iter().map(|(_, _, b)| b.as_str()).collect();
+        let started = Instant::now();
+        let expected_last = journal.next_seq() + bodies.len() as u64 - 1;
+        let stored = match journal.append_batch(&bodies).await {
+            Ok(first) => Ok(first),
+            // A commit whose answer was lost may have landed: ask the store.
+            Err(e) => match journal.last_stored().await {
+                Ok(last) if last == expected_last => {
+                    journal.resync(last);
+                    Ok(expected_last + 1 - bodies.len() as u64)
+                }
+                _ => Err(e),
+            },
+        };
+        match stored {
+            Ok(first) => {
+                shared.metrics.commit(
+                    started.elapsed().as_secs_f64(),
+                    accepted.len(),
+                    expected_last,
+                );
+                publish(&shared, first, accepted);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, commands = accepted.len(), "journal append failed; nothing applied");
+                working = shared.read().clone();
+                for (request, _, _) in accepted {
+                    shared.metrics.command(request.action.op(), "unavailable");
+                    let _ = request.reply.send(Err(Error::Unavailable(format!(
+                        "the command could not be stored ({e}); nothing changed, retry later"
+                    ))));
+                }
+            }
+        }
+    }
+    journal
+}
+
+/// Applies stored actions to the published state and answers their requests.
+fn publish(shared: &Shared, first: u64, accepted: Vec<(Request, Applied, String)>) {
+    {
+        let mut state = shared.state.write().unwrap_or_else(|p| p.into_inner());
+        for (request, applied, _) in &accepted {
+            match state.apply(&request.action) {
+                Ok(again) if again == *applied => {}
+                other => tracing::error!(
+                    op = request.action.op(),
+                    ?other,
+                    "the published state disagrees with the writer's"
+                ),
+            }
+        }
+        shared.metrics.open_positions(state.market_view().map(|m| m.open_positions).unwrap_or(0));
+    }
+    for (i, (request, applied, _)) in accepted.into_iter().enumerate() {
+        let seq = first + i as u64;
+        shared.metrics.command(request.action.op(), "stored");
+        if matches!(request.action, Action::Price { .. }) {
+            shared.priced_now();
+        }
+        for notice in &applied.notices {
+            if notice.kind == "alert" {
+                deliver(shared, notice);
+            }
+            let _ = shared.notices.send(Arc::new(notice.clone()));
+        }
+        let _ = request.reply.send(Ok((seq, applied)));
+    }
+}
+
+fn deliver(shared: &Shared, notice: &Notice) {
+    let (Some(tx), Some(account)) = (&shared.webhooks, notice.account) else { return };
+    let Some(url) = shared.read().webhook_of(account) else { return };
+    if tx.try_send(Delivery { url, body: notice.data.clone() }).is_err() {
+        shared.metrics.webhook("dropped");
+    }
+}

@@ -1,0 +1,691 @@
+//! Positions: sizing a request into engine commands, the exact quote, opening, adjusting and
+//! closing. Every action on a position is booked: the position is marked to the current
+//! prices first (a profit-and-loss step), then the change in its equity less what the owner's
+//! wallet paid in is the action's cost, so the parts always add up to equity less net
+//! contributions.
+
+use alloy_primitives::U256;
+use levfarm_core::market::Event;
+use levfarm_core::math::mul_div;
+use levfarm_core::position::liquidation_price::LiquidationPrices;
+use levfarm_core::position::{ExitMode, PositionHealth, TickRange};
+use levfarm_core::types::{Amount, Name};
+use levfarm_core::Command;
+use levfarm_sim::book::{self, CostKind, Pnl};
+use levfarm_sim::scenario::PoolKind;
+use levfarm_sim::world::{World, POOL};
+use serde::Serialize;
+
+use super::{
+    engine_name, holder, position_snapshot, quotes_of, Applied, Borrow, Notice, OpenSpec, Order,
+    OrderKind, OrderStatus, Reply, State, Tracked, ORDERS_PER_ACCOUNT,
+};
+use crate::Error;
+
+const BPS: u64 = 10_000;
+
+/// What opening would do, computed by opening on a copy of the market.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuoteView {
+    /// Raw units borrowed of token0 and token1.
+    pub borrow: [Amount; 2],
+    /// Value put in and the position's equity right after, 1e18 numeraire.
+    pub equity_in: String,
+    pub equity_after: String,
+    /// Fees and price impact of the opening swaps, 1e18 numeraire (negative: a cost).
+    pub opening_cost: String,
+    pub health: PositionHealth,
+    pub liquidation_prices: LiquidationPrices,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<TickRange>,
+}
+
+impl State {
+    /// The amounts to borrow for `spec`: equity value times leverage less one, in the
+    /// borrowed token, rounded down.
+    fn size(&self, spec: &OpenSpec) -> Result<[Amount; 2], Error> {
+        let max = self.settings.max_leverage_bps;
+        if spec.leverage_bps < BPS as u32 || spec.leverage_bps > max {
+            return Err(Error::invalid(
+                "leverage",
+                format!(
+                    "between 1x and {}x (the market's limit), got {}x",
+                    bps_text(max as u64),
+                    bps_text(spec.leverage_bps as u64)
+                ),
+            ));
+        }
+        let m = &self.world.market;
+        let q = [m.quote(&self.world.asset)?, m.quote(&self.world.stable)?];
+        let too_big = |_| Error::invalid("equity", "amount too large");
+        let value = q[0]
+            .value(spec.equity0.0)?
+            .checked_add(q[1].value(spec.equity1.0)?)
+            .ok_or_else(|| Error::invalid("equity", "amount too large"))?;
+        if value.is_zero() {
+            return Err(Error::invalid(
+                "equity0",
+                "put some equity in: equity0 (asset) or equity1 (stable), raw units",
+            ));
+        }
+        let debt_value =
+            mul_div(value, U256::from(spec.leverage_bps - BPS as u32), U256::from(BPS))
+                .map_err(too_big)?;
+        let mut borrow = [Amount::default(); 2];
+        let side = match spec.borrow {
+            Borrow::Asset => 0,
+            Borrow::Stable => 1,
+        };
+        borrow[side] =
+            Amount(mul_div(debt_value, q[side].unit, q[side].price_wad).map_err(too_big)?);
+        Ok(borrow)
+    }
+
+    /// The engine command that opens `spec` for `account`.
+    fn open_command(
+        &self,
+        account: u64,
+        spec: &OpenSpec,
+        borrow: [Amount; 2],
+    ) -> Result<Command, Error> {
+        let owner = engine_name(account);
+        Ok(match self.world.kind {
+            PoolKind::ConstantProduct => {
+                if spec.range_width_ticks.is_some() {
+                    return Err(Error::invalid(
+                        "range_width_ticks",
+                        "this market's pool is constant product: positions have no range",
+                    ));
+                }
+                Command::OpenPosition {
+                    owner,
+                    pool: POOL.into(),
+                    equity0: spec.equity0,
+                    equity1: spec.equity1,
+                    borrow0: borrow[0],
+                    borrow1: borrow[1],
+                    min_lp: None,
+                }
+            }
+            PoolKind::V3 => {
+                let width =
+                    spec.range_width_ticks.unwrap_or(self.scenario.position.range_width_ticks);
+                if !(1..=1_774_544).contains(&width) {
+                    return Err(Error::invalid("range_width_ticks", "between 1 and 1774544"));
+                }
+                let entry = self.world.market.v3_amm_pool(POOL)?;
+                let range = TickRange::centred(entry.pool.tick, width, entry.pool.tick_spacing)?;
+                Command::OpenRangePosition {
+                    owner,
+                    pool: POOL.into(),
+                    tick_lower: range.tick_lower,
+                    tick_upper: range.tick_upper,
+                    equity0: spec.equity0,
+                    equity1: spec.equity1,
+                    borrow0: borrow[0],
+                    borrow1: borrow[1],
+                    min_liquidity: None,
+                }
+            }
+        })
+    }
+
+    fn opening_allowed(&self) -> Result<(), Error> {
+        if self.settings.opening_halted {
+            return Err(Error::Conflict("opening is halted by the market's operator".into()));
+        }
+        Ok(())
+    }
+
+    /// Opens on a copy of the market and reports the result; changes nothing.
+    pub fn quote(&self, account: u64, spec: &OpenSpec) -> Result<QuoteView, Error> {
+        self.account(account)?;
+        let borrow = self.size(spec)?;
+        let command = self.open_command(account, spec, borrow)?;
+        let mut world = self.world.clone();
+        let before = wallet_value(&world, account)?;
+        world.run(command)?;
+        let id = opened_id(&world)?;
+        let after = position_equity(&world, id)?;
+        let equity_in = before - wallet_value(&world, account)?;
+        let m = &world.market;
+        let view = QuoteView {
+            borrow,
+            equity_in: equity_in.to_string(),
+            equity_after: after.to_string(),
+            opening_cost: (after - equity_in).to_string(),
+            health: m.position_health(id)?,
+            liquidation_prices: m.liquidation_prices(id)?,
+            range: m.positions().find(|p| p.id == id).and_then(|p| p.range),
+        };
+        Ok(view)
+    }
+
+    pub(super) fn open(&mut self, account: u64, spec: &OpenSpec) -> Result<Applied, Error> {
+        self.account(account)?;
+        self.opening_allowed()?;
+        let borrow = self.size(spec)?;
+        let command = self.open_command(account, spec, borrow)?;
+        let before = wallet_value(&self.world, account)?;
+        self.world.run(command)?;
+        let id = opened_id(&self.world)?;
+        let quotes = quotes_of(&self.world)?;
+        let equity = position_equity(&self.world, id)?;
+        let paid = before - wallet_value(&self.world, account)?;
+        let mut pnl = Pnl::default();
+        pnl.action(CostKind::Trading, paid, equity);
+        let tracked = Tracked {
+            account,
+            opened_at: self.now(),
+            contributed: paid,
+            pnl,
+            mark: Some(self.world.market.position_inventory(id)?),
+            mark_quotes: quotes,
+            history: Default::default(),
+            closed: None,
+            replaces: None,
+            armed: [true; 2],
+        };
+        self.tracked.insert(id, tracked);
+        self.record_point(id)?;
+        Ok(self.position_applied(id, Reply::Position(id)))
+    }
+
+    pub(super) fn add_collateral(
+        &mut self,
+        account: u64,
+        id: u64,
+        amount0: Amount,
+        amount1: Amount,
+    ) -> Result<Applied, Error> {
+        self.owned_open(account, id)?;
+        if amount0.0.is_zero() && amount1.0.is_zero() {
+            return Err(Error::invalid("amount0", "add some collateral: amount0 or amount1"));
+        }
+        let caller = engine_name(account);
+        self.act(id, CostKind::Trading, |w| {
+            w.run(Command::AddCollateral { caller, position: id, amount0, amount1 })?;
+            Ok(())
+        })?;
+        Ok(self.position_applied(id, Reply::Position(id)))
+    }
+
+    pub(super) fn reduce(
+        &mut self,
+        account: u64,
+        id: u64,
+        share_bps: u32,
+    ) -> Result<Applied, Error> {
+        self.owned_open(account, id)?;
+        if share_bps == 0 || share_bps > BPS as u32 {
+            return Err(Error::invalid("share_bps", "between 1 and 10000 (all)"));
+        }
+        let lp = self.lp_share(id, U256::from(share_bps) * U256::from(100u64))?;
+        self.remove(id, lp, CostKind::Trading, engine_name(account), "reduced")?;
+        Ok(self.position_applied(id, Reply::Position(id)))
+    }
+
+    pub(super) fn close(&mut self, account: u64, id: u64) -> Result<Applied, Error> {
+        self.owned_open(account, id)?;
+        self.remove(id, None, CostKind::Trading, engine_name(account), "closed by its owner")?;
+        Ok(self.position_applied(id, Reply::Position(id)))
+    }
+
+    /// Removes `lp` (all when `None`) and repays debt with it; books it as `kind`.
+    pub(super) fn remove(
+        &mut self,
+        id: u64,
+        lp: Option<U256>,
+        kind: CostKind,
+        caller: Name,
+        how: &'static str,
+    ) -> Result<(), Error> {
+        self.act(id, kind, |w| {
+            w.run(Command::ClosePosition {
+                caller,
+                position: id,
+                lp: lp.map(Amount),
+                max_repay0: None,
+                max_repay1: None,
+                mode: ExitMode::ConvertToDebt,
+            })?;
+            Ok(())
+        })?;
+        self.close_if_gone(id, how, String::new());
+        Ok(())
+    }
+
+    /// `ppm` millionths of the position's liquidity; `None` (everything) at 99% and more, so
+    /// that no dust position is left behind.
+    pub(super) fn lp_share(&self, id: u64, ppm: U256) -> Result<Option<U256>, Error> {
+        let lp = self
+            .world
+            .market
+            .positions()
+            .find(|p| p.id == id)
+            .map(|p| p.lp)
+            .ok_or_else(|| Error::not_found(format!("position {id}")))?;
+        if ppm >= U256::from(990_000u64) {
+            return Ok(None);
+        }
+        let part = mul_div(lp, ppm, U256::from(1_000_000u64)).map_err(levfarm_core::Error::from)?;
+        if part.is_zero() {
+            return Err(Error::invalid(
+                "share_bps",
+                "that share of the position is no liquidity at all",
+            ));
+        }
+        Ok(Some(part))
+    }
+
+    pub(super) fn set_leverage(
+        &mut self,
+        account: u64,
+        id: u64,
+        target: u32,
+    ) -> Result<Applied, Error> {
+        self.owned_open(account, id)?;
+        let health = self.world.market.position_health(id)?;
+        let current = health.leverage_bps;
+        if target < BPS as u32 || target > self.settings.max_leverage_bps {
+            return Err(Error::invalid(
+                "leverage",
+                format!("between 1x and {}x", bps_text(self.settings.max_leverage_bps as u64)),
+            ));
+        }
+        if u64::from(target) < current {
+            let ratio = target_debt_ratio(target);
+            let ppm = deleverage_ppm(&health, ratio);
+            if ppm.is_zero() {
+                return Ok(self.position_applied(id, Reply::Position(id)));
+            }
+            let lp = self.lp_share(id, ppm)?;
+            self.remove(id, lp, CostKind::Trading, engine_name(account), "deleveraged to nothing")?;
+            return Ok(self.position_applied(id, Reply::Position(id)));
+        }
+        if u64::from(target) == current {
+            return Ok(self.position_applied(id, Reply::Position(id)));
+        }
+        self.opening_allowed()?;
+        let new = self.reopen(id, target, CostKind::Trading)?;
+        Ok(self.position_applied(new, Reply::Position(new)))
+    }
+
+    /// Closes the position and opens a new one with everything that came back, at `target`
+    /// leverage on the same side; the books, orders and history move to the new id.
+    pub(super) fn reopen(&mut self, id: u64, target: u32, kind: CostKind) -> Result<u64, Error> {
+        let account = self
+            .tracked
+            .get(&id)
+            .map(|t| t.account)
+            .ok_or_else(|| Error::not_found(format!("position {id}")))?;
+        let health = self.world.market.position_health(id)?;
+        let side = if health.debt[0] > health.debt[1] { Borrow::Asset } else { Borrow::Stable };
+        let width = self
+            .world
+            .market
+            .positions()
+            .find(|p| p.id == id)
+            .and_then(|p| p.range)
+            .map(|r| r.tick_upper - r.tick_lower);
+        self.mark(id)?;
+        let before_equity = position_equity(&self.world, id)?;
+        let before_wallet = wallet_value(&self.world, account)?;
+        let owner = engine_name(account);
+        let mut world = self.world.clone();
+        let held = |w: &World, token: &str| w.market.balance(&holder(account), token);
+        let start = [held(&world, &self.world.asset), held(&world, &self.world.stable)];
+        world.run(Command::ClosePosition {
+            caller: owner,
+            position: id,
+            lp: None,
+            max_repay0: None,
+            max_repay1: None,
+            mode: ExitMode::ConvertToDebt,
+        })?;
+        let back = [
+            held(&world, &self.world.asset).saturating_sub(start[0]),
+            held(&world, &self.world.stable).saturating_sub(start[1]),
+        ];
+        let spec = OpenSpec {
+            equity0: Amount(back[0]),
+            equity1: Amount(back[1]),
+            leverage_bps: target,
+            borrow: side,
+            range_width_ticks: width,
+        };
+        let saved = std::mem::replace(&mut self.world, world);
+        let opened = self.size(&spec).and_then(|borrow| {
+            let command = self.open_command(account, &spec, borrow)?;
+            self.world.run(command)?;
+            opened_id(&self.world)
+        });
+        let new = match opened {
+            Ok(new) => new,
+            Err(e) => {
+                self.world = saved;
+                return Err(e);
+            }
+        };
+        let after_equity = position_equity(&self.world, new)?;
+        let paid = before_wallet - wallet_value(&self.world, account)?;
+        let quotes = quotes_of(&self.world)?;
+        let now = self.now();
+        let mark = Some(self.world.market.position_inventory(new)?);
+        let mut old = self
+            .tracked
+            .remove(&id)
+            .ok_or_else(|| Error::Internal("tracked position vanished".into()))?;
+        let mut moved = old.clone();
+        moved.pnl.action(kind, before_equity + paid, after_equity);
+        moved.contributed += paid;
+        moved.mark = mark;
+        moved.mark_quotes = quotes;
+        moved.replaces = Some(id);
+        moved.armed = [true; 2];
+        old.mark = None;
+        old.closed = Some(super::Closed {
+            time: now,
+            how: "replaced",
+            note: format!("reopened as position {new} at {}x", bps_text(target as u64)),
+        });
+        self.tracked.insert(id, old);
+        self.tracked.insert(new, moved);
+        for order in self.orders.values_mut().filter(|o| o.position == id) {
+            order.position = new;
+        }
+        self.record_point(new)?;
+        Ok(new)
+    }
+
+    pub(super) fn place_order(
+        &mut self,
+        account: u64,
+        id: u64,
+        order: &OrderKind,
+    ) -> Result<Applied, Error> {
+        self.owned_open(account, id)?;
+        validate_order(order)?;
+        let active = self
+            .orders
+            .values()
+            .filter(|o| o.account == account && o.status == OrderStatus::Active)
+            .count();
+        if active >= ORDERS_PER_ACCOUNT {
+            return Err(Error::Conflict(format!(
+                "an account holds at most {ORDERS_PER_ACCOUNT} active orders"
+            )));
+        }
+        let next = self.orders.keys().next_back().map_or(1, |k| k + 1);
+        let reserve_left = match order {
+            OrderKind::TopUp { reserve, .. } => Some(*reserve),
+            _ => None,
+        };
+        self.orders.insert(
+            next,
+            Order {
+                id: next,
+                account,
+                position: id,
+                order: order.clone(),
+                placed_at: self.now(),
+                status: OrderStatus::Active,
+                fired: 0,
+                last_note: None,
+                reserve_left,
+            },
+        );
+        Ok(Applied { reply: Reply::Order(next), notices: Vec::new() })
+    }
+
+    /// The position, when it is `account`'s and open; not found otherwise, whoever owns it.
+    fn owned_open(&self, account: u64, id: u64) -> Result<(), Error> {
+        let tracked = self
+            .tracked
+            .get(&id)
+            .filter(|t| t.account == account)
+            .ok_or_else(|| Error::not_found(format!("position {id}")))?;
+        if let Some(closed) = &tracked.closed {
+            return Err(Error::Conflict(format!("position {id} is closed ({})", closed.how)));
+        }
+        Ok(())
+    }
+
+    /// Steps the position's profit and loss from its last mark to now.
+    pub(super) fn mark(&mut self, id: u64) -> Result<(), Error> {
+        let quotes = quotes_of(&self.world)?;
+        let open = self.world.market.positions().any(|p| p.id == id && p.open);
+        let Some(t) = self.tracked.get_mut(&id) else { return Ok(()) };
+        if t.closed.is_some() || !open {
+            return Ok(());
+        }
+        let now = self.world.market.position_inventory(id)?;
+        let a = position_snapshot(t.mark_quotes, t.mark.clone());
+        let b = position_snapshot(quotes, Some(now.clone()));
+        t.pnl.step(&a, &b)?;
+        t.mark = Some(now);
+        t.mark_quotes = quotes;
+        Ok(())
+    }
+
+    /// Runs `f` on the market for position `id` and books it as `kind`: marked first, then
+    /// the change in equity less what the owner's wallet paid in. On error nothing changed.
+    pub(super) fn act<T>(
+        &mut self,
+        id: u64,
+        kind: CostKind,
+        f: impl FnOnce(&mut World) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let account = self
+            .tracked
+            .get(&id)
+            .map(|t| t.account)
+            .ok_or_else(|| Error::not_found(format!("position {id}")))?;
+        self.mark(id)?;
+        let before_equity = position_equity(&self.world, id)?;
+        let before_wallet = wallet_value(&self.world, account)?;
+        let saved = self.world.clone();
+        let out = match f(&mut self.world) {
+            Ok(out) => out,
+            Err(e) => {
+                self.world = saved;
+                return Err(e);
+            }
+        };
+        let after_equity = position_equity(&self.world, id)?;
+        let paid = before_wallet - wallet_value(&self.world, account)?;
+        let quotes = quotes_of(&self.world)?;
+        let open = self.world.market.positions().any(|p| p.id == id && p.open);
+        let mark = if open { Some(self.world.market.position_inventory(id)?) } else { None };
+        if let Some(t) = self.tracked.get_mut(&id) {
+            t.pnl.action(kind, before_equity + paid, after_equity);
+            t.contributed += paid;
+            t.mark = mark;
+            t.mark_quotes = quotes;
+        }
+        Ok(out)
+    }
+
+    /// Records the position as closed when the engine no longer has it open.
+    pub(super) fn close_if_gone(&mut self, id: u64, how: &'static str, note: String) {
+        let open = self.world.market.positions().any(|p| p.id == id && p.open);
+        let now = self.now();
+        if let Some(t) = self.tracked.get_mut(&id) {
+            if !open && t.closed.is_none() {
+                t.closed = Some(super::Closed { time: now, how, note });
+                t.mark = None;
+            }
+        }
+        if !open {
+            for o in self
+                .orders
+                .values_mut()
+                .filter(|o| o.position == id && o.status == OrderStatus::Active)
+            {
+                o.status = OrderStatus::Cancelled;
+                o.last_note = Some(format!("position {id} {how}"));
+            }
+        }
+    }
+
+    /// The position's update for its owner and its wallet's.
+    pub(super) fn position_applied(&self, id: u64, reply: Reply) -> Applied {
+        let mut applied = Applied { reply, notices: Vec::new() };
+        if let Some(t) = self.tracked.get(&id) {
+            if let Ok(view) = self.position_view(t.account, id) {
+                applied.notices.push(Notice {
+                    account: Some(t.account),
+                    kind: "position",
+                    data: serde_json::to_value(view).unwrap_or_default(),
+                });
+            }
+            let wallet = self.wallet_notice(t.account, Reply::Done);
+            applied.notices.extend(wallet.notices);
+        }
+        applied
+    }
+}
+
+/// The id of the position the last command opened.
+fn opened_id(world: &World) -> Result<u64, Error> {
+    world
+        .events()
+        .iter()
+        .find_map(|e| match e {
+            Event::PositionOpened { position, .. } => Some(*position),
+            _ => None,
+        })
+        .ok_or_else(|| Error::Internal("the engine opened no position".into()))
+}
+
+/// The position's own equity at the oracle (0 once closed), 1e18 numeraire.
+pub(super) fn position_equity(world: &World, id: u64) -> Result<i128, Error> {
+    if !world.market.positions().any(|p| p.id == id && p.open) {
+        return Ok(0);
+    }
+    let snapshot = position_snapshot(quotes_of(world)?, Some(world.market.position_inventory(id)?));
+    Ok(snapshot.position_equity()?.unwrap_or(0))
+}
+
+/// The account's wallet (asset, stable, reward) at the oracle, 1e18 numeraire.
+pub(super) fn wallet_value(world: &World, account: u64) -> Result<i128, Error> {
+    let q = quotes_of(world)?;
+    let h = holder(account);
+    let m = &world.market;
+    let mut total = 0i128;
+    for (token, quote) in [&world.asset, &world.stable, &world.reward].into_iter().zip(q) {
+        total += book::value(m.balance(&h, token), quote)?;
+    }
+    Ok(total)
+}
+
+/// The debt ratio (bps) at which leverage is `leverage_bps`: `1 − 1/L`.
+pub(super) fn target_debt_ratio(leverage_bps: u32) -> u64 {
+    BPS - (BPS * BPS).div_ceil(u64::from(leverage_bps.max(1)))
+}
+
+/// Millionths of the position to remove, repaying debt with all of it, to bring debt/value
+/// to `target_bps`: removing a share f leaves `(D − fV) / ((1 − f)V) = t`, so
+/// `f = (D − tV) / (V(1 − t))`, rounded up. Zero when the ratio is already at or below.
+pub(super) fn deleverage_ppm(health: &PositionHealth, target_bps: u64) -> U256 {
+    let (d, v) = (health.debt_value, health.value);
+    let t = U256::from(target_bps.min(BPS - 1));
+    let bps = U256::from(BPS);
+    let over = d * bps;
+    let under = t * v;
+    if v.is_zero() || over <= under {
+        return U256::ZERO;
+    }
+    let num = (over - under) * U256::from(1_000_000u64);
+    let den = v * (bps - t);
+    num.div_ceil(den).min(U256::from(1_000_000u64))
+}
+
+fn validate_order(order: &OrderKind) -> Result<(), Error> {
+    let ratio = |trigger: u32, target: u32| {
+        if !(1..10_000).contains(&trigger) || target >= trigger || target == 0 {
+            Err(Error::invalid(
+                "target_bps",
+                "0 < target_bps < trigger_bps < 10000 (debt ratios in basis points)",
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    match order {
+        OrderKind::StopLoss { trigger } | OrderKind::TakeProfit { trigger } => {
+            let (super::Trigger::Below(p) | super::Trigger::Above(p)) = trigger;
+            if p.0.is_zero() {
+                return Err(Error::invalid("trigger", "a price above zero"));
+            }
+            Ok(())
+        }
+        OrderKind::Deleverage { trigger_bps, target_bps } => ratio(*trigger_bps, *target_bps),
+        OrderKind::TopUp { trigger_bps, target_bps, reserve } => {
+            ratio(*trigger_bps, *target_bps)?;
+            if reserve.0.is_zero() {
+                return Err(Error::invalid("reserve", "above zero, raw units of the stable token"));
+            }
+            Ok(())
+        }
+        OrderKind::Rebalance { target_leverage_bps, band_bps } => {
+            if !(10_000..=200_000).contains(target_leverage_bps) {
+                return Err(Error::invalid("target_leverage_bps", "between 10000 (1x) and 200000"));
+            }
+            if !(1..10_000).contains(band_bps) {
+                return Err(Error::invalid("band_bps", "between 1 and 9999"));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Basis points of 1x as text: 30000 → "3", 25000 → "2.5".
+pub fn bps_text(bps: u64) -> String {
+    let (whole, frac) = (bps / BPS, bps % BPS);
+    if frac == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{}", format!("{frac:04}").trim_end_matches('0'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deleveraging_share_solves_the_ratio_exactly() {
+        // D = 70, V = 100, target 50%: f = (70 − 50)/(100·0.5) = 0.4.
+        let h = health(70, 100);
+        assert_eq!(deleverage_ppm(&h, 5_000), U256::from(400_000u64));
+        // Already at or below the target: nothing.
+        assert_eq!(deleverage_ppm(&health(40, 100), 5_000), U256::ZERO);
+        // Rounded up: D = 2, V = 3, target 0: f = 2/3 → 666,667 ppm.
+        assert_eq!(deleverage_ppm(&health(2, 3), 0), U256::from(666_667u64));
+    }
+
+    #[test]
+    fn leverage_and_debt_ratio_agree() {
+        assert_eq!(target_debt_ratio(30_000), 6_666);
+        assert_eq!(target_debt_ratio(20_000), 5_000);
+        assert_eq!(target_debt_ratio(10_000), 0);
+        assert_eq!(bps_text(30_000), "3");
+        assert_eq!(bps_text(25_000), "2.5");
+        assert_eq!(bps_text(12_345), "1.2345");
+    }
+
+    fn health(debt: u64, value: u64) -> PositionHealth {
+        let wad = levfarm_core::math::WAD;
+        let (d, v) = (U256::from(debt) * wad, U256::from(value) * wad);
+        PositionHealth {
+            value_oracle: v,
+            value_exit: v,
+            debt: [U256::ZERO, d],
+            debt_value: d,
+            value: v,
+            debt_ratio_bps: 0,
+            leverage_bps: 0,
+        }
+    }
+}
