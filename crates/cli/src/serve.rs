@@ -47,11 +47,11 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     };
     let served = runtime.block_on(levfarm_server::serve(config, |started| {
         let mut err = std::io::stderr().lock();
-        let _ =
-            writeln!(err, "levfarm serve: http://{} (journal at {})", started.addr, started.seq);
         if let Some(token) = &started.admin_token {
             let _ = writeln!(err, "admin token (shown once; stored only as a hash): {token}");
         }
+        let _ =
+            writeln!(err, "levfarm serve: http://{} (journal at {})", started.addr, started.seq);
     }));
     match served {
         Ok(()) => ExitCode::SUCCESS,
