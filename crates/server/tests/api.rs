@@ -27,7 +27,17 @@ fn assert_books(p: &Value) {
 
 #[tokio::test]
 async fn a_position_is_quoted_opened_marked_and_stopped_out() {
-    let h = Harness::new().await;
+    position_life(Harness::new().await).await;
+}
+
+#[tokio::test]
+async fn a_position_lives_the_same_life_on_postgres() {
+    if let Some(h) = Harness::on_postgres().await {
+        position_life(h).await;
+    }
+}
+
+async fn position_life(h: Harness) {
     let (_, alice) = h.user("alice").await;
     let body = json!({"equity1": "1000000000", "leverage": "3"});
 
@@ -215,7 +225,20 @@ async fn adjustments_and_alert_thresholds() {
 
 #[tokio::test]
 async fn a_restart_rebuilds_the_same_state_from_the_journal() {
-    let h = Harness::new().await;
+    restart_rebuilds_the_same_state(Harness::new().await).await;
+}
+
+#[tokio::test]
+async fn a_restart_rebuilds_the_same_state_from_a_postgres_journal() {
+    if let Some(h) = Harness::on_postgres().await {
+        assert_eq!(h.shared.backend, levfarm_server::Backend::Postgres);
+        restart_rebuilds_the_same_state(h).await;
+    }
+}
+
+/// Funds, a position, a top-up order that acts on falling prices; then a second reader of
+/// the same journal replays it to an equal state.
+async fn restart_rebuilds_the_same_state(h: Harness) {
     let (_, alice) = h.user("alice").await;
     h.price("730", 3600).await;
     let id = h.open(&alice).await["id"].as_u64().unwrap();
@@ -230,7 +253,6 @@ async fn a_restart_rebuilds_the_same_state_from_the_journal() {
     let (_, o) = h.call("GET", "/v1/orders/1", Some(&alice), None).await;
     assert!(o["fired"].as_u64().unwrap() >= 1, "the top-up acted: {o}");
     let live = h.shared.read().clone();
-    // A second reader of the same journal replays it to an equal state.
     let mut journal = Journal::open(&h.store).await.unwrap();
     let (genesis, _) = levfarm_server::genesis(&levfarm_server::Config::default()).unwrap();
     let replayed = service::recover(&mut journal, genesis).await.unwrap();

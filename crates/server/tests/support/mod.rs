@@ -32,6 +32,31 @@ impl Harness {
     pub async fn with_limits(limits: Limits) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let store = format!("sqlite:{}", dir.path().join("journal.db").display());
+        Harness::build(store, dir, limits).await
+    }
+
+    /// The same service on a fresh database of the PostgreSQL server that
+    /// `LEVFARM_TEST_POSTGRES_URL` names; `None` without one (CI always has one).
+    pub async fn on_postgres() -> Option<Harness> {
+        let Ok(url) = std::env::var("LEVFARM_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must set LEVFARM_TEST_POSTGRES_URL (.ci/run starts a PostgreSQL server)"
+            );
+            return None;
+        };
+        let mut suffix = [0u8; 6];
+        getrandom::fill(&mut suffix).unwrap();
+        let name = format!("levfarm_test_{}", hex::encode(suffix));
+        let pool = sqlx::postgres::PgPool::connect(&url).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+        pool.close().await;
+        let base = &url[..url.rfind('/').unwrap()];
+        let store = format!("{base}/{name}");
+        Some(Harness::build(store, tempfile::tempdir().unwrap(), Limits::default()).await)
+    }
+
+    async fn build(store: String, dir: tempfile::TempDir, limits: Limits) -> Harness {
         let config = Config { feed: FeedSpec::Push, store: store.clone(), ..Config::default() };
         let (genesis, _) = levfarm_server::genesis(&config).unwrap();
         let mut journal = Journal::open(&store).await.unwrap();
