@@ -61,7 +61,9 @@ impl Harness {
         let (genesis, _) = levfarm_server::genesis(&config).unwrap();
         let mut journal = Journal::open(&store).await.unwrap();
         let state = service::recover(&mut journal, genesis).await.unwrap();
-        let (shared, _writer) = service::start(state, journal, Default::default(), None);
+        let metrics = levfarm_server::metrics::Metrics::default();
+        let webhooks = levfarm_server::webhook::spawn(metrics.clone());
+        let (shared, _writer) = service::start(state, journal, metrics, Some(webhooks));
         let app = app(shared.clone(), limits);
         let mut h =
             Harness { app, shared, admin: String::new(), oracle: String::new(), store, dir };
