@@ -55,6 +55,7 @@ fn usdc(me: &Value) -> u128 {
 }
 
 #[test]
+#[allow(clippy::disallowed_methods)] // the test bounds its own wall-clock time
 fn sigkill_under_load_loses_no_acknowledged_command() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("journal.db");
