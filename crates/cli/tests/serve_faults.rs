@@ -60,7 +60,7 @@ fn sigkill_under_load_loses_no_acknowledged_command() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("journal.db");
     let config = dir.path().join("serve.toml");
-    std::fs::write(&config, format!("store = \"sqlite:{}\"\nfeed = {{ kind = \"push\" }}\n[limits]\nrequests_per_second = 100000\nburst = 100000\n", store.display())).unwrap();
+    std::fs::write(&config, format!("store = \"sqlite:{}\"\nfeed = {{ kind = \"push\" }}\nsnapshot_every = 40\n[limits]\nrequests_per_second = 100000\nburst = 100000\n", store.display())).unwrap();
     let http = client();
 
     let first = Server::start(&config);
@@ -229,26 +229,30 @@ fn sigkill_under_load_loses_no_acknowledged_command() {
         eprintln!("{kills} SIGKILLs in {:.1} s: {acked_total} funds acknowledged and stored, {doubt_total} in flight at a kill ({} of them stored), {positions} positions acknowledged", started.elapsed().as_secs_f64(), stored_total - acked_total);
     }
 
-    // The served state is the journal's replay: an independent reader agrees on every user.
-    let replay = {
-        let runtime = tokio_runtime();
-        runtime.block_on(async {
-            let mut journal = levfarm_server::Journal::open(&format!("sqlite:{}", store.display()))
-                .await
-                .unwrap();
-            let (genesis, _) = levfarm_server::genesis(&levfarm_server::Config::default()).unwrap();
-            levfarm_server::service::recover(&mut journal, genesis).await.unwrap()
-        })
-    };
+    // The served state is the journal's replay: independent readers, one from the newest
+    // snapshot plus the commands after it and one from genesis, agree on every user.
+    let (from_snapshot, from_genesis) = tokio_runtime().block_on(async {
+        let mut journal =
+            levfarm_server::Journal::open(&format!("sqlite:{}", store.display())).await.unwrap();
+        assert!(journal.latest_snapshot().await.unwrap().is_some(), "the server took snapshots");
+        let (genesis, _) = levfarm_server::genesis(&levfarm_server::Config::default()).unwrap();
+        let a = levfarm_server::service::recover(&mut journal, genesis.clone()).await.unwrap();
+        let b = levfarm_server::service::replay_from_genesis(&mut journal, genesis).await.unwrap();
+        (a, b)
+    });
+    assert!(from_snapshot == from_genesis, "snapshot plus log differs from the full replay");
     for token in &users {
         let (_, me) =
             call(&http, "GET", &format!("{}/v1/me", server.base), Some(token), None).unwrap();
         let id = me["id"].as_u64().unwrap();
-        assert_eq!(serde_json::to_value(replay.me(id).unwrap()).unwrap(), me);
+        assert_eq!(serde_json::to_value(from_genesis.me(id).unwrap()).unwrap(), me);
         let (_, positions) =
             call(&http, "GET", &format!("{}/v1/positions", server.base), Some(token), None)
                 .unwrap();
-        assert_eq!(serde_json::to_value(replay.positions_of(id).unwrap()).unwrap(), positions);
+        assert_eq!(
+            serde_json::to_value(from_genesis.positions_of(id).unwrap()).unwrap(),
+            positions
+        );
     }
     server.kill();
 }

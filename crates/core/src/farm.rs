@@ -26,7 +26,7 @@ pub struct Stake {
 }
 
 /// A farm on one AMM pool's LP token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Farm {
     pub reward_token: Name,
     pub reward_per_second: U256,

@@ -26,6 +26,8 @@ pub struct Config {
     /// `text` or `json` log lines.
     pub log: LogFormat,
     pub limits: LimitsConfig,
+    /// Commands between two snapshots of the state (a restart replays at most this many).
+    pub snapshot_every: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -60,6 +62,7 @@ impl Default for Config {
             feed: FeedSpec::Replay { speed: 1800 },
             log: LogFormat::Text,
             limits: LimitsConfig::default(),
+            snapshot_every: crate::service::SNAPSHOT_EVERY,
         }
     }
 }
@@ -79,6 +82,9 @@ impl Config {
     fn check(&self, source: &str) -> Result<(), Error> {
         let bad =
             |key: &str, message: &str| Err(Error::Config(format!("{source}: {key}: {message}")));
+        if self.snapshot_every == 0 {
+            return bad("snapshot_every", "must be above zero");
+        }
         if self.limits.requests_per_second == 0 || self.limits.burst == 0 {
             return bad("limits", "requests_per_second and burst must be above zero");
         }

@@ -50,6 +50,15 @@ pub struct Journal {
 }
 
 const TABLE: &str = "levfarm_journal";
+const SNAPSHOTS: &str = "levfarm_snapshot";
+
+/// A snapshot of the state after command `seq`, with the SHA-256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub seq: u64,
+    pub sha256: String,
+    pub body: Vec<u8>,
+}
 
 impl Journal {
     /// Opens (creating if needed) the journal at `url`: `sqlite:PATH` (created if missing) or
@@ -94,6 +103,11 @@ impl Journal {
             .map_err(err)?;
         let create = format!(
             "CREATE TABLE IF NOT EXISTS {TABLE} (seq BIGINT PRIMARY KEY, body TEXT NOT NULL)"
+        );
+        sqlx::query(&create).execute(&pool).await.map_err(err)?;
+        let blob = if sqlite { "BLOB" } else { "BYTEA" };
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {SNAPSHOTS} (seq BIGINT PRIMARY KEY, sha256 TEXT NOT NULL, body {blob} NOT NULL)"
         );
         sqlx::query(&create).execute(&pool).await.map_err(err)?;
         let last: Option<i64> = sqlx::query(&format!("SELECT MAX(seq) FROM {TABLE}"))
@@ -204,6 +218,41 @@ impl Journal {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(|source| JournalError::Store { store: self.store.clone(), source })
+    }
+
+    /// Stores a snapshot of the state after command `seq` and drops all but the two newest.
+    pub async fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), JournalError> {
+        let err = |source| JournalError::Store { store: self.store.clone(), source };
+        let insert = format!(
+            "INSERT INTO {SNAPSHOTS} (seq, sha256, body) VALUES ($1, $2, $3) ON CONFLICT (seq) DO NOTHING"
+        );
+        sqlx::query(&insert)
+            .bind(snapshot.seq as i64)
+            .bind(snapshot.sha256.clone())
+            .bind(snapshot.body.clone())
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        let prune = format!(
+            "DELETE FROM {SNAPSHOTS} WHERE seq < (SELECT MIN(seq) FROM (SELECT seq FROM {SNAPSHOTS} ORDER BY seq DESC LIMIT 2) AS newest)"
+        );
+        sqlx::query(&prune).execute(&self.pool).await.map_err(err)?;
+        Ok(())
+    }
+
+    /// The newest snapshot, if any.
+    pub async fn latest_snapshot(&self) -> Result<Option<Snapshot>, JournalError> {
+        let select = format!("SELECT seq, sha256, body FROM {SNAPSHOTS} ORDER BY seq DESC LIMIT 1");
+        let row = sqlx::query(&select)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|source| JournalError::Store { store: self.store.clone(), source })?;
+        row.map(|row| {
+            let seq: i64 = row.try_get(0)?;
+            Ok(Snapshot { seq: seq as u64, sha256: row.try_get(1)?, body: row.try_get(2)? })
+        })
+        .transpose()
+        .map_err(|source| JournalError::Store { store: self.store.clone(), source })
     }
 
     /// Closes the store's connections.

@@ -38,7 +38,7 @@ use std::time::Duration;
 
 pub use config::Config;
 pub use error::Error;
-pub use journal::{Backend, Entry, Journal, JournalError};
+pub use journal::{Backend, Entry, Journal, JournalError, Snapshot};
 
 use state::{Action, Role};
 
@@ -83,7 +83,8 @@ pub async fn serve(config: Config, on_start: impl FnOnce(&Started)) -> Result<()
     let state = service::recover(&mut journal, genesis).await?;
     let metrics = metrics::Metrics::default();
     let webhooks = webhook::spawn(metrics.clone());
-    let (shared, writer) = service::start(state, journal, metrics, Some(webhooks));
+    let (shared, writer) =
+        service::start_with(state, journal, metrics, Some(webhooks), config.snapshot_every);
     let admin_token = bootstrap_admin(&shared).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

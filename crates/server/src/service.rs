@@ -23,6 +23,8 @@ use crate::{Error, Journal};
 
 /// Most actions made durable in one transaction.
 pub const MAX_BATCH: usize = 256;
+/// Commands between two snapshots.
+pub const SNAPSHOT_EVERY: u64 = 10_000;
 
 /// An action waiting for the writer, with where to send the answer.
 #[derive(Debug)]
@@ -109,10 +111,22 @@ impl Shared {
     }
 }
 
-/// Replays the journal into a state, writing `genesis` first when the journal is empty, and
-/// checks what it rebuilt: every entry applies, the count matches, tokens are conserved and
-/// every position's books balance.
+/// Rebuilds the state: the newest snapshot, then the journal's commands after it; with no
+/// snapshot (or a damaged one, which is reported and ignored), every command from genesis.
+/// An empty journal gets `genesis` written first. What was rebuilt is checked: every entry
+/// applies, the count matches the journal, tokens are conserved and every position's books
+/// balance.
 pub async fn recover(journal: &mut Journal, genesis: Action) -> Result<State, Error> {
+    rebuild(journal, genesis, true).await
+}
+
+/// Like [`recover`] but ignoring snapshots: the state every command from genesis gives. A
+/// snapshot's state must equal it.
+pub async fn replay_from_genesis(journal: &mut Journal, genesis: Action) -> Result<State, Error> {
+    rebuild(journal, genesis, false).await
+}
+
+async fn rebuild(journal: &mut Journal, genesis: Action, snapshots: bool) -> Result<State, Error> {
     let first = journal.read_page(1, 1).await?;
     let mut state = match first.first() {
         None => {
@@ -122,9 +136,19 @@ pub async fn recover(journal: &mut Journal, genesis: Action) -> Result<State, Er
             journal.append(&body).await?;
             state
         }
-        Some(entry) => State::genesis(&parse(entry)?)?,
+        Some(entry) => {
+            let snapshot = if snapshots { journal.latest_snapshot().await? } else { None };
+            match snapshot.map(|s| decode(&s)) {
+                Some(Ok(state)) => state,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "ignoring the snapshot; replaying the whole journal");
+                    State::genesis(&parse(entry)?)?
+                }
+                None => State::genesis(&parse(entry)?)?,
+            }
+        }
     };
-    let mut from = 2;
+    let mut from = state.applied() + 1;
     loop {
         let page = journal.read_page(from, 4096).await?;
         let Some(last) = page.last().map(|e| e.seq) else { break };
@@ -151,6 +175,36 @@ pub async fn recover(journal: &mut Journal, genesis: Action) -> Result<State, Er
     Ok(state)
 }
 
+/// The state as a snapshot: CBOR, with its SHA-256.
+pub fn encode(state: &State) -> Result<crate::journal::Snapshot, Error> {
+    let mut body = Vec::new();
+    ciborium::into_writer(state, &mut body)
+        .map_err(|e| Error::Internal(format!("snapshot: {e}")))?;
+    let sha256 = crate::api::sha256_hex(&body);
+    Ok(crate::journal::Snapshot { seq: state.applied(), sha256, body })
+}
+
+/// A snapshot's state, once its hash and its sequence number check out.
+pub fn decode(snapshot: &crate::journal::Snapshot) -> Result<State, Error> {
+    if crate::api::sha256_hex(&snapshot.body) != snapshot.sha256 {
+        return Err(Error::Internal(format!(
+            "the snapshot after command {} does not match its SHA-256",
+            snapshot.seq
+        )));
+    }
+    let state: State = ciborium::from_reader(snapshot.body.as_slice()).map_err(|e| {
+        Error::Internal(format!("the snapshot after command {} does not decode: {e}", snapshot.seq))
+    })?;
+    if state.applied() != snapshot.seq {
+        return Err(Error::Internal(format!(
+            "the snapshot labelled {} holds the state after {}",
+            snapshot.seq,
+            state.applied()
+        )));
+    }
+    Ok(state)
+}
+
 fn parse(entry: &crate::Entry) -> Result<Action, Error> {
     serde_json::from_str(&entry.body)
         .map_err(|e| Error::Internal(format!("journal entry {} is not an action: {e}", entry.seq)))
@@ -163,6 +217,17 @@ pub fn start(
     journal: Journal,
     metrics: Metrics,
     webhooks: Option<mpsc::Sender<Delivery>>,
+) -> (Arc<Shared>, tokio::task::JoinHandle<Journal>) {
+    start_with(state, journal, metrics, webhooks, SNAPSHOT_EVERY)
+}
+
+/// [`start`] with a snapshot every `snapshot_every` commands (and one on a clean stop).
+pub fn start_with(
+    state: State,
+    journal: Journal,
+    metrics: Metrics,
+    webhooks: Option<mpsc::Sender<Delivery>>,
+    snapshot_every: u64,
 ) -> (Arc<Shared>, tokio::task::JoinHandle<Journal>) {
     let (tx, rx) = mpsc::channel(4096);
     let (notices, _) = broadcast::channel(1024);
@@ -178,7 +243,7 @@ pub fn start(
         stop: tokio::sync::watch::channel(false).0,
     });
     let weak = Arc::downgrade(&shared);
-    let task = tokio::spawn(write_loop(state, journal, weak, rx));
+    let task = tokio::spawn(write_loop(state, journal, weak, rx, snapshot_every.max(1)));
     (shared, task)
 }
 
@@ -188,8 +253,10 @@ async fn write_loop(
     mut journal: Journal,
     shared: std::sync::Weak<Shared>,
     mut rx: mpsc::Receiver<Request>,
+    snapshot_every: u64,
 ) -> Journal {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut snapshot_at = working.applied();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let Some(shared) = shared.upgrade() else { break };
         let mut accepted = Vec::with_capacity(batch.len());
@@ -233,6 +300,10 @@ async fn write_loop(
                     expected_last,
                 );
                 publish(&shared, first, accepted);
+                if working.applied() >= snapshot_at + snapshot_every {
+                    snapshot(&journal, &working).await;
+                    snapshot_at = working.applied();
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, commands = accepted.len(), "journal append failed; nothing applied");
@@ -246,7 +317,22 @@ async fn write_loop(
             }
         }
     }
+    if working.applied() > snapshot_at {
+        snapshot(&journal, &working).await;
+    }
     journal
+}
+
+/// Stores a snapshot of `state`; a failure is logged, not fatal: the journal has everything.
+async fn snapshot(journal: &Journal, state: &State) {
+    let saved = match encode(state) {
+        Ok(s) => journal.save_snapshot(&s).await.map_err(Error::from),
+        Err(e) => Err(e),
+    };
+    match saved {
+        Ok(()) => tracing::info!(seq = state.applied(), "snapshot stored"),
+        Err(e) => tracing::warn!(error = %e, seq = state.applied(), "no snapshot stored"),
+    }
 }
 
 /// Applies stored actions to the published state and answers their requests.

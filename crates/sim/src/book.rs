@@ -40,7 +40,7 @@ pub struct Snapshot {
 }
 
 /// The parts of the profit and loss, 1e18 numeraire, signed: gains positive, costs negative.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Pnl {
     pub trading_fees: i128,
     pub farm_rewards: i128,

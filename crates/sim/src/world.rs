@@ -31,7 +31,7 @@ pub const POOL: &str = "POOL";
 pub const YEAR: f64 = 365.0 * 86_400.0;
 
 /// The engine and the names a run needs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct World {
     pub market: Market,
     pub asset: Name,

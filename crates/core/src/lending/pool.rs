@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
 
 use alloy_primitives::U256;
+use serde::{Deserialize, Serialize};
 
 use super::LendingConfig;
 use crate::math::{
@@ -11,7 +12,7 @@ use crate::types::{Holder, Name};
 use crate::Error;
 
 /// One token's lending pool: cash, indices, scaled supply and debt shares.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LendingPool {
     pub token: Name,
     pub config: LendingConfig,
@@ -31,6 +32,7 @@ pub struct LendingPool {
     supply: BTreeMap<Holder, U256>,
     debt: BTreeMap<Holder, U256>,
     /// The interest factors of the last accrual, reused while the rates and the period repeat.
+    #[serde(skip)]
     memo: FactorMemo,
 }
 

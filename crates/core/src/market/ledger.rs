@@ -10,7 +10,7 @@ use crate::math::CheckedOps;
 use crate::types::{Amount, Holder, Name};
 use crate::Error;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Ledger {
     balances: BTreeMap<Holder, BTreeMap<Name, U256>>,
     /// Everything ever minted, per token: the conservation target.

@@ -48,7 +48,7 @@ pub struct Token {
 
 /// A token as the market keeps it: decimals, `10^decimals`, its oracle price once set, and
 /// its lending pool once created.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct TokenState {
     symbol: Name,
     decimals: u8,
@@ -58,7 +58,7 @@ struct TokenState {
 }
 
 /// A constant-product pool with its leverage rules and optional farm.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AmmPool {
     pub token0: Name,
     pub token1: Name,
@@ -83,7 +83,7 @@ impl AmmPool {
 }
 
 /// The whole engine state.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Market {
     /// Seconds since the start of the run.
     pub time: u64,

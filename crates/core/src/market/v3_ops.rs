@@ -16,7 +16,7 @@ use crate::Error;
 
 /// A Uniswap v3 pool with the market's tokens, and, where leveraged range positions may open
 /// on it, its leverage rules and farm.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct V3Entry {
     pub token0: Name,
     pub token1: Name,

@@ -413,7 +413,7 @@ impl Market {
 }
 
 /// A position's holdings as [`Market::position_inventory`] reports them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PositionInventory {
     /// Oracle quotes of the pool's token0 and token1.
     pub quotes: [valuation::Quote; 2],

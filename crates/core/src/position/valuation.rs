@@ -17,7 +17,7 @@ use crate::position::Valuation;
 use crate::Error;
 
 /// A token's oracle price and decimals: enough to value raw amounts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quote {
     /// Numeraire per whole token, 1e18 scale.
     pub price_wad: U256,

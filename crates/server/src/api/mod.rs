@@ -212,7 +212,12 @@ impl Caller {
 
 /// The hex SHA-256 of a token's text: how tokens are stored and found.
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    sha256_hex(token.as_bytes())
+}
+
+/// Hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// A new token: `lf_<id>_<secret>`, 16 and 32 random bytes from the operating system.

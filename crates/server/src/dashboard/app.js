@@ -115,7 +115,11 @@
   }
   function fmtRayPct(ray) {
     const v = big(ray);
-    return v === null ? '—' : fmtScaled(v, RAY_DIGITS - 2, 2) + '%';
+    if (v === null) return '—';
+    const text = fmtScaled(v, RAY_DIGITS - 2, 2);
+    // Tiny but not zero: say so rather than print a misleading 0.00%.
+    if (v > 0n && text === '0.00') return '<0.01%';
+    return text + '%';
   }
   function fmtLeverageBps(bps) {
     const v = big(bps);
@@ -127,10 +131,13 @@
     if (v === null) return '—';
     return fmtScaled(v, decimalsOf(token), dp ?? (SHOWN_DP[token] ?? 4));
   }
+  /** "pos"/"neg" for a 1e18 dollar value, by what is shown: $0.00 gets no colour. */
   function signClass(s) {
     const v = big(s);
-    if (v === null || v === 0n) return '';
-    return v > 0n ? 'pos' : 'neg';
+    if (v === null) return '';
+    const shown = fmtScaled(v, WAD_DIGITS, 2);
+    if (shown.startsWith('-')) return 'neg';
+    return /[1-9]/.test(shown) ? 'pos' : '';
   }
   /** Float for plotting only. */
   function plotWad(s) {
@@ -424,6 +431,14 @@
     renderOrders();
   }
   const loadOrdersSoon = debounce(() => { if (state.token) loadOrders().catch(() => {}); }, 200);
+  const loadPositionsSoon = debounce(() => { if (state.token) loadPositions().catch(() => {}); }, 150);
+  const loadMeSoon = debounce(() => { if (state.token) loadMe().catch(() => {}); }, 150);
+  /** After a keeper acted (an order fired, a liquidation): positions, orders and wallet moved. */
+  function reloadAfterKeeper() {
+    loadPositionsSoon();
+    loadOrdersSoon();
+    loadMeSoon();
+  }
   async function loadAlerts() {
     const r = await api('GET', '/v1/alerts');
     state.alerts = r.alerts || [];
@@ -536,10 +551,15 @@
     $('#m-oracle').title = lp.source ? `${lp.source} at ${fmtTime(lp.time)} UTC` : '';
     const pool = m.pool || {};
     setText($('#m-pool-price'), pool.price ? fmtPriceText(pool.price) : '—');
-    setText($('#m-depth'), pool.reserve0 !== undefined
-      ? `${fmtToken(pool.reserve0, m.asset, 2)} ${m.asset} · ${fmtToken(pool.reserve1, m.stable, 2)} ${m.stable}`
-      : '—');
-    $('#m-depth').title = $('#m-depth').textContent;
+    const depth = $('#m-depth');
+    if (pool.reserve0 !== undefined) {
+      depth.replaceChildren(
+        el('span', { class: 'line', text: `${fmtToken(pool.reserve0, m.asset, 2)} ${m.asset}` }),
+        el('span', { class: 'line', text: `${fmtToken(pool.reserve1, m.stable, 2)} ${m.stable}` }));
+      depth.title = pool.kind === 'v3' ? 'in range' : 'reserves';
+    } else {
+      setText(depth, '—');
+    }
     setText($('#m-fee'), pool.fee_bps !== undefined ? `${fmtBpsPct(pool.fee_bps)} · ${pool.kind === 'v3' ? 'v3' : 'x·y=k'}` : '—');
     setText($('#m-feed'), feedDescription(m.feed));
     setText($('#m-kill'), fmtBpsPct(m.kill_factor_bps));
@@ -882,7 +902,7 @@
 
     const note = card.querySelector('.closed-note');
     if (p.closed) {
-      setText(note, `${fmtTime(p.closed.time)} UTC${p.closed.note ? ` — ${p.closed.note}` : ''}`);
+      setText(note, `${p.closed.how} at ${fmtTime(p.closed.time)} UTC${p.closed.note ? ` — ${p.closed.note}` : ''}`);
       note.hidden = false;
     } else {
       note.hidden = true;
@@ -892,7 +912,7 @@
     const bar = card.querySelector('.health-bar');
     const fill = bar.querySelector('.fill');
     const mark = bar.querySelector('.mark');
-    setText(card.querySelector('.kill-label'), kill ? `liquidated at ${fmtBpsPct(kill)}` : '');
+    setText(card.querySelector('.kill-label'), kill && p.open ? `liquidated at ${fmtBpsPct(kill)}` : '');
     if (h && kill) {
       const ratio = Number(h.debt_ratio_bps);
       const frac = Math.min(1, ratio / kill);
@@ -921,8 +941,8 @@
     setText(equity, fmtUsd(p.equity));
     setText(card.querySelector('.contributed'), fmtUsd(p.contributed));
     setText(card.querySelector('.leverage'), h ? fmtLeverageBps(h.leverage_bps) : '—');
-    setText(card.querySelector('.debt'), h ? `${borrowText(h.debt)} · ${fmtUsd(h.debt_value)}` : '—');
-    card.querySelector('.debt').title = card.querySelector('.debt').textContent;
+    setText(card.querySelector('.debt'), h ? borrowText(h.debt) : '—');
+    card.querySelector('.debt').title = h ? `worth ${fmtUsd(h.debt_value)}` : '';
     setText(card.querySelector('.value'), h ? fmtUsd(h.value) : '—');
     setText(card.querySelector('.liq-lower'), lp ? (lp.lower ? fmtPriceWad(lp.lower) : 'none') : '—');
     setText(card.querySelector('.liq-upper'), lp ? (lp.upper ? fmtPriceWad(lp.upper) : 'none') : '—');
@@ -939,7 +959,7 @@
     parts.forEach(([name, value], i) => {
       const tr = tbody.children[i];
       tr.dataset.part = name;
-      tr.classList.toggle('zero', big(value) === 0n);
+      tr.classList.toggle('zero', signClass(value) === '');
       setText(tr.children[0], name);
       setText(tr.children[1], fmtUsd(value, { plus: true }));
       tr.children[1].className = signClass(value);
@@ -1043,6 +1063,14 @@
     }
     updateHistoryLabel();
     drawEquityChart();
+  }
+
+  /** Reads the selected position's history again (after a reconnect: points were missed). */
+  function reloadHistory() {
+    const id = state.selected;
+    if (id === null) return;
+    state.history = { id, points: [], loading: true, buffered: [] };
+    loadHistory(id);
   }
 
   function addHistoryPoint(view) {
@@ -1603,7 +1631,7 @@
     if (empty) empty.remove();
     if (state.alerts[0] === a) list.prepend(alertItem(a, true));
     else renderAlerts();
-    loadOrdersSoon();
+    reloadAfterKeeper();
   }
 
   // ---------------------------------------------------------------- keeper log
@@ -1619,6 +1647,8 @@
     const r = { ...report, lines: mine, other_accounts_lines: (report.other_accounts_lines || 0) + (lines.length - mine.length) };
     state.keeper = [r, ...state.keeper.filter((k) => !(k.time === r.time && k.price === r.price))].slice(0, KEEPER_REPORTS_KEPT);
     renderKeeper();
+    if (mine.some((l) => l.step !== 'accrue' && l.outcome === 'acted')) reloadAfterKeeper();
+    else loadOrdersSoon();
   }
 
   function renderKeeper() {
@@ -1656,6 +1686,7 @@
     let countdown = null;
     let lastByte = 0;
     let watchdog = null;
+    let hellos = 0;              // per start(): the first hello follows a full load already
 
     function setConn(text, cls) {
       const c = $('#conn');
@@ -1666,6 +1697,7 @@
     function start() {
       stop();
       const mine = ++gen;
+      hellos = 0;
       watchdog = setInterval(() => {
         if (ctrl && lastByte && Date.now() - lastByte > STREAM_IDLE_MS) ctrl.abort(); // silent stream: reconnect
       }, 5000);
@@ -1794,13 +1826,13 @@
           if (d && d.market) onMarket(d.market, true);
           // Whatever happened while not connected: read it all again.
           refreshAll();
+          if (hellos++ > 0) reloadHistory();
           break;
         case 'market':
           onMarket(d, false);
           break;
         case 'keeper':
           onKeeper(d);
-          loadOrdersSoon();
           break;
         case 'position':
           upsertPosition(d);
@@ -1814,9 +1846,11 @@
         case 'skipped':
           state.skipped = { reason: (d && d.reason) || 'skipped', at: Date.now() };
           renderFeedStatus();
+          loadMarket().catch(() => {});
           break;
         case 'lagged':
           refreshAll();
+          reloadHistory();
           break;
         case 'shutdown':
           setConn('server stopping', 'waiting');
@@ -1878,9 +1912,12 @@
       window.addEventListener('resize', debounce(redraw, 100));
     }
     setInterval(renderFeedStatus, 1000);
-    // The keepers' clock is the server's: correct the local price age now and then.
+    // The keepers' clock is the server's: correct the local price age now and then, and read
+    // the market again (a feed change sends no event).
     setInterval(() => {
-      if (state.token) api('GET', '/v1/keeper').then((r) => syncPriceAge(r.price_age_secs)).catch(() => {});
+      if (!state.token) return;
+      api('GET', '/v1/keeper').then((r) => syncPriceAge(r.price_age_secs)).catch(() => {});
+      loadMarket().catch(() => {});
     }, 15000);
 
     onOrderKind();

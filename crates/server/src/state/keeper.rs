@@ -25,7 +25,7 @@ use super::{
 use crate::Error;
 
 /// What the keepers did on one price update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct KeeperReport {
     pub time: i64,
     pub price: Price,
@@ -34,16 +34,16 @@ pub struct KeeperReport {
 }
 
 /// One thing a keeper did or skipped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct KeeperLine {
     /// `accrue`, `protection`, `liquidation` or `alert`.
-    pub step: &'static str,
+    pub step: super::Text,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<u64>,
     /// `acted` or `skipped`.
-    pub outcome: &'static str,
+    pub outcome: super::Text,
     pub detail: String,
 }
 
@@ -56,10 +56,10 @@ impl KeeperLine {
         detail: String,
     ) -> Self {
         KeeperLine {
-            step,
+            step: step.into(),
             position,
             order,
-            outcome: if acted { "acted" } else { "skipped" },
+            outcome: if acted { "acted" } else { "skipped" }.into(),
             detail,
         }
     }

@@ -28,7 +28,10 @@ use levfarm_core::{Command, Holder};
 use levfarm_sim::book::{Pnl, Snapshot};
 use levfarm_sim::scenario::Scenario;
 use levfarm_sim::world::World;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// Text that is usually a constant but must also come back from a snapshot.
+pub type Text = std::borrow::Cow<'static, str>;
 
 pub use action::{
     Action, AlertSettings, Borrow, FeedSpec, MarketSettings, OpenSpec, OrderKind, Role, TokenGrant,
@@ -50,7 +53,7 @@ pub const ORDERS_PER_ACCOUNT: usize = 100;
 const FARM_SECONDS: u64 = 20 * 365 * 86_400;
 
 /// An account and what it may do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub id: u64,
     pub name: String,
@@ -59,7 +62,7 @@ pub struct Account {
 }
 
 /// A token, found by the SHA-256 of its secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRecord {
     pub id: String,
     pub label: String,
@@ -67,7 +70,7 @@ pub struct TokenRecord {
 }
 
 /// A protection order and what became of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub id: u64,
     pub account: u64,
@@ -84,7 +87,7 @@ pub struct Order {
     pub reserve_left: Option<Amount>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     Active,
@@ -94,18 +97,18 @@ pub enum OrderStatus {
 }
 
 /// A message for one account: a threshold crossed, an order that fired, a liquidation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
     pub id: u64,
     pub account: u64,
     pub time: i64,
     pub position: Option<u64>,
-    pub kind: &'static str,
+    pub kind: Text,
     pub message: String,
 }
 
 /// One point of a position's history, taken at every price update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryPoint {
     pub time: i64,
     pub price: Price,
@@ -117,7 +120,7 @@ pub struct HistoryPoint {
 }
 
 /// A position the service opened, with its books.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Tracked {
     account: u64,
     opened_at: i64,
@@ -135,15 +138,15 @@ struct Tracked {
     armed: [bool; 2],
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Closed {
     pub time: i64,
-    pub how: &'static str,
+    pub how: Text,
     pub note: String,
 }
 
 /// The last price and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PricePoint {
     pub price: Price,
     pub time: i64,
@@ -176,7 +179,7 @@ pub struct Notice {
 }
 
 /// The whole service state.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct State {
     world: World,
     scenario: Scenario,
@@ -481,8 +484,14 @@ impl State {
         kind: &'static str,
         message: String,
     ) -> Alert {
-        let alert =
-            Alert { id: self.next_alert, account, time: self.now(), position, kind, message };
+        let alert = Alert {
+            id: self.next_alert,
+            account,
+            time: self.now(),
+            position,
+            kind: kind.into(),
+            message,
+        };
         self.next_alert += 1;
         let list = self.alerts.entry(account).or_default();
         list.push_back(alert.clone());

@@ -386,7 +386,7 @@ impl State {
         old.mark = None;
         old.closed = Some(super::Closed {
             time: now,
-            how: "replaced",
+            how: "replaced".into(),
             note: format!("reopened as position {new} at {}x", bps_text(target as u64)),
         });
         self.tracked.insert(id, old);
@@ -512,7 +512,7 @@ impl State {
         let now = self.now();
         if let Some(t) = self.tracked.get_mut(&id) {
             if !open && t.closed.is_none() {
-                t.closed = Some(super::Closed { time: now, how, note });
+                t.closed = Some(super::Closed { time: now, how: how.into(), note });
                 t.mark = None;
             }
         }

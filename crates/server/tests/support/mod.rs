@@ -63,7 +63,8 @@ impl Harness {
         let state = service::recover(&mut journal, genesis).await.unwrap();
         let metrics = levfarm_server::metrics::Metrics::default();
         let webhooks = levfarm_server::webhook::spawn(metrics.clone());
-        let (shared, _writer) = service::start(state, journal, metrics, Some(webhooks));
+        // A snapshot every 5 commands, so that every test's restart goes through one.
+        let (shared, _writer) = service::start_with(state, journal, metrics, Some(webhooks), 5);
         let app = app(shared.clone(), limits);
         let mut h =
             Harness { app, shared, admin: String::new(), oracle: String::new(), store, dir };
