@@ -28,11 +28,27 @@ pub async fn events(
         json!({ "account": caller.account, "market": state.market_view()?, "seq": state.applied() })
     };
     let account = caller.account;
+    let admin = caller.role == crate::state::Role::Admin;
+    let service = api.service.clone();
     let first = tokio_stream::once(Ok(Event::default().event("hello").data(hello.to_string())));
     let notices = BroadcastStream::new(api.service.notices.subscribe());
     let updates =
         notices.take_while(|n| !matches!(n, Ok(n) if n.kind == "shutdown")).filter_map(move |n| {
             match n {
+                Ok(notice) if notice.kind == "keeper" && !admin => {
+                    // A keeper report names every account's positions: keep the caller's.
+                    let mut data = notice.data.clone();
+                    let state = service.read();
+                    if let Some(lines) = data.get_mut("lines").and_then(|l| l.as_array_mut()) {
+                        let before = lines.len();
+                        lines.retain(|l| {
+                            l["position"].as_u64().is_none_or(|p| state.owns(account, p))
+                        });
+                        let hidden = before - lines.len();
+                        data["other_accounts_lines"] = json!(hidden);
+                    }
+                    Some(Ok(Event::default().event(notice.kind).data(data.to_string())))
+                }
                 Ok(notice) if notice.account.is_none_or(|a| a == account) => {
                     Some(Ok(Event::default().event(notice.kind).data(notice.data.to_string())))
                 }

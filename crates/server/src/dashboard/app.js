@@ -625,7 +625,10 @@
 
   function renderWallet(w) {
     if (!w) return;
+    const first = !state.wallet;
     state.wallet = w;
+    if (first || JSON.stringify(w.balances) !== JSON.stringify(renderWallet.last)) Quote.refresh();
+    renderWallet.last = w.balances;
     const supplied = new Map(w.supplied || []);
     const rows = (w.balances || []).map(([token, amount]) => el('tr', { dataset: { token } },
       el('td', { text: token }),
@@ -645,7 +648,6 @@
     const amount = (FUND_AMOUNT_WHOLE * pow10(decimalsOf(token))).toString();
     await busy(button, box, async () => {
       renderWallet(await api('POST', '/v1/fund', { token, amount }));
-      Quote.refresh();
     });
   }
 
@@ -661,10 +663,25 @@
       if (equity1 === null || equity1 === '0') {
         return { error: `Equity: a positive amount of ${stable} with at most ${decimalsOf(stable)} decimals.`, field: '#open-equity' };
       }
-      if (leverageToBps(levText) === null) {
+      const lev = leverageToBps(levText);
+      if (lev === null) {
         return { error: 'Leverage: a number of times like 3 or 2.5.', field: '#open-leverage' };
       }
+      const max = big(state.market && state.market.settings && state.market.settings.max_leverage_bps);
+      if (lev < 10000n || (max !== null && lev > max)) {
+        const limit = max === null ? '' : ` and ${fmtScaled(max, 4, 2).replace(/\.?0+$/, '')}x (the market's limit)`;
+        return { error: `Leverage: between 1x${limit}.`, field: '#open-leverage' };
+      }
       return { body: { equity1, leverage: levText.replace(/[xX]$/, ''), borrow: $('#open-borrow').value } };
+    }
+    /** Why the wallet cannot pay for this (no request is made then), or null. */
+    function unaffordable(body) {
+      const stable = (state.market && state.market.stable) || 'USDC';
+      if (!state.wallet) return 'Loading the wallet…';
+      const held = big((state.wallet.balances || []).find(([t]) => t === stable)?.[1]) ?? 0n;
+      const need = BigInt(body.equity1);
+      if (held >= need) return null;
+      return `The wallet holds ${fmtToken(held, stable)} ${stable}; this needs ${fmtToken(need, stable)} ${stable}. Fund it first.`;
     }
     function markInvalid(field) {
       for (const id of ['#open-equity', '#open-leverage']) {
@@ -681,6 +698,12 @@
       if (s.error) {
         box.replaceChildren(el('p', { class: 'muted', text: 'No quote.' }));
         showError(err, s.error);
+        return;
+      }
+      const short = unaffordable(s.body);
+      if (short) {
+        clearError(err);
+        box.replaceChildren(el('p', { class: 'muted', text: short }));
         return;
       }
       box.classList.add('loading');
@@ -700,6 +723,7 @@
     const soon = debounce(run, QUOTE_DEBOUNCE_MS);
     return {
       spec,
+      unaffordable,
       soon,
       refresh: () => { if (state.token) soon(); },
       reset: () => {
@@ -745,6 +769,11 @@
     const s = Quote.spec();
     if (s.error) {
       showError(box, s.error);
+      return;
+    }
+    const short = Quote.unaffordable(s.body);
+    if (short) {
+      showError(box, short);
       return;
     }
     await busy($('#open'), box, async () => {
@@ -1288,10 +1317,11 @@
     ctx.fillStyle = muted;
     ctx.font = font;
     ctx.textAlign = 'left';
-    ctx.fillText(spec.xLabel(xFirst), pad.l, h - 6);
+    const span = xLast - xFirst;
+    ctx.fillText(spec.xLabel(xFirst, span), pad.l, h - 6);
     if (xLast !== xFirst) {
       ctx.textAlign = 'right';
-      ctx.fillText(spec.xLabel(xLast), pad.l + pw, h - 6);
+      ctx.fillText(spec.xLabel(xLast, span), pad.l + pw, h - 6);
     }
 
     canvas._chart = { spec, X, Y, pad, pw, ph, w, h };
@@ -1319,7 +1349,7 @@
       ctx.moveTo(x, c.pad.t);
       ctx.lineTo(x, c.pad.t + c.ph);
       ctx.stroke();
-      const rows = [el('div', { class: 't', text: `${c.spec.xLabel(best.x)} UTC` })];
+      const rows = [el('div', { class: 't', text: `${c.spec.xLabel(best.x, 0)} UTC` })];
       for (const s of c.spec.series) {
         const idx = s.points.indexOf(best) >= 0 ? s.points.indexOf(best) : nearestIndex(s.points, best.x);
         const p = s.points[idx];
@@ -1368,7 +1398,7 @@
         points: state.priceSeries.map((p) => ({ x: p.time, y: p.y, label: fmtPriceText(p.price) })),
       }],
       hlines: [],
-      xLabel: (x) => fmtTime(x),
+      xLabel: (x, span) => fmtTime(x, span < 7200),
       empty: state.token ? 'waiting for the first price…' : '',
     });
   }
@@ -1400,7 +1430,7 @@
         axis: 'right', y: kill, color: cssVar('--chart-kill') || '#ef5350',
         label: `kill ${fmtBpsPct(kill)}`, inRange: true,
       }] : [],
-      xLabel: (x) => fmtTime(x),
+      xLabel: (x, span) => fmtTime(x, span < 7200),
       empty: hist.id === null ? 'no position selected' : hist.loading ? 'loading…' : 'no history yet',
     });
   }

@@ -123,18 +123,33 @@ impl State {
         self.liquidations(&mut lines, &mut notices);
         self.alerts(price, &mut lines, &mut notices);
 
-        for id in self.open_positions() {
-            self.record_point(id)?;
-            if let Some(t) = self.tracked.get(&id) {
-                let account = t.account;
-                if let Ok(view) = self.position_view(account, id) {
-                    notices.push(Notice {
-                        account: Some(account),
-                        kind: "position",
-                        data: serde_json::to_value(view).unwrap_or_default(),
-                    });
-                }
+        // Every position that was open or is now (a rebalance reopens under a new id) tells
+        // its owner; the wallets of owners whose positions a keeper acted on, too.
+        let mut touched = open.clone();
+        touched.extend(self.open_positions());
+        touched.sort_unstable();
+        touched.dedup();
+        let mut wallets = std::collections::BTreeSet::new();
+        for line in lines.iter().filter(|l| l.outcome == "acted" && l.step != "accrue") {
+            if let Some(t) = line.position.and_then(|p| self.tracked.get(&p)) {
+                wallets.insert(t.account);
             }
+        }
+        for id in touched {
+            let Some(account) = self.tracked.get(&id).map(|t| t.account) else { continue };
+            if self.tracked.get(&id).is_some_and(|t| t.closed.is_none()) {
+                self.record_point(id)?;
+            }
+            if let Ok(view) = self.position_view(account, id) {
+                notices.push(Notice {
+                    account: Some(account),
+                    kind: "position",
+                    data: serde_json::to_value(view).unwrap_or_default(),
+                });
+            }
+        }
+        for account in wallets {
+            notices.extend(self.wallet_notice(account, Reply::Done).notices);
         }
         let report = KeeperReport { time, price, source: source.to_string(), lines };
         self.reports.push_back(report.clone());

@@ -348,7 +348,7 @@ impl State {
             Action::ConfigureFeed { feed } => {
                 validate_feed(feed)?;
                 self.feed = feed.clone();
-                done(Reply::Done)
+                Ok(Applied { reply: Reply::Done, notices: vec![self.market_notice()?] })
             }
         }
     }

@@ -252,6 +252,11 @@ impl State {
         })
     }
 
+    /// Whether position `id` is `account`'s.
+    pub fn owns(&self, account: u64, id: u64) -> bool {
+        self.tracked.get(&id).is_some_and(|t| t.account == account)
+    }
+
     /// `account`'s positions, newest first.
     pub fn positions_of(&self, account: u64) -> Result<Vec<PositionView>, Error> {
         let ids: Vec<u64> = self
