@@ -240,17 +240,7 @@ impl State {
         caller: Name,
         how: &'static str,
     ) -> Result<(), Error> {
-        self.act(id, kind, |w| {
-            w.run(Command::ClosePosition {
-                caller,
-                position: id,
-                lp: lp.map(Amount),
-                max_repay0: None,
-                max_repay1: None,
-                mode: ExitMode::ConvertToDebt,
-            })?;
-            Ok(())
-        })?;
+        self.act(id, kind, |w| Ok(w.run(close_command(caller, id, lp))?))?;
         self.close_if_gone(id, how, String::new());
         Ok(())
     }
@@ -332,41 +322,22 @@ impl State {
         let before_equity = position_equity(&self.world, id)?;
         let before_wallet = wallet_value(&self.world, account)?;
         let owner = engine_name(account);
-        let mut world = self.world.clone();
-        let held = |w: &World, token: &str| w.market.balance(&holder(account), token);
-        let start = [held(&world, &self.world.asset), held(&world, &self.world.stable)];
-        world.run(Command::ClosePosition {
-            caller: owner,
-            position: id,
-            lp: None,
-            max_repay0: None,
-            max_repay1: None,
-            mode: ExitMode::ConvertToDebt,
+        let new = self.on_world(|s| {
+            let held = |s: &State, token: &str| s.world.market.balance(&holder(account), token);
+            let start = [held(s, &s.world.asset), held(s, &s.world.stable)];
+            s.world.run(close_command(owner, id, None))?;
+            let spec = OpenSpec {
+                equity0: Amount(held(s, &s.world.asset).saturating_sub(start[0])),
+                equity1: Amount(held(s, &s.world.stable).saturating_sub(start[1])),
+                leverage_bps: target,
+                borrow: side,
+                range_width_ticks: width,
+            };
+            let borrow = s.size(&spec)?;
+            let command = s.open_command(account, &spec, borrow)?;
+            s.world.run(command)?;
+            opened_id(&s.world)
         })?;
-        let back = [
-            held(&world, &self.world.asset).saturating_sub(start[0]),
-            held(&world, &self.world.stable).saturating_sub(start[1]),
-        ];
-        let spec = OpenSpec {
-            equity0: Amount(back[0]),
-            equity1: Amount(back[1]),
-            leverage_bps: target,
-            borrow: side,
-            range_width_ticks: width,
-        };
-        let saved = std::mem::replace(&mut self.world, world);
-        let opened = self.size(&spec).and_then(|borrow| {
-            let command = self.open_command(account, &spec, borrow)?;
-            self.world.run(command)?;
-            opened_id(&self.world)
-        });
-        let new = match opened {
-            Ok(new) => new,
-            Err(e) => {
-                self.world = saved;
-                return Err(e);
-            }
-        };
         let after_equity = position_equity(&self.world, new)?;
         let paid = before_wallet - wallet_value(&self.world, account)?;
         let quotes = quotes_of(&self.world)?;
@@ -484,14 +455,7 @@ impl State {
         self.mark(id)?;
         let before_equity = position_equity(&self.world, id)?;
         let before_wallet = wallet_value(&self.world, account)?;
-        let saved = self.world.clone();
-        let out = match f(&mut self.world) {
-            Ok(out) => out,
-            Err(e) => {
-                self.world = saved;
-                return Err(e);
-            }
-        };
+        let out = self.on_world(|s| f(&mut s.world))?;
         let after_equity = position_equity(&self.world, id)?;
         let paid = before_wallet - wallet_value(&self.world, account)?;
         let quotes = quotes_of(&self.world)?;
@@ -504,6 +468,16 @@ impl State {
             t.mark_quotes = quotes;
         }
         Ok(out)
+    }
+
+    /// Runs `f`; when it fails, the market is as it was before.
+    fn on_world<T>(&mut self, f: impl FnOnce(&mut State) -> Result<T, Error>) -> Result<T, Error> {
+        let saved = self.world.clone();
+        let out = f(self);
+        if out.is_err() {
+            self.world = saved;
+        }
+        out
     }
 
     /// Records the position as closed when the engine no longer has it open.
@@ -543,6 +517,19 @@ impl State {
             applied.notices.extend(wallet.notices);
         }
         applied
+    }
+}
+
+/// Closes all of position `id` (`lp` omitted) or `lp` of it, repaying debt with everything
+/// that is not owed (Alpaca's `StrategyLiquidate`).
+fn close_command(caller: Name, id: u64, lp: Option<U256>) -> Command {
+    Command::ClosePosition {
+        caller,
+        position: id,
+        lp: lp.map(Amount),
+        max_repay0: None,
+        max_repay1: None,
+        mode: ExitMode::ConvertToDebt,
     }
 }
 
