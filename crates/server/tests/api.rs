@@ -391,3 +391,44 @@ fn support_routes() -> Vec<(&'static str, &'static str)> {
         ("get", "/metrics"),
     ]
 }
+
+#[tokio::test]
+async fn lending_supply_earns_and_withdraws() {
+    let h = Harness::new().await;
+    let (_, alice) = h.user("alice").await;
+    let (_, bob) = h.user("bob").await;
+    let supplied = |w: &Value| int(&w["supplied"][1][1]);
+    let (s, w) = h
+        .call(
+            "POST",
+            "/v1/supply",
+            Some(&alice),
+            Some(json!({"token": "USDC", "amount": "50000000000"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{w}");
+    assert_eq!((supplied(&w), int(&w["balances"][1][1])), (50_000_000_000, 50_000_000_000), "{w}");
+    // Bob borrows through a leveraged position; a year later Alice's supply has grown.
+    h.price("730", 3600).await;
+    h.open(&bob).await;
+    h.price("730", 365 * 86_400).await;
+    let (_, me) = h.call("GET", "/v1/me", Some(&alice), None).await;
+    let grown = supplied(&me["wallet"]);
+    assert!(grown > 50_000_000_000, "interest accrued to the supplier: {me}");
+    let (s, answer) = h
+        .call(
+            "POST",
+            "/v1/withdraw",
+            Some(&alice),
+            Some(json!({"token": "USDC", "amount": "60000000000"})),
+        )
+        .await;
+    assert_eq!(
+        (s, answer["error"]["kind"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("insufficient_supply")),
+        "{answer}"
+    );
+    let (s, w) = h.call("POST", "/v1/withdraw", Some(&alice), Some(json!({"token": "USDC"}))).await;
+    assert_eq!(s, StatusCode::OK, "{w}");
+    assert_eq!((supplied(&w), int(&w["balances"][1][1])), (0, 50_000_000_000 + grown), "{w}");
+}
