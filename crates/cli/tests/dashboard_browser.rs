@@ -34,13 +34,13 @@ fn the_dashboard_opens_a_position_and_a_stop_loss_fires() {
             "CI must provide node, chromium and playwright-core ({})",
             modules.display()
         );
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!(
-                "skipped: needs node, /usr/bin/chromium and {}/playwright-core",
-                modules.display()
-            );
-        }
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped the_dashboard_opens_a_position_and_a_stop_loss_fires: needs node, \
+             /usr/bin/chromium and {}/playwright-core",
+            modules.display()
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();

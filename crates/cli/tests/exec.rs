@@ -265,3 +265,22 @@ fn the_range_example_recentres_at_its_reported_cost_and_is_liquidated_keeping_ev
         );
     }
 }
+
+/// Regression (docs/exec.md missed `uniswap_v3`): every kind the engine's errors report, read
+/// off `Error::kind` in the source, is listed in the documentation's list of kinds.
+#[test]
+fn the_docs_list_every_error_kind_the_engine_returns() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let source = std::fs::read_to_string(root.join("crates/core/src/error.rs")).unwrap();
+    let body = &source[source.find("pub fn kind(&self)").expect("Error::kind")..];
+    let body = &body[..body.find("\n    }\n").unwrap()];
+    let kinds: Vec<&str> =
+        body.split("=> \"").skip(1).map(|rest| &rest[..rest.find('"').unwrap()]).collect();
+    assert!(kinds.len() > 20, "read {} kinds off Error::kind", kinds.len());
+    let docs = std::fs::read_to_string(root.join("docs/exec.md")).unwrap();
+    let listed = &docs[docs.find("`kind` for a refused command is one of:").unwrap()..];
+    let listed = &listed[..listed.find("\n\n").unwrap()];
+    for kind in kinds {
+        assert!(listed.contains(&format!("`{kind}`")), "docs/exec.md does not list `{kind}`");
+    }
+}

@@ -1,5 +1,5 @@
 //! Impermanent loss of Uniswap v3 positions, worked through the engine's own v3 code and
-//! checked against two reference tables under `shared/vectors/papers`:
+//! checked against two reference tables under `vectors/papers`:
 //!
 //! - `il_uniswap_v3_range_DERIVED.csv`: the loss of a range `[p0/k, p0·k]` and of the full
 //!   range (v2) when the price moves to `p0·r`, and the capital efficiency of each range against

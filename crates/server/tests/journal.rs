@@ -1,6 +1,8 @@
 //! The journal on SQLite, and on PostgreSQL when `LEVFARM_TEST_POSTGRES_URL` names a server
 //! (CI starts one and sets it; under CI the PostgreSQL run is required).
 
+mod support;
+
 use levfarm_server::{Backend, Journal, JournalError};
 
 /// Appends, reopens, reads back; a second writer is refused; nothing acknowledged is lost.
@@ -43,13 +45,7 @@ async fn sqlite_journal_keeps_every_acknowledged_command() {
 
 #[tokio::test]
 async fn postgres_journal_keeps_every_acknowledged_command() {
-    let Ok(url) = std::env::var("LEVFARM_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must set LEVFARM_TEST_POSTGRES_URL (.ci/run starts a PostgreSQL server)"
-        );
-        return;
-    };
+    let Some(url) = support::postgres_url() else { return };
     // This is the only test that uses the server's database: start from an empty journal.
     let j = Journal::open(&url).await.unwrap();
     j.close().await;

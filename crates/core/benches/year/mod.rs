@@ -1,6 +1,6 @@
 //! The fixture of the one-year benchmark, shared by `benches/engine.rs` and
 //! `examples/year_profile.rs`: the bundled example market with its 3x long open, the hourly
-//! ETH/USD closes of 2022 (`../shared/data`), and the step loop. Each hour the time advances,
+//! ETH/USD closes of 2022 (`data/`, bundled), and the step loop. Each hour the time advances,
 //! the oracle moves, an arbitrageur trades the pool to it, the lending pools accrue, and the
 //! position's health is checked.
 
@@ -27,7 +27,7 @@ pub fn market() -> Market {
 /// Hourly closes of 2022 from the bundled Bitfinex file.
 pub fn closes_2022() -> Vec<Price> {
     let path =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/ETHUSD_1h_bitfinex_clean.csv");
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/ETHUSD_1h_bitfinex_clean.csv");
     let text = std::fs::read_to_string(path).expect("bundled ETH/USD history");
     text.lines()
         .filter(|l| l.split(',').nth(1).is_some_and(|d| d.starts_with("2022")))

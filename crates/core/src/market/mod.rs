@@ -28,6 +28,10 @@ use serde::{Deserialize, Serialize};
 
 use amm_ops::StakeMove;
 pub use command::Command;
+
+/// The latest time the engine's clock may reach, in unix seconds: 9999-12-31 23:59:59 UTC. A
+/// clock beyond it is a wrapped or mistyped number, never a date a market accrues to.
+pub const MAX_TIME: u64 = 253_402_300_799;
 pub use event::Event;
 pub use v3_ops::V3Entry;
 pub use view::{LendingSummary, PositionInventory, Summary, Totals};
@@ -318,10 +322,14 @@ impl Market {
     }
 
     fn advance_time(&mut self, seconds: u64, ev: &mut Vec<Event>) -> Result<(), Error> {
-        let to = self
-            .time
-            .checked_add(seconds)
-            .ok_or_else(|| Error::TimeBackwards { now: self.time, requested: u64::MAX })?;
+        let to = self.time.saturating_add(seconds);
+        if to > MAX_TIME {
+            return Err(Error::invalid(format!(
+                "advance_time by {seconds} s from {} would pass {MAX_TIME} (9999-12-31 UTC), \
+                 the latest time the engine keeps",
+                self.time
+            )));
+        }
         let from = std::mem::replace(&mut self.time, to);
         ev.push(Event::TimeAdvanced { from, to });
         Ok(())

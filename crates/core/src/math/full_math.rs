@@ -70,6 +70,39 @@ pub fn sqrt(x: U256) -> U256 {
     r
 }
 
+/// `floor(√(a · b))` with the product over 512 bits: the geometric mean of two values that
+/// multiply past 2^256 (the root always fits).
+pub fn sqrt_product(a: U256, b: U256) -> U256 {
+    match checked_mul(a, b) {
+        Some(product) => sqrt(product),
+        None => {
+            let root = a.widening_mul::<256, 4, 512, 8>(b).root(2);
+            narrow(root).unwrap_or(U256::MAX)
+        }
+    }
+}
+
+/// `floor(x · √(num / den))`, computed exactly as `floor(√(x² · num / den))` with the square,
+/// the product and the root over 512 bits, so that a reserve near 2^112 moved by a large or
+/// small factor neither squares out of 256 bits nor overflows on the way (the result is the
+/// same as [`sqrt`] of [`mul_div`] wherever that fits).
+///
+/// Errors when `den` is zero or the result does not fit in 256 bits.
+pub fn mul_sqrt_ratio(x: U256, num: U256, den: U256) -> Result<U256, MathError> {
+    if den.is_zero() {
+        return Err(MathError::DivisionByZero { op: "mul_sqrt_ratio", a: x });
+    }
+    if let Some(quotient) = checked_mul(x, x).and_then(|sq| mul_div(sq, num, den).ok()) {
+        return Ok(sqrt(quotient));
+    }
+    let square = x.widening_mul::<256, 4, 512, 8>(x);
+    let product = square
+        .checked_mul(U512::from(num))
+        .ok_or_else(|| MathError::overflow("mul_sqrt_ratio", x, num))?;
+    narrow((product / U512::from(den)).root(2))
+        .ok_or_else(|| MathError::overflow("mul_sqrt_ratio", x, num))
+}
+
 /// [`sqrt`] for values below 2^128, in native arithmetic.
 fn sqrt_u128(x: u128) -> u128 {
     if x == 0 {
@@ -113,6 +146,32 @@ mod tests {
         // 2^255 * 6 / 4 = 3 * 2^254
         let half = U256::from(1) << 255;
         assert_eq!(mul_div(half, u(6), u(4)).unwrap(), (U256::from(3)) << 254);
+    }
+
+    #[test]
+    fn sqrt_product_takes_the_root_of_a_512_bit_product() {
+        // √(1e39 · 4e39) = 2e39, though the product 4e78 is past 2^256 ≈ 1.16e77.
+        let e39 = U256::from(10u64).pow(U256::from(39u8));
+        assert_eq!(sqrt_product(e39, e39 * u(4)), e39 * u(2));
+        assert_eq!(sqrt_product(U256::MAX, U256::MAX), U256::MAX);
+        assert_eq!(sqrt_product(u(2), u(8)), u(4));
+        assert_eq!(sqrt_product(u(3), u(5)), u(3));
+    }
+
+    #[test]
+    fn mul_sqrt_ratio_moves_a_deep_reserve_without_overflow() {
+        // 2^112 · √(1e18 / 1) = 2^112 · 1e9: the square times 1e18 is about 2^284.
+        let r = U256::from(1) << 112;
+        let wad = u(1_000_000_000_000_000_000);
+        assert_eq!(mul_sqrt_ratio(r, wad, u(1)).unwrap(), r * u(1_000_000_000));
+        // 2^112 · √(1e30 / 1e18) = 2^112 · 1e6
+        let big = wad * u(1_000_000_000_000);
+        assert_eq!(mul_sqrt_ratio(r, big, wad).unwrap(), r * u(1_000_000));
+        // where √(x²·n/d) fits 256 bits it is sqrt(mul_div(x², n, d)): 1000 · √(2/1) = 1414.2
+        assert_eq!(mul_sqrt_ratio(u(1000), u(2), u(1)).unwrap(), u(1414));
+        assert_eq!(mul_sqrt_ratio(u(1000), u(1), u(2)).unwrap(), u(707));
+        assert!(matches!(mul_sqrt_ratio(U256::MAX, U256::MAX, u(1)), Err(MathError::Overflow { .. })));
+        assert!(matches!(mul_sqrt_ratio(u(1), u(1), u(0)), Err(MathError::DivisionByZero { .. })));
     }
 
     #[test]

@@ -70,7 +70,7 @@ impl LeverageConfig {
             return fail("kill_factor_bps", self.kill_factor_bps.0, "must be at most 10000");
         }
         // Alpaca: killBps + killTreasuryBps <= maxKillBps < 1000
-        if self.kill_prize_bps.0 + self.kill_treasury_bps.0 >= 1000 {
+        if u64::from(self.kill_prize_bps.0) + u64::from(self.kill_treasury_bps.0) >= 1000 {
             return fail(
                 "kill_prize_bps",
                 self.kill_prize_bps.0,
@@ -89,13 +89,33 @@ impl LeverageConfig {
 
     /// Largest leverage the work factor allows: `1 / (1 − work_factor)`, in bps of 1x.
     pub fn max_leverage_bps(&self) -> u64 {
-        10_000 * 10_000 / u64::from(10_000 - self.work_factor_bps.0)
+        // validate keeps the work factor below the kill factor, at most 10000; a rule that was
+        // never validated still gets an answer rather than a panic.
+        let headroom = 10_000u32.saturating_sub(self.work_factor_bps.0).max(1);
+        100_000_000 / u64::from(headroom)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: the prize and the treasury fee were summed in 32 bits, so 4294967295 + 1
+    /// wrapped to 0 and a pool whose positions could never be liquidated was accepted.
+    #[test]
+    fn kill_prize_plus_treasury_does_not_wrap() {
+        for (prize, treasury) in [(u32::MAX, 1), (1 << 31, 1 << 31), (999, 1), (1, u32::MAX)] {
+            let rules = LeverageConfig {
+                kill_prize_bps: Bps(prize),
+                kill_treasury_bps: Bps(treasury),
+                ..LeverageConfig::alpaca()
+            };
+            assert!(
+                matches!(rules.validate(), Err(Error::InvalidConfig { field: "kill_prize_bps", .. })),
+                "{prize} + {treasury}"
+            );
+        }
+    }
 
     #[test]
     fn max_leverage_from_the_work_factor() {

@@ -22,7 +22,7 @@ use super::valuation::{assess, Quote};
 use super::Valuation;
 use crate::amm::v3::{V3Pool, V3PositionKey};
 use crate::amm::ConstantProductPool;
-use crate::math::{mul_div, sqrt, CheckedOps, WAD};
+use crate::math::{mul_div, mul_sqrt_ratio, MathError, WAD};
 use crate::Error;
 
 /// Token0 prices (numeraire per whole token, 1e18) below and above which the position is
@@ -43,27 +43,49 @@ fn max_multiplier() -> U256 {
 /// Closed-form liquidation prices for single-token debt under the oracle valuation.
 /// `values` are the numeraire values of the position's two underlying amounts and
 /// `debt_values` the numeraire values of its debts.
+///
+/// No product of two values is formed in 256 bits (two values of a deep pool multiply past
+/// 2^256): each side divides as it multiplies. A multiplier or price too large for 256 bits
+/// is a price no market reaches, reported as none on that side.
 pub fn closed_form(
     price0_wad: U256,
     values: [U256; 2],
     debt_values: [U256; 2],
     kill_factor_bps: u32,
 ) -> Result<LiquidationPrices, Error> {
-    let kf2 = U256::from(kill_factor_bps) * U256::from(kill_factor_bps);
-    let uu = values[0].mul_or(values[1], "liquidation price")?;
-    let ten_k2 = U256::from(100_000_000u64);
+    // 2·KF scaled by 1e9, so that squaring it gives the 1e18 of a multiplier:
+    // 2 · (kf / 1e4) · 1e9 = 2 · kf · 1e5.
+    let two_kf_e9 = U256::from(kill_factor_bps) * U256::from(200_000u64);
+    let [u0, u1] = values;
     let mut out = LiquidationPrices::default();
-    if debt_values[0].is_zero() && !debt_values[1].is_zero() && !uu.is_zero() {
-        // m = d1² · 1e8 / (4 · kf² · u0 · u1), in 1e18
-        let d2 = debt_values[1].mul_or(debt_values[1], "liquidation price")?;
-        let m = mul_div(mul_div(d2, ten_k2, kf2 * U256::from(4))?, WAD, uu)?;
-        out.lower = (m < WAD).then(|| mul_div(price0_wad, m, WAD)).transpose()?;
+    if debt_values[0].is_zero() && !debt_values[1].is_zero() && !u0.is_zero() && !u1.is_zero() {
+        // m = (d1 / 2KF)² / (u0 · u1): t = d1 · 1e9 / (2KF), m = ⌊⌊t² / u0⌋ / u1⌋ in 1e18.
+        // With no kill factor every price liquidates; the check below leaves that side open.
+        if let Some(t) = (!two_kf_e9.is_zero())
+            .then(|| mul_div(debt_values[1], U256::from(1_000_000_000_000_000_000u64), two_kf_e9))
+            .transpose()?
+        {
+            let m = mul_div(t, t, u0).map(|x| x / u1);
+            out.lower = match m {
+                Ok(m) if m < WAD => Some(mul_div(price0_wad, m, WAD)?),
+                _ => None, // at or past the kill factor already
+            };
+        }
     }
-    if debt_values[1].is_zero() && !debt_values[0].is_zero() {
-        // m = 4 · kf² · u0 · u1 / (d0² · 1e8), in 1e18
-        let d2 = debt_values[0].mul_or(debt_values[0], "liquidation price")?;
-        let m = mul_div(mul_div(uu, kf2 * U256::from(4), d2)?, WAD, ten_k2)?;
-        out.upper = (m > WAD).then(|| mul_div(price0_wad, m, WAD)).transpose()?;
+    if debt_values[1].is_zero() && !debt_values[0].is_zero() && !two_kf_e9.is_zero() {
+        // m = (2KF)² · u0 · u1 / d0²: w = u0 · 2KF·1e9 / d0, m = w · u1 · 2KF·1e9 / d0.
+        let m = mul_div(u0, two_kf_e9, debt_values[0]).and_then(|w| {
+            let b = u1.checked_mul(two_kf_e9).ok_or(MathError::overflow(
+                "liquidation price",
+                u1,
+                two_kf_e9,
+            ))?;
+            mul_div(w, b, debt_values[0])
+        });
+        out.upper = match m {
+            Ok(m) if m > WAD => mul_div(price0_wad, m, WAD).ok(),
+            _ => None,
+        };
     }
     Ok(out)
 }
@@ -115,21 +137,42 @@ fn search(
     if debt == [U256::ZERO; 2] || liquidatable(WAD)? {
         return Ok(LiquidationPrices::default());
     }
-    let lower = if liquidatable(U256::from(1))? {
-        Some(boundary(U256::from(1), WAD, &liquidatable)?)
-    } else {
-        None
-    };
-    let upper = if liquidatable(max_multiplier())? {
-        Some(boundary(max_multiplier(), WAD, &liquidatable)?)
-    } else {
-        None
-    };
+    let (lowest, dies) = reach(U256::from(1), &liquidatable)?;
+    let lower = if dies { Some(boundary(lowest, WAD, &liquidatable)?) } else { None };
+    let (highest, dies) = reach(max_multiplier(), &liquidatable)?;
+    let upper = if dies { Some(boundary(highest, WAD, &liquidatable)?) } else { None };
     let price = |m: U256| mul_div(quotes[0].price_wad, m, WAD);
     Ok(LiquidationPrices {
         lower: lower.map(price).transpose()?,
         upper: upper.map(price).transpose()?,
     })
+}
+
+/// The multiplier nearest `extreme` at which the position can be assessed, and whether it is
+/// liquidatable there. A deep pool moved a trillion times over can leave what the engine can
+/// represent (a v3 position owed more than 2^128 units at the edge of the tick range): the
+/// search then ends where the arithmetic does, found by bisection towards today's price, where
+/// the assessment is known to answer.
+fn reach(
+    extreme: U256,
+    liquidatable: &impl Fn(U256) -> Result<bool, Error>,
+) -> Result<(U256, bool), Error> {
+    if let Ok(dies) = liquidatable(extreme) {
+        return Ok((extreme, dies));
+    }
+    let (mut failing, mut answering) = (extreme, WAD);
+    loop {
+        let gap = failing.abs_diff(answering);
+        if gap <= U256::from(1) {
+            return Ok((answering, liquidatable(answering)?));
+        }
+        let mid = failing.min(answering) + gap / U256::from(2);
+        if liquidatable(mid).is_ok() {
+            answering = mid;
+        } else {
+            failing = mid;
+        }
+    }
 }
 
 /// Bisects between a liquidatable `bad` and a safe `good` multiplier; returns the safe-most
@@ -160,10 +203,8 @@ fn moved(
     m: U256,
 ) -> Result<(ConstantProductPool, [Quote; 2]), Error> {
     let mut moved = pool.clone();
-    let r0sq = pool.reserve0.mul_or(pool.reserve0, "move pool")?;
-    let r1sq = pool.reserve1.mul_or(pool.reserve1, "move pool")?;
-    moved.reserve0 = sqrt(mul_div(r0sq, WAD, m)?);
-    moved.reserve1 = sqrt(mul_div(r1sq, m, WAD)?);
+    moved.reserve0 = mul_sqrt_ratio(pool.reserve0, WAD, m)?;
+    moved.reserve1 = mul_sqrt_ratio(pool.reserve1, m, WAD)?;
     Ok((moved, moved_quotes(quotes, m)?))
 }
 

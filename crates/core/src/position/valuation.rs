@@ -12,7 +12,7 @@ use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
 use crate::amm::{get_amount_in, get_amount_out, ConstantProductPool, SwapFee};
-use crate::math::{mul_div, mul_div_rounding_up, sqrt, CheckedOps};
+use crate::math::{mul_div, mul_div_rounding_up, sqrt_product, CheckedOps};
 use crate::position::Valuation;
 use crate::Error;
 
@@ -191,7 +191,7 @@ pub fn fair_lp_value(
     }
     let v0 = quotes[0].value(pool.reserve0)?;
     let v1 = quotes[1].value(pool.reserve1)?;
-    let root = sqrt(v0.mul_or(v1, "fair LP value")?);
+    let root = sqrt_product(v0, v1);
     Ok(mul_div(root.mul_or(U256::from(2), "fair LP value")?, lp, pool.total_supply)?)
 }
 

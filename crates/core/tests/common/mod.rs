@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use levfarm_core::math::U256;
 use levfarm_core::{Command, Error, Event, Market};
 
-/// `../shared/vectors` beside the project root, or `$LEVFARM_VECTORS`.
+/// The project's copy of the reference vectors (`vectors/` at the root), or `$LEVFARM_VECTORS`.
 pub fn vectors_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("LEVFARM_VECTORS") {
         return PathBuf::from(dir);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vectors")
 }
 
 /// Reads a vector CSV into header-keyed rows.

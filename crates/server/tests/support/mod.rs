@@ -38,13 +38,7 @@ impl Harness {
     /// The same service on a fresh database of the PostgreSQL server that
     /// `LEVFARM_TEST_POSTGRES_URL` names; `None` without one (CI always has one).
     pub async fn on_postgres() -> Option<Harness> {
-        let Ok(url) = std::env::var("LEVFARM_TEST_POSTGRES_URL") else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must set LEVFARM_TEST_POSTGRES_URL (.ci/run starts a PostgreSQL server)"
-            );
-            return None;
-        };
+        let url = postgres_url()?;
         let mut suffix = [0u8; 6];
         getrandom::fill(&mut suffix).unwrap();
         let name = format!("levfarm_test_{}", hex::encode(suffix));
@@ -170,4 +164,24 @@ impl Harness {
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
     }
+}
+
+/// The PostgreSQL server the tests may use (`LEVFARM_TEST_POSTGRES_URL`). Without one the
+/// test says on the terminal that it was skipped, and why; under `CI` it fails instead
+/// (`.ci/run` starts a server).
+pub fn postgres_url() -> Option<String> {
+    if let Ok(url) = std::env::var("LEVFARM_TEST_POSTGRES_URL") {
+        return Some(url);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must set LEVFARM_TEST_POSTGRES_URL (.ci/run starts a PostgreSQL server)"
+    );
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("a PostgreSQL test").to_string();
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped {test}: LEVFARM_TEST_POSTGRES_URL is not set (no PostgreSQL server)"
+    );
+    None
 }
