@@ -229,3 +229,30 @@ mod opt_dec {
         Ok(Option::<Amount>::deserialize(d)?.map(|a| a.0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::amm::SwapFee;
+
+    /// Regression ("liquidation prices cannot be computed in a deep pool"): moving a pool of
+    /// `2^112 - 1` units by the search's extremes squared the reserve and multiplied by 1e18
+    /// in 256 bits, which overflowed from about 3.4e29 units. Worked: `r0 / √m` and `r1 · √m`
+    /// at m = 1e-18 (one unit in 1e18) and m = 1e12.
+    #[test]
+    fn the_search_moves_a_uint112_pool_to_either_extreme() {
+        let mut pool = ConstantProductPool::new(SwapFee::UNISWAP_V2, None);
+        let r = (U256::from(1) << 112) - U256::from(1);
+        (pool.reserve0, pool.reserve1) = (r, r);
+        let unit = U256::from(10u64).pow(U256::from(18));
+        let quotes = [Quote { price_wad: WAD, unit }, Quote { price_wad: WAD, unit }];
+        let (low, _) = moved(&pool, quotes, U256::from(1)).unwrap();
+        // r · 1e9 exactly; r / 1e9 floored.
+        assert_eq!(low.reserve0, r * U256::from(1_000_000_000u64));
+        assert_eq!(low.reserve1, r / U256::from(1_000_000_000u64));
+        let (high, q) = moved(&pool, quotes, max_multiplier()).unwrap();
+        assert_eq!(high.reserve0, r / U256::from(1_000_000u64));
+        assert_eq!(high.reserve1, r * U256::from(1_000_000u64));
+        assert_eq!(q[0].price_wad, WAD * U256::from(1_000_000_000_000u64));
+    }
+}
