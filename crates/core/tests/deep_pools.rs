@@ -19,9 +19,8 @@ use levfarm_core::{Event, Market};
 /// product pair, whose first deposit must exceed its locked `MINIMUM_LIQUIDITY` of 1000) to
 /// within 0.4% of the pair's `uint112` limit.
 fn depths(smallest: u32) -> Vec<U256> {
-    let mut d: Vec<U256> = [smallest, 9, 15, 21, 27, 30, 33]
-        .map(|e| U256::from(10u64).pow(U256::from(e)))
-        .into();
+    let mut d: Vec<U256> =
+        [smallest, 9, 15, 21, 27, 30, 33].map(|e| U256::from(10u64).pow(U256::from(e))).into();
     d.push((U256::from(1) << 100) + U256::from(12_345u64));
     // The pair refuses any balance past 2^112 - 1: leave room for the position's own deposit.
     d.push((U256::from(1) << 112) - (U256::from(1) << 104));
@@ -86,7 +85,9 @@ fn market(kind: &str, reserve: U256, d0: u8, d1: u8) -> (Market, u64) {
     };
     let events = apply(
         &mut m,
-        &format!(r#"{{{op},"owner":"alice","pool":"P","equity1":"{equity}","borrow1":"{borrow}"}}"#),
+        &format!(
+            r#"{{{op},"owner":"alice","pool":"P","equity1":"{equity}","borrow1":"{borrow}"}}"#
+        ),
     )
     .unwrap_or_else(|e| panic!("{kind} reserve {reserve} decimals {d0}/{d1}: open: {e}"));
     let id = events

@@ -24,6 +24,7 @@ pub mod api;
 pub mod config;
 pub mod dashboard;
 mod error;
+pub mod faults;
 pub mod feed;
 pub mod journal;
 pub mod metrics;
@@ -111,12 +112,20 @@ pub async fn serve(config: Config, on_start: impl FnOnce(&Started)) -> Result<()
         }
     };
     feed.abort();
+    let halted = shared.halted();
     drop(shared);
     match tokio::time::timeout(Duration::from_secs(10), writer).await {
         Ok(Ok(journal)) => journal.close().await,
         _ => tracing::warn!("the writer did not stop in 10 s"),
     }
     tracing::info!("stopped");
+    if halted {
+        return Err(Error::Unavailable(
+            "the writer stopped: the store could not confirm whether a batch was stored; \
+             restart to rebuild the state from the journal"
+                .into(),
+        ));
+    }
     result
 }
 

@@ -5,8 +5,15 @@
 //! (a refused one changes nothing and is answered at once), makes the accepted ones durable
 //! in one journal transaction, then applies them to the published state, broadcasts their
 //! notices and acknowledges them. So a reader never sees a change that is not on disk, and an
-//! acknowledged change is never lost. When the store fails, the batch is answered with an
-//! error and the working copy goes back to the published state: nothing half-done remains.
+//! acknowledged change is never lost.
+//!
+//! Whatever fails, the working copy is left equal to the journal's replay: an action that
+//! fails at any stage (refused at once, or failing after it changed the copy) is undone by
+//! rebuilding the copy from the published state and the batch's actions accepted before it;
+//! a batch the store refuses is undone the same way. A commit whose answer is lost is settled
+//! by asking the store, again and again with backoff; if the store cannot say, the writer
+//! stops (the server then exits and a restart rebuilds from the journal) rather than guess.
+//! Snapshots are taken only of a copy whose count matches the journal's.
 //!
 //! On start, [`recover`] replays the journal into a fresh state and checks it.
 
@@ -16,6 +23,7 @@ use std::time::Instant;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::faults::Faults;
 use crate::metrics::Metrics;
 use crate::state::{Action, Applied, Notice, State};
 use crate::webhook::Delivery;
@@ -46,6 +54,11 @@ pub struct Shared {
     pub webhooks: Option<mpsc::Sender<Delivery>>,
     pub backend: crate::Backend,
     stop: tokio::sync::watch::Sender<bool>,
+    /// Failures to inject into the writer (tests only; all off otherwise).
+    pub faults: Arc<Faults>,
+    /// Set when the writer stopped because the store could not say whether a batch was
+    /// stored: the process must exit with an error, and a restart rebuilds from the journal.
+    halted: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -81,6 +94,11 @@ impl Shared {
     pub async fn stopped(&self) {
         let mut rx = self.stop.subscribe();
         let _ = rx.wait_for(|stopped| *stopped).await;
+    }
+
+    /// Whether the writer stopped because the store could not confirm a commit.
+    pub fn halted(&self) -> bool {
+        self.halted.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Whether the writer still takes actions.
@@ -241,98 +259,239 @@ pub fn start_with(
         webhooks,
         backend,
         stop: tokio::sync::watch::channel(false).0,
+        faults: Arc::default(),
+        halted: std::sync::atomic::AtomicBool::new(false),
     });
-    let weak = Arc::downgrade(&shared);
-    let task = tokio::spawn(write_loop(state, journal, weak, rx, snapshot_every.max(1)));
+    let writer = Writer {
+        working: state,
+        journal,
+        faults: shared.faults.clone(),
+        snapshot_every: snapshot_every.max(1),
+    };
+    let task = tokio::spawn(writer.run(Arc::downgrade(&shared), rx));
     (shared, task)
 }
 
-#[allow(clippy::disallowed_methods)]
-async fn write_loop(
-    mut working: State,
-    mut journal: Journal,
-    shared: std::sync::Weak<Shared>,
-    mut rx: mpsc::Receiver<Request>,
+/// The single writer: its working copy (the published state plus what it is deciding on) and
+/// the journal.
+struct Writer {
+    working: State,
+    journal: Journal,
+    faults: Arc<Faults>,
     snapshot_every: u64,
-) -> Journal {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut snapshot_at = working.applied();
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let Some(shared) = shared.upgrade() else { break };
-        let mut accepted = Vec::with_capacity(batch.len());
-        for request in batch.drain(..) {
-            match working.apply(&request.action) {
-                Ok(applied) => match serde_json::to_string(&request.action) {
-                    Ok(body) => accepted.push((request, applied, body)),
-                    Err(e) => {
-                        working = shared.read().clone();
-                        let _ = request.reply.send(Err(Error::Internal(e.to_string())));
+}
+
+/// An action applied to the working copy, waiting for its batch's commit.
+type Accepted = (Request, Applied, String);
+
+/// Tries to settle whether a lost commit landed: this many questions to the store, the wait
+/// doubling from 25 ms (about 6.4 s in all).
+const SETTLE_TRIES: u32 = 8;
+
+impl Writer {
+    async fn run(
+        mut self,
+        shared: std::sync::Weak<Shared>,
+        mut rx: mpsc::Receiver<Request>,
+    ) -> Journal {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut snapshot_at = self.working.applied();
+        let mut consistent = true;
+        while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let Some(shared) = shared.upgrade() else { break };
+            let accepted = self.apply_batch(&shared, &mut batch);
+            if accepted.is_empty() {
+                continue;
+            }
+            match self.store(&shared, accepted).await {
+                Stored::Yes => {
+                    if self.working.applied() >= snapshot_at + self.snapshot_every {
+                        self.snapshot().await;
+                        snapshot_at = self.working.applied();
                     }
-                },
+                }
+                Stored::No => {}
+                Stored::Unknown => {
+                    consistent = false;
+                    shared.halted.store(true, std::sync::atomic::Ordering::SeqCst);
+                    shared.shutdown();
+                    break;
+                }
+            }
+        }
+        if consistent && self.working.applied() > snapshot_at {
+            self.snapshot().await;
+        }
+        self.journal
+    }
+
+    /// Applies each request to the working copy; answers the ones that fail and returns the
+    /// rest, with their journal bodies.
+    fn apply_batch(&mut self, shared: &Shared, batch: &mut Vec<Request>) -> Vec<Accepted> {
+        let mut accepted: Vec<Accepted> = Vec::with_capacity(batch.len());
+        for request in batch.drain(..) {
+            let result = self.working.apply(&request.action).and_then(|applied| {
+                if Faults::trip(&self.faults.apply) {
+                    return Err(Error::Internal(
+                        "injected: the action failed after applying".into(),
+                    ));
+                }
+                let body = serde_json::to_string(&request.action)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                Ok((applied, body))
+            });
+            match result {
+                Ok((applied, body)) => accepted.push((request, applied, body)),
                 Err(e) => {
-                    shared.metrics.command(request.action.op(), "refused");
+                    // Whatever the action did to the copy before it failed is undone.
+                    self.rebuild(shared, &accepted);
+                    let outcome =
+                        if matches!(e, Error::Internal(_)) { "failed" } else { "refused" };
+                    shared.metrics.command(request.action.op(), outcome);
                     let _ = request.reply.send(Err(e));
                 }
             }
         }
-        if accepted.is_empty() {
-            continue;
+        accepted
+    }
+
+    /// The working copy made again: the published state (what the journal holds) and then
+    /// `accepted`, the batch's actions that applied before.
+    fn rebuild(&mut self, shared: &Shared, accepted: &[Accepted]) {
+        self.working = shared.read().clone();
+        for (request, applied, _) in accepted {
+            match self.working.apply(&request.action) {
+                Ok(again) if again == *applied => {}
+                other => tracing::error!(
+                    op = request.action.op(),
+                    ?other,
+                    "an accepted action applied differently when the working copy was rebuilt"
+                ),
+            }
         }
+    }
+
+    /// Makes `accepted` durable in one transaction and publishes it, or answers every request
+    /// with why not and undoes the batch.
+    async fn store(&mut self, shared: &Shared, accepted: Vec<Accepted>) -> Stored {
         let bodies: Vec<&str> = accepted.iter().map(|(_, _, b)| b.as_str()).collect();
+        #[allow(clippy::disallowed_methods)]
         let started = Instant::now();
-        let expected_last = journal.next_seq() + bodies.len() as u64 - 1;
-        let stored = match journal.append_batch(&bodies).await {
-            Ok(first) => Ok(first),
-            // A commit whose answer was lost may have landed: ask the store.
-            Err(e) => match journal.last_stored().await {
-                Ok(last) if last == expected_last => {
-                    journal.resync(last);
-                    Ok(expected_last + 1 - bodies.len() as u64)
+        let first = self.journal.next_seq();
+        let expected_last = first + bodies.len() as u64 - 1;
+        let appended = if Faults::trip(&self.faults.append) {
+            Err(Error::Unavailable("injected: the store refused the batch".into()))
+        } else {
+            let done = self.journal.append_batch(&bodies).await.map_err(Error::from);
+            match done {
+                Ok(_) if Faults::trip(&self.faults.answer_lost) => {
+                    Err(Error::Unavailable("injected: the commit's answer was lost".into()))
                 }
-                _ => Err(e),
+                other => other,
+            }
+        };
+        let outcome = match appended {
+            Ok(_) => Ok(()),
+            // A commit whose answer was lost may have landed: ask the store.
+            Err(e) => match self.settle(first, expected_last).await {
+                Some(true) => Ok(()),
+                Some(false) => Err(e),
+                None => {
+                    tracing::error!(error = %e, "the store cannot say whether a batch was stored; stopping the writer");
+                    for (request, _, _) in accepted {
+                        shared.metrics.command(request.action.op(), "unavailable");
+                        let _ = request.reply.send(Err(Error::Unavailable(
+                            "the store did not confirm whether the command was stored; the \
+                             server is stopping and will rebuild from its journal on restart"
+                                .into(),
+                        )));
+                    }
+                    return Stored::Unknown;
+                }
             },
         };
-        match stored {
-            Ok(first) => {
-                shared.metrics.commit(
-                    started.elapsed().as_secs_f64(),
-                    accepted.len(),
-                    expected_last,
-                );
-                publish(&shared, first, accepted);
-                if working.applied() >= snapshot_at + snapshot_every {
-                    snapshot(&journal, &working).await;
-                    snapshot_at = working.applied();
-                }
+        match outcome {
+            Ok(()) => {
+                #[allow(clippy::disallowed_methods)]
+                let took = started.elapsed().as_secs_f64();
+                shared.metrics.commit(took, accepted.len(), expected_last);
+                publish(shared, first, accepted);
+                Stored::Yes
             }
             Err(e) => {
                 tracing::error!(error = %e, commands = accepted.len(), "journal append failed; nothing applied");
-                working = shared.read().clone();
+                self.working = shared.read().clone();
                 for (request, _, _) in accepted {
                     shared.metrics.command(request.action.op(), "unavailable");
                     let _ = request.reply.send(Err(Error::Unavailable(format!(
                         "the command could not be stored ({e}); nothing changed, retry later"
                     ))));
                 }
+                Stored::No
             }
         }
     }
-    if working.applied() > snapshot_at {
-        snapshot(&journal, &working).await;
+
+    /// After a failed append: `Some(true)` when the store holds the batch `first..=last` (its
+    /// commit landed), `Some(false)` when it holds none of it, `None` when it cannot say.
+    async fn settle(&mut self, first: u64, last: u64) -> Option<bool> {
+        let mut wait = std::time::Duration::from_millis(25);
+        for _ in 0..SETTLE_TRIES {
+            let answer = if Faults::trip(&self.faults.last_stored) {
+                None
+            } else {
+                self.journal.last_stored().await.ok()
+            };
+            match answer {
+                Some(stored) if stored == last => {
+                    self.journal.resync(last);
+                    return Some(true);
+                }
+                Some(stored) if stored + 1 == first => return Some(false),
+                Some(stored) => {
+                    tracing::error!(stored, first, last, "the store holds part of a batch");
+                    return None;
+                }
+                None => {
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+            }
+        }
+        None
     }
-    journal
+
+    /// Stores a snapshot of the working copy, which equals the journal's replay here (every
+    /// batch before was stored and published, or undone); a failure is logged, not fatal:
+    /// the journal has everything.
+    async fn snapshot(&self) {
+        let seq = self.working.applied();
+        let saved = if seq + 1 != self.journal.next_seq() {
+            Err(Error::Internal(format!(
+                "the working copy holds {seq} commands, the journal {}",
+                self.journal.next_seq() - 1
+            )))
+        } else if Faults::trip(&self.faults.snapshot) {
+            Err(Error::Unavailable("injected: the snapshot write failed".into()))
+        } else {
+            match encode(&self.working) {
+                Ok(s) => self.journal.save_snapshot(&s).await.map_err(Error::from),
+                Err(e) => Err(e),
+            }
+        };
+        match saved {
+            Ok(()) => tracing::info!(seq, "snapshot stored"),
+            Err(e) => tracing::warn!(error = %e, seq, "no snapshot stored"),
+        }
+    }
 }
 
-/// Stores a snapshot of `state`; a failure is logged, not fatal: the journal has everything.
-async fn snapshot(journal: &Journal, state: &State) {
-    let saved = match encode(state) {
-        Ok(s) => journal.save_snapshot(&s).await.map_err(Error::from),
-        Err(e) => Err(e),
-    };
-    match saved {
-        Ok(()) => tracing::info!(seq = state.applied(), "snapshot stored"),
-        Err(e) => tracing::warn!(error = %e, seq = state.applied(), "no snapshot stored"),
-    }
+/// How a batch's commit ended.
+enum Stored {
+    Yes,
+    No,
+    /// The store could not say; the working copy may differ from the journal.
+    Unknown,
 }
 
 /// Applies stored actions to the published state and answers their requests.

@@ -26,8 +26,7 @@ pub fn market() -> Market {
 
 /// Hourly closes of 2022 from the bundled Bitfinex file.
 pub fn closes_2022() -> Vec<Price> {
-    let path =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/ETHUSD_1h_bitfinex_clean.csv");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/ETHUSD_1h_bitfinex_clean.csv");
     let text = std::fs::read_to_string(path).expect("bundled ETH/USD history");
     text.lines()
         .filter(|l| l.split(',').nth(1).is_some_and(|d| d.starts_with("2022")))

@@ -170,7 +170,10 @@ mod tests {
         // where √(x²·n/d) fits 256 bits it is sqrt(mul_div(x², n, d)): 1000 · √(2/1) = 1414.2
         assert_eq!(mul_sqrt_ratio(u(1000), u(2), u(1)).unwrap(), u(1414));
         assert_eq!(mul_sqrt_ratio(u(1000), u(1), u(2)).unwrap(), u(707));
-        assert!(matches!(mul_sqrt_ratio(U256::MAX, U256::MAX, u(1)), Err(MathError::Overflow { .. })));
+        assert!(matches!(
+            mul_sqrt_ratio(U256::MAX, U256::MAX, u(1)),
+            Err(MathError::Overflow { .. })
+        ));
         assert!(matches!(mul_sqrt_ratio(u(1), u(1), u(0)), Err(MathError::DivisionByZero { .. })));
     }
 

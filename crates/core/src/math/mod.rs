@@ -21,7 +21,9 @@ mod wad_ray;
 
 pub(crate) use error::CheckedOps;
 pub use error::MathError;
-pub use full_math::{div_rounding_up, mul_div, mul_div_rounding_up, mul_sqrt_ratio, sqrt, sqrt_product};
+pub use full_math::{
+    div_rounding_up, mul_div, mul_div_rounding_up, mul_sqrt_ratio, sqrt, sqrt_product,
+};
 pub(crate) use limbs::{checked_mul, div, div_rem};
 pub use percentage::{percent_div, percent_mul, Bps, PERCENTAGE_FACTOR};
 pub use wad_ray::{ray_div, ray_mul, wad_div, wad_mul, Ray, Wad, HALF_RAY, HALF_WAD, RAY, WAD};

@@ -111,7 +111,10 @@ mod tests {
                 ..LeverageConfig::alpaca()
             };
             assert!(
-                matches!(rules.validate(), Err(Error::InvalidConfig { field: "kill_prize_bps", .. })),
+                matches!(
+                    rules.validate(),
+                    Err(Error::InvalidConfig { field: "kill_prize_bps", .. })
+                ),
                 "{prize} + {treasury}"
             );
         }

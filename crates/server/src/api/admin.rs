@@ -90,10 +90,10 @@ pub async fn push_price(
     let (time, feed) = {
         let state = api.service.read();
         let elapsed = api.service.price_age_secs().unwrap_or(0);
-        (
-            req.time.unwrap_or(state.now().saturating_add(i64::try_from(elapsed).unwrap_or(0))),
-            state.feed().clone(),
-        )
+        let time =
+            req.time.unwrap_or(state.now().saturating_add(i64::try_from(elapsed).unwrap_or(0)));
+        check_price_time(time, state.now(), state.settings().max_future_secs)?;
+        (time, state.feed().clone())
     };
     if feed != FeedSpec::Push {
         return Err(Error::Conflict(
@@ -110,4 +110,31 @@ pub async fn push_price(
         _ => Value::Null,
     };
     Ok(Json(json!({ "seq": seq, "report": report })))
+}
+
+/// A pushed price's time: not before the market's clock, and not further ahead of this
+/// server's wall clock than the market allows.
+#[allow(clippy::disallowed_methods)]
+fn check_price_time(time: i64, clock: i64, max_future_secs: u64) -> Result<(), Error> {
+    if time < clock {
+        return Err(Error::invalid(
+            "time",
+            format!("{time} is before the market's clock ({clock}); prices only move it forward"),
+        ));
+    }
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let limit = wall.saturating_add(i64::try_from(max_future_secs).unwrap_or(i64::MAX));
+    if time > limit {
+        return Err(Error::invalid(
+            "time",
+            format!(
+                "{time} is {} s ahead of this server's clock ({wall}); at most {max_future_secs} s \
+                 is allowed (the market setting max_future_secs)",
+                time - wall
+            ),
+        ));
+    }
+    Ok(())
 }

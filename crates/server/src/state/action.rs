@@ -156,6 +156,9 @@ pub struct MarketSettings {
     pub stale_after_secs: u64,
     /// The most one `fund` call may mint, in whole tokens.
     pub fund_limit_whole: u64,
+    /// A pushed price's `time` may be at most this far ahead of the server's wall clock
+    /// (seconds); further is a wrong clock or a wrong number, refused.
+    pub max_future_secs: u64,
 }
 
 impl Default for MarketSettings {
@@ -165,6 +168,7 @@ impl Default for MarketSettings {
             max_leverage_bps: 60_000,
             stale_after_secs: 60,
             fund_limit_whole: 1_000_000,
+            max_future_secs: 300,
         }
     }
 }

@@ -77,9 +77,16 @@ impl State {
         }
         let now = self.now();
         if time < now {
-            return Err(Error::Conflict(format!(
-                "a price at {time} is older than the market's clock ({now}); ignored"
-            )));
+            return Err(Error::invalid(
+                "time",
+                format!("{time} is before the market's clock ({now}); prices only move it forward"),
+            ));
+        }
+        if u64::try_from(time).map_or(true, |t| t > levfarm_core::market::MAX_TIME) {
+            return Err(Error::invalid(
+                "time",
+                format!("{time} is past {} (9999-12-31 UTC)", levfarm_core::market::MAX_TIME),
+            ));
         }
         if source.is_empty() || source.len() > 64 {
             return Err(Error::invalid("source", "1 to 64 characters"));

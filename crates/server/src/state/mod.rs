@@ -559,6 +559,9 @@ fn validate_settings(s: &MarketSettings) -> Result<(), Error> {
     if s.fund_limit_whole == 0 || s.fund_limit_whole > 1_000_000_000_000 {
         return Err(Error::invalid("fund_limit_whole", "between 1 and 10^12"));
     }
+    if s.max_future_secs > 86_400 {
+        return Err(Error::invalid("max_future_secs", "between 0 and 86400 (a day)"));
+    }
     Ok(())
 }
 
