@@ -519,6 +519,7 @@ impl<'s> Runner<'s> {
         }
         let Some(id) = self.position else { return Ok(()) };
         if let Some(hours) = protection.compound_hours {
+            // Scenario::validate keeps `hours` within 100 years: no overflow.
             if t - self.last_compound >= hours as i64 * 3600 {
                 self.last_compound = t;
                 self.compound(t, price, id)?;
@@ -876,7 +877,7 @@ impl<'s> Runner<'s> {
             if h.debt_ratio_bps >= work {
                 self.bars_above_work += 1;
             }
-            if h.debt_ratio_bps * 10 >= kill * 9 {
+            if h.debt_ratio_bps.saturating_mul(10) >= kill * 9 {
                 self.bars_near_kill += 1;
             }
             if solve && !h.debt_value.is_zero() {

@@ -118,6 +118,35 @@ pub struct LendingSpec {
     pub reserve_factor_bps: u32,
 }
 
+impl LeverageSpec {
+    /// The engine's leverage rules these settings describe (no minimum debt).
+    pub fn config(&self) -> levfarm_core::position::LeverageConfig {
+        use levfarm_core::math::Bps;
+        levfarm_core::position::LeverageConfig {
+            work_factor_bps: Bps(self.work_factor_bps),
+            kill_factor_bps: Bps(self.kill_factor_bps),
+            kill_prize_bps: Bps(self.kill_prize_bps),
+            kill_treasury_bps: Bps(self.kill_treasury_bps),
+            reinvest_bounty_bps: Bps(self.reinvest_bounty_bps),
+            min_debt: alloy_primitives::U256::ZERO,
+            valuation: if self.valuation == "oracle" {
+                levfarm_core::position::Valuation::Oracle
+            } else {
+                levfarm_core::position::Valuation::Exit
+            },
+        }
+    }
+}
+
+impl LendingSpec {
+    /// The engine's lending pool settings these describe.
+    pub fn config(&self) -> levfarm_core::lending::LendingConfig {
+        let mut config = levfarm_core::lending::LendingConfig::new(self.rate_model.clone());
+        config.reserve_factor_bps = levfarm_core::math::Bps(self.reserve_factor_bps);
+        config
+    }
+}
+
 /// What other borrowers do: the utilization they keep the pools at, besides the position's own
 /// debt (which moves the rate on top).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -429,7 +458,18 @@ impl Scenario {
             source_name: source_name.into(),
             message: located(text, &e),
         })?;
-        scenario.validate(source_name)?;
+        scenario.validate(source_name).map_err(|e| match e {
+            ScenarioError::Invalid { source_name, field, message } => {
+                // FILE:LINE where the file sets the key (or its table); FILE alone for a
+                // default the file does not mention.
+                let source_name = match line_of_key(text, &field) {
+                    Some(line) => format!("{source_name}:{line}"),
+                    None => source_name,
+                };
+                ScenarioError::Invalid { source_name, field, message }
+            }
+            other => other,
+        })?;
         Ok(scenario)
     }
 
@@ -442,32 +482,36 @@ impl Scenario {
             field: key.into(),
             message,
         };
-        let mut tree = toml::Value::try_from(self).map_err(|e| invalid(e.to_string()))?;
-        let parsed: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+        let tree = toml::Value::try_from(self).map_err(|e| invalid(e.to_string()))?;
+        let parsed = match toml::from_str::<toml::Table>(&format!("v = {value}"))
             .ok()
             .and_then(|mut t| t.remove("v"))
-            .unwrap_or_else(|| toml::Value::String(value.to_string()));
-        let mut node = &mut tree;
+        {
+            // A date such as 2022-01-05 is TOML's datetime; the scenario takes dates as text.
+            Some(toml::Value::Datetime(d)) => toml::Value::String(d.to_string()),
+            Some(v) => v,
+            None => toml::Value::String(value.to_string()),
+        };
         let parts: Vec<&str> = key.split('.').collect();
-        for (i, part) in parts.iter().enumerate() {
-            let table = node
-                .as_table_mut()
-                .ok_or_else(|| invalid(format!("{} is not a table", parts[..i].join("."))))?;
-            if i + 1 == parts.len() {
-                // `none` drops an optional setting (a protection order, a window bound).
-                if value == "none" {
-                    table.remove(*part);
-                } else {
-                    table.insert(part.to_string(), parsed.clone());
-                }
+        // `none` drops an optional setting (a protection order, a window bound); where the
+        // key takes the word itself (`market.volume.model = "none"`), it is that word.
+        let attempts: &[Option<toml::Value>] = if value == "none" {
+            &[None, Some(toml::Value::String("none".into()))]
+        } else {
+            &[Some(parsed)]
+        };
+        let mut outcome = Err(invalid("no value".into()));
+        for attempt in attempts {
+            outcome = set_in(tree.clone(), &parts, attempt.clone()).map_err(invalid);
+            if outcome.is_ok() {
                 break;
             }
-            node = table
-                .entry(part.to_string())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         }
-        let text = toml::to_string(&tree).map_err(|e| invalid(e.to_string()))?;
-        let scenario: Scenario = toml::from_str(&text).map_err(|e| invalid(e.message().into()))?;
+        let mut scenario = outcome?;
+        // The name described the file's settings; say which one was changed.
+        if key != "name" {
+            scenario.name = format!("{}, with {key} = {value}", scenario.name);
+        }
         scenario.validate("--sweep/--set")?;
         Ok(scenario)
     }
@@ -494,10 +538,10 @@ impl Scenario {
         if !(p.leverage.is_finite() && (1.0..=20.0).contains(&p.leverage)) {
             return fail("position.leverage", format!("{} must be between 1 and 20", p.leverage));
         }
-        if !positive(m.pool.tvl) || m.pool.tvl > 1e13 {
+        if !(m.pool.tvl.is_finite() && (1.0..=1e13).contains(&m.pool.tvl)) {
             return fail(
                 "market.pool.tvl",
-                format!("{} must be above 0 and at most 1e13", m.pool.tvl),
+                format!("{} must be between 1 and 1e13 (numeraire)", m.pool.tvl),
             );
         }
         if m.pool.fee_bps == 0 || m.pool.fee_bps >= 10_000 {
@@ -515,21 +559,32 @@ impl Scenario {
         if m.asset == m.stable || m.asset.is_empty() || m.stable.is_empty() {
             return fail("market.asset", "asset and stable must be two different symbols".into());
         }
+        for (key, symbol) in [
+            ("market.asset", &m.asset),
+            ("market.stable", &m.stable),
+            ("market.rewards.token", &m.rewards.token),
+        ] {
+            if let Err(message) = check_symbol(symbol) {
+                return fail(key, message);
+            }
+        }
         if m.rewards.token == m.asset || m.rewards.token == m.stable {
             return fail("market.rewards.token", "must differ from the pool's two tokens".into());
         }
         let l = &m.leverage;
-        if l.work_factor_bps == 0
-            || l.work_factor_bps > l.kill_factor_bps
-            || l.kill_factor_bps >= 10_000
-        {
+        if l.work_factor_bps == 0 || l.kill_factor_bps >= 10_000 {
             return fail(
                 "market.leverage",
                 format!(
-                    "need 0 < work_factor_bps ({}) ≤ kill_factor_bps ({}) < 10000",
+                    "need 0 < work_factor_bps ({}) < kill_factor_bps ({}) < 10000",
                     l.work_factor_bps, l.kill_factor_bps
                 ),
             );
+        }
+        // The engine's own rules, checked here so that a value it would refuse is named by
+        // its key before any engine command runs.
+        if let Err(e) = l.config().validate() {
+            return fail(&engine_key("market.leverage", &e), e.to_string());
         }
         if l.valuation != "exit" && l.valuation != "oracle" {
             return fail(
@@ -563,11 +618,14 @@ impl Scenario {
             if !positive(spec.supply) || spec.supply > 1e13 {
                 return fail(
                     &format!("market.lending.{token}.supply"),
-                    format!("{} must be above 0", spec.supply),
+                    format!("{} must be above 0 and at most 1e13", spec.supply),
                 );
             }
             if let Err(e) = spec.rate_model.validate() {
                 return fail(&format!("market.lending.{token}.rate_model"), e.to_string());
+            }
+            if let Err(e) = spec.config().validate() {
+                return fail(&engine_key(&format!("market.lending.{token}"), &e), e.to_string());
             }
         }
         match &m.utilization {
@@ -607,8 +665,11 @@ impl Scenario {
         if !(r.apr.is_finite() && (0.0..=100.0).contains(&r.apr)) {
             return fail("market.rewards.apr", format!("{} must be between 0 and 100", r.apr));
         }
-        if !positive(r.price) {
-            return fail("market.rewards.price", format!("{} must be above 0", r.price));
+        if !positive(r.price) || r.price > 1e12 {
+            return fail(
+                "market.rewards.price",
+                format!("{} must be above 0 and at most 1e12", r.price),
+            );
         }
         if let RewardPricePath::Decay { per_year } = r.price_path {
             if !fraction(per_year) {
@@ -640,8 +701,11 @@ impl Scenario {
         }
         if let Some(t) = &pr.top_up {
             ratio_pair("protection.top_up", t.trigger, t.target)?;
-            if !positive(t.reserve) {
-                return fail("protection.top_up.reserve", format!("{} must be above 0", t.reserve));
+            if !positive(t.reserve) || t.reserve > 1e12 {
+                return fail(
+                    "protection.top_up.reserve",
+                    format!("{} must be above 0 and at most 1e12", t.reserve),
+                );
             }
         }
         if let Some(r) = &pr.rebalance {
@@ -659,8 +723,8 @@ impl Scenario {
             ("protection.take_profit_equity", pr.take_profit_equity),
         ] {
             if let Some(v) = v {
-                if !positive(v) {
-                    return fail(name, format!("{v} must be above 0"));
+                if !positive(v) || v > 1e15 {
+                    return fail(name, format!("{v} must be above 0 and at most 1e15"));
                 }
             }
         }
@@ -669,17 +733,37 @@ impl Scenario {
                 return fail("protection.stop_loss_equity", format!("{v} must be in (0, 1)"));
             }
         }
-        if pr.compound_hours == Some(0) {
-            return fail("protection.compound_hours", "must be at least 1".into());
+        if let Some(h) = pr.compound_hours.filter(|h| !(1..=MAX_HOURS).contains(h)) {
+            return fail(
+                "protection.compound_hours",
+                format!("{h} must be between 1 and {MAX_HOURS} (100 years)"),
+            );
         }
-        if m.pool.kind == PoolKind::V3 && p.range_width_ticks <= 0 {
-            return fail("position.range_width_ticks", "must be positive".into());
+        if !(0..=1_774_544).contains(&m.pool.liquidity_width_ticks) {
+            return fail(
+                "market.pool.liquidity_width_ticks",
+                format!(
+                    "{} must be between 0 (full range) and 1774544",
+                    m.pool.liquidity_width_ticks
+                ),
+            );
         }
-        if !(self.costs.gas_per_action.is_finite() && self.costs.gas_per_action >= 0.0) {
-            return fail("costs.gas_per_action", "must be ≥ 0".into());
+        if m.pool.kind == PoolKind::V3 && !(1..=1_774_544).contains(&p.range_width_ticks) {
+            return fail(
+                "position.range_width_ticks",
+                format!("{} must be between 1 and 1774544", p.range_width_ticks),
+            );
         }
-        if self.report.liquidation_price_every == 0 {
-            return fail("report.liquidation_price_every", "must be at least 1".into());
+        let gas = self.costs.gas_per_action;
+        if !(gas.is_finite() && (0.0..=1e6).contains(&gas)) {
+            return fail("costs.gas_per_action", format!("{gas} must be between 0 and 1e6"));
+        }
+        let every = self.report.liquidation_price_every;
+        if !(1..=MAX_HOURS).contains(&every) {
+            return fail(
+                "report.liquidation_price_every",
+                format!("{every} must be between 1 and {MAX_HOURS} bars"),
+            );
         }
         self.risk.validate(&fail)
     }
@@ -688,6 +772,76 @@ impl Scenario {
     pub fn json_schema() -> serde_json::Value {
         serde_json::to_value(schemars::schema_for!(Scenario)).unwrap_or_default()
     }
+}
+
+/// The longest interval in hours (or bars) a setting may name: 100 years of hours. Longer is
+/// a mistyped number, and would overflow the seconds it becomes.
+pub const MAX_HOURS: u64 = 24 * 365 * 100;
+
+/// A token symbol: 1 to 16 letters, digits, `.`, `-` or `_`.
+fn check_symbol(symbol: &str) -> Result<(), String> {
+    let ok = (1..=16).contains(&symbol.len())
+        && symbol.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{symbol:?} must be 1 to 16 letters, digits, '.', '-' or '_'"))
+    }
+}
+
+/// The scenario `tree` with the setting at `parts` replaced by `value` (`None` removes it),
+/// parsed back.
+fn set_in(
+    mut tree: toml::Value,
+    parts: &[&str],
+    value: Option<toml::Value>,
+) -> Result<Scenario, String> {
+    let mut node = &mut tree;
+    for (i, part) in parts.iter().enumerate() {
+        let table = node
+            .as_table_mut()
+            .ok_or_else(|| format!("{} is not a table", parts[..i].join(".")))?;
+        if i + 1 == parts.len() {
+            match &value {
+                None => {
+                    table.remove(*part);
+                }
+                Some(v) => {
+                    table.insert(part.to_string(), v.clone());
+                }
+            }
+            break;
+        }
+        node =
+            table.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    }
+    let text = toml::to_string(&tree).map_err(|e| e.to_string())?;
+    toml::from_str(&text).map_err(|e| e.message().to_string())
+}
+
+/// The scenario key of the field an engine configuration error names, under `prefix`.
+fn engine_key(prefix: &str, error: &levfarm_core::Error) -> String {
+    match error {
+        levfarm_core::Error::InvalidConfig { field, .. } => format!("{prefix}.{field}"),
+        _ => prefix.to_string(),
+    }
+}
+
+/// The line where `text` sets the dotted `key`, or the deepest table of it that it names.
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
+    let root = DeTable::parse(text).ok()?;
+    let mut table = root.get_ref();
+    let mut at = None;
+    for part in key.split('.') {
+        let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref() == part) else { break };
+        at = Some(k.span().start);
+        match v.get_ref() {
+            DeValue::Table(t) => table = t,
+            _ => break,
+        }
+    }
+    at.map(|start| text[..start.min(text.len())].matches('\n').count() + 1)
 }
 
 /// A TOML error as `line L, column C: message`, from the error's byte span.

@@ -95,8 +95,7 @@ impl World {
         })?;
 
         for (token, spec) in &m.lending {
-            let mut config = levfarm_core::lending::LendingConfig::new(spec.rate_model.clone());
-            config.reserve_factor_bps = levfarm_core::math::Bps(spec.reserve_factor_bps);
+            let config = spec.config();
             world.run(Command::CreateLendingPool { token: token.as_str().into(), config })?;
             let supply = world.value_to_amount(token, spec.supply)?;
             world.mint(LENDER, token, supply)?;
@@ -109,20 +108,7 @@ impl World {
             world.mint(DEMAND, token, supply)?;
         }
 
-        let l = &m.leverage;
-        let leverage = LeverageConfig {
-            work_factor_bps: levfarm_core::math::Bps(l.work_factor_bps),
-            kill_factor_bps: levfarm_core::math::Bps(l.kill_factor_bps),
-            kill_prize_bps: levfarm_core::math::Bps(l.kill_prize_bps),
-            kill_treasury_bps: levfarm_core::math::Bps(l.kill_treasury_bps),
-            reinvest_bounty_bps: levfarm_core::math::Bps(l.reinvest_bounty_bps),
-            min_debt: U256::ZERO,
-            valuation: if l.valuation == "oracle" {
-                levfarm_core::position::Valuation::Oracle
-            } else {
-                levfarm_core::position::Valuation::Exit
-            },
-        };
+        let leverage = m.leverage.config();
         let half = m.pool.tvl / 2.0;
         let amount0 = world.value_to_amount(&asset, half)?;
         let amount1 = world.value_to_amount(&stable, half)?;
