@@ -16,6 +16,7 @@
 pub mod backtest;
 pub mod book;
 pub mod data;
+pub mod extended;
 pub mod models;
 pub mod quote;
 pub mod risk_spec;

@@ -9,6 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::data::{self, Series};
+use crate::extended::Extended;
 use crate::scenario::{RewardPricePath, RewardSpec, UtilizationModel, VolumeModel};
 use crate::world::YEAR;
 use crate::SimError;
@@ -27,7 +28,7 @@ pub struct MeanReverting {
 #[derive(Debug, Clone)]
 pub enum Utilization {
     Constant(f64),
-    History(BTreeMap<String, Series>),
+    History(BTreeMap<String, Extended>),
     MeanReverting(Box<MeanReverting>),
 }
 
@@ -38,7 +39,8 @@ impl Utilization {
             UtilizationModel::History { path, symbols } => {
                 let mut series = BTreeMap::new();
                 for (token, symbol) in symbols {
-                    series.insert(token.clone(), data::load_utilization(path, symbol)?);
+                    let history = data::load_utilization(path, symbol)?;
+                    series.insert(token.clone(), Extended::new(history, token));
                 }
                 Utilization::History(series)
             }
@@ -59,7 +61,7 @@ impl Utilization {
     pub fn at(&mut self, token: &str, t: i64, dt: f64) -> Option<f64> {
         match self {
             Utilization::Constant(v) => Some(*v),
-            Utilization::History(series) => series.get(token).map(|s| s.at(t).clamp(0.0, 0.99)),
+            Utilization::History(series) => series.get_mut(token).map(|s| s.at(t)),
             Utilization::MeanReverting(m) => {
                 let MeanReverting { mean_logit, speed, volatility, rng, logit } = &mut **m;
                 let x = logit.entry(token.to_string()).or_insert(*mean_logit);
@@ -74,12 +76,16 @@ impl Utilization {
         }
     }
 
-    /// The span the data covers, when it comes from a history, for the report's notes.
-    pub fn coverage(&self) -> Vec<(String, i64, i64)> {
+    /// For a history: each token's span used as it is (after the launch warm-up) and the
+    /// process fitted to it that carries it outside, for the results' notes.
+    pub fn coverage(&self) -> Vec<(String, i64, i64, crate::extended::Fit)> {
         match self {
             Utilization::History(series) => series
                 .iter()
-                .filter_map(|(k, s)| Some((k.clone(), *s.times.first()?, *s.times.last()?)))
+                .map(|(k, s)| {
+                    let (from, to) = s.span();
+                    (k.clone(), from, to, s.fit)
+                })
                 .collect(),
             _ => Vec::new(),
         }

@@ -92,13 +92,17 @@ impl Backtest {
             &self.scenario.market.utilization
         {
             let u = crate::models::Utilization::new(&self.scenario.market.utilization)?;
-            for (token, from, to) in u.coverage() {
+            for (token, from, to, fit) in u.coverage() {
                 let (start, end) = (p.times[0], p.times[p.times.len() - 1]);
                 if start < from || end > to {
                     notes.push(format!(
-                        "{token} utilization from {path} covers {} to {}; outside it the edge value is held",
+                        "{token} utilization is {path}'s from {} (after its launch days) to {}; \
+                         outside that, a mean-reverting process fitted to it (long-run {:.0}%, \
+                         day-to-day persistence {:.3}) carries it on",
                         &data::iso(from)[..10],
-                        &data::iso(to)[..10]
+                        &data::iso(to)[..10],
+                        fit.median_utilization() * 100.0,
+                        fit.persistence
                     ));
                 }
             }

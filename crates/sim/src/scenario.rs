@@ -155,7 +155,8 @@ pub enum UtilizationModel {
     /// A fixed share of the supply is borrowed.
     Constant { value: f64 },
     /// Aave v2's daily utilization of a token (`bundled:aave_v2_utilization` covers
-    /// 2020-12 to 2022-07 and holds its edge values outside), per lending pool symbol.
+    /// 2020-12 to 2022-07), per lending pool symbol. Outside the history, and in its launch
+    /// days, a mean-reverting process fitted to it carries it on (see `extended`).
     History { path: String, symbols: BTreeMap<String, String> },
     /// A mean-reverting process (Ornstein-Uhlenbeck on the log-odds), seeded.
     MeanReverting { mean: f64, speed_per_year: f64, volatility: f64, seed: u64 },
