@@ -388,6 +388,11 @@ fn summary_table(output: &BacktestOutput) -> String {
         .collect();
     parts.push(vec!["total".into(), table::money(output.main.pnl.total() as f64 / 1e18)]);
     s.push_str(&table::render(&["part".into(), "value".into()], &parts));
+    s.push_str(&format!(
+        "impermanent loss is against holding the deposited tokens; bar by bar against the \
+         previous bar's holdings (loss-versus-rebalancing, not a part) it is {}\n",
+        table::money(output.main.pnl.loss_versus_rebalancing as f64 / 1e18)
+    ));
     let m = &output.main;
     let counts = action_counts(m);
     if !counts.is_empty() {

@@ -30,6 +30,11 @@ fn pnl_json(r: &RunResult) -> Value {
         parts.insert(name.replace(' ', "_"), json!(wad_text(v)));
     }
     parts.insert("total".into(), json!(wad_text(r.pnl.total())));
+    // A memo beside the parts, not one of them (the parts add up to the total).
+    parts.insert(
+        "memo_loss_versus_rebalancing".into(),
+        json!(wad_text(r.pnl.loss_versus_rebalancing)),
+    );
     Value::Object(parts)
 }
 

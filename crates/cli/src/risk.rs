@@ -518,6 +518,9 @@ fn calibrate(file: &str, args: &RiskArgs) -> Result<(), Failure> {
              GBM     mu = {:.4}, sigma = {:.4}   (log-likelihood {:.4} per step)\n\
              Merton  mu = {:.4}, sigma = {:.4}, lambda = {:.2}/yr, jump_mean = {:.4}, jump_std = {:.4}   ({:.4})\n\
              GARCH   mu = {:.4}, omega = {:.3e}, alpha = {:.4}, beta = {:.4}   ({:.4})\n\n\
+             mu is the price's drift in every model (E[P_t] = P_0·e^(mu·t)). Its standard error \
+             here is {:.2} a year: the history's drift is an estimate, not a forecast, and \
+             scenarios run with mu = 0 unless told otherwise.\n\n\
              As scenario settings:\n\
              model = {{ kind = \"gbm\", mu = {:.4}, sigma = {:.4} }}\n\
              model = {{ kind = \"merton\", mu = {:.4}, sigma = {:.4}, lambda = {:.2}, jump_mean = {:.4}, jump_std = {:.4} }}\n\
@@ -526,6 +529,7 @@ fn calibrate(file: &str, args: &RiskArgs) -> Result<(), Failure> {
             g.mu, g.sigma, fit.log_likelihood[0],
             m.mu, m.sigma, m.lambda, m.jump_mean, m.jump_std, fit.log_likelihood[1],
             h.mu, h.omega, h.alpha, h.beta, fit.log_likelihood[2],
+            fit.drift_standard_error,
             g.mu, g.sigma, m.mu, m.sigma, m.lambda, m.jump_mean, m.jump_std,
             h.mu, h.omega, h.alpha, h.beta,
         )

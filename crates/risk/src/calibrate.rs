@@ -70,11 +70,12 @@ pub struct MertonFit {
     pub jump_std: f64,
 }
 
-/// GARCH(1,1) on the step's log return: `r_t = mu·dt + e_t`, `e_t = sqrt(h_t)·z_t`,
-/// `h_t = omega + alpha·e_{t-1}² + beta·h_{t-1}`.
+/// GARCH(1,1) on the step's log return: `r_t = mu·dt − h_t/2 + e_t`,
+/// `e_t = sqrt(h_t)·z_t`, `h_t = omega + alpha·e_{t-1}² + beta·h_{t-1}`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct GarchFit {
-    /// Drift of the log price, per year.
+    /// Drift of the price (not of its log), per year, as in the other fits: the fitted log
+    /// drift plus half the long-run variance.
     pub mu: f64,
     /// Constant of the variance recursion, in per-step variance units.
     pub omega: f64,
@@ -99,6 +100,9 @@ pub struct Calibration {
     pub garch: GarchFit,
     /// Mean log-likelihood per observation at each fit: GBM, Merton, GARCH.
     pub log_likelihood: [f64; 3],
+    /// Standard error of the drift estimates, per year: `sigma / sqrt(years of data)`. A
+    /// history's drift is known only this well.
+    pub drift_standard_error: f64,
 }
 
 /// Why a series could not be fitted.
@@ -145,6 +149,7 @@ pub fn calibrate(log_returns: &[f64], dt: f64) -> Result<Calibration, Calibratio
         merton,
         garch,
         log_likelihood: [gbm_log_likelihood(&stats), merton_ll, garch_ll],
+        drift_standard_error: (stats.var / dt).sqrt() / (log_returns.len() as f64 * dt).sqrt(),
     })
 }
 
@@ -600,7 +605,11 @@ fn garch_fit(r: &[f64], dt: f64, stats: &Stats) -> (GarchFit, f64) {
     }
     let (m, omega, alpha, beta) =
         garch_decode(&best.x, stats).unwrap_or((stats.mean, stats.var, 0.0, 0.0));
-    (GarchFit { mu: m / dt, omega, alpha, beta }, -best.f)
+    // The fit's log drift `m` per step; as a price drift, plus half the long-run variance
+    // (the sample's where the recursion has no long run).
+    let persistence = alpha + beta;
+    let long_run = if persistence < 1.0 { omega / (1.0 - persistence) } else { stats.var };
+    (GarchFit { mu: (m + 0.5 * long_run) / dt, omega, alpha, beta }, -best.f)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -80,14 +80,15 @@ impl Model {
                 }
             }
             PriceModelSpec::Garch { mu, omega, alpha, beta } => Model::Garch {
+                // The step's `− h/2` is added as it goes, with the step's own variance.
                 drift: mu * dt,
                 omega,
                 alpha,
                 beta,
                 h0: omega / (1.0 - alpha - beta),
             },
-            PriceModelSpec::Bootstrap { block_hours } => Model::Bootstrap {
-                returns: returns.unwrap_or_else(|| std::sync::Arc::from(vec![0.0])),
+            PriceModelSpec::Bootstrap { block_hours, mu } => Model::Bootstrap {
+                returns: recentred(returns.as_deref().unwrap_or(&[0.0]), mu * dt),
                 block: block_hours.max(1) as usize,
             },
         }
@@ -155,7 +156,7 @@ impl PathGen<'_> {
                 *z = normal(&mut self.rng);
                 let e = self.h.sqrt() * *z;
                 self.last_e = e;
-                drift + e
+                drift - 0.5 * self.h + e
             }
             Model::Bootstrap { returns, block } => {
                 if self.left == 0 {
@@ -172,6 +173,17 @@ impl PathGen<'_> {
             }
         }
     }
+}
+
+/// `returns` shifted by one constant so that a step drawn from them grows the price by
+/// `e^{drift}` on average: `r − ln(mean(e^r)) + drift`. Their spread, tails and order are
+/// kept; the history's own drift is taken out.
+pub fn recentred(returns: &[f64], drift: f64) -> std::sync::Arc<[f64]> {
+    let n = returns.len().max(1) as f64;
+    // ln(mean(e^r)) around the largest return, so that e^r cannot overflow.
+    let top = returns.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(0.0);
+    let growth = top + (returns.iter().map(|r| (r - top).exp()).sum::<f64>() / n).ln();
+    returns.iter().map(|r| r - growth + drift).collect()
 }
 
 /// The second asset's per-step constants and its own generator.

@@ -189,7 +189,10 @@ impl Plan {
             .map(|i| (u64::from(steps) * u64::from(i) / u64::from(points - 1)) as u32)
             .collect();
         let fingerprint = fingerprint(base, sweeps, start_price);
-        let model_note = describe_model(&spec.model);
+        let model_note = match &returns {
+            Some(r) => format!("{}; {}", describe_model(&spec.model), data_drift_note(r, dt)),
+            None => describe_model(&spec.model),
+        };
         let position_note = describe_position(base);
         Ok(Plan {
             spec,
@@ -501,6 +504,20 @@ pub fn log_returns(closes: &[Price]) -> Vec<f64> {
         .collect()
 }
 
+/// The drift the data's own returns show, with its standard error: what the bootstrap takes
+/// out. `dt` is the step in seconds.
+fn data_drift_note(returns: &[f64], dt: u64) -> String {
+    let n = returns.len().max(1) as f64;
+    let step = dt as f64 / YEAR;
+    let mean = returns.iter().sum::<f64>() / n;
+    let var = returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n;
+    let mu = mean / step + 0.5 * var / step;
+    let se = (var / step).sqrt() / (n * step).sqrt();
+    format!(
+        "the data's own price drift, {mu:.2} ± {se:.2} a year (one standard error), is not used"
+    )
+}
+
 fn describe_model(m: &PriceModelSpec) -> String {
     match m {
         PriceModelSpec::Gbm { mu, sigma } => format!("GBM, drift {mu}, volatility {sigma}"),
@@ -511,9 +528,10 @@ fn describe_model(m: &PriceModelSpec) -> String {
         PriceModelSpec::Garch { mu, omega, alpha, beta } => {
             format!("GARCH(1,1), drift {mu}, ω {omega:e}, α {alpha}, β {beta}")
         }
-        PriceModelSpec::Bootstrap { block_hours } => {
-            format!("block bootstrap of the data's returns, {block_hours}-step blocks")
-        }
+        PriceModelSpec::Bootstrap { block_hours, mu } => format!(
+            "block bootstrap of the data's returns, {block_hours}-step blocks, re-centred to a \
+             price drift of {mu} a year"
+        ),
     }
 }
 

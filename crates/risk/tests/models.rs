@@ -65,7 +65,7 @@ fn merton_and_garch_have_their_variance() {
 }
 
 #[test]
-fn bootstrap_keeps_the_sample_mean_and_volatility() {
+fn bootstrap_keeps_the_sample_volatility_and_takes_out_its_drift() {
     let prices = levfarm_sim::data::load_prices(
         "bundled:ETHUSD_1h",
         &levfarm_sim::data::PriceOptions {
@@ -79,11 +79,15 @@ fn bootstrap_keeps_the_sample_mean_and_volatility() {
     let mean = returns.iter().sum::<f64>() / n;
     let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n).sqrt();
     let model = Model::new(
-        &PriceModelSpec::Bootstrap { block_hours: 24 },
+        &PriceModelSpec::Bootstrap { block_hours: 24, mu: 0.0 },
         1.0 / 8760.0,
         Some(returns.clone().into()),
     );
-    let (mut sum, mut sq, mut k) = (0.0, 0.0, 0.0);
+    // Re-centred to no drift: each return less c = ln(mean(e^r)), so that a step's mean
+    // gross return e^r is 1 and the mean log return is about −σ²/2 per step.
+    let c = (returns.iter().map(|r| r.exp()).sum::<f64>() / n).ln();
+    let mean = mean - c;
+    let (mut sum, mut sq, mut k, mut gross) = (0.0, 0.0, 0.0, 0.0);
     for p in 0..200 {
         let mut g = model.path(11, p);
         let mut z = 0.0;
@@ -91,6 +95,7 @@ fn bootstrap_keeps_the_sample_mean_and_volatility() {
             let r = g.next(&mut z);
             sum += r;
             sq += r * r;
+            gross += r.exp();
             k += 1.0;
         }
     }
@@ -100,12 +105,16 @@ fn bootstrap_keeps_the_sample_mean_and_volatility() {
     let se = sd * (24.0 / k).sqrt();
     assert!((m - mean).abs() < 4.0 * se, "bootstrap mean {m}, sample {mean}, se {se}");
     assert!((s / sd - 1.0).abs() < 0.03, "bootstrap volatility {s}, sample {sd}");
-    // Every draw is one of the sample's returns.
+    // No drift: the mean gross return is 1 within its error (the same error as the mean's).
+    assert!((gross / k - 1.0).abs() < 4.0 * se, "mean gross return {}", gross / k);
+    // ETH's history grew (about 0.16 a year as a price drift): that drift is gone.
+    assert!((mean / (-0.5 * sd * sd) - 1.0).abs() < 0.05, "{mean} vs -σ²/2");
+    // Every draw is one of the sample's returns, shifted by c.
     let mut g = model.path(11, 0);
     let mut z = 0.0;
     for _ in 0..100 {
         let r = g.next(&mut z);
-        assert!(returns.contains(&r));
+        assert!(returns.iter().any(|x| ((x - c) - r).abs() < 1e-12), "{r}");
     }
 }
 
@@ -120,4 +129,35 @@ fn a_path_depends_on_seed_and_id_only() {
     assert_eq!(draw(1, 5), draw(1, 5));
     assert_ne!(draw(1, 5), draw(1, 6));
     assert_ne!(draw(1, 5), draw(2, 5));
+}
+
+/// `mu` means one thing in every model: the price's expected growth, E[P_T] = P_0·e^{mu·T}.
+/// (GARCH's `mu` was the log price's drift, so the same number meant a larger price drift.)
+#[test]
+fn every_model_means_the_same_drift() {
+    let dt = 1.0 / 365.0;
+    let (mu, paths) = (0.2, 20_000u64);
+    let models = [
+        PriceModelSpec::Gbm { mu, sigma: 0.6 },
+        PriceModelSpec::Merton { mu, sigma: 0.5, lambda: 10.0, jump_mean: -0.05, jump_std: 0.1 },
+        PriceModelSpec::Garch { mu, omega: 2e-5, alpha: 0.06, beta: 0.9 },
+    ];
+    for spec in models {
+        let model = Model::new(&spec, dt, None);
+        let (mut sum, mut sq) = (0.0, 0.0);
+        for p in 0..paths {
+            let mut g = model.path(5, p);
+            let mut z = 0.0;
+            let growth = (0..365).map(|_| g.next(&mut z)).sum::<f64>().exp();
+            sum += growth;
+            sq += growth * growth;
+        }
+        let mean = sum / paths as f64;
+        let se = ((sq / paths as f64 - mean * mean) / paths as f64).sqrt();
+        let expect = mu.exp();
+        assert!(
+            (mean - expect).abs() < 4.0 * se,
+            "{spec:?}: E[P_1/P_0] = {mean} ± {se}, not {expect}"
+        );
+    }
 }

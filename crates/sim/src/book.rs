@@ -6,10 +6,24 @@
 //! between, the change is split into steps, each a difference of the same rounded valuations,
 //! so the parts add up to the change to the last unit (1e-18 of the numeraire):
 //!
-//! 1. **price exposure**: the old holdings (liquidity's tokens at the old price, fees owed,
-//!    wallet, minus debt) revalued at the new prices;
-//! 2. **impermanent loss**: the old liquidity's tokens at the new price against those at the
-//!    old price, both valued at the new price (never positive);
+//! 1. **price exposure**: what the owner holds revalued at the new prices, counting the
+//!    liquidity as the tokens it was deposited with (its *deposit*), plus fees owed and the
+//!    wallet, minus debt;
+//! 2. **impermanent loss**, against holding the deposit: the rest of the liquidity's change at
+//!    fixed liquidity. Summed over the life of a deposit it is the liquidity's value less the
+//!    value of the tokens deposited, both at today's price: the closed form `2√R/(1+R) − 1`
+//!    of the deposit's value for a constant-product pool whose price moved by `R` since, the
+//!    same figure `levfarm quote` shows. It is never below zero in sum (up to rounding), but a
+//!    step back towards the deposit's price gives some back.
+//!
+//!    The deposit follows the liquidity: liquidity added (an open, a compounding, a fee that
+//!    grows a constant-product position) adds the tokens it took at that moment's price;
+//!    liquidity removed removes its share of the deposit; a new range starts a new deposit.
+//!
+//!    **Loss-versus-rebalancing** is kept beside the parts, as a memo that is not one of
+//!    them: the same liquidity's tokens at the new price against those at the old, both
+//!    valued at the new price, summed bar by bar. It is what the position loses to
+//!    arbitrageurs against a portfolio that rebalances to the pool's holdings every bar.
 //! 3. **trading fees**: the liquidity's and the fees owed's growth, at the new price;
 //! 4. **interest**: the debt's growth, at the new price;
 //! 5. **rewards**: the rewards' growth and revaluation; **lending income**: the supply's growth.
@@ -51,6 +65,19 @@ pub struct Pnl {
     pub trading_costs: i128,
     pub protection_costs: i128,
     pub liquidation_costs: i128,
+    /// A memo, not one of the parts: the bar-by-bar loss of the liquidity against holding
+    /// what it held at the previous bar (loss-versus-rebalancing).
+    pub loss_versus_rebalancing: i128,
+    /// The current liquidity's deposit: what impermanent loss is measured against.
+    pub deposit: Option<Deposit>,
+}
+
+/// The tokens a position's liquidity was deposited with, for `liquidity` in `range`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Deposit {
+    pub liquidity: U256,
+    pub range: Option<levfarm_core::position::TickRange>,
+    pub held: [U256; 2],
 }
 
 /// Which bucket an action's cost goes to.
@@ -91,18 +118,21 @@ impl Pnl {
                 let old_at_old = pa.lp_amounts(sqrt_price(q)?)?;
                 let old_at_new = pa.lp_amounts(sqrt_price(q1)?)?;
                 let new_at_new = pb.lp_amounts(sqrt_price(q1)?)?;
+                let held = self.deposit_of(pa, old_at_old)?;
                 let v = |amounts: [U256; 2], quotes: &[Quote; 3]| value2(amounts, pair(quotes));
-                self.price_exposure += v(old_at_old, q1)? - v(old_at_old, q)? + v(pa.owed, q1)?
+                let held_move = v(held, q1)? - v(held, q)?;
+                self.price_exposure += held_move + v(pa.owed, q1)?
                     - v(pa.owed, q)?
                     - (v(pa.debt, q1)? - v(pa.debt, q)?);
-                self.impermanent_loss += v(old_at_new, q1)? - v(old_at_old, q1)?;
+                self.impermanent_loss += v(old_at_new, q1)? - v(old_at_old, q)? - held_move;
+                self.loss_versus_rebalancing += v(old_at_new, q1)? - v(old_at_old, q1)?;
                 self.trading_fees +=
                     v(new_at_new, q1)? - v(old_at_new, q1)? + v(pb.owed, q1)? - v(pa.owed, q1)?;
                 self.interest -= v(pb.debt, q1)? - v(pa.debt, q1)?;
                 let (ra, rb) = (rewards(pa), rewards(pb));
                 self.farm_rewards += value(rb, q1[2])? - value(ra, q[2])?;
             }
-            (None, None) => {}
+            (None, None) => self.deposit = None,
             _ => {
                 return Err(SimError::Internal(
                     "a position opened or closed outside an action".into(),
@@ -119,6 +149,32 @@ impl Pnl {
         Ok(())
     }
 
+    /// The deposit behind `p`'s liquidity, whose tokens at the step's first price are
+    /// `now`, brought up to date with what changed the liquidity since the last step (an
+    /// action, or fees grown into a constant-product position), and kept for the next.
+    fn deposit_of(&mut self, p: &PositionInventory, now: [U256; 2]) -> Result<[U256; 2], SimError> {
+        let held = match self.deposit {
+            Some(d) if d.range == p.range && d.liquidity == p.liquidity => d.held,
+            // Removed: the rest keeps its share of the deposit.
+            Some(d)
+                if d.range == p.range && !d.liquidity.is_zero() && p.liquidity < d.liquidity =>
+            {
+                d.held.map(|h| scale(h, p.liquidity, d.liquidity))
+            }
+            // Added: the new liquidity brings what it took now (its share of `now`).
+            Some(d) if d.range == p.range && p.liquidity > d.liquidity => {
+                let gained = p.liquidity - d.liquidity;
+                [
+                    d.held[0] + scale(now[0], gained, p.liquidity),
+                    d.held[1] + scale(now[1], gained, p.liquidity),
+                ]
+            }
+            _ => now,
+        };
+        self.deposit = Some(Deposit { liquidity: p.liquidity, range: p.range, held });
+        Ok(held)
+    }
+
     /// Books an action's cost: equity before less equity after, at the same prices.
     pub fn action(&mut self, kind: CostKind, before: i128, after: i128) -> i128 {
         let change = after - before;
@@ -129,6 +185,11 @@ impl Pnl {
         }
         change
     }
+}
+
+/// `amount · part / whole`, rounded down (`whole` is not zero).
+fn scale(amount: U256, part: U256, whole: U256) -> U256 {
+    levfarm_core::math::mul_div(amount, part, whole).unwrap_or(amount)
 }
 
 fn rewards(p: &PositionInventory) -> U256 {

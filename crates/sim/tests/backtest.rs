@@ -99,6 +99,49 @@ fn a_21_percent_jump_shows_the_textbook_impermanent_loss() {
     assert!(p.trading_fees > 0 && f(p.trading_fees) < 5.0, "fees {}", f(p.trading_fees));
 }
 
+/// Regression: "impermanent loss" summed a bar-by-bar loss against the previous bar's
+/// holdings (loss-versus-rebalancing), so over the default history the unleveraged LP showed
+/// -9,124 where the closed form against holding the deposit gave -1,064. Now impermanent loss
+/// is against holding the deposit, and loss-versus-rebalancing is its own memo.
+#[test]
+fn impermanent_loss_is_against_holding_the_deposit() {
+    // Up 4x in twenty equal steps (each ×4^(1/20)); in a second run, back down to 2000.
+    let mut steps = vec![(2, "2000".to_string())];
+    let k = 4f64.powf(1.0 / 20.0);
+    for i in 1..=20 {
+        steps.push((1, format!("{:.6}", 2000.0 * k.powi(i))));
+    }
+    let up: Vec<(usize, &str)> = steps.iter().map(|(h, p)| (*h, p.as_str())).collect();
+    let s = quiet();
+    let r = run(&s, &path(&up));
+    assert_adds_up(&r);
+    let value_at_open = 30_000.0 + f(r.pnl.trading_costs);
+    // At R = 4 the LP is worth 2√4/(1+4) = 0.8 of holding the deposit, which is worth
+    // (4 + 1)/2 = 2.5 times the deposit's value at the open: IL = −0.2 · 2.5 · V = −0.5·V.
+    let il = f(r.pnl.impermanent_loss);
+    assert!((il / (-0.5 * value_at_open) - 1.0).abs() < 2e-3, "IL {il}, value {value_at_open}");
+    // Bar by bar the loss is smaller in size: every step rebalances at the new price.
+    let lvr = f(r.pnl.loss_versus_rebalancing);
+    assert!(lvr < 0.0 && lvr > il, "LVR {lvr}, IL {il}");
+    // Down again to 2000: the loss against holding comes back (fees and rounding aside);
+    // the loss-versus-rebalancing only grows.
+    let back: Vec<(usize, &str)> = up
+        .iter()
+        .copied()
+        .chain(steps[..20].iter().rev().map(|(_, p)| (1usize, p.as_str())))
+        .collect();
+    let r = run(&s, &path(&back));
+    assert_adds_up(&r);
+    let il = f(r.pnl.impermanent_loss);
+    // (What arbitrage fees added to the liquidity on the way up was deposited at those prices.)
+    assert!(il.abs() < 2e-4 * value_at_open, "IL after the round trip {il}");
+    assert!(
+        f(r.pnl.loss_versus_rebalancing) < 1.5 * lvr,
+        "LVR {}",
+        f(r.pnl.loss_versus_rebalancing)
+    );
+}
+
 #[test]
 fn volume_pays_the_fee_on_the_position_s_share() {
     let mut s = quiet();
