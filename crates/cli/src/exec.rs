@@ -41,14 +41,32 @@ pub fn run(args: &ExecArgs) -> anyhow::Result<ExitCode> {
     let name = args.script.display().to_string();
     let mut market = Market::new();
     let mut failure: Option<u8> = None;
-    for (index, line) in reader.lines().enumerate() {
-        let number = index + 1;
-        let line = line.with_context(|| format!("cannot read line {number} of {name}"))?;
-        let text = line.trim();
-        if text.is_empty() || text.starts_with('#') {
-            continue;
+    let mut reader = reader;
+    let mut bytes = Vec::new();
+    for number in 1.. {
+        bytes.clear();
+        let read = reader
+            .read_until(b'\n', &mut bytes)
+            .with_context(|| format!("cannot read line {number} of {name}"))?;
+        if read == 0 {
+            break;
         }
-        let (value, code) = match step(&mut market, text, number) {
+        // A byte-order mark before the first line is an encoding's marker, not content.
+        let body = match bytes.strip_prefix("\u{feff}".as_bytes()) {
+            Some(rest) if number == 1 => rest,
+            _ => &bytes[..],
+        };
+        let outcome = match std::str::from_utf8(body) {
+            Ok(line) => {
+                let text = line.trim();
+                if text.is_empty() || text.starts_with('#') {
+                    continue;
+                }
+                step(&mut market, text, number)
+            }
+            Err(e) => Err(not_utf8(number, &e)),
+        };
+        let (value, code) = match outcome {
             Ok(events) => {
                 for event in events {
                     writeln!(out, "{event}")?;
@@ -89,6 +107,16 @@ fn step(market: &mut Market, text: &str, line: usize) -> Result<Vec<Value>, (Val
     Ok(events.into_iter().map(|event| tag_line(event, line)).collect())
 }
 
+/// The error line for a script line that is not UTF-8 text.
+fn not_utf8(line: usize, e: &std::str::Utf8Error) -> (Value, u8) {
+    let message = format!(
+        "not UTF-8 text: an invalid byte at column {} (scripts are UTF-8 JSON)",
+        e.valid_up_to() + 1
+    );
+    let error = json!({ "kind": "malformed", "field": ".", "message": message });
+    (json!({ "line": line, "error": error }), EXIT_BAD_INPUT)
+}
+
 fn op_name(text: &str) -> Value {
     serde_json::from_str::<Value>(text)
         .ok()
@@ -113,5 +141,9 @@ fn report(name: &str, value: &Value) {
         Some(field) if field != "." => format!(", field {field}"),
         _ => String::new(),
     };
-    eprintln!("{name}:{line}{at}: {}", error["message"].as_str().unwrap_or("error"));
+    // One line per error, whatever the message quotes: control characters are escaped.
+    let message = levfarm_core::market::strict_json::printable_line(
+        error["message"].as_str().unwrap_or("error"),
+    );
+    eprintln!("{name}:{line}{at}: {message}");
 }

@@ -30,11 +30,6 @@ fn pnl_json(r: &RunResult) -> Value {
         parts.insert(name.replace(' ', "_"), json!(wad_text(v)));
     }
     parts.insert("total".into(), json!(wad_text(r.pnl.total())));
-    // A memo beside the parts, not one of them (the parts add up to the total).
-    parts.insert(
-        "memo_loss_versus_rebalancing".into(),
-        json!(wad_text(r.pnl.loss_versus_rebalancing)),
-    );
     Value::Object(parts)
 }
 
@@ -44,6 +39,8 @@ fn run_json(r: &RunResult) -> Value {
         "contributed": wad_text(r.contributed),
         "final_equity": wad_text(r.final_equity),
         "pnl": pnl_json(r),
+        // Beside the parts, not one of them: the parts add up to `pnl.total`.
+        "loss_versus_rebalancing": wad_text(r.pnl.loss_versus_rebalancing),
         "stats": r.stats,
         "liquidated_at": r.liquidated_at.map(iso),
         "closed_at": r.closed_at.map(iso),

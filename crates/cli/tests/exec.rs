@@ -284,3 +284,77 @@ fn the_docs_list_every_error_kind_the_engine_returns() {
         assert!(listed.contains(&format!("`{kind}`")), "docs/exec.md does not list `{kind}`");
     }
 }
+
+fn levfarm_bytes(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_levfarm"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("levfarm runs");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The error line a one-line script (after `SETUP`) gets, and the exit code.
+fn refusal(line: &str) -> (Value, Option<i32>) {
+    let output = levfarm(&["exec", "-"], &format!("{SETUP}{line}\n"));
+    let last = lines(&output).pop().expect("an error line");
+    assert_eq!(last["line"], 3, "{last}");
+    (last["error"].clone(), output.status.code())
+}
+
+/// Regressions from the robustness review: a duplicate key switched the command; empty and
+/// control-character names were accepted (and a newline split the error line); `mint` of 0
+/// was accepted; `advance_time` to u64::MAX then read "time cannot go backwards".
+#[test]
+fn exec_refuses_what_it_used_to_accept_and_says_where() {
+    let (e, code) =
+        refusal(r#"{"op":"mint","to":"bob","token":"USDC","amount":"1","op":"transfer"}"#);
+    assert_eq!((e["kind"].as_str(), code), (Some("malformed"), Some(2)), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("`op` is given twice"), "{e}");
+    for (to, field) in [(r#""""#, "to"), (r#""bo\nb""#, "to"), (r#""\u0007""#, "to")] {
+        let (e, code) =
+            refusal(&format!(r#"{{"op":"mint","to":{to},"token":"USDC","amount":"1"}}"#));
+        assert_eq!((e["field"].as_str(), code), (Some(field), Some(2)), "{e}");
+    }
+    let (e, code) = refusal(r#"{"op":"mint","to":"bob","token":"USDC","amount":"0"}"#);
+    assert_eq!((e["kind"].as_str(), code), (Some("amount_too_small"), Some(1)), "{e}");
+    let (e, code) = refusal(r#"{"op":"advance_time","seconds":18446744073709551615}"#);
+    assert_eq!((e["kind"].as_str(), code), (Some("invalid"), Some(1)), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("9999-12-31"), "{e}");
+    // A name with a newline in an error message stays on one line of standard error.
+    let output =
+        levfarm(&["exec", "-"], "{\"op\":\"set_price\",\"token\":\"A\\nB\",\"price\":\"1\"}\n");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// Regressions: a UTF-8 byte-order mark broke the first line; invalid UTF-8 exited 3 with no
+/// JSON error line, even with `--keep-going`.
+#[test]
+fn exec_reads_a_bom_and_reports_invalid_utf8_as_a_line() {
+    let script = format!("\u{feff}{SETUP}");
+    let output = levfarm(&["exec", "-"], &script);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut bytes = SETUP.as_bytes().to_vec();
+    bytes.extend_from_slice(
+        b"{\"op\":\"mint\",\"to\":\"b\xffb\",\"token\":\"USDC\",\"amount\":\"1\"}\n",
+    );
+    bytes.extend_from_slice(
+        b"{\"op\":\"mint\",\"to\":\"bob\",\"token\":\"USDC\",\"amount\":\"1\"}\n",
+    );
+    let stopped = levfarm_bytes(&["exec", "-"], &bytes);
+    assert_eq!(stopped.status.code(), Some(2));
+    let error = lines(&stopped).pop().unwrap();
+    assert_eq!(
+        (error["line"].as_u64(), error["error"]["kind"].as_str()),
+        (Some(3), Some("malformed"))
+    );
+    assert!(error["error"]["message"].as_str().unwrap().contains("column 21"), "{error}");
+    let kept = levfarm_bytes(&["exec", "--keep-going", "-"], &bytes);
+    assert_eq!(kept.status.code(), Some(0));
+    let last = lines(&kept).pop().unwrap();
+    assert_eq!((last["line"].as_u64(), last["event"].as_str()), (Some(4), Some("minted")));
+}

@@ -250,6 +250,9 @@ impl Market {
 
     /// A new pool of either kind: two different known tokens and an unused name.
     pub(super) fn check_new_pool(&self, id: &str, token0: &str, token1: &str) -> Result<(), Error> {
+        super::strict_json::readable(id).map_err(|m| {
+            Error::invalid(format!("pool name \"{}\" {m}", super::strict_json::printable(id)))
+        })?;
         self.token(token0)?;
         self.token(token1)?;
         if token0 == token1 {

@@ -52,10 +52,12 @@ impl Command {
     /// Parses one JSON line, naming the field that is wrong when it fails.
     pub fn from_json_line(line: &str) -> Result<Command, ParseError> {
         let whole = |message: String| ParseError { field: ".".into(), message };
-        let mut object = match serde_json::from_str::<serde_json::Value>(line) {
+        // A key given twice (a second `op` would switch the command) and empty or
+        // unprintable names are refused here, where the text enters.
+        let mut object = match super::strict_json::parse(line) {
             Ok(serde_json::Value::Object(object)) => object,
             Ok(_) => return Err(whole("a command is a JSON object with an \"op\" field".into())),
-            Err(e) => return Err(whole(format!("not JSON: {e}"))),
+            Err(e) => return Err(ParseError { field: e.field, message: e.message }),
         };
         let op = match object.remove("op") {
             Some(serde_json::Value::String(op)) => op,

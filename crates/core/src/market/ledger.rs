@@ -148,6 +148,10 @@ impl Market {
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
         self.token(token)?;
+        account_name(to)?;
+        if amount.is_zero() {
+            return Err(Error::AmountTooSmall { what: "mint", amount });
+        }
         self.ledger.record_mint(token, amount)?;
         self.ledger.credit(&Holder::Account(to.into()), token, amount)?;
         ev.push(Event::Minted { to: to.into(), token: token.into(), amount: Amount(amount) });
@@ -163,6 +167,7 @@ impl Market {
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
         self.token(token)?;
+        account_name(to)?;
         let (from, to) = (Holder::Account(from.into()), Holder::Account(to.into()));
         self.transfer(&from, &to, token, amount, ev)
     }
@@ -240,4 +245,12 @@ mod tests {
         assert!(overflow.is_err());
         assert_eq!(l, before);
     }
+}
+
+/// An account comes into being when it first receives tokens: its name must be readable
+/// text (not empty, no control characters), or errors and outputs that name it break.
+fn account_name(name: &str) -> Result<(), Error> {
+    super::strict_json::readable(name).map_err(|m| {
+        Error::invalid(format!("account name \"{}\" {m}", super::strict_json::printable(name)))
+    })
 }

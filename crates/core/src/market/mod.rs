@@ -18,6 +18,7 @@ mod lending_ops;
 mod liquidation;
 mod position_ops;
 mod range_ops;
+pub mod strict_json;
 mod v3_ops;
 mod view;
 

@@ -347,6 +347,9 @@ pub struct PositionSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<crate::position::TickRange>,
     pub health: Option<PositionHealth>,
+    /// Why an open position's health could not be computed (then `health` is null).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_error: Option<String>,
 }
 
 impl Market {
@@ -382,7 +385,13 @@ impl Market {
             .collect();
         let mut positions = Vec::new();
         for p in self.positions.values() {
-            let health = if p.open { Some(self.position_health(p.id)?) } else { None };
+            // One position that cannot be valued (an overflow in a pool driven to an
+            // extreme) reports its own error; the rest of the summary stands.
+            let (health, health_error) = match p.open.then(|| self.position_health(p.id)) {
+                Some(Ok(h)) => (Some(h), None),
+                Some(Err(e)) => (None, Some(e.to_string())),
+                None => (None, None),
+            };
             positions.push(PositionSummary {
                 id: p.id,
                 owner: p.owner.clone(),
@@ -391,6 +400,7 @@ impl Market {
                 lp: Amount(p.lp),
                 range: p.range,
                 health,
+                health_error,
             });
         }
         let v3_pools = self
