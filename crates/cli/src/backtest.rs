@@ -377,6 +377,14 @@ fn summary_table(output: &BacktestOutput) -> String {
     let mut rows = vec![row(&output.main)];
     rows.extend(output.alternatives.iter().map(row));
     s.push_str(&table::render(&header, &rows));
+    if !output.main.stats.net_apy.is_finite() {
+        s.push_str(&format!(
+            "net APY is not given for a window under 90 days (this one is {:.1} days): \
+             annualised, it would mislead; the return over the window is {}\n",
+            output.main.stats.years * 365.0,
+            table::percent(output.main.stats.total_return)
+        ));
+    }
     s.push_str("\nprofit and loss of the leveraged position\n");
     let mut parts: Vec<Vec<String>> = output
         .main

@@ -104,7 +104,7 @@ impl From<RiskError> for Failure {
     fn from(e: RiskError) -> Self {
         let code = match &e {
             RiskError::Interrupted => EXIT_INTERRUPTED,
-            RiskError::Engine(_) => EXIT_REJECTED,
+            RiskError::Engine(_) | RiskError::Refused(_) => EXIT_REJECTED,
             RiskError::Internal(_) => EXIT_IO,
             RiskError::Sim(e) if matches!(**e, levfarm_sim::SimError::Engine(_)) => EXIT_REJECTED,
             _ => EXIT_BAD_INPUT,
@@ -124,6 +124,9 @@ pub fn merge(args: &MergeArgs) -> ExitCode {
 /// The shard to run: the flag, or a scheduler's array index with `--shards`.
 fn shard(args: &RiskArgs) -> Result<Option<(u64, u64)>, Failure> {
     let bad = |m: String| Failure(EXIT_BAD_INPUT, m);
+    if args.shards == Some(0) {
+        return Err(bad("--shards must be at least 1".into()));
+    }
     if let Some(s) = &args.shard {
         let (i, n) = s
             .split_once('/')
@@ -183,6 +186,12 @@ fn run_risk(args: &RiskArgs) -> Result<(), Failure> {
         scenario = scenario.with_value("risk.horizon_days", &d.to_string())?;
     }
     if let Some(l) = &args.leverages {
+        if let Some(bad) = l.iter().find(|v| !(v.is_finite() && (1.0..=20.0).contains(*v))) {
+            return Err(Failure(
+                EXIT_BAD_INPUT,
+                format!("--leverages (risk.leverages): {bad} is not a leverage; give numbers from 1 to 20"),
+            ));
+        }
         let list = l.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ");
         scenario = scenario.with_value("risk.leverages", &format!("[{list}]"))?;
     }
@@ -306,6 +315,16 @@ fn run_merge(args: &MergeArgs) -> Result<(), Failure> {
     let scenario = merged.scenario.clone();
     let prices = levfarm_sim::Backtest::load(scenario.clone())?.prices;
     let plan = Plan::new(&scenario, &merged.sweeps, Some(&prices))?;
+    if plan.fingerprint != merged.fingerprint {
+        return Err(Failure(
+            EXIT_BAD_INPUT,
+            format!(
+                "merge: the partials' fingerprint {} is not that of the settings they carry ({}): \
+                 were the files edited, or the data changed since the run?",
+                merged.fingerprint, plan.fingerprint
+            ),
+        ));
+    }
     if !plan.complete(&merged) {
         return Err(Failure(
             EXIT_BAD_INPUT,
@@ -340,6 +359,21 @@ pub fn recommendations(plan: &Plan, summaries: &[Summary]) -> Vec<String> {
         }
     }
     let pct = |v: f64| format!("{:.1}%", v * 100.0);
+    let paths = plan.spec.paths;
+    let floor = levfarm_risk::stats::wilson(0, paths).1;
+    if floor > target {
+        // Even no liquidation in `paths` paths cannot show the target: the bound of 0 of n is
+        // z²/(n + z²), within the target from n = z²·(1 − t)/t.
+        let z2 = 1.959_963_984_540_054_f64.powi(2);
+        let needed = (z2 * (1.0 - target) / target).ceil();
+        return vec![format!(
+            "the sample is too small to recommend a leverage: with {paths} paths even no \
+             liquidation at all only bounds the probability below {} (95%), above the target \
+             {}; run at least {needed} paths (--paths)",
+            pct(floor),
+            pct(target)
+        )];
+    }
     groups
         .into_iter()
         .map(|(key, mut points)| {
@@ -418,6 +452,7 @@ fn output(
             "seed": plan.spec.seed,
             "start_price": plan.start_price,
             "configs": configs,
+            "notes": notes(plan, &summaries),
             "recommendations": recs,
         });
         serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
@@ -444,16 +479,24 @@ fn table_text(plan: &Plan, summaries: &[Summary], recs: &[String]) -> String {
         plan.model_note
     );
     let pct = |v: f64| if v.is_finite() { table::percent(v) } else { "–".into() };
+    let annualised = summaries.iter().all(|m| m.annualised);
+    let figure = if annualised { "APY" } else { "return" };
+    let (mean_h, median_h, low_h, high_h) = (
+        format!("mean {figure}"),
+        format!("median {figure}"),
+        format!("5% {figure}"),
+        format!("95% {figure}"),
+    );
     let header: Vec<String> = [
         "config",
         "P(liq)",
         "95% CI",
         "P(loss)",
-        "P(loss>all)",
-        "mean APY",
-        "median APY",
-        "5% APY",
-        "95% APY",
+        "P(all lost)",
+        mean_h.as_str(),
+        median_h.as_str(),
+        low_h.as_str(),
+        high_h.as_str(),
         "VaR95",
         "CVaR95",
         "VaR99",
@@ -468,15 +511,21 @@ fn table_text(plan: &Plan, summaries: &[Summary], recs: &[String]) -> String {
         .iter()
         .zip(summaries)
         .map(|(c, m)| {
-            let q = |p: f64| m.apy_quantiles.iter().find(|x| x.0 == p).map_or(f64::NAN, |x| x.1);
+            let quantiles = if annualised { &m.apy_quantiles } else { &m.return_quantiles };
+            let q = |p: f64| quantiles.iter().find(|x| x.0 == p).map_or(f64::NAN, |x| x.1);
+            let (mean, median) = if annualised {
+                (m.mean_apy, m.median_apy)
+            } else {
+                (m.mean_return, m.median_return)
+            };
             vec![
                 c.label.clone(),
                 pct(m.liquidation_probability),
                 format!("{}–{}", pct(m.liquidation_ci95.0), pct(m.liquidation_ci95.1)),
                 pct(m.loss_probability),
                 pct(m.wipeout_probability),
-                pct(m.mean_apy),
-                pct(m.median_apy),
+                pct(mean),
+                pct(median),
                 pct(q(0.05)),
                 pct(q(0.95)),
                 pct(m.var95),
@@ -489,10 +538,44 @@ fn table_text(plan: &Plan, summaries: &[Summary], recs: &[String]) -> String {
         .collect();
     text.push_str(&table::render(&header, &rows));
     text.push('\n');
+    for note in notes(plan, summaries) {
+        text.push_str(&format!("note: {note}\n"));
+    }
     for r in recs {
         text.push_str(&format!("Recommendation: {r}\n"));
     }
     text
+}
+
+/// What a reader must know to read the table right: returns not annualised, losses past 100%,
+/// paths beyond the histogram.
+pub fn notes(plan: &Plan, summaries: &[Summary]) -> Vec<String> {
+    let mut notes = Vec::new();
+    if summaries.iter().any(|m| !m.annualised) {
+        notes.push(format!(
+            "the horizon, {} days, is under 90: the figures are returns over it, not \
+             annualised (an annual rate of a few days' return would mislead)",
+            plan.spec.horizon_days
+        ));
+    }
+    if summaries.iter().any(|m| m.var99 > 1.0 || m.cvar99 > 1.0 || m.var95 > 1.0) {
+        notes.push(
+            "a loss above 100% is gas paid after the position lost everything (a protocol \
+             hack); positions are non-recourse, nothing more can be lost"
+                .into(),
+        );
+    }
+    if let Some(worst) = summaries.iter().map(|m| m.outside_range).reduce(f64::max) {
+        if worst > 0.01 {
+            notes.push(format!(
+                "{:.1}% of the paths of some configuration end below −2x or above 10x the \
+                 equity, outside the histogram: quantiles among them are bounds, and the \
+                 model settings are extreme (the result is degenerate)",
+                worst * 100.0
+            ));
+        }
+    }
+    notes
 }
 
 fn calibrate(file: &str, args: &RiskArgs) -> Result<(), Failure> {

@@ -131,7 +131,18 @@ fn bad_input_is_located_and_exits_2() {
         (&["risk", "--set", "risk.steps_per_day=7"], "risk.steps_per_day"),
         (&["risk", "--leverages", "3,25"], "risk.leverages"),
         (&["risk", "--set", "position.borrow=\"both\""], "position.borrow"),
-        (&["risk", "--leverages", "6", "--paths", "10"], "configuration position.leverage=6"),
+        (&["risk", "--leverages", "NaN"], "--leverages"),
+        (&["risk", "--shards", "0"], "--shards"),
+        (&["risk", "--set", "risk.hazard=[]"], "risk.hazard"),
+        (
+            &[
+                "risk",
+                "--set",
+                "risk.model={ kind = \"merton\", mu = 0.0, sigma = 0.5, lambda = 10000.0, jump_mean = 5.0, jump_std = 0.1 }",
+            ],
+            "risk.model.lambda",
+        ),
+        (&["risk", "--set", "risk.model={ kind = \"gbm\", mu = 20.0, sigma = 0.5 }"], "risk.model.mu"),
         (&["risk", "--calibrate", "no-such-file.csv"], "no-such-file.csv"),
         (&["risk", "--frictionless", "--horizon-days", "0"], "--horizon-days"),
         (&["risk", "--frictionless", "--leverages", "1"], "--leverages"),
@@ -229,4 +240,98 @@ fn calibrate_prints_fitted_models_and_the_report_is_written() {
     assert!(page.starts_with("<!DOCTYPE html>"));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Recommendation:"), "{text}");
+}
+
+/// Regression: a leverage the engine will not open exited 2 ("bad input") where the docs
+/// say 1 (the protocol said no), naming the configuration.
+#[test]
+fn a_configuration_the_engine_refuses_exits_1_naming_it() {
+    let dir = tmp("refused");
+    let out = levfarm(&["risk", "--leverages", "6", "--paths", "10", "--quiet"], &[], &dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("configuration position.leverage=6"), "{err}");
+}
+
+/// Regressions: 64 paths recommended that no leverage was safe (the 95% bound of zero
+/// liquidations in 64 paths is 5.7%); a five-day horizon printed annualised APYs in the
+/// millions of percent.
+#[test]
+fn few_paths_and_short_horizons_say_what_they_can_and_cannot_tell() {
+    let dir = tmp("honest");
+    let out = levfarm(
+        &[
+            "risk",
+            "--paths",
+            "64",
+            "--horizon-days",
+            "5",
+            "--leverages",
+            "1.5,2",
+            "--quiet",
+            "--json",
+        ],
+        &[],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rec = v["recommendations"][0].as_str().unwrap();
+    // 1.96²·0.95/0.05 = 72.99: 73 paths.
+    assert!(rec.contains("sample is too small") && rec.contains("at least 73 paths"), "{rec}");
+    let summary = &v["configs"][0]["summary"];
+    assert_eq!(summary["annualised"], false);
+    assert!(summary["mean_apy"].is_null() && summary["median_apy"].is_null(), "{summary}");
+    let r = summary["mean_return"].as_f64().unwrap();
+    assert!(r.abs() < 0.5, "five days' mean return {r}");
+    assert!(v["notes"][0].as_str().unwrap().contains("not annualised"), "{}", v["notes"]);
+    let text = levfarm(
+        &["risk", "--paths", "64", "--horizon-days", "5", "--leverages", "1.5", "--quiet"],
+        &[],
+        &dir,
+    );
+    let table = String::from_utf8_lossy(&text.stdout);
+    assert!(table.contains("mean return") && !table.contains("mean APY"), "{table}");
+}
+
+/// Merged partials are checked against their own invariants and their fingerprint against
+/// their content: more liquidations than paths printed P(liq) of 333,333%; an edited
+/// scenario gave "a shard is missing".
+#[test]
+fn tampered_partials_are_refused_saying_what_is_wrong() {
+    let dir = tmp("tampered");
+    assert!(run(&with(&["--shard", "1/2"]), &[], &dir).status.success());
+    assert!(run(&with(&["--shard", "2/2"]), &[], &dir).status.success());
+    let text = std::fs::read_to_string(dir.join("risk-shard-2-of-2.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let paths = v["paths"].as_u64().unwrap();
+    v["accums"][0]["liquidated"] = serde_json::json!(paths * 3);
+    std::fs::write(dir.join("bad-count.json"), v.to_string()).unwrap();
+    let out = levfarm(&["merge", "risk-shard-1-of-2.json", "bad-count.json"], &[], &dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("liquidated"), "{err}");
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["paths"] = serde_json::json!(0);
+    std::fs::write(dir.join("zero.json"), v.to_string()).unwrap();
+    let out = levfarm(&["merge", "risk-shard-1-of-2.json", "zero.json"], &[], &dir);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("paths"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["risk-shard-1-of-2.json", "risk-shard-2-of-2.json"] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["scenario"]["market"]["pool"]["fee_bps"] = serde_json::json!(100);
+        std::fs::write(dir.join(format!("edited-{name}")), v.to_string()).unwrap();
+    }
+    let out = levfarm(
+        &["merge", "edited-risk-shard-1-of-2.json", "edited-risk-shard-2-of-2.json"],
+        &[],
+        &dir,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("fingerprint") && !err.contains("missing"), "{err}");
 }

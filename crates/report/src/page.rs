@@ -83,12 +83,24 @@ fn kpis(report: &BacktestReport) -> String {
             &format::money(position.final_equity),
             &format!("PnL {}", format::signed_money(position.pnl)),
         ),
-        kpi(
-            "Net APY",
-            sign_class(position.net_apy),
-            &format::percent(position.net_apy),
-            "annualised, after all costs",
-        ),
+        if position.net_apy.is_finite() {
+            kpi(
+                "Net APY",
+                sign_class(position.net_apy),
+                &format::percent(position.net_apy),
+                "annualised, after all costs",
+            )
+        } else {
+            // Under 90 days an annual rate would mislead: the return over the window.
+            let put_in = position.final_equity - position.pnl;
+            let back = if put_in > 0.0 { position.pnl / put_in } else { f64::NAN };
+            kpi(
+                "Return",
+                sign_class(back),
+                &format::percent(back),
+                "over the window, after all costs; not annualised (under 90 days)",
+            )
+        },
         kpi("Max drawdown", "", &format::percent(position.max_drawdown), "peak to trough"),
         liquidated,
     ];

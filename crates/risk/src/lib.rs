@@ -35,6 +35,10 @@ pub enum RiskError {
     Scenario(Box<levfarm_sim::scenario::ScenarioError>),
     #[error(transparent)]
     Engine(Box<levfarm_core::Error>),
+    /// The engine refused to open a configuration (a leverage above the work factor):
+    /// which one, and why.
+    #[error("{0}")]
+    Refused(String),
     #[error("interrupted")]
     Interrupted,
     #[error("internal error: {0}")]

@@ -159,7 +159,14 @@ impl Plan {
             let opened = levfarm_sim::backtest::open_at(&scenario, Price(price.0), seconds)
                 .map_err(|e| {
                     let at: Vec<String> = combo.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    RiskError::Input(format!("configuration {}: {e}", at.join(", ")))
+                    let message = format!("configuration {}: {e}", at.join(", "));
+                    match e {
+                        // A protocol "no" (a leverage past the work factor), not bad input.
+                        levfarm_sim::SimError::Engine(_) | levfarm_sim::SimError::Refused(_) => {
+                            RiskError::Refused(message)
+                        }
+                        _ => RiskError::Input(message),
+                    }
                 })?;
             let setup = Setup::new(&scenario, &opened, dt)?;
             let inp = Inputs::new(&scenario, dt, returns.clone());
@@ -347,6 +354,9 @@ impl Plan {
     /// Merges partials into the full result: they must share the fingerprint and cover every
     /// block exactly once.
     pub fn merge(parts: &[Partial]) -> Result<Partial, RiskError> {
+        if parts.len() > 100_000 {
+            return Err(RiskError::Input("merge: more than 100,000 partials".into()));
+        }
         let Some(first) = parts.first() else {
             return Err(RiskError::Input("merge: no partial results given".into()));
         };
@@ -385,6 +395,19 @@ impl Plan {
             {
                 return Err(RiskError::Input("merge: partials of different shapes".into()));
             }
+            // The same fingerprint must mean the same settings: a scenario edited in one
+            // file is caught here, not later as "a shard is missing".
+            if p.scenario != first.scenario || p.sweeps != first.sweeps {
+                return Err(RiskError::Input(format!(
+                    "merge: shard {}/{} carries other settings than shard {}/{} under the same \
+                     fingerprint (was a file edited?)",
+                    p.shard.0 + 1,
+                    p.shard.1,
+                    first.shard.0 + 1,
+                    first.shard.1
+                )));
+            }
+            check_partial(p)?;
             at = p.blocks.1;
         }
         let mut total = sorted[0].clone();
@@ -494,6 +517,32 @@ impl Inputs {
 fn logit(p: f64) -> f64 {
     let p = p.clamp(1e-6, 1.0 - 1e-6);
     (p / (1.0 - p)).ln()
+}
+
+/// A partial's own invariants: its blocks within its scenario's paths, its path count the
+/// blocks', and every configuration's counts within it.
+fn check_partial(p: &Partial) -> Result<(), RiskError> {
+    let shard = format!("merge: shard {}/{}", p.shard.0 + 1, p.shard.1);
+    let total = p.scenario.risk.paths;
+    let blocks = total.div_ceil(BLOCK);
+    if p.blocks.0 >= p.blocks.1 || p.blocks.1 > blocks {
+        return Err(RiskError::Input(format!(
+            "{shard}: blocks {}..{} are not within the run's 0..{blocks}",
+            p.blocks.0, p.blocks.1
+        )));
+    }
+    let paths = (p.blocks.1 * BLOCK).min(total) - p.blocks.0 * BLOCK;
+    if p.paths != paths {
+        return Err(RiskError::Input(format!(
+            "{shard}: says {} paths where its blocks hold {paths}",
+            p.paths
+        )));
+    }
+    for (i, a) in p.accums.iter().enumerate() {
+        a.check(paths)
+            .map_err(|m| RiskError::Input(format!("{shard}: configuration {}: {m}", i + 1)))?;
+    }
+    Ok(())
 }
 
 /// Log returns of a close series.

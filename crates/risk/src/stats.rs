@@ -56,6 +56,12 @@ impl Hist {
         self.bins.iter().map(|b| b.0).sum()
     }
 
+    /// Values below the range and above it (the underflow and overflow bins).
+    fn outside(&self) -> (u64, u64) {
+        let n = self.bins.len();
+        (self.bins[0].0, self.bins[n - 1].0)
+    }
+
     /// The mean of the bin holding the `k`-th smallest value (1-based).
     fn kth(&self, k: u64) -> f64 {
         let mut seen = 0;
@@ -256,7 +262,8 @@ impl Accum {
         if q < 1_000_000_000 {
             self.losses += 1;
         }
-        if q < 0 {
+        // 99.9% or more of the equity lost.
+        if q <= 1_000_000 {
             self.wipeouts += 1;
         }
         if let Some(step) = r.liquidated_step {
@@ -297,6 +304,42 @@ impl Accum {
         }
     }
 
+    /// Checks what any accumulator of `paths` paths must satisfy: no count above the paths,
+    /// histograms holding every path once, sums within what the paths can add up to. A
+    /// partial result read from a file is checked before it is merged.
+    pub fn check(&self, paths: u64) -> Result<(), String> {
+        if self.paths != paths {
+            return Err(format!("holds {} paths where its blocks have {paths}", self.paths));
+        }
+        for (name, count) in [
+            ("liquidated", self.liquidated),
+            ("stopped", self.stopped),
+            ("took_profit", self.took_profit),
+            ("losses", self.losses),
+            ("wipeouts", self.wipeouts),
+        ] {
+            if count > paths {
+                return Err(format!("counts {count} {name} in {paths} paths"));
+            }
+        }
+        if self.multiple.count() != paths {
+            return Err(format!("its histogram holds {} of {paths} paths", self.multiple.count()));
+        }
+        if let Some(h) = self.fan.iter().find(|h| h.count() != paths) {
+            return Err(format!("a fan point holds {} of {paths} paths", h.count()));
+        }
+        let days: u64 = self.liquidation_days.iter().fold(0u64, |a, &d| a.saturating_add(d));
+        if days != self.liquidated {
+            return Err(format!("{days} liquidations by day, {} in all", self.liquidated));
+        }
+        // Every multiple is a quantised f64 within ±2^63 nano-units.
+        let bound = i128::from(paths) * i128::from(i64::MAX);
+        if self.sum_multiple.abs() > bound || self.sum_apy.abs() > bound {
+            return Err("its sums are larger than its paths can add up to".into());
+        }
+        Ok(())
+    }
+
     /// Whether `o` was made with the same settings (same shapes).
     pub fn compatible(&self, o: &Accum) -> bool {
         self.liquidation_days.len() == o.liquidation_days.len()
@@ -326,15 +369,28 @@ pub struct Summary {
     pub liquidation_probability: f64,
     pub liquidation_ci95: (f64, f64),
     pub loss_probability: f64,
-    /// Probability of losing more than what was put in.
+    /// Probability of losing everything put in (99.9% or more). Positions are non-recourse:
+    /// the most one can lose is the equity; only gas paid after a wipe-out (a hack that
+    /// leaves nothing) takes the final multiple below zero, so losses just past 100% are gas.
     pub wipeout_probability: f64,
     pub stop_probability: f64,
     pub take_profit_probability: f64,
     pub mean_multiple: f64,
+    /// Whether the horizon is long enough (90 days) for the APYs to mean something; when it
+    /// is not they are NaN (null in JSON) and the returns over the horizon are the figures.
+    pub annualised: bool,
     pub mean_apy: f64,
     pub median_apy: f64,
     /// Net APY at 1%, 5%, 25%, 50%, 75%, 95% and 99%.
     pub apy_quantiles: Vec<(f64, f64)>,
+    /// Return over the horizon (final equity / contributed − 1): mean, median and the same
+    /// quantiles as the APYs.
+    pub mean_return: f64,
+    pub median_return: f64,
+    pub return_quantiles: Vec<(f64, f64)>,
+    /// Share of paths whose multiple ended outside the histogram's range (below −2 or at or
+    /// above 10): quantiles that fall among them are bounds, not values.
+    pub outside_range: f64,
     /// Losses over the horizon as a share of what was put in (positive = loss).
     pub var95: f64,
     pub cvar95: f64,
@@ -369,6 +425,8 @@ impl Accum {
             }
             day as f64 + 0.5
         });
+        let annualised = years >= levfarm_sim::backtest::MIN_ANNUALISED_YEARS;
+        let annual = |m: f64| if annualised { apy(m, years) } else { f64::NAN };
         Summary {
             paths: self.paths,
             liquidation_probability: share(self.liquidated),
@@ -378,12 +436,23 @@ impl Accum {
             stop_probability: share(self.stopped),
             take_profit_probability: share(self.took_profit),
             mean_multiple: self.sum_multiple as f64 / Q / n,
-            mean_apy: self.sum_apy as f64 / Q / n,
-            median_apy: apy(self.multiple.quantile(0.5), years),
+            annualised,
+            mean_apy: if annualised { self.sum_apy as f64 / Q / n } else { f64::NAN },
+            median_apy: annual(self.multiple.quantile(0.5)),
             apy_quantiles: QUANTILES
                 .iter()
-                .map(|&p| (p, apy(self.multiple.quantile(p), years)))
+                .map(|&p| (p, annual(self.multiple.quantile(p))))
                 .collect(),
+            mean_return: self.sum_multiple as f64 / Q / n - 1.0,
+            median_return: self.multiple.quantile(0.5) - 1.0,
+            return_quantiles: QUANTILES
+                .iter()
+                .map(|&p| (p, self.multiple.quantile(p) - 1.0))
+                .collect(),
+            outside_range: {
+                let (below, above) = self.multiple.outside();
+                share(below + above)
+            },
             var95: 1.0 - self.multiple.quantile(0.05),
             cvar95: 1.0 - self.multiple.tail_mean(0.05),
             var99: 1.0 - self.multiple.quantile(0.01),

@@ -142,13 +142,19 @@ pub struct RunResult {
     pub stats: Stats,
 }
 
+/// The shortest window whose return is annualised: 90 days. Below it results show the
+/// return over the window instead (backtests and Monte Carlo horizons alike).
+pub const MIN_ANNUALISED_YEARS: f64 = 90.0 / 365.0;
+
 /// Statistics of an equity curve (f64: reporting only).
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Stats {
     pub final_equity: f64,
     pub pnl: f64,
     pub total_return: f64,
-    /// Compounded annual return of the owner's equity.
+    /// Compounded annual return of the owner's equity; NaN (null in JSON) for a window
+    /// shorter than [`MIN_ANNUALISED_YEARS`], where annualising would mislead (a week's 10%
+    /// is 14,000% a year): `total_return` is the figure then.
     pub net_apy: f64,
     pub max_drawdown: f64,
     pub years: f64,
@@ -1107,7 +1113,9 @@ pub fn stats(samples: &[Sample], contributed: i128) -> Stats {
         }
     }
     let total_return = if start > 0.0 { end / start - 1.0 } else { 0.0 };
-    let net_apy = if years > 0.0 && end > 0.0 && start > 0.0 {
+    let net_apy = if years < MIN_ANNUALISED_YEARS {
+        f64::NAN
+    } else if end > 0.0 && start > 0.0 {
         (end / start).powf(1.0 / years) - 1.0
     } else if end <= 0.0 {
         -1.0

@@ -190,11 +190,13 @@ impl RiskSpec {
                 fail(field, format!("{v} must be a volatility between 0 and 20 per year"))
             }
         };
+        // A drift of 5 a year is e^5 ≈ 148 times the price in a year: past that a run is
+        // no longer a scenario but an overflow of the statistics.
         let drift = |field: &str, v: f64| {
-            if finite(v) && v.abs() <= 20.0 {
+            if finite(v) && v.abs() <= 5.0 {
                 Ok(())
             } else {
-                fail(field, format!("{v} must be a drift between -20 and 20 per year"))
+                fail(field, format!("{v} must be a drift between -5 and 5 per year"))
             }
         };
         match &self.model {
@@ -213,6 +215,20 @@ impl RiskSpec {
                 }
                 if !(finite(*jump_std) && (0.0..=5.0).contains(jump_std)) {
                     fail("risk.model.jump_std", format!("{jump_std} must be between 0 and 5"))?;
+                }
+                // The jumps' expected return a year, λ·(e^(m + s²/2) − 1), is compensated in
+                // the drift; past ±10 a year the paths are all jumps and compensation.
+                let kappa = (jump_mean + 0.5 * jump_std * jump_std).exp() - 1.0;
+                if (lambda * kappa).abs() > 10.0 {
+                    fail(
+                        "risk.model.lambda",
+                        format!(
+                            "{lambda} jumps a year of mean log size {jump_mean} expect a return \
+                             of {:.0} a year from jumps alone; keep lambda·(e^(jump_mean + \
+                             jump_std²/2) − 1) within ±10",
+                            lambda * kappa
+                        ),
+                    )?;
                 }
             }
             PriceModelSpec::Garch { mu, omega, alpha, beta } => {

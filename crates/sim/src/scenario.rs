@@ -459,6 +459,14 @@ impl Scenario {
             source_name: source_name.into(),
             message: located(text, &e),
         })?;
+        shape(text, &scenario).map_err(|(field, message)| ScenarioError::Invalid {
+            source_name: match line_of_key(text, &field) {
+                Some(line) => format!("{source_name}:{line}"),
+                None => source_name.to_string(),
+            },
+            field,
+            message,
+        })?;
         scenario.validate(source_name).map_err(|e| match e {
             ScenarioError::Invalid { source_name, field, message } => {
                 // FILE:LINE where the file sets the key (or its table); FILE alone for a
@@ -817,7 +825,11 @@ fn set_in(
             table.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
     }
     let text = toml::to_string(&tree).map_err(|e| e.to_string())?;
-    toml::from_str(&text).map_err(|e| e.message().to_string())
+    let scenario: Scenario = toml::from_str(&text).map_err(|e| e.message().to_string())?;
+    if let Ok(read) = toml::Value::try_from(&scenario) {
+        same_shape(&tree, &read, "").map_err(|(field, m)| format!("{field}: {m}"))?;
+    }
+    Ok(scenario)
 }
 
 /// The scenario key of the field an engine configuration error names, under `prefix`.
@@ -825,6 +837,36 @@ fn engine_key(prefix: &str, error: &levfarm_core::Error) -> String {
     match error {
         levfarm_core::Error::InvalidConfig { field, .. } => format!("{prefix}.{field}"),
         _ => prefix.to_string(),
+    }
+}
+
+/// Refuses a file whose values have another shape than the settings they fill: a table's
+/// fields with defaults also deserialize from an array, so `hazard = []` would silently mean
+/// "the defaults". The file is walked beside the scenario it gave, re-serialized.
+fn shape(text: &str, scenario: &Scenario) -> Result<(), (String, String)> {
+    let (Ok(given), Ok(read)) = (text.parse::<toml::Table>(), toml::Table::try_from(scenario))
+    else {
+        return Ok(());
+    };
+    same_shape(&toml::Value::Table(given), &toml::Value::Table(read), "")
+}
+
+fn same_shape(given: &toml::Value, read: &toml::Value, path: &str) -> Result<(), (String, String)> {
+    use toml::Value as V;
+    let at = |k: &str| if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
+    match (given, read) {
+        (V::Table(g), V::Table(r)) => {
+            for (k, v) in g {
+                if let Some(rv) = r.get(k) {
+                    same_shape(v, rv, &at(k))?;
+                }
+            }
+            Ok(())
+        }
+        (V::Array(_), V::Table(_)) => {
+            Err((path.to_string(), "is a table of settings, not an array".into()))
+        }
+        _ => Ok(()),
     }
 }
 

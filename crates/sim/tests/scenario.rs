@@ -155,3 +155,15 @@ fn set_takes_dates_the_word_none_and_renames_the_scenario() {
     let named = base.with_value("name", "plain").expect("renamed");
     assert_eq!(named.name, "plain");
 }
+
+/// Regression: a table of settings given as an array (`hazard = []`) deserialized into the
+/// defaults and was silently accepted.
+#[test]
+fn an_array_where_a_table_belongs_is_refused() {
+    let e = error("[risk]\nhazard = []\n");
+    assert!(e.starts_with("s.toml:2: risk.hazard: is a table of settings, not an array"), "{e}");
+    let e = error("[risk]\nreward = [1, 2]\n");
+    assert!(e.starts_with("s.toml:2: risk.reward:"), "{e}");
+    // Arrays where arrays belong still load.
+    Scenario::from_toml("s.toml", "[risk]\nleverages = [1.5, 2.0]\n").expect("a list of leverages");
+}
