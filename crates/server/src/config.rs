@@ -88,12 +88,10 @@ impl Config {
         if self.limits.requests_per_second == 0 || self.limits.burst == 0 {
             return bad("limits", "requests_per_second and burst must be above zero");
         }
-        match &self.feed {
-            FeedSpec::Replay { speed } if *speed == 0 => bad("feed.speed", "must be above zero"),
-            FeedSpec::Poll { url, .. } => {
-                crate::webhook::validate_url(url).or_else(|m| bad("feed.url", &m))
-            }
-            _ => Ok(()),
+        // The same rules as the admin API's `PUT /v1/admin/feed`.
+        match crate::state::validate_feed(&self.feed) {
+            Err(Error::Invalid { field, message }) => bad(&format!("feed.{field}"), &message),
+            other => other,
         }
     }
 
@@ -135,6 +133,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("feed.speed"), "{e}");
+        // Regression: the file took feeds the admin API refuses.
+        for (text, key) in [
+            ("feed = { kind = \"poll\", url = \"http://x/\", pointer = \"/p\", interval_ms = 0 }\n", "feed.interval_ms"),
+            ("feed = { kind = \"poll\", url = \"http://x/\", pointer = \"nonsense\", interval_ms = 1000 }\n", "feed.pointer"),
+            ("feed = { kind = \"replay\", speed = 4294967295 }\n", "feed.speed"),
+        ] {
+            let e = Config::from_toml("c.toml", text).unwrap_err().to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
         let e = Config::from_toml(
             "c.toml",
             "feed = { kind = \"poll\", url = \"ftp://x\", pointer = \"/p\", interval_ms = 1000 }\n",

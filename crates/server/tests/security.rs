@@ -293,3 +293,50 @@ async fn each_token_has_its_own_rate_limit() {
     // Bob's budget is his own.
     assert_eq!(h.call("GET", "/v1/me", Some(&bob), None).await.0, StatusCode::OK);
 }
+
+/// Regressions from the robustness review: `application/jsonx` was taken for JSON; a bad
+/// path id got a plain-text 400; a missing or repeated body field was reported as `body`;
+/// empty and NUL token labels were taken.
+#[tokio::test]
+async fn bad_requests_are_located_json_errors() {
+    let h = Harness::new().await;
+    let (_, alice) = h.user("alice").await;
+    let raw = |path: &str, body: &str, content_type: &str| {
+        Request::post(path)
+            .header("authorization", format!("Bearer {alice}"))
+            .header("content-type", content_type)
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let fund = r#"{"token": "USDC", "amount": "1"}"#;
+    let (s, a) = h.raw(raw("/v1/fund", fund, "application/jsonx")).await;
+    assert_eq!(
+        (s, a["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("content-type")),
+        "{a}"
+    );
+    let (s, a) = h.raw(raw("/v1/fund", fund, "application/json; charset=utf-8")).await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    let (s, a) = h.raw(raw("/v1/fund", r#"{"token": "USDC"}"#, "application/json")).await;
+    assert_eq!((s, a["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("amount")), "{a}");
+    let twice = r#"{"token": "USDC", "amount": "1", "amount": "2"}"#;
+    let (s, a) = h.raw(raw("/v1/fund", twice, "application/json")).await;
+    assert_eq!((s, a["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("amount")), "{a}");
+    for path in ["/v1/positions/abc", "/v1/positions/-1", "/v1/positions/99999999999999999999999"] {
+        let (s, a) = h.call("GET", path, Some(&alice), None).await;
+        assert_eq!(
+            (s, a["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("id")),
+            "{path}: {a}"
+        );
+    }
+    for label in ["", "a\u{0}b", "line\nbreak"] {
+        let (s, a) =
+            h.call("POST", "/v1/tokens", Some(&alice), Some(json!({"label": label}))).await;
+        assert_eq!(
+            (s, a["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("label")),
+            "{label:?}: {a}"
+        );
+    }
+}

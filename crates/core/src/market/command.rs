@@ -92,12 +92,7 @@ fn field_in_message(message: &str) -> String {
     if message.starts_with("unknown variant") {
         return "op".into();
     }
-    for prefix in ["missing field `", "unknown field `", "duplicate field `"] {
-        if let Some(rest) = message.strip_prefix(prefix) {
-            return rest.split('`').next().unwrap_or(".").to_string();
-        }
-    }
-    ".".into()
+    super::strict_json::field_named(message).unwrap_or_else(|| ".".into())
 }
 
 commands! {

@@ -28,23 +28,49 @@ pub fn parse(text: &str) -> Result<Value, StrictError> {
     Ok(value)
 }
 
+/// Like [`parse`], but strings may be empty (a request can clear a setting with `""`); they
+/// still may not hold control characters or run past [`MAX_TEXT`] bytes.
+pub fn parse_lenient(text: &str) -> Result<Value, StrictError> {
+    let value = Strict::deserialize(&mut serde_json::Deserializer::from_str(text))
+        .map_err(|e| StrictError { field: ".".into(), message: format!("not JSON: {e}") })?
+        .0;
+    check_strings(&value, "", false)?;
+    Ok(value)
+}
+
+/// The field a serde message names (`missing field `to``, `unknown field `x``), for errors
+/// raised at the object above it.
+pub fn field_named(message: &str) -> Option<String> {
+    ["missing field `", "unknown field `", "duplicate field `"].iter().find_map(|prefix| {
+        let rest = message.strip_prefix(prefix)?;
+        Some(rest[..rest.find('`')?].to_string())
+    })
+}
+
 /// Every string under `value` (keys and values) is readable text.
 fn check_text(value: &Value, path: &str) -> Result<(), StrictError> {
+    check_strings(value, path, true)
+}
+
+/// Every string under `value` is readable text; with `strict` off, empty strings pass.
+fn check_strings(value: &Value, path: &str, strict: bool) -> Result<(), StrictError> {
     let at = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+    let ok = |s: &str| if strict || !s.is_empty() { readable(s) } else { Ok(()) };
     match value {
-        Value::String(s) => readable(s).map_err(|message| StrictError {
+        Value::String(s) => ok(s).map_err(|message| StrictError {
             field: if path.is_empty() { ".".into() } else { path.into() },
             message,
         }),
-        Value::Array(items) => {
-            items.iter().enumerate().try_for_each(|(i, v)| check_text(v, &at(&i.to_string())))
-        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| check_strings(v, &at(&i.to_string()), strict)),
         Value::Object(map) => map.iter().try_for_each(|(k, v)| {
             readable(k).map_err(|m| StrictError {
                 field: at(&printable(k)),
                 message: format!("a key: {m}"),
             })?;
-            check_text(v, &at(k))
+            check_strings(v, &at(k), strict)
         }),
         _ => Ok(()),
     }

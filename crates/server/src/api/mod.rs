@@ -141,11 +141,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        // The media type itself, parameters (`; charset=utf-8`) aside: not a prefix of it.
         let json = req
             .headers()
             .get("content-type")
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
         if !json {
             return Err(Error::invalid("content-type", "send the body as application/json"));
         }
@@ -157,12 +159,44 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
             }
         })?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de).map(Body).map_err(|e| {
+        let body = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
-            let inner = e.into_inner();
-            let field = if path == "." { "body".to_string() } else { path };
-            Error::invalid(field, inner.to_string())
-        })
+            let message = e.into_inner().to_string();
+            // A missing or repeated field is reported at the object above it: name it.
+            let field = match levfarm_core::market::strict_json::field_named(&message) {
+                Some(name) if path == "." => name,
+                Some(name) if !path.ends_with(&name) => format!("{path}.{name}"),
+                None if path == "." => "body".to_string(),
+                _ => path,
+            };
+            Error::invalid(field, message)
+        })?;
+        // What serde_json lets through: a key given twice inside a free-form object, control
+        // characters in a string.
+        let text =
+            std::str::from_utf8(&bytes).map_err(|e| Error::invalid("body", e.to_string()))?;
+        levfarm_core::market::strict_json::parse_lenient(text).map_err(|e| {
+            Error::invalid(if e.field == "." { "body".to_string() } else { e.field }, e.message)
+        })?;
+        Ok(Body(body))
+    }
+}
+
+/// A numeric id from the path (`/v1/positions/{id}`): a bad one is a located JSON error, not
+/// axum's plain-text rejection.
+#[derive(Debug, Clone, Copy)]
+pub struct Id(pub u64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        match axum::extract::Path::<u64>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(Id(id)),
+            Err(e) => {
+                Err(Error::invalid("id", format!("{}: a whole number is expected", e.body_text())))
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use super::{new_token, read, Api, Body, Caller};
+use super::{new_token, read, Api, Body, Caller, Id};
 use crate::state::view::{MarketView, PositionView};
 use crate::state::{Action, AlertSettings, Borrow, OpenSpec, OrderKind, Reply, Role};
 use crate::Error;
@@ -275,11 +275,7 @@ pub async fn positions(State(api): State<Api>, caller: Caller) -> Answer<Vec<Pos
 }
 
 #[utoipa::path(get, path = "/v1/positions/{id}", params(("id" = u64, Path)), responses((status = 200, description = "Health, both liquidation prices and the PnL decomposition"), (status = 404, description = "No such position of the caller's")), security(("token" = [])))]
-pub async fn position(
-    State(api): State<Api>,
-    caller: Caller,
-    Path(id): Path<u64>,
-) -> Answer<PositionView> {
+pub async fn position(State(api): State<Api>, caller: Caller, Id(id): Id) -> Answer<PositionView> {
     read(&api, |s| s.position_view(caller.account, id))
 }
 
@@ -287,7 +283,7 @@ pub async fn position(
 pub async fn history(
     State(api): State<Api>,
     caller: Caller,
-    Path(id): Path<u64>,
+    Id(id): Id,
 ) -> Answer<Vec<crate::state::HistoryPoint>> {
     read(&api, |s| s.history(caller.account, id))
 }
@@ -305,7 +301,7 @@ async fn act(api: &Api, account: u64, action: Action) -> Answer<PositionView> {
 pub async fn add_collateral(
     State(api): State<Api>,
     caller: Caller,
-    Path(id): Path<u64>,
+    Id(id): Id,
     Body(req): Body<Collateral>,
 ) -> Answer<PositionView> {
     act(
@@ -325,7 +321,7 @@ pub async fn add_collateral(
 pub async fn reduce(
     State(api): State<Api>,
     caller: Caller,
-    Path(id): Path<u64>,
+    Id(id): Id,
     Body(req): Body<Reduce>,
 ) -> Answer<PositionView> {
     act(
@@ -340,7 +336,7 @@ pub async fn reduce(
 pub async fn set_leverage(
     State(api): State<Api>,
     caller: Caller,
-    Path(id): Path<u64>,
+    Id(id): Id,
     Body(req): Body<Leverage>,
 ) -> Answer<PositionView> {
     let target = leverage_bps(&req.leverage)?;
@@ -361,11 +357,7 @@ pub async fn set_leverage(
 }
 
 #[utoipa::path(post, path = "/v1/positions/{id}/close", params(("id" = u64, Path)), responses((status = 200, description = "The closed position with its final books")), security(("token" = [])))]
-pub async fn close(
-    State(api): State<Api>,
-    caller: Caller,
-    Path(id): Path<u64>,
-) -> Answer<PositionView> {
+pub async fn close(State(api): State<Api>, caller: Caller, Id(id): Id) -> Answer<PositionView> {
     act(&api, caller.account, Action::Close { account: caller.account, position: id }).await
 }
 
@@ -398,7 +390,7 @@ pub async fn place_order(
 pub async fn order(
     State(api): State<Api>,
     caller: Caller,
-    Path(id): Path<u64>,
+    Id(id): Id,
 ) -> Answer<crate::state::Order> {
     read(&api, |s| s.order(caller.account, id))
 }
@@ -407,7 +399,7 @@ pub async fn order(
 pub async fn cancel_order(
     State(api): State<Api>,
     caller: Caller,
-    Path(id): Path<u64>,
+    Id(id): Id,
 ) -> Answer<crate::state::Order> {
     api.service.submit(Action::CancelOrder { account: caller.account, order: id }).await?;
     read(&api, |s| s.order(caller.account, id))

@@ -377,6 +377,9 @@ impl State {
         if token.label.chars().count() > 64 {
             return Err(Error::invalid("label", "at most 64 characters"));
         }
+        if let Err(m) = levfarm_core::market::strict_json::readable(&token.label) {
+            return Err(Error::invalid("label", m));
+        }
         if self.tokens.contains_key(&token.sha256) || self.tokens.values().any(|t| t.id == token.id)
         {
             return Err(Error::Conflict("that token already exists".into()));
@@ -565,7 +568,7 @@ fn validate_settings(s: &MarketSettings) -> Result<(), Error> {
     Ok(())
 }
 
-fn validate_feed(f: &FeedSpec) -> Result<(), Error> {
+pub(crate) fn validate_feed(f: &FeedSpec) -> Result<(), Error> {
     match f {
         FeedSpec::Replay { speed } if *speed == 0 || *speed > 10_000_000 => {
             Err(Error::invalid("speed", "between 1 and 10000000"))
