@@ -161,3 +161,19 @@ fn gap_message(first: &Gap, count: usize) -> String {
         iso(first.before),
     )
 }
+
+/// A cell's text in a message: quoted, control characters escaped, and cut after 40
+/// characters with its length, so that a 100,000-digit cell is not echoed whole.
+pub(crate) struct Shown<'a>(pub &'a str);
+
+impl fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const KEEP: usize = 40;
+        let n = self.0.chars().count();
+        if n <= KEEP {
+            return write!(f, "{:?}", self.0);
+        }
+        let head: String = self.0.chars().take(KEEP).collect();
+        write!(f, "{head:?}… ({n} characters)")
+    }
+}

@@ -15,11 +15,12 @@ const WAD_U128: u128 = 1_000_000_000_000_000_000;
 /// fraction digits). Equal to [`Price::parse`] plus a positivity check, without allocating for
 /// prices below 1e20.
 pub(crate) fn parse_price(text: &str) -> Result<Price, String> {
+    let shown = super::error::Shown(text);
     match plain_decimal(text) {
         Some((whole, frac)) => {
-            let price = exact(whole, frac).ok_or_else(|| format!("{text:?} is too large"))?;
+            let price = exact(whole, frac).ok_or_else(|| format!("{shown:?} is too large"))?;
             if price.0.is_zero() {
-                return Err(format!("{text:?} is not a positive price"));
+                return Err(format!("{shown:?} is not a positive price"));
             }
             Ok(price)
         }
@@ -56,42 +57,44 @@ fn exact(whole: &str, frac: &str) -> Option<Price> {
 
 /// Why `text` is not a plain positive decimal.
 fn price_complaint(text: &str) -> String {
+    let shown = super::error::Shown(text);
     if text.is_empty() {
         return "empty cell; expected a positive price".to_owned();
     }
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
     let lower = unsigned.to_ascii_lowercase();
     if matches!(lower.as_str(), "nan" | "inf" | "infinity") {
-        return format!("{text:?} is not a finite price");
+        return format!("{shown:?} is not a finite price");
     }
     if let Some((_, frac)) = unsigned.split_once('.') {
         if frac.len() > MAX_DECIMALS && frac.bytes().all(|b| b.is_ascii_digit()) {
             return format!(
-                "{text:?} has {} decimals; at most {MAX_DECIMALS} are kept exactly",
+                "{shown:?} has {} decimals; at most {MAX_DECIMALS} are kept exactly",
                 frac.len()
             );
         }
     }
     if text.starts_with('-') && unsigned.parse::<f64>().is_ok() {
-        return format!("{text:?} is not a positive price");
+        return format!("{shown:?} is not a positive price");
     }
     if unsigned.contains(['e', 'E']) && unsigned.parse::<f64>().is_ok() {
-        return format!("{text:?} uses an exponent; write it as a plain decimal such as 1850.25");
+        return format!("{shown:?} uses an exponent; write it as a plain decimal such as 1850.25");
     }
-    format!("{text:?} is not a decimal price such as 1850.25")
+    format!("{shown:?} is not a decimal price such as 1850.25")
 }
 
 /// Parses a finite, non-negative number for a model input (volume, utilization, a reward
 /// price path); exponents are fine here.
 pub(crate) fn parse_value(text: &str) -> Result<f64, String> {
+    let shown = super::error::Shown(text);
     if text.is_empty() {
         return Err("empty cell; expected a number".to_owned());
     }
     match text.parse::<f64>() {
-        Ok(v) if !v.is_finite() => Err(format!("{text:?} is not a finite number")),
-        Ok(v) if v < 0.0 => Err(format!("{text:?} is negative")),
+        Ok(v) if !v.is_finite() => Err(format!("{shown:?} is not a finite number")),
+        Ok(v) if v < 0.0 => Err(format!("{shown:?} is negative")),
         Ok(v) => Ok(v),
-        Err(_) => Err(format!("{text:?} is not a number")),
+        Err(_) => Err(format!("{shown:?} is not a number")),
     }
 }
 

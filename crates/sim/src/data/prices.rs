@@ -90,14 +90,25 @@ impl Columns {
     fn read(&self, table: &Table<'_>) -> Result<Price, DataError> {
         let close = price(table, self.close)?;
         let value = |col: usize| if col == self.close { Ok(close) } else { price(table, col) };
-        if let Some(open) = self.open {
-            value(open)?;
-        }
+        let open = self.open.map(value).transpose()?;
         let high = self.high.map(value).transpose()?;
         let low = self.low.map(value).transpose()?;
         if let (Some(col), Some(high), Some(low)) = (self.high, high, low) {
             if high < low {
                 return Err(table.invalid(col, format!("high {high} is below low {low}")));
+            }
+        }
+        // The bar's open and close lie within its high and low, give or take 0.1% (exports
+        // round the four figures separately: 460.99 against a high of 460.98999999999995).
+        let slack = |p: Price| p.0 / alloy_primitives::U256::from(1000u32);
+        for (col, name, v) in [(Some(self.close), "close", Some(close)), (self.open, "open", open)]
+        {
+            let (Some(col), Some(v)) = (col, v) else { continue };
+            if let Some(high) = high.filter(|h| v.0 > h.0 + slack(*h)) {
+                return Err(table.invalid(col, format!("{name} {v} is above the bar's high {high}")));
+            }
+            if let Some(low) = low.filter(|l| v.0 + slack(*l) < l.0) {
+                return Err(table.invalid(col, format!("{name} {v} is below the bar's low {low}")));
             }
         }
         Ok(close)

@@ -63,7 +63,24 @@ impl<'a> Table<'a> {
             .iter()
             .map(|h| String::from_utf8_lossy(h).trim_start_matches('\u{feff}').trim().to_owned())
             .collect();
-        let lower = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
+        // Headers are shown as text a terminal prints: a NUL or a newline in one is escaped.
+        let headers: Vec<String> =
+            headers.iter().map(|h| levfarm_core::market::strict_json::printable_line(h)).collect();
+        let lower: Vec<String> = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
+        // Two columns of one name: which one a reader takes would be a guess.
+        for (i, name) in lower.iter().enumerate().filter(|(_, n)| !n.is_empty()) {
+            if let Some(j) = lower[i + 1..].iter().position(|other| other == name) {
+                return Err(DataError::file(
+                    source,
+                    format!(
+                        "the column {:?} is named twice (columns {} and {}); rename one",
+                        headers[i],
+                        i + 1,
+                        i + j + 2
+                    ),
+                ));
+            }
+        }
         let newline = if text.contains('\n') { b'\n' } else { b'\r' };
         let lines = Lines { text: text.as_bytes(), newline, counted_to: 0, line: 1 };
         Ok(Table { source, headers, lower, reader, record: ByteRecord::new(), rows: 0, lines })

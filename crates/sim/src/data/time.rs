@@ -73,6 +73,7 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 /// `2020-03-12 05:00:00`, `2020-03-12T05:00:00+00:00`, `2020-03-12`); text without a zone is
 /// UTC. The error is the message for a located [`DataError`](super::DataError).
 pub fn parse_time(text: &str) -> Result<i64, String> {
+    let shown = super::error::Shown(text);
     if text.is_empty() {
         return Err("empty cell; expected a time".to_owned());
     }
@@ -82,17 +83,18 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
     }
     parse_iso(text.as_bytes()).ok_or_else(|| {
         format!(
-            "{text:?} is not a time; expected Unix seconds or an ISO 8601 time such as \
+            "{shown:?} is not a time; expected Unix seconds or an ISO 8601 time such as \
              2020-03-12T05:00:00Z"
         )
     })
 }
 
 fn parse_unix(text: &str) -> Result<i64, String> {
+    let shown = super::error::Shown(text);
     match text.parse::<i64>() {
         Ok(t) if t.abs() <= MAX_UNIX_S => Ok(t),
-        Ok(_) => Err(format!("{text:?} looks like milliseconds; give seconds")),
-        Err(_) => Err(format!("{text:?} is out of range for Unix seconds")),
+        Ok(_) => Err(format!("{shown:?} looks like milliseconds; give seconds")),
+        Err(_) => Err(format!("{shown:?} is out of range for Unix seconds")),
     }
 }
 
