@@ -95,7 +95,7 @@ pub(crate) struct Failure(pub(crate) u8, pub(crate) String);
 
 impl From<SimError> for Failure {
     fn from(e: SimError) -> Self {
-        let code = match e {
+        let code = match e.root() {
             SimError::Engine(_) | SimError::Refused(_) => EXIT_REJECTED,
             SimError::Internal(_) => EXIT_IO,
             _ => EXIT_BAD_INPUT,

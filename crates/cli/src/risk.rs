@@ -106,7 +106,9 @@ impl From<RiskError> for Failure {
             RiskError::Interrupted => EXIT_INTERRUPTED,
             RiskError::Engine(_) | RiskError::Refused(_) => EXIT_REJECTED,
             RiskError::Internal(_) => EXIT_IO,
-            RiskError::Sim(e) if matches!(**e, levfarm_sim::SimError::Engine(_)) => EXIT_REJECTED,
+            RiskError::Sim(e) if matches!(e.root(), levfarm_sim::SimError::Engine(_)) => {
+                EXIT_REJECTED
+            }
             _ => EXIT_BAD_INPUT,
         };
         Failure(code, e.to_string())

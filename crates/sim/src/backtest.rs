@@ -184,14 +184,16 @@ pub fn run(
     let every = scenario.report.liquidation_price_every as usize;
     let tick = (n / 100).max(1);
     for i in 1..n {
-        r.bar(
-            prices.times[i],
-            prices.times[i] - prices.times[i - 1],
-            prices.closes[i],
-            prices.closes[i - 1],
-        )?;
-        r.keepers(prices.times[i])?;
-        r.sample(prices.times[i], prices.closes[i], i % every == 0, i + 1 == n)?;
+        let (t, close) = (prices.times[i], prices.closes[i]);
+        // Whatever stops the run names the bar: its time and its close.
+        let at_bar = |e: SimError| SimError::AtBar {
+            time: crate::data::iso(t),
+            price: close.to_string(),
+            source: Box::new(e),
+        };
+        r.bar(t, t - prices.times[i - 1], close, prices.closes[i - 1]).map_err(at_bar)?;
+        r.keepers(t).map_err(at_bar)?;
+        r.sample(t, close, i % every == 0, i + 1 == n).map_err(at_bar)?;
         if let Some(report) = progress {
             if i % tick == 0 || i + 1 == n {
                 report(i as u64 + 1, n as u64);
@@ -388,7 +390,7 @@ impl<'s> Runner<'s> {
         let reward_price = self.reward_price.at(t, (t - self.start_time) as f64);
         let reward = self.world.reward.clone();
         self.world.set_price(&reward, world::price_from_f64(reward_price.max(1e-12))?)?;
-        self.world.run(Command::Arbitrage { account: ARB.into(), pool: POOL.into() })?;
+        self.world.run_outside(Command::Arbitrage { account: ARB.into(), pool: POOL.into() })?;
         let tvl = self.world.pool_value()?;
         let log_return = (world::wad_to_f64(close.0) / world::wad_to_f64(prev_close.0)).ln();
         let volume = self.volume.at(t, dt as f64, tvl, log_return);
@@ -414,7 +416,7 @@ impl<'s> Runner<'s> {
         }
         match self.world.kind {
             PoolKind::ConstantProduct => {
-                self.world.run(Command::Swap {
+                self.world.run_outside(Command::Swap {
                     account: NOISE.into(),
                     pool: POOL.into(),
                     token_in: stable,
@@ -426,7 +428,7 @@ impl<'s> Runner<'s> {
                     _ => None,
                 });
                 if let Some(out) = out.filter(|o| !o.is_zero()) {
-                    self.world.run(Command::Swap {
+                    self.world.run_outside(Command::Swap {
                         account: NOISE.into(),
                         pool: POOL.into(),
                         token_in: asset,
@@ -444,13 +446,13 @@ impl<'s> Runner<'s> {
                     amount_out: None,
                     sqrt_price_limit_x96: None,
                 };
-                self.world.run(v3(false, amount))?;
+                self.world.run_outside(v3(false, amount))?;
                 let out = self.world.events().iter().find_map(|e| match e {
                     Event::V3Swapped(s) => Some(s.amount0.0.unsigned_abs()),
                     _ => None,
                 });
                 if let Some(out) = out.filter(|o| !o.is_zero()) {
-                    self.world.run(v3(true, out))?;
+                    self.world.run_outside(v3(true, out))?;
                 }
             }
         }
@@ -745,7 +747,8 @@ impl<'s> Runner<'s> {
         if pending.is_zero() && !has_fees {
             return Ok(());
         }
-        self.world.run(Command::Arbitrage { account: ARB.into(), pool: REWARD_POOL.into() })?;
+        self.world
+            .run_outside(Command::Arbitrage { account: ARB.into(), pool: REWARD_POOL.into() })?;
         let now = self.snapshot()?;
         self.pnl.step(&self.prev, &now)?;
         self.prev = now;
@@ -970,7 +973,7 @@ pub(crate) fn adjust_utilization(
         if target > debt + band {
             let amount = (target - debt).min(pool.cash);
             if !amount.is_zero() {
-                world.run(Command::Borrow {
+                world.run_outside(Command::Borrow {
                     account: DEMAND.into(),
                     token: token.clone(),
                     amount: Amount(amount),
@@ -978,7 +981,7 @@ pub(crate) fn adjust_utilization(
             }
         } else if debt > target + band {
             let amount = debt - target;
-            world.run(Command::Repay {
+            world.run_outside(Command::Repay {
                 account: DEMAND.into(),
                 token: token.clone(),
                 amount: Some(Amount(amount)),

@@ -43,4 +43,17 @@ pub enum SimError {
     Refused(String),
     #[error("internal: {0}")]
     Internal(String),
+    /// What stopped a run, at the bar where it happened.
+    #[error("bar {time} (close {price}): {source}")]
+    AtBar { time: String, price: String, source: Box<SimError> },
+}
+
+impl SimError {
+    /// The error itself, without the bar it happened at.
+    pub fn root(&self) -> &SimError {
+        match self {
+            SimError::AtBar { source, .. } => source.root(),
+            other => other,
+        }
+    }
 }

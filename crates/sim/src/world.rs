@@ -18,6 +18,8 @@ pub const LENDER: &str = "lender";
 pub const DEMAND: &str = "other_borrowers";
 pub const ARB: &str = "arbitrageur";
 pub const NOISE: &str = "traders";
+/// The accounts that stand for the market outside the run.
+pub const OUTSIDE: [&str; 3] = [ARB, NOISE, DEMAND];
 pub const KEEPER: &str = "keeper";
 pub const OWNER: &str = "farmer";
 const LP: &str = "pool_lp";
@@ -233,6 +235,27 @@ impl World {
     pub fn run(&mut self, command: Command) -> Result<(), levfarm_core::Error> {
         self.events.clear();
         self.market.apply_into(&command, &mut self.events)
+    }
+
+    /// Runs a command of an actor that stands for the outside market (the arbitrageur, the
+    /// traders, the other borrowers). They are deeper than any run: when one lacks a token
+    /// the shortfall is minted to it (twice over) and the command is tried once more, so that
+    /// a long or extreme history never stops because an outside actor ran dry. The failed try
+    /// changed nothing (a refused command never does).
+    pub fn run_outside(&mut self, command: Command) -> Result<(), levfarm_core::Error> {
+        match self.run(command.clone()) {
+            Err(levfarm_core::Error::InsufficientBalance {
+                holder: Holder::Account(name),
+                token,
+                requested,
+                available,
+            }) if OUTSIDE.contains(&name.as_str()) => {
+                let short = requested.saturating_sub(available);
+                self.mint(&name, &token, short.saturating_add(short))?;
+                self.run(command)
+            }
+            other => other,
+        }
     }
 
     /// The events of the last command.

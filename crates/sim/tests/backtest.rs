@@ -362,3 +362,41 @@ fn before_the_utilization_history_the_market_still_charges_interest() {
     // 10,000 lent at the supply rate (borrow rate · utilization · (1 − 15% reserve factor)).
     assert!((20.0..400.0).contains(&earned), "lending earned {earned}");
 }
+
+/// Daily closes: `days` bars from T0, the price `f(day)`.
+fn daily(days: usize, f: impl Fn(usize) -> f64) -> PriceSeries {
+    let mut csv = String::from("unix_s,close\n");
+    for d in 0..days {
+        csv.push_str(&format!("{},{:.10}\n", T0 + d as i64 * 86_400, f(d)));
+    }
+    data::parse_prices_csv(
+        "daily.csv",
+        &csv,
+        &PriceOptions { gaps: GapPolicy::Error, ..Default::default() },
+    )
+    .expect("a valid constructed path")
+}
+
+/// Regressions: a 50-year history ended with `account "arbitrageur" holds … FARM, needs …`
+/// (the reward token's decay outran what the arbitrageur was funded with), naming an internal
+/// account and no bar. The outside market's actors never run dry now; whatever else stops a
+/// run names its bar.
+#[test]
+fn the_outside_market_never_runs_dry_and_a_failure_names_its_bar() {
+    let mut s = Scenario::default();
+    s.protection = ProtectionSpec::default();
+    // 50 years of a slowly rising price with the default's decaying reward token.
+    let prices = daily(50 * 365, |d| 2000.0 * (1.0 + d as f64 / 3650.0));
+    let r = backtest::run(&s, &prices, Strategy::UnleveragedLp, None).expect("fifty years run");
+    assert_adds_up(&r);
+    // A price that collapses to 1e-5: the run either completes or names the bar.
+    let prices = daily(400, |d| if d < 200 { 2000.0 } else { 0.00001 });
+    match backtest::run(&s, &prices, Strategy::Leveraged, None) {
+        Ok(r) => assert_adds_up(&r),
+        Err(e) => {
+            let text = e.to_string();
+            assert!(text.starts_with("bar 20"), "{text}");
+            assert!(!text.contains("arbitrageur") && !text.contains("traders"), "{text}");
+        }
+    }
+}

@@ -737,7 +737,8 @@ fn csv_error(text: &str) -> String {
 /// whole into the error; a NUL in a header was invisible in the message.
 #[test]
 fn bars_and_headers_that_cannot_be_right_are_refused_legibly() {
-    let e = csv_error("unix_s,open,high,low,close\n1600000000,10,11,9,10\n1600003600,10,11,9,550\n");
+    let e =
+        csv_error("unix_s,open,high,low,close\n1600000000,10,11,9,10\n1600003600,10,11,9,550\n");
     assert_eq!(e, "t.csv:3:5 (close): close 550 is above the bar's high 11");
     let e = csv_error("unix_s,open,high,low,close\n1600000000,8,11,9,10\n1600003600,10,11,9,10\n");
     assert_eq!(e, "t.csv:2:2 (open): open 8 is below the bar's low 9");
@@ -746,7 +747,12 @@ fn bars_and_headers_that_cannot_be_right_are_refused_legibly() {
     assert!(e.contains("named twice (columns 2 and 3)"), "{e}");
     let long = "9".repeat(100_000);
     let e = csv_error(&format!("unix_s,close\n1600000000,{long}\n1600003600,10\n"));
-    assert!(e.len() < 300 && e.contains("(100000 characters)"), "{} bytes: {}", e.len(), &e[..200.min(e.len())]);
+    assert!(
+        e.len() < 300 && e.contains("(100000 characters)"),
+        "{} bytes: {}",
+        e.len(),
+        &e[..200.min(e.len())]
+    );
     let e = csv_error("unix_s,clo\u{0}se\n1600000000,10\n1600003600,10\n");
     assert!(e.contains("clo\\0se"), "{e}");
 }

@@ -105,7 +105,9 @@ impl Columns {
         {
             let (Some(col), Some(v)) = (col, v) else { continue };
             if let Some(high) = high.filter(|h| v.0 > h.0 + slack(*h)) {
-                return Err(table.invalid(col, format!("{name} {v} is above the bar's high {high}")));
+                return Err(
+                    table.invalid(col, format!("{name} {v} is above the bar's high {high}"))
+                );
             }
             if let Some(low) = low.filter(|l| v.0 + slack(*l) < l.0) {
                 return Err(table.invalid(col, format!("{name} {v} is below the bar's low {low}")));
