@@ -53,7 +53,27 @@ impl Hist {
     }
 
     fn count(&self) -> u64 {
-        self.bins.iter().map(|b| b.0).sum()
+        // Saturating: a forged partial may hold counts that add past u64 (check() refuses it).
+        self.bins.iter().fold(0u64, |n, b| n.saturating_add(b.0))
+    }
+
+    /// Every bin's sum lies within its count times the bin's range (the outer bins reach to
+    /// the ends of i64): what a histogram built by [`Hist::add`] always satisfies.
+    fn consistent(&self) -> bool {
+        let n = self.bins.len();
+        self.bins.iter().enumerate().all(|(i, &(c, s))| {
+            let (lo, hi) = if i == 0 {
+                (i64::MIN, LO - 1)
+            } else if i == n - 1 {
+                (HI, i64::MAX)
+            } else {
+                let lo = LO + (i as i64 - 1) * self.width;
+                (lo, lo + self.width - 1)
+            };
+            let c = i128::from(c);
+            c.checked_mul(i128::from(lo)).is_some_and(|min| s >= min)
+                && c.checked_mul(i128::from(hi)).is_some_and(|max| s <= max)
+        })
     }
 
     /// Values below the range and above it (the underflow and overflow bins).
@@ -328,14 +348,22 @@ impl Accum {
         if let Some(h) = self.fan.iter().find(|h| h.count() != paths) {
             return Err(format!("a fan point holds {} of {paths} paths", h.count()));
         }
+        if !self.multiple.consistent() || !self.fan.iter().all(Hist::consistent) {
+            return Err("a histogram bin's sum lies outside its bin".into());
+        }
         let days: u64 = self.liquidation_days.iter().fold(0u64, |a, &d| a.saturating_add(d));
         if days != self.liquidated {
             return Err(format!("{days} liquidations by day, {} in all", self.liquidated));
         }
-        // Every multiple is a quantised f64 within ±2^63 nano-units.
-        let bound = i128::from(paths) * i128::from(i64::MAX);
-        if self.sum_multiple.abs() > bound || self.sum_apy.abs() > bound {
-            return Err("its sums are larger than its paths can add up to".into());
+        // The sum of multiples is the histogram's own sum, every value having gone to both.
+        let in_bins = self.multiple.bins.iter().try_fold(0i128, |a, b| a.checked_add(b.1));
+        if in_bins != Some(self.sum_multiple) {
+            return Err("its sum of multiples is not its histogram's".into());
+        }
+        // Every APY is a quantised f64 within ±2^63 nano-units.
+        let bound = u128::from(paths) * u128::from(i64::MAX.unsigned_abs());
+        if self.sum_apy.unsigned_abs() > bound || self.bad_debt < 0 {
+            return Err("its sums are beyond what its paths can add up to".into());
         }
         Ok(())
     }
