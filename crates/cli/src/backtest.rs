@@ -491,10 +491,10 @@ fn run_quote(args: &QuoteArgs) -> Result<(), Failure> {
         vec!["max leverage".into(), format!("{:.2}x", q.max_leverage)],
         vec!["liquidation price below".into(), liq(q.liquidation_lower)],
         vec!["liquidation price above".into(), liq(q.liquidation_upper)],
-        vec!["trading fees APY".into(), table::percent(q.apy.trading_fees)],
-        vec!["farm rewards APY".into(), table::percent(q.apy.farm_rewards)],
+        vec!["trading fees, a year".into(), table::percent(q.apy.trading_fees)],
+        vec!["farm rewards, a year".into(), table::percent(q.apy.farm_rewards)],
         vec![
-            "interest APY".into(),
+            "interest, a year".into(),
             format!(
                 "{} (borrow rates: {stable} {}, {asset} {})",
                 table::percent(q.apy.interest),
@@ -502,7 +502,15 @@ fn run_quote(args: &QuoteArgs) -> Result<(), Failure> {
                 table::percent(q.apy.borrow_rate_asset)
             ),
         ],
-        vec!["net APY before IL".into(), table::percent(q.apy.net)],
+        vec![
+            "loss-versus-rebalancing, a year".into(),
+            format!(
+                "{} (expected at {} volatility)",
+                table::percent(q.apy.loss_versus_rebalancing),
+                table::percent(q.apy.volatility)
+            ),
+        ],
+        vec!["net, a year (simple)".into(), table::percent(q.apy.net)],
     ];
     write!(out, "{}", table::render(&["".into(), "".into()], &rows))?;
     writeln!(out)?;

@@ -143,3 +143,42 @@ fn quote_and_sweep_answer() {
     let o = levfarm(&["backtest", "--sweep", "position.leverage=", "--quiet"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Regressions in `levfarm quote`'s yields: rewards ignored the reward token's decay and the
+/// reinvest bounty (14.97% shown, about 9.8% net of both); loss-versus-rebalancing, the
+/// largest cost, was missing; "max leverage 3.33x" could not be opened; the change column
+/// started from the equity after opening instead of what was put in.
+#[test]
+fn quote_yields_are_net_and_the_max_leverage_opens() {
+    let o = levfarm(&["quote", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let q: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let f = |v: &serde_json::Value| v.as_f64().expect("a number");
+    let (equity, value) = (f(&q["equity"]), f(&q["position_value"]));
+    // Rewards: 5% of the pool's value a year, on the position's share of it, at the decaying
+    // token's average price over the year (−0.5 / ln 0.5 = 0.7213) less the 9% bounty.
+    let mean_price = -0.5 / 0.5f64.ln();
+    let expected = 0.05 * value * mean_price * 0.91 / equity;
+    let rewards = f(&q["apy"]["farm_rewards"]);
+    assert!((rewards / expected - 1.0).abs() < 0.01, "rewards {rewards} vs {expected}");
+    assert!((0.09..0.105).contains(&rewards), "{rewards}");
+    // Loss-versus-rebalancing: σ²/8 of the full-range liquidity's value, which for a
+    // constant-product position is its value.
+    let sigma = f(&q["apy"]["volatility"]);
+    let lvr = f(&q["apy"]["loss_versus_rebalancing"]);
+    let expected = -sigma * sigma / 8.0 * value / equity;
+    assert!((lvr / expected - 1.0).abs() < 0.01, "LVR {lvr} vs {expected}");
+    let parts = ["trading_fees", "farm_rewards", "interest", "loss_versus_rebalancing"];
+    let sum: f64 = parts.iter().map(|k| f(&q["apy"][*k])).sum();
+    assert!((sum - f(&q["apy"]["net"])).abs() < 1e-12);
+    // The move of 0% loses exactly the opening's cost.
+    let still = q["moves"].as_array().unwrap().iter().find(|m| m["change"] == 0.0).unwrap();
+    let expected = -f(&q["opening_cost"]) / equity;
+    assert!((f(&still["equity_change"]) - expected).abs() < 1e-4, "{still}");
+    // The maximum leverage opens; a hundredth more does not.
+    let max = f(&q["max_leverage"]);
+    assert!(max < 1.0 / (1.0 - 0.7), "{max}");
+    let at = |x: f64| levfarm(&["quote", "--json", "--set", &format!("position.leverage={x:.2}")]);
+    assert!(at(max).status.success(), "{max}x: {}", stderr(&at(max)));
+    assert_eq!(at(max + 0.01).status.code(), Some(1), "{}x opened", max + 0.01);
+}

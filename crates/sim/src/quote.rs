@@ -48,12 +48,24 @@ pub struct Quote {
     pub notes: Vec<String>,
 }
 
-/// Annual yields on the equity at current rates, as fractions.
+/// A year's yields on the equity put in, at current rates, as fractions: simple rates (not
+/// compounded), each net of what the backtest would charge against it.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Apy {
+    /// Fees from traders' volume and from the arbitrage that follows the price, measured by
+    /// the backtester over the data's last 30 days.
     pub trading_fees: f64,
+    /// The farm's emissions at the reward token's average price over the next year (its
+    /// scenario decay applied), less the reinvest bounty.
     pub farm_rewards: f64,
     pub interest: f64,
+    /// Expected loss-versus-rebalancing, `σ²/8` of the liquidity's full-range value a year,
+    /// with σ the asset's volatility over the data's last year: what a leveraged LP loses to
+    /// arbitrage at the same prices, the largest cost of the position.
+    pub loss_versus_rebalancing: f64,
+    /// The asset's annual volatility used for it.
+    pub volatility: f64,
+    /// Fees + rewards − interest − loss-versus-rebalancing.
     pub net: f64,
     /// The stable token's and the asset's borrow rates after opening.
     pub borrow_rate_stable: f64,
@@ -90,6 +102,7 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
     let equity_raw = w.value_to_amount(&stable, spec.equity)?;
     w.mint(OWNER, &stable, equity_raw)?;
     let kind = w.kind;
+    let before_open = w.clone();
     let id = open(
         &mut w,
         equity_raw,
@@ -148,9 +161,12 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
     let share = position_share(&w, id)?;
     let volume = Volume::new(&scenario.market.volume)?;
     let daily_volume = recent_daily_volume(&volume, prices, tvl);
-    let fee = f64::from(scenario.market.pool.fee_bps) / 1e4;
-    let fees_year = daily_volume * 365.0 * fee * share;
-    let rewards_year = scenario.market.rewards.apr * scenario.market.pool.tvl * share;
+    let fees_year = recent_fees(backtest)? * spec.equity;
+    let r = &scenario.market.rewards;
+    let bounty = 1.0 - f64::from(lev.reinvest_bounty_bps) / 1e4;
+    let rewards_year = r.apr * scenario.market.pool.tvl * share * mean_reward_price(r) * bounty;
+    let volatility = recent_volatility(prices);
+    let lvr_year = volatility * volatility / 8.0 * full_range_value(&inventory, q)?;
     let rate = |token: &str| {
         m.lending(token)
             .map_or(0.0, |l| world::wad_to_f64(l.borrow_rate.0 / U256::from(1_000_000_000u64)))
@@ -163,7 +179,9 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
         trading_fees: fees_year / e,
         farm_rewards: rewards_year / e,
         interest: -interest_year / e,
-        net: (fees_year + rewards_year - interest_year) / e,
+        loss_versus_rebalancing: -lvr_year / e,
+        volatility,
+        net: (fees_year + rewards_year - interest_year - lvr_year) / e,
         borrow_rate_stable: rate_stable,
         borrow_rate_asset: rate_asset,
         daily_volume,
@@ -189,7 +207,8 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
             change,
             price: world::wad_to_f64(moved.0),
             equity: eq,
-            equity_change: eq / equity_after - 1.0,
+            // Against what was put in, so that the opening's costs count.
+            equity_change: eq / e - 1.0,
             impermanent_loss: il as f64 / 1e18,
             debt_ratio: h.debt_ratio_bps as f64 / 1e4,
             liquidatable: h.debt_ratio_bps > u64::from(lev.kill_factor_bps),
@@ -204,6 +223,31 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
     if scenario.market.pool.kind == PoolKind::V3 {
         notes.push("range positions earn fees only while the price is in range; the fee APY assumes it stays in".into());
     }
+    notes.push(
+        "yields are simple rates for a year at today's rates, not compounded: fees as the \
+         backtester earned them over the data's last 30 days (traders' volume and arbitrage), \
+         rewards at the reward token's average price over the year net of the reinvest bounty, \
+         loss-versus-rebalancing expected at the volatility of the data's last year"
+            .into(),
+    );
+    for (token, from, to, fit) in utilization.coverage() {
+        if t > to || t < from {
+            notes.push(format!(
+                "{token}'s borrow rate comes from other borrowers' utilization on {}, past the \
+                 history's {} to {}: drawn from the mean-reverting process fitted to it \
+                 (long-run {:.0}%)",
+                &crate::data::iso(t)[..10],
+                &crate::data::iso(from)[..10],
+                &crate::data::iso(to)[..10],
+                fit.median_utilization() * 100.0
+            ));
+        }
+    }
+    let (max_leverage, limit) = max_openable(&before_open, equity_raw, scenario)?;
+    notes.push(format!(
+        "the work factor allows {limit:.2}x on paper; the opening's swap and fees take the debt \
+         ratio past it above {max_leverage:.2}x, the most that opens"
+    ));
     Ok(Quote {
         time: t,
         price: price_f,
@@ -218,7 +262,7 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
         debt_ratio: health.debt_ratio_bps as f64 / 1e4,
         work_factor: f64::from(lev.work_factor_bps) / 1e4,
         kill_factor: f64::from(lev.kill_factor_bps) / 1e4,
-        max_leverage: 1e4 / f64::from(10_000 - lev.work_factor_bps),
+        max_leverage,
         liquidation_lower: liq.lower.map(world::wad_to_f64),
         liquidation_upper: liq.upper.map(world::wad_to_f64),
         opening_cost: e - equity_after,
@@ -230,6 +274,97 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
 
 fn value_f(v: U256) -> f64 {
     world::wad_to_f64(v)
+}
+
+/// The highest leverage (to 0.01x, rounded down) that the engine opens on `world`, found by
+/// trying it; and the work factor's limit on paper, `1 / (1 − work factor)`.
+fn max_openable(
+    world: &World,
+    equity_raw: U256,
+    scenario: &crate::Scenario,
+) -> Result<(f64, f64), SimError> {
+    let spec = &scenario.position;
+    let limit = 1e4 / f64::from(10_000 - scenario.market.leverage.work_factor_bps.min(9_999));
+    let opens = |hundredths: u32| {
+        let mut w = world.clone();
+        let (x, kind) = (f64::from(hundredths) / 100.0, w.kind);
+        open(&mut w, equity_raw, spec.equity, x, spec.borrow, kind, spec.range_width_ticks).is_ok()
+    };
+    // Invariant: `lo` opens (1x always does), `hi` does not.
+    let (mut lo, mut hi) = (100u32, (limit * 100.0).floor() as u32 + 1);
+    if opens(hi - 1) {
+        return Ok(((hi - 1) as f64 / 100.0, limit));
+    }
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if opens(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok((f64::from(lo) / 100.0, limit))
+}
+
+/// Trading fees a year per unit of equity, as the backtester earns them (traders' volume and
+/// arbitrage) over the data's last 30 days, without protection.
+fn recent_fees(backtest: &Backtest) -> Result<f64, SimError> {
+    let p = &backtest.prices;
+    let end = p.times[p.times.len() - 1];
+    let first = p.times.iter().position(|&t| end - t <= 30 * 86_400).unwrap_or(0);
+    let first = first.min(p.times.len().saturating_sub(2));
+    let window = crate::data::PriceSeries {
+        times: p.times[first..].to_vec(),
+        closes: p.closes[first..].to_vec(),
+        gaps: Vec::new(),
+        filled: 0,
+        ..p.clone()
+    };
+    let mut scenario = backtest.scenario.clone();
+    scenario.protection = crate::scenario::ProtectionSpec::default();
+    let r = crate::backtest::run(&scenario, &window, crate::backtest::Strategy::Leveraged, None)?;
+    let years = (window.times[window.times.len() - 1] - window.times[0]) as f64 / world::YEAR;
+    let equity = scenario.position.equity;
+    Ok(if years > 0.0 { r.pnl.trading_fees as f64 / 1e18 / years / equity } else { 0.0 })
+}
+
+/// The reward token's average price over the next year, as a share of today's: 1 when it
+/// holds; for a decay of `d` a year, `∫₀¹ (1 − d)^t dt = −d / ln(1 − d)`.
+fn mean_reward_price(r: &crate::scenario::RewardSpec) -> f64 {
+    match r.price_path {
+        crate::scenario::RewardPricePath::Decay { per_year } if per_year > 0.0 => {
+            -per_year / (1.0 - per_year).ln()
+        }
+        _ => 1.0,
+    }
+}
+
+/// The asset's annual volatility over the data's last year (all of it when shorter).
+fn recent_volatility(p: &crate::data::PriceSeries) -> f64 {
+    let end = p.times[p.times.len() - 1];
+    let first = p.times.iter().position(|&t| end - t <= 365 * 86_400).unwrap_or(0);
+    let r: Vec<f64> = p.closes[first..]
+        .windows(2)
+        .map(|w| (world::wad_to_f64(w[1].0) / world::wad_to_f64(w[0].0)).ln())
+        .collect();
+    let n = r.len().max(1) as f64;
+    let mean = r.iter().sum::<f64>() / n;
+    let var = r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    (var * world::YEAR / p.interval.max(1) as f64).sqrt()
+}
+
+/// What a full-range position of the same liquidity is worth at the oracle, `2·L·√P`: the
+/// base of loss-versus-rebalancing, `σ²/8` of it a year (for a range position in range the
+/// same, as its pool holdings move with `L` alone).
+fn full_range_value(
+    inv: &levfarm_core::market::PositionInventory,
+    q: [levfarm_core::position::valuation::Quote; 2],
+) -> Result<f64, SimError> {
+    let sqrt_p = oracle_sqrt_price(q)?;
+    // L·√P in token1's raw units (√P in Q64.96).
+    let token1 = levfarm_core::math::mul_div(inv.liquidity, sqrt_p, U256::from(1) << 96)
+        .map_err(levfarm_core::Error::from)?;
+    Ok(2.0 * value_f(q[1].value(token1)?))
 }
 
 /// The position's share of the pool's fees and of its farm: LP over supply, or the range's
