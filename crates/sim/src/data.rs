@@ -40,7 +40,7 @@ mod time;
 
 pub use error::{DataError, Location};
 pub use prices::{parse_prices_csv, Gap, GapPolicy, PriceOptions, PriceSeries};
-pub use series::{load_series, load_utilization, load_volume, Series};
+pub use series::{load_series, load_series_of, load_utilization, load_volume, Series};
 pub use table::TIME_COLUMNS;
 pub use time::{iso, parse_time};
 

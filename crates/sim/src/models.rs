@@ -114,8 +114,8 @@ impl Volume {
             VolumeModel::Volatility { multiplier, daily_floor } => {
                 Volume::Volatility { multiplier: *multiplier, floor: *daily_floor }
             }
-            VolumeModel::File { path, column, default_daily } => Volume::File {
-                series: data::load_series(path, column)?,
+            VolumeModel::File { path, column, default_daily, pair } => Volume::File {
+                series: data::load_series_of(path, column, pair.as_deref())?,
                 default_daily: *default_daily,
             },
         })

@@ -175,7 +175,14 @@ pub enum VolumeModel {
     Volatility { multiplier: f64, daily_floor: f64 },
     /// Daily volume in the stable token from a file: a CSV with a time column and `column`.
     /// Days outside the file's range trade `default_daily` of the pool's value.
-    File { path: String, column: String, default_daily: f64 },
+    /// `pair` picks one pair's rows from a file that holds several (a `pair` column).
+    File {
+        path: String,
+        column: String,
+        default_daily: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pair: Option<String>,
+    },
 }
 
 /// The farm's rewards and the reward token's price.
@@ -667,6 +674,14 @@ impl Scenario {
                     && *daily_floor >= 0.0) =>
             {
                 return fail("market.volume", "multiplier and daily_floor must be ≥ 0".into());
+            }
+            VolumeModel::File { default_daily, .. }
+                if !(default_daily.is_finite() && (0.0..=50.0).contains(default_daily)) =>
+            {
+                return fail(
+                    "market.volume.default_daily",
+                    format!("{default_daily} must be between 0 and 50"),
+                );
             }
             _ => {}
         }

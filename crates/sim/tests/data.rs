@@ -4,9 +4,9 @@
 
 use levfarm_core::price::Price;
 use levfarm_sim::data::{
-    bundled_text, iso, load_prices, load_series, load_utilization, load_volume, parse_prices_csv,
-    DataError, Gap, GapPolicy, PriceOptions, PriceSeries, BUNDLED_AAVE_UTILIZATION,
-    BUNDLED_ETH_USD, BUNDLED_UNISWAP_VOLUME,
+    bundled_text, iso, load_prices, load_series, load_series_of, load_utilization, load_volume,
+    parse_prices_csv, DataError, Gap, GapPolicy, PriceOptions, PriceSeries,
+    BUNDLED_AAVE_UTILIZATION, BUNDLED_ETH_USD, BUNDLED_UNISWAP_VOLUME,
 };
 use proptest::prelude::*;
 
@@ -755,4 +755,20 @@ fn bars_and_headers_that_cannot_be_right_are_refused_legibly() {
     );
     let e = csv_error("unix_s,clo\u{0}se\n1600000000,10\n1600003600,10\n");
     assert!(e.contains("clo\\0se"), "{e}");
+}
+
+/// Regression: the bundled Uniswap volume file was refused as a volume file ("time
+/// 2021-11-01 repeats") because it holds two pairs. A volume file now names its pair; without
+/// one, a file of several pairs says which it holds.
+#[test]
+fn a_volume_file_of_several_pairs_takes_one_by_name() {
+    let usdc = load_series_of("bundled:uniswap_v2_volume", "grossVolumeUSD", Some("USDC/WETH"))
+        .expect("one pair's series");
+    assert_eq!(usdc.times.len(), 28, "{:?}", usdc.times.len());
+    let e = load_series("bundled:uniswap_v2_volume", "grossVolumeUSD").unwrap_err().to_string();
+    assert!(e.contains("holds 2 pairs (USDC/WETH, WETH/USDT)") && e.contains("`pair`"), "{e}");
+    let e = load_series_of("bundled:uniswap_v2_volume", "grossVolumeUSD", Some("DAI/WETH"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("DAI/WETH"), "{e}");
 }

@@ -152,17 +152,51 @@ fn same_pair(a: &str, b: &str) -> bool {
 /// reward-token price path or a volume or utilization file. Every value must be a finite
 /// number, zero or more; rows may come in any time order.
 pub fn load_series(path: &str, column: &str) -> Result<Series, DataError> {
+    load_series_of(path, column, None)
+}
+
+/// [`load_series`] of one pair's rows, where the file holds several pairs in a `pair` column
+/// (the bundled Uniswap volumes hold USDC/WETH and WETH/USDT). Without `pair`, a file whose
+/// `pair` column names more than one is refused with the pairs it holds.
+pub fn load_series_of(path: &str, column: &str, pair: Option<&str>) -> Result<Series, DataError> {
     let text = read_text(path)?;
     let mut table = Table::open(path, &text)?;
     let [time, value] = [table.time_column()?, table.require(column)?];
-    let mut points = Points::default();
+    let pair_col = match pair {
+        Some(_) => Some(table.require("pair")?),
+        None => table.column("pair"),
+    };
+    let (mut points, mut pairs) = (Points::default(), BTreeSet::new());
     while table.next()? {
+        if let Some(col) = pair_col {
+            let p = table.cell(col)?;
+            if !pairs.contains(p) {
+                pairs.insert(p.to_owned());
+            }
+            if pair.is_some_and(|want| !same_pair(p, want)) {
+                continue;
+            }
+        }
         let t = table.time(time)?;
         let v = parse_value(table.cell(value)?).map_err(|m| table.invalid(value, m))?;
         points.0.push((t, v, table.line()));
     }
+    if pair.is_none() && pairs.len() > 1 {
+        let list: Vec<&str> = pairs.iter().map(String::as_str).collect();
+        return Err(DataError::file(
+            path,
+            format!(
+                "the file holds {} pairs ({}); name one with `pair`",
+                list.len(),
+                list.join(", ")
+            ),
+        ));
+    }
     if points.0.is_empty() {
-        return Err(DataError::file(path, "no data rows after the header"));
+        return Err(match pair {
+            Some(want) => no_rows(path, "pair", want, 0, &pairs),
+            None => DataError::file(path, "no data rows after the header"),
+        });
     }
     points.into_series(path)
 }
