@@ -6,15 +6,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 fn levfarm(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_levfarm"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("levfarm runs");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    levfarm_bytes(args, stdin.as_bytes())
 }
 
 fn lines(output: &Output) -> Vec<Value> {

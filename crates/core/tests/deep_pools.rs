@@ -8,12 +8,10 @@
 
 mod common;
 
-use common::{apply, run, TRIPLE_SLOPE};
+use common::{apply, closed_form_for, opened, run, TRIPLE_SLOPE};
 use levfarm_core::math::U256;
-use levfarm_core::position::liquidation_price::closed_form;
-use levfarm_core::position::valuation::underlying;
 use levfarm_core::price::Price;
-use levfarm_core::{Event, Market};
+use levfarm_core::Market;
 
 /// Reserves of each side in raw units, from a thousand units (ten thousand for a constant
 /// product pair, whose first deposit must exceed its locked `MINIMUM_LIQUIDITY` of 1000) to
@@ -90,14 +88,7 @@ fn market(kind: &str, reserve: U256, d0: u8, d1: u8) -> (Market, u64) {
         ),
     )
     .unwrap_or_else(|e| panic!("{kind} reserve {reserve} decimals {d0}/{d1}: open: {e}"));
-    let id = events
-        .iter()
-        .find_map(|e| match e {
-            Event::PositionOpened { position, .. } => Some(*position),
-            _ => None,
-        })
-        .unwrap();
-    (m, id)
+    (m, opened(&events))
 }
 
 /// Whether the position can be liquidated once TKA's oracle is at `price` and the pool is
@@ -133,14 +124,7 @@ fn check(kind: &str, reserve: U256, d0: u8, d1: u8) {
     assert!((600..630).contains(&ratio), "{case}: lower at {ratio}/1000 of the price");
     if kind == "v2" {
         // The closed form (oracle valuation, pool moved along x·y = k) agrees with the solve.
-        let position = m.positions().find(|p| p.id == id).unwrap();
-        let pool = m.amm_pool("P").unwrap();
-        let [a0, a1] = underlying(&pool.amm, position.lp).unwrap();
-        let (q0, q1) = (m.quote("TKA").unwrap(), m.quote("USD").unwrap());
-        let debt = m.position_debt(position).unwrap();
-        let values = [q0.value(a0).unwrap(), q1.value(a1).unwrap()];
-        let debts = [q0.value_up(debt[0]).unwrap(), q1.value_up(debt[1]).unwrap()];
-        let closed = closed_form(now, values, debts, 8500).unwrap();
+        let closed = closed_form_for(&m, id, "P", ["TKA", "USD"]);
         let c = closed.lower.unwrap_or_else(|| panic!("{case}: closed form {closed:?}"));
         let ppm = 50u64;
         assert!(

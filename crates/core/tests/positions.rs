@@ -6,8 +6,6 @@ use common::{
     apply, fund, lending_pools, run, u256, LENDER_AND_ARB, REWARD_ROUTE, TRIPLE_SLOPE, WETH_USDC,
 };
 use levfarm_core::math::U256;
-use levfarm_core::position::liquidation_price::closed_form;
-use levfarm_core::position::valuation::underlying;
 use levfarm_core::{Error, Event, Holder, Market};
 
 /// WETH/USDC at 2000 in a 1000 WETH pool, both tokens lendable, a farm paying 1 RWD a second
@@ -37,28 +35,15 @@ fn open(m: &mut Market, args: &str) -> u64 {
     let events =
         apply(m, &format!(r#"{{"op":"open_position","owner":"alice","pool":"ETH-USDC",{args}}}"#))
             .unwrap();
-    events
-        .iter()
-        .find_map(|e| match e {
-            Event::PositionOpened { position, .. } => Some(*position),
-            _ => None,
-        })
-        .unwrap()
+    common::opened(&events)
 }
 
-/// The closed-form inputs: the position's underlying values and debt values at the oracle.
+/// The closed-form liquidation prices of a position on the ETH-USDC pool.
 fn closed_form_for(
     m: &Market,
     id: u64,
 ) -> levfarm_core::position::liquidation_price::LiquidationPrices {
-    let position = m.positions().find(|p| p.id == id).unwrap();
-    let pool = m.amm_pool("ETH-USDC").unwrap();
-    let [a0, a1] = underlying(&pool.amm, position.lp).unwrap();
-    let (q0, q1) = (m.quote("WETH").unwrap(), m.quote("USDC").unwrap());
-    let debt = m.position_debt(position).unwrap();
-    let values = [q0.value(a0).unwrap(), q1.value(a1).unwrap()];
-    let debts = [q0.value_up(debt[0]).unwrap(), q1.value_up(debt[1]).unwrap()];
-    closed_form(q0.price_wad, values, debts, pool.leverage.kill_factor_bps.0).unwrap()
+    common::closed_form_for(m, id, "ETH-USDC", ["WETH", "USDC"])
 }
 
 fn close_to(a: U256, b: U256, parts_per_million: u64) -> bool {

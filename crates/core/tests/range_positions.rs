@@ -48,14 +48,7 @@ fn open(m: &mut Market, range: TickRange, args: &str) -> (u64, Vec<Event>) {
         range.tick_lower, range.tick_upper
     );
     let events = apply(m, &line).unwrap_or_else(|e| panic!("{line}: {e}"));
-    let id = events
-        .iter()
-        .find_map(|e| match e {
-            Event::PositionOpened { position, .. } => Some(*position),
-            _ => None,
-        })
-        .unwrap();
-    (id, events)
+    (common::opened(&events), events)
 }
 
 fn status(m: &mut Market, id: u64) -> PositionStatus {

@@ -16,15 +16,18 @@
 //!    same figure `levfarm quote` shows. It is never below zero in sum (up to rounding), but a
 //!    step back towards the deposit's price gives some back.
 //!
-//!    The deposit follows the liquidity: liquidity added (an open, a compounding, a fee that
-//!    grows a constant-product position) adds the tokens it took at that moment's price;
-//!    liquidity removed removes its share of the deposit; a new range starts a new deposit.
+//!    The deposit follows the actions: liquidity added (an open, a compounding) adds the
+//!    tokens it took at that moment's price; liquidity removed removes its share; a new range
+//!    starts a new deposit. Fees that grow a constant-product position's liquidity are not a
+//!    deposit: they are counted under trading fees at what they are worth, their later moves
+//!    included, so that the impermanent loss is the closed form's on what was deposited.
 //!
 //!    **Loss-versus-rebalancing** is kept beside the parts, as a memo that is not one of
 //!    them: the same liquidity's tokens at the new price against those at the old, both
 //!    valued at the new price, summed bar by bar. It is what the position loses to
 //!    arbitrageurs against a portfolio that rebalances to the pool's holdings every bar.
-//! 3. **trading fees**: the liquidity's and the fees owed's growth, at the new price;
+//! 3. **trading fees**: the liquidity's and the fees owed's growth, at the new price, and the
+//!    move of the liquidity that fees grew before (fees count at what they are worth today);
 //! 4. **interest**: the debt's growth, at the new price;
 //! 5. **rewards**: the rewards' growth and revaluation; **lending income**: the supply's growth.
 //!
@@ -67,15 +70,20 @@ pub struct Pnl {
     pub liquidation_costs: i128,
     /// A memo, not one of the parts: the bar-by-bar loss of the liquidity against holding
     /// what it held at the previous bar (loss-versus-rebalancing).
+    #[serde(default)]
     pub loss_versus_rebalancing: i128,
     /// The current liquidity's deposit: what impermanent loss is measured against.
+    #[serde(default)]
     pub deposit: Option<Deposit>,
 }
 
-/// The tokens a position's liquidity was deposited with, for `liquidity` in `range`.
+/// What a position's liquidity in `range` is made of: `deposited` of it came with the tokens
+/// `held` (an open, a compounding: actions), the rest grew from fees; `total` is the whole
+/// at the end of the last step, which tells an action's change from a step's fee growth.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Deposit {
-    pub liquidity: U256,
+    pub deposited: U256,
+    pub total: U256,
     pub range: Option<levfarm_core::position::TickRange>,
     pub held: [U256; 2],
 }
@@ -118,16 +126,27 @@ impl Pnl {
                 let old_at_old = pa.lp_amounts(sqrt_price(q)?)?;
                 let old_at_new = pa.lp_amounts(sqrt_price(q1)?)?;
                 let new_at_new = pb.lp_amounts(sqrt_price(q1)?)?;
-                let held = self.deposit_of(pa, old_at_old)?;
+                let deposit = self.deposit_of(pa, old_at_old);
                 let v = |amounts: [U256; 2], quotes: &[Quote; 3]| value2(amounts, pair(quotes));
-                let held_move = v(held, q1)? - v(held, q)?;
+                // The deposited liquidity's tokens at both prices; the fee-grown rest is what
+                // remains of the liquidity's (so that the two add up to the unit).
+                let part = |a: [U256; 2]| a.map(|x| scale(x, deposit.deposited, pa.liquidity));
+                let (dep_old, dep_new) = (part(old_at_old), part(old_at_new));
+                let held_move = v(deposit.held, q1)? - v(deposit.held, q)?;
+                let deposit_move = v(dep_new, q1)? - v(dep_old, q)?;
+                let whole_move = v(old_at_new, q1)? - v(old_at_old, q)?;
                 self.price_exposure += held_move + v(pa.owed, q1)?
                     - v(pa.owed, q)?
                     - (v(pa.debt, q1)? - v(pa.debt, q)?);
-                self.impermanent_loss += v(old_at_new, q1)? - v(old_at_old, q)? - held_move;
+                self.impermanent_loss += deposit_move - held_move;
                 self.loss_versus_rebalancing += v(old_at_new, q1)? - v(old_at_old, q1)?;
-                self.trading_fees +=
-                    v(new_at_new, q1)? - v(old_at_new, q1)? + v(pb.owed, q1)? - v(pa.owed, q1)?;
+                // Fees: what the step grew, and the move of what fees grew before, valued as
+                // the liquidity they are (fees are counted at what they are worth today).
+                self.trading_fees += whole_move - deposit_move + v(new_at_new, q1)?
+                    - v(old_at_new, q1)?
+                    + v(pb.owed, q1)?
+                    - v(pa.owed, q1)?;
+                self.deposit = Some(Deposit { total: pb.liquidity, ..deposit });
                 self.interest -= v(pb.debt, q1)? - v(pa.debt, q1)?;
                 let (ra, rb) = (rewards(pa), rewards(pb));
                 self.farm_rewards += value(rb, q1[2])? - value(ra, q[2])?;
@@ -149,30 +168,32 @@ impl Pnl {
         Ok(())
     }
 
-    /// The deposit behind `p`'s liquidity, whose tokens at the step's first price are
-    /// `now`, brought up to date with what changed the liquidity since the last step (an
-    /// action, or fees grown into a constant-product position), and kept for the next.
-    fn deposit_of(&mut self, p: &PositionInventory, now: [U256; 2]) -> Result<[U256; 2], SimError> {
-        let held = match self.deposit {
-            Some(d) if d.range == p.range && d.liquidity == p.liquidity => d.held,
-            // Removed: the rest keeps its share of the deposit.
-            Some(d)
-                if d.range == p.range && !d.liquidity.is_zero() && p.liquidity < d.liquidity =>
-            {
-                d.held.map(|h| scale(h, p.liquidity, d.liquidity))
+    /// The deposit behind `p`'s liquidity, brought up to date with what an action changed
+    /// since the last step: liquidity added joins the deposit with the tokens it took
+    /// (its share of `now`, the liquidity's tokens at the step's first price); liquidity
+    /// removed takes its share of the deposit and of the fee-grown rest; a new range is a new
+    /// deposit.
+    fn deposit_of(&self, p: &PositionInventory, now: [U256; 2]) -> Deposit {
+        let d = match self.deposit {
+            Some(d) if d.range == p.range && d.total == p.liquidity => d,
+            Some(d) if d.range == p.range && !d.total.is_zero() && p.liquidity < d.total => {
+                let share = |x: U256| scale(x, p.liquidity, d.total);
+                Deposit { deposited: share(d.deposited), held: d.held.map(share), ..d }
             }
-            // Added: the new liquidity brings what it took now (its share of `now`).
-            Some(d) if d.range == p.range && p.liquidity > d.liquidity => {
-                let gained = p.liquidity - d.liquidity;
-                [
-                    d.held[0] + scale(now[0], gained, p.liquidity),
-                    d.held[1] + scale(now[1], gained, p.liquidity),
-                ]
+            Some(d) if d.range == p.range && p.liquidity > d.total => {
+                let gained = p.liquidity - d.total;
+                Deposit {
+                    deposited: d.deposited + gained,
+                    held: [
+                        d.held[0] + scale(now[0], gained, p.liquidity),
+                        d.held[1] + scale(now[1], gained, p.liquidity),
+                    ],
+                    ..d
+                }
             }
-            _ => now,
+            _ => Deposit { deposited: p.liquidity, total: p.liquidity, range: p.range, held: now },
         };
-        self.deposit = Some(Deposit { liquidity: p.liquidity, range: p.range, held });
-        Ok(held)
+        Deposit { total: p.liquidity, ..d }
     }
 
     /// Books an action's cost: equity before less equity after, at the same prices.

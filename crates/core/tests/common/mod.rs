@@ -131,3 +131,34 @@ pub fn assert_conserved(m: &Market) {
         assert!(totals.balanced(), "{totals:?}");
     }
 }
+
+/// The id of the position an open reported.
+pub fn opened(events: &[Event]) -> u64 {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::PositionOpened { position, .. } => Some(*position),
+            _ => None,
+        })
+        .expect("an open reports its position")
+}
+
+/// The closed-form liquidation prices of position `id` on constant-product pool `pool` of
+/// `tokens`: its underlying values and debt values at the oracle, and the pool's kill factor.
+pub fn closed_form_for(
+    m: &Market,
+    id: u64,
+    pool: &str,
+    tokens: [&str; 2],
+) -> levfarm_core::position::liquidation_price::LiquidationPrices {
+    use levfarm_core::position::liquidation_price::closed_form;
+    use levfarm_core::position::valuation::underlying;
+    let position = m.positions().find(|p| p.id == id).unwrap();
+    let pool = m.amm_pool(pool).unwrap();
+    let [a0, a1] = underlying(&pool.amm, position.lp).unwrap();
+    let (q0, q1) = (m.quote(tokens[0]).unwrap(), m.quote(tokens[1]).unwrap());
+    let debt = m.position_debt(position).unwrap();
+    let values = [q0.value(a0).unwrap(), q1.value(a1).unwrap()];
+    let debts = [q0.value_up(debt[0]).unwrap(), q1.value_up(debt[1]).unwrap()];
+    closed_form(q0.price_wad, values, debts, pool.leverage.kill_factor_bps.0).unwrap()
+}

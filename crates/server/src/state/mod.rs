@@ -239,7 +239,10 @@ impl State {
         self.applied
     }
 
-    /// Applies one action; on error nothing changed.
+    /// Applies one action. A refusal found before anything changes leaves the state as it
+    /// was; a later step that fails (a keeper's valuation overflowing) may not, so the single
+    /// writer rebuilds its copy after any failure (see `service`): the state a reader sees
+    /// only ever holds whole actions.
     pub fn apply(&mut self, action: &Action) -> Result<Applied, Error> {
         let applied = self.dispatch(action)?;
         self.applied += 1;
