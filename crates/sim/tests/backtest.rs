@@ -383,8 +383,7 @@ fn daily(days: usize, f: impl Fn(usize) -> f64) -> PriceSeries {
 /// run names its bar.
 #[test]
 fn the_outside_market_never_runs_dry_and_a_failure_names_its_bar() {
-    let mut s = Scenario::default();
-    s.protection = ProtectionSpec::default();
+    let s = Scenario { protection: ProtectionSpec::default(), ..Scenario::default() };
     // 50 years of a slowly rising price with the default's decaying reward token.
     let prices = daily(50 * 365, |d| 2000.0 * (1.0 + d as f64 / 3650.0));
     let r = backtest::run(&s, &prices, Strategy::UnleveragedLp, None).expect("fifty years run");

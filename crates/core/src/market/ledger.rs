@@ -200,6 +200,14 @@ impl Market {
     }
 }
 
+/// An account comes into being when it first receives tokens: its name must be readable
+/// text (not empty, no control characters), or errors and outputs that name it break.
+fn account_name(name: &str) -> Result<(), Error> {
+    super::strict_json::readable(name).map_err(|m| {
+        Error::invalid(format!("account name \"{}\" {m}", super::strict_json::printable(name)))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,12 +253,4 @@ mod tests {
         assert!(overflow.is_err());
         assert_eq!(l, before);
     }
-}
-
-/// An account comes into being when it first receives tokens: its name must be readable
-/// text (not empty, no control characters), or errors and outputs that name it break.
-fn account_name(name: &str) -> Result<(), Error> {
-    super::strict_json::readable(name).map_err(|m| {
-        Error::invalid(format!("account name \"{}\" {m}", super::strict_json::printable(name)))
-    })
 }
