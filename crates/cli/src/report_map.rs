@@ -329,6 +329,10 @@ pub fn report(scenario: &Scenario, output: &BacktestOutput) -> BacktestReport {
     let mut notes = output.notes.clone();
     notes.push("Equity is marked at the oracle: the position's liquidity at the oracle price, fees owed and unreinvested rewards, less debt, plus the owner's wallet, less gas.".into());
     notes.push("The decomposition adds up exactly: each part is a difference of the same exact valuations (see the book module).".into());
+    notes.push(format!(
+        "Impermanent loss is against holding the tokens deposited (the closed form 2√R/(1+R) − 1 on the deposit); loss-versus-rebalancing, the same liquidity's loss bar by bar against the previous bar's holdings, is {} and is not one of the parts.",
+        crate::table::money(m.pnl.loss_versus_rebalancing as f64 / 1e18)
+    ));
     if m.actions.len() >= 400 {
         notes.push(format!(
             "{} compounding actions are left off the charts and the table.",
@@ -518,7 +522,10 @@ pub fn risk_report(
         outcome_histograms,
         liquidation_time_histograms,
         recommendations: recommendations.to_vec(),
-        notes: vec![
+        notes: crate::risk::notes(plan, summaries).into_iter().map(|n| {
+            let mut c = n.chars();
+            c.next().map_or(String::new(), |f| f.to_uppercase().collect::<String>() + c.as_str()) + "."
+        }).chain([
             "Each path's randomness depends on (seed, path id) only: every configuration sees the \
              same futures, and any thread count or sharding gives the same figures."
                 .into(),
@@ -528,7 +535,7 @@ pub fn risk_report(
             "The liquidation probability's interval is Wilson's 95% score interval; the \
              recommendation uses its upper bound."
                 .into(),
-        ],
+        ]).collect(),
     }
 }
 
