@@ -92,8 +92,7 @@ fn kpis(report: &BacktestReport) -> String {
             )
         } else {
             // Under 90 days an annual rate would mislead: the return over the window.
-            let put_in = position.final_equity - position.pnl;
-            let back = if put_in > 0.0 { position.pnl / put_in } else { f64::NAN };
+            let back = window_return(position);
             kpi(
                 "Return",
                 sign_class(back),
@@ -108,23 +107,37 @@ fn kpis(report: &BacktestReport) -> String {
     format!("<section class=\"kpis\">{}</section>\n", cards.concat())
 }
 
-/// The position against the alternative with the highest net APY.
+/// The position against the best alternative: by net APY, or by the return over the window
+/// where the window is too short to annualise.
 fn versus_best(position: &SummaryRow, alternatives: &[SummaryRow]) -> String {
+    let annual = position.net_apy.is_finite();
+    let figure = |r: &SummaryRow| if annual { r.net_apy } else { window_return(r) };
     let best = alternatives
         .iter()
-        .filter(|a| a.net_apy.is_finite())
-        .max_by(|a, b| a.net_apy.total_cmp(&b.net_apy));
+        .filter(|a| figure(a).is_finite())
+        .max_by(|a, b| figure(a).total_cmp(&figure(b)));
     let Some(best) = best else {
         return kpi("Vs best alternative", "", format::DASH, "no alternatives");
     };
-    let gap = position.net_apy - best.net_apy;
+    let gap = figure(position) - figure(best);
     let sub = format!(
-        "APY vs {} ({}) \u{b7} equity {}",
+        "{} vs {} ({}) \u{b7} equity {}",
+        if annual { "APY" } else { "Return" },
         best.name,
-        format::percent(best.net_apy),
+        format::percent(figure(best)),
         format::signed_money(position.final_equity - best.final_equity)
     );
     kpi("Vs best alternative", sign_class(gap), &format::signed_points(gap), &sub)
+}
+
+/// The return over the window: PnL over what was put in.
+fn window_return(r: &SummaryRow) -> f64 {
+    let put_in = r.final_equity - r.pnl;
+    if put_in > 0.0 {
+        r.pnl / put_in
+    } else {
+        f64::NAN
+    }
 }
 
 fn kpi(label: &str, class: &str, value: &str, sub: &str) -> String {

@@ -361,3 +361,30 @@ fn small_report() -> BacktestReport {
     report.actions[0].label = "Opened".into();
     report
 }
+
+/// Regression: a window under 90 days has no APY (NaN); the headline showed a dash and the
+/// comparison with the alternatives said "no alternatives". The page shows the return over the
+/// window and compares returns.
+#[test]
+fn a_short_window_shows_its_return_and_compares_returns() {
+    let mut report = small_report();
+    for row in &mut report.summary {
+        row.net_apy = f64::NAN;
+    }
+    // 10,000 put in, 9,400 at the end: -6.0%; the best alternative (by return) is named.
+    report.summary[0].final_equity = 9_400.0;
+    report.summary[0].pnl = -600.0;
+    let best = report.summary[1..]
+        .iter()
+        .max_by(|a, b| {
+            (a.pnl / (a.final_equity - a.pnl)).total_cmp(&(b.pnl / (b.final_equity - b.pnl)))
+        })
+        .unwrap()
+        .name
+        .clone();
+    let page = render_html(&report);
+    assert!(page.contains(">Return<") && page.contains("-6.0%"), "no return headline");
+    assert!(page.contains("not annualised"));
+    assert!(page.contains(&format!("Return vs {best}")), "no comparison of returns with {best}");
+    assert!(!page.contains("no alternatives"));
+}
