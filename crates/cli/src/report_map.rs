@@ -440,9 +440,14 @@ pub fn risk_report(
             liquidation_ci: m.liquidation_ci95,
             loss_probability: m.loss_probability,
             wipeout_probability: m.wipeout_probability,
-            mean_apy: m.mean_apy,
-            median_apy: m.median_apy,
-            quantiles: m.apy_quantiles.clone(),
+            // Under 90 days the page shows returns over the horizon in these columns.
+            mean_apy: if m.annualised { m.mean_apy } else { m.mean_return },
+            median_apy: if m.annualised { m.median_apy } else { m.median_return },
+            quantiles: if m.annualised {
+                m.apy_quantiles.clone()
+            } else {
+                m.return_quantiles.clone()
+            },
             var95: m.var95,
             cvar95: m.cvar95,
             var99: m.var99,
@@ -522,6 +527,7 @@ pub fn risk_report(
         outcome_histograms,
         liquidation_time_histograms,
         recommendations: recommendations.to_vec(),
+        annualised: summaries.iter().all(|m| m.annualised),
         notes: crate::risk::notes(plan, summaries).into_iter().map(|n| {
             let mut c = n.chars();
             c.next().map_or(String::new(), |f| f.to_uppercase().collect::<String>() + c.as_str()) + "."

@@ -129,6 +129,7 @@ pub fn render_html(report: &BacktestReport) -> String {
 ///     }],
 ///     liquidation_time_histograms: vec![],
 ///     recommendations: vec!["Highest leverage with liquidation probability \u{2264} 5%: 2x".into()],
+///     annualised: true,
 ///     notes: vec![],
 /// };
 /// let page = render_risk_html(&report);

@@ -30,6 +30,10 @@ pub struct RiskReport {
     /// Text of the leverage recommendation(s), e.g. "Highest leverage with liquidation
     /// probability ≤ 5%: 2.4x".
     pub recommendations: Vec<String>,
+    /// Whether the horizon is long enough to annualise (90 days). When it is not, the rows'
+    /// `mean_apy`, `median_apy` and `quantiles` hold returns over the horizon and the page
+    /// says so.
+    pub annualised: bool,
     /// Caveats shown at the end of the page.
     pub notes: Vec<String>,
 }
@@ -52,7 +56,7 @@ pub struct RiskRow {
     pub liquidation_ci: (f64, f64),
     /// Share of paths that end with any loss, as a fraction.
     pub loss_probability: f64,
-    /// Share of paths that lose more than the initial equity, as a fraction.
+    /// Share of paths that lose all of the initial equity (99.9% or more), as a fraction.
     pub wipeout_probability: f64,
     /// Mean net annualised yield over the paths, as a fraction.
     pub mean_apy: f64,

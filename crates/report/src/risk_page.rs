@@ -21,7 +21,7 @@ pub fn render(report: &RiskReport) -> String {
          browser. The table below has every configuration's figures.</p></noscript>\n",
     );
     out.push_str(&card("Configurations", &table_hint(&report.rows), &wrap(&table(report))));
-    out.push_str(&leverage_charts());
+    out.push_str(&leverage_charts(report));
     out.push_str(&focus_section(report));
     if !report.notes.is_empty() {
         out.push_str(&card("Notes", "", &tables::list("notes", &report.notes)));
@@ -86,13 +86,14 @@ fn table_hint(rows: &[RiskRow]) -> String {
 fn table(report: &RiskReport) -> String {
     let same_paths = report.rows.windows(2).all(|w| w[0].paths == w[1].paths);
     let paths_head = if same_paths { "" } else { "<th class=\"num\" rowspan=\"2\">Paths</th>" };
+    let figure = if report.annualised { "Net APY" } else { "Return over the horizon" };
     let mut out = format!(
         "<table class=\"data risk\"><thead><tr class=\"groups\"><th rowspan=\"2\">Configuration</th>{paths_head}\
-         <th colspan=\"3\">Probability of</th><th colspan=\"4\">Net APY</th>\
+         <th colspan=\"3\">Probability of</th><th colspan=\"4\">{figure}</th>\
          <th colspan=\"4\">Loss at risk (share of equity)</th>\
          <th class=\"num\" rowspan=\"2\" title=\"Median over the liquidated paths\">Days to<br>liquidation</th></tr>\
          <tr><th class=\"num\">Liquidation</th><th class=\"num\">Any loss</th>\
-         <th class=\"num\" title=\"Loss beyond the initial equity\">Loss &gt; equity</th>\
+         <th class=\"num\" title=\"99.9% or more of the equity lost (positions are non-recourse)\">All lost</th>\
          <th class=\"num\">Mean</th><th class=\"num\">Median</th><th class=\"num\" title=\"5% quantile\">5%</th>\
          <th class=\"num\" title=\"95% quantile\">95%</th>\
          <th class=\"num\" title=\"Value at risk at 95%\">VaR 95%</th>\
@@ -172,7 +173,7 @@ fn days(d: Option<f64>) -> String {
     d.map_or(DASH.to_string(), |d| format::number(d, 0))
 }
 
-fn leverage_charts() -> String {
+fn leverage_charts(report: &RiskReport) -> String {
     [
         "<div class=\"grid2 even\">\n".to_string(),
         card(
@@ -181,7 +182,11 @@ fn leverage_charts() -> String {
             &slot("chart-liq-leverage"),
         ),
         card(
-            "Net APY against leverage",
+            if report.annualised {
+                "Net APY against leverage"
+            } else {
+                "Return over the horizon against leverage (not annualised: under 90 days)"
+            },
             "Mean and median over the paths; the band is the 5% to 95% quantile range.",
             &slot("chart-apy-leverage"),
         ),

@@ -84,6 +84,7 @@ fn sample() -> RiskReport {
             "Highest leverage with liquidation probability \u{2264} 5%: 2.4x".into(),
             "Best median net APY: 3x (24.1%), with a 11.2% chance of liquidation".into(),
         ],
+        annualised: true,
         notes: vec![
             "Probabilities are over simulated paths; the intervals are 95% Wilson intervals."
                 .into(),
@@ -535,4 +536,17 @@ fn chart<'a>(dom: &'a str, id: &str) -> &'a str {
     let at = dom.find(&format!("id=\"{id}\"")).unwrap();
     let rest = &dom[at..];
     &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}
+
+/// A horizon under 90 days: the table and the leverage chart speak of returns over the
+/// horizon, not of an annual rate.
+#[test]
+fn a_short_horizon_is_labelled_as_returns() {
+    let mut report = sample();
+    report.annualised = false;
+    let page = levfarm_report::render_risk_html(&report);
+    assert!(page.contains("Return over the horizon"), "no return header");
+    assert!(page.contains("not annualised"));
+    assert!(!page.contains(">Net APY<"), "an APY header on returns");
+    assert!(levfarm_report::render_risk_html(&sample()).contains(">Net APY<"));
 }
