@@ -87,8 +87,20 @@ fn find_columns(
     Ok(Columns { time, close, nanos })
 }
 
-/// Unix seconds from a time value; sub-second timestamps are refused.
+/// Unix seconds from a time value, within the range CSV times are held to (a millisecond
+/// count read as seconds is far past it); sub-second timestamps are refused.
 fn time(field: &Field, nanos: bool) -> Result<i64, String> {
+    let t = raw_time(field, nanos)?;
+    if t.abs() > super::time::MAX_UNIX_S {
+        return Err(format!(
+            "{t} s is out of range for Unix seconds (at most 1e11: the year 5138)"
+        ));
+    }
+    Ok(t)
+}
+
+/// Unix seconds from a time value, unchecked.
+fn raw_time(field: &Field, nanos: bool) -> Result<i64, String> {
     let whole = |v: i64, per_second: i64, unit: &str| {
         if v % per_second == 0 {
             Ok(v / per_second)

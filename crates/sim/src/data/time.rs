@@ -4,7 +4,7 @@
 
 /// The largest magnitude accepted as Unix seconds: 1e11 s is the year 5138, while any
 /// millisecond timestamp after 1973 is above it.
-const MAX_UNIX_S: i64 = 100_000_000_000;
+pub(crate) const MAX_UNIX_S: i64 = 100_000_000_000;
 
 const SECS_PER_DAY: i64 = 86_400;
 
