@@ -447,6 +447,11 @@ fn run_quote(args: &QuoteArgs) -> Result<(), Failure> {
         q.price,
         &iso(q.time)[..16].replace('T', " ")
     )?;
+    // Raw units in whole tokens with their symbol (the raw figures are in --json).
+    let whole = |raw: &str, symbol: &str| match q.decimals.get(symbol) {
+        Some(&d) => format!("{} {symbol}", table::whole_units(raw, d)),
+        None => format!("{raw} {symbol} raw"),
+    };
     let liq = |p: Option<f64>| {
         p.map_or("none".to_string(), |p| format!("{:.2} ({:+.1}%)", p, (p / q.price - 1.0) * 100.0))
     };
@@ -454,10 +459,10 @@ fn run_quote(args: &QuoteArgs) -> Result<(), Failure> {
         vec![
             "borrowed".into(),
             format!(
-                "{} ({asset} raw {}, {stable} raw {})",
+                "{} ({}, {})",
                 table::money(q.borrowed_value),
-                q.borrowed[0],
-                q.borrowed[1]
+                whole(&q.borrowed[0], asset),
+                whole(&q.borrowed[1], stable)
             ),
         ],
         vec![
@@ -467,14 +472,14 @@ fn run_quote(args: &QuoteArgs) -> Result<(), Failure> {
             } else {
                 q.swaps
                     .iter()
-                    .map(|(a, x, b, y)| format!("{x} {a} raw → {y} {b} raw"))
+                    .map(|(a, x, b, y)| format!("{} → {}", whole(x, a), whole(y, b)))
                     .collect::<Vec<_>>()
                     .join("; ")
             },
         ],
         vec![
             "deposited".into(),
-            format!("{asset} raw {}, {stable} raw {}", q.deposited[0], q.deposited[1]),
+            format!("{}, {}", whole(&q.deposited[0], asset), whole(&q.deposited[1], stable)),
         ],
         vec!["position value".into(), table::money(q.position_value)],
         vec!["debt".into(), table::money(q.debt_value)],

@@ -67,6 +67,33 @@ pub fn percent(v: f64) -> String {
     format!("{:.2}%", v * 100.0)
 }
 
+/// A raw token amount (a decimal string of smallest units) in whole tokens, exactly, with
+/// thousands grouped and at most six decimals (cut, not rounded): `9559246827265165778` at 18
+/// decimals is `9.559246`. Text that is not a raw amount comes back as it is.
+pub fn whole_units(raw: &str, decimals: u8) -> String {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return raw.to_string();
+    }
+    let d = usize::from(decimals);
+    let padded = format!("{raw:0>width$}", width = d + 1);
+    let (int, frac) = padded.split_at(padded.len() - d);
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let frac = frac[..frac.len().min(6)].trim_end_matches('0');
+    if frac.is_empty() {
+        grouped
+    } else {
+        format!("{grouped}.{frac}")
+    }
+}
+
 /// A CSV cell, quoted when it needs to be.
 pub fn csv_cell(cell: &str) -> String {
     if cell.contains([',', '"', '\n']) {
@@ -89,5 +116,19 @@ mod tests {
         assert_eq!(money(100.0), "100.00");
         assert_eq!(percent(0.1234), "12.34%");
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
+    }
+
+    #[test]
+    fn raw_amounts_show_in_whole_tokens() {
+        // 9559246827265165778 wei is 9.559246827… WETH: six decimals kept, cut.
+        assert_eq!(whole_units("9559246827265165778", 18), "9.559246");
+        // 20,000 USDC of 6 decimals; 14,979.718898 USDC.
+        assert_eq!(whole_units("20000000000", 6), "20,000");
+        assert_eq!(whole_units("14979718898", 6), "14,979.718898");
+        assert_eq!(whole_units("0", 18), "0");
+        assert_eq!(whole_units("5", 18), "0");
+        assert_eq!(whole_units("1500000", 6), "1.5");
+        assert_eq!(whole_units("123", 0), "123");
+        assert_eq!(whole_units("x1", 6), "x1");
     }
 }

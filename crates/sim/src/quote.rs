@@ -26,6 +26,8 @@ pub struct Quote {
     pub price: f64,
     pub equity: f64,
     pub leverage: f64,
+    /// Decimals of the asset and the stable token, for showing raw amounts in whole units.
+    pub decimals: std::collections::BTreeMap<String, u8>,
     /// Raw amounts borrowed of the asset and the stable token, and their values.
     pub borrowed: [String; 2],
     pub borrowed_value: f64,
@@ -253,6 +255,10 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
         price: price_f,
         equity: e,
         leverage: spec.leverage,
+        decimals: [(&asset, q[0].unit), (&stable, q[1].unit)]
+            .into_iter()
+            .map(|(t, unit)| (t.to_string(), (unit.to_string().len() - 1) as u8))
+            .collect(),
         borrowed: [borrowed[0].to_string(), borrowed[1].to_string()],
         borrowed_value: value_f(q[0].value(borrowed[0])?) + value_f(q[1].value(borrowed[1])?),
         swaps,
