@@ -87,14 +87,22 @@ async fn a_lost_commit_answer_is_settled_by_asking_the_store() {
     fail_one_stage(|f| &f.answer_lost, 1, StatusCode::OK).await;
 }
 
-#[tokio::test]
-async fn a_lost_commit_answer_survives_a_store_that_answers_late() {
+/// A market with a position, then a price push whose commit answer is lost while the store
+/// fails to say what it holds `failures` times: the service, the push's answer, and the clock
+/// before the push.
+async fn lost_answer_with_a_quiet_store(failures: u32) -> (Harness, StatusCode, Value, i64) {
     let h = Harness::new().await;
     market_with_a_position(&h).await;
     h.shared.faults.answer_lost.store(1, Ordering::SeqCst);
-    h.shared.faults.last_stored.store(3, Ordering::SeqCst);
+    h.shared.faults.last_stored.store(failures, Ordering::SeqCst);
     let now = h.shared.read().now();
     let (status, body) = push(&h, "700", now + 3600).await;
+    (h, status, body, now)
+}
+
+#[tokio::test]
+async fn a_lost_commit_answer_survives_a_store_that_answers_late() {
+    let (h, status, body, _) = lost_answer_with_a_quiet_store(3).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_served_state_is_the_journal(&h).await;
 }
@@ -106,12 +114,7 @@ async fn a_failed_snapshot_write_loses_nothing() {
 
 #[tokio::test]
 async fn a_store_that_cannot_say_stops_the_writer_instead_of_guessing() {
-    let h = Harness::new().await;
-    market_with_a_position(&h).await;
-    h.shared.faults.answer_lost.store(1, Ordering::SeqCst);
-    h.shared.faults.last_stored.store(u32::MAX, Ordering::SeqCst);
-    let now = h.shared.read().now();
-    let (status, body) = push(&h, "700", now + 3600).await;
+    let (h, status, body, now) = lost_answer_with_a_quiet_store(u32::MAX).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(h.shared.halted());
     // The batch did land; the served state does not claim it, and a restart has it.
