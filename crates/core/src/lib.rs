@@ -20,8 +20,8 @@
 //!
 //! Modules: [`math`] (fixed point), [`rates`] (interest rate models), [`lending`] (lending
 //! pools), [`amm`] (constant-product pools and zaps), [`farm`] (reward emission),
-//! [`position`] (leveraged positions: valuation, liquidation prices), [`market`] (the state
-//! machine and its commands and events).
+//! [`position`] (leveraged positions: valuation, liquidation prices), [`orders`] (protection
+//! orders and when they are due), [`market`] (the state machine and its commands and events).
 
 pub mod amm;
 mod error;
@@ -29,6 +29,7 @@ pub mod farm;
 pub mod lending;
 pub mod market;
 pub mod math;
+pub mod orders;
 pub mod position;
 pub mod price;
 pub mod rates;

@@ -205,6 +205,65 @@ fn add_collateral_lowers_the_debt_ratio_and_keeps_the_margin() {
 }
 
 #[test]
+fn borrow_more_raises_leverage_in_place_as_opening_at_it_would() {
+    // 10,000 USDC at 1x, then 20,000 USDC borrowed into it: the same position as opening
+    // 10,000 + 20,000 at once, under the same id, less only the second zap's extra swap.
+    let mut m = market("oracle");
+    let mut direct = m.clone();
+    let id = open(&mut m, r#""equity1":"10000000000""#);
+    let alice_usdc = m.balance(&Holder::Account("alice".into()), "USDC");
+    let thief = apply(
+        &mut m,
+        &format!(r#"{{"op":"borrow_more","caller":"mallory","position":{id},"borrow1":"1"}}"#),
+    );
+    assert!(matches!(thief, Err(Error::NotOwner { .. })), "{thief:?}");
+    // 40,000 more on 10,000 is a debt ratio of 80%, past the 75% work factor: refused, and
+    // nothing changes.
+    let before = m.clone();
+    let greedy = apply(
+        &mut m,
+        &format!(
+            r#"{{"op":"borrow_more","caller":"alice","position":{id},"borrow1":"40000000000"}}"#
+        ),
+    );
+    assert!(matches!(greedy, Err(Error::DebtRatioTooHigh { .. })), "{greedy:?}");
+    assert_eq!(m, before);
+
+    let events = apply(
+        &mut m,
+        &format!(
+            r#"{{"op":"borrow_more","caller":"alice","position":{id},"borrow1":"20000000000"}}"#
+        ),
+    )
+    .unwrap();
+    let Some(Event::BorrowedMore { position, borrowed1, lp, health, .. }) = events.last().cloned()
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!((position, borrowed1.0), (id, u256("20000000000")));
+    // No time passed: the debt is what was borrowed, to the unit the index rounds up.
+    assert!(health.debt[1] >= u256("20000000000") && health.debt[1] <= u256("20000000001"));
+    assert!(health.debt[0].is_zero());
+    // Nothing of the owner's is taken, and the borrowed tokens all went into the position
+    // but for the zap's dust, a few units swept back to her.
+    let alice_after = m.balance(&Holder::Account("alice".into()), "USDC");
+    assert!(alice_after >= alice_usdc && alice_after - alice_usdc < U256::from(10u64));
+    let total_lp = m.positions().find(|p| p.id == id).unwrap().lp;
+    assert!(!lp.0.is_zero() && lp.0 < total_lp);
+
+    let once = open(&mut direct, r#""equity1":"10000000000","borrow1":"20000000000""#);
+    let once_lp = direct.positions().find(|p| p.id == once).unwrap().lp;
+    // Two zaps swap 5,000 and 10,000 where one swaps 15,000: each pays the 0.25% fee on its
+    // half, and price impact grows with the size, so the two-step position holds no more, and
+    // within 0.02% as much.
+    assert!(total_lp <= once_lp, "{total_lp} > {once_lp}");
+    assert!(close_to(total_lp, once_lp, 200), "{total_lp} vs {once_lp}");
+    let once_health = direct.position_health(once).unwrap();
+    assert!(close_to(health.value, once_health.value, 200));
+    assert_eq!(health.leverage_bps / 100, once_health.leverage_bps / 100);
+}
+
+#[test]
 fn reinvest_compounds_farm_rewards_and_pays_the_bounty() {
     let mut m = market("exit");
     let id = open(&mut m, r#""equity1":"10000000000","borrow1":"20000000000""#);

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::lending::LendingConfig;
+use crate::orders::OrderKind;
 use crate::position::{ExitMode, LeverageConfig};
 use crate::price::Price;
 use crate::types::{Amount, Name};
@@ -197,6 +198,17 @@ commands! {
         #[serde(default)]
         amount1: Amount,
     },
+    /// Borrows more into an open position and zaps it into the position's liquidity: leverage
+    /// raised in place, within the work factor.
+    BorrowMore {
+        caller: Name,
+        position: u64,
+        #[serde(default)]
+        borrow0: Amount,
+        #[serde(default)]
+        borrow1: Amount,
+        min_lp: Option<Amount>,
+    },
     /// Closes all (`lp` omitted) or part of a position, repaying up to `max_repay0/1`; `lp` is
     /// liquidity for a range position.
     ClosePosition {
@@ -212,6 +224,15 @@ commands! {
     Reinvest { caller: Name, position: u64 },
     /// Kills a position whose debt ratio is past the kill factor.
     Liquidate { liquidator: Name, position: u64 },
+    /// Places a protection order on the caller's position (see [`crate::orders`]).
+    PlaceOrder { caller: Name, position: u64, order: OrderKind },
+    /// Cancels one of the caller's active orders.
+    CancelOrder { caller: Name, order: u64 },
+    /// Runs the keepers at the current state: every active order in their documented order,
+    /// then every liquidation due; `keeper` earns the reinvest bounty and the kill prize.
+    RunKeepers { keeper: Name },
+    /// Runs one active order now, as `run_keepers` would: for a driver that books each action.
+    RunOrder { keeper: Name, order: u64 },
     /// Reports a position's health and liquidation prices; changes nothing.
     InspectPosition { position: u64 },
     /// Opens a Uniswap v3 pool at a price: `sqrt_price_x96` (Q64.96) or `tick`, one of them.

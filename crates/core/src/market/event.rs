@@ -165,6 +165,15 @@ pub enum Event {
         lp: Amount,
         health: Box<PositionHealth>,
     },
+    /// More debt borrowed into an open position and zapped into its liquidity.
+    BorrowedMore {
+        position: u64,
+        borrowed0: Amount,
+        borrowed1: Amount,
+        /// Liquidity added.
+        lp: Amount,
+        health: Box<PositionHealth>,
+    },
     PositionClosed {
         position: u64,
         lp_removed: Amount,
@@ -192,6 +201,40 @@ pub enum Event {
         fees1: Amount,
         rewards: Amount,
         health: Box<PositionHealth>,
+    },
+    OrderPlaced {
+        order: u64,
+        position: u64,
+        kind: String,
+    },
+    OrderCancelled {
+        order: u64,
+        position: u64,
+    },
+    /// A due order acted: why, and what it did.
+    OrderActed {
+        order: u64,
+        position: u64,
+        kind: String,
+        detail: String,
+    },
+    /// A due order did nothing: why it was due, and why it did nothing.
+    OrderSkipped {
+        order: u64,
+        position: u64,
+        kind: String,
+        reason: String,
+    },
+    /// An order's position closed some other way.
+    OrderEnded {
+        order: u64,
+        position: u64,
+        reason: String,
+    },
+    /// A position past its kill factor that the keeper could not liquidate.
+    LiquidationSkipped {
+        position: u64,
+        reason: String,
     },
     PositionRecentered(Box<PositionRecentered>),
     PositionLiquidated(Box<PositionLiquidated>),

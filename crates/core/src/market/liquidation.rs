@@ -69,6 +69,7 @@ impl Market {
         }
         let returned = self.sweep_to_owner(id, ev)?;
         self.pay_out_rewards(id, ev)?;
+        self.end_orders(id, "the position was liquidated", ev);
         ev.push(Event::PositionLiquidated(Box::new(PositionLiquidated {
             position: id,
             liquidator: liquidator.into(),

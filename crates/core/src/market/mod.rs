@@ -13,6 +13,7 @@
 mod amm_ops;
 pub mod command;
 pub mod event;
+mod keeper_ops;
 mod ledger;
 mod lending_ops;
 mod liquidation;
@@ -34,6 +35,7 @@ pub use command::Command;
 /// clock beyond it is a wrapped or mistyped number, never a date a market accrues to.
 pub const MAX_TIME: u64 = 253_402_300_799;
 pub use event::Event;
+pub use keeper_ops::deleverage_ppm;
 pub use v3_ops::V3Entry;
 pub use view::{LendingSummary, PositionInventory, Summary, Totals};
 
@@ -101,6 +103,9 @@ pub struct Market {
     v3_pools: BTreeMap<Name, V3Entry>,
     positions: BTreeMap<u64, Position>,
     next_position: u64,
+    /// Protection orders, by id; never removed, so an id is never reused.
+    #[serde(default)]
+    orders: BTreeMap<u64, crate::orders::Order>,
 }
 
 impl Market {
@@ -131,7 +136,13 @@ impl Market {
             | Command::V3Mint { .. }
             | Command::V3Burn { .. }
             | Command::V3Collect { .. }
-            | Command::V3Swap { .. } => self.dispatch(command, events),
+            | Command::V3Swap { .. }
+            // Each action of a keeper run is applied on its own copy; the run never fails
+            // after its checks.
+            | Command::PlaceOrder { .. }
+            | Command::CancelOrder { .. }
+            | Command::RunKeepers { .. }
+            | Command::RunOrder { .. } => self.dispatch(command, events),
             // The rest runs on a copy that replaces the market only when all of it succeeded.
             _ => {
                 let mut next = self.clone();
@@ -243,6 +254,9 @@ impl Market {
             C::AddCollateral { caller, position, amount0, amount1 } => {
                 self.add_collateral(caller, *position, [amount0.0, amount1.0], ev)
             }
+            C::BorrowMore { caller, position, borrow0, borrow1, min_lp } => {
+                self.borrow_more(caller, *position, [borrow0.0, borrow1.0], min_lp.map(|a| a.0), ev)
+            }
             C::ClosePosition { caller, position, lp, max_repay0, max_repay1, mode } => self
                 .close_position(
                     caller,
@@ -252,6 +266,12 @@ impl Market {
                     *mode,
                     ev,
                 ),
+            C::PlaceOrder { caller, position, order } => {
+                self.place_order(caller, *position, order, ev)
+            }
+            C::CancelOrder { caller, order } => self.cancel_order(caller, *order, ev),
+            C::RunKeepers { keeper } => self.run_keepers(keeper, ev),
+            C::RunOrder { keeper, order } => self.run_order(keeper, *order, ev),
             C::Reinvest { caller, position } => self.reinvest(caller, *position, ev),
             C::Liquidate { liquidator, position } => self.liquidate(liquidator, *position, ev),
             C::AdvanceTime { seconds } => self.advance_time(*seconds, ev),

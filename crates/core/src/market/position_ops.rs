@@ -1,4 +1,5 @@
-//! Leveraged position commands: open, add collateral, close (partial or full), reinvest.
+//! Leveraged position commands: open, add collateral, borrow more, close (partial or full),
+//! reinvest.
 
 use alloy_primitives::U256;
 
@@ -132,6 +133,43 @@ impl Market {
         Ok(())
     }
 
+    /// Borrows more into an open position and zaps it into the position's liquidity, in
+    /// place: the raise in leverage that closing and reopening would give, without the exit's
+    /// swaps. The result must be within the work factor, as an opening must.
+    pub(super) fn borrow_more(
+        &mut self,
+        caller: &str,
+        id: u64,
+        borrow: [U256; 2],
+        min_lp: Option<U256>,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
+        let position = self.owned_position(caller, id)?;
+        let tokens = self.pool_tokens(&position.pool)?;
+        if borrow == [U256::ZERO; 2] {
+            return Err(Error::invalid("borrow_more needs borrow0 or borrow1"));
+        }
+        self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
+        let holder = Holder::Position(id);
+        for i in 0..2 {
+            self.borrow_for(&holder, &tokens[i], borrow[i], ev)?;
+        }
+        let lp = self.zap_position(id, borrow, ev)?;
+        if let Some(min) = min_lp.filter(|m| lp < *m) {
+            return Err(Error::Slippage { got: lp, min });
+        }
+        self.sweep_to_owner(id, ev)?;
+        let health = self.check_work(id)?;
+        ev.push(Event::BorrowedMore {
+            position: id,
+            borrowed0: Amount(borrow[0]),
+            borrowed1: Amount(borrow[1]),
+            lp: Amount(lp),
+            health: Box::new(health),
+        });
+        Ok(())
+    }
+
     pub(super) fn close_position(
         &mut self,
         caller: &str,
@@ -184,6 +222,7 @@ impl Market {
         let returned = self.sweep_to_owner(id, ev)?;
         if fully {
             self.pay_out_rewards(id, ev)?;
+            self.end_orders(id, "the position closed", ev);
         }
         ev.push(Event::PositionClosed {
             position: id,

@@ -1,6 +1,6 @@
 //! Read-only queries: account and position health, liquidation prices, conservation totals.
 
-use alloy_primitives::U256;
+use alloy_primitives::{I256, U256};
 use serde::{Deserialize, Serialize};
 
 use super::event::PositionStatus;
@@ -440,6 +440,26 @@ pub struct PositionInventory {
 }
 
 impl PositionInventory {
+    /// The position's own equity at the oracle, numeraire 1e18: its liquidity's tokens at the
+    /// oracle price, fees owed and `reward` (its quote and the amount), less its debt, each
+    /// value rounded down.
+    pub fn equity(&self, reward: Option<(valuation::Quote, U256)>) -> Result<I256, Error> {
+        let sqrt_price = range::oracle_sqrt_price(self.quotes)?;
+        let lp = self.lp_amounts(sqrt_price)?;
+        let signed =
+            |v: U256| I256::try_from(v).map_err(|_| Error::invalid("a position value above 2^255"));
+        let mut equity = I256::ZERO;
+        for i in 0..2 {
+            equity += signed(self.quotes[i].value(lp[i])?)?;
+            equity += signed(self.quotes[i].value(self.owed[i])?)?;
+            equity -= signed(self.quotes[i].value(self.debt[i])?)?;
+        }
+        if let Some((quote, amount)) = reward {
+            equity += signed(quote.value(amount)?)?;
+        }
+        Ok(equity)
+    }
+
     /// The tokens behind the liquidity at `sqrt_price` (Q64.96), rounded down: the range's
     /// amounts, or the full range `(L/√P, L·√P)` for a constant-product position.
     pub fn lp_amounts(&self, sqrt_price: U256) -> Result<[U256; 2], Error> {
