@@ -39,6 +39,49 @@ fn the_bundled_example_liquidates_the_3x_position_after_the_crash() {
 }
 
 #[test]
+fn every_example_runs_to_its_end() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let mut ran = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let output = levfarm(&["exec", path.to_str().unwrap()], "");
+        assert!(output.status.success(), "{path:?}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(lines(&output).iter().all(|e| e.get("error").is_none()), "{path:?}");
+        ran += 1;
+    }
+    assert!(ran >= 4, "{ran} examples");
+}
+
+#[test]
+fn protection_orders_run_in_the_engine_a_trailing_stop_ending_the_others() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/protection_orders.jsonl");
+    let output = levfarm(&["exec", example], "");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let events = lines(&output);
+    let of = |name: &str| events.iter().filter(|e| e["event"] == name).collect::<Vec<_>>();
+    let acted = of("order_acted");
+    // The daily compounding, then at 1650 the stop 15% under the high of 2400 (2040).
+    assert_eq!(acted.len(), 2, "{acted:?}");
+    assert_eq!(
+        (acted[0]["kind"].as_str(), acted[0]["order"].as_u64()),
+        (Some("compound"), Some(1))
+    );
+    assert_eq!(
+        (acted[1]["kind"].as_str(), acted[1]["order"].as_u64()),
+        (Some("trailing_stop"), Some(2))
+    );
+    let ended: Vec<u64> = of("order_ended").iter().map(|e| e["order"].as_u64().unwrap()).collect();
+    assert_eq!(ended, vec![1, 3]);
+    let closed = of("position_closed");
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0]["fully"], true);
+    assert_eq!(closed[0]["returned0"], "0", "a long closes into USDC");
+}
+
+#[test]
 fn a_malformed_line_names_the_line_and_field_and_exits_2() {
     let script = format!("{SETUP}\n{{\"op\":\"mint\",\"to\":\"bob\",\"token\":\"USDC\",\"amount\":\"12.5\"}}\n{{\"op\":\"mint\",\"to\":\"bob\",\"token\":\"USDC\",\"amount\":\"1\"}}\n");
     let output = levfarm(&["exec", "-"], &script);
