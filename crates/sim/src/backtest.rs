@@ -4,7 +4,7 @@
 
 use alloy_primitives::U256;
 use levfarm_core::market::Event;
-use levfarm_core::position::ExitMode;
+use levfarm_core::orders::{Order, OrderKind, OrderStatus, Trigger};
 use levfarm_core::price::Price;
 use levfarm_core::types::{Amount, Holder};
 use levfarm_core::Command;
@@ -89,6 +89,8 @@ pub enum ActionKind {
     Compound,
     StopLoss,
     TakeProfit,
+    TrailingStop,
+    TimeLimit,
     TopUp,
     Deleverage,
     Rebalance,
@@ -105,6 +107,8 @@ impl ActionKind {
             ActionKind::Compound => "compound",
             ActionKind::StopLoss => "stop_loss",
             ActionKind::TakeProfit => "take_profit",
+            ActionKind::TrailingStop => "trailing_stop",
+            ActionKind::TimeLimit => "time_limit",
             ActionKind::TopUp => "top_up",
             ActionKind::Deleverage => "deleverage",
             ActionKind::Rebalance => "rebalance",
@@ -285,7 +289,6 @@ struct Runner<'s> {
     liquidated_at: Option<i64>,
     closed_at: Option<i64>,
     start_time: i64,
-    last_compound: i64,
     liq: (Option<U256>, Option<U256>),
     /// The price and action count at the last liquidation-price solve.
     solved: Option<(U256, usize)>,
@@ -317,7 +320,6 @@ impl<'s> Runner<'s> {
             liquidated_at: None,
             closed_at: None,
             start_time: 0,
-            last_compound: 0,
             liq: (None, None),
             solved: None,
             since_solve: 0,
@@ -334,7 +336,6 @@ impl<'s> Runner<'s> {
     /// Funds the owner, sets the other borrowers' first utilization and opens the position.
     fn start(&mut self, t: i64) -> Result<(), SimError> {
         self.start_time = t;
-        self.last_compound = t;
         self.adjust_utilization(t, 0.0)?;
         let spec = &self.scenario.position;
         let stable = self.world.stable.clone();
@@ -376,6 +377,9 @@ impl<'s> Runner<'s> {
                 })?;
                 self.position = opened;
                 self.opened_equity = self.prev.position_equity()?.unwrap_or(0);
+                if let Some(id) = opened {
+                    self.place_orders(id)?;
+                }
             }
         }
         self.sample(t, Price(price), true, true)
@@ -463,91 +467,47 @@ impl<'s> Runner<'s> {
         adjust_utilization(&mut self.world, &mut self.utilization, t, dt)
     }
 
-    /// Protection orders, then compounding and re-centring, then the liquidators.
+    /// The scenario's protection as engine orders on the position just opened: every order
+    /// the backtester runs is the engine's ([`levfarm_core::orders`]).
+    fn place_orders(&mut self, id: u64) -> Result<(), SimError> {
+        let orders = scenario_orders(self.scenario, &self.world, self.strategy)?;
+        for order in orders {
+            self.world.run(Command::PlaceOrder { caller: OWNER.into(), position: id, order })?;
+        }
+        Ok(())
+    }
+
+    /// The keepers at the bar's close: every active order in the engine's order (each booked
+    /// on its own), then the liquidators.
     fn keepers(&mut self, t: i64) -> Result<(), SimError> {
-        let Some(id) = self.position else { return Ok(()) };
+        if self.position.is_none() {
+            return Ok(());
+        }
         let price = self.world.market.quote(&self.world.asset)?.price_wad;
-        let price_f = world::wad_to_f64(price);
-        let health = self.world.market.position_health(id)?;
-        let ratio = health.debt_ratio_bps as f64 / 1e4;
-        let protection = self.scenario.protection.clone();
-        let leveraged = self.strategy == Strategy::Leveraged;
-        if leveraged {
-            let equity = self.prev.position_equity()?.unwrap_or(0);
-            let change = (equity - self.opened_equity) as f64 / self.opened_equity.max(1) as f64;
-            let exit = if protection.stop_loss_price.is_some_and(|p| price_f <= p) {
-                Some((
-                    ActionKind::StopLoss,
-                    format!(
-                        "price {price_f:.2} at or below the stop {:.2}",
-                        protection.stop_loss_price.unwrap_or(0.0)
-                    ),
-                ))
-            } else if protection.stop_loss_equity.is_some_and(|l| change <= -l) {
-                Some((
-                    ActionKind::StopLoss,
-                    format!("equity down {:.1}% since opening", -change * 100.0),
-                ))
-            } else if protection.take_profit_price.is_some_and(|p| price_f >= p) {
-                Some((
-                    ActionKind::TakeProfit,
-                    format!(
-                        "price {price_f:.2} at or above the target {:.2}",
-                        protection.take_profit_price.unwrap_or(0.0)
-                    ),
-                ))
-            } else if protection.take_profit_equity.is_some_and(|g| change >= g) {
-                Some((
-                    ActionKind::TakeProfit,
-                    format!("equity up {:.1}% since opening", change * 100.0),
-                ))
-            } else {
-                None
-            };
-            if let Some((kind, why)) = exit {
-                self.close_all(t, price, kind, why)?;
-                return Ok(());
+        for order_id in self.world.market.keeper_sequence() {
+            let Some(order) = self.world.market.order(order_id).cloned() else { continue };
+            if order.status != OrderStatus::Active {
+                continue; // ended by an earlier order's exit
             }
-            if let Some(top_up) = &protection.top_up {
-                if ratio >= top_up.trigger {
-                    self.top_up(t, price, id, top_up.target)?;
+            if let OrderKind::Compound { .. } = order.kind {
+                // The engine's own decision says whether it is due; only then does the reward
+                // token's pool need its arbitrageur before the rewards are sold into it.
+                let seen = self.world.market.seen(order.position, Some(&order.kind))?;
+                if order.due(&seen).is_none() {
+                    continue;
                 }
-            }
-            let ratio = self.debt_ratio(id)?;
-            if let Some(d) = &protection.deleverage {
-                if ratio >= d.trigger {
-                    self.deleverage(t, price, id, d.target, ActionKind::Deleverage)?;
-                }
-            }
-            if let Some(r) = &protection.rebalance {
-                if self.position.is_some() {
-                    self.rebalance(t, price, id, r.target_leverage, r.band)?;
-                }
-            }
-        }
-        let Some(id) = self.position else { return Ok(()) };
-        if let Some(hours) = protection.compound_hours {
-            // Scenario::validate keeps `hours` within 100 years: no overflow.
-            if t - self.last_compound >= hours as i64 * 3600 {
-                self.last_compound = t;
-                self.compound(t, price, id)?;
-            }
-        }
-        if protection.recenter && self.world.kind == PoolKind::V3 && leveraged {
-            let position = self.world.market.positions().find(|p| p.id == id).and_then(|p| p.range);
-            let tick = self.world.market.v3_amm_pool(POOL)?.pool.tick;
-            if position.is_some_and(|r| !r.contains(tick)) {
-                self.try_act(t, price, ActionKind::Recenter, |w| {
-                    w.run(Command::RecenterPosition {
-                        caller: OWNER.into(),
-                        position: id,
-                        width: None,
-                    })?;
-                    Ok(format!("re-centred on tick {tick}"))
+                self.world.run_outside(Command::Arbitrage {
+                    account: ARB.into(),
+                    pool: REWARD_POOL.into(),
                 })?;
+                let now = self.snapshot()?;
+                self.pnl.step(&self.prev, &now)?;
+                self.prev = now;
             }
+            self.run_order(t, price, &order)?;
         }
         // Liquidators run last: after every protection order had its chance.
+        let Some(id) = self.position else { return Ok(()) };
         let health = self.world.market.position_health(id)?;
         let kill = self.scenario.market.leverage.kill_factor_bps as u64;
         if health.debt_ratio_bps > kill {
@@ -569,200 +529,99 @@ impl<'s> Runner<'s> {
         Ok(())
     }
 
-    fn debt_ratio(&self, id: u64) -> Result<f64, SimError> {
-        Ok(self.world.market.position_health(id)?.debt_ratio_bps as f64 / 1e4)
-    }
-
-    fn close_all(
-        &mut self,
-        t: i64,
-        price: U256,
-        kind: ActionKind,
-        why: String,
-    ) -> Result<(), SimError> {
-        let Some(id) = self.position else { return Ok(()) };
-        let stable = self.world.stable.clone();
-        let asset = self.world.asset.clone();
-        let done = self.try_act(t, price, kind, |w| {
-            w.run(Command::ClosePosition {
-                caller: OWNER.into(),
-                position: id,
-                lp: None,
-                max_repay0: None,
-                max_repay1: None,
-                mode: ExitMode::ConvertToDebt,
-            })?;
-            // Out means out: the asset that came back is sold for the stable token.
-            let held = w.balance(OWNER, &asset);
-            if !held.is_zero() {
-                w.run(sell(POOL, w.kind, &asset, held))?;
-            }
-            let _ = &stable;
-            Ok(format!("closed: {why}"))
-        })?;
-        if done {
-            self.position = None;
-            self.closed_at = Some(t);
-        }
-        Ok(())
-    }
-
-    fn top_up(&mut self, t: i64, price: U256, id: u64, target: f64) -> Result<(), SimError> {
-        let health = self.world.market.position_health(id)?;
-        let value = world::wad_to_f64(health.value);
-        let debt = world::wad_to_f64(health.debt_value);
-        let stable = self.world.stable.clone();
-        let available = self.world.balance(OWNER, &stable);
-        // Adding x of value makes the ratio debt / (value + x).
-        let needed = (debt / target - value).max(0.0);
-        let amount = self.world.value_to_amount(&stable, needed)?.min(available);
-        // Less than one whole token is the dust earlier zaps left, not a reserve: a keeper
-        // would pay gas to add nothing, and a zap that small mints no liquidity.
-        if amount < self.world.market.quote(&stable)?.unit {
-            return Ok(());
-        }
-        let side_stable = 1;
-        self.try_act(t, price, ActionKind::TopUp, |w| {
-            let (amount0, amount1) = if side_stable == 1 {
-                (Amount::default(), Amount(amount))
-            } else {
-                (Amount(amount), Amount::default())
-            };
-            w.run(Command::AddCollateral { caller: OWNER.into(), position: id, amount0, amount1 })?;
-            Ok(format!(
-                "added {:.2} {stable} from the reserve at a debt ratio of {:.2}%",
-                world::wad_to_f64(amount * U256::from(1_000_000_000_000u64)),
-                debt / value * 100.0
-            ))
-        })?;
-        Ok(())
-    }
-
-    /// Removes enough liquidity, all of it repaying debt, to bring debt/value to `target`.
-    fn deleverage(
-        &mut self,
-        t: i64,
-        price: U256,
-        id: u64,
-        target: f64,
-        kind: ActionKind,
-    ) -> Result<(), SimError> {
-        let health = self.world.market.position_health(id)?;
-        let value = world::wad_to_f64(health.value);
-        let debt = world::wad_to_f64(health.debt_value);
-        if value <= 0.0 {
-            return Ok(());
-        }
-        // Removing a share f of the position and repaying with all of it leaves
-        // (D − fV) / ((1 − f)V) = target.
-        let share = ((debt - target * value) / (value * (1.0 - target))).clamp(0.0, 1.0);
-        let lp = self.world.market.positions().find(|p| p.id == id).map_or(U256::ZERO, |p| p.lp);
-        let ppm = (share * 1e6).ceil() as u64;
-        let remove =
-            if ppm >= 990_000 { lp } else { lp * U256::from(ppm) / U256::from(1_000_000u64) };
-        if remove.is_zero() {
-            return Ok(());
-        }
-        let ratio = debt / value;
-        let done = self.try_act(t, price, kind, |w| {
-            w.run(Command::ClosePosition {
-                caller: OWNER.into(),
-                position: id,
-                lp: Some(Amount(remove)),
-                max_repay0: None,
-                max_repay1: None,
-                mode: ExitMode::ConvertToDebt,
-            })?;
-            Ok(format!(
-                "debt ratio {:.2}% → target {:.0}%: removed {:.1}% of the liquidity to repay debt",
-                ratio * 100.0,
-                target * 100.0,
-                share * 100.0
-            ))
-        })?;
-        if done && remove == lp {
-            self.position = None;
-            self.closed_at = Some(t);
-        }
-        Ok(())
-    }
-
-    fn rebalance(
-        &mut self,
-        t: i64,
-        price: U256,
-        id: u64,
-        target: f64,
-        band: f64,
-    ) -> Result<(), SimError> {
-        let health = self.world.market.position_health(id)?;
-        let leverage = health.leverage_bps as f64 / 1e4;
-        if leverage > target * (1.0 + band) {
-            return self.deleverage(t, price, id, 1.0 - 1.0 / target, ActionKind::Rebalance);
-        }
-        if leverage >= target * (1.0 - band) || health.debt_value.is_zero() {
-            return Ok(());
-        }
-        // Below the band: close, and reopen with what came back at the target.
-        let spec = self.scenario.position.clone();
-        let kind = self.world.kind;
-        let stable = self.world.stable.clone();
-        let asset = self.world.asset.clone();
-        let mut reopened = None;
-        self.try_act(t, price, ActionKind::Rebalance, |w| {
-            w.run(Command::ClosePosition {
-                caller: OWNER.into(),
-                position: id,
-                lp: None,
-                max_repay0: None,
-                max_repay1: None,
-                mode: ExitMode::ConvertToDebt,
-            })?;
-            let held = w.balance(OWNER, &asset);
-            if !held.is_zero() {
-                w.run(sell(POOL, kind, &asset, held))?;
-            }
-            let equity = w.balance(OWNER, &stable);
-            let reserve = equity; // everything the owner holds goes back in
-            let eq = world::wad_to_f64(reserve * U256::from(1_000_000_000_000u64));
-            let new_id = open(w, reserve, eq, target, spec.borrow, kind, spec.range_width_ticks)?;
-            reopened = Some(new_id);
-            Ok(format!("leverage {leverage:.2}x below the band: closed and reopened at {target}x as position {new_id}"))
-        })?;
-        if let Some(new_id) = reopened {
-            self.position = Some(new_id);
-        }
-        Ok(())
-    }
-
-    fn compound(&mut self, t: i64, price: U256, id: u64) -> Result<(), SimError> {
-        let pending = self
-            .prev
+    /// Runs one engine order and books what it did: its cost (equity after less before, at
+    /// the same prices), gas for protection, and the action's record; a refusal is recorded
+    /// once per kind and day.
+    fn run_order(&mut self, t: i64, price: U256, order: &Order) -> Result<(), SimError> {
+        let kind = action_kind(&order.kind);
+        let before = self.prev.equity()?;
+        let ratio_before = self
             .position
-            .as_ref()
-            .and_then(|p| p.rewards.as_ref())
-            .map_or(U256::ZERO, |r| r.1);
-        let has_fees =
-            self.prev.position.as_ref().is_some_and(|p| p.owed.iter().any(|o| !o.is_zero()));
-        if pending.is_zero() && !has_fees {
-            return Ok(());
-        }
-        self.world
-            .run_outside(Command::Arbitrage { account: ARB.into(), pool: REWARD_POOL.into() })?;
-        let now = self.snapshot()?;
-        self.pnl.step(&self.prev, &now)?;
-        self.prev = now;
-        self.try_act(t, price, ActionKind::Compound, |w| {
-            w.run(Command::Reinvest { caller: KEEPER.into(), position: id })?;
-            let detail = w.events().iter().find_map(|e| match e {
-                Event::Reinvested { rewards, bounty, .. } => {
-                    Some(format!("reinvested {} reward units, bounty {}", rewards, bounty))
+            .and_then(|id| self.world.market.position_health(id).ok())
+            .map(|h| h.debt_ratio_bps);
+        self.world.run(Command::RunOrder { keeper: KEEPER.into(), order: order.id })?;
+        let outcome = self.world.events().iter().rev().find_map(|e| match e {
+            Event::OrderActed { order: o, detail, .. } if *o == order.id => {
+                Some(Ok(detail.clone()))
+            }
+            Event::OrderSkipped { order: o, reason, refused: true, .. } if *o == order.id => {
+                Some(Err(reason.clone()))
+            }
+            _ => None,
+        });
+        match outcome {
+            None => Ok(()),
+            Some(Ok(detail)) => {
+                if matches!(kind.cost(), CostKind::Protection)
+                    && self.strategy == Strategy::Leveraged
+                {
+                    self.gas += world::wad_from_f64(self.scenario.costs.gas_per_action)?;
                 }
-                _ => None,
+                let id = self
+                    .position
+                    .filter(|id| self.world.market.positions().any(|p| p.id == *id && p.open));
+                if id.is_none() {
+                    self.position = None;
+                    self.closed_at = Some(t);
+                }
+                let now = snapshot_of(&self.world, id, self.gas)?;
+                let after = now.equity()?;
+                let change = self.pnl.action(kind.cost(), before, after);
+                if kind != ActionKind::Compound {
+                    self.major_actions += 1;
+                }
+                self.prev = now;
+                let ratio_after = id
+                    .and_then(|id| self.world.market.position_health(id).ok())
+                    .map(|h| h.debt_ratio_bps);
+                self.actions.push(ActionRecord {
+                    time: t,
+                    kind,
+                    price,
+                    equity_before: before,
+                    equity_after: after,
+                    change,
+                    debt_ratio_before_bps: ratio_before,
+                    debt_ratio_after_bps: ratio_after,
+                    detail,
+                });
+                Ok(())
+            }
+            Some(Err(reason)) => {
+                self.refused(t, price, kind, before, ratio_before, reason);
+                Ok(())
+            }
+        }
+    }
+
+    /// Records a refusal once per kind and day, not every bar.
+    fn refused(
+        &mut self,
+        t: i64,
+        price: U256,
+        kind: ActionKind,
+        equity: i128,
+        ratio: Option<u64>,
+        reason: String,
+    ) {
+        let recent = self.actions.iter().rev().take(8).any(|a| {
+            a.kind == ActionKind::Refused
+                && t - a.time < 86_400
+                && a.detail.starts_with(kind.as_str())
+        });
+        if !recent {
+            self.actions.push(ActionRecord {
+                time: t,
+                kind: ActionKind::Refused,
+                price,
+                equity_before: equity,
+                equity_after: equity,
+                change: 0,
+                debt_ratio_before_bps: ratio,
+                debt_ratio_after_bps: ratio,
+                detail: format!("{} refused by the engine: {reason}", kind.as_str()),
             });
-            Ok(detail.unwrap_or_else(|| "reinvested".into()))
-        })?;
-        Ok(())
+        }
     }
 
     /// Runs an action that must succeed.
@@ -804,7 +663,7 @@ impl<'s> Runner<'s> {
                     self.gas += world::wad_from_f64(self.scenario.costs.gas_per_action)?;
                 }
                 let id = match kind {
-                    ActionKind::Open | ActionKind::Rebalance => newest_open(&self.world),
+                    ActionKind::Open => newest_open(&self.world),
                     _ => self.position,
                 };
                 let id =
@@ -833,25 +692,7 @@ impl<'s> Runner<'s> {
                 Ok(true)
             }
             Err(SimError::Engine(e)) => {
-                // Record a refusal once per kind and day, not every bar.
-                let recent = self.actions.iter().rev().take(8).any(|a| {
-                    a.kind == ActionKind::Refused
-                        && t - a.time < 86_400
-                        && a.detail.starts_with(kind.as_str())
-                });
-                if !recent {
-                    self.actions.push(ActionRecord {
-                        time: t,
-                        kind: ActionKind::Refused,
-                        price,
-                        equity_before: before,
-                        equity_after: before,
-                        change: 0,
-                        debt_ratio_before_bps: ratio_before,
-                        debt_ratio_after_bps: ratio_before,
-                        detail: format!("{} refused by the engine: {e}", kind.as_str()),
-                    });
-                }
+                self.refused(t, price, kind, before, ratio_before, e.to_string());
                 Ok(false)
             }
             Err(other) => Err(other),
@@ -1053,24 +894,79 @@ pub(crate) fn open(
         .ok_or_else(|| SimError::Internal("open_position reported no position".into()))
 }
 
-/// Sells `amount` of `token_in` (the pool's token0) for the other token.
-fn sell(pool: &str, kind: PoolKind, token_in: &str, amount: U256) -> Command {
+/// The engine orders a scenario's protection describes, in the order the engine runs them:
+/// protection for the leveraged position only, compounding for every LP strategy, re-centring
+/// for a leveraged range position.
+pub fn scenario_orders(
+    scenario: &Scenario,
+    world: &World,
+    strategy: Strategy,
+) -> Result<Vec<OrderKind>, SimError> {
+    let p = &scenario.protection;
+    let bps = |share: f64| (share * 1e4).round() as u32;
+    let exit_to = Some(world.stable.clone());
+    let mut orders = Vec::new();
+    let leveraged = strategy == Strategy::Leveraged;
+    if leveraged {
+        if let Some(price) = p.stop_loss_price {
+            let trigger = Trigger::Below(world::price_from_f64(price)?);
+            orders.push(OrderKind::StopLoss { trigger, exit_to: exit_to.clone() });
+        }
+        if let Some(loss) = p.stop_loss_equity {
+            let trigger = Trigger::EquityLossBps(bps(loss));
+            orders.push(OrderKind::StopLoss { trigger, exit_to: exit_to.clone() });
+        }
+        if let Some(price) = p.take_profit_price {
+            let trigger = Trigger::Above(world::price_from_f64(price)?);
+            orders.push(OrderKind::TakeProfit { trigger, exit_to: exit_to.clone() });
+        }
+        if let Some(gain) = p.take_profit_equity {
+            let trigger = Trigger::EquityGainBps(bps(gain));
+            orders.push(OrderKind::TakeProfit { trigger, exit_to: exit_to.clone() });
+        }
+        if let Some(t) = &p.top_up {
+            orders.push(OrderKind::TopUp {
+                trigger_bps: bps(t.trigger),
+                target_bps: bps(t.target),
+                reserve: Amount(world.value_to_amount(&world.stable, t.reserve)?),
+                token: Some(world.stable.clone()),
+            });
+        }
+        if let Some(d) = &p.deleverage {
+            orders.push(OrderKind::Deleverage {
+                trigger_bps: bps(d.trigger),
+                target_bps: bps(d.target),
+            });
+        }
+        if let Some(r) = &p.rebalance {
+            orders.push(OrderKind::Rebalance {
+                target_leverage_bps: bps(r.target_leverage),
+                band_bps: bps(r.band),
+            });
+        }
+    }
+    if let Some(hours) = p.compound_hours {
+        // Scenario::validate keeps `hours` within 100 years: no overflow.
+        orders.push(OrderKind::Compound { every_seconds: hours * 3600 });
+    }
+    if leveraged && p.recenter && world.kind == PoolKind::V3 {
+        orders.push(OrderKind::Recenter { width: None });
+    }
+    Ok(orders)
+}
+
+/// The action an order's kind records.
+fn action_kind(kind: &OrderKind) -> ActionKind {
     match kind {
-        PoolKind::ConstantProduct => Command::Swap {
-            account: OWNER.into(),
-            pool: pool.into(),
-            token_in: token_in.into(),
-            amount_in: Amount(amount),
-            min_amount_out: None,
-        },
-        PoolKind::V3 => Command::V3Swap {
-            account: OWNER.into(),
-            pool: pool.into(),
-            zero_for_one: true,
-            amount_in: Some(Amount(amount)),
-            amount_out: None,
-            sqrt_price_limit_x96: None,
-        },
+        OrderKind::StopLoss { .. } => ActionKind::StopLoss,
+        OrderKind::TakeProfit { .. } => ActionKind::TakeProfit,
+        OrderKind::TrailingStop { .. } => ActionKind::TrailingStop,
+        OrderKind::TimeLimit { .. } => ActionKind::TimeLimit,
+        OrderKind::TopUp { .. } => ActionKind::TopUp,
+        OrderKind::Deleverage { .. } => ActionKind::Deleverage,
+        OrderKind::Rebalance { .. } => ActionKind::Rebalance,
+        OrderKind::Compound { .. } => ActionKind::Compound,
+        OrderKind::Recenter { .. } => ActionKind::Recenter,
     }
 }
 

@@ -243,24 +243,19 @@ impl Snapshot {
             + value(self.wallet[2], q[2])?
             + value(self.supplied, q[1])?
             - to_i128(self.gas)?;
-        if let Some(p) = &self.position {
-            let lp = p.lp_amounts(sqrt_price(q)?)?;
-            total += value2(lp, [q[0], q[1]])? + value2(p.owed, [q[0], q[1]])?
-                - value2(p.debt, [q[0], q[1]])?
-                + value(rewards(p), q[2])?;
+        if let Some(equity) = self.position_equity()? {
+            total += equity;
         }
         Ok(total)
     }
 
     /// The position's own equity (without wallet, supply or gas), when one is open.
     pub fn position_equity(&self) -> Result<Option<i128>, SimError> {
-        let q = &self.quotes;
         let Some(p) = &self.position else { return Ok(None) };
-        let lp = p.lp_amounts(sqrt_price(q)?)?;
-        Ok(Some(
-            value2(lp, [q[0], q[1]])? + value2(p.owed, [q[0], q[1]])?
-                - value2(p.debt, [q[0], q[1]])?
-                + value(rewards(p), q[2])?,
-        ))
+        // The engine's definition, the one its equity-based orders use.
+        let equity = p.equity(Some((self.quotes[2], rewards(p))))?;
+        i128::try_from(equity)
+            .map(Some)
+            .map_err(|_| SimError::Internal(format!("position equity {equity} beyond 1.7e20")))
     }
 }

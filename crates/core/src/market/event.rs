@@ -218,12 +218,14 @@ pub enum Event {
         kind: String,
         detail: String,
     },
-    /// A due order did nothing: why it was due, and why it did nothing.
+    /// A due order did nothing: why it was due, and why it did nothing; `refused` when the
+    /// engine refused its action (rather than there being nothing to do).
     OrderSkipped {
         order: u64,
         position: u64,
         kind: String,
         reason: String,
+        refused: bool,
     },
     /// An order's position closed some other way.
     OrderEnded {

@@ -249,13 +249,7 @@ impl Market {
             Ok(seen) => seen,
             Err(e) => {
                 let reason = format!("cannot see position {position}: {e}");
-                self.note(order_id, reason.clone());
-                ev.push(Event::OrderSkipped {
-                    order: order_id,
-                    position,
-                    kind: kind.name().into(),
-                    reason,
-                });
+                self.skipped(order_id, reason, true, ev);
                 return Ok(());
             }
         };
@@ -295,33 +289,21 @@ impl Market {
                 });
             }
             Ok(Outcome::Nothing(reason)) => {
-                let reason = format!("{why}, but {reason}");
-                self.note(order_id, reason.clone());
-                ev.push(Event::OrderSkipped {
-                    order: order_id,
-                    position,
-                    kind: kind.name().into(),
-                    reason,
-                });
+                self.skipped(order_id, format!("{why}, but {reason}"), false, ev);
             }
             Err(e) => {
-                let reason = format!("{why}, but the engine refused: {e}");
-                self.note(order_id, reason.clone());
-                ev.push(Event::OrderSkipped {
-                    order: order_id,
-                    position,
-                    kind: kind.name().into(),
-                    reason,
-                });
+                self.skipped(order_id, format!("{why}, but the engine refused: {e}"), true, ev);
             }
         }
         Ok(())
     }
 
-    fn note(&mut self, order_id: u64, note: String) {
-        if let Some(o) = self.orders.get_mut(&order_id) {
-            o.note = Some(note);
-        }
+    /// Notes on the order why it did nothing, and says so in an `order_skipped` event.
+    fn skipped(&mut self, order_id: u64, reason: String, refused: bool, ev: &mut Vec<Event>) {
+        let Some(o) = self.orders.get_mut(&order_id) else { return };
+        o.note = Some(reason.clone());
+        let (position, kind) = (o.position, o.kind.name().into());
+        ev.push(Event::OrderSkipped { order: order_id, position, kind, reason, refused });
     }
 
     /// Ends the active orders of a position that closed.

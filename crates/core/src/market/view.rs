@@ -449,10 +449,10 @@ impl PositionInventory {
         let signed =
             |v: U256| I256::try_from(v).map_err(|_| Error::invalid("a position value above 2^255"));
         let mut equity = I256::ZERO;
-        for i in 0..2 {
-            equity += signed(self.quotes[i].value(lp[i])?)?;
-            equity += signed(self.quotes[i].value(self.owed[i])?)?;
-            equity -= signed(self.quotes[i].value(self.debt[i])?)?;
+        for (i, quote) in self.quotes.iter().enumerate() {
+            equity += signed(quote.value(lp[i])?)?;
+            equity += signed(quote.value(self.owed[i])?)?;
+            equity -= signed(quote.value(self.debt[i])?)?;
         }
         if let Some((quote, amount)) = reward {
             equity += signed(quote.value(amount)?)?;
