@@ -4,7 +4,7 @@
 
 use alloy_primitives::U256;
 use levfarm_core::market::Event;
-use levfarm_core::orders::{Order, OrderKind, OrderStatus, Trigger};
+use levfarm_core::orders::{Order, OrderKind, OrderStatus, Trail, Trigger};
 use levfarm_core::price::Price;
 use levfarm_core::types::{Amount, Holder};
 use levfarm_core::Command;
@@ -923,6 +923,21 @@ pub fn scenario_orders(
         if let Some(gain) = p.take_profit_equity {
             let trigger = Trigger::EquityGainBps(bps(gain));
             orders.push(OrderKind::TakeProfit { trigger, exit_to: exit_to.clone() });
+        }
+        if let Some(share) = p.trailing_stop_price {
+            let trail = match scenario.position.borrow {
+                BorrowSide::Asset => Trail::PriceRiseBps(bps(share)),
+                _ => Trail::PriceFallBps(bps(share)),
+            };
+            orders.push(OrderKind::TrailingStop { trail, exit_to: exit_to.clone() });
+        }
+        if let Some(share) = p.trailing_stop_equity {
+            let trail = Trail::EquityFallBps(bps(share));
+            orders.push(OrderKind::TrailingStop { trail, exit_to: exit_to.clone() });
+        }
+        if let Some(days) = p.time_limit_days {
+            let at = world.market.time + (days * 86_400.0).round() as u64;
+            orders.push(OrderKind::TimeLimit { at, exit_to: exit_to.clone() });
         }
         if let Some(t) = &p.top_up {
             orders.push(OrderKind::TopUp {

@@ -249,6 +249,14 @@ pub struct ProtectionSpec {
     pub take_profit_price: Option<f64>,
     /// Close everything when equity has gained this share since opening (1.0 = doubled).
     pub take_profit_equity: Option<f64>,
+    /// Close everything when the asset's price gives back this share from its best since
+    /// opening: from its high for a long or neutral position, from its low for a short
+    /// (`borrow = "asset"`).
+    pub trailing_stop_price: Option<f64>,
+    /// Close everything when equity falls this share below its high since opening.
+    pub trailing_stop_equity: Option<f64>,
+    /// Close everything this many days after opening.
+    pub time_limit_days: Option<f64>,
     /// Add equity from a reserve when the debt ratio passes a trigger.
     pub top_up: Option<TopUp>,
     /// Repay debt from the position when the debt ratio passes a trigger.
@@ -752,9 +760,24 @@ impl Scenario {
                 }
             }
         }
-        if let Some(v) = pr.stop_loss_equity {
-            if !(fraction(v) && v > 0.0) {
-                return fail("protection.stop_loss_equity", format!("{v} must be in (0, 1)"));
+        for (name, v) in [
+            ("protection.stop_loss_equity", pr.stop_loss_equity),
+            ("protection.trailing_stop_price", pr.trailing_stop_price),
+            ("protection.trailing_stop_equity", pr.trailing_stop_equity),
+        ] {
+            if let Some(v) = v {
+                // Whole basis points: the engine's orders hold them so.
+                if !(fraction(v) && v >= 1e-4) {
+                    return fail(name, format!("{v} must be in [0.0001, 1)"));
+                }
+            }
+        }
+        if let Some(days) = pr.time_limit_days {
+            if !(positive(days) && days <= 36_600.0) {
+                return fail(
+                    "protection.time_limit_days",
+                    format!("{days} must be above 0 and at most 36600 (100 years)"),
+                );
             }
         }
         if let Some(h) = pr.compound_hours.filter(|h| !(1..=MAX_HOURS).contains(h)) {

@@ -268,6 +268,56 @@ fn stop_loss_take_profit_top_up_and_compounding_act_and_add_up() {
 }
 
 #[test]
+fn a_rebalance_below_its_band_borrows_more_into_the_same_position() {
+    // 3x within ±10%: at 3000 the position is at about 2.2x (V = V₀·√1.5 against the same
+    // debt), below 2.7x, and the rebalance borrows back up to 3x in place: the bar's one
+    // action, no close and no second opening.
+    let mut s = quiet();
+    s.protection.rebalance =
+        Some(levfarm_sim::scenario::Rebalance { target_leverage: 3.0, band: 0.1 });
+    let r = run(&s, &path(&[(3, "2000"), (3, "3000")]));
+    assert_adds_up(&r);
+    let kinds: Vec<ActionKind> = r.actions.iter().map(|a| a.kind).collect();
+    assert_eq!(kinds, vec![ActionKind::Open, ActionKind::Rebalance], "{:?}", r.actions);
+    assert!(r.closed_at.is_none());
+    let rebalance = &r.actions[1];
+    assert_eq!(rebalance.time, T0 + 3 * HOUR);
+    assert!(rebalance.detail.contains("borrowed"), "{}", rebalance.detail);
+    let before = r.samples[3].leverage_bps.unwrap_or(0);
+    let after = r.samples.last().and_then(|x| x.leverage_bps).unwrap_or(0);
+    assert!((29_700..30_300).contains(&after), "{before} → {after}");
+    // Borrowing only pays the zap's swap: a small trading cost, nothing like a close and
+    // reopen's two exits (well under 0.2% of the 10,000 of equity).
+    assert!(rebalance.change < 0 && f(rebalance.change) > -20.0, "{}", f(rebalance.change));
+}
+
+#[test]
+fn a_trailing_stop_closes_off_the_high_and_a_time_limit_at_its_day() {
+    // 10% off the best: the high is 2400, so 2170 (9.6% off) stands and 2150 (10.4%) closes.
+    let mut s = quiet();
+    s.protection.trailing_stop_price = Some(0.1);
+    let r = run(&s, &path(&[(2, "2000"), (2, "2400"), (2, "2170"), (2, "2150"), (2, "2000")]));
+    assert_adds_up(&r);
+    let stop = r.actions.iter().find(|a| a.kind == ActionKind::TrailingStop).expect("stopped");
+    assert_eq!(stop.time, T0 + 6 * HOUR);
+    assert_eq!(r.closed_at, Some(T0 + 6 * HOUR));
+
+    // A short trails the low: 1600 is the low, 1680 is 5% above it.
+    let mut short = quiet();
+    short.position.borrow = levfarm_sim::scenario::BorrowSide::Asset;
+    short.protection.trailing_stop_price = Some(0.05);
+    let r = run(&short, &path(&[(2, "2000"), (2, "1600"), (2, "1679"), (2, "1680")]));
+    assert_eq!(r.closed_at, Some(T0 + 6 * HOUR), "{:?}", r.actions);
+
+    let mut limited = quiet();
+    limited.protection.time_limit_days = Some(1.0);
+    let r = run(&limited, &path(&[(48, "2000")]));
+    assert_adds_up(&r);
+    let limit = r.actions.iter().find(|a| a.kind == ActionKind::TimeLimit).expect("closed");
+    assert_eq!(limit.time, T0 + 24 * HOUR);
+}
+
+#[test]
 fn short_and_neutral_positions_and_a_v3_range_run_and_add_up() {
     let prices = path(&[(24, "2000"), (24, "2300"), (24, "1800"), (24, "2100")]);
     for (borrow, kind) in [
