@@ -12,10 +12,14 @@
 //! 3. other borrowers borrow or repay to the utilization model, past a 0.1% band; each
 //!    borrow or repay accrues the index (Aave's `1 + x + x²/2 + x³/6` per segment) and resets
 //!    the stored rate through the pool's exact rate model;
-//! 4. keepers: stop-loss and take-profit (close, converting to the debt token), top-up from
-//!    the reserve (a zap), auto-deleverage (remove a share, repay), rebalance to a leverage
-//!    band, compounding (harvest, 9% bounty, sell through the reward pool after arbitraging it,
-//!    zap back in), and last the liquidator, when `ceil(debt·10⁴/value) > kill factor`: the
+//! 4. keepers: the position's engine orders ([`levfarm_core::orders`]), each path with its
+//!    own copy, in the engine's order; the engine's [`Order::due`] decides (on the path's
+//!    numbers in the engine's units) and the kernel executes what it asks in f64: close
+//!    (converting to the debt token, the asset sold for the stable token), top-up from the
+//!    reserve (a zap), deleverage (remove a share, repay), borrow more (a zap of new debt),
+//!    compounding (harvest, 9% bounty, sell through the reward pool after arbitraging it, zap
+//!    back in), re-centring; and last the liquidator, when `ceil(debt·10⁴/value) > kill
+//!    factor`: the
 //!    liquidity is removed and sold, the prize and treasury fee come off what it realised,
 //!    the debt is repaid from the rest, any shortfall is bad debt.
 //!
@@ -28,11 +32,14 @@
 //!
 //! The differential test runs the same paths through this kernel and the backtester.
 
+use alloy_primitives::I256;
 use alloy_primitives::U256;
 use levfarm_core::amm::v3::math as v3math;
 use levfarm_core::lending::LendingPool;
+use levfarm_core::orders::{Ask, Order, OrderKind, OrderStatus, Seen};
 use levfarm_core::position::TickRange;
 use levfarm_core::rates::{InterestRateModel, RateInputs, RateModel};
+use levfarm_core::types::Amount;
 use levfarm_core::Holder;
 use levfarm_sim::backtest::Opened;
 use levfarm_sim::scenario::{BorrowSide, PoolKind, Scenario, UtilizationModel, VolumeModel};
@@ -57,10 +64,11 @@ pub struct Setup {
     treasury: f64,
     bounty: f64,
     oracle_valuation: bool,
-    /// What the owner put in (the numeraire), and the position's equity at opening.
+    /// What the owner put in (the numeraire).
     pub contributed: f64,
-    opened_equity: f64,
-    pub protection: levfarm_sim::scenario::ProtectionSpec,
+    /// The engine's orders on the opened position, in the keepers' order: each path runs
+    /// its own copy, deciding with the engine's [`Order::due`].
+    pub orders: Vec<Order>,
     gas: f64,
     volume: VolumeModel,
     pub utilization: UtilizationModel,
@@ -72,6 +80,8 @@ pub struct Setup {
     /// The borrowed token: 0 the asset (short it), 1 the stable token (long it); its unit.
     debt_side: usize,
     debt_unit: f64,
+    /// `10^decimals` of the stable token.
+    stable_unit: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -125,7 +135,6 @@ pub struct State {
     gas: f64,
     pub open: bool,
     bad_debt: f64,
-    last_compound: u64,
     pub now: u64,
 }
 
@@ -261,7 +270,6 @@ impl Setup {
             gas: world::wad_to_f64(opened.gas),
             open: true,
             bad_debt: 0.0,
-            last_compound: m.time,
             now: m.time,
         };
         let l = &scenario.market.leverage;
@@ -280,8 +288,11 @@ impl Setup {
             bounty: l.reinvest_bounty_bps as f64 / 1e4,
             oracle_valuation: l.valuation == "oracle",
             contributed: opened.contributed as f64 / 1e18,
-            opened_equity: opened.opened_equity as f64 / 1e18,
-            protection: scenario.protection.clone(),
+            orders: m
+                .keeper_sequence()
+                .into_iter()
+                .filter_map(|o| m.order(o).filter(|o| o.position == id).cloned())
+                .collect(),
             gas: scenario.costs.gas_per_action,
             volume: scenario.market.volume.clone(),
             utilization: scenario.market.utilization.clone(),
@@ -290,6 +301,7 @@ impl Setup {
             range,
             debt_side,
             debt_unit,
+            stable_unit: u1,
         })
     }
 
@@ -499,59 +511,94 @@ impl Setup {
         self.update_rate(st);
     }
 
-    /// Keepers after a bar at `price`; returns what happened.
-    #[inline]
-    pub fn keepers(&self, st: &mut State, price: f64, reward_price: f64) -> Event {
-        if !st.open {
-            return Event::None;
-        }
-        let p = &self.protection;
+    /// What a keeper sees of the position, as the engine's [`Seen`]: the same numbers in
+    /// its units (1e18 fixed point, basis points), so that the engine decides.
+    fn seen(&self, st: &State, price: f64, reward_price: f64, order: &Order) -> Seen {
         let (value, debt) = self.health(st, price);
-        let ratio = Self::ratio_bps(value, debt) / 1e4;
-        let equity = self.position_equity(st, price, reward_price);
-        let change = (equity - self.opened_equity) / self.opened_equity.max(1e-18);
-        let exit = p.stop_loss_price.is_some_and(|s| price <= s)
-            || p.stop_loss_equity.is_some_and(|l| change <= -l);
-        let take = p.take_profit_price.is_some_and(|t| price >= t)
-            || p.take_profit_equity.is_some_and(|g| change >= g);
-        if (exit || take) && self.close_all(st) {
-            st.gas += self.gas;
-            return if exit { Event::StopLoss } else { Event::TakeProfit };
-        }
-        if let Some(t) = &p.top_up {
-            if ratio >= t.trigger {
-                self.top_up(st, price, t.target);
+        let ratio = Self::ratio_bps(value, debt);
+        let leverage = if value <= debt { u64::MAX } else { (value * 1e4 / (value - debt)) as u64 };
+        let out_of_range = match &st.pool {
+            Pool::Concentrated(c) => {
+                !(c.position.lower <= c.sqrt_price && c.sqrt_price < c.position.upper)
             }
+            Pool::Product { .. } => false,
+        };
+        let equity = order.kind.needs_equity().then(|| {
+            let e = self.position_equity(st, price, reward_price) * 1e18;
+            I256::try_from(e as i128).unwrap_or(I256::ZERO)
+        });
+        Seen {
+            time: st.now,
+            price: U256::from((price * 1e18) as u128),
+            equity,
+            debt_ratio_bps: if ratio.is_finite() { ratio as u64 } else { u64::MAX },
+            leverage_bps: leverage,
+            has_debt: debt > 0.0,
+            out_of_range,
         }
-        if let Some(d) = &p.deleverage {
-            let (value, debt) = self.health(st, price);
-            if Self::ratio_bps(value, debt) / 1e4 >= d.trigger {
-                self.deleverage(st, price, d.target);
+    }
+
+    /// Keepers after a bar at `price`: the engine's decision for each of the path's orders,
+    /// in the engine's order, executed in f64; then the liquidator.
+    #[inline]
+    pub fn keepers(
+        &self,
+        st: &mut State,
+        orders: &mut [Order],
+        price: f64,
+        reward_price: f64,
+    ) -> Event {
+        if !st.open {
+            return Event::None;
+        }
+        for order in orders.iter_mut() {
+            if !st.open {
+                break;
             }
-        }
-        if let Some(r) = &p.rebalance {
-            if st.open {
-                self.rebalance(st, price, r.target_leverage, r.band);
+            let seen = self.seen(st, price, reward_price, order);
+            order.observe(&seen);
+            let Some(ask) = order.due(&seen) else { continue };
+            match ask {
+                Ask::Exit => {
+                    if self.close_all(st) {
+                        st.gas += self.gas;
+                        order.status = OrderStatus::Done;
+                        return match order.kind {
+                            OrderKind::TakeProfit { .. } => Event::TakeProfit,
+                            _ => Event::StopLoss,
+                        };
+                    }
+                }
+                Ask::TopUp { target_bps } => {
+                    let reserve = order.reserve_left.map_or(0.0, |r| f(r.0, self.stable_unit));
+                    let added = self.top_up(st, price, target_bps as f64 / 1e4, reserve);
+                    if added > 0.0 {
+                        let left = ((reserve - added).max(0.0) * self.stable_unit) as u128;
+                        order.reserve_left = Some(Amount(U256::from(left)));
+                    }
+                }
+                Ask::Deleverage { target_bps } => {
+                    self.deleverage(st, price, target_bps as f64 / 1e4)
+                }
+                Ask::Raise { target_leverage_bps } => {
+                    self.borrow_more(st, price, target_leverage_bps as f64 / 1e4)
+                }
+                Ask::Compound => {
+                    order.last_run = seen.time;
+                    let fees = match &st.pool {
+                        Pool::Concentrated(c) => c.owed[0] > 0.0 || c.owed[1] > 0.0,
+                        Pool::Product { .. } => false,
+                    };
+                    if st.pending > 0.0 || fees {
+                        arbitrage(&mut st.rx, &mut st.ry, reward_price, self.reward_fee);
+                        self.compound(st);
+                    }
+                }
+                Ask::Recenter => self.recenter(st, price),
             }
         }
         if !st.open {
             return Event::None;
-        }
-        if let Some(hours) = p.compound_hours {
-            if st.now - st.last_compound >= hours * 3600 {
-                st.last_compound = st.now;
-                let fees = match &st.pool {
-                    Pool::Concentrated(c) => c.owed[0] > 0.0 || c.owed[1] > 0.0,
-                    Pool::Product { .. } => false,
-                };
-                if st.pending > 0.0 || fees {
-                    arbitrage(&mut st.rx, &mut st.ry, reward_price, self.reward_fee);
-                    self.compound(st);
-                }
-            }
-        }
-        if p.recenter {
-            self.recenter(st, price);
         }
         let (value, debt) = self.health(st, price);
         if Self::ratio_bps(value, debt) > self.kill_bps {
@@ -640,13 +687,15 @@ impl Setup {
         true
     }
 
-    fn top_up(&self, st: &mut State, price: f64, target: f64) {
+    /// Adds the stable token from the wallet, at most `reserve`, toward `target`; what it
+    /// added (0 when it did nothing).
+    fn top_up(&self, st: &mut State, price: f64, target: f64, reserve: f64) -> f64 {
         let (value, debt) = self.health(st, price);
         let needed = (debt / target - value).max(0.0);
-        let amount = needed.min(st.wallet_stable);
-        // Less than one whole token is dust, not a reserve (as the backtester's keeper).
+        let amount = needed.min(st.wallet_stable).min(reserve);
+        // Less than one whole token is dust, not a top-up (as the engine's keeper).
         if amount < 1.0 {
-            return;
+            return 0.0;
         }
         let mut trial = *st;
         self.accrue(&mut trial);
@@ -655,10 +704,11 @@ impl Setup {
         let (after_value, after_debt) = self.health(&trial, price);
         let limit = self.kill_bps - 100.0;
         if after_value <= value || after_value * limit < after_debt * 1e4 {
-            return;
+            return 0.0;
         }
         trial.gas += self.gas;
         *st = trial;
+        amount
     }
 
     /// Zaps `amounts` into the position: on a constant-product pool the stable token alone
@@ -742,38 +792,19 @@ impl Setup {
         *st = trial;
     }
 
-    fn rebalance(&self, st: &mut State, price: f64, target: f64, band: f64) {
+    /// Borrows `L·E − V` more into the position and zaps it in (the engine's `borrow_more`);
+    /// refused past the work factor or the lending pool's cash.
+    fn borrow_more(&self, st: &mut State, price: f64, target: f64) {
         let (value, debt) = self.health(st, price);
-        let leverage = if value <= debt { f64::INFINITY } else { value / (value - debt) };
-        if leverage > target * (1.0 + band) {
-            self.deleverage(st, price, 1.0 - 1.0 / target);
-            return;
-        }
-        if leverage >= target * (1.0 - band) || debt <= 0.0 {
+        let wanted = ((value - debt) * target - value).max(0.0);
+        let borrow = if self.debt_side == 1 { wanted } else { wanted / price };
+        if borrow <= 0.0 || borrow > st.cash {
             return;
         }
         let mut trial = *st;
-        if !self.close_all(&mut trial) {
-            return;
-        }
-        let equity = trial.wallet_stable;
-        trial.wallet_stable = 0.0;
-        // The debt at the target, bought at the oracle in the debt token.
-        let borrow_value = equity * (target - 1.0);
-        let borrow = if self.debt_side == 1 { borrow_value } else { borrow_value / price };
-        if borrow > trial.cash {
-            return;
-        }
-        trial.open = true;
-        trial.lp = 0.0;
-        // A range reopens centred on the pool's tick, as a new position.
-        if let (Pool::Concentrated(c), Some(r)) = (&mut trial.pool, &self.range) {
-            let Some(band) = r.centred(c.sqrt_price) else { return };
-            c.position = band;
-            c.owed = [0.0; 2];
-        }
+        self.accrue(&mut trial);
         self.borrow(&mut trial, borrow);
-        let amounts = if self.debt_side == 1 { [0.0, equity + borrow] } else { [borrow, equity] };
+        let amounts = if self.debt_side == 1 { [0.0, borrow] } else { [borrow, 0.0] };
         self.zap(&mut trial, amounts);
         let (v, d) = self.health(&trial, price);
         if Self::ratio_bps(v, d) > self.work_bps {
@@ -878,6 +909,7 @@ impl Setup {
         mut on_step: F,
     ) -> Outcome {
         let mut st = self.start;
+        let mut orders = self.orders.clone();
         let mut out = Outcome::default();
         let mut prev = start_price;
         let mut last = (start_price, 0.0);
@@ -897,7 +929,7 @@ impl Setup {
                 self.hazard(&mut st, input.severity);
                 out.hazards += 1;
             }
-            match self.keepers(&mut st, input.price, input.reward_price) {
+            match self.keepers(&mut st, &mut orders, input.price, input.reward_price) {
                 Event::Liquidated => out.liquidated = Some(step),
                 Event::StopLoss | Event::TakeProfit => out.closed = Some(step),
                 Event::None => {}

@@ -183,6 +183,24 @@ fn kernel_matches_the_backtester_when_rebalancing_and_at_price_stops() {
 }
 
 #[test]
+fn kernel_matches_the_backtester_with_trailing_stops_and_a_time_limit() {
+    let s = scenario(&[
+        ("position.leverage", "2.5"),
+        ("protection.deleverage", "none"),
+        ("protection.trailing_stop_price", "0.08"),
+    ]);
+    expect(&s, &["trailing_stop"]);
+    let s = scenario(&[
+        ("position.leverage", "2.5"),
+        ("protection.deleverage", "none"),
+        ("protection.trailing_stop_equity", "0.2"),
+        ("protection.time_limit_days", "20"),
+    ]);
+    let (_, _, kinds) = compare(&s);
+    assert!(kinds.contains("time_limit") && kinds.contains("trailing_stop"), "{kinds:?}");
+}
+
+#[test]
 fn kernel_matches_the_backtester_in_a_range_with_recentring_and_compounding() {
     let s = range(&[
         ("position.leverage", "3.0"),
