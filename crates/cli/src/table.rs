@@ -67,30 +67,15 @@ pub fn percent(v: f64) -> String {
     format!("{:.2}%", v * 100.0)
 }
 
-/// A raw token amount (a decimal string of smallest units) in whole tokens, exactly, with
-/// thousands grouped and at most six decimals (cut, not rounded): `9559246827265165778` at 18
-/// decimals is `9.559246`. Text that is not a raw amount comes back as it is.
+/// A raw token amount (a decimal string of smallest units) in whole tokens: the engine's
+/// [`levfarm_core::types::whole_units`]. Text that is not a raw amount comes back as it is.
 pub fn whole_units(raw: &str, decimals: u8) -> String {
     if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
         return raw.to_string();
     }
-    let d = usize::from(decimals);
-    let padded = format!("{raw:0>width$}", width = d + 1);
-    let (int, frac) = padded.split_at(padded.len() - d);
-    let int = int.trim_start_matches('0');
-    let int = if int.is_empty() { "0" } else { int };
-    let mut grouped = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    let frac = frac[..frac.len().min(6)].trim_end_matches('0');
-    if frac.is_empty() {
-        grouped
-    } else {
-        format!("{grouped}.{frac}")
+    match alloy_primitives::U256::from_str_radix(raw, 10) {
+        Ok(amount) => levfarm_core::types::whole_units(amount, decimals),
+        Err(_) => raw.to_string(),
     }
 }
 

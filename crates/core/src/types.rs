@@ -94,6 +94,30 @@ impl<'de> Deserialize<'de> for SignedAmount {
     }
 }
 
+/// A raw token amount in whole tokens, exactly, with thousands grouped and at most six
+/// decimals (cut, not rounded): `9559246827265165778` at 18 decimals is `9.559246`.
+pub fn whole_units(amount: alloy_primitives::U256, decimals: u8) -> String {
+    let raw = amount.to_string();
+    let d = usize::from(decimals);
+    let padded = format!("{raw:0>width$}", width = d + 1);
+    let (int, frac) = padded.split_at(padded.len() - d);
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let frac = frac[..frac.len().min(6)].trim_end_matches('0');
+    if frac.is_empty() {
+        grouped
+    } else {
+        format!("{grouped}.{frac}")
+    }
+}
+
 pub mod dec {
     use super::*;
 

@@ -213,6 +213,14 @@ pub fn decode(snapshot: &crate::journal::Snapshot) -> Result<State, Error> {
     let state: State = ciborium::from_reader(snapshot.body.as_slice()).map_err(|e| {
         Error::Internal(format!("the snapshot after command {} does not decode: {e}", snapshot.seq))
     })?;
+    if state.format() != crate::state::STATE_FORMAT {
+        return Err(Error::Internal(format!(
+            "the snapshot after command {} is of an older layout ({}, this build writes {})",
+            snapshot.seq,
+            state.format(),
+            crate::state::STATE_FORMAT
+        )));
+    }
     if state.applied() != snapshot.seq {
         return Err(Error::Internal(format!(
             "the snapshot labelled {} holds the state after {}",

@@ -71,11 +71,19 @@ try {
   await page.waitForFunction(() => (document.querySelector("#price-now")?.textContent || "").includes("760.00"), null, { timeout });
   await shot("02-moved.png");
 
-  // A stop-loss below 700 from the form; 690 fires it.
-  await page.selectOption("#order-kind", "stop_loss");
+  // A trailing stop 30% under the high, which the fall to 690 does not reach: it ends with
+  // the position.
   const positionField = page.locator("#order-position");
   if ((await positionField.evaluate((e) => e.tagName)) === "SELECT") await positionField.selectOption(id);
   else await positionField.fill(id);
+  await page.selectOption("#order-kind", "trailing_stop");
+  await page.selectOption("#order-trail-direction", "price_fall_bps");
+  await page.fill("#order-trail-bps", "3000");
+  await page.click("#place-order");
+  await page.waitForFunction(() => [...document.querySelectorAll("#orders .order")].some((r) => r.textContent.includes("trailing stop 30.00% under the high")), null, { timeout });
+
+  // A stop-loss below 700 from the form; 690 fires it.
+  await page.selectOption("#order-kind", "stop_loss");
   await page.selectOption("#order-direction", "below");
   await page.fill("#order-price", "700");
   await page.click("#place-order");
@@ -83,10 +91,11 @@ try {
   await push("690");
   await page.waitForFunction((id) => (document.querySelector(`.position[data-id="${id}"] .status`)?.textContent || "").includes("closed: stopped out"), id, { timeout });
   await page.waitForFunction(() => (document.querySelector("#orders .order .order-status")?.textContent || "").includes("done"), null, { timeout });
+  await page.waitForFunction(() => [...document.querySelectorAll("#orders .order .order-status")].some((s) => s.textContent.includes("ended")), null, { timeout });
   await page.waitForFunction(() => document.querySelectorAll("#alerts .alert").length > 0, null, { timeout });
   await shot("03-stopped.png");
   if (errors.length) throw new Error(`the page logged errors: ${errors.join(" | ")}`);
-  console.log(`dashboard ok: position ${id} opened, updated (${equityBefore} → moved), stopped out`);
+  console.log(`dashboard ok: position ${id} opened, updated (${equityBefore} → moved), stopped out, its trailing stop ended`);
 } catch (e) {
   await shot("failure.png").catch(() => {});
   console.error(`dashboard failed: ${e.message}${errors.length ? `\npage errors: ${errors.join(" | ")}` : ""}`);

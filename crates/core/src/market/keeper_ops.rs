@@ -311,6 +311,7 @@ impl Market {
         for order in self.orders.values_mut() {
             if order.position == position && order.status == OrderStatus::Active {
                 order.status = OrderStatus::Ended;
+                order.note = Some(reason.into());
                 ev.push(Event::OrderEnded { order: order.id, position, reason: reason.into() });
             }
         }
@@ -354,7 +355,8 @@ impl Market {
                     String::new()
                 } else {
                     self.sell(&owner, &position.pool, &tokens[other], returned[other], ev)?;
-                    format!(", {} {} sold for {}", returned[other], tokens[other], tokens[side])
+                    let sold = self.units(returned[other], &tokens[other])?;
+                    format!(", {sold} sold for {}", tokens[side])
                 };
                 Ok(Outcome::Acted(format!("closed{sold}")))
             }
@@ -424,31 +426,20 @@ impl Market {
                     o.reserve_left = Some(Amount(reserve - amount));
                 }
                 Ok(Outcome::Acted(format!(
-                    "added {amount} {token} from the wallet, toward {}",
+                    "added {} from the wallet, toward {}",
+                    self.units(amount, &token)?,
                     crate::orders::pct(target_bps)
                 )))
             }
             Ask::Raise { target_leverage_bps } => {
-                let health = self.position_health(id)?;
-                let equity = health.value.saturating_sub(health.debt_value);
-                // Leverage L holds L·E of value: borrow the difference.
-                let wanted = (equity * U256::from(target_leverage_bps) / U256::from(BPS))
-                    .saturating_sub(health.value);
-                let quotes = [self.quote(&tokens[0])?, self.quote(&tokens[1])?];
-                let debt_values =
-                    [quotes[0].value(health.debt[0])?, quotes[1].value(health.debt[1])?];
-                let side = usize::from(debt_values[1] >= debt_values[0]);
-                let quote = quotes[side];
-                let amount = mul_div(wanted, quote.unit, quote.price_wad.max(U256::from(1u64)))?;
-                if amount.is_zero() {
+                let borrow = self.borrow_for_leverage(id, target_leverage_bps)?;
+                let Some(side) = (0..2).find(|&i| !borrow[i].is_zero()) else {
                     return Ok(Outcome::Nothing("nothing to borrow".into()));
-                }
-                let mut borrow = [U256::ZERO; 2];
-                borrow[side] = amount;
+                };
                 self.borrow_more(&owner, id, borrow, None, ev)?;
                 Ok(Outcome::Acted(format!(
-                    "borrowed {amount} {} more into the position, toward {}x",
-                    tokens[side],
+                    "borrowed {} more into the position, toward {}x",
+                    self.units(borrow[side], &tokens[side])?,
                     crate::orders::leverage_text(target_leverage_bps)
                 )))
             }
@@ -477,6 +468,38 @@ impl Market {
                 Ok(Outcome::Acted(format!("re-centred on tick {tick}")))
             }
         }
+    }
+
+    /// What to borrow into a position to bring its leverage to `target_leverage_bps`: the value
+    /// `L·E − V` (the pool's valuation), in the token it owes most of (token1 when it owes
+    /// nothing), rounded down. Zero when it is already there.
+    pub fn borrow_for_leverage(
+        &self,
+        id: u64,
+        target_leverage_bps: u64,
+    ) -> Result<[U256; 2], Error> {
+        let position = self.open_position_ref(id)?;
+        let tokens = self.pool_tokens(&position.pool)?;
+        let health = self.position_health(id)?;
+        let equity = health.value.saturating_sub(health.debt_value);
+        let wanted = mul_div(equity, U256::from(target_leverage_bps), U256::from(BPS))?
+            .saturating_sub(health.value);
+        let quotes = [self.quote(&tokens[0])?, self.quote(&tokens[1])?];
+        let owed = [quotes[0].value(health.debt[0])?, quotes[1].value(health.debt[1])?];
+        let side = usize::from(owed[1] >= owed[0]);
+        let quote = quotes[side];
+        if quote.price_wad.is_zero() {
+            return Err(Error::NoPrice { token: tokens[side].to_string() });
+        }
+        let mut borrow = [U256::ZERO; 2];
+        borrow[side] = mul_div(wanted, quote.unit, quote.price_wad)?;
+        Ok(borrow)
+    }
+
+    /// An amount in whole units of its token, exact: `1500.25 USDC`.
+    pub fn units(&self, amount: U256, token: &str) -> Result<String, Error> {
+        let unit = self.token(token)?.decimals;
+        Ok(format!("{} {token}", crate::types::whole_units(amount, unit)))
     }
 
     /// Sells `amount` of `token` for the pool's other token, as `account`.
@@ -514,4 +537,40 @@ pub fn deleverage_ppm(health: &PositionHealth, target_bps: u64) -> U256 {
     let num = (over - under) * U256::from(1_000_000u64);
     let den = v * (bps - t);
     num.div_ceil(den).min(U256::from(1_000_000u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::orders::debt_ratio_for_leverage;
+
+    fn health(debt: u64, value: u64) -> PositionHealth {
+        let (d, v) = (U256::from(debt) * WAD, U256::from(value) * WAD);
+        PositionHealth {
+            value_oracle: v,
+            value_exit: v,
+            debt: [U256::ZERO, d],
+            debt_value: d,
+            value: v,
+            debt_ratio_bps: 0,
+            leverage_bps: 0,
+        }
+    }
+
+    #[test]
+    fn deleveraging_share_solves_the_ratio_exactly() {
+        // D = 70, V = 100, target 50%: f = (70 − 50)/(100·0.5) = 0.4.
+        assert_eq!(deleverage_ppm(&health(70, 100), 5_000), U256::from(400_000u64));
+        // Already at or below the target: nothing.
+        assert_eq!(deleverage_ppm(&health(40, 100), 5_000), U256::ZERO);
+        // Rounded up: D = 2, V = 3, target 0: f = 2/3 → 666,667 ppm.
+        assert_eq!(deleverage_ppm(&health(2, 3), 0), U256::from(666_667u64));
+    }
+
+    #[test]
+    fn leverage_and_debt_ratio_agree() {
+        assert_eq!(debt_ratio_for_leverage(30_000), 6_666);
+        assert_eq!(debt_ratio_for_leverage(20_000), 5_000);
+        assert_eq!(debt_ratio_for_leverage(10_000), 0);
+    }
 }

@@ -107,7 +107,9 @@ pub struct PlaceOrder {
     /// "trigger": {"above": "2500"}}`, `{"kind": "deleverage", "trigger_bps": 7500,
     /// "target_bps": 6000}`, `{"kind": "rebalance", "target_leverage_bps": 30000,
     /// "band_bps": 1000}`, `{"kind": "top_up", "trigger_bps": 7500, "target_bps": 6500,
-    /// "reserve": "1000000000"}`.
+    /// "reserve": "1000000000"}`, `{"kind": "trailing_stop", "trail": {"price_fall_bps":
+    /// 1000}}`, `{"kind": "time_limit", "at": 1767225600}` (Unix seconds), `{"kind": "compound",
+    /// "every_seconds": 86400}`, `{"kind": "recenter"}`; see `docs/exec.md`.
     #[schema(value_type = Object)]
     pub order: OrderKind,
 }

@@ -816,9 +816,6 @@
   function upsertPosition(view) {
     const prev = state.positions.get(view.id);
     state.positions.set(view.id, view);
-    if (view.replaces !== undefined && view.replaces !== null && state.selected === view.replaces) {
-      selectPosition(view.id);
-    }
     if (prev && prev.open && !view.open) loadOrdersSoon();
     if (state.selected === null) ensureSelection();
     renderPositions();
@@ -926,7 +923,6 @@
     side.hidden = long === null;
     side.classList.toggle('short', long === false);
     let opened = `opened ${fmtTime(p.opened_at)}`;
-    if (p.replaces !== undefined && p.replaces !== null) opened += ` · replaces #${p.replaces}`;
     setText(card.querySelector('.opened'), opened);
 
     const note = card.querySelector('.closed-note');
@@ -1472,8 +1468,11 @@
       stop_loss: 'Closes the position once when the price crosses the trigger.',
       take_profit: 'Closes the position once when the price crosses the trigger.',
       deleverage: 'When the debt ratio reaches the trigger, removes liquidity and repays debt down to the target. Standing.',
-      rebalance: 'Keeps leverage within target ± band: deleverages above it, reopens at the target below it. Standing.',
+      trailing_stop: 'Closes the position once when the price (or equity) gives back this much from its best since the order was placed.',
+      time_limit: 'Closes the position once at a time.',
+      rebalance: 'Keeps leverage within target ± band: deleverages above it, borrows more into the position below it. Standing.',
       top_up: 'When the debt ratio reaches the trigger, adds USDC from the wallet (at most the reserve) down to the target.',
+      compound: 'Reinvests the farm rewards into the position on a schedule. Standing.',
     };
     setText($('#order-hint'), hints[kind] || '');
     const price = $('#order-price');
@@ -1498,6 +1497,21 @@
         const v = parseDecimal(text, WAD_DIGITS);
         if (v === null || v <= 0n) throw new Error('Price: a positive decimal number, e.g. 700 or 912.5.');
         order = { kind, trigger: { [$('#order-direction').value]: text.replace(/^\+/, '') } };
+        break;
+      }
+      case 'trailing_stop':
+        order = { kind, trail: { [$('#order-trail-direction').value]: bps('#order-trail-bps', 'By') } };
+        break;
+      case 'time_limit': {
+        const hours = Number($('#order-hours').value.trim());
+        if (!(hours > 0) || !state.market) throw new Error('Close after: a number of hours above 0, e.g. 168.');
+        order = { kind, at: Number(state.market.time) + Math.round(hours * 3600) };
+        break;
+      }
+      case 'compound': {
+        const hours = Number($('#order-every-hours').value.trim());
+        if (!(hours > 0)) throw new Error('Every: a number of hours above 0, e.g. 24.');
+        order = { kind, every_seconds: Math.round(hours * 3600) };
         break;
       }
       case 'deleverage':
@@ -1544,9 +1558,24 @@
       case 'stop_loss':
       case 'take_profit': {
         const t = k.trigger || {};
+        const name = k.kind === 'stop_loss' ? 'stop loss' : 'take profit';
+        if (t.equity_loss_bps !== undefined) return `${name} at equity −${fmtBpsPct(t.equity_loss_bps)}`;
+        if (t.equity_gain_bps !== undefined) return `${name} at equity +${fmtBpsPct(t.equity_gain_bps)}`;
         const dir = t.below !== undefined ? 'below' : 'above';
-        return `${k.kind === 'stop_loss' ? 'stop loss' : 'take profit'} at or ${dir} ${fmtPriceText(t[dir])}`;
+        return `${name} at or ${dir} ${fmtPriceText(t[dir])}`;
       }
+      case 'trailing_stop': {
+        const t = k.trail || {};
+        if (t.price_fall_bps !== undefined) return `trailing stop ${fmtBpsPct(t.price_fall_bps)} under the high`;
+        if (t.price_rise_bps !== undefined) return `trailing stop ${fmtBpsPct(t.price_rise_bps)} over the low`;
+        return `trailing stop: equity ${fmtBpsPct(t.equity_fall_bps)} under its high`;
+      }
+      case 'time_limit':
+        return `close at ${fmtTime(k.at)}`;
+      case 'compound':
+        return `compound every ${k.every_seconds / 3600} h`;
+      case 'recenter':
+        return 're-centre the range when out of it';
       case 'deleverage':
         return `deleverage at ${fmtBpsPct(k.trigger_bps)} debt ratio → ${fmtBpsPct(k.target_bps)}`;
       case 'rebalance':

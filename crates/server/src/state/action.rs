@@ -69,67 +69,9 @@ pub struct OpenSpec {
     pub range_width_ticks: Option<i32>,
 }
 
-/// A price trigger: at or below, or at or above.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Trigger {
-    Below(Price),
-    Above(Price),
-}
-
-impl Trigger {
-    pub fn hit(self, price: Price) -> bool {
-        match self {
-            Trigger::Below(p) => price <= p,
-            Trigger::Above(p) => price >= p,
-        }
-    }
-}
-
-/// A protection order on one position. Stop-loss and take-profit close it once; the others
-/// stand and act whenever their trigger is met.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum OrderKind {
-    /// Close the position when the asset's price crosses `trigger`.
-    StopLoss {
-        trigger: Trigger,
-    },
-    TakeProfit {
-        trigger: Trigger,
-    },
-    /// When the debt ratio reaches `trigger_bps`, remove liquidity and repay debt down to
-    /// `target_bps`.
-    Deleverage {
-        trigger_bps: u32,
-        target_bps: u32,
-    },
-    /// Keep leverage within `target_leverage_bps · (1 ± band_bps)`: deleverage above the band,
-    /// close and reopen at the target below it.
-    Rebalance {
-        target_leverage_bps: u32,
-        band_bps: u32,
-    },
-    /// When the debt ratio reaches `trigger_bps`, add stable tokens from the wallet, at most
-    /// `reserve` in all, until it is `target_bps`.
-    TopUp {
-        trigger_bps: u32,
-        target_bps: u32,
-        reserve: Amount,
-    },
-}
-
-impl OrderKind {
-    pub fn name(&self) -> &'static str {
-        match self {
-            OrderKind::StopLoss { .. } => "stop_loss",
-            OrderKind::TakeProfit { .. } => "take_profit",
-            OrderKind::Deleverage { .. } => "deleverage",
-            OrderKind::Rebalance { .. } => "rebalance",
-            OrderKind::TopUp { .. } => "top_up",
-        }
-    }
-}
+/// Orders are the engine's own: the service places them in its market and its keepers run
+/// them with the same rule as the backtester and the risk kernel.
+pub use levfarm_core::orders::{OrderKind, Trigger};
 
 /// When a user wants to hear about a position: a debt ratio reached, or the price within a
 /// distance of a liquidation price; and where to POST the alert besides the dashboard.

@@ -3,7 +3,9 @@
 //! 1. **accrue**: time moves to the price's time, the oracle takes the price, the
 //!    arbitrageur trades the pool to it, and every lending pool's interest is brought up to
 //!    date; every position is marked (a profit-and-loss step).
-//! 2. **protection**: due orders act, oldest first, before any liquidator can.
+//! 2. **protection**: the engine's orders, in the engine's order (positions by id, then time
+//!    limit, stop-loss, trailing stop, take-profit, top-up, deleverage, rebalance, compound,
+//!    re-centre), each booked as its own action, before any liquidator can.
 //! 3. **liquidation**: every position past the kill factor is liquidated.
 //! 4. **alerts**: thresholds users set, checked against what is left.
 //!
@@ -17,12 +19,13 @@ use levfarm_sim::book::CostKind;
 use levfarm_sim::world::{ARB, KEEPER, POOL};
 use serde::Serialize;
 
-use super::positions::{bps_text, deleverage_ppm, target_debt_ratio};
 use super::{
-    engine_name, Applied, HistoryPoint, Notice, OrderKind, OrderStatus, PricePoint, Reply, State,
-    HISTORY_KEPT, REPORTS_KEPT,
+    Applied, HistoryPoint, Notice, OrderKind, OrderStatus, PricePoint, Reply, State, HISTORY_KEPT,
+    REPORTS_KEPT,
 };
 use crate::Error;
+use levfarm_core::market::Event;
+use levfarm_core::orders::Ask;
 
 /// What the keepers did on one price update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -126,12 +129,12 @@ impl State {
             format!("time +{dt} s, price {price}, {} open positions marked", open.len()),
         ));
 
-        self.protection(price, &mut lines, &mut notices);
+        self.protection(&mut lines, &mut notices);
         self.liquidations(&mut lines, &mut notices);
         self.alerts(price, &mut lines, &mut notices);
 
-        // Every position that was open or is now (a rebalance reopens under a new id) tells
-        // its owner; the wallets of owners whose positions a keeper acted on, too.
+        // Every position that was open tells its owner; the wallets of owners whose positions
+        // a keeper acted on, too.
         let mut touched = open.clone();
         touched.extend(self.open_positions());
         touched.sort_unstable();
@@ -177,178 +180,65 @@ impl State {
         self.tracked.iter().filter(|(_, t)| t.closed.is_none()).map(|(id, _)| *id).collect()
     }
 
-    fn protection(&mut self, price: Price, lines: &mut Vec<KeeperLine>, notices: &mut Vec<Notice>) {
-        let due: Vec<u64> = self
-            .orders
-            .values()
-            .filter(|o| o.status == OrderStatus::Active)
-            .map(|o| o.id)
-            .collect();
-        for order_id in due {
-            let Some(order) = self.orders.get(&order_id).cloned() else { continue };
+    /// The engine's orders, in the engine's order, each run as its own booked action: the
+    /// rule the backtester and the risk kernel apply too.
+    fn protection(&mut self, lines: &mut Vec<KeeperLine>, notices: &mut Vec<Notice>) {
+        for order_id in self.world.market.keeper_sequence() {
+            let Some(order) = self.world.market.order(order_id).cloned() else { continue };
             if order.status != OrderStatus::Active {
-                continue; // cancelled by an earlier order closing its position
+                continue; // ended by an earlier order closing its position
             }
             let id = order.position;
-            let health = match self.world.market.position_health(id) {
-                Ok(h) => h,
+            let Some(account) = self.tracked.get(&id).map(|t| t.account) else { continue };
+            let line = |acted, detail| {
+                KeeperLine::new("protection", Some(id), Some(order_id), acted, detail)
+            };
+            if self.settings.opening_halted && matches!(order.kind, OrderKind::Rebalance { .. }) {
+                // Raising leverage borrows: not while opening is halted. The engine's own
+                // decision says whether that is what the order would do.
+                let seen = self.world.market.seen(id, Some(&order.kind));
+                let ask = seen.ok().and_then(|s| order.due(&s));
+                if matches!(ask, Some(Ask::Raise { .. })) {
+                    lines.push(line(false, "rebalance up skipped: opening is halted".into()));
+                    continue;
+                }
+            }
+            let ran = self.act(id, CostKind::Protection, |w| {
+                w.run(Command::RunOrder { keeper: KEEPER.into(), order: order_id })?;
+                Ok(w.events().to_vec())
+            });
+            let events = match ran {
+                Ok(events) => events,
                 Err(e) => {
-                    lines.push(KeeperLine::new(
-                        "protection",
-                        Some(id),
-                        Some(order_id),
-                        false,
-                        format!("no health: {e}"),
-                    ));
+                    lines.push(line(false, format!("could not run: {e}")));
                     continue;
                 }
             };
-            let ratio = health.debt_ratio_bps;
-            // Protection acts for the owner, who placed the order: the engine lets only the
-            // owner close or add to a position.
-            let keeper = engine_name(order.account);
-            let outcome: Option<Result<String, Error>> = match &order.order {
-                OrderKind::StopLoss { trigger } | OrderKind::TakeProfit { trigger } => trigger.hit(price).then(|| {
-                    let name = order.order.name();
-                    self.remove(id, None, CostKind::Protection, keeper, if name == "stop_loss" { "stopped out" } else { "took profit" })
-                        .map(|()| format!("{} at {price}: closed", name.replace('_', "-")))
-                }),
-                OrderKind::Deleverage { trigger_bps, target_bps } => (ratio >= u64::from(*trigger_bps)).then(|| {
-                    let ppm = deleverage_ppm(&health, u64::from(*target_bps));
-                    self.lp_share(id, ppm).and_then(|lp| {
-                        self.remove(id, lp, CostKind::Protection, keeper, "deleveraged to nothing")?;
-                        Ok(format!(
-                            "debt ratio {} ≥ {}: removed {}% of the liquidity to repay debt (target {})",
-                            pct(ratio),
-                            pct(u64::from(*trigger_bps)),
-                            ppm_text(ppm),
-                            pct(u64::from(*target_bps))
-                        ))
-                    })
-                }),
-                OrderKind::Rebalance { target_leverage_bps, band_bps } => {
-                    let (target, band) = (u64::from(*target_leverage_bps), u64::from(*band_bps));
-                    let lev = health.leverage_bps;
-                    if lev > target * (10_000 + band) / 10_000 {
-                        let ppm = deleverage_ppm(&health, target_debt_ratio(*target_leverage_bps));
-                        Some(self.lp_share(id, ppm).and_then(|lp| {
-                            self.remove(id, lp, CostKind::Protection, keeper, "deleveraged to nothing")?;
-                            Ok(format!("leverage {}x above the band: deleveraged toward {}x", bps_text(lev), bps_text(target)))
-                        }))
-                    } else if lev < target * (10_000 - band) / 10_000 && !health.debt_value.is_zero() {
-                        if self.settings.opening_halted {
-                            lines.push(KeeperLine::new("protection", Some(id), Some(order_id), false, "rebalance up skipped: opening is halted".into()));
-                            None
-                        } else {
-                            Some(self.reopen(id, *target_leverage_bps, CostKind::Protection).map(|new| {
-                                format!("leverage {}x below the band: reopened as position {new} at {}x", bps_text(lev), bps_text(target))
-                            }))
-                        }
-                    } else {
-                        None
+            for event in events {
+                match event {
+                    Event::OrderActed { order, detail, .. } if order == order_id => {
+                        let how = exit_how(order_kind_of(&self.world, order_id));
+                        self.close_if_gone(id, how, String::new());
+                        lines.push(line(true, detail.clone()));
+                        let alert = self.push_alert(
+                            account,
+                            Some(id),
+                            order_kind_of(&self.world, order_id),
+                            format!("order {order_id} on position {id}: {detail}"),
+                        );
+                        notices.push(Notice {
+                            account: Some(account),
+                            kind: "alert",
+                            data: serde_json::to_value(alert).unwrap_or_default(),
+                        });
                     }
-                }
-                OrderKind::TopUp { trigger_bps, target_bps, .. } => (ratio >= u64::from(*trigger_bps)).then(|| self.top_up(order_id, &health, u64::from(*target_bps))),
-            };
-            let Some(outcome) = outcome else { continue };
-            let account = order.account;
-            let o = self.orders.get_mut(&order_id);
-            match (outcome, o) {
-                (Ok(note), Some(o)) => {
-                    o.fired += 1;
-                    o.last_note = Some(note.clone());
-                    if matches!(o.order, OrderKind::StopLoss { .. } | OrderKind::TakeProfit { .. })
-                    {
-                        o.status = OrderStatus::Done;
+                    Event::OrderSkipped { order, reason, .. } if order == order_id => {
+                        lines.push(line(false, reason));
                     }
-                    if o.reserve_left.is_some_and(|r| r.0.is_zero()) {
-                        o.status = OrderStatus::Done;
-                    }
-                    let kind = o.order.name();
-                    lines.push(KeeperLine::new(
-                        "protection",
-                        Some(id),
-                        Some(order_id),
-                        true,
-                        note.clone(),
-                    ));
-                    let alert = self.push_alert(
-                        account,
-                        Some(id),
-                        kind,
-                        format!("order {order_id} on position {id}: {note}"),
-                    );
-                    notices.push(Notice {
-                        account: Some(account),
-                        kind: "alert",
-                        data: serde_json::to_value(alert).unwrap_or_default(),
-                    });
+                    _ => {}
                 }
-                (Err(e), Some(o)) => {
-                    let note = format!("could not act: {e}");
-                    o.last_note = Some(note.clone());
-                    lines.push(KeeperLine::new(
-                        "protection",
-                        Some(id),
-                        Some(order_id),
-                        false,
-                        note,
-                    ));
-                }
-                (_, None) => {}
             }
         }
-    }
-
-    /// Adds stable tokens from the owner's wallet, at most the order's reserve left, to bring
-    /// debt/value to `target_bps`: adding x of value makes it `D / (V + x)`.
-    fn top_up(
-        &mut self,
-        order_id: u64,
-        health: &levfarm_core::position::PositionHealth,
-        target_bps: u64,
-    ) -> Result<String, Error> {
-        let order = self
-            .orders
-            .get(&order_id)
-            .cloned()
-            .ok_or_else(|| Error::Internal("order vanished".into()))?;
-        let id = order.position;
-        let stable = self.world.stable.clone();
-        let quote = self.world.market.quote(&stable)?;
-        let (d, v) = (health.debt_value, health.value);
-        let wanted_value =
-            (d * U256::from(10_000u64)).div_ceil(U256::from(target_bps.max(1))).saturating_sub(v);
-        let wanted = levfarm_core::math::mul_div(wanted_value, quote.unit, quote.price_wad)
-            .map_err(levfarm_core::Error::from)?;
-        let wallet = self.world.market.balance(&super::holder(order.account), &stable);
-        let reserve = order.reserve_left.map_or(U256::ZERO, |r| r.0);
-        let amount = wanted.min(wallet).min(reserve);
-        if amount.is_zero() {
-            return Err(Error::Conflict(if wallet.is_zero() {
-                "the wallet holds no stable tokens".into()
-            } else {
-                "the reserve is spent".into()
-            }));
-        }
-        let caller = engine_name(order.account);
-        self.act(id, CostKind::Protection, |w| {
-            w.run(Command::AddCollateral {
-                caller,
-                position: id,
-                amount0: Amount::default(),
-                amount1: Amount(amount),
-            })?;
-            Ok(())
-        })?;
-        if let Some(o) = self.orders.get_mut(&order_id) {
-            o.reserve_left = Some(Amount(reserve - amount));
-        }
-        Ok(format!(
-            "debt ratio {}: added {amount} raw {stable} from the wallet (target {})",
-            pct(health.debt_ratio_bps),
-            pct(target_bps)
-        ))
     }
 
     fn liquidations(&mut self, lines: &mut Vec<KeeperLine>, notices: &mut Vec<Notice>) {
@@ -526,7 +416,17 @@ pub(super) fn pct(bps: u64) -> String {
     format!("{}.{:02}%", bps / 100, bps % 100)
 }
 
-fn ppm_text(ppm: U256) -> String {
-    let ppm = u64::try_from(ppm).unwrap_or(1_000_000);
-    format!("{}.{:02}", ppm / 10_000, (ppm % 10_000) / 100)
+/// How an order that acted left its position, for the books when it closed it.
+fn exit_how(kind: &str) -> &'static str {
+    match kind {
+        "stop_loss" | "trailing_stop" => "stopped out",
+        "take_profit" => "took profit",
+        "time_limit" => "closed at its time limit",
+        _ => "deleveraged to nothing",
+    }
+}
+
+/// The kind of the engine's order `id`, as its JSON names it.
+fn order_kind_of(world: &levfarm_sim::world::World, id: u64) -> &'static str {
+    world.market.order(id).map_or("order", |o| o.kind.name())
 }

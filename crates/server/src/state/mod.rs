@@ -69,7 +69,8 @@ pub struct TokenRecord {
     pub account: u64,
 }
 
-/// A protection order and what became of it.
+/// A protection order as the service shows it: the engine's order with its owner's account
+/// and its times on the service's clock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub id: u64,
@@ -82,19 +83,16 @@ pub struct Order {
     pub fired: u32,
     /// What it did last, or why it could not.
     pub last_note: Option<String>,
-    /// A top-up's reserve left, raw stable units.
+    /// A top-up's reserve left, raw units.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reserve_left: Option<Amount>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    Active,
-    /// A stop-loss or take-profit that closed its position, or a spent top-up.
-    Done,
-    Cancelled,
-}
+pub use levfarm_core::orders::OrderStatus;
+
+/// The layout of [`State`] that snapshots hold; a snapshot of another layout is not decoded
+/// (the journal is replayed instead). 2: protection orders live in the engine.
+pub const STATE_FORMAT: u32 = 2;
 
 /// A message for one account: a threshold crossed, an order that fired, a liquidation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,8 +130,6 @@ struct Tracked {
     mark_quotes: [levfarm_core::position::valuation::Quote; 3],
     history: VecDeque<HistoryPoint>,
     closed: Option<Closed>,
-    /// The position this one replaced (a leverage increase closes and reopens).
-    replaces: Option<u64>,
     /// Alert hysteresis: a threshold alerts once, then again only after it cleared.
     armed: [bool; 2],
 }
@@ -181,6 +177,9 @@ pub struct Notice {
 /// The whole service state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct State {
+    /// [`STATE_FORMAT`]; absent (0) in snapshots of an older layout.
+    #[serde(default)]
+    format: u32,
     world: World,
     scenario: Scenario,
     genesis_time: i64,
@@ -192,7 +191,6 @@ pub struct State {
     /// Tokens by the hex SHA-256 of their secret.
     tokens: BTreeMap<String, TokenRecord>,
     tracked: BTreeMap<u64, Tracked>,
-    orders: BTreeMap<u64, Order>,
     alerts: BTreeMap<u64, VecDeque<Alert>>,
     next_alert: u64,
     reports: VecDeque<KeeperReport>,
@@ -216,6 +214,7 @@ impl State {
         }
         let world = World::build(&scenario, *price, FARM_SECONDS)?;
         Ok(State {
+            format: STATE_FORMAT,
             world,
             scenario,
             genesis_time: *time,
@@ -226,12 +225,16 @@ impl State {
             account_names: BTreeMap::new(),
             tokens: BTreeMap::new(),
             tracked: BTreeMap::new(),
-            orders: BTreeMap::new(),
             alerts: BTreeMap::new(),
             next_alert: 1,
             reports: VecDeque::new(),
             applied: 1,
         })
+    }
+
+    /// The layout this state was written in ([`STATE_FORMAT`] for a state of this build).
+    pub fn format(&self) -> u32 {
+        self.format
     }
 
     /// Journal entries applied so far, genesis included.
@@ -318,18 +321,7 @@ impl State {
             Action::PlaceOrder { account, position, order } => {
                 self.place_order(*account, *position, order)
             }
-            Action::CancelOrder { account, order } => {
-                let o = self
-                    .orders
-                    .get_mut(order)
-                    .filter(|o| o.account == *account)
-                    .ok_or_else(|| Error::not_found(format!("order {order}")))?;
-                if o.status != OrderStatus::Active {
-                    return Err(Error::Conflict(format!("order {order} is no longer active")));
-                }
-                o.status = OrderStatus::Cancelled;
-                done(Reply::Order(*order))
-            }
+            Action::CancelOrder { account, order } => self.cancel_order(*account, *order),
             Action::SetAlerts { account, alerts } => {
                 validate_alerts(alerts)?;
                 let a = self

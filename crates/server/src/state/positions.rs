@@ -16,8 +16,11 @@ use levfarm_sim::scenario::PoolKind;
 use levfarm_sim::world::{World, POOL};
 use serde::Serialize;
 
+use levfarm_core::market::deleverage_ppm;
+use levfarm_core::orders::debt_ratio_for_leverage;
+
 use super::{
-    engine_name, holder, position_snapshot, quotes_of, Applied, Borrow, Notice, OpenSpec, Order,
+    engine_name, holder, position_snapshot, quotes_of, Applied, Borrow, Notice, OpenSpec,
     OrderKind, OrderStatus, Reply, State, Tracked, ORDERS_PER_ACCOUNT,
 };
 use crate::Error;
@@ -183,7 +186,6 @@ impl State {
             mark_quotes: quotes,
             history: Default::default(),
             closed: None,
-            replaces: None,
             armed: [true; 2],
         };
         self.tracked.insert(id, tracked);
@@ -284,7 +286,7 @@ impl State {
             ));
         }
         if u64::from(target) < current {
-            let ratio = target_debt_ratio(target);
+            let ratio = debt_ratio_for_leverage(u64::from(target));
             let ppm = deleverage_ppm(&health, ratio);
             if ppm.is_zero() {
                 return Ok(self.position_applied(id, Reply::Position(id)));
@@ -297,76 +299,24 @@ impl State {
             return Ok(self.position_applied(id, Reply::Position(id)));
         }
         self.opening_allowed()?;
-        let new = self.reopen(id, target, CostKind::Trading)?;
-        Ok(self.position_applied(new, Reply::Position(new)))
-    }
-
-    /// Closes the position and opens a new one with everything that came back, at `target`
-    /// leverage on the same side; the books, orders and history move to the new id.
-    pub(super) fn reopen(&mut self, id: u64, target: u32, kind: CostKind) -> Result<u64, Error> {
-        let account = self
-            .tracked
-            .get(&id)
-            .map(|t| t.account)
-            .ok_or_else(|| Error::not_found(format!("position {id}")))?;
-        let health = self.world.market.position_health(id)?;
-        let side = if health.debt[0] > health.debt[1] { Borrow::Asset } else { Borrow::Stable };
-        let width = self
-            .world
-            .market
-            .positions()
-            .find(|p| p.id == id)
-            .and_then(|p| p.range)
-            .map(|r| r.tick_upper - r.tick_lower);
-        self.mark(id)?;
-        let before_equity = position_equity(&self.world, id)?;
-        let before_wallet = wallet_value(&self.world, account)?;
-        let owner = engine_name(account);
-        let new = self.on_world(|s| {
-            let held = |s: &State, token: &str| s.world.market.balance(&holder(account), token);
-            let start = [held(s, &s.world.asset), held(s, &s.world.stable)];
-            s.world.run(close_command(owner, id, None))?;
-            let spec = OpenSpec {
-                equity0: Amount(held(s, &s.world.asset).saturating_sub(start[0])),
-                equity1: Amount(held(s, &s.world.stable).saturating_sub(start[1])),
-                leverage_bps: target,
-                borrow: side,
-                range_width_ticks: width,
-            };
-            let borrow = s.size(&spec)?;
-            let command = s.open_command(account, &spec, borrow)?;
-            s.world.run(command)?;
-            opened_id(&s.world)
-        })?;
-        let after_equity = position_equity(&self.world, new)?;
-        let paid = before_wallet - wallet_value(&self.world, account)?;
-        let quotes = quotes_of(&self.world)?;
-        let now = self.now();
-        let mark = Some(self.world.market.position_inventory(new)?);
-        let mut old = self
-            .tracked
-            .remove(&id)
-            .ok_or_else(|| Error::Internal("tracked position vanished".into()))?;
-        let mut moved = old.clone();
-        moved.pnl.action(kind, before_equity + paid, after_equity);
-        moved.contributed += paid;
-        moved.mark = mark;
-        moved.mark_quotes = quotes;
-        moved.replaces = Some(id);
-        moved.armed = [true; 2];
-        old.mark = None;
-        old.closed = Some(super::Closed {
-            time: now,
-            how: "replaced".into(),
-            note: format!("reopened as position {new} at {}x", bps_text(target as u64)),
-        });
-        self.tracked.insert(id, old);
-        self.tracked.insert(new, moved);
-        for order in self.orders.values_mut().filter(|o| o.position == id) {
-            order.position = new;
+        // Raised in place: the engine's sizing, borrowed into the same position.
+        let borrow = self.world.market.borrow_for_leverage(id, u64::from(target))?;
+        if borrow.iter().all(|b| b.is_zero()) {
+            return Ok(self.position_applied(id, Reply::Position(id)));
         }
-        self.record_point(new)?;
-        Ok(new)
+        let caller = engine_name(account);
+        self.act(id, CostKind::Trading, |w| {
+            w.run(Command::BorrowMore {
+                caller,
+                position: id,
+                borrow0: Amount(borrow[0]),
+                borrow1: Amount(borrow[1]),
+                min_lp: None,
+            })?;
+            Ok(())
+        })?;
+        self.record_point(id)?;
+        Ok(self.position_applied(id, Reply::Position(id)))
     }
 
     pub(super) fn place_order(
@@ -376,37 +326,63 @@ impl State {
         order: &OrderKind,
     ) -> Result<Applied, Error> {
         self.owned_open(account, id)?;
-        validate_order(order)?;
+        order.check().map_err(|(field, why)| Error::invalid(field, why))?;
+        if let OrderKind::Rebalance { target_leverage_bps, .. } = order {
+            if *target_leverage_bps > self.settings.max_leverage_bps {
+                return Err(Error::invalid(
+                    "target_leverage_bps",
+                    format!(
+                        "at most the market's {}x",
+                        bps_text(u64::from(self.settings.max_leverage_bps))
+                    ),
+                ));
+            }
+        }
         let active = self
-            .orders
-            .values()
-            .filter(|o| o.account == account && o.status == OrderStatus::Active)
+            .world
+            .market
+            .orders()
+            .filter(|o| o.status == OrderStatus::Active)
+            .filter(|o| self.tracked.get(&o.position).is_some_and(|t| t.account == account))
             .count();
         if active >= ORDERS_PER_ACCOUNT {
             return Err(Error::Conflict(format!(
                 "an account holds at most {ORDERS_PER_ACCOUNT} active orders"
             )));
         }
-        let next = self.orders.keys().next_back().map_or(1, |k| k + 1);
-        let reserve_left = match order {
-            OrderKind::TopUp { reserve, .. } => Some(*reserve),
+        // The service speaks Unix time; the engine's clock counts from genesis.
+        let mut order = order.clone();
+        if let OrderKind::TimeLimit { at, .. } = &mut order {
+            let now = self.now();
+            let unix = i64::try_from(*at).unwrap_or(i64::MAX);
+            if unix < now {
+                return Err(Error::invalid(
+                    "at",
+                    format!("{unix} is before the market's clock ({now})"),
+                ));
+            }
+            *at = u64::try_from(unix - self.genesis_time).unwrap_or(0);
+        }
+        self.world.run(Command::PlaceOrder {
+            caller: engine_name(account),
+            position: id,
+            order,
+        })?;
+        let placed = self.world.events().iter().find_map(|e| match e {
+            Event::OrderPlaced { order, .. } => Some(*order),
             _ => None,
-        };
-        self.orders.insert(
-            next,
-            Order {
-                id: next,
-                account,
-                position: id,
-                order: order.clone(),
-                placed_at: self.now(),
-                status: OrderStatus::Active,
-                fired: 0,
-                last_note: None,
-                reserve_left,
-            },
-        );
-        Ok(Applied { reply: Reply::Order(next), notices: Vec::new() })
+        });
+        let placed = placed.ok_or_else(|| Error::Internal("the engine placed no order".into()))?;
+        Ok(Applied { reply: Reply::Order(placed), notices: Vec::new() })
+    }
+
+    pub(super) fn cancel_order(&mut self, account: u64, order: u64) -> Result<Applied, Error> {
+        let o = self.order(account, order)?;
+        if o.status != OrderStatus::Active {
+            return Err(Error::Conflict(format!("order {order} is no longer active")));
+        }
+        self.world.run(Command::CancelOrder { caller: engine_name(account), order })?;
+        Ok(Applied { reply: Reply::Order(order), notices: Vec::new() })
     }
 
     /// The position, when it is `account`'s and open; not found otherwise, whoever owns it.
@@ -490,16 +466,6 @@ impl State {
                 t.mark = None;
             }
         }
-        if !open {
-            for o in self
-                .orders
-                .values_mut()
-                .filter(|o| o.position == id && o.status == OrderStatus::Active)
-            {
-                o.status = OrderStatus::Cancelled;
-                o.last_note = Some(format!("position {id} {how}"));
-            }
-        }
     }
 
     /// The position's update for its owner and its wallet's.
@@ -566,75 +532,9 @@ pub(super) fn wallet_value(world: &World, account: u64) -> Result<i128, Error> {
     Ok(total)
 }
 
-/// The debt ratio (bps) at which leverage is `leverage_bps`: `1 − 1/L`.
-pub(super) fn target_debt_ratio(leverage_bps: u32) -> u64 {
-    BPS - (BPS * BPS).div_ceil(u64::from(leverage_bps.max(1)))
-}
-
-/// Millionths of the position to remove, repaying debt with all of it, to bring debt/value
-/// to `target_bps`: removing a share f leaves `(D − fV) / ((1 − f)V) = t`, so
-/// `f = (D − tV) / (V(1 − t))`, rounded up. Zero when the ratio is already at or below.
-pub(super) fn deleverage_ppm(health: &PositionHealth, target_bps: u64) -> U256 {
-    let (d, v) = (health.debt_value, health.value);
-    let t = U256::from(target_bps.min(BPS - 1));
-    let bps = U256::from(BPS);
-    let over = d * bps;
-    let under = t * v;
-    if v.is_zero() || over <= under {
-        return U256::ZERO;
-    }
-    let num = (over - under) * U256::from(1_000_000u64);
-    let den = v * (bps - t);
-    num.div_ceil(den).min(U256::from(1_000_000u64))
-}
-
-fn validate_order(order: &OrderKind) -> Result<(), Error> {
-    let ratio = |trigger: u32, target: u32| {
-        if !(1..10_000).contains(&trigger) || target >= trigger || target == 0 {
-            Err(Error::invalid(
-                "target_bps",
-                "0 < target_bps < trigger_bps < 10000 (debt ratios in basis points)",
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    match order {
-        OrderKind::StopLoss { trigger } | OrderKind::TakeProfit { trigger } => {
-            let (super::Trigger::Below(p) | super::Trigger::Above(p)) = trigger;
-            if p.0.is_zero() {
-                return Err(Error::invalid("trigger", "a price above zero"));
-            }
-            Ok(())
-        }
-        OrderKind::Deleverage { trigger_bps, target_bps } => ratio(*trigger_bps, *target_bps),
-        OrderKind::TopUp { trigger_bps, target_bps, reserve } => {
-            ratio(*trigger_bps, *target_bps)?;
-            if reserve.0.is_zero() {
-                return Err(Error::invalid("reserve", "above zero, raw units of the stable token"));
-            }
-            Ok(())
-        }
-        OrderKind::Rebalance { target_leverage_bps, band_bps } => {
-            if !(10_000..=200_000).contains(target_leverage_bps) {
-                return Err(Error::invalid("target_leverage_bps", "between 10000 (1x) and 200000"));
-            }
-            if !(1..10_000).contains(band_bps) {
-                return Err(Error::invalid("band_bps", "between 1 and 9999"));
-            }
-            Ok(())
-        }
-    }
-}
-
 /// Basis points of 1x as text: 30000 → "3", 25000 → "2.5".
 pub fn bps_text(bps: u64) -> String {
-    let (whole, frac) = (bps / BPS, bps % BPS);
-    if frac == 0 {
-        whole.to_string()
-    } else {
-        format!("{whole}.{}", format!("{frac:04}").trim_end_matches('0'))
-    }
+    levfarm_core::orders::leverage_text(bps)
 }
 
 #[cfg(test)]
@@ -642,37 +542,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deleveraging_share_solves_the_ratio_exactly() {
-        // D = 70, V = 100, target 50%: f = (70 − 50)/(100·0.5) = 0.4.
-        let h = health(70, 100);
-        assert_eq!(deleverage_ppm(&h, 5_000), U256::from(400_000u64));
-        // Already at or below the target: nothing.
-        assert_eq!(deleverage_ppm(&health(40, 100), 5_000), U256::ZERO);
-        // Rounded up: D = 2, V = 3, target 0: f = 2/3 → 666,667 ppm.
-        assert_eq!(deleverage_ppm(&health(2, 3), 0), U256::from(666_667u64));
-    }
-
-    #[test]
-    fn leverage_and_debt_ratio_agree() {
-        assert_eq!(target_debt_ratio(30_000), 6_666);
-        assert_eq!(target_debt_ratio(20_000), 5_000);
-        assert_eq!(target_debt_ratio(10_000), 0);
+    fn leverage_reads_as_text() {
         assert_eq!(bps_text(30_000), "3");
         assert_eq!(bps_text(25_000), "2.5");
         assert_eq!(bps_text(12_345), "1.2345");
-    }
-
-    fn health(debt: u64, value: u64) -> PositionHealth {
-        let wad = levfarm_core::math::WAD;
-        let (d, v) = (U256::from(debt) * wad, U256::from(value) * wad);
-        PositionHealth {
-            value_oracle: v,
-            value_exit: v,
-            debt: [U256::ZERO, d],
-            debt_value: d,
-            value: v,
-            debt_ratio_bps: 0,
-            leverage_bps: 0,
-        }
     }
 }

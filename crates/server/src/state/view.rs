@@ -78,8 +78,6 @@ pub struct PositionView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed: Option<Closed>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub replaces: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<TickRange>,
     pub lp: Amount,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -237,7 +235,6 @@ impl State {
             open,
             opened_at: t.opened_at,
             closed: t.closed.clone(),
-            replaces: t.replaces,
             range: p.range,
             lp: Amount(p.lp),
             health,
@@ -278,16 +275,43 @@ impl State {
         Ok(t.history.iter().cloned().collect())
     }
 
+    /// `account`'s orders, newest first.
     pub fn orders_of(&self, account: u64) -> Vec<Order> {
-        self.orders.values().rev().filter(|o| o.account == account).cloned().collect()
+        let mut orders: Vec<Order> =
+            self.world.market.orders().filter_map(|o| self.order_view(account, o)).collect();
+        orders.reverse();
+        orders
     }
 
     pub fn order(&self, account: u64, id: u64) -> Result<Order, Error> {
-        self.orders
-            .get(&id)
-            .filter(|o| o.account == account)
-            .cloned()
+        self.world
+            .market
+            .order(id)
+            .and_then(|o| self.order_view(account, o))
             .ok_or_else(|| Error::not_found(format!("order {id}")))
+    }
+
+    /// The engine's order as `account` sees it; `None` when it is another account's.
+    fn order_view(&self, account: u64, o: &levfarm_core::orders::Order) -> Option<Order> {
+        let owner = self.tracked.get(&o.position).map(|t| t.account)?;
+        let mut kind = o.kind.clone();
+        if let levfarm_core::orders::OrderKind::TimeLimit { at, .. } = &mut kind {
+            // Back on the service's Unix clock.
+            *at = at.saturating_add(u64::try_from(self.genesis_time).unwrap_or(0));
+        }
+        (owner == account).then(|| Order {
+            id: o.id,
+            account,
+            position: o.position,
+            order: kind,
+            placed_at: self
+                .genesis_time
+                .saturating_add(i64::try_from(o.placed_at).unwrap_or(i64::MAX)),
+            status: o.status,
+            fired: o.fired,
+            last_note: o.note.clone(),
+            reserve_left: o.reserve_left,
+        })
     }
 
     /// `account`'s alerts, newest first.
