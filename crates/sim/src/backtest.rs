@@ -388,13 +388,10 @@ impl<'s> Runner<'s> {
     /// Moves the market to the bar's close: time, oracle, arbitrage, volume, other borrowers.
     fn bar(&mut self, t: i64, dt: i64, close: Price, prev_close: Price) -> Result<(), SimError> {
         let dt = u64::try_from(dt).map_err(|_| SimError::Internal("bars out of order".into()))?;
-        self.world.run(Command::AdvanceTime { seconds: dt })?;
-        let asset = self.world.asset.clone();
-        self.world.set_price(&asset, close)?;
+        self.world.move_to(dt, close)?;
         let reward_price = self.reward_price.at(t, (t - self.start_time) as f64);
         let reward = self.world.reward.clone();
         self.world.set_price(&reward, world::price_from_f64(reward_price.max(1e-12))?)?;
-        self.world.run_outside(Command::Arbitrage { account: ARB.into(), pool: POOL.into() })?;
         let tvl = self.world.pool_value()?;
         let log_return = (world::wad_to_f64(close.0) / world::wad_to_f64(prev_close.0)).ln();
         let volume = self.volume.at(t, dt as f64, tvl, log_return);

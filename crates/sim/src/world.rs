@@ -258,6 +258,20 @@ impl World {
         }
     }
 
+    /// The market moves to a new price: the clock advances `seconds`, the oracle takes
+    /// `price` for the asset, the arbitrageur trades the pool to it, and every lending pool's
+    /// interest is brought up to date. The backtester's bar and the service's price update both
+    /// start with this step.
+    pub fn move_to(&mut self, seconds: u64, price: Price) -> Result<(), levfarm_core::Error> {
+        if seconds > 0 {
+            self.run(Command::AdvanceTime { seconds })?;
+        }
+        let asset = self.asset.clone();
+        self.set_price(&asset, price)?;
+        self.run_outside(Command::Arbitrage { account: ARB.into(), pool: POOL.into() })?;
+        self.run(Command::Accrue {})
+    }
+
     /// The events of the last command.
     pub fn events(&self) -> &[Event] {
         &self.events

@@ -16,7 +16,7 @@ use levfarm_core::price::Price;
 use levfarm_core::types::Amount;
 use levfarm_core::Command;
 use levfarm_sim::book::CostKind;
-use levfarm_sim::world::{ARB, KEEPER, POOL};
+use levfarm_sim::world::KEEPER;
 use serde::Serialize;
 
 use super::{
@@ -97,13 +97,7 @@ impl State {
         // Everything below either cannot fail or is an engine command on a copy.
         let mut world = self.world.clone();
         let dt = u64::try_from(time - now).unwrap_or(0);
-        if dt > 0 {
-            world.run(Command::AdvanceTime { seconds: dt })?;
-        }
-        let asset = world.asset.clone();
-        world.set_price(&asset, price)?;
-        world.run(Command::Arbitrage { account: ARB.into(), pool: POOL.into() })?;
-        world.run(Command::Accrue {})?;
+        world.move_to(dt, price)?;
         self.world = world;
         self.last_price = PricePoint { price, time, source: source.to_string() };
 
