@@ -5,7 +5,8 @@
 //! then each step does what the backtester's bar and keepers do, in the same order and with the
 //! same formulas, in f64 over whole tokens:
 //!
-//! 1. the oracle moves; the arbitrageur brings the pool into the fee's no-arbitrage band with
+//! 1. the oracle moves and the lending index accrues to the bar (the market's step); the
+//!    arbitrageur brings the pool into the fee's no-arbitrage band with
 //!    the optimal input `(sqrt(x·y·n·d/P) − x·d)/n` (or its mirror);
 //! 2. traders' volume (a share of the pool's value, or proportional to the move) runs as a
 //!    round trip through the pool, paying the fee both ways into `k`;
@@ -17,9 +18,9 @@
 //!    numbers in the engine's units) and the kernel executes what it asks in f64: close
 //!    (converting to the debt token, the asset sold for the stable token), top-up from the
 //!    reserve (a zap), deleverage (remove a share, repay), borrow more (a zap of new debt),
-//!    compounding (harvest, 9% bounty, sell through the reward pool after arbitraging it, zap
-//!    back in), re-centring; and last the liquidator, when `ceil(debt·10⁴/value) > kill
-//!    factor`: the
+//!    compounding (harvest, 9% bounty, sell through the reward pool, which the arbitrageur
+//!    keeps at its oracle every bar, zap back in), re-centring; and last the liquidator,
+//!    when `ceil(debt·10⁴/value) > kill factor`: the
 //!    liquidity is removed and sold, the prize and treasury fee come off what it realised,
 //!    the debt is repaid from the rest, any shortfall is bad debt.
 //!
@@ -397,6 +398,8 @@ impl Setup {
     #[inline]
     pub fn bar(&self, st: &mut State, price: f64, log_return: f64, target_u: f64) {
         st.now += self.dt;
+        // The market's step accrues every lending pool each bar.
+        self.accrue(st);
         // Farm rewards since the last bar, on the position's share of the stake.
         if st.open && st.staked > 0.0 {
             st.pending += self.emission * self.dt as f64 * st.lp / st.staked;
@@ -551,6 +554,9 @@ impl Setup {
         if !st.open {
             return Event::None;
         }
+        // The arbitrageur keeps the reward token's pool at its oracle every bar, as the
+        // backtester's market step does.
+        arbitrage(&mut st.rx, &mut st.ry, reward_price, self.reward_fee);
         for order in orders.iter_mut() {
             if !st.open {
                 break;
@@ -590,7 +596,6 @@ impl Setup {
                         Pool::Product { .. } => false,
                     };
                     if st.pending > 0.0 || fees {
-                        arbitrage(&mut st.rx, &mut st.ry, reward_price, self.reward_fee);
                         self.compound(st);
                     }
                 }

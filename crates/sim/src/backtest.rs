@@ -14,7 +14,7 @@ use crate::book::{CostKind, Pnl, Snapshot};
 use crate::data::PriceSeries;
 use crate::models::{RewardPrice, Utilization, Volume};
 use crate::scenario::{BorrowSide, PoolKind, Scenario};
-use crate::world::{self, World, ARB, DEMAND, KEEPER, NOISE, OWNER, POOL, REWARD_POOL};
+use crate::world::{self, World, DEMAND, KEEPER, NOISE, OWNER, POOL};
 use crate::SimError;
 
 /// What a run holds: the leveraged position, or one of the alternatives.
@@ -371,7 +371,7 @@ impl<'s> Runner<'s> {
                 let eq = spec.equity;
                 let mut opened = None;
                 self.act(t, price, ActionKind::Open, |w| {
-                    let id = open(w, equity, eq, leverage, side, kind, width)?;
+                    let id = open(w, equity, leverage, side, kind, width)?;
                     opened = Some(id);
                     Ok(format!("opened position {id}: {eq} {stable} at {leverage}x"))
                 })?;
@@ -388,10 +388,9 @@ impl<'s> Runner<'s> {
     /// Moves the market to the bar's close: time, oracle, arbitrage, volume, other borrowers.
     fn bar(&mut self, t: i64, dt: i64, close: Price, prev_close: Price) -> Result<(), SimError> {
         let dt = u64::try_from(dt).map_err(|_| SimError::Internal("bars out of order".into()))?;
-        self.world.move_to(dt, close)?;
         let reward_price = self.reward_price.at(t, (t - self.start_time) as f64);
-        let reward = self.world.reward.clone();
-        self.world.set_price(&reward, world::price_from_f64(reward_price.max(1e-12))?)?;
+        let reward_price = world::price_from_f64(reward_price.max(1e-12))?;
+        self.world.move_to(dt, close, Some(reward_price))?;
         let tvl = self.world.pool_value()?;
         let log_return = (world::wad_to_f64(close.0) / world::wad_to_f64(prev_close.0)).ln();
         let volume = self.volume.at(t, dt as f64, tvl, log_return);
@@ -485,21 +484,6 @@ impl<'s> Runner<'s> {
             let Some(order) = self.world.market.order(order_id).cloned() else { continue };
             if order.status != OrderStatus::Active {
                 continue; // ended by an earlier order's exit
-            }
-            if let OrderKind::Compound { .. } = order.kind {
-                // The engine's own decision says whether it is due; only then does the reward
-                // token's pool need its arbitrageur before the rewards are sold into it.
-                let seen = self.world.market.seen(order.position, Some(&order.kind))?;
-                if order.due(&seen).is_none() {
-                    continue;
-                }
-                self.world.run_outside(Command::Arbitrage {
-                    account: ARB.into(),
-                    pool: REWARD_POOL.into(),
-                })?;
-                let now = self.snapshot()?;
-                self.pnl.step(&self.prev, &now)?;
-                self.prev = now;
             }
             self.run_order(t, price, &order)?;
         }
@@ -829,29 +813,24 @@ pub(crate) fn adjust_utilization(
     Ok(())
 }
 
-/// Opens a position with `equity` raw stable units (worth `equity_value`) at `leverage`.
+/// Opens a position with `equity` raw stable units at `leverage`.
 pub(crate) fn open(
     w: &mut World,
     equity: U256,
-    equity_value: f64,
     leverage: f64,
     side: BorrowSide,
     kind: PoolKind,
     width: i32,
 ) -> Result<u64, SimError> {
-    let debt = equity_value * (leverage - 1.0);
-    let (debt0, debt1) = match side {
-        _ if debt <= 0.0 => (0.0, 0.0),
-        BorrowSide::Stable => (0.0, debt),
-        BorrowSide::Asset => (debt, 0.0),
-        // Near neutral: borrow the asset that the LP holds, the rest in the stable token.
-        BorrowSide::Both => {
-            let asset_side = (equity_value + debt) / 2.0;
-            (asset_side.min(debt), (debt - asset_side).max(0.0))
-        }
+    // The engine's sizing: debt worth E·(L − 1), exactly.
+    let leverage_bps = (leverage * 1e4).round() as u64;
+    let side = match side {
+        BorrowSide::Stable => levfarm_core::position::BorrowSide::Token1,
+        BorrowSide::Asset => levfarm_core::position::BorrowSide::Token0,
+        BorrowSide::Both => levfarm_core::position::BorrowSide::Both,
     };
-    let borrow0 = Amount(w.value_to_amount(&w.asset.clone(), debt0)?);
-    let borrow1 = Amount(w.value_to_amount(&w.stable.clone(), debt1)?);
+    let borrow = w.market.borrow_for_opening(POOL, [U256::ZERO, equity], leverage_bps, side)?;
+    let (borrow0, borrow1) = (Amount(borrow[0]), Amount(borrow[1]));
     match kind {
         PoolKind::ConstantProduct => w.run(Command::OpenPosition {
             owner: OWNER.into(),

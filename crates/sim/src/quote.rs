@@ -105,15 +105,7 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
     w.mint(OWNER, &stable, equity_raw)?;
     let kind = w.kind;
     let before_open = w.clone();
-    let id = open(
-        &mut w,
-        equity_raw,
-        spec.equity,
-        spec.leverage,
-        spec.borrow,
-        kind,
-        spec.range_width_ticks,
-    )?;
+    let id = open(&mut w, equity_raw, spec.leverage, spec.borrow, kind, spec.range_width_ticks)?;
     let events: Vec<Event> = w.events().to_vec();
     let mut borrowed = [U256::ZERO; 2];
     let mut swaps = Vec::new();
@@ -294,7 +286,7 @@ fn max_openable(
     let opens = |hundredths: u32| {
         let mut w = world.clone();
         let (x, kind) = (f64::from(hundredths) / 100.0, w.kind);
-        open(&mut w, equity_raw, spec.equity, x, spec.borrow, kind, spec.range_width_ticks).is_ok()
+        open(&mut w, equity_raw, x, spec.borrow, kind, spec.range_width_ticks).is_ok()
     };
     // Invariant: `lo` opens (1x always does), `hi` does not.
     let (mut lo, mut hi) = (100u32, (limit * 100.0).floor() as u32 + 1);

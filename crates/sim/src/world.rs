@@ -259,16 +259,28 @@ impl World {
     }
 
     /// The market moves to a new price: the clock advances `seconds`, the oracle takes
-    /// `price` for the asset, the arbitrageur trades the pool to it, and every lending pool's
-    /// interest is brought up to date. The backtester's bar and the service's price update both
-    /// start with this step.
-    pub fn move_to(&mut self, seconds: u64, price: Price) -> Result<(), levfarm_core::Error> {
+    /// `price` for the asset (and `reward` for the reward token, when it moves), the
+    /// arbitrageur trades both pools to the oracle, and every lending pool's interest is brought
+    /// up to date. The backtester's bar and the service's price update both start with this
+    /// step.
+    pub fn move_to(
+        &mut self,
+        seconds: u64,
+        price: Price,
+        reward: Option<Price>,
+    ) -> Result<(), levfarm_core::Error> {
         if seconds > 0 {
             self.run(Command::AdvanceTime { seconds })?;
         }
         let asset = self.asset.clone();
         self.set_price(&asset, price)?;
-        self.run_outside(Command::Arbitrage { account: ARB.into(), pool: POOL.into() })?;
+        if let Some(reward_price) = reward {
+            let token = self.reward.clone();
+            self.set_price(&token, reward_price)?;
+        }
+        for pool in [POOL, REWARD_POOL] {
+            self.run_outside(Command::Arbitrage { account: ARB.into(), pool: pool.into() })?;
+        }
         self.run(Command::Accrue {})
     }
 

@@ -10,7 +10,9 @@ use crate::amm::ZapResult;
 use crate::math::{Bps, CheckedOps};
 use crate::position::config::ADD_COLLATERAL_MARGIN_BPS;
 use crate::position::valuation::plan_swap;
-use crate::position::{range, ExitMode, LeverageConfig, Position, PositionHealth, TickRange};
+use crate::position::{
+    range, BorrowSide, ExitMode, LeverageConfig, Position, PositionHealth, TickRange,
+};
 use crate::types::{Amount, Holder, Name};
 use crate::Error;
 
@@ -86,6 +88,46 @@ impl Market {
             health: Box::new(health),
         });
         Ok(())
+    }
+
+    /// What to borrow to open `equity` (raw units of the pool's two tokens) at
+    /// `leverage_bps`: debt worth `E·(L − 1)` at the oracle, in token0, token1, or split so
+    /// that token0's debt covers up to the half of the position that the liquidity holds in
+    /// it (near neutral), each rounded down. The one sizing rule that the backtester, the
+    /// service and quotes use.
+    pub fn borrow_for_opening(
+        &self,
+        pool: &str,
+        equity: [U256; 2],
+        leverage_bps: u64,
+        side: BorrowSide,
+    ) -> Result<[U256; 2], Error> {
+        let tokens = self.pool_tokens(pool)?;
+        let quotes = [self.quote(&tokens[0])?, self.quote(&tokens[1])?];
+        let value = quotes[0].value(equity[0])?.add_or(quotes[1].value(equity[1])?, "equity")?;
+        if leverage_bps < 10_000 {
+            return Err(Error::invalid(format!("leverage {leverage_bps} bps is below 1x")));
+        }
+        let debt =
+            crate::math::mul_div(value, U256::from(leverage_bps - 10_000), U256::from(10_000u64))?;
+        let values = match side {
+            BorrowSide::Token0 => [debt, U256::ZERO],
+            BorrowSide::Token1 => [U256::ZERO, debt],
+            BorrowSide::Both => {
+                let half = value.add_or(debt, "position value")? / U256::from(2u64);
+                [half.min(debt), debt.saturating_sub(half)]
+            }
+        };
+        let mut borrow = [U256::ZERO; 2];
+        for i in 0..2 {
+            if !values[i].is_zero() {
+                if quotes[i].price_wad.is_zero() {
+                    return Err(Error::NoPrice { token: tokens[i].to_string() });
+                }
+                borrow[i] = crate::math::mul_div(values[i], quotes[i].unit, quotes[i].price_wad)?;
+            }
+        }
+        Ok(borrow)
     }
 
     pub(super) fn add_collateral(

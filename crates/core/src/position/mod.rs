@@ -21,6 +21,20 @@ pub use config::{LeverageConfig, Valuation};
 pub use range::TickRange;
 pub use valuation::{ExitMode, ExitPlan, PositionHealth};
 
+/// What a new position borrows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BorrowSide {
+    /// The pool's token0 (for WETH/USDC: short ETH).
+    Token0,
+    /// The pool's token1 (for WETH/USDC: long ETH).
+    #[default]
+    Token1,
+    /// Both, near neutral: token0 up to the half of the position the liquidity holds in it,
+    /// the rest in token1.
+    Both,
+}
+
 /// A leveraged LP position. Its debt lives in the lending pools under
 /// [`crate::types::Holder::Position`]; its LP is staked in the pool's farm when there is one, and harvested rewards wait in its
 /// ledger balance until reinvested or paid out on close.

@@ -97,7 +97,7 @@ impl State {
         // Everything below either cannot fail or is an engine command on a copy.
         let mut world = self.world.clone();
         let dt = u64::try_from(time - now).unwrap_or(0);
-        world.move_to(dt, price)?;
+        world.move_to(dt, price, None)?;
         self.world = world;
         self.last_price = PricePoint { price, time, source: source.to_string() };
 

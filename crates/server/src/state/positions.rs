@@ -58,30 +58,24 @@ impl State {
                 ),
             ));
         }
-        let m = &self.world.market;
-        let q = [m.quote(&self.world.asset)?, m.quote(&self.world.stable)?];
-        let too_big = |_| Error::invalid("equity", "amount too large");
-        let value = q[0]
-            .value(spec.equity0.0)?
-            .checked_add(q[1].value(spec.equity1.0)?)
-            .ok_or_else(|| Error::invalid("equity", "amount too large"))?;
-        if value.is_zero() {
+        let side = match spec.borrow {
+            Borrow::Asset => levfarm_core::position::BorrowSide::Token0,
+            Borrow::Stable => levfarm_core::position::BorrowSide::Token1,
+        };
+        let equity = [spec.equity0.0, spec.equity1.0];
+        if equity.iter().all(|e| e.is_zero()) {
             return Err(Error::invalid(
                 "equity0",
                 "put some equity in: equity0 (asset) or equity1 (stable), raw units",
             ));
         }
-        let debt_value =
-            mul_div(value, U256::from(spec.leverage_bps - BPS as u32), U256::from(BPS))
-                .map_err(too_big)?;
-        let mut borrow = [Amount::default(); 2];
-        let side = match spec.borrow {
-            Borrow::Asset => 0,
-            Borrow::Stable => 1,
-        };
-        borrow[side] =
-            Amount(mul_div(debt_value, q[side].unit, q[side].price_wad).map_err(too_big)?);
-        Ok(borrow)
+        // The engine's sizing, the one the backtester and quotes use.
+        let borrow = self
+            .world
+            .market
+            .borrow_for_opening(POOL, equity, u64::from(spec.leverage_bps), side)
+            .map_err(|_| Error::invalid("equity", "amount too large"))?;
+        Ok(borrow.map(Amount))
     }
 
     /// The engine command that opens `spec` for `account`.
