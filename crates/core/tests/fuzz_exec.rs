@@ -53,6 +53,11 @@ const OPS: &[&str] = &[
     "create_v3_pool",
     "v3_mint",
     "v3_swap",
+    "borrow_more",
+    "place_order",
+    "cancel_order",
+    "run_keepers",
+    "run_order",
     "nonsense",
     "",
 ];
@@ -94,6 +99,11 @@ const FIELDS: &[&str] = &[
     "max_repay1",
     "reserve_factor_bps",
     "kind",
+    "order",
+    "keeper",
+    "trigger",
+    "trigger_bps",
+    "target_bps",
     "x",
 ];
 
@@ -126,7 +136,7 @@ fn base() -> Market {
 /// A JSON value of any kind, leaning to the ones that break parsers and arithmetic.
 fn value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
-        4 => prop::sample::select(vec!["ann", "ben", "lp", "arb", "WETH", "USDC", "RWD", "P", "P2", "0", "1", "1000000", "2000.5", "oracle", "exit"]).prop_map(|s| json!(s)),
+        4 => prop::sample::select(vec!["ann", "ben", "lp", "arb", "WETH", "USDC", "RWD", "P", "P2", "0", "1", "1000000", "2000.5", "oracle", "exit", "stop_loss", "compound", "deleverage", "trailing_stop"]).prop_map(|s| json!(s)),
         2 => prop::sample::select(vec![
             "".to_string(), " ".into(), "a\nb".into(), "\u{0}".into(), "\u{1b}[31m".into(),
             "é∑😀".into(), "x".repeat(200), "9".repeat(100), "-1".into(), "1e18".into(),
