@@ -171,3 +171,43 @@ async fn a_price_from_the_future_is_refused() {
     let (status, body) = push(&h, "2000", wall + 60).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+#[tokio::test]
+async fn orders_survive_snapshots_and_replay() {
+    // Orders live in the engine's market: what they keep between runs (a trailing stop's
+    // high, when compounding last came due, what fired) must come back the same from a
+    // snapshot plus the commands after it, and from the whole journal.
+    let h = Harness::new().await;
+    let alice = market_with_a_position(&h).await;
+    let now = h.shared.read().now();
+    for order in [
+        json!({"kind": "trailing_stop", "trail": {"price_fall_bps": 4000}}),
+        json!({"kind": "deleverage", "trigger_bps": 7500, "target_bps": 6000}),
+        json!({"kind": "compound", "every_seconds": 3600}),
+        json!({"kind": "time_limit", "at": now + 30 * 86_400}),
+    ] {
+        let body = json!({"position": 1, "order": order});
+        let (status, body) = h.call("POST", "/v1/orders", Some(&alice), Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    // A rally moves the trailing stop's high to 800; the slide to 560 takes a 3x long opened
+    // at 730 past a 75% debt ratio (0.667·√(730/560) = 76%), and the deleverage acts.
+    for (i, price) in ["760", "800", "780", "700", "640", "560", "600"].iter().enumerate() {
+        let (status, body) = push(&h, price, now + 3600 * (i as i64 + 1)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (_, orders) = h.call("GET", "/v1/orders", Some(&alice), None).await;
+    let fired = |kind: &str| {
+        orders.as_array().unwrap().iter().find(|o| o["order"]["kind"] == kind).unwrap()["fired"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(fired("deleverage") >= 1 && fired("compound") >= 1, "{orders}");
+    assert_eq!(fired("trailing_stop"), 0, "{orders}");
+    let time_limit = orders.as_array().unwrap().iter().find(|o| o["order"]["kind"] == "time_limit");
+    assert_eq!(time_limit.unwrap()["order"]["at"].as_i64(), Some(now + 30 * 86_400), "{orders}");
+    let trailing =
+        orders.as_array().unwrap().iter().find(|o| o["order"]["kind"] == "trailing_stop");
+    assert_eq!(trailing.unwrap()["status"], "active", "{orders}");
+    assert_served_state_is_the_journal(&h).await;
+}
