@@ -3,7 +3,7 @@
 //! booked, and the alternatives run beside it.
 
 use alloy_primitives::U256;
-use levfarm_core::market::Event;
+use levfarm_core::market::{BarPath, Event, KeeperTiming, RaceOutcome};
 use levfarm_core::orders::{Order, OrderKind, OrderStatus, Trail, Trigger};
 use levfarm_core::price::Price;
 use levfarm_core::types::{Amount, Holder};
@@ -195,7 +195,8 @@ pub fn run(
             price: close.to_string(),
             source: Box::new(e),
         };
-        r.bar(t, t - prices.times[i - 1], close, prices.closes[i - 1]).map_err(at_bar)?;
+        let range = prices.ranges.get(i).copied();
+        r.bar(t, t - prices.times[i - 1], close, prices.closes[i - 1], range).map_err(at_bar)?;
         r.keepers(t).map_err(at_bar)?;
         r.sample(t, close, i % every == 0, i + 1 == n).map_err(at_bar)?;
         if let Some(report) = progress {
@@ -385,17 +386,94 @@ impl<'s> Runner<'s> {
         self.sample(t, Price(price), true, true)
     }
 
-    /// Moves the market to the bar's close: time, oracle, arbitrage, volume, other borrowers.
-    fn bar(&mut self, t: i64, dt: i64, close: Price, prev_close: Price) -> Result<(), SimError> {
+    /// Moves the market through the bar: time; the race between protection and liquidators
+    /// along the bar's path through its low or high, where the data has them; the close
+    /// (oracle, arbitrage, accrual); volume; other borrowers.
+    fn bar(
+        &mut self,
+        t: i64,
+        dt: i64,
+        close: Price,
+        prev_close: Price,
+        range: Option<[Price; 2]>,
+    ) -> Result<(), SimError> {
         let dt = u64::try_from(dt).map_err(|_| SimError::Internal("bars out of order".into()))?;
         let reward_price = self.reward_price.at(t, (t - self.start_time) as f64);
         let reward_price = world::price_from_f64(reward_price.max(1e-12))?;
-        self.world.move_to(dt, close, Some(reward_price))?;
+        let racing = self.strategy == Strategy::Leveraged
+            && self.scenario.keepers.intrabar
+            && self.position.is_some();
+        match range.filter(|_| racing) {
+            Some(range) => {
+                if dt > 0 {
+                    self.world.run(Command::AdvanceTime { seconds: dt })?;
+                }
+                self.race(t, dt, prev_close, close, range)?;
+                self.world.move_to(0, close, Some(reward_price))?;
+            }
+            None => self.world.move_to(dt, close, Some(reward_price))?,
+        }
         let tvl = self.world.pool_value()?;
         let log_return = (world::wad_to_f64(close.0) / world::wad_to_f64(prev_close.0)).ln();
         let volume = self.volume.at(t, dt as f64, tvl, log_return);
         self.round_trip(volume)?;
         self.adjust_utilization(t, dt as f64)?;
+        let now = self.snapshot()?;
+        self.pnl.step(&self.prev, &now)?;
+        self.prev = now;
+        Ok(())
+    }
+
+    /// Inside the bar: whoever the engine's race says acts first, at the price the bar's path
+    /// has then; after a protection, the liquidator still if the rest of the path reaches the
+    /// position's new kill factor.
+    fn race(
+        &mut self,
+        t: i64,
+        dt: u64,
+        prev: Price,
+        close: Price,
+        [low, high]: [Price; 2],
+    ) -> Result<(), SimError> {
+        let Some(id) = self.position else { return Ok(()) };
+        let bar = BarPath {
+            from: prev.0,
+            low: low.0.min(prev.0).min(close.0),
+            high: high.0.max(prev.0).max(close.0),
+            close: close.0,
+            seconds: dt,
+        };
+        let k = &self.scenario.keepers;
+        let failed = keeper_failed(k.seed, t, id, k.failure_rate);
+        let timing = KeeperTiming { latency_secs: k.latency_secs, failed };
+        match self.world.market.race(id, &bar, &timing)? {
+            RaceOutcome::Quiet => Ok(()),
+            RaceOutcome::Protection { order, price, .. } => {
+                self.move_within(Price(price))?;
+                if let Some(o) = self.world.market.order(order).cloned() {
+                    self.run_order(t, price, &o)?;
+                }
+                let Some(id) = self.position else { return Ok(()) };
+                let rest = BarPath { from: price, ..bar };
+                let liquidators = KeeperTiming { latency_secs: 0, failed: true };
+                if let RaceOutcome::Liquidation { price, .. } =
+                    self.world.market.race(id, &rest, &liquidators)?
+                {
+                    self.move_within(Price(price))?;
+                    self.liquidate(t, price)?;
+                }
+                Ok(())
+            }
+            RaceOutcome::Liquidation { price, .. } => {
+                self.move_within(Price(price))?;
+                self.liquidate(t, price)
+            }
+        }
+    }
+
+    /// The oracle and the pool at a price inside the bar, booked as a market move.
+    fn move_within(&mut self, price: Price) -> Result<(), SimError> {
+        self.world.move_to(0, price, None)?;
         let now = self.snapshot()?;
         self.pnl.step(&self.prev, &now)?;
         self.prev = now;
@@ -488,6 +566,11 @@ impl<'s> Runner<'s> {
             self.run_order(t, price, &order)?;
         }
         // Liquidators run last: after every protection order had its chance.
+        self.liquidate(t, price)
+    }
+
+    /// The liquidator kills the position if it is past the kill factor, at the market's price.
+    fn liquidate(&mut self, t: i64, price: U256) -> Result<(), SimError> {
         let Some(id) = self.position else { return Ok(()) };
         let health = self.world.market.position_health(id)?;
         let kill = self.scenario.market.leverage.kill_factor_bps as u64;
@@ -944,6 +1027,23 @@ pub fn scenario_orders(
         orders.push(OrderKind::Recenter { width: None });
     }
     Ok(orders)
+}
+
+/// Whether the keeper fails in the bar at `t` for `position`: a hash of (seed, bar time,
+/// position) under the failure rate, so that the same scenario fails on the same bars.
+pub fn keeper_failed(seed: u64, t: i64, position: u64, rate: f64) -> bool {
+    if rate <= 0.0 {
+        return false;
+    }
+    // SplitMix64 over the three, mixed in turn.
+    let mut x = seed;
+    for v in [t as u64, position] {
+        x = x.wrapping_add(v).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^= x >> 31;
+    }
+    ((x >> 11) as f64 / (1u64 << 53) as f64) < rate
 }
 
 /// The action an order's kind records.

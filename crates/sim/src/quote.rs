@@ -314,6 +314,7 @@ fn recent_fees(backtest: &Backtest) -> Result<f64, SimError> {
     let window = crate::data::PriceSeries {
         times: p.times[first..].to_vec(),
         closes: p.closes[first..].to_vec(),
+        ranges: p.ranges.get(first..).map(<[_]>::to_vec).unwrap_or_default(),
         gaps: Vec::new(),
         filled: 0,
         ..p.clone()

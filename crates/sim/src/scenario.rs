@@ -23,6 +23,8 @@ pub struct Scenario {
     pub market: MarketSpec,
     pub position: PositionSpec,
     pub protection: ProtectionSpec,
+    /// How fast and how reliably the protection's keepers act, against the liquidators.
+    pub keepers: KeeperSpec,
     pub costs: CostSpec,
     pub report: ReportSpec,
     /// Monte Carlo settings for `levfarm risk`.
@@ -297,6 +299,31 @@ pub struct Rebalance {
     pub band: f64,
 }
 
+/// The keepers that carry out protection orders. Liquidators watch continuously; keepers act
+/// `latency_secs` after a trigger is met and now and then fail. Within a bar whose price passes
+/// both a protection trigger and the kill factor, the one that comes first acts (see
+/// `docs/backtest.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeeperSpec {
+    /// Seconds from a trigger being met to the keeper's transaction: a few blocks.
+    pub latency_secs: u64,
+    /// The share of bars in which a keeper's transaction fails or never lands (0 to 1).
+    pub failure_rate: f64,
+    /// Race protection against the liquidators along each bar's path through its high or low
+    /// (where the data has them). Off: everything acts at the close, protection first.
+    pub intrabar: bool,
+    /// Which bars the failures fall on: a keeper fails in a bar when a hash of (seed, bar time,
+    /// position) falls under the rate.
+    pub seed: u64,
+}
+
+impl Default for KeeperSpec {
+    fn default() -> Self {
+        KeeperSpec { latency_secs: 60, failure_rate: 0.02, intrabar: true, seed: 0 }
+    }
+}
+
 /// What actions cost besides the pool's fees and price impact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -326,6 +353,7 @@ impl Default for Scenario {
                 compound_hours: Some(24),
                 ..ProtectionSpec::default()
             },
+            keepers: KeeperSpec::default(),
             costs: CostSpec::default(),
             report: ReportSpec::default(),
             risk: RiskSpec::default(),
@@ -779,6 +807,16 @@ impl Scenario {
                     format!("{days} must be above 0 and at most 36600 (100 years)"),
                 );
             }
+        }
+        let k = &self.keepers;
+        if k.latency_secs > 86_400 {
+            return fail(
+                "keepers.latency_secs",
+                format!("{} must be at most 86400 (a day)", k.latency_secs),
+            );
+        }
+        if !fraction(k.failure_rate) {
+            return fail("keepers.failure_rate", format!("{} must be in [0, 1)", k.failure_rate));
         }
         if let Some(h) = pr.compound_hours.filter(|h| !(1..=MAX_HOURS).contains(h)) {
             return fail(

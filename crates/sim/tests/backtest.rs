@@ -237,6 +237,62 @@ fn protection_runs_before_the_liquidator_in_the_same_bar() {
     assert_eq!(d.time, T0 + 2 * HOUR);
 }
 
+/// The default 3x long opened at the close of 2020-03-10 00:00 (204.23), run to 13 March with
+/// the keepers given.
+fn march_12(latency_secs: u64, intrabar: bool) -> RunResult {
+    let mut s = Scenario::default();
+    s.data.start = Some("2020-03-10".into());
+    s.data.end = Some("2020-03-13".into());
+    s.keepers.latency_secs = latency_secs;
+    s.keepers.failure_rate = 0.0;
+    s.keepers.intrabar = intrabar;
+    let bt = Backtest::load(s).expect("bundled data loads");
+    let r = backtest::run(&bt.scenario, &bt.prices, Strategy::Leveraged, None).expect("runs");
+    assert_adds_up(&r);
+    r
+}
+
+#[test]
+fn on_12_march_2020_the_first_to_reach_the_bar_s_path_acts() {
+    // The bar of 10:00 falls from 168.54 to a low of 126.33 and closes at 133.8. Opened at
+    // 3x at 204.23 at a debt ratio of 66.9% (the opening swap's cost), the position's debt
+    // ratio is ≈ 0.669·√(204.23/p): the 78% trigger is met at p ≈ 150.2, the 83.33% kill
+    // factor at p ≈ 131.6. The low passes both; the close (82.6%) only the trigger. Along
+    // the bar's path (to the low over its first half hour, 42.21 in 1800 s) the trigger is met
+    // ≈ 782 s in, the kill factor ≈ 1573 s in.
+    let ten = |r: &RunResult| {
+        r.actions
+            .iter()
+            .filter(|a| data::iso(a.time).starts_with("2020-03-12T10"))
+            .map(|a| (a.kind, f(i128::try_from(a.price).unwrap())))
+            .collect::<Vec<_>>()
+    };
+    // A keeper a minute late deleverages at the path's price then, 168.54 − 42.21·842/1800
+    // ≈ 148.8, and nothing liquidates the position.
+    let on_time = march_12(60, true);
+    let opened = on_time.samples[0].debt_ratio_bps.unwrap();
+    assert!((6_685..=6_695).contains(&opened), "{opened}");
+    let acted = ten(&on_time);
+    assert_eq!(acted.len(), 1, "{acted:?}");
+    assert_eq!(acted[0].0, ActionKind::Deleverage);
+    assert!((acted[0].1 - 148.8).abs() < 0.3, "{acted:?}");
+    assert!(on_time.liquidated_at.is_none());
+    // A keeper a bar late: the liquidator reaches the kill factor first, at its price ≈ 131.6.
+    let late = march_12(3600, true);
+    let acted = ten(&late);
+    assert_eq!(acted.len(), 1, "{acted:?}");
+    assert_eq!(acted[0].0, ActionKind::Liquidation);
+    assert!((acted[0].1 - 131.6).abs() < 0.3, "{acted:?}");
+    assert_eq!(late.liquidated_at.map(data::iso).as_deref(), Some("2020-03-12T10:00:00Z"));
+    // No intra-bar path and no latency: the old rule, protection first at the close.
+    let old = march_12(0, false);
+    let acted = ten(&old);
+    assert_eq!(acted.len(), 1, "{acted:?}");
+    assert_eq!(acted[0].0, ActionKind::Deleverage);
+    assert!((acted[0].1 - 133.8).abs() < 1e-9, "{acted:?}");
+    assert!(old.liquidated_at.is_none());
+}
+
 #[test]
 fn stop_loss_take_profit_top_up_and_compounding_act_and_add_up() {
     let mut s = quiet();

@@ -18,6 +18,7 @@ mod ledger;
 mod lending_ops;
 mod liquidation;
 mod position_ops;
+mod race;
 mod range_ops;
 pub mod strict_json;
 mod v3_ops;
@@ -36,6 +37,7 @@ pub use command::Command;
 pub const MAX_TIME: u64 = 253_402_300_799;
 pub use event::Event;
 pub use keeper_ops::deleverage_ppm;
+pub use race::{BarPath, KeeperTiming, RaceOutcome};
 pub use v3_ops::V3Entry;
 pub use view::{LendingSummary, PositionInventory, Summary, Totals};
 

@@ -123,32 +123,73 @@ impl Market {
     /// Token0 prices below and above which the position becomes liquidatable.
     pub fn liquidation_prices(&self, id: u64) -> Result<LiquidationPrices, Error> {
         let position = self.position(id)?;
+        let kill = self.leverage_of(&position.pool)?.kill_factor_bps.0;
+        self.ratio_prices(id, u64::from(kill))
+    }
+
+    /// Token0 prices below and above which the position's debt ratio passes `ratio_bps` (the
+    /// kill factor's are its liquidation prices).
+    pub fn ratio_prices(&self, id: u64, ratio_bps: u64) -> Result<LiquidationPrices, Error> {
+        let ratio = u32::try_from(ratio_bps).unwrap_or(u32::MAX);
+        let position = self.position(id)?;
         if let Some((entry, key)) = self.range_of(position)? {
             let leverage = self.leverage_of(&position.pool)?;
             let quotes = [self.quote_of(entry.token_ids[0])?, self.quote_of(entry.token_ids[1])?];
             let debt = self.debt_in(position, entry.token_ids)?;
-            let (valuation, kill) = (leverage.valuation, leverage.kill_factor_bps.0);
+            let valuation = leverage.valuation;
             return liquidation_price::solve_range(
                 &entry.pool,
                 &key,
                 debt,
                 quotes,
                 valuation,
-                kill,
+                ratio,
             );
         }
         let pool = self.pool(&position.pool)?;
         let quotes = self.pool_quotes(pool)?;
         let debt = self.debt_in(position, pool.token_ids)?;
-        let kill = pool.leverage.kill_factor_bps.0;
         liquidation_price::solve(
             &pool.amm,
             position.lp,
             debt,
             quotes,
             pool.leverage.valuation,
-            kill,
+            ratio,
         )
+    }
+
+    /// The position's health were token0's oracle price `price0` (numeraire 1e18) and the
+    /// pool arbitraged to it, everything else as it is.
+    pub fn health_at_price(&self, id: u64, price0: U256) -> Result<PositionHealth, Error> {
+        let position = self.position(id)?;
+        let leverage = self.leverage_of(&position.pool)?;
+        let (quotes, debt) = match self.range_of(position)? {
+            Some((entry, _)) => (
+                [self.quote_of(entry.token_ids[0])?, self.quote_of(entry.token_ids[1])?],
+                self.debt_in(position, entry.token_ids)?,
+            ),
+            None => {
+                let pool = self.pool(&position.pool)?;
+                (self.pool_quotes(pool)?, self.debt_in(position, pool.token_ids)?)
+            }
+        };
+        if quotes[0].price_wad.is_zero() {
+            return Err(Error::invalid("token0 has no price to move from"));
+        }
+        let m = mul_div(price0, WAD, quotes[0].price_wad)?;
+        if let Some((entry, key)) = self.range_of(position)? {
+            return liquidation_price::health_moved_range(
+                &entry.pool,
+                &key,
+                debt,
+                quotes,
+                leverage.valuation,
+                m,
+            );
+        }
+        let pool = self.pool(&position.pool)?;
+        liquidation_price::health_moved(&pool.amm, position.lp, debt, quotes, leverage.valuation, m)
     }
 
     /// What a position holds, for attributing its profit and loss: its liquidity, what it is

@@ -69,12 +69,19 @@ impl Order {
 pub(crate) struct RawBars {
     times: Vec<i64>,
     closes: Vec<Price>,
+    /// Lows and highs, while every bar so far had them.
+    ranges: Option<Vec<[Price; 2]>>,
     positions: Vec<u64>,
 }
 
 impl RawBars {
-    /// Adds a bar.
-    pub(crate) fn push(&mut self, t: i64, close: Price, pos: u64) {
+    /// Adds a bar, with its low and high when the file has them.
+    pub(crate) fn push(&mut self, t: i64, close: Price, range: Option<[Price; 2]>, pos: u64) {
+        match (range, &mut self.ranges) {
+            (Some(r), Some(ranges)) => ranges.push(r),
+            (Some(r), None) if self.times.is_empty() => self.ranges = Some(vec![r]),
+            _ => self.ranges = None,
+        }
         self.times.push(t);
         self.closes.push(close);
         self.positions.push(pos);
@@ -98,6 +105,7 @@ impl RawBars {
             interval: interval.unsigned_abs(),
             times: self.times,
             closes: self.closes,
+            ranges: self.ranges.unwrap_or_default(),
             gaps: Vec::new(),
             filled: 0,
         };
@@ -170,21 +178,30 @@ fn fill(series: &mut PriceSeries, gaps: Vec<Gap>) -> Result<(), DataError> {
     }
     let capacity = usize::try_from(total).unwrap_or(usize::MAX);
     let (mut times, mut closes) = (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
+    let with_ranges = !series.ranges.is_empty();
+    let mut ranges = Vec::with_capacity(if with_ranges { capacity } else { 0 });
     let step = i64::try_from(series.interval).unwrap_or(i64::MAX);
-    for (&t, &close) in series.times.iter().zip(&series.closes) {
+    for (i, (&t, &close)) in series.times.iter().zip(&series.closes).enumerate() {
         if let (Some(&prev_t), Some(&prev_close)) = (times.last(), closes.last()) {
             let mut next = prev_t + step;
             while next < t {
                 times.push(next);
                 closes.push(prev_close);
+                if with_ranges {
+                    ranges.push([prev_close, prev_close]);
+                }
                 next += step;
             }
         }
         times.push(t);
         closes.push(close);
+        if with_ranges {
+            ranges.push(series.ranges[i]);
+        }
     }
     series.times = times;
     series.closes = closes;
+    series.ranges = ranges;
     series.gaps = gaps;
     series.filled = missing;
     Ok(())

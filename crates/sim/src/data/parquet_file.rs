@@ -54,7 +54,7 @@ pub(crate) fn load_prices(path: &str, opts: &PriceOptions) -> Result<PriceSeries
         if in_window(opts, t) {
             let (field, at) = value(&columns.close);
             let close = price(field).map_err(|m| DataError::at(path, at, m))?;
-            bars.push(t, close, count);
+            bars.push(t, close, None, count);
         }
     }
     bars.assemble(path, count, Location::row, opts)

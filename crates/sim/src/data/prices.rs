@@ -56,6 +56,9 @@ pub struct PriceSeries {
     pub times: Vec<i64>,
     /// Closes, each above zero; `closes[i]` belongs to `times[i]`.
     pub closes: Vec<Price>,
+    /// Each bar's low and high where the file has both columns (a filled bar's are its close);
+    /// empty otherwise.
+    pub ranges: Vec<[Price; 2]>,
     /// The gaps found (filled when the policy is [`GapPolicy::Fill`]).
     pub gaps: Vec<Gap>,
     /// How many bars filling added.
@@ -86,8 +89,9 @@ impl Columns {
         Ok(Columns { time, close, open, high, low })
     }
 
-    /// The close of the current record, after checking its open, high and low.
-    fn read(&self, table: &Table<'_>) -> Result<Price, DataError> {
+    /// The close of the current record, and its low and high when the file has them, after
+    /// checking its open, high and low.
+    fn read(&self, table: &Table<'_>) -> Result<(Price, Option<[Price; 2]>), DataError> {
         let close = price(table, self.close)?;
         let value = |col: usize| if col == self.close { Ok(close) } else { price(table, col) };
         let open = self.open.map(value).transpose()?;
@@ -113,7 +117,13 @@ impl Columns {
                 return Err(table.invalid(col, format!("{name} {v} is below the bar's low {low}")));
             }
         }
-        Ok(close)
+        let range = match (low, high) {
+            // The close lies within the range as the bar's own figures are rounded: the range
+            // is widened to hold it.
+            (Some(low), Some(high)) => Some([low.min(close), high.max(close)]),
+            _ => None,
+        };
+        Ok((close, range))
     }
 }
 
@@ -137,7 +147,8 @@ pub fn parse_prices_csv(
         let t = table.time(columns.time)?;
         order.check(source, t, line, Location::line)?;
         if in_window(opts, t) {
-            bars.push(t, columns.read(&table)?, line);
+            let (close, range) = columns.read(&table)?;
+            bars.push(t, close, range, line);
         }
     }
     bars.assemble(source, table.rows(), Location::line, opts)
