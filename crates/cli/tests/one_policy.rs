@@ -98,12 +98,14 @@ fn service(bt: &Backtest) -> (State, Acted, Vec<(i64, String)>) {
         apply(&mut state, Action::PlaceOrder { account: alice, position: id, order });
     }
     let (mut acted, mut liquidations) = (Vec::new(), Vec::new());
-    for (t, price) in p.times.iter().zip(&p.closes).skip(1) {
-        let Reply::Keeper(report) =
-            apply(&mut state, Action::Price { source: "history".into(), price: *price, time: *t })
-        else {
-            panic!("no keeper report")
+    for (i, (t, price)) in p.times.iter().zip(&p.closes).enumerate().skip(1) {
+        let action = Action::Price {
+            source: "history".into(),
+            price: *price,
+            time: *t,
+            range: p.ranges.get(i).copied(),
         };
+        let Reply::Keeper(report) = apply(&mut state, action) else { panic!("no keeper report") };
         for line in report.lines.iter().filter(|l| l.outcome == "acted") {
             match line.step.as_ref() {
                 "protection" => {
@@ -156,15 +158,18 @@ fn the_backtester_the_service_and_the_kernel_run_one_policy_alike() {
     let opened = backtest::open_at(&bt.scenario, p.closes[0], seconds).unwrap();
     let setup = Setup::new(&bt.scenario, &opened, 3600).unwrap();
     let reward_price = bt.scenario.market.rewards.price;
-    let inputs: Vec<StepInput> = p.closes[1..]
-        .iter()
-        .map(|c| StepInput {
-            price: levfarm_sim::world::wad_to_f64(c.0),
+    let k = &bt.scenario.keepers;
+    let f = |p: levfarm_core::price::Price| levfarm_sim::world::wad_to_f64(p.0);
+    let inputs: Vec<StepInput> = (1..p.closes.len())
+        .map(|i| StepInput {
+            price: f(p.closes[i]),
             reward_price,
             utilization: 0.0,
             hazard: false,
             severity: 0.0,
             numeraire: 1.0,
+            range: Some([f(p.ranges[i][0]), f(p.ranges[i][1])]),
+            keeper_failed: backtest::keeper_failed(k.seed, p.times[i], 1, k.failure_rate),
         })
         .collect();
     let start = levfarm_sim::world::wad_to_f64(p.closes[0].0);

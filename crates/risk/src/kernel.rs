@@ -83,6 +83,8 @@ pub struct Setup {
     debt_unit: f64,
     /// `10^decimals` of the stable token.
     stable_unit: f64,
+    /// The keepers' latency in seconds, when protection races the liquidators inside a step.
+    race_latency: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -303,6 +305,7 @@ impl Setup {
             debt_side,
             debt_unit,
             stable_unit: u1,
+            race_latency: scenario.keepers.intrabar.then_some(scenario.keepers.latency_secs as f64),
         })
     }
 
@@ -397,6 +400,12 @@ impl Setup {
     /// utilization model's value for this bar.
     #[inline]
     pub fn bar(&self, st: &mut State, price: f64, log_return: f64, target_u: f64) {
+        self.bar_open(st);
+        self.bar_close(st, price, log_return, target_u);
+    }
+
+    /// The bar's time: the clock, the lending index, the farm's rewards.
+    fn bar_open(&self, st: &mut State) {
         st.now += self.dt;
         // The market's step accrues every lending pool each bar.
         self.accrue(st);
@@ -404,6 +413,10 @@ impl Setup {
         if st.open && st.staked > 0.0 {
             st.pending += self.emission * self.dt as f64 * st.lp / st.staked;
         }
+    }
+
+    /// The bar's close: the arbitrageur to the close, traders' volume, other borrowers.
+    fn bar_close(&self, st: &mut State, price: f64, log_return: f64, target_u: f64) {
         let tvl = match &mut st.pool {
             Pool::Product { x, y, .. } => {
                 arbitrage(x, y, price, self.fee);
@@ -564,42 +577,8 @@ impl Setup {
             let seen = self.seen(st, price, reward_price, order);
             order.observe(&seen);
             let Some(ask) = order.due(&seen) else { continue };
-            match ask {
-                Ask::Exit => {
-                    if self.close_all(st) {
-                        st.gas += self.gas;
-                        order.status = OrderStatus::Done;
-                        return match order.kind {
-                            OrderKind::TakeProfit { .. } => Event::TakeProfit,
-                            _ => Event::StopLoss,
-                        };
-                    }
-                }
-                Ask::TopUp { target_bps } => {
-                    let reserve = order.reserve_left.map_or(0.0, |r| f(r.0, self.stable_unit));
-                    let added = self.top_up(st, price, target_bps as f64 / 1e4, reserve);
-                    if added > 0.0 {
-                        let left = ((reserve - added).max(0.0) * self.stable_unit) as u128;
-                        order.reserve_left = Some(Amount(U256::from(left)));
-                    }
-                }
-                Ask::Deleverage { target_bps } => {
-                    self.deleverage(st, price, target_bps as f64 / 1e4)
-                }
-                Ask::Raise { target_leverage_bps } => {
-                    self.borrow_more(st, price, target_leverage_bps as f64 / 1e4)
-                }
-                Ask::Compound => {
-                    order.last_run = seen.time;
-                    let fees = match &st.pool {
-                        Pool::Concentrated(c) => c.owed[0] > 0.0 || c.owed[1] > 0.0,
-                        Pool::Product { .. } => false,
-                    };
-                    if st.pending > 0.0 || fees {
-                        self.compound(st);
-                    }
-                }
-                Ask::Recenter => self.recenter(st, price),
+            if let Some(event) = self.execute(st, order, ask, &seen, price, reward_price) {
+                return event;
             }
         }
         if !st.open {
@@ -608,6 +587,290 @@ impl Setup {
         let (value, debt) = self.health(st, price);
         if Self::ratio_bps(value, debt) > self.kill_bps {
             self.liquidate(st, price);
+            return Event::Liquidated;
+        }
+        Event::None
+    }
+
+    /// Carries out what a due order asks, in f64; an exit that closed the position says so.
+    fn execute(
+        &self,
+        st: &mut State,
+        order: &mut Order,
+        ask: Ask,
+        seen: &Seen,
+        price: f64,
+        reward_price: f64,
+    ) -> Option<Event> {
+        let _ = reward_price;
+        match ask {
+            Ask::Exit => {
+                if self.close_all(st) {
+                    st.gas += self.gas;
+                    order.status = OrderStatus::Done;
+                    return Some(match order.kind {
+                        OrderKind::TakeProfit { .. } => Event::TakeProfit,
+                        _ => Event::StopLoss,
+                    });
+                }
+            }
+            Ask::TopUp { target_bps } => {
+                let reserve = order.reserve_left.map_or(0.0, |r| f(r.0, self.stable_unit));
+                let added = self.top_up(st, price, target_bps as f64 / 1e4, reserve);
+                if added > 0.0 {
+                    let left = ((reserve - added).max(0.0) * self.stable_unit) as u128;
+                    order.reserve_left = Some(Amount(U256::from(left)));
+                    // A spent reserve is done, as the engine's order is.
+                    if left == 0 {
+                        order.status = OrderStatus::Done;
+                    }
+                }
+            }
+            Ask::Deleverage { target_bps } => self.deleverage(st, price, target_bps as f64 / 1e4),
+            Ask::Raise { target_leverage_bps } => {
+                self.borrow_more(st, price, target_leverage_bps as f64 / 1e4)
+            }
+            Ask::Compound => {
+                order.last_run = seen.time;
+                let fees = match &st.pool {
+                    Pool::Concentrated(c) => c.owed[0] > 0.0 || c.owed[1] > 0.0,
+                    Pool::Product { .. } => false,
+                };
+                if st.pending > 0.0 || fees {
+                    self.compound(st);
+                }
+            }
+            Ask::Recenter => self.recenter(st, price),
+        }
+        None
+    }
+
+    /// The pool at `price`: what the arbitrageur leaves it at.
+    fn move_pool(&self, st: &mut State, price: f64) {
+        match &mut st.pool {
+            Pool::Product { x, y, .. } => arbitrage(x, y, price, self.fee),
+            Pool::Concentrated(c) => c.arbitrage(price),
+        }
+    }
+
+    /// The debt ratio (bps, rounded up) were the price `price` and the pool arbitraged there.
+    fn ratio_at(&self, st: &State, price: f64) -> f64 {
+        let mut t = *st;
+        self.move_pool(&mut t, price);
+        let (v, d) = self.health(&t, price);
+        Self::ratio_bps(v, d)
+    }
+
+    /// Where between `from` and `extreme` the debt ratio first passes `bps` (as the engine's
+    /// search: the price nearest `from` at which it is past), if it does.
+    fn ratio_crossing(&self, st: &State, from: f64, extreme: f64, bps: f64) -> Option<f64> {
+        if self.ratio_at(st, extreme) <= bps {
+            return None;
+        }
+        let (mut safe, mut past) = (from, extreme);
+        for _ in 0..80 {
+            let mid = 0.5 * (safe + past);
+            if self.ratio_at(st, mid) > bps {
+                past = mid;
+            } else {
+                safe = mid;
+            }
+        }
+        Some(past)
+    }
+
+    /// The engine's race inside a step (`levfarm_core::market::race`), in f64: along the
+    /// path from the previous close to the adverse extreme over the first half of the step,
+    /// then to the close, the first protection trigger acts `latency` seconds after it is met
+    /// if that is before the kill factor and the step's end and its keeper did not fail;
+    /// otherwise the liquidator acts at the kill factor. Executes it and says what happened.
+    #[allow(clippy::too_many_arguments)]
+    fn race(
+        &self,
+        st: &mut State,
+        orders: &mut [Order],
+        from: f64,
+        [low, high]: [f64; 2],
+        close: f64,
+        reward_price: f64,
+        failed: bool,
+    ) -> Event {
+        let Some(latency) = self.race_latency else { return Event::None };
+        if !st.open {
+            return Event::None;
+        }
+        let (low, high) = (low.min(from).min(close), high.max(from).max(close));
+        let seconds = self.dt;
+        let leg = (seconds / 2) as f64;
+        let now_ratio = {
+            let (v, d) = self.health(st, from);
+            Self::ratio_bps(v, d)
+        };
+        let ratio_trigger = |k: &OrderKind| -> Option<f64> {
+            match k {
+                OrderKind::Deleverage { trigger_bps, .. }
+                | OrderKind::TopUp { trigger_bps, .. } => Some(f64::from(*trigger_bps)),
+                OrderKind::Rebalance { target_leverage_bps, band_bps } => {
+                    let above =
+                        u64::from(*target_leverage_bps) * (10_000 + u64::from(*band_bps)) / 10_000;
+                    Some(levfarm_core::orders::debt_ratio_for_leverage(above) as f64)
+                }
+                _ => None,
+            }
+        };
+        let price_trigger = |o: &Order, down: bool| -> Option<f64> {
+            let best = o
+                .best
+                .filter(|b| b.0.is_positive())
+                .map(|b| crate::v3::u256_to_f64(b.0.into_raw()) / 1e18);
+            match &o.kind {
+                OrderKind::StopLoss { trigger, .. } | OrderKind::TakeProfit { trigger, .. } => {
+                    match trigger {
+                        levfarm_core::orders::Trigger::Below(p) if down => {
+                            Some(world::wad_to_f64(p.0))
+                        }
+                        levfarm_core::orders::Trigger::Above(p) if !down => {
+                            Some(world::wad_to_f64(p.0))
+                        }
+                        _ => None,
+                    }
+                }
+                OrderKind::TrailingStop { trail, .. } => {
+                    let best = best.filter(|b| *b > 0.0)?;
+                    match trail {
+                        levfarm_core::orders::Trail::PriceFallBps(b) if down => {
+                            Some(best * (1.0 - f64::from(*b) / 1e4))
+                        }
+                        levfarm_core::orders::Trail::PriceRiseBps(b) if !down => {
+                            Some(best * (1.0 + f64::from(*b) / 1e4))
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            }
+        };
+        let active = |o: &&mut Order| o.status == OrderStatus::Active;
+        let mut floor = self.kill_bps;
+        for o in orders.iter_mut().filter(active) {
+            if let Some(b) = ratio_trigger(&o.kind) {
+                floor = floor.min(b);
+            }
+        }
+        let mut legs = Vec::with_capacity(2);
+        for down in [true, false] {
+            let extreme = if down { low } else { high };
+            let owes_adverse = if down { self.debt_side == 1 } else { self.debt_side == 0 };
+            let price_hit = orders.iter_mut().filter(active).any(|o| {
+                price_trigger(o, down).is_some_and(|p| {
+                    if down {
+                        extreme <= p && p <= from
+                    } else {
+                        extreme >= p && p >= from
+                    }
+                })
+            });
+            let ratio_hit = owes_adverse && extreme != from && self.ratio_at(st, extreme) >= floor;
+            if price_hit || ratio_hit {
+                legs.push(down);
+            }
+        }
+        if legs.is_empty() {
+            return Event::None;
+        }
+        // The kill factor's prices below and above.
+        let kill_low = if self.debt_side == 1 {
+            self.ratio_crossing(st, from, low, self.kill_bps)
+        } else {
+            None
+        };
+        let kill_high = if self.debt_side == 0 {
+            self.ratio_crossing(st, from, high, self.kill_bps)
+        } else {
+            None
+        };
+        let (down, kill) = match (kill_low, kill_high) {
+            (Some(p), _) => (true, Some(p)),
+            (_, Some(p)) => (false, Some(p)),
+            _ => (legs[0], None),
+        };
+        let extreme = if down { low } else { high };
+        let span = (from - extreme).abs();
+        let time_at = |p: f64| {
+            if span == 0.0 {
+                0.0
+            } else {
+                (leg * (from - p).abs().min(span) / span).floor()
+            }
+        };
+        let price_at = |t: f64| {
+            if t <= leg {
+                if leg == 0.0 {
+                    extreme
+                } else {
+                    from + (extreme - from) * t / leg
+                }
+            } else {
+                let rest = seconds as f64 - leg;
+                extreme + (close - extreme) * ((t - leg).min(rest) / rest)
+            }
+        };
+        let crossed =
+            |p: f64| if down { p <= from && p >= extreme } else { p >= from && p <= extreme };
+        let mut first: Option<(usize, f64)> = None;
+        for (i, o) in orders.iter().enumerate() {
+            if o.status != OrderStatus::Active {
+                continue;
+            }
+            let met = ratio_trigger(&o.kind).is_some_and(|b| now_ratio >= b);
+            let trigger = if met {
+                Some(from)
+            } else if let Some(b) = ratio_trigger(&o.kind) {
+                self.ratio_crossing(st, from, extreme, b)
+            } else {
+                price_trigger(o, down)
+            };
+            let Some(trigger) = trigger.filter(|p| crossed(*p)) else { continue };
+            let t = if met { 0.0 } else { time_at(trigger) };
+            if first.is_none_or(|(_, best)| t < best) {
+                first = Some((i, t));
+            }
+        }
+        let kill_time = kill.map(|p| (p, time_at(p)));
+        if let Some((i, t)) = first.filter(|_| !failed) {
+            let acts = t + latency;
+            if kill_time.is_none_or(|(_, tk)| acts < tk) && acts < seconds as f64 {
+                let at = price_at(acts);
+                self.move_pool(st, at);
+                let seen = self.seen(st, at, reward_price, &orders[i]);
+                let order = &mut orders[i];
+                order.observe(&seen);
+                if let Some(ask) = order.due(&seen) {
+                    if let Some(event) = self.execute(st, order, ask, &seen, at, reward_price) {
+                        return event;
+                    }
+                }
+                // The rest of the path may still reach the new kill factor.
+                let kill = if down {
+                    (self.debt_side == 1)
+                        .then(|| self.ratio_crossing(st, at, low, self.kill_bps))
+                        .flatten()
+                } else {
+                    (self.debt_side == 0)
+                        .then(|| self.ratio_crossing(st, at, high, self.kill_bps))
+                        .flatten()
+                };
+                if let Some(p) = kill {
+                    self.move_pool(st, p);
+                    self.liquidate(st, p);
+                    return Event::Liquidated;
+                }
+                return Event::None;
+            }
+        }
+        if let Some((p, _)) = kill_time {
+            self.move_pool(st, p);
+            self.liquidate(st, p);
             return Event::Liquidated;
         }
         Event::None
@@ -928,8 +1191,26 @@ impl Setup {
                 continue;
             }
             let lr = (input.price / prev).ln();
+            let from = prev;
             prev = input.price;
-            self.bar(&mut st, input.price, lr, input.utilization);
+            self.bar_open(&mut st);
+            if let Some(range) = input.range {
+                let event = self.race(
+                    &mut st,
+                    &mut orders,
+                    from,
+                    range,
+                    input.price,
+                    input.reward_price,
+                    input.keeper_failed,
+                );
+                match event {
+                    Event::Liquidated => out.liquidated = Some(step),
+                    Event::StopLoss | Event::TakeProfit => out.closed = Some(step),
+                    Event::None => {}
+                }
+            }
+            self.bar_close(&mut st, input.price, lr, input.utilization);
             if input.hazard {
                 self.hazard(&mut st, input.severity);
                 out.hazards += 1;
@@ -968,6 +1249,11 @@ pub struct StepInput {
     /// The stable token's price in the numeraire, relative to the start (1 unless it is a
     /// second volatile asset).
     pub numeraire: f64,
+    /// The step's low and high (a bridge's extremes for a simulated step, the data's for a
+    /// history), when protection and liquidators race inside the step.
+    pub range: Option<[f64; 2]>,
+    /// The protection's keeper misses this step.
+    pub keeper_failed: bool,
 }
 
 /// What the keepers did in a step.

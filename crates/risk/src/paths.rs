@@ -20,6 +20,10 @@ pub enum Stream {
     Utilization = 3,
     Reward = 4,
     Hazard = 5,
+    /// The extremes of each step's Brownian bridge.
+    Bridge = 6,
+    /// Whether the protection's keeper misses a step.
+    Keeper = 7,
 }
 
 /// The generator of one stream of one path.
@@ -53,7 +57,7 @@ pub enum Model {
     Gbm { drift: f64, vol: f64 },
     Merton { drift: f64, vol: f64, jump_p: [f64; 4], jump_mean: f64, jump_std: f64 },
     Garch { drift: f64, omega: f64, alpha: f64, beta: f64, h0: f64 },
-    Bootstrap { returns: std::sync::Arc<[f64]>, block: usize },
+    Bootstrap { returns: std::sync::Arc<[f64]>, block: usize, vol: f64 },
 }
 
 impl Model {
@@ -87,10 +91,25 @@ impl Model {
                 beta,
                 h0: omega / (1.0 - alpha - beta),
             },
-            PriceModelSpec::Bootstrap { block_hours, mu } => Model::Bootstrap {
-                returns: recentred(returns.as_deref().unwrap_or(&[0.0]), mu * dt),
-                block: block_hours.max(1) as usize,
-            },
+            PriceModelSpec::Bootstrap { block_hours, mu } => {
+                let returns = recentred(returns.as_deref().unwrap_or(&[0.0]), mu * dt);
+                let n = returns.len().max(1) as f64;
+                let mean = returns.iter().sum::<f64>() / n;
+                let var = returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n;
+                Model::Bootstrap { returns, block: block_hours.max(1) as usize, vol: var.sqrt() }
+            }
+        }
+    }
+
+    /// The standard deviation of a step's log return without jumps: the volatility of the
+    /// Brownian bridge that gives a simulated step its low and high (GARCH's long-run level,
+    /// the bootstrap's sample's).
+    pub fn bridge_vol(&self) -> f64 {
+        match *self {
+            Model::Gbm { vol, .. } | Model::Merton { vol, .. } | Model::Bootstrap { vol, .. } => {
+                vol
+            }
+            Model::Garch { h0, .. } => h0.max(0.0).sqrt(),
         }
     }
 
@@ -158,7 +177,7 @@ impl PathGen<'_> {
                 self.last_e = e;
                 drift - 0.5 * self.h + e
             }
-            Model::Bootstrap { returns, block } => {
+            Model::Bootstrap { returns, block, .. } => {
                 if self.left == 0 {
                     let n = returns.len();
                     let span = n.saturating_sub(*block).max(1);

@@ -49,6 +49,9 @@ pub struct Inputs {
     reward_vol: f64,
     hazard_p: f64,
     severity: f64,
+    /// The bridge's step volatility, when protection races the liquidators inside a step.
+    bridge_vol: Option<f64>,
+    keeper_failure_rate: f64,
     key: String,
 }
 
@@ -442,6 +445,7 @@ impl Inputs {
         let hazard_p = 1.0 - (1.0 - spec.hazard.probability_per_year).powf(years);
         let key = serde_json::to_string(&(
             &spec.model,
+            &scenario.keepers,
             &spec.second_asset,
             &scenario.market.utilization,
             r.price,
@@ -449,8 +453,12 @@ impl Inputs {
             spec.hazard,
         ))
         .unwrap_or_default();
+        let model = Model::new(&spec.model, years, returns);
+        let k = &scenario.keepers;
         Inputs {
-            model: Model::new(&spec.model, years, returns),
+            bridge_vol: k.intrabar.then(|| model.bridge_vol()),
+            keeper_failure_rate: k.failure_rate,
+            model,
             second: spec.second_asset.as_ref().map(|s| Second::new(s, years)),
             utilization: scenario.market.utilization.clone(),
             reward_start: r.price,
@@ -470,6 +478,8 @@ impl Inputs {
         let mut u_rng = path_rng(seed, path, Stream::Utilization);
         let mut r_rng = path_rng(seed, path, Stream::Reward);
         let mut h_rng = path_rng(seed, path, Stream::Hazard);
+        let mut b_rng = path_rng(seed, path, Stream::Bridge);
+        let mut k_rng = path_rng(seed, path, Stream::Keeper);
         let (mut log_p, mut log_n, mut w) = (p0.ln(), 0.0f64, 0.0f64);
         let years = dt as f64 / YEAR;
         let (mean_logit, decay, sd) = match self.utilization {
@@ -483,6 +493,7 @@ impl Inputs {
         let mut x = mean_logit;
         for i in 0..steps {
             let mut z = 0.0;
+            let before = log_p - log_n;
             log_p += gen.next(&mut z);
             if let Some(s) = &self.second {
                 log_n += s.next(&mut second_rng, z);
@@ -502,13 +513,29 @@ impl Inputs {
             let reward_price = (self.reward_start * (self.reward_drift * t + w).exp()).max(1e-12);
             let hazard = self.hazard_p > 0.0 && h_rng.random::<f64>() < self.hazard_p;
             let numeraire = log_n.exp();
+            let after = log_p - log_n;
+            // The step's low and high: the extremes of a Brownian bridge from the last close
+            // to this one with the model's step volatility (each its own uniform draw).
+            let range = self.bridge_vol.map(|vol| {
+                let spread = |u: f64| ((after - before).powi(2) - 2.0 * vol * vol * u.ln()).sqrt();
+                let u_low: f64 = 1.0 - b_rng.random::<f64>();
+                let u_high: f64 = 1.0 - b_rng.random::<f64>();
+                [
+                    ((before + after - spread(u_low)) / 2.0).exp(),
+                    ((before + after + spread(u_high)) / 2.0).exp(),
+                ]
+            });
+            let keeper_failed =
+                self.keeper_failure_rate > 0.0 && k_rng.random::<f64>() < self.keeper_failure_rate;
             buf.push(StepInput {
-                price: (log_p - log_n).exp(),
+                price: after.exp(),
                 reward_price,
                 utilization,
                 hazard,
                 severity: self.severity,
                 numeraire,
+                range,
+                keeper_failed,
             });
         }
     }

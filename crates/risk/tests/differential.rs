@@ -24,6 +24,9 @@ fn scenario(extra: &[(&str, &str)]) -> Scenario {
         ("risk.paths", "6"),
         ("risk.start_price", "2000.0"),
         ("risk.leverages", "[]"),
+        // Keeper failures are drawn per path in the kernel and hashed per bar in the
+        // backtester: both off, so that the two see the same keepers.
+        ("keepers.failure_rate", "0.0"),
     ]
     .iter()
     .chain(extra)
@@ -36,11 +39,22 @@ fn scenario(extra: &[(&str, &str)]) -> Scenario {
 fn series(start: f64, inputs: &[StepInput]) -> PriceSeries {
     let mut closes: Vec<Price> = vec![price_from_f64(start).unwrap()];
     closes.extend(inputs.iter().map(|i| price_from_f64(i.price).unwrap()));
+    // Each step's bridge extremes as the bar's low and high, so that both race alike.
+    let ranges: Vec<[Price; 2]> = match inputs.first().and_then(|i| i.range) {
+        Some(_) => std::iter::once([closes[0], closes[0]])
+            .chain(inputs.iter().map(|i| {
+                let [low, high] = i.range.unwrap();
+                [price_from_f64(low).unwrap(), price_from_f64(high).unwrap()]
+            }))
+            .collect(),
+        None => Vec::new(),
+    };
     PriceSeries {
         source: "paths".into(),
         interval: 3600,
         times: (0..closes.len() as i64).map(|i| i * 3600).collect(),
         closes,
+        ranges,
         gaps: Vec::new(),
         filled: 0,
     }
@@ -219,6 +233,9 @@ fn kernel_matches_the_backtester_in_a_range_with_top_ups_stops_and_a_narrow_back
             ("market.pool.liquidity_width_ticks", "20000"),
             ("market.volume", "{ model = \"volatility\", multiplier = 2.0, daily_floor = 0.01 }"),
             ("risk.model", "{ kind = \"gbm\", mu = -1.0, sigma = 1.0 }"),
+            // A price stop races the liquidators inside the step (the equity stop acts only at
+            // a close, which the liquidator now often reaches first).
+            ("protection.stop_loss_price", "1750.0"),
         ],
     ));
     expect(&s, &["top_up", "stop_loss"]);

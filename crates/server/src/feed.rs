@@ -56,7 +56,8 @@ async fn replay_step(shared: &Shared, series: &PriceSeries, speed: u32) -> Durat
         skipped(shared, "the replay reached the end of its price history; no more prices");
         return Duration::from_secs(5);
     };
-    let action = Action::Price { source: format!("replay:{}", series.source), price, time };
+    let range = series.ranges.get(next).copied();
+    let action = Action::Price { source: format!("replay:{}", series.source), price, time, range };
     if let Err(e) = shared.submit(action).await {
         skipped(shared, &format!("replayed price at {time} not applied: {e}"));
     }
@@ -81,7 +82,9 @@ async fn poll_once(
         let elapsed = shared.price_age_secs().unwrap_or(0);
         state.now().saturating_add(i64::try_from(elapsed).unwrap_or(0))
     };
-    shared.submit(Action::Price { source: format!("poll:{url}"), price, time }).await?;
+    shared
+        .submit(Action::Price { source: format!("poll:{url}"), price, time, range: None })
+        .await?;
     Ok(())
 }
 

@@ -448,11 +448,13 @@ impl<'s> Runner<'s> {
         let timing = KeeperTiming { latency_secs: k.latency_secs, failed };
         match self.world.market.race(id, &bar, &timing)? {
             RaceOutcome::Quiet => Ok(()),
-            RaceOutcome::Protection { order, price, .. } => {
+            RaceOutcome::Protection { order, price, at_secs } => {
                 self.move_within(Price(price))?;
+                let before = self.actions.len();
                 if let Some(o) = self.world.market.order(order).cloned() {
                     self.run_order(t, price, &o)?;
                 }
+                self.say_when(before, at_secs, price);
                 let Some(id) = self.position else { return Ok(()) };
                 let rest = BarPath { from: price, ..bar };
                 let liquidators = KeeperTiming { latency_secs: 0, failed: true };
@@ -464,10 +466,21 @@ impl<'s> Runner<'s> {
                 }
                 Ok(())
             }
-            RaceOutcome::Liquidation { price, .. } => {
+            RaceOutcome::Liquidation { price, at_secs } => {
                 self.move_within(Price(price))?;
-                self.liquidate(t, price)
+                let before = self.actions.len();
+                self.liquidate(t, price)?;
+                self.say_when(before, at_secs, price);
+                Ok(())
             }
+        }
+    }
+
+    /// Adds to the actions recorded since `before` when in the bar they acted, and at what
+    /// price (the service's keeper report says the same).
+    fn say_when(&mut self, before: usize, at_secs: u64, price: U256) {
+        for a in self.actions.iter_mut().skip(before) {
+            a.detail = format!("{}: {at_secs} s into the bar, at {}", a.detail, Price(price));
         }
     }
 

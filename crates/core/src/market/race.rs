@@ -146,11 +146,16 @@ impl Market {
         if legs.is_empty() {
             return Ok(RaceOutcome::Quiet);
         }
-        let kill = self.liquidation_prices(id)?;
-        // The leg that can liquidate: down to the low, or up to the high.
-        let (down, kill_price) = match (kill.lower, kill.upper) {
-            (Some(l), _) if bar.low <= l => (true, Some(l)),
-            (_, Some(u)) if bar.high >= u => (false, Some(u)),
+        // Where the path first passes the kill factor, below (a position owing token1) or
+        // above (owing token0): found on the same move the market makes, so that the
+        // liquidator's command succeeds there.
+        let kill_low =
+            if debt[1].is_zero() { None } else { self.crossing(id, bar.from, bar.low, kill_bps)? };
+        let kill_high =
+            if debt[0].is_zero() { None } else { self.crossing(id, bar.from, bar.high, kill_bps)? };
+        let (down, kill_price) = match (kill_low, kill_high) {
+            (Some(p), _) => (true, Some(p)),
+            (_, Some(p)) => (false, Some(p)),
             _ => (legs[0], None),
         };
         let extreme = if down { bar.low } else { bar.high };
@@ -175,7 +180,7 @@ impl Market {
             let trigger = if met {
                 Some(bar.from)
             } else {
-                self.trigger_price(id, &order.kind, order.best.map(|b| b.0), down, numeraire1)?
+                self.trigger_price(id, bar, &order.kind, order.best.map(|b| b.0), down, numeraire1)?
             };
             let Some(trigger) = trigger else {
                 continue;
@@ -211,16 +216,47 @@ impl Market {
     fn trigger_price(
         &self,
         id: u64,
+        bar: &BarPath,
         kind: &OrderKind,
         best: Option<alloy_primitives::I256>,
         down: bool,
         numeraire1: U256,
     ) -> Result<Option<U256>, Error> {
         if let Some(bps) = ratio_trigger(kind) {
-            let prices = self.ratio_prices(id, bps)?;
-            return Ok(if down { prices.lower } else { prices.upper });
+            return self.crossing(id, bar.from, if down { bar.low } else { bar.high }, bps);
         }
         Ok(self.price_trigger(kind, best, down, numeraire1))
+    }
+
+    /// The price nearest `from`, between it and `extreme`, at which the position's debt ratio
+    /// is past `bps` with the pool arbitraged there ([`Market::health_at_price`]); `None` when
+    /// it is not past at `extreme`. Bisection to the unit.
+    fn crossing(
+        &self,
+        id: u64,
+        from: U256,
+        extreme: U256,
+        bps: u64,
+    ) -> Result<Option<U256>, Error> {
+        let past = |p: U256| -> Result<bool, Error> {
+            Ok(self.health_at_price(id, p)?.debt_ratio_bps > bps)
+        };
+        if from == extreme || !past(extreme)? {
+            return Ok(None);
+        }
+        let (mut safe, mut beyond) = (from, extreme);
+        loop {
+            let gap = safe.abs_diff(beyond);
+            if gap <= U256::from(1u64) {
+                return Ok(Some(beyond));
+            }
+            let mid = safe.min(beyond) + gap / U256::from(2u64);
+            if past(mid)? {
+                beyond = mid;
+            } else {
+                safe = mid;
+            }
+        }
     }
 
     /// A price trigger's token0 price on a leg down or up, without any search.

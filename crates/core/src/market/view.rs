@@ -174,22 +174,23 @@ impl Market {
                 (self.pool_quotes(pool)?, self.debt_in(position, pool.token_ids)?)
             }
         };
-        if quotes[0].price_wad.is_zero() {
-            return Err(Error::invalid("token0 has no price to move from"));
-        }
-        let m = mul_div(price0, WAD, quotes[0].price_wad)?;
+        let mut moved = quotes;
+        moved[0].price_wad = price0;
         if let Some((entry, key)) = self.range_of(position)? {
-            return liquidation_price::health_moved_range(
-                &entry.pool,
-                &key,
-                debt,
-                quotes,
-                leverage.valuation,
-                m,
-            );
+            // The range's pool as the `arbitrage` command leaves it at that price.
+            let pool = range::arbitraged(&entry.pool, moved)?;
+            return range::assess_range(&pool, &key, debt, moved, leverage.valuation);
         }
+        // The pool where the market's arbitrageur would leave it: the same planned trade as
+        // the `arbitrage` command, inside the fee's band of the new price.
         let pool = self.pool(&position.pool)?;
-        liquidation_price::health_moved(&pool.amm, position.lp, debt, quotes, leverage.valuation, m)
+        let num = moved[0].price_wad.mul_or(moved[1].unit, "arbitrage target")?;
+        let den = moved[1].price_wad.mul_or(moved[0].unit, "arbitrage target")?;
+        let mut amm = pool.amm.clone();
+        if let Some(trade) = amm.swap_to_price(num, den)? {
+            amm.swap_oriented(trade.zero_for_one, trade.amount_in, trade.amount_out)?;
+        }
+        valuation::assess(&amm, position.lp, debt, moved, leverage.valuation)
     }
 
     /// What a position holds, for attributing its profit and loss: its liquidity, what it is

@@ -127,34 +127,6 @@ pub fn solve_range(
     })
 }
 
-/// A constant-product position's health after token0's oracle price moves by `m` (1e18 =
-/// unchanged) and the pool follows it: the check the search runs at one point.
-pub fn health_moved(
-    pool: &ConstantProductPool,
-    lp: U256,
-    debt: [U256; 2],
-    quotes: [Quote; 2],
-    valuation: Valuation,
-    m: U256,
-) -> Result<crate::position::PositionHealth, Error> {
-    let (moved, moved_quotes) = moved(pool, quotes, m)?;
-    assess(&moved, lp, debt, moved_quotes, valuation)
-}
-
-/// A range position's health after token0's oracle price moves by `m`, the pool arbitraged.
-pub fn health_moved_range(
-    pool: &V3Pool,
-    key: &V3PositionKey,
-    debt: [U256; 2],
-    quotes: [Quote; 2],
-    valuation: Valuation,
-    m: U256,
-) -> Result<crate::position::PositionHealth, Error> {
-    let moved_quotes = moved_quotes(quotes, m)?;
-    let moved = range::arbitraged(pool, moved_quotes)?;
-    range::assess_range(&moved, key, debt, moved_quotes, valuation)
-}
-
 /// The multipliers on token0's price, below and above today's, past which `liquidatable`
 /// holds, as prices.
 fn search(

@@ -31,6 +31,10 @@ pub struct PushPrice {
     /// Unix seconds; by default the market's clock plus the wall-clock time since the last
     /// price.
     pub time: Option<i64>,
+    /// The lowest and highest price since the last push, decimal strings, where the source
+    /// has them: protection and liquidators race along the path through them.
+    pub low: Option<String>,
+    pub high: Option<String>,
 }
 
 #[utoipa::path(get, path = "/v1/admin/accounts", responses((status = 200, description = "Every account")), security(("token" = [])))]
@@ -87,6 +91,21 @@ pub async fn push_price(
             format!("a decimal above zero with at most 18 decimals, got {:?}", req.price),
         )
     })?;
+    let bound = |field: &'static str, text: &Option<String>| -> Result<Option<Price>, Error> {
+        text.as_ref()
+            .map(|t| {
+                Price::parse(t.trim()).filter(|p| !p.0.is_zero()).ok_or_else(|| {
+                    Error::invalid(field, format!("a decimal above zero, got {t:?}"))
+                })
+            })
+            .transpose()
+    };
+    let range = match (bound("low", &req.low)?, bound("high", &req.high)?) {
+        (Some(low), Some(high)) => Some([low, high]),
+        (None, None) => None,
+        (None, Some(_)) => return Err(Error::invalid("low", "give low and high together")),
+        (Some(_), None) => return Err(Error::invalid("high", "give low and high together")),
+    };
     let (time, feed) = {
         let state = api.service.read();
         let elapsed = api.service.price_age_secs().unwrap_or(0);
@@ -103,7 +122,7 @@ pub async fn push_price(
     }
     let (seq, applied) = api
         .service
-        .submit(Action::Price { source: format!("push:{}", caller.token_id), price, time })
+        .submit(Action::Price { source: format!("push:{}", caller.token_id), price, time, range })
         .await?;
     let report = match applied.reply {
         crate::state::Reply::Keeper(r) => serde_json::to_value(r).unwrap_or_default(),

@@ -211,6 +211,10 @@ pub enum Action {
         source: String,
         price: Price,
         time: i64,
+        /// The bar's low and high since the last price, where the source has them: protection
+        /// and liquidators race along the path through them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        range: Option<[Price; 2]>,
     },
     ConfigureMarket {
         settings: MarketSettings,

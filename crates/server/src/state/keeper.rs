@@ -24,7 +24,7 @@ use super::{
     REPORTS_KEPT,
 };
 use crate::Error;
-use levfarm_core::market::Event;
+use levfarm_core::market::{BarPath, Event, KeeperTiming, RaceOutcome};
 use levfarm_core::orders::Ask;
 
 /// What the keepers did on one price update.
@@ -74,9 +74,24 @@ impl State {
         source: &str,
         price: Price,
         time: i64,
+        range: Option<[Price; 2]>,
     ) -> Result<Applied, Error> {
         if price.0.is_zero() {
             return Err(Error::invalid("price", "must be above zero"));
+        }
+        if let Some([low, high]) = range {
+            if low.0.is_zero() || low > price {
+                return Err(Error::invalid(
+                    "low",
+                    format!("{low} must be above zero and at most the price {price}"),
+                ));
+            }
+            if high < price {
+                return Err(Error::invalid(
+                    "high",
+                    format!("{high} must be at least the price {price}"),
+                ));
+            }
         }
         let now = self.now();
         if time < now {
@@ -95,15 +110,26 @@ impl State {
             return Err(Error::invalid("source", "1 to 64 characters"));
         }
         // Everything below either cannot fail or is an engine command on a copy.
-        let mut world = self.world.clone();
         let dt = u64::try_from(time - now).unwrap_or(0);
-        world.move_to(dt, price, None)?;
-        self.world = world;
-        self.last_price = PricePoint { price, time, source: source.to_string() };
-
         let mut lines = Vec::new();
         let mut notices = Vec::new();
         let open: Vec<u64> = self.open_positions();
+        let racing = range.filter(|_| self.scenario.keepers.intrabar && !open.is_empty());
+        let mut world = self.world.clone();
+        if let Some(range) = racing {
+            if dt > 0 {
+                world.run(Command::AdvanceTime { seconds: dt })?;
+            }
+            self.world = world;
+            self.race(time, dt, price, range, &mut lines, &mut notices);
+            world = self.world.clone();
+            world.move_to(0, price, None)?;
+        } else {
+            world.move_to(dt, price, None)?;
+        }
+        self.world = world;
+        self.last_price = PricePoint { price, time, source: source.to_string() };
+
         for &id in &open {
             if let Err(e) = self.mark(id) {
                 lines.push(KeeperLine::new(
@@ -169,6 +195,98 @@ impl State {
         Ok(Applied { reply: Reply::Keeper(report), notices })
     }
 
+    /// Inside the bar since the last price: for each open position, whoever the engine's race
+    /// says reaches the bar's path first (its keeper, late by the scenario's latency and now
+    /// and then failing, or the liquidator) acts at the path's price then, in the order of
+    /// those times. Each position's race is decided on the market as the bar began.
+    fn race(
+        &mut self,
+        time: i64,
+        dt: u64,
+        close: Price,
+        [low, high]: [Price; 2],
+        lines: &mut Vec<KeeperLine>,
+        notices: &mut Vec<Notice>,
+    ) {
+        let from = self.last_price.price.0;
+        let bar = BarPath {
+            from,
+            low: low.0.min(from),
+            high: high.0.max(from),
+            close: close.0,
+            seconds: dt,
+        };
+        let k = self.scenario.keepers.clone();
+        let mut outcomes = Vec::new();
+        for id in self.open_positions() {
+            let failed = levfarm_sim::backtest::keeper_failed(k.seed, time, id, k.failure_rate);
+            let timing = KeeperTiming { latency_secs: k.latency_secs, failed };
+            match self.world.market.race(id, &bar, &timing) {
+                Ok(RaceOutcome::Quiet) => {}
+                Ok(RaceOutcome::Protection { order, price, at_secs }) => {
+                    outcomes.push((at_secs, id, Some(order), price));
+                }
+                Ok(RaceOutcome::Liquidation { price, at_secs }) => {
+                    outcomes.push((at_secs, id, None, price));
+                }
+                Err(e) => lines.push(KeeperLine::new(
+                    "race",
+                    Some(id),
+                    None,
+                    false,
+                    format!("no race: {e}"),
+                )),
+            }
+        }
+        outcomes.sort_unstable();
+        for (at_secs, id, order, price) in outcomes {
+            let mut moved = self.world.clone();
+            if let Err(e) = moved.move_to(0, Price(price), None) {
+                lines.push(KeeperLine::new(
+                    "race",
+                    Some(id),
+                    order,
+                    false,
+                    format!("could not move to {}: {e}", Price(price)),
+                ));
+                continue;
+            }
+            self.world = moved;
+            for open in self.open_positions() {
+                let _ = self.mark(open);
+            }
+            let at = format!("{at_secs} s into the bar, at {}", Price(price));
+            match order {
+                Some(order) => {
+                    let before = lines.len();
+                    self.run_one(order, lines, notices);
+                    for line in &mut lines[before..] {
+                        line.detail = format!("{}: {at}", line.detail);
+                    }
+                    // The rest of the path may still reach the position's new kill factor.
+                    let rest = BarPath { from: price, ..bar };
+                    let liquidators = KeeperTiming { latency_secs: 0, failed: true };
+                    if let Ok(RaceOutcome::Liquidation { price, .. }) =
+                        self.world.market.race(id, &rest, &liquidators)
+                    {
+                        let mut moved = self.world.clone();
+                        if moved.move_to(0, Price(price), None).is_ok() {
+                            self.world = moved;
+                            self.liquidate_one(id, lines, notices);
+                        }
+                    }
+                }
+                None => {
+                    let before = lines.len();
+                    self.liquidate_one(id, lines, notices);
+                    for line in &mut lines[before..] {
+                        line.detail = format!("{}: {at}", line.detail);
+                    }
+                }
+            }
+        }
+    }
+
     /// Ids of the tracked positions still open, ascending.
     pub(super) fn open_positions(&self) -> Vec<u64> {
         self.tracked.iter().filter(|(_, t)| t.closed.is_none()).map(|(id, _)| *id).collect()
@@ -178,126 +296,129 @@ impl State {
     /// rule the backtester and the risk kernel apply too.
     fn protection(&mut self, lines: &mut Vec<KeeperLine>, notices: &mut Vec<Notice>) {
         for order_id in self.world.market.keeper_sequence() {
-            let Some(order) = self.world.market.order(order_id).cloned() else { continue };
-            if order.status != OrderStatus::Active {
-                continue; // ended by an earlier order closing its position
+            self.run_one(order_id, lines, notices);
+        }
+    }
+
+    /// Runs one active order of a tracked position, booked; what it did, in `lines`.
+    fn run_one(&mut self, order_id: u64, lines: &mut Vec<KeeperLine>, notices: &mut Vec<Notice>) {
+        let Some(order) = self.world.market.order(order_id).cloned() else { return };
+        if order.status != OrderStatus::Active {
+            return; // ended by an earlier order closing its position
+        }
+        let id = order.position;
+        let Some(account) = self.tracked.get(&id).map(|t| t.account) else { return };
+        let line =
+            |acted, detail| KeeperLine::new("protection", Some(id), Some(order_id), acted, detail);
+        if self.settings.opening_halted && matches!(order.kind, OrderKind::Rebalance { .. }) {
+            // Raising leverage borrows: not while opening is halted. The engine's own
+            // decision says whether that is what the order would do.
+            let seen = self.world.market.seen(id, Some(&order.kind));
+            let ask = seen.ok().and_then(|s| order.due(&s));
+            if matches!(ask, Some(Ask::Raise { .. })) {
+                lines.push(line(false, "rebalance up skipped: opening is halted".into()));
+                return;
             }
-            let id = order.position;
-            let Some(account) = self.tracked.get(&id).map(|t| t.account) else { continue };
-            let line = |acted, detail| {
-                KeeperLine::new("protection", Some(id), Some(order_id), acted, detail)
-            };
-            if self.settings.opening_halted && matches!(order.kind, OrderKind::Rebalance { .. }) {
-                // Raising leverage borrows: not while opening is halted. The engine's own
-                // decision says whether that is what the order would do.
-                let seen = self.world.market.seen(id, Some(&order.kind));
-                let ask = seen.ok().and_then(|s| order.due(&s));
-                if matches!(ask, Some(Ask::Raise { .. })) {
-                    lines.push(line(false, "rebalance up skipped: opening is halted".into()));
-                    continue;
-                }
+        }
+        let ran = self.act(id, CostKind::Protection, |w| {
+            w.run(Command::RunOrder { keeper: KEEPER.into(), order: order_id })?;
+            Ok(w.events().to_vec())
+        });
+        let events = match ran {
+            Ok(events) => events,
+            Err(e) => {
+                lines.push(line(false, format!("could not run: {e}")));
+                return;
             }
-            let ran = self.act(id, CostKind::Protection, |w| {
-                w.run(Command::RunOrder { keeper: KEEPER.into(), order: order_id })?;
-                Ok(w.events().to_vec())
-            });
-            let events = match ran {
-                Ok(events) => events,
-                Err(e) => {
-                    lines.push(line(false, format!("could not run: {e}")));
-                    continue;
+        };
+        for event in events {
+            match event {
+                Event::OrderActed { order, detail, .. } if order == order_id => {
+                    let how = exit_how(order_kind_of(&self.world, order_id));
+                    self.close_if_gone(id, how, String::new());
+                    lines.push(line(true, detail.clone()));
+                    let alert = self.push_alert(
+                        account,
+                        Some(id),
+                        order_kind_of(&self.world, order_id),
+                        format!("order {order_id} on position {id}: {detail}"),
+                    );
+                    notices.push(Notice {
+                        account: Some(account),
+                        kind: "alert",
+                        data: serde_json::to_value(alert).unwrap_or_default(),
+                    });
                 }
-            };
-            for event in events {
-                match event {
-                    Event::OrderActed { order, detail, .. } if order == order_id => {
-                        let how = exit_how(order_kind_of(&self.world, order_id));
-                        self.close_if_gone(id, how, String::new());
-                        lines.push(line(true, detail.clone()));
-                        let alert = self.push_alert(
-                            account,
-                            Some(id),
-                            order_kind_of(&self.world, order_id),
-                            format!("order {order_id} on position {id}: {detail}"),
-                        );
-                        notices.push(Notice {
-                            account: Some(account),
-                            kind: "alert",
-                            data: serde_json::to_value(alert).unwrap_or_default(),
-                        });
-                    }
-                    Event::OrderSkipped { order, reason, .. } if order == order_id => {
-                        lines.push(line(false, reason));
-                    }
-                    _ => {}
+                Event::OrderSkipped { order, reason, .. } if order == order_id => {
+                    lines.push(line(false, reason));
                 }
+                _ => {}
             }
         }
     }
 
     fn liquidations(&mut self, lines: &mut Vec<KeeperLine>, notices: &mut Vec<Notice>) {
         for id in self.open_positions() {
-            let kill = match self.world.market.positions().find(|p| p.id == id) {
-                Some(p) => self.kill_factor(&p.pool.clone()),
-                None => continue,
-            };
-            let health = match self.world.market.position_health(id) {
-                Ok(h) => h,
-                Err(e) => {
-                    lines.push(KeeperLine::new(
-                        "liquidation",
-                        Some(id),
-                        None,
-                        false,
-                        format!("no health: {e}"),
-                    ));
-                    continue;
-                }
-            };
-            if health.debt_ratio_bps <= kill {
-                continue;
-            }
-            let detail = format!(
-                "debt ratio {} above the kill factor {}",
-                pct(health.debt_ratio_bps),
-                pct(kill)
-            );
-            let done = self.act(id, CostKind::Liquidation, |w| {
-                w.run(Command::Liquidate { liquidator: KEEPER.into(), position: id })?;
-                Ok(())
-            });
-            match done {
-                Ok(()) => {
-                    self.close_if_gone(id, "liquidated", detail.clone());
-                    lines.push(KeeperLine::new(
-                        "liquidation",
-                        Some(id),
-                        None,
-                        true,
-                        detail.clone(),
-                    ));
-                    if let Some(account) = self.tracked.get(&id).map(|t| t.account) {
-                        let alert = self.push_alert(
-                            account,
-                            Some(id),
-                            "liquidated",
-                            format!("position {id} was liquidated: {detail}"),
-                        );
-                        notices.push(Notice {
-                            account: Some(account),
-                            kind: "alert",
-                            data: serde_json::to_value(alert).unwrap_or_default(),
-                        });
-                    }
-                }
-                Err(e) => lines.push(KeeperLine::new(
+            self.liquidate_one(id, lines, notices);
+        }
+    }
+
+    /// Liquidates the position when it is past its kill factor, booked.
+    fn liquidate_one(&mut self, id: u64, lines: &mut Vec<KeeperLine>, notices: &mut Vec<Notice>) {
+        let kill = match self.world.market.positions().find(|p| p.id == id && p.open) {
+            Some(p) => self.kill_factor(&p.pool.clone()),
+            None => return,
+        };
+        let health = match self.world.market.position_health(id) {
+            Ok(h) => h,
+            Err(e) => {
+                lines.push(KeeperLine::new(
                     "liquidation",
                     Some(id),
                     None,
                     false,
-                    format!("{detail}, but the engine refused: {e}"),
-                )),
+                    format!("no health: {e}"),
+                ));
+                return;
             }
+        };
+        if health.debt_ratio_bps <= kill {
+            return;
+        }
+        let detail = format!(
+            "debt ratio {} above the kill factor {}",
+            pct(health.debt_ratio_bps),
+            pct(kill)
+        );
+        let done = self.act(id, CostKind::Liquidation, |w| {
+            w.run(Command::Liquidate { liquidator: KEEPER.into(), position: id })?;
+            Ok(())
+        });
+        match done {
+            Ok(()) => {
+                self.close_if_gone(id, "liquidated", detail.clone());
+                lines.push(KeeperLine::new("liquidation", Some(id), None, true, detail.clone()));
+                if let Some(account) = self.tracked.get(&id).map(|t| t.account) {
+                    let alert = self.push_alert(
+                        account,
+                        Some(id),
+                        "liquidated",
+                        format!("position {id} was liquidated: {detail}"),
+                    );
+                    notices.push(Notice {
+                        account: Some(account),
+                        kind: "alert",
+                        data: serde_json::to_value(alert).unwrap_or_default(),
+                    });
+                }
+            }
+            Err(e) => lines.push(KeeperLine::new(
+                "liquidation",
+                Some(id),
+                None,
+                false,
+                format!("{detail}, but the engine refused: {e}"),
+            )),
         }
     }
 

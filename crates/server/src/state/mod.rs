@@ -334,7 +334,9 @@ impl State {
                 }
                 done(Reply::Done)
             }
-            Action::Price { source, price, time } => self.price(source, *price, *time),
+            Action::Price { source, price, time, range } => {
+                self.price(source, *price, *time, *range)
+            }
             Action::ConfigureMarket { settings } => {
                 validate_settings(settings)?;
                 self.settings = settings.clone();
