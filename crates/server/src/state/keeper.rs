@@ -1,5 +1,7 @@
 //! A price update and the keepers that run on it, always in this order:
 //!
+//! 0. **race**: when the price carries the bar's low and high, protection and liquidators race
+//!    along the bar's path ([`levfarm_core::market::RaceOutcome`]), as in a backtest.
 //! 1. **accrue**: time moves to the price's time, the oracle takes the price, the
 //!    arbitrageur trades the pool to it, and every lending pool's interest is brought up to
 //!    date; every position is marked (a profit-and-loss step).
