@@ -610,6 +610,17 @@ impl<'s> Runner<'s> {
     /// the same prices), gas for protection, and the action's record; a refusal is recorded
     /// once per kind and day.
     fn run_order(&mut self, t: i64, price: U256, order: &Order) -> Result<(), SimError> {
+        // The engine's own decision first: an order that is not due only follows what it
+        // watches (a trailing stop's best), and costs no valuation here.
+        let seen = self.world.market.seen(order.position, Some(&order.kind))?;
+        let mut probe = order.clone();
+        probe.observe(&seen);
+        if probe.due(&seen).is_none() {
+            if probe != *order {
+                self.world.run(Command::RunOrder { keeper: KEEPER.into(), order: order.id })?;
+            }
+            return Ok(());
+        }
         let kind = action_kind(&order.kind);
         let before = self.prev.equity()?;
         let ratio_before = self

@@ -68,17 +68,27 @@ impl Market {
     }
 
     /// What a keeper sees of an open position, computing only what `kind` needs: a debt
-    /// ratio and leverage of 0 and no equity where it needs none.
+    /// ratio and leverage of 0 (and no debt) where it watches neither, no equity where it
+    /// does not watch equity, a price of 0 where it watches only the clock.
     pub fn seen(&self, id: u64, kind: Option<&OrderKind>) -> Result<Seen, Error> {
         let position = self.open_position_ref(id)?;
-        let needs_health = kind
+        // A valuation only for the orders that watch the debt ratio or leverage.
+        let needs_health = kind.is_none_or(|k| {
+            matches!(
+                k,
+                OrderKind::Deleverage { .. }
+                    | OrderKind::TopUp { .. }
+                    | OrderKind::Rebalance { .. }
+            )
+        });
+        let needs_price = kind
             .is_none_or(|k| !matches!(k, OrderKind::Compound { .. } | OrderKind::TimeLimit { .. }));
         let health = if needs_health { Some(self.position_health(id)?) } else { None };
         let out_of_range = match self.range_of(position)? {
             Some((entry, _)) => position.range.is_some_and(|r| !r.contains(entry.pool.tick)),
             None => false,
         };
-        let price = if needs_health { self.pool_price(&position.pool)? } else { U256::ZERO };
+        let price = if needs_price { self.pool_price(&position.pool)? } else { U256::ZERO };
         let equity = match kind {
             Some(k) if k.needs_equity() => Some(self.position_equity(id)?),
             _ => None,

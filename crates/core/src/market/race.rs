@@ -110,6 +110,17 @@ impl Market {
         // triggers against the extreme itself. Most bars stop here.
         let now = self.position_health(id)?;
         let (debt, now_ratio) = (now.debt, now.debt_ratio_bps);
+        // Today's exit cost, bps of the fair value (none under the oracle valuation).
+        let exit_cost_bps = if now.value == now.value_oracle || now.value_oracle.is_zero() {
+            U256::ZERO
+        } else {
+            mul_div(
+                now.value_oracle.saturating_sub(now.value),
+                U256::from(10_000u64),
+                now.value_oracle,
+            )
+            .unwrap_or(U256::from(10_000u64))
+        };
         let mut ratio_floor = kill_bps;
         for order in
             self.orders.values().filter(|o| o.position == id && o.status == OrderStatus::Active)
@@ -136,8 +147,24 @@ impl Market {
                                 }
                             })
                     });
+            // A bound first, to spare the valuation on quiet bars: an LP position's value is
+            // concave in the price and not negative at zero, so a fall by a factor λ leaves at
+            // least λ of it, and its debt's value moves at most with the price; the ratio can
+            // rise at most by the move's factor. On top, for the exit valuation, twice today's
+            // exit cost and 2% more: the cost of selling what the position holds grows with
+            // what it holds of the token to sell, at most all of it.
+            let (near, far) = (bar.from.min(extreme), bar.from.max(extreme));
+            let bound = if near.is_zero() {
+                u64::MAX
+            } else {
+                let grown = mul_div(U256::from(now_ratio), far, near).unwrap_or(U256::MAX);
+                let margin = U256::from(10_200u64) + U256::from(2u64) * exit_cost_bps;
+                u64::try_from(mul_div(grown, margin, U256::from(10_000u64)).unwrap_or(U256::MAX))
+                    .unwrap_or(u64::MAX)
+            };
             let ratio_hit = owes_adverse
                 && extreme != bar.from
+                && bound >= ratio_floor
                 && self.health_at_price(id, extreme)?.debt_ratio_bps >= ratio_floor;
             if price_hit || ratio_hit {
                 legs.push(down);
