@@ -728,9 +728,12 @@ impl Setup {
         let (low, high) = (low.min(from).min(close), high.max(from).max(close));
         let seconds = self.dt;
         let leg = (seconds / 2) as f64;
-        let now_ratio = {
+        let (now_ratio, exit_cost) = {
             let (v, d) = self.health(st, from);
-            Self::ratio_bps(v, d)
+            let fair = Self::fair_value(st, from);
+            let cost =
+                if self.oracle_valuation || fair <= 0.0 { 0.0 } else { (fair - v).max(0.0) / fair };
+            (Self::ratio_bps(v, d), cost)
         };
         let ratio_trigger = |k: &OrderKind| -> Option<f64> {
             match k {
@@ -796,7 +799,13 @@ impl Setup {
                     }
                 })
             });
-            let ratio_hit = owes_adverse && extreme != from && self.ratio_at(st, extreme) >= floor;
+            // The engine's bound before its valuation (`levfarm_core::market::race`).
+            let bound =
+                now_ratio * from.max(extreme) / from.min(extreme) * (1.02 + 2.0 * exit_cost);
+            let ratio_hit = owes_adverse
+                && extreme != from
+                && bound >= floor
+                && self.ratio_at(st, extreme) >= floor;
             if price_hit || ratio_hit {
                 legs.push(down);
             }
