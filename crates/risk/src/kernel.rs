@@ -530,35 +530,6 @@ impl Setup {
     /// What a keeper sees of the position, as the engine's [`Seen`]: the same numbers in
     /// its units (1e18 fixed point, basis points), so that the engine decides.
     fn seen(&self, st: &State, price: f64, reward_price: f64, order: &Order) -> Seen {
-        // Only orders that watch the debt ratio or leverage need a valuation (as the engine's
-        // `seen`); the rest read the clock, the price, the range or equity.
-        if !matches!(
-            order.kind,
-            OrderKind::Deleverage { .. } | OrderKind::TopUp { .. } | OrderKind::Rebalance { .. }
-        ) {
-            let out_of_range = match &st.pool {
-                Pool::Concentrated(c) => {
-                    !(c.position.lower <= c.sqrt_price && c.sqrt_price < c.position.upper)
-                }
-                Pool::Product { .. } => false,
-            };
-            let equity = order.kind.needs_equity().then(|| {
-                let e = self.position_equity(st, price, reward_price) * 1e18;
-                I256::try_from(e as i128).unwrap_or(I256::ZERO)
-            });
-            return Seen {
-                time: st.now,
-                price: U256::from((price * 1e18) as u128),
-                equity,
-                debt_ratio_bps: 0,
-                leverage_bps: 0,
-                has_debt: false,
-                out_of_range,
-            };
-        }
-        let (value, debt) = self.health(st, price);
-        let ratio = Self::ratio_bps(value, debt);
-        let leverage = if value <= debt { u64::MAX } else { (value * 1e4 / (value - debt)) as u64 };
         let out_of_range = match &st.pool {
             Pool::Concentrated(c) => {
                 !(c.position.lower <= c.sqrt_price && c.sqrt_price < c.position.upper)
@@ -569,6 +540,20 @@ impl Setup {
             let e = self.position_equity(st, price, reward_price) * 1e18;
             I256::try_from(e as i128).unwrap_or(I256::ZERO)
         });
+        // Only orders that watch the debt ratio or leverage need a valuation (as the engine's
+        // `seen`); the rest read the clock, the price, the range or equity.
+        let watches_ratio = matches!(
+            order.kind,
+            OrderKind::Deleverage { .. } | OrderKind::TopUp { .. } | OrderKind::Rebalance { .. }
+        );
+        let (ratio, leverage, debt) = if watches_ratio {
+            let (value, debt) = self.health(st, price);
+            let leverage =
+                if value <= debt { u64::MAX } else { (value * 1e4 / (value - debt)) as u64 };
+            (Self::ratio_bps(value, debt), leverage, debt)
+        } else {
+            (0.0, 0, 0.0)
+        };
         Seen {
             time: st.now,
             price: U256::from((price * 1e18) as u128),

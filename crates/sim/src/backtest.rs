@@ -652,34 +652,48 @@ impl<'s> Runner<'s> {
                     self.position = None;
                     self.closed_at = Some(t);
                 }
-                let now = snapshot_of(&self.world, id, self.gas)?;
-                let after = now.equity()?;
-                let change = self.pnl.action(kind.cost(), before, after);
-                if kind != ActionKind::Compound {
-                    self.major_actions += 1;
-                }
-                self.prev = now;
-                let ratio_after = id
-                    .and_then(|id| self.world.market.position_health(id).ok())
-                    .map(|h| h.debt_ratio_bps);
-                self.actions.push(ActionRecord {
-                    time: t,
-                    kind,
-                    price,
-                    equity_before: before,
-                    equity_after: after,
-                    change,
-                    debt_ratio_before_bps: ratio_before,
-                    debt_ratio_after_bps: ratio_after,
-                    detail,
-                });
-                Ok(())
+                self.book(t, price, kind, (before, ratio_before), id, detail)
             }
             Some(Err(reason)) => {
                 self.refused(t, price, kind, before, ratio_before, reason);
                 Ok(())
             }
         }
+    }
+
+    /// Books an action that happened: its cost (equity after less `before`, at the same
+    /// prices) and its record, with the debt ratio before and after; `id` is the position
+    /// still open after it.
+    fn book(
+        &mut self,
+        t: i64,
+        price: U256,
+        kind: ActionKind,
+        (before, ratio_before): (i128, Option<u64>),
+        id: Option<u64>,
+        detail: String,
+    ) -> Result<(), SimError> {
+        let now = snapshot_of(&self.world, id, self.gas)?;
+        let after = now.equity()?;
+        let change = self.pnl.action(kind.cost(), before, after);
+        if kind != ActionKind::Compound {
+            self.major_actions += 1;
+        }
+        self.prev = now;
+        let ratio_after =
+            id.and_then(|id| self.world.market.position_health(id).ok()).map(|h| h.debt_ratio_bps);
+        self.actions.push(ActionRecord {
+            time: t,
+            kind,
+            price,
+            equity_before: before,
+            equity_after: after,
+            change,
+            debt_ratio_before_bps: ratio_before,
+            debt_ratio_after_bps: ratio_after,
+            detail,
+        });
+        Ok(())
     }
 
     /// Records a refusal once per kind and day, not every bar.
@@ -756,27 +770,7 @@ impl<'s> Runner<'s> {
                 };
                 let id =
                     id.filter(|id| self.world.market.positions().any(|p| p.id == *id && p.open));
-                let now = snapshot_of(&self.world, id, self.gas)?;
-                let after = now.equity()?;
-                let change = self.pnl.action(kind.cost(), before, after);
-                if kind != ActionKind::Compound {
-                    self.major_actions += 1;
-                }
-                self.prev = now;
-                let ratio_after = id
-                    .and_then(|id| self.world.market.position_health(id).ok())
-                    .map(|h| h.debt_ratio_bps);
-                self.actions.push(ActionRecord {
-                    time: t,
-                    kind,
-                    price,
-                    equity_before: before,
-                    equity_after: after,
-                    change,
-                    debt_ratio_before_bps: ratio_before,
-                    debt_ratio_after_bps: ratio_after,
-                    detail,
-                });
+                self.book(t, price, kind, (before, ratio_before), id, detail)?;
                 Ok(true)
             }
             Err(SimError::Engine(e)) => {

@@ -165,19 +165,10 @@ impl Market {
         order_id: u64,
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
-        let order = self
-            .orders
-            .get(&order_id)
-            .ok_or_else(|| Error::Unknown { kind: "order", name: order_id.to_string() })?;
+        let order = self.active_order(order_id)?;
         let owner = &self.position(order.position)?.owner;
         if owner != caller {
             return Err(Error::NotOwner { position: order.position, caller: caller.into() });
-        }
-        if order.status != OrderStatus::Active {
-            return Err(Error::invalid(format!(
-                "order {order_id} is {:?}, not active",
-                order.status
-            )));
         }
         let position = order.position;
         if let Some(o) = self.orders.get_mut(&order_id) {
@@ -244,16 +235,7 @@ impl Market {
         order_id: u64,
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
-        let order = self
-            .orders
-            .get(&order_id)
-            .ok_or_else(|| Error::Unknown { kind: "order", name: order_id.to_string() })?;
-        if order.status != OrderStatus::Active {
-            return Err(Error::invalid(format!(
-                "order {order_id} is {:?}, not active",
-                order.status
-            )));
-        }
+        let order = self.active_order(order_id)?;
         let (position, kind) = (order.position, order.kind.clone());
         let seen = match self.seen(position, Some(&kind)) {
             Ok(seen) => seen,
@@ -306,6 +288,21 @@ impl Market {
             }
         }
         Ok(())
+    }
+
+    /// An order that exists and is active; otherwise why not.
+    fn active_order(&self, order_id: u64) -> Result<&Order, Error> {
+        let order = self
+            .orders
+            .get(&order_id)
+            .ok_or_else(|| Error::Unknown { kind: "order", name: order_id.to_string() })?;
+        if order.status != OrderStatus::Active {
+            return Err(Error::invalid(format!(
+                "order {order_id} is {:?}, not active",
+                order.status
+            )));
+        }
+        Ok(order)
     }
 
     /// Notes on the order why it did nothing, and says so in an `order_skipped` event.
