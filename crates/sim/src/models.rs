@@ -102,8 +102,17 @@ fn logit(p: f64) -> f64 {
 pub enum Volume {
     None,
     Turnover(f64),
-    Volatility { multiplier: f64, floor: f64 },
-    File { series: Series, default_daily: f64 },
+    Volatility {
+        multiplier: f64,
+        floor: f64,
+    },
+    /// A file's daily volume; with the observed pool's value beside it, scaled to the
+    /// simulated pool's.
+    File {
+        series: Series,
+        depth: Option<Series>,
+        default_daily: f64,
+    },
 }
 
 impl Volume {
@@ -114,8 +123,12 @@ impl Volume {
             VolumeModel::Volatility { multiplier, daily_floor } => {
                 Volume::Volatility { multiplier: *multiplier, floor: *daily_floor }
             }
-            VolumeModel::File { path, column, default_daily, pair } => Volume::File {
+            VolumeModel::File { path, column, default_daily, pair, depth_column } => Volume::File {
                 series: data::load_series_of(path, column, pair.as_deref())?,
+                depth: depth_column
+                    .as_deref()
+                    .map(|c| data::load_series_of(path, c, pair.as_deref()))
+                    .transpose()?,
                 default_daily: *default_daily,
             },
         })
@@ -131,11 +144,15 @@ impl Volume {
             Volume::Volatility { multiplier, floor } => {
                 multiplier * log_return.abs() * tvl + floor * days * tvl
             }
-            Volume::File { series, default_daily } => {
-                if series.covers(t) {
-                    series.at(t) * days
-                } else {
-                    default_daily * days * tvl
+            Volume::File { series, depth, default_daily } => {
+                if !series.covers(t) {
+                    return default_daily * days * tvl;
+                }
+                let observed = series.at(t) * days;
+                match depth.as_ref().filter(|d| d.covers(t)).map(|d| d.at(t)) {
+                    // The observed pool's turnover, on the simulated pool's value.
+                    Some(value) if value > 0.0 => observed * tvl / value,
+                    _ => observed,
                 }
             }
         }

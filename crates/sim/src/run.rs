@@ -88,6 +88,16 @@ impl Backtest {
                 p.gaps.len()
             ));
         }
+        if let crate::scenario::VolumeModel::File { path, depth_column: None, .. } =
+            &self.scenario.market.volume
+        {
+            notes.push(format!(
+                "traders' volume is {path}'s in absolute dollars, not scaled to the simulated \
+                 pool's value ({:.0}); a pool of another size earns fees out of proportion \
+                 (market.volume.depth_column scales it)",
+                self.scenario.market.pool.tvl
+            ));
+        }
         if let crate::scenario::UtilizationModel::History { path, .. } =
             &self.scenario.market.utilization
         {

@@ -178,12 +178,18 @@ pub enum VolumeModel {
     /// Daily volume in the stable token from a file: a CSV with a time column and `column`.
     /// Days outside the file's range trade `default_daily` of the pool's value.
     /// `pair` picks one pair's rows from a file that holds several (a `pair` column).
+    /// `depth_column` names the observed pool's value (`reserveUSD`): each day's volume is then
+    /// scaled by the simulated pool's value over it, so that the simulated pool turns over what
+    /// the observed one did. Without it the volume is taken in absolute dollars, whatever the
+    /// simulated pool's size, and the results say so.
     File {
         path: String,
         column: String,
         default_daily: f64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pair: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        depth_column: Option<String>,
     },
 }
 

@@ -772,3 +772,33 @@ fn a_volume_file_of_several_pairs_takes_one_by_name() {
         .to_string();
     assert!(e.contains("DAI/WETH"), "{e}");
 }
+
+/// A volume file in absolute dollars is the observed pool's; with its depth beside it the
+/// volume is that pool's turnover on the simulated pool's value. 12 May 2022, USDC/WETH:
+/// 222,714,104.99 traded on a pool worth 196,665,355.83, a turnover of 113.25%; a simulated
+/// pool worth 2,000,000 trades 2,264,904.3 that day.
+#[test]
+fn observed_volume_scales_to_the_simulated_pool_s_depth() {
+    use levfarm_sim::models::Volume;
+    use levfarm_sim::scenario::VolumeModel;
+    let file = |depth_column: Option<&str>| {
+        Volume::new(&VolumeModel::File {
+            path: "bundled:uniswap_v2_volume".into(),
+            column: "grossVolumeUSD".into(),
+            default_daily: 0.1,
+            pair: Some("USDC/WETH".into()),
+            depth_column: depth_column.map(String::from),
+        })
+        .unwrap()
+    };
+    let may_12 = 1_652_313_600;
+    let absolute = file(None).at(may_12, 86_400.0, 2e6, 0.0);
+    assert_eq!(absolute, 222_714_104.985_986_3);
+    let scaled = file(Some("reserveUSD")).at(may_12, 86_400.0, 2e6, 0.0);
+    let want = 222_714_104.985_986_3 * 2e6 / 196_665_355.833_427_3;
+    assert!((scaled - want).abs() < 1e-6, "{scaled} vs {want}");
+    assert!((scaled - 2_264_904.3).abs() < 0.1, "{scaled}");
+    // An hour of it is a 24th.
+    let hour = file(Some("reserveUSD")).at(may_12, 3_600.0, 2e6, 0.0);
+    assert!((hour * 24.0 - want).abs() < 1e-6);
+}
