@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{fund, run, LENDER_AND_ARB, REWARD_ROUTE, TRIPLE_SLOPE, WETH_USDC};
+use common::{fund, run};
 use levfarm_core::{Command, Market};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
@@ -110,20 +110,8 @@ const FIELDS: &[&str] = &[
 /// A market with WETH/USDC (and a reward route), lending for both, a pool with a farm, and
 /// two users with positions.
 fn base() -> Market {
-    let mut m = Market::new();
-    run(&mut m, WETH_USDC);
-    run(&mut m, REWARD_ROUTE);
-    run(&mut m, &common::lending_pools(TRIPLE_SLOPE, 1000));
-    run(
-        &mut m,
-        r#"{"op":"mint","to":"lp","token":"WETH","amount":"1000000000000000000000"}
-{"op":"mint","to":"lp","token":"USDC","amount":"2000000000000"}
-{"op":"create_pool","pool":"P","token0":"WETH","token1":"USDC","fee_bps":30,"leverage":{"work_factor_bps":7500,"kill_factor_bps":8500}}
-{"op":"add_liquidity","account":"lp","pool":"P","amount0":"1000000000000000000000","amount1":"2000000000000"}
-{"op":"create_farm","pool":"P","reward_token":"RWD","reward_per_second":"1000000000000000"}
-{"op":"fund_farm","account":"lp","pool":"P","amount":"100000000000000000000000"}"#,
-    );
-    run(&mut m, LENDER_AND_ARB);
+    let rules = r#""fee_bps":30,"leverage":{"work_factor_bps":7500,"kill_factor_bps":8500}"#;
+    let mut m = common::farm_market("P", rules, "1000000000000000", 1000);
     run(&mut m, &fund(&["ann", "ben"], "50000000000", "20000000000000000000"));
     run(
         &mut m,

@@ -3,9 +3,7 @@
 
 mod common;
 
-use common::{
-    apply, fund, lending_pools, run, u256, LENDER_AND_ARB, REWARD_ROUTE, TRIPLE_SLOPE, WETH_USDC,
-};
+use common::{apply, fund, run, u256};
 use levfarm_core::math::U256;
 use levfarm_core::orders::OrderStatus;
 use levfarm_core::{Error, Event, Holder, Market};
@@ -13,21 +11,9 @@ use levfarm_core::{Error, Event, Holder, Market};
 /// WETH/USDC at 2000 in a 1000 WETH constant-product pool at the oracle valuation, work factor
 /// 75%, kill factor 85%; alice holds 100,000 USDC and 50 WETH.
 fn market() -> Market {
-    let mut m = Market::new();
-    run(&mut m, WETH_USDC);
-    run(&mut m, REWARD_ROUTE);
-    run(&mut m, &lending_pools(TRIPLE_SLOPE, 1900));
-    run(
-        &mut m,
-        r#"{"op":"mint","to":"lp","token":"WETH","amount":"1000000000000000000000"}
-{"op":"mint","to":"lp","token":"USDC","amount":"2000000000000"}
-{"op":"create_pool","pool":"ETH-USDC","token0":"WETH","token1":"USDC","fee_bps":25,"leverage":{"work_factor_bps":7500,"kill_factor_bps":8500,"kill_prize_bps":100,"kill_treasury_bps":400,"reinvest_bounty_bps":900,"min_debt":"1000","valuation":"oracle"}}
-{"op":"add_liquidity","account":"lp","pool":"ETH-USDC","amount0":"1000000000000000000000","amount1":"2000000000000"}
-{"op":"create_farm","pool":"ETH-USDC","reward_token":"RWD","reward_per_second":"1000000000000000000"}
-{"op":"fund_farm","account":"lp","pool":"ETH-USDC","amount":"900000000000000000000000"}"#,
-    );
+    let rules = r#""fee_bps":25,"leverage":{"work_factor_bps":7500,"kill_factor_bps":8500,"kill_prize_bps":100,"kill_treasury_bps":400,"reinvest_bounty_bps":900,"min_debt":"1000","valuation":"oracle"}"#;
+    let mut m = common::farm_market("ETH-USDC", rules, "1000000000000000000", 1900);
     run(&mut m, &fund(&["alice"], "100000000000", "50000000000000000000"));
-    run(&mut m, LENDER_AND_ARB);
     m
 }
 
@@ -41,6 +27,10 @@ fn open_long(m: &mut Market) -> u64 {
     common::opened(&events)
 }
 
+/// A top-up at a 75% debt ratio toward 65%, from a reserve of 1,500 USDC.
+const TOP_UP_1500: &str =
+    r#"{"kind":"top_up","trigger_bps":7500,"target_bps":6500,"reserve":"1500000000"}"#;
+
 fn place(m: &mut Market, position: u64, order: &str) -> Result<u64, Error> {
     let line =
         format!(r#"{{"op":"place_order","caller":"alice","position":{position},"order":{order}}}"#);
@@ -50,18 +40,6 @@ fn place(m: &mut Market, position: u64, order: &str) -> Result<u64, Error> {
         other => panic!("{other:?}"),
     }
 }
-
-/// The oracle moves and the arbitrageur trades the pool to it.
-fn move_to(m: &mut Market, price: &str) {
-    run(
-        m,
-        &format!(
-            r#"{{"op":"set_price","token":"WETH","price":"{price}"}}
-{{"op":"arbitrage","account":"arb","pool":"ETH-USDC"}}"#
-        ),
-    );
-}
-
 fn keepers(m: &mut Market) -> Vec<Event> {
     apply(m, r#"{"op":"run_keepers","keeper":"bot"}"#).unwrap()
 }
@@ -91,10 +69,10 @@ fn a_stop_loss_closes_at_its_price_into_the_stable_token_and_ends_the_other_orde
     let weth = alice(&m, "WETH");
     let stop = place(&mut m, id, r#"{"kind":"stop_loss","trigger":{"below":"1800"}}"#).unwrap();
     let take = place(&mut m, id, r#"{"kind":"take_profit","trigger":{"above":"2600"}}"#).unwrap();
-    move_to(&mut m, "1800.000000000000000001");
+    common::move_price(&mut m, "ETH-USDC", "1800.000000000000000001");
     assert!(acted(&keepers(&mut m)).is_empty());
     let usdc = alice(&m, "USDC");
-    move_to(&mut m, "1800");
+    common::move_price(&mut m, "ETH-USDC", "1800");
     let events = keepers(&mut m);
     assert_eq!(acted(&events), vec![(stop, "stop_loss".to_string())]);
     assert!(!is_open(&m, id));
@@ -125,7 +103,7 @@ fn a_stop_loss_on_a_short_sells_the_returned_asset() {
     let id = common::opened(&events);
     let weth = alice(&m, "WETH");
     place(&mut m, id, r#"{"kind":"stop_loss","trigger":{"above":"2200"}}"#).unwrap();
-    move_to(&mut m, "2200");
+    common::move_price(&mut m, "ETH-USDC", "2200");
     let events = keepers(&mut m);
     assert_eq!(acted(&events).len(), 1);
     assert_eq!(alice(&m, "WETH"), weth, "the returned WETH was sold");
@@ -140,7 +118,7 @@ fn protection_runs_before_the_liquidator_in_the_same_keeper_run() {
         place(&mut m, id, r#"{"kind":"deleverage","trigger_bps":8000,"target_bps":6000}"#).unwrap();
     // At 1200 the position is worth ≈ 30,000·√0.6 = 23,238 against 20,000: 86%, past the
     // 85% kill factor. The order runs first and brings it to 60%: no liquidation.
-    move_to(&mut m, "1200");
+    common::move_price(&mut m, "ETH-USDC", "1200");
     assert!(m.position_health(id).unwrap().debt_ratio_bps > 8500);
     let events = keepers(&mut m);
     assert_eq!(acted(&events), vec![(order, "deleverage".to_string())]);
@@ -158,12 +136,12 @@ fn an_order_never_acts_after_its_position_is_liquidated() {
     let mut m = market();
     let id = open_long(&mut m);
     let stop = place(&mut m, id, r#"{"kind":"stop_loss","trigger":{"below":"1000"}}"#).unwrap();
-    move_to(&mut m, "1200");
+    common::move_price(&mut m, "ETH-USDC", "1200");
     let events = keepers(&mut m);
     assert!(acted(&events).is_empty());
     assert!(events.iter().any(|e| matches!(e, Event::PositionLiquidated(_))));
     assert_eq!(m.order(stop).unwrap().status, OrderStatus::Ended);
-    move_to(&mut m, "900");
+    common::move_price(&mut m, "ETH-USDC", "900");
     assert!(acted(&keepers(&mut m)).is_empty());
     let again = apply(&mut m, &format!(r#"{{"op":"run_order","keeper":"bot","order":{stop}}}"#));
     assert!(again.is_err(), "{again:?}");
@@ -176,12 +154,12 @@ fn a_trailing_stop_closes_a_tenth_below_the_high() {
     let trail =
         place(&mut m, id, r#"{"kind":"trailing_stop","trail":{"price_fall_bps":1000}}"#).unwrap();
     for price in ["2200", "2400", "2200", "2161"] {
-        move_to(&mut m, price);
+        common::move_price(&mut m, "ETH-USDC", price);
         assert!(acted(&keepers(&mut m)).is_empty(), "at {price}");
     }
     // The high was 2400; 10% below it is 2160.
     assert_eq!(m.order(trail).unwrap().best.unwrap().0.to_string(), "2400000000000000000000");
-    move_to(&mut m, "2160");
+    common::move_price(&mut m, "ETH-USDC", "2160");
     assert_eq!(acted(&keepers(&mut m)), vec![(trail, "trailing_stop".to_string())]);
     assert!(!is_open(&m, id));
 }
@@ -210,7 +188,7 @@ fn a_rebalance_below_its_band_borrows_more_into_the_same_position() {
         .unwrap();
     // Opened worth ≈ 29,858 (30,000 less the zap's swap), at 3000 it is 29,858·√1.5 = 36,568:
     // equity 16,568, leverage 2.21x, under 2.7x. Back to 3x borrows 3·E − V of USDC.
-    move_to(&mut m, "3000");
+    common::move_price(&mut m, "ETH-USDC", "3000");
     let before = m.position_health(id).unwrap();
     assert!(before.leverage_bps > 22_000 && before.leverage_bps < 22_150, "{before:?}");
     let equity = before.value - before.debt_value;
@@ -228,7 +206,7 @@ fn a_rebalance_below_its_band_borrows_more_into_the_same_position() {
     assert!(after.leverage_bps > 29_700 && after.leverage_bps < 30_300, "{after:?}");
     assert!(is_open(&m, id));
     // Above the band it deleverages back toward 3x.
-    move_to(&mut m, "2000");
+    common::move_price(&mut m, "ETH-USDC", "2000");
     let events = keepers(&mut m);
     assert!(events.iter().any(|e| matches!(e, Event::PositionClosed { fully: false, .. })));
     let lev = m.position_health(id).unwrap().leverage_bps;
@@ -240,15 +218,10 @@ fn a_rebalance_below_its_band_borrows_more_into_the_same_position() {
 fn a_top_up_adds_from_the_wallet_to_its_target_within_its_reserve() {
     let mut m = market();
     let id = open_long(&mut m);
-    let order = place(
-        &mut m,
-        id,
-        r#"{"kind":"top_up","trigger_bps":7500,"target_bps":6500,"reserve":"1500000000"}"#,
-    )
-    .unwrap();
+    let order = place(&mut m, id, TOP_UP_1500).unwrap();
     // At 1500: value ≈ 30,000·√0.75 = 25,981, debt 20,000: 77%. Reaching 65% needs
     // 20,000/0.65 − 25,981 = 4,788 USDC, more than the 1,500 reserve: it adds the 1,500.
-    move_to(&mut m, "1500");
+    common::move_price(&mut m, "ETH-USDC", "1500");
     let usdc = alice(&m, "USDC");
     let events = keepers(&mut m);
     assert_eq!(acted(&events), vec![(order, "top_up".to_string())]);
@@ -269,13 +242,8 @@ fn an_order_the_engine_refuses_is_skipped_with_its_reason_and_changes_nothing() 
         &mut m,
         r#"{"op":"transfer","from":"alice","to":"bob","token":"USDC","amount":"90000000000"}"#,
     );
-    let order = place(
-        &mut m,
-        id,
-        r#"{"kind":"top_up","trigger_bps":7500,"target_bps":6500,"reserve":"1500000000"}"#,
-    )
-    .unwrap();
-    move_to(&mut m, "1500");
+    let order = place(&mut m, id, TOP_UP_1500).unwrap();
+    common::move_price(&mut m, "ETH-USDC", "1500");
     let before = m.position_health(id).unwrap();
     let events = keepers(&mut m);
     let reason = events.iter().find_map(|e| match e {
@@ -311,7 +279,7 @@ fn orders_are_the_owners_to_place_and_cancel_and_bad_ones_are_refused() {
         apply(&mut m, &format!(r#"{{"op":"cancel_order","caller":"mallory","order":{stop}}}"#));
     assert!(theft.is_err());
     apply(&mut m, &format!(r#"{{"op":"cancel_order","caller":"alice","order":{stop}}}"#)).unwrap();
-    move_to(&mut m, "1500");
+    common::move_price(&mut m, "ETH-USDC", "1500");
     assert!(acted(&keepers(&mut m)).is_empty());
     assert!(is_open(&m, id));
     assert_eq!(m.order(stop).unwrap().status, OrderStatus::Cancelled);

@@ -9,26 +9,14 @@
 
 mod common;
 
-use common::{fund, lending_pools, run, LENDER_AND_ARB, REWARD_ROUTE, TRIPLE_SLOPE, WETH_USDC};
+use common::{fund, run};
 use levfarm_core::orders::OrderStatus;
 use levfarm_core::{Event, Market};
 use proptest::prelude::*;
 
 fn base() -> Market {
-    let mut m = Market::new();
-    run(&mut m, WETH_USDC);
-    run(&mut m, REWARD_ROUTE);
-    run(&mut m, &lending_pools(TRIPLE_SLOPE, 1000));
-    run(
-        &mut m,
-        r#"{"op":"mint","to":"lp","token":"WETH","amount":"1000000000000000000000"}
-{"op":"mint","to":"lp","token":"USDC","amount":"2000000000000"}
-{"op":"create_pool","pool":"P","token0":"WETH","token1":"USDC","fee_bps":30,"leverage":{"work_factor_bps":7500,"kill_factor_bps":8333,"kill_prize_bps":100,"kill_treasury_bps":400,"reinvest_bounty_bps":900}}
-{"op":"add_liquidity","account":"lp","pool":"P","amount0":"1000000000000000000000","amount1":"2000000000000"}
-{"op":"create_farm","pool":"P","reward_token":"RWD","reward_per_second":"1000000000000000"}
-{"op":"fund_farm","account":"lp","pool":"P","amount":"100000000000000000000000"}"#,
-    );
-    run(&mut m, LENDER_AND_ARB);
+    let rules = r#""fee_bps":30,"leverage":{"work_factor_bps":7500,"kill_factor_bps":8333,"kill_prize_bps":100,"kill_treasury_bps":400,"reinvest_bounty_bps":900}"#;
+    let mut m = common::farm_market("P", rules, "1000000000000000", 1000);
     run(&mut m, &fund(&["ann", "ben"], "50000000000", "20000000000000000000"));
     m
 }

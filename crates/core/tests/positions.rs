@@ -2,32 +2,18 @@
 
 mod common;
 
-use common::{
-    apply, fund, lending_pools, run, u256, LENDER_AND_ARB, REWARD_ROUTE, TRIPLE_SLOPE, WETH_USDC,
-};
+use common::{apply, fund, run, u256};
 use levfarm_core::math::U256;
 use levfarm_core::{Error, Event, Holder, Market};
 
 /// WETH/USDC at 2000 in a 1000 WETH pool, both tokens lendable, a farm paying 1 RWD a second
 /// with a RWD/USDC pool to sell it into. `valuation` and the kill factor are the test's.
 fn market(valuation: &str) -> Market {
-    let mut m = Market::new();
-    run(&mut m, WETH_USDC);
-    run(&mut m, REWARD_ROUTE);
-    run(&mut m, &lending_pools(TRIPLE_SLOPE, 1900));
-    run(
-        &mut m,
-        &format!(
-            r#"{{"op":"mint","to":"lp","token":"WETH","amount":"1000000000000000000000"}}
-            {{"op":"mint","to":"lp","token":"USDC","amount":"2000000000000"}}
-            {{"op":"create_pool","pool":"ETH-USDC","token0":"WETH","token1":"USDC","fee_bps":25,"leverage":{{"work_factor_bps":7500,"kill_factor_bps":8500,"kill_prize_bps":100,"kill_treasury_bps":400,"reinvest_bounty_bps":900,"min_debt":"1000","valuation":"{valuation}"}}}}
-            {{"op":"add_liquidity","account":"lp","pool":"ETH-USDC","amount0":"1000000000000000000000","amount1":"2000000000000"}}
-            {{"op":"create_farm","pool":"ETH-USDC","reward_token":"RWD","reward_per_second":"1000000000000000000"}}
-            {{"op":"fund_farm","account":"lp","pool":"ETH-USDC","amount":"900000000000000000000000"}}"#
-        ),
+    let rules = format!(
+        r#""fee_bps":25,"leverage":{{"work_factor_bps":7500,"kill_factor_bps":8500,"kill_prize_bps":100,"kill_treasury_bps":400,"reinvest_bounty_bps":900,"min_debt":"1000","valuation":"{valuation}"}}"#
     );
+    let mut m = common::farm_market("ETH-USDC", &rules, "1000000000000000000", 1900);
     run(&mut m, &fund(&["alice"], "100000000000", "50000000000000000000"));
-    run(&mut m, LENDER_AND_ARB);
     m
 }
 

@@ -57,18 +57,6 @@ fn status(m: &mut Market, id: u64) -> PositionStatus {
         other => panic!("{other:?}"),
     }
 }
-
-/// Sets WETH's oracle price (USDC per WETH) and lets the arbitrageur trade the pool to it.
-fn move_price(m: &mut Market, price: &str) {
-    run(
-        m,
-        &format!(
-            r#"{{"op":"set_price","token":"WETH","price":"{price}"}}
-            {{"op":"arbitrage","account":"arb","pool":"ETH-USDC"}}"#
-        ),
-    );
-}
-
 fn alice(m: &Market) -> [U256; 2] {
     let a = Holder::Account("alice".into());
     [m.balance(&a, "WETH"), m.balance(&a, "USDC")]
@@ -138,7 +126,7 @@ fn out_of_range_the_position_is_one_token_and_earns_no_fees() {
     let range = centred(&m, 1200);
     let (id, _) = open(&mut m, range, r#""equity1":"10000000000","borrow1":"10000000000""#);
     // WETH up 20%: past the range's upper tick, the position has sold all its WETH.
-    move_price(&mut m, "2400");
+    common::move_price(&mut m, "ETH-USDC", "2400");
     let s = status(&mut m, id);
     assert_eq!(s.in_range, Some(false));
     let pool = &m.v3_amm_pool("ETH-USDC").unwrap().pool;
@@ -198,7 +186,11 @@ fn debt_in_both_tokens_has_two_liquidation_prices_and_each_is_a_real_boundary() 
     for (boundary, inside, outside) in [(lower, 1001u64, 999u64), (upper, 999, 1001)] {
         for (percent, liquidatable) in [(inside, false), (outside, true)] {
             let mut m = m0.clone();
-            move_price(&mut m, &price_text(boundary * U256::from(percent) / U256::from(1000)));
+            common::move_price(
+                &mut m,
+                "ETH-USDC",
+                &price_text(boundary * U256::from(percent) / U256::from(1000)),
+            );
             let kill = apply(&mut m, r#"{"op":"liquidate","liquidator":"keeper","position":1}"#);
             assert_eq!(kill.is_ok(), liquidatable, "{percent}‰ of {boundary}: {kill:?}");
             if let Ok(events) = kill {
@@ -333,7 +325,7 @@ fn recentring_moves_the_range_around_the_price_and_reports_its_cost() {
     let mut m = market("exit");
     let range = centred(&m, 1200);
     let (id, _) = open(&mut m, range, r#""equity1":"10000000000","borrow0":"5000000000000000000""#);
-    move_price(&mut m, "1800");
+    common::move_price(&mut m, "ETH-USDC", "1800");
     assert_eq!(status(&mut m, id).in_range, Some(false));
     let debt_before = m.position_health(id).unwrap().debt;
     let before = alice(&m);
@@ -407,7 +399,7 @@ fn bad_range_commands_are_refused_and_change_nothing() {
 #[test]
 fn arbitrage_stops_where_the_fee_makes_trading_further_unprofitable() {
     let mut m = market("exit");
-    move_price(&mut m, "2200");
+    common::move_price(&mut m, "ETH-USDC", "2200");
     let pool = &m.v3_amm_pool("ETH-USDC").unwrap().pool;
     // Buying WETH pays while price / (1 − 0.3%) < 2200: the pool stops at 2200 · 0.997.
     let price = |s: U256| {

@@ -85,6 +85,46 @@ pub fn v3_eth_usdc(pool: &str, leverage: &str) -> String {
     )
 }
 
+/// WETH/USDC at 2000 with the RWD route, both tokens lendable on the triple-slope model with
+/// `reserve_factor_bps`, a 1000 WETH / 2,000,000 USDC constant-product pool `pool` created with
+/// `rules` (its `fee_bps` and `leverage` fields, as JSON), a farm on it paying
+/// `reward_per_second` raw RWD and funded with 900,000 RWD, a lender and an arbitrageur.
+pub fn farm_market(
+    pool: &str,
+    rules: &str,
+    reward_per_second: &str,
+    reserve_factor_bps: u32,
+) -> Market {
+    let mut m = Market::new();
+    run(&mut m, WETH_USDC);
+    run(&mut m, REWARD_ROUTE);
+    run(&mut m, &lending_pools(TRIPLE_SLOPE, reserve_factor_bps));
+    run(
+        &mut m,
+        &format!(
+            r#"{{"op":"mint","to":"lp","token":"WETH","amount":"1000000000000000000000"}}
+{{"op":"mint","to":"lp","token":"USDC","amount":"2000000000000"}}
+{{"op":"create_pool","pool":"{pool}","token0":"WETH","token1":"USDC",{rules}}}
+{{"op":"add_liquidity","account":"lp","pool":"{pool}","amount0":"1000000000000000000000","amount1":"2000000000000"}}
+{{"op":"create_farm","pool":"{pool}","reward_token":"RWD","reward_per_second":"{reward_per_second}"}}
+{{"op":"fund_farm","account":"lp","pool":"{pool}","amount":"900000000000000000000000"}}"#
+        ),
+    );
+    run(&mut m, LENDER_AND_ARB);
+    m
+}
+
+/// Sets WETH's oracle price (USDC per WETH) and lets the arbitrageur trade `pool` to it.
+pub fn move_price(m: &mut Market, pool: &str, price: &str) {
+    run(
+        m,
+        &format!(
+            r#"{{"op":"set_price","token":"WETH","price":"{price}"}}
+{{"op":"arbitrage","account":"arb","pool":"{pool}"}}"#
+        ),
+    );
+}
+
 /// Mints `usdc` and `weth` (raw units) to each account, as a script for [`run`].
 pub fn fund(accounts: &[&str], usdc: &str, weth: &str) -> String {
     accounts
