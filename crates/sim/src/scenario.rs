@@ -4,14 +4,16 @@
 //! on a constant-product ETH/USDC pool over the bundled 2018-2023 hourly history. Unknown
 //! keys are refused, and every error names the line and column ([`Scenario::from_toml`]).
 
-use std::collections::BTreeMap;
-
-use levfarm_core::rates::RateModel;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::data::GapPolicy;
 use crate::risk_spec::RiskSpec;
+pub use levfarm_market::{
+    check_symbol, LendingSpec, LeverageSpec, MarketSpec, PoolKind, PoolSpec, RewardPricePath,
+    RewardSpec, TokenSpec, UtilizationModel, VenueSpec, VolumeModel, DEFAULT_DAILY_TURNOVER,
+    MAIN_VENUE,
+};
 
 /// A whole backtest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -48,179 +50,6 @@ pub struct DataSpec {
     pub end: Option<String>,
 }
 
-/// The market the position lives in.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct MarketSpec {
-    /// The volatile token (token0 of the pool); its price is the history's.
-    pub asset: String,
-    /// The stable token (token1), priced at 1.
-    pub stable: String,
-    pub pool: PoolSpec,
-    /// Leverage rules of the pool.
-    pub leverage: LeverageSpec,
-    /// One lending pool per token symbol.
-    pub lending: BTreeMap<String, LendingSpec>,
-    pub utilization: UtilizationModel,
-    pub volume: VolumeModel,
-    pub rewards: RewardSpec,
-}
-
-/// The AMM pool.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct PoolSpec {
-    /// `constant_product` (Uniswap v2 style) or `v3` (concentrated liquidity).
-    pub kind: PoolKind,
-    /// Swap fee in basis points (v3: 5, 30 or 100).
-    pub fee_bps: u32,
-    /// Value locked at the start, in the stable token, split evenly between the two tokens.
-    pub tvl: f64,
-    /// v3 only: the width, in ticks, of the background liquidity around the price
-    /// (0 = full range).
-    pub liquidity_width_ticks: i32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PoolKind {
-    ConstantProduct,
-    V3,
-}
-
-/// The pool's leverage rules (Alpaca's worker config), in basis points.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct LeverageSpec {
-    /// Opening needs debt ≤ value · work factor.
-    pub work_factor_bps: u32,
-    /// Liquidatable when debt > value · kill factor.
-    pub kill_factor_bps: u32,
-    /// Liquidator's bounty, of what the liquidation realises.
-    pub kill_prize_bps: u32,
-    /// Treasury's fee, of what the liquidation realises.
-    pub kill_treasury_bps: u32,
-    /// Keeper's bounty, of the rewards it reinvests.
-    pub reinvest_bounty_bps: u32,
-    /// `exit` (after price impact) or `oracle` (fair LP price).
-    pub valuation: String,
-}
-
-/// A lending pool: its depositors' supply and its rate model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LendingSpec {
-    /// Value supplied by lenders at the start, in the stable token.
-    pub supply: f64,
-    /// The rate model, as in `levfarm exec`'s `create_lending_pool`
-    /// (`{ kind = "aave", optimal_usage_ratio_bps = 9000, ... }`).
-    #[schemars(with = "serde_json::Value")]
-    pub rate_model: RateModel,
-    #[serde(default)]
-    pub reserve_factor_bps: u32,
-}
-
-impl LeverageSpec {
-    /// The engine's leverage rules these settings describe (no minimum debt).
-    pub fn config(&self) -> levfarm_core::position::LeverageConfig {
-        use levfarm_core::math::Bps;
-        levfarm_core::position::LeverageConfig {
-            work_factor_bps: Bps(self.work_factor_bps),
-            kill_factor_bps: Bps(self.kill_factor_bps),
-            kill_prize_bps: Bps(self.kill_prize_bps),
-            kill_treasury_bps: Bps(self.kill_treasury_bps),
-            reinvest_bounty_bps: Bps(self.reinvest_bounty_bps),
-            min_debt: alloy_primitives::U256::ZERO,
-            valuation: if self.valuation == "oracle" {
-                levfarm_core::position::Valuation::Oracle
-            } else {
-                levfarm_core::position::Valuation::Exit
-            },
-        }
-    }
-}
-
-impl LendingSpec {
-    /// The engine's lending pool settings these describe.
-    pub fn config(&self) -> levfarm_core::lending::LendingConfig {
-        let mut config = levfarm_core::lending::LendingConfig::new(self.rate_model.clone());
-        config.reserve_factor_bps = levfarm_core::math::Bps(self.reserve_factor_bps);
-        config
-    }
-}
-
-/// What other borrowers do: the utilization they keep the pools at, besides the position's own
-/// debt (which moves the rate on top).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
-pub enum UtilizationModel {
-    /// A fixed share of the supply is borrowed.
-    Constant { value: f64 },
-    /// Aave v2's daily utilization of a token (`bundled:aave_v2_utilization` covers
-    /// 2020-12 to 2022-07), per lending pool symbol. Outside the history, and in its launch
-    /// days, a mean-reverting process fitted to it carries it on (see `extended`).
-    History { path: String, symbols: BTreeMap<String, String> },
-    /// A mean-reverting process (Ornstein-Uhlenbeck on the log-odds), seeded.
-    MeanReverting { mean: f64, speed_per_year: f64, volatility: f64, seed: u64 },
-}
-
-/// Trading volume that pays the pool's fees.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
-pub enum VolumeModel {
-    /// No volume beyond the arbitrage.
-    None,
-    /// Each day a share of the pool's value trades, spread evenly over the bars.
-    Turnover { daily: f64 },
-    /// Volume in proportion to the bar's absolute return times the pool's value
-    /// (`volume = multiplier · |ln(p/p₋₁)| · TVL`) plus a floor of daily turnover.
-    Volatility { multiplier: f64, daily_floor: f64 },
-    /// Daily volume in the stable token from a file: a CSV with a time column and `column`.
-    /// Days outside the file's range trade `default_daily` of the pool's value.
-    /// `pair` picks one pair's rows from a file that holds several (a `pair` column).
-    /// `depth_column` names the observed pool's value (`reserveUSD`): each day's volume is then
-    /// scaled by the simulated pool's value over it, so that the simulated pool turns over what
-    /// the observed one did. Without it the volume is taken in absolute dollars, whatever the
-    /// simulated pool's size, and the results say so.
-    File {
-        path: String,
-        column: String,
-        default_daily: f64,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pair: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        depth_column: Option<String>,
-    },
-}
-
-/// The farm's rewards and the reward token's price.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct RewardSpec {
-    pub token: String,
-    /// Emission sized so that rewards pay this APR on the pool's value at the start.
-    pub apr: f64,
-    /// The reward token's price at the start, in the stable token.
-    pub price: f64,
-    pub price_path: RewardPricePath,
-}
-
-/// How the reward token's price moves.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
-pub enum RewardPricePath {
-    Constant,
-    /// Falls continuously by this share per year (0.5 halves it each year).
-    Decay {
-        per_year: f64,
-    },
-    /// From a file with a time column and `column`.
-    File {
-        path: String,
-        column: String,
-    },
-}
-
 /// The leveraged position.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -234,6 +63,9 @@ pub struct PositionSpec {
     pub borrow: BorrowSide,
     /// v3 only: the range's width in ticks, centred on the price at opening.
     pub range_width_ticks: i32,
+    /// The lending venue that lends to the position and whose leverage rules it follows:
+    /// `main` (`[market.lending]`, `[market.leverage]`) or a `[market.venues.NAME]`.
+    pub venue: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -379,94 +211,6 @@ impl Default for DataSpec {
     }
 }
 
-impl Default for MarketSpec {
-    fn default() -> Self {
-        let aave = |optimal, base, slope1, slope2| {
-            serde_json::from_value::<RateModel>(serde_json::json!({
-                "kind": "aave",
-                "optimal_usage_ratio_bps": optimal,
-                "base_variable_borrow_rate_bps": base,
-                "variable_rate_slope1_bps": slope1,
-                "variable_rate_slope2_bps": slope2,
-            }))
-            .expect("the default rate models are valid")
-        };
-        let lending = BTreeMap::from([
-            (
-                "USDC".to_string(),
-                LendingSpec {
-                    supply: 50_000_000.0,
-                    rate_model: aave(9000, 0, 400, 6000),
-                    reserve_factor_bps: 1000,
-                },
-            ),
-            (
-                "WETH".to_string(),
-                LendingSpec {
-                    supply: 50_000_000.0,
-                    rate_model: aave(8000, 0, 330, 8000),
-                    reserve_factor_bps: 1500,
-                },
-            ),
-        ]);
-        Self {
-            asset: "WETH".into(),
-            stable: "USDC".into(),
-            pool: PoolSpec::default(),
-            leverage: LeverageSpec::default(),
-            lending,
-            utilization: UtilizationModel::History {
-                path: "bundled:aave_v2_utilization".into(),
-                symbols: BTreeMap::from([
-                    ("USDC".to_string(), "USDC".to_string()),
-                    ("WETH".to_string(), "WETH".to_string()),
-                ]),
-            },
-            volume: VolumeModel::Turnover { daily: DEFAULT_DAILY_TURNOVER },
-            rewards: RewardSpec::default(),
-        }
-    }
-}
-
-/// Median daily volume over reserves of Uniswap v2 USDC/WETH in May 2022 (the bundled
-/// subgraph snapshots): the default share of the pool that trades each day.
-pub const DEFAULT_DAILY_TURNOVER: f64 = 0.10;
-
-impl Default for PoolSpec {
-    fn default() -> Self {
-        Self {
-            kind: PoolKind::ConstantProduct,
-            fee_bps: 30,
-            tvl: 100_000_000.0,
-            liquidity_width_ticks: 0,
-        }
-    }
-}
-
-impl Default for LeverageSpec {
-    fn default() -> Self {
-        Self {
-            work_factor_bps: 7000,
-            kill_factor_bps: 8333,
-            kill_prize_bps: 100,
-            kill_treasury_bps: 400,
-            reinvest_bounty_bps: 900,
-            valuation: "exit".into(),
-        }
-    }
-}
-
-impl Default for RewardSpec {
-    fn default() -> Self {
-        Self {
-            token: "FARM".into(),
-            apr: 0.05,
-            price: 1.0,
-            price_path: RewardPricePath::Decay { per_year: 0.5 },
-        }
-    }
-}
-
 impl Default for PositionSpec {
     fn default() -> Self {
         Self {
@@ -474,6 +218,7 @@ impl Default for PositionSpec {
             leverage: 3.0,
             borrow: BorrowSide::Stable,
             range_width_ticks: 4000,
+            venue: MAIN_VENUE.into(),
         }
     }
 }
@@ -596,60 +341,18 @@ impl Scenario {
         if !(p.leverage.is_finite() && (1.0..=20.0).contains(&p.leverage)) {
             return fail("position.leverage", format!("{} must be between 1 and 20", p.leverage));
         }
-        if !(m.pool.tvl.is_finite() && (1.0..=1e13).contains(&m.pool.tvl)) {
+        if let Err(e) = m.validate() {
+            return fail(&e.field, e.message);
+        }
+        let Some((leverage, lending)) = m.venue(&p.venue) else {
             return fail(
-                "market.pool.tvl",
-                format!("{} must be between 1 and 1e13 (numeraire)", m.pool.tvl),
-            );
-        }
-        if m.pool.fee_bps == 0 || m.pool.fee_bps >= 10_000 {
-            return fail(
-                "market.pool.fee_bps",
-                format!("{} must be between 1 and 9999", m.pool.fee_bps),
-            );
-        }
-        if m.pool.kind == PoolKind::V3 && ![1, 5, 30, 100].contains(&m.pool.fee_bps) {
-            return fail(
-                "market.pool.fee_bps",
-                format!("{} is not a v3 fee tier (1, 5, 30 or 100)", m.pool.fee_bps),
-            );
-        }
-        if m.asset == m.stable || m.asset.is_empty() || m.stable.is_empty() {
-            return fail("market.asset", "asset and stable must be two different symbols".into());
-        }
-        for (key, symbol) in [
-            ("market.asset", &m.asset),
-            ("market.stable", &m.stable),
-            ("market.rewards.token", &m.rewards.token),
-        ] {
-            if let Err(message) = check_symbol(symbol) {
-                return fail(key, message);
-            }
-        }
-        if m.rewards.token == m.asset || m.rewards.token == m.stable {
-            return fail("market.rewards.token", "must differ from the pool's two tokens".into());
-        }
-        let l = &m.leverage;
-        if l.work_factor_bps == 0 || l.kill_factor_bps >= 10_000 {
-            return fail(
-                "market.leverage",
+                "position.venue",
                 format!(
-                    "need 0 < work_factor_bps ({}) < kill_factor_bps ({}) < 10000",
-                    l.work_factor_bps, l.kill_factor_bps
+                    "{:?} is not a venue: use {MAIN_VENUE:?} or one of [market.venues]",
+                    p.venue
                 ),
             );
-        }
-        // The engine's own rules, checked here so that a value it would refuse is named by
-        // its key before any engine command runs.
-        if let Err(e) = l.config().validate() {
-            return fail(&engine_key("market.leverage", &e), e.to_string());
-        }
-        if l.valuation != "exit" && l.valuation != "oracle" {
-            return fail(
-                "market.leverage.valuation",
-                format!("{:?}: use \"exit\" or \"oracle\"", l.valuation),
-            );
-        }
+        };
         let needs: &[&str] = match p.borrow {
             _ if p.leverage == 1.0 => &[],
             BorrowSide::Stable => &[&m.stable],
@@ -657,96 +360,19 @@ impl Scenario {
             BorrowSide::Both => &[&m.asset, &m.stable],
         };
         for token in needs {
-            if !m.lending.contains_key(*token) {
+            if !lending.contains_key(*token) {
+                let table = match p.venue.as_str() {
+                    MAIN_VENUE => format!("market.lending.{token}"),
+                    venue => format!("market.venues.{venue}.lending.{token}"),
+                };
                 return fail(
                     "market.lending",
-                    format!(
-                        "the position borrows {token} but there is no [market.lending.{token}]"
-                    ),
-                );
-            }
-        }
-        for (token, spec) in &m.lending {
-            if token != &m.asset && token != &m.stable {
-                return fail(
-                    &format!("market.lending.{token}"),
-                    format!("lending pools are for {} or {}", m.asset, m.stable),
-                );
-            }
-            if !positive(spec.supply) || spec.supply > 1e13 {
-                return fail(
-                    &format!("market.lending.{token}.supply"),
-                    format!("{} must be above 0 and at most 1e13", spec.supply),
-                );
-            }
-            if let Err(e) = spec.rate_model.validate() {
-                return fail(&format!("market.lending.{token}.rate_model"), e.to_string());
-            }
-            if let Err(e) = spec.config().validate() {
-                return fail(&engine_key(&format!("market.lending.{token}"), &e), e.to_string());
-            }
-        }
-        match &m.utilization {
-            UtilizationModel::Constant { value } if !fraction(*value) => {
-                return fail("market.utilization.value", format!("{value} must be in [0, 1)"));
-            }
-            UtilizationModel::MeanReverting { mean, speed_per_year, volatility, .. }
-                if !(fraction(*mean)
-                    && positive(*speed_per_year)
-                    && volatility.is_finite()
-                    && *volatility >= 0.0) =>
-            {
-                return fail(
-                    "market.utilization",
-                    "mean in (0, 1), speed_per_year > 0 and volatility ≥ 0".into(),
-                );
-            }
-            _ => {}
-        }
-        match &m.volume {
-            VolumeModel::Turnover { daily }
-                if !(daily.is_finite() && *daily >= 0.0 && *daily <= 50.0) =>
-            {
-                return fail("market.volume.daily", format!("{daily} must be between 0 and 50"));
-            }
-            VolumeModel::Volatility { multiplier, daily_floor }
-                if !(multiplier.is_finite()
-                    && *multiplier >= 0.0
-                    && daily_floor.is_finite()
-                    && *daily_floor >= 0.0) =>
-            {
-                return fail("market.volume", "multiplier and daily_floor must be ≥ 0".into());
-            }
-            VolumeModel::File { default_daily, .. }
-                if !(default_daily.is_finite() && (0.0..=50.0).contains(default_daily)) =>
-            {
-                return fail(
-                    "market.volume.default_daily",
-                    format!("{default_daily} must be between 0 and 50"),
-                );
-            }
-            _ => {}
-        }
-        let r = &m.rewards;
-        if !(r.apr.is_finite() && (0.0..=100.0).contains(&r.apr)) {
-            return fail("market.rewards.apr", format!("{} must be between 0 and 100", r.apr));
-        }
-        if !positive(r.price) || r.price > 1e12 {
-            return fail(
-                "market.rewards.price",
-                format!("{} must be above 0 and at most 1e12", r.price),
-            );
-        }
-        if let RewardPricePath::Decay { per_year } = r.price_path {
-            if !fraction(per_year) {
-                return fail(
-                    "market.rewards.price_path.per_year",
-                    format!("{per_year} must be in [0, 1)"),
+                    format!("the position borrows {token} but there is no [{table}]"),
                 );
             }
         }
         let pr = &self.protection;
-        let max_ratio = l.kill_factor_bps as f64 / 1e4;
+        let max_ratio = leverage.kill_factor_bps as f64 / 1e4;
         let ratio_pair = |name: &str, trigger: f64, target: f64| -> Result<(), ScenarioError> {
             if !(fraction(target)
                 && target < trigger
@@ -830,15 +456,6 @@ impl Scenario {
                 format!("{h} must be between 1 and {MAX_HOURS} (100 years)"),
             );
         }
-        if !(0..=1_774_544).contains(&m.pool.liquidity_width_ticks) {
-            return fail(
-                "market.pool.liquidity_width_ticks",
-                format!(
-                    "{} must be between 0 (full range) and 1774544",
-                    m.pool.liquidity_width_ticks
-                ),
-            );
-        }
         if m.pool.kind == PoolKind::V3 && !(1..=1_774_544).contains(&p.range_width_ticks) {
             return fail(
                 "position.range_width_ticks",
@@ -868,17 +485,6 @@ impl Scenario {
 /// The longest interval in hours (or bars) a setting may name: 100 years of hours. Longer is
 /// a mistyped number, and would overflow the seconds it becomes.
 pub const MAX_HOURS: u64 = 24 * 365 * 100;
-
-/// A token symbol: 1 to 16 letters, digits, `.`, `-` or `_`.
-fn check_symbol(symbol: &str) -> Result<(), String> {
-    let ok = (1..=16).contains(&symbol.len())
-        && symbol.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{symbol:?} must be 1 to 16 letters, digits, '.', '-' or '_'"))
-    }
-}
 
 /// The scenario `tree` with the setting at `parts` replaced by `value` (`None` removes it),
 /// parsed back.
@@ -912,14 +518,6 @@ fn set_in(
         same_shape(&tree, &read, "").map_err(|(field, m)| format!("{field}: {m}"))?;
     }
     Ok(scenario)
-}
-
-/// The scenario key of the field an engine configuration error names, under `prefix`.
-fn engine_key(prefix: &str, error: &levfarm_core::Error) -> String {
-    match error {
-        levfarm_core::Error::InvalidConfig { field, .. } => format!("{prefix}.{field}"),
-        _ => prefix.to_string(),
-    }
 }
 
 /// Refuses a file whose values have another shape than the settings they fill: a table's

@@ -1,0 +1,395 @@
+//! levfarm-market: the market a scenario describes, shared by every use (backtest, risk,
+//! quote, the service and the command line).
+//!
+//! - [`MarketSpec`]: the tokens with their declared decimals, the AMM pool, the lending venues
+//!   (each with its lending pools and its leverage rules on the pool), and the actors outside
+//!   the position ([`actors`]): other borrowers' utilization, traders' volume, the farm's
+//!   reward token.
+//! - [`MarketSpec::validate`]: what the types cannot check, each refusal naming its key.
+//!
+//! The description is data: building it into the exact engine is the simulator's `World`.
+
+pub mod actors;
+pub mod pool;
+
+use std::collections::BTreeMap;
+
+use levfarm_core::rates::RateModel;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use actors::{
+    RewardPricePath, RewardSpec, UtilizationModel, VolumeModel, DEFAULT_DAILY_TURNOVER,
+};
+pub use pool::{LendingSpec, LeverageSpec, PoolKind, PoolSpec};
+
+/// The venue a position uses unless it names another: the market's own lending pools and
+/// leverage rules (`[market.lending]`, `[market.leverage]`).
+pub const MAIN_VENUE: &str = "main";
+
+/// Decimals of tokens that need no declaration: the contracts' own values on Ethereum
+/// mainnet (`FARM`, the default reward token, is levfarm's stand-in with 18).
+pub const WELL_KNOWN: [(&str, u8); 7] = [
+    ("WETH", 18),
+    ("WBTC", 8),
+    ("USDC", 6),
+    ("USDT", 6),
+    ("DAI", 18),
+    ("FARM", 18),
+    ("ETH", 18),
+];
+
+/// A token's declared properties.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSpec {
+    /// Decimals of the token's raw unit, as its contract declares (0 to 36).
+    pub decimals: u8,
+}
+
+/// A lending venue besides the main one: its own lending pools, and its own leverage rules on
+/// the pool (the main venue's when omitted).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct VenueSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leverage: Option<LeverageSpec>,
+    pub lending: BTreeMap<String, LendingSpec>,
+}
+
+/// A description that cannot be used: the dotted key and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: String,
+    pub message: String,
+}
+
+impl Invalid {
+    fn at(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// The market the position lives in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketSpec {
+    /// The volatile token (token0 of the pool); its price is the history's.
+    pub asset: String,
+    /// The stable token (token1), priced at 1.
+    pub stable: String,
+    /// Declared decimals by symbol. A well-known token ([`WELL_KNOWN`]) needs none; any other
+    /// token the market uses must be declared: nothing assumes 18 or 6.
+    pub tokens: BTreeMap<String, TokenSpec>,
+    pub pool: PoolSpec,
+    /// Leverage rules of the pool at the main venue.
+    pub leverage: LeverageSpec,
+    /// The main venue's lending pools, one per token symbol.
+    pub lending: BTreeMap<String, LendingSpec>,
+    /// Further lending venues by name, each with its own lending pools and leverage rules on
+    /// the pool. A position names its venue; `main` is the one above.
+    pub venues: BTreeMap<String, VenueSpec>,
+    pub utilization: UtilizationModel,
+    pub volume: VolumeModel,
+    pub rewards: RewardSpec,
+}
+
+impl Default for MarketSpec {
+    fn default() -> Self {
+        let aave = |optimal, base, slope1, slope2| {
+            serde_json::from_value::<RateModel>(serde_json::json!({
+                "kind": "aave",
+                "optimal_usage_ratio_bps": optimal,
+                "base_variable_borrow_rate_bps": base,
+                "variable_rate_slope1_bps": slope1,
+                "variable_rate_slope2_bps": slope2,
+            }))
+            .expect("the default rate models are valid")
+        };
+        let lending = BTreeMap::from([
+            (
+                "USDC".to_string(),
+                LendingSpec {
+                    supply: 50_000_000.0,
+                    rate_model: aave(9000, 0, 400, 6000),
+                    reserve_factor_bps: 1000,
+                },
+            ),
+            (
+                "WETH".to_string(),
+                LendingSpec {
+                    supply: 50_000_000.0,
+                    rate_model: aave(8000, 0, 330, 8000),
+                    reserve_factor_bps: 1500,
+                },
+            ),
+        ]);
+        Self {
+            asset: "WETH".into(),
+            stable: "USDC".into(),
+            tokens: BTreeMap::new(),
+            pool: PoolSpec::default(),
+            leverage: LeverageSpec::default(),
+            lending,
+            venues: BTreeMap::new(),
+            utilization: UtilizationModel::History {
+                path: "bundled:aave_v2_utilization".into(),
+                symbols: BTreeMap::from([
+                    ("USDC".to_string(), "USDC".to_string()),
+                    ("WETH".to_string(), "WETH".to_string()),
+                ]),
+            },
+            volume: VolumeModel::Turnover { daily: DEFAULT_DAILY_TURNOVER },
+            rewards: RewardSpec::default(),
+        }
+    }
+}
+
+
+impl MarketSpec {
+    /// The declared decimals of `symbol`: the `tokens` table, else [`WELL_KNOWN`].
+    pub fn decimals(&self, symbol: &str) -> Result<u8, Invalid> {
+        if let Some(token) = self.tokens.get(symbol) {
+            return Ok(token.decimals);
+        }
+        WELL_KNOWN.iter().find(|(s, _)| *s == symbol).map(|(_, d)| *d).ok_or_else(|| {
+            Invalid::at(
+                format!("market.tokens.{symbol}"),
+                format!(
+                    "{symbol} is not a well-known token: declare its decimals \
+                     ([market.tokens.{symbol}] decimals = ...)"
+                ),
+            )
+        })
+    }
+
+    /// The pool's tokens and the reward token, with their decimals: asset, stable, reward.
+    pub fn token_decimals(&self) -> Result<[(&str, u8); 3], Invalid> {
+        Ok([
+            (&self.asset, self.decimals(&self.asset)?),
+            (&self.stable, self.decimals(&self.stable)?),
+            (&self.rewards.token, self.decimals(&self.rewards.token)?),
+        ])
+    }
+
+    /// The venues by name, the main one first, each with its leverage rules and lending pools.
+    pub fn venues(&self) -> Vec<(&str, &LeverageSpec, &BTreeMap<String, LendingSpec>)> {
+        let mut all = vec![(MAIN_VENUE, &self.leverage, &self.lending)];
+        for (name, venue) in &self.venues {
+            all.push((name, venue.leverage.as_ref().unwrap_or(&self.leverage), &venue.lending));
+        }
+        all
+    }
+
+    /// A venue's leverage rules and lending pools, by name.
+    pub fn venue(
+        &self,
+        name: &str,
+    ) -> Option<(&LeverageSpec, &BTreeMap<String, LendingSpec>)> {
+        self.venues().into_iter().find(|(n, _, _)| *n == name).map(|(_, l, p)| (l, p))
+    }
+
+    /// Checks what the types cannot: ranges, orderings, symbols, declared decimals.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let fail = |field: &str, message: String| Err(Invalid::at(field, message));
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        let fraction = |v: f64| v.is_finite() && (0.0..1.0).contains(&v);
+        let m = self;
+        if !(m.pool.tvl.is_finite() && (1.0..=1e13).contains(&m.pool.tvl)) {
+            return fail(
+                "market.pool.tvl",
+                format!("{} must be between 1 and 1e13 (numeraire)", m.pool.tvl),
+            );
+        }
+        if m.pool.fee_bps == 0 || m.pool.fee_bps >= 10_000 {
+            return fail(
+                "market.pool.fee_bps",
+                format!("{} must be between 1 and 9999", m.pool.fee_bps),
+            );
+        }
+        if m.pool.kind == PoolKind::V3 && ![1, 5, 30, 100].contains(&m.pool.fee_bps) {
+            return fail(
+                "market.pool.fee_bps",
+                format!("{} is not a v3 fee tier (1, 5, 30 or 100)", m.pool.fee_bps),
+            );
+        }
+        if m.asset == m.stable || m.asset.is_empty() || m.stable.is_empty() {
+            return fail("market.asset", "asset and stable must be two different symbols".into());
+        }
+        for (key, symbol) in [
+            ("market.asset", &m.asset),
+            ("market.stable", &m.stable),
+            ("market.rewards.token", &m.rewards.token),
+        ] {
+            if let Err(message) = check_symbol(symbol) {
+                return fail(key, message);
+            }
+        }
+        if m.rewards.token == m.asset || m.rewards.token == m.stable {
+            return fail("market.rewards.token", "must differ from the pool's two tokens".into());
+        }
+        for (symbol, token) in &m.tokens {
+            if let Err(message) = check_symbol(symbol) {
+                return fail(&format!("market.tokens.{symbol}"), message);
+            }
+            if token.decimals > 36 {
+                return fail(
+                    &format!("market.tokens.{symbol}.decimals"),
+                    format!("{} must be between 0 and 36", token.decimals),
+                );
+            }
+        }
+        self.token_decimals()?;
+        for (name, _) in &m.venues {
+            if name == MAIN_VENUE {
+                return fail(
+                    "market.venues.main",
+                    "`main` is the venue of [market.lending] and [market.leverage]; name \
+                     another venue otherwise"
+                        .into(),
+                );
+            }
+            if let Err(message) = check_symbol(name) {
+                return fail(&format!("market.venues.{name}"), message);
+            }
+        }
+        for (venue, leverage, lending) in m.venues() {
+            let at = |key: &str| match venue {
+                MAIN_VENUE => format!("market.{key}"),
+                _ => format!("market.venues.{venue}.{key}"),
+            };
+            check_leverage(leverage, &at("leverage"))?;
+            for (token, spec) in lending {
+                let key = at(&format!("lending.{token}"));
+                if token != &m.asset && token != &m.stable {
+                    return fail(&key, format!("lending pools are for {} or {}", m.asset, m.stable));
+                }
+                if !positive(spec.supply) || spec.supply > 1e13 {
+                    return fail(
+                        &format!("{key}.supply"),
+                        format!("{} must be above 0 and at most 1e13", spec.supply),
+                    );
+                }
+                if let Err(e) = spec.rate_model.validate() {
+                    return fail(&format!("{key}.rate_model"), e.to_string());
+                }
+                if let Err(e) = spec.config().validate() {
+                    return fail(&engine_key(&key, &e), e.to_string());
+                }
+            }
+        }
+        match &m.utilization {
+            UtilizationModel::Constant { value } if !fraction(*value) => {
+                return fail("market.utilization.value", format!("{value} must be in [0, 1)"));
+            }
+            UtilizationModel::MeanReverting { mean, speed_per_year, volatility, .. }
+                if !(fraction(*mean)
+                    && positive(*speed_per_year)
+                    && volatility.is_finite()
+                    && *volatility >= 0.0) =>
+            {
+                return fail(
+                    "market.utilization",
+                    "mean in (0, 1), speed_per_year > 0 and volatility ≥ 0".into(),
+                );
+            }
+            _ => {}
+        }
+        match &m.volume {
+            VolumeModel::Turnover { daily }
+                if !(daily.is_finite() && *daily >= 0.0 && *daily <= 50.0) =>
+            {
+                return fail("market.volume.daily", format!("{daily} must be between 0 and 50"));
+            }
+            VolumeModel::Volatility { multiplier, daily_floor }
+                if !(multiplier.is_finite()
+                    && *multiplier >= 0.0
+                    && daily_floor.is_finite()
+                    && *daily_floor >= 0.0) =>
+            {
+                return fail("market.volume", "multiplier and daily_floor must be ≥ 0".into());
+            }
+            VolumeModel::File { default_daily, .. }
+                if !(default_daily.is_finite() && (0.0..=50.0).contains(default_daily)) =>
+            {
+                return fail(
+                    "market.volume.default_daily",
+                    format!("{default_daily} must be between 0 and 50"),
+                );
+            }
+            _ => {}
+        }
+        let r = &m.rewards;
+        if !(r.apr.is_finite() && (0.0..=100.0).contains(&r.apr)) {
+            return fail("market.rewards.apr", format!("{} must be between 0 and 100", r.apr));
+        }
+        if !positive(r.price) || r.price > 1e12 {
+            return fail(
+                "market.rewards.price",
+                format!("{} must be above 0 and at most 1e12", r.price),
+            );
+        }
+        if let RewardPricePath::Decay { per_year } = r.price_path {
+            if !fraction(per_year) {
+                return fail(
+                    "market.rewards.price_path.per_year",
+                    format!("{per_year} must be in [0, 1)"),
+                );
+            }
+        }
+        if !(0..=1_774_544).contains(&m.pool.liquidity_width_ticks) {
+            return fail(
+                "market.pool.liquidity_width_ticks",
+                format!(
+                    "{} must be between 0 (full range) and 1774544",
+                    m.pool.liquidity_width_ticks
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A venue's leverage rules, checked as the engine would, each refusal naming its key.
+fn check_leverage(l: &LeverageSpec, key: &str) -> Result<(), Invalid> {
+    if l.work_factor_bps == 0 || l.kill_factor_bps >= 10_000 {
+        return Err(Invalid::at(
+            key,
+            format!(
+                "need 0 < work_factor_bps ({}) < kill_factor_bps ({}) < 10000",
+                l.work_factor_bps, l.kill_factor_bps
+            ),
+        ));
+    }
+    // The engine's own rules, checked here so that a value it would refuse is named by its
+    // key before any engine command runs.
+    if let Err(e) = l.config().validate() {
+        return Err(Invalid::at(engine_key(key, &e), e.to_string()));
+    }
+    if l.valuation != "exit" && l.valuation != "oracle" {
+        return Err(Invalid::at(
+            format!("{key}.valuation"),
+            format!("{:?}: use \"exit\" or \"oracle\"", l.valuation),
+        ));
+    }
+    Ok(())
+}
+
+/// The key of the field an engine configuration error names, under `prefix`.
+pub fn engine_key(prefix: &str, error: &levfarm_core::Error) -> String {
+    match error {
+        levfarm_core::Error::InvalidConfig { field, .. } => format!("{prefix}.{field}"),
+        _ => prefix.to_string(),
+    }
+}
+
+/// A token symbol or venue name: 1 to 16 letters, digits, `.`, `-` or `_`.
+pub fn check_symbol(symbol: &str) -> Result<(), String> {
+    let ok = (1..=16).contains(&symbol.len())
+        && symbol.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{symbol:?} must be 1 to 16 letters, digits, '.', '-' or '_'"))
+    }
+}

@@ -1,0 +1,113 @@
+//! An AMM pool and a venue's leverage rules and lending pools, as a scenario describes them.
+
+use levfarm_core::rates::RateModel;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The AMM pool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolSpec {
+    /// `constant_product` (Uniswap v2 style) or `v3` (concentrated liquidity).
+    pub kind: PoolKind,
+    /// Swap fee in basis points (v3: 5, 30 or 100).
+    pub fee_bps: u32,
+    /// Value locked at the start, in the stable token, split evenly between the two tokens.
+    pub tvl: f64,
+    /// v3 only: the width, in ticks, of the background liquidity around the price
+    /// (0 = full range).
+    pub liquidity_width_ticks: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolKind {
+    ConstantProduct,
+    V3,
+}
+
+/// The pool's leverage rules (Alpaca's worker config), in basis points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LeverageSpec {
+    /// Opening needs debt ≤ value · work factor.
+    pub work_factor_bps: u32,
+    /// Liquidatable when debt > value · kill factor.
+    pub kill_factor_bps: u32,
+    /// Liquidator's bounty, of what the liquidation realises.
+    pub kill_prize_bps: u32,
+    /// Treasury's fee, of what the liquidation realises.
+    pub kill_treasury_bps: u32,
+    /// Keeper's bounty, of the rewards it reinvests.
+    pub reinvest_bounty_bps: u32,
+    /// `exit` (after price impact) or `oracle` (fair LP price).
+    pub valuation: String,
+}
+
+/// A lending pool: its depositors' supply and its rate model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LendingSpec {
+    /// Value supplied by lenders at the start, in the stable token.
+    pub supply: f64,
+    /// The rate model, as in `levfarm exec`'s `create_lending_pool`
+    /// (`{ kind = "aave", optimal_usage_ratio_bps = 9000, ... }`).
+    #[schemars(with = "serde_json::Value")]
+    pub rate_model: RateModel,
+    #[serde(default)]
+    pub reserve_factor_bps: u32,
+}
+
+impl LeverageSpec {
+    /// The engine's leverage rules these settings describe (no minimum debt).
+    pub fn config(&self) -> levfarm_core::position::LeverageConfig {
+        use levfarm_core::math::Bps;
+        levfarm_core::position::LeverageConfig {
+            work_factor_bps: Bps(self.work_factor_bps),
+            kill_factor_bps: Bps(self.kill_factor_bps),
+            kill_prize_bps: Bps(self.kill_prize_bps),
+            kill_treasury_bps: Bps(self.kill_treasury_bps),
+            reinvest_bounty_bps: Bps(self.reinvest_bounty_bps),
+            min_debt: alloy_primitives::U256::ZERO,
+            valuation: if self.valuation == "oracle" {
+                levfarm_core::position::Valuation::Oracle
+            } else {
+                levfarm_core::position::Valuation::Exit
+            },
+        }
+    }
+}
+
+impl LendingSpec {
+    /// The engine's lending pool settings these describe.
+    pub fn config(&self) -> levfarm_core::lending::LendingConfig {
+        let mut config = levfarm_core::lending::LendingConfig::new(self.rate_model.clone());
+        config.reserve_factor_bps = levfarm_core::math::Bps(self.reserve_factor_bps);
+        config
+    }
+}
+
+impl Default for PoolSpec {
+    fn default() -> Self {
+        Self {
+            kind: PoolKind::ConstantProduct,
+            fee_bps: 30,
+            tvl: 100_000_000.0,
+            liquidity_width_ticks: 0,
+        }
+    }
+}
+
+impl Default for LeverageSpec {
+    fn default() -> Self {
+        Self {
+            work_factor_bps: 7000,
+            kill_factor_bps: 8333,
+            kill_prize_bps: 100,
+            kill_treasury_bps: 400,
+            reinvest_bounty_bps: 900,
+            valuation: "exit".into(),
+        }
+    }
+}
+
