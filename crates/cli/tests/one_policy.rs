@@ -85,6 +85,7 @@ fn service(bt: &Backtest) -> (State, Acted, Vec<(i64, String)>) {
         leverage_bps: 30_000,
         borrow: Borrow::Stable,
         range_width_ticks: None,
+        venue: None,
     };
     let Reply::Position(id) = apply(&mut state, Action::Open { account: alice, spec }) else {
         panic!("no position")

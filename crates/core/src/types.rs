@@ -134,6 +134,49 @@ pub mod dec {
 /// events and balances copy them without allocating.
 pub type Name = compact_str::CompactString;
 
+/// A lending venue: a protocol with its own lending pools (one per token) and its own leverage
+/// rules on the AMM pools it offers. Everything that names no venue is at [`Venue::MAIN`], so
+/// a market with one venue never mentions it (in commands, events or JSON).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Venue(pub Name);
+
+impl Venue {
+    /// The venue of the market's own lending pools and of each pool's own leverage rules.
+    pub const MAIN: &'static str = "main";
+
+    pub fn main() -> Self {
+        Self(Name::const_new(Self::MAIN))
+    }
+
+    /// Whether this is the main venue (serialized fields skip it).
+    pub fn is_main(&self) -> bool {
+        self.0 == Self::MAIN
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Venue {
+    fn default() -> Self {
+        Self::main()
+    }
+}
+
+impl std::fmt::Display for Venue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Venue {
+    fn from(name: &str) -> Self {
+        Self(name.into())
+    }
+}
+
 /// Who holds a balance, a supply share, a debt or a farm stake: a user account or a
 /// leveraged position.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -91,4 +91,3 @@ impl Default for RewardSpec {
         }
     }
 }
-

@@ -29,15 +29,8 @@ pub const MAIN_VENUE: &str = "main";
 
 /// Decimals of tokens that need no declaration: the contracts' own values on Ethereum
 /// mainnet (`FARM`, the default reward token, is levfarm's stand-in with 18).
-pub const WELL_KNOWN: [(&str, u8); 7] = [
-    ("WETH", 18),
-    ("WBTC", 8),
-    ("USDC", 6),
-    ("USDT", 6),
-    ("DAI", 18),
-    ("FARM", 18),
-    ("ETH", 18),
-];
+pub const WELL_KNOWN: [(&str, u8); 7] =
+    [("WETH", 18), ("WBTC", 8), ("USDC", 6), ("USDT", 6), ("DAI", 18), ("FARM", 18), ("ETH", 18)];
 
 /// A token's declared properties.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -145,7 +138,6 @@ impl Default for MarketSpec {
     }
 }
 
-
 impl MarketSpec {
     /// The declared decimals of `symbol`: the `tokens` table, else [`WELL_KNOWN`].
     pub fn decimals(&self, symbol: &str) -> Result<u8, Invalid> {
@@ -182,10 +174,7 @@ impl MarketSpec {
     }
 
     /// A venue's leverage rules and lending pools, by name.
-    pub fn venue(
-        &self,
-        name: &str,
-    ) -> Option<(&LeverageSpec, &BTreeMap<String, LendingSpec>)> {
+    pub fn venue(&self, name: &str) -> Option<(&LeverageSpec, &BTreeMap<String, LendingSpec>)> {
         self.venues().into_iter().find(|(n, _, _)| *n == name).map(|(_, l, p)| (l, p))
     }
 
@@ -262,7 +251,10 @@ impl MarketSpec {
             for (token, spec) in lending {
                 let key = at(&format!("lending.{token}"));
                 if token != &m.asset && token != &m.stable {
-                    return fail(&key, format!("lending pools are for {} or {}", m.asset, m.stable));
+                    return fail(
+                        &key,
+                        format!("lending pools are for {} or {}", m.asset, m.stable),
+                    );
                 }
                 if !positive(spec.supply) || spec.supply > 1e13 {
                     return fail(

@@ -183,13 +183,14 @@ impl Setup {
         check_supported(scenario)?;
         let w = &opened.world;
         let m = &w.market;
-        let (u0, u1) = (1e18, 1e6);
+        // The declared decimals: raw units of asset, stable and reward per whole token.
+        let [u0, u1, u2] = w.units.map(|u| crate::v3::u256_to_f64(u));
         let route = &m.amm_pool(REWARD_POOL)?.amm;
         let (debt_side, debt_unit, debt_token) = match scenario.position.borrow {
             BorrowSide::Asset => (0, u0, &w.asset),
             _ => (1, u1, &w.stable),
         };
-        let lending: &LendingPool = m.lending(debt_token)?;
+        let lending: &LendingPool = m.lending_at(&w.venue, debt_token)?;
         let id = opened.position;
         let position = m
             .positions()
@@ -256,7 +257,7 @@ impl Setup {
         let start = State {
             pool,
             staked,
-            rx: f(route.reserve0, u0),
+            rx: f(route.reserve0, u2),
             ry: f(route.reserve1, u1),
             cash: f(lending.cash, debt_unit),
             scaled_total: f(lending.total_debt_scaled, debt_unit),
@@ -269,13 +270,13 @@ impl Setup {
             pending: 0.0,
             wallet_stable: f(m.balance(&owner, &w.stable), u1),
             wallet_asset: f(m.balance(&owner, &w.asset), u0),
-            wallet_reward: f(m.balance(&owner, &w.reward), u0),
+            wallet_reward: f(m.balance(&owner, &w.reward), u2),
             gas: world::wad_to_f64(opened.gas),
             open: true,
             bad_debt: 0.0,
             now: m.time,
         };
-        let l = &scenario.market.leverage;
+        let l = &scenario.leverage();
         let reward_fee = route.fee;
         Ok(Setup {
             fee,
@@ -283,7 +284,7 @@ impl Setup {
             start,
             rate_model: lending.config.rate_model.clone(),
             reserve_factor: lending.config.reserve_factor_bps,
-            emission: farm.map_or(0.0, |f_| f(f_.reward_per_second, u0)),
+            emission: farm.map_or(0.0, |f_| f(f_.reward_per_second, u2)),
             kill_bps: l.kill_factor_bps as f64,
             work_bps: l.work_factor_bps as f64,
             prize: l.kill_prize_bps as f64 / 1e4,

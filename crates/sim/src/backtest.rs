@@ -359,6 +359,7 @@ impl<'s> Runner<'s> {
                         account: OWNER.into(),
                         token: stable.clone(),
                         amount: Amount(equity),
+                        venue: w.lending_venue(&stable),
                     })?;
                     Ok(format!("supplied {} {stable}", spec.equity))
                 })?;
@@ -586,7 +587,7 @@ impl<'s> Runner<'s> {
     fn liquidate(&mut self, t: i64, price: U256) -> Result<(), SimError> {
         let Some(id) = self.position else { return Ok(()) };
         let health = self.world.market.position_health(id)?;
-        let kill = self.scenario.market.leverage.kill_factor_bps as u64;
+        let kill = self.scenario.leverage().kill_factor_bps as u64;
         if health.debt_ratio_bps > kill {
             let detail = format!(
                 "debt ratio {:.2}% above the kill factor {:.2}%",
@@ -804,8 +805,8 @@ impl<'s> Runner<'s> {
             ratio = Some(h.debt_ratio_bps);
             leverage = Some(h.leverage_bps);
             debt_value = Some(h.debt_value);
-            let work = self.scenario.market.leverage.work_factor_bps as u64;
-            let kill = self.scenario.market.leverage.kill_factor_bps as u64;
+            let work = self.scenario.leverage().work_factor_bps as u64;
+            let kill = self.scenario.leverage().kill_factor_bps as u64;
             if h.debt_ratio_bps >= work {
                 self.bars_above_work += 1;
             }
@@ -830,7 +831,7 @@ impl<'s> Runner<'s> {
         let borrow_rate = self
             .world
             .market
-            .lending(&self.world.stable)
+            .lending_at(&self.world.lending_venue(&self.world.stable), &self.world.stable)
             .map(|l| l.borrow_rate.0)
             .unwrap_or(U256::ZERO);
         self.samples.push(Sample {
@@ -883,9 +884,9 @@ pub(crate) fn adjust_utilization(
     dt: f64,
 ) -> Result<(), SimError> {
     let demand = Holder::Account(DEMAND.into());
-    for token in world.lending.clone() {
+    for (venue, token) in world.lending.clone() {
         let Some(target_u) = utilization.at(&token, t, dt) else { continue };
-        let pool = world.market.lending(&token)?;
+        let pool = world.market.lending_at(&venue, &token)?;
         let total = pool.cash + pool.total_debt()?;
         let debt = pool.debt_at(&demand, world.market.time)?;
         let target = world::wad_from_f64(target_u).map(|u| {
@@ -900,6 +901,7 @@ pub(crate) fn adjust_utilization(
                     account: DEMAND.into(),
                     token: token.clone(),
                     amount: Amount(amount),
+                    venue: venue.clone(),
                 })?;
             }
         } else if debt > target + band {
@@ -908,6 +910,7 @@ pub(crate) fn adjust_utilization(
                 account: DEMAND.into(),
                 token: token.clone(),
                 amount: Some(Amount(amount)),
+                venue: venue.clone(),
             })?;
         }
     }
@@ -941,6 +944,7 @@ pub(crate) fn open(
             borrow0,
             borrow1,
             min_lp: None,
+            venue: w.venue.clone(),
         })?,
         PoolKind::V3 => {
             let entry = w.market.v3_amm_pool(POOL)?;
@@ -959,6 +963,7 @@ pub(crate) fn open(
                 borrow0,
                 borrow1,
                 min_liquidity: None,
+                venue: w.venue.clone(),
             })?
         }
     }
@@ -1092,7 +1097,7 @@ fn snapshot_of(world: &World, position: Option<u64>, gas: U256) -> Result<Snapsh
         m.balance(&owner, &world.stable),
         m.balance(&owner, &world.reward),
     ];
-    let supplied = match m.lending(&world.stable) {
+    let supplied = match m.lending_at(&world.lending_venue(&world.stable), &world.stable) {
         Ok(pool) => pool.supply_at(&owner, m.time)?,
         Err(_) => U256::ZERO,
     };

@@ -143,7 +143,7 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
     let m = &w.market;
     let health = m.position_health(id)?;
     let liq = m.liquidation_prices(id)?;
-    let lev = &scenario.market.leverage;
+    let lev = &scenario.leverage();
     let q = [m.quote(&asset)?, m.quote(&stable)?];
     let inventory = m.position_inventory(id)?;
     let equity_after = value_f(health.value_oracle) - value_f(health.debt_value)
@@ -162,7 +162,7 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
     let volatility = recent_volatility(prices);
     let lvr_year = volatility * volatility / 8.0 * full_range_value(&inventory, q)?;
     let rate = |token: &str| {
-        m.lending(token)
+        m.lending_at(&w.venue, token)
             .map_or(0.0, |l| world::wad_to_f64(l.borrow_rate.0 / U256::from(1_000_000_000u64)))
     };
     let (rate_asset, rate_stable) = (rate(&asset), rate(&stable));
@@ -282,7 +282,7 @@ fn max_openable(
     scenario: &crate::Scenario,
 ) -> Result<(f64, f64), SimError> {
     let spec = &scenario.position;
-    let limit = 1e4 / f64::from(10_000 - scenario.market.leverage.work_factor_bps.min(9_999));
+    let limit = 1e4 / f64::from(10_000 - scenario.leverage().work_factor_bps.min(9_999));
     let opens = |hundredths: u32| {
         let mut w = world.clone();
         let (x, kind) = (f64::from(hundredths) / 100.0, w.kind);

@@ -319,6 +319,11 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// The leverage rules the position follows: its venue's.
+    pub fn leverage(&self) -> &LeverageSpec {
+        self.market.venue(&self.position.venue).map_or(&self.market.leverage, |(l, _)| l)
+    }
+
     /// Checks what the types cannot: ranges, orderings, required pools.
     pub fn validate(&self, source_name: &str) -> Result<(), ScenarioError> {
         let fail = |field: &str, message: String| {

@@ -7,7 +7,7 @@ use levfarm_core::market::Event;
 use levfarm_core::position::range::{oracle_sqrt_price, TickRange};
 use levfarm_core::position::LeverageConfig;
 use levfarm_core::price::Price;
-use levfarm_core::types::{Amount, Name};
+use levfarm_core::types::{Amount, Name, Venue};
 use levfarm_core::{Command, Holder, Market};
 
 use crate::scenario::{PoolKind, Scenario};
@@ -40,10 +40,12 @@ pub struct World {
     pub stable: Name,
     pub reward: Name,
     pub kind: PoolKind,
-    /// `10^decimals` of asset, stable, reward.
+    /// `10^decimals` of asset, stable, reward, as the scenario declares them.
     pub units: [U256; 3],
-    /// Lending pools the other borrowers use, by token.
-    pub lending: Vec<Name>,
+    /// Lending pools the other borrowers use: by venue (the main one first), then token.
+    pub lending: Vec<(Venue, Name)>,
+    /// The venue the scenario's position borrows from.
+    pub venue: Venue,
     events: Vec<Event>,
 }
 
@@ -52,62 +54,77 @@ impl World {
     /// a run of `seconds`.
     pub fn build(scenario: &Scenario, price: Price, seconds: u64) -> Result<World, SimError> {
         let m = &scenario.market;
+        let invalid =
+            |e: levfarm_market::Invalid| SimError::Scenario(format!("{}: {}", e.field, e.message));
+        let decimals = m.token_decimals().map_err(invalid)?;
+        let unit = |d: u8| U256::from(10u64).pow(U256::from(d));
+        let venues = m.venues();
         let mut world = World {
             market: Market::new(),
             asset: m.asset.as_str().into(),
             stable: m.stable.as_str().into(),
             reward: m.rewards.token.as_str().into(),
             kind: m.pool.kind,
-            units: [
-                U256::from(10u64).pow(U256::from(18)),
-                U256::from(1_000_000u64),
-                U256::from(10u64).pow(U256::from(18)),
-            ],
-            lending: m.lending.keys().map(|k| k.as_str().into()).collect(),
+            units: decimals.map(|(_, d)| unit(d)),
+            lending: venues
+                .iter()
+                .flat_map(|(v, _, pools)| {
+                    pools.keys().map(|t| (Venue::from(*v), t.as_str().into()))
+                })
+                .collect(),
+            venue: Venue::from(scenario.position.venue.as_str()),
             events: Vec::with_capacity(64),
         };
         let (asset, stable, reward) =
             (world.asset.clone(), world.stable.clone(), world.reward.clone());
-        for (symbol, decimals) in
-            [(&asset, 18u8), (&stable, 6), (&reward, 18), (&COLLATERAL.into(), 18)]
-        {
-            world.run(Command::CreateToken { symbol: symbol.clone(), decimals })?;
+        for (symbol, decimals) in decimals.into_iter().chain([(COLLATERAL, 18)]) {
+            world.run(Command::CreateToken { symbol: symbol.into(), decimals })?;
         }
         world.set_price(&asset, price)?;
         world.set_price(&stable, Price(levfarm_core::math::WAD))?;
         world.set_price(&reward, price_from_f64(m.rewards.price)?)?;
         world.set_price(&COLLATERAL.into(), Price(levfarm_core::math::WAD))?;
 
-        // Other borrowers post a collateral nobody else uses, so their loans never interact
-        // with the position's.
-        let mut coll = levfarm_core::lending::LendingConfig::new(
-            m.lending.values().next().map(|l| l.rate_model.clone()).ok_or_else(|| {
-                SimError::Scenario("market.lending: at least one lending pool is needed".into())
-            })?,
-        );
-        coll.ltv_bps = levfarm_core::math::Bps(9000);
-        coll.liquidation_threshold_bps = levfarm_core::math::Bps(9500);
-        world.run(Command::CreateLendingPool { token: COLLATERAL.into(), config: coll })?;
-        let huge = world.value_to_amount(COLLATERAL, 1e13)?;
-        world.mint(DEMAND, COLLATERAL, huge)?;
-        world.run(Command::Supply {
-            account: DEMAND.into(),
-            token: COLLATERAL.into(),
-            amount: Amount(huge),
-        })?;
-
-        for (token, spec) in &m.lending {
-            let config = spec.config();
-            world.run(Command::CreateLendingPool { token: token.as_str().into(), config })?;
-            let supply = world.value_to_amount(token, spec.supply)?;
-            world.mint(LENDER, token, supply)?;
-            world.run(Command::Supply {
-                account: LENDER.into(),
-                token: token.as_str().into(),
-                amount: Amount(supply),
+        for (name, _, lending) in &venues {
+            let venue = Venue::from(*name);
+            // Other borrowers post a collateral nobody else uses, so their loans never
+            // interact with the position's.
+            let Some(first) = lending.values().next() else { continue };
+            let mut coll = levfarm_core::lending::LendingConfig::new(first.rate_model.clone());
+            coll.ltv_bps = levfarm_core::math::Bps(9000);
+            coll.liquidation_threshold_bps = levfarm_core::math::Bps(9500);
+            world.run(Command::CreateLendingPool {
+                token: COLLATERAL.into(),
+                venue: venue.clone(),
+                config: coll,
             })?;
-            // Enough to repay the other borrowers' interest for any run.
-            world.mint(DEMAND, token, supply)?;
+            let huge = world.value_to_amount(COLLATERAL, 1e13)?;
+            world.mint(DEMAND, COLLATERAL, huge)?;
+            world.run(Command::Supply {
+                account: DEMAND.into(),
+                token: COLLATERAL.into(),
+                amount: Amount(huge),
+                venue: venue.clone(),
+            })?;
+
+            for (token, spec) in *lending {
+                let config = spec.config();
+                world.run(Command::CreateLendingPool {
+                    token: token.as_str().into(),
+                    venue: venue.clone(),
+                    config,
+                })?;
+                let supply = world.value_to_amount(token, spec.supply)?;
+                world.mint(LENDER, token, supply)?;
+                world.run(Command::Supply {
+                    account: LENDER.into(),
+                    token: token.as_str().into(),
+                    amount: Amount(supply),
+                    venue: venue.clone(),
+                })?;
+                // Enough to repay the other borrowers' interest for any run.
+                world.mint(DEMAND, token, supply)?;
+            }
         }
 
         let leverage = m.leverage.config();
@@ -165,6 +182,15 @@ impl World {
                     amount1: Some(Amount(amount1)),
                 })?;
             }
+        }
+
+        // The other venues' leverage rules on the pool.
+        for (name, rules, _) in venues.iter().skip(1) {
+            world.run(Command::SetVenueLeverage {
+                venue: Venue::from(*name),
+                pool: POOL.into(),
+                leverage: rules.config(),
+            })?;
         }
 
         // The reward token's market, deep enough that selling a position's rewards is cheap.
@@ -282,6 +308,15 @@ impl World {
             self.run_outside(Command::Arbitrage { account: ARB.into(), pool: pool.into() })?;
         }
         self.run(Command::Accrue {})
+    }
+
+    /// Where the owner's `token` is lent and borrowed: the position's venue when it lends
+    /// `token`, the main venue otherwise.
+    pub fn lending_venue(&self, token: &str) -> Venue {
+        match self.market.lending_at(&self.venue, token) {
+            Ok(_) => self.venue.clone(),
+            Err(_) => Venue::main(),
+        }
     }
 
     /// The events of the last command.

@@ -11,7 +11,7 @@ use crate::lending::LendingConfig;
 use crate::orders::OrderKind;
 use crate::position::{ExitMode, LeverageConfig};
 use crate::price::Price;
-use crate::types::{Amount, Name};
+use crate::types::{Amount, Name, Venue};
 
 /// Declares [`Command`] and its externally tagged twin from one list of variants.
 macro_rules! commands {
@@ -109,19 +109,46 @@ commands! {
     AdvanceTime { seconds: u64 },
     /// Brings every lending pool's indices up to now and reports the interest.
     Accrue {},
-    /// Opens the lending pool of a token.
+    /// Opens the lending pool of a token at a venue (the main one when omitted).
     CreateLendingPool {
         token: Name,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
         #[serde(flatten)]
         config: LendingConfig,
     },
-    Supply { account: Name, token: Name, amount: Amount },
+    Supply {
+        account: Name,
+        token: Name,
+        amount: Amount,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
+    },
     /// Withdraws `amount`, or the whole supply when it is omitted.
-    Withdraw { account: Name, token: Name, amount: Option<Amount> },
+    Withdraw {
+        account: Name,
+        token: Name,
+        amount: Option<Amount>,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
+    },
     /// Borrows against supplied collateral (Aave style; needs `ltv_bps` on the collateral).
-    Borrow { account: Name, token: Name, amount: Amount },
+    /// An account's collateral backs its debt at the same venue only.
+    Borrow {
+        account: Name,
+        token: Name,
+        amount: Amount,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
+    },
     /// Repays `amount`, or the whole debt when it is omitted.
-    Repay { account: Name, token: Name, amount: Option<Amount> },
+    Repay {
+        account: Name,
+        token: Name,
+        amount: Option<Amount>,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
+    },
     /// Aave-style liquidation of an account's collateralized debt.
     LiquidateAccount {
         liquidator: Name,
@@ -130,6 +157,8 @@ commands! {
         collateral_token: Name,
         /// Most debt to repay; omitted means as much as the close factor allows.
         debt_to_cover: Option<Amount>,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
     },
     /// Opens a constant-product pool with its leverage rules.
     CreatePool {
@@ -141,6 +170,10 @@ commands! {
         protocol_fee_divisor: Option<u32>,
         leverage: LeverageConfig,
     },
+    /// A venue other than the main one offers leverage on a pool, with its own rules. Positions
+    /// opened at the venue borrow from its lending pools and follow these rules; the pool's
+    /// own rules are the main venue's.
+    SetVenueLeverage { venue: Venue, pool: Name, leverage: LeverageConfig },
     AddLiquidity { account: Name, pool: Name, amount0: Amount, amount1: Amount, min_liquidity: Option<Amount> },
     RemoveLiquidity { account: Name, pool: Name, liquidity: Amount },
     Swap { account: Name, pool: Name, token_in: Name, amount_in: Amount, min_amount_out: Option<Amount> },
@@ -165,6 +198,9 @@ commands! {
         #[serde(default)]
         borrow1: Amount,
         min_lp: Option<Amount>,
+        /// The venue that lends to the position and whose leverage rules it follows.
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
     },
     /// Opens a leveraged range position on a v3 pool: equity and debt in either or both tokens,
     /// swapped through the pool to the mix that mints the most liquidity in
@@ -183,6 +219,8 @@ commands! {
         #[serde(default)]
         borrow1: Amount,
         min_liquidity: Option<Amount>,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
     },
     /// Moves a range position to a range of `width` ticks (its current width when omitted)
     /// centred on the pool's tick: burn and collect, swap to the new mix, mint; debt unchanged.

@@ -7,7 +7,7 @@ use crate::math::Ray;
 use crate::position::liquidation_price::LiquidationPrices;
 use crate::position::{PositionHealth, TickRange};
 use crate::price::Price;
-use crate::types::{Amount, Holder, Name, SignedAmount};
+use crate::types::{Amount, Holder, Name, SignedAmount, Venue};
 
 /// Something that happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,32 +43,44 @@ pub enum Event {
         to_treasury: Amount,
         liquidity_index: Ray,
         borrow_index: Ray,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
     },
     LendingPoolCreated {
         token: Name,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
     },
     Supplied {
         account: Name,
         token: Name,
         amount: Amount,
         shares: Amount,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
     },
     Withdrawn {
         account: Name,
         token: Name,
         amount: Amount,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
     },
     Borrowed {
         borrower: Holder,
         token: Name,
         amount: Amount,
         debt_shares: Amount,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
     },
     Repaid {
         borrower: Holder,
         token: Name,
         amount: Amount,
         remaining_debt: Amount,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
     },
     /// Rates after a change to a lending pool's cash or debt.
     RatesUpdated {
@@ -76,6 +88,8 @@ pub enum Event {
         utilization: Ray,
         borrow_rate: Ray,
         supply_rate: Ray,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
     },
     AccountLiquidated {
         liquidator: Name,
@@ -86,11 +100,19 @@ pub enum Event {
         collateral_seized: Amount,
         protocol_fee: Amount,
         bad_debt: Amount,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
     },
     BadDebt {
         borrower: Holder,
         token: Name,
         amount: Amount,
+        #[serde(default, skip_serializing_if = "Venue::is_main")]
+        venue: Venue,
+    },
+    VenueLeverageSet {
+        venue: Venue,
+        pool: Name,
     },
     PoolCreated {
         pool: Name,

@@ -198,7 +198,7 @@ impl Market {
         let due = match self.position_health(id) {
             Ok(health) => self
                 .position(id)
-                .and_then(|p| self.leverage_of(&p.pool))
+                .and_then(|p| self.leverage_for(p))
                 .map(|l| health.debt_ratio_bps > u64::from(l.kill_factor_bps.0)),
             Err(e) => Err(e),
         };

@@ -15,7 +15,7 @@ use super::position_ops::share;
 use super::{Event, Market};
 use crate::math::{mul_div, percent_div, percent_mul, Bps, WAD};
 use crate::position::ExitMode;
-use crate::types::{Amount, Holder};
+use crate::types::{Amount, Holder, Venue};
 use crate::Error;
 
 /// Aave: below this health factor the whole debt may be liquidated at once.
@@ -32,8 +32,9 @@ impl Market {
     ) -> Result<(), Error> {
         let position = self.open_position_ref(id)?.clone();
         let tokens = self.pool_tokens(&position.pool)?;
-        let leverage = self.leverage_of(&position.pool)?.clone();
-        self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
+        let leverage = self.leverage_for(&position)?.clone();
+        let venue = &position.venue;
+        self.accrue_tokens(venue, &[&tokens[0], &tokens[1]], ev)?;
         let health_before = self.position_health(id)?;
         let kill = leverage.kill_factor_bps.0;
         if health_before.within(kill)? {
@@ -61,8 +62,8 @@ impl Market {
             self.transfer(&holder, &Holder::Treasury, &tokens[i], out.fee[i], ev)?;
             let rest = back[i] - out.prize[i] - out.fee[i];
             out.repaid[i] = rest.min(debt[i]);
-            self.repay_for(&holder, &tokens[i], out.repaid[i], ev)?;
-            out.bad_debt[i] = self.write_off(&holder, &tokens[i], ev)?;
+            self.repay_for(venue, &holder, &tokens[i], out.repaid[i], ev)?;
+            out.bad_debt[i] = self.write_off(venue, &holder, &tokens[i], ev)?;
         }
         if let Some(p) = self.positions.get_mut(&id) {
             p.open = false;
@@ -91,11 +92,12 @@ impl Market {
     /// Writes off what `holder` still owes in `token` as the pool's bad debt.
     fn write_off(
         &mut self,
+        venue: &Venue,
         holder: &Holder,
         token: &str,
         ev: &mut Vec<Event>,
     ) -> Result<U256, Error> {
-        let Ok(pool) = self.lending_pool_mut(token) else { return Ok(U256::ZERO) };
+        let Ok(pool) = self.lending_pool_mut(venue, token) else { return Ok(U256::ZERO) };
         if pool.debt_shares(holder).is_zero() {
             return Ok(U256::ZERO);
         }
@@ -104,13 +106,16 @@ impl Market {
             borrower: holder.clone(),
             token: token.into(),
             amount: Amount(amount),
+            venue: venue.clone(),
         });
-        self.rates_event(token, ev)?;
+        self.rates_event(venue, token, ev)?;
         Ok(amount)
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn liquidate_account(
         &mut self,
+        venue: &Venue,
         liquidator: &str,
         borrower: &str,
         debt_token: &str,
@@ -119,15 +124,15 @@ impl Market {
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
         self.accrue_all(ev)?;
-        let status = self.account_status(borrower)?;
+        let status = self.account_status_at(venue, borrower)?;
         let health_factor_wad = status.health_factor_wad()?;
         if health_factor_wad >= WAD {
             return Err(Error::AccountHealthy { account: borrower.into(), health_factor_wad });
         }
         let (victim, hunter) =
             (Holder::Account(borrower.into()), Holder::Account(liquidator.into()));
-        let debt = self.lending_pool(debt_token)?.debt_of(&victim)?;
-        let collateral = self.lending_pool(collateral_token)?.supply_balance(&victim)?;
+        let debt = self.lending_pool(venue, debt_token)?.debt_of(&victim)?;
+        let collateral = self.lending_pool(venue, collateral_token)?.supply_balance(&victim)?;
         if debt.is_zero() || collateral.is_zero() {
             return Err(Error::invalid(format!(
                 "account {borrower:?} has no {debt_token} debt or no {collateral_token} collateral"
@@ -140,16 +145,22 @@ impl Market {
         };
         let max_debt = percent_mul(debt, close_factor)?;
         let to_cover = debt_to_cover.unwrap_or(max_debt).min(max_debt);
-        let seizure = self.collateral_for(debt_token, collateral_token, to_cover, collateral)?;
+        let seizure =
+            self.collateral_for(venue, debt_token, collateral_token, to_cover, collateral)?;
         self.ledger.debit(&hunter, debt_token, seizure.debt)?;
-        self.lending_pool_mut(debt_token)?.repay(&victim, seizure.debt)?;
-        let pool = self.lending_pool_mut(collateral_token)?;
+        self.lending_pool_mut(venue, debt_token)?.repay(&victim, seizure.debt)?;
+        let pool = self.lending_pool_mut(venue, collateral_token)?;
         pool.transfer_supply(&victim, &hunter, seizure.collateral - seizure.protocol_fee)?;
         pool.transfer_supply(&victim, &Holder::Treasury, seizure.protocol_fee)?;
         let mut bad_debt = U256::ZERO;
-        if self.account_status(borrower)?.collateral_value.is_zero() {
-            for token in self.lending_pools().map(|(t, _)| t.clone()).collect::<Vec<_>>() {
-                bad_debt += self.write_off(&victim, &token, ev)?;
+        if self.account_status_at(venue, borrower)?.collateral_value.is_zero() {
+            let tokens: Vec<_> = self
+                .lending_pools()
+                .filter(|(_, v, _)| *v == venue)
+                .map(|(t, _, _)| t.clone())
+                .collect();
+            for token in tokens {
+                bad_debt += self.write_off(venue, &victim, &token, ev)?;
             }
         }
         ev.push(Event::AccountLiquidated {
@@ -161,20 +172,22 @@ impl Market {
             collateral_seized: Amount(seizure.collateral),
             protocol_fee: Amount(seizure.protocol_fee),
             bad_debt: Amount(bad_debt),
+            venue: venue.clone(),
         });
-        self.rates_event(debt_token, ev)
+        self.rates_event(venue, debt_token, ev)
     }
 
     /// Aave `_calculateAvailableCollateralToLiquidate`.
     fn collateral_for(
         &self,
+        venue: &Venue,
         debt_token: &str,
         collateral_token: &str,
         to_cover: U256,
         balance: U256,
     ) -> Result<Seizure, Error> {
         let (qd, qc) = (self.quote(debt_token)?, self.quote(collateral_token)?);
-        let config = &self.lending_pool(collateral_token)?.config;
+        let config = &self.lending_pool(venue, collateral_token)?.config;
         let bonus = config.liquidation_bonus_bps;
         // baseCollateral = debtPrice · debtToCover · collateralUnit / (collateralPrice · debtUnit)
         let base = mul_div(mul_div(qd.price_wad, to_cover, qd.unit)?, qc.unit, qc.price_wad)?;

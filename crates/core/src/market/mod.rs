@@ -46,7 +46,7 @@ use crate::farm::Farm;
 use crate::lending::LendingPool;
 use crate::position::valuation::Quote;
 use crate::position::{LeverageConfig, Position, TickRange};
-use crate::types::{Holder, Name};
+use crate::types::{Holder, Name, Venue};
 use crate::Error;
 
 /// A registered token.
@@ -56,14 +56,14 @@ pub struct Token {
 }
 
 /// A token as the market keeps it: decimals, `10^decimals`, its oracle price once set, and
-/// its lending pool once created.
+/// its lending pools, by venue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct TokenState {
     symbol: Name,
     decimals: u8,
     unit: U256,
     price_wad: Option<U256>,
-    lending: Option<LendingPool>,
+    lending: BTreeMap<Venue, LendingPool>,
 }
 
 /// A constant-product pool with its leverage rules and optional farm.
@@ -108,6 +108,9 @@ pub struct Market {
     /// Protection orders, by id; never removed, so an id is never reused.
     #[serde(default)]
     orders: BTreeMap<u64, crate::orders::Order>,
+    /// Leverage rules of the venues other than the main one, by venue and pool.
+    #[serde(default)]
+    venue_leverage: BTreeMap<Venue, BTreeMap<Name, LeverageConfig>>,
 }
 
 impl Market {
@@ -166,14 +169,20 @@ impl Market {
                 self.transfer_between(from, to, token, amount.0, ev)
             }
             C::Accrue {} => self.accrue_all(ev),
-            C::CreateLendingPool { token, config } => self.create_lending_pool(token, config, ev),
-            C::Supply { account, token, amount } => self.supply(account, token, amount.0, ev),
-            C::Withdraw { account, token, amount } => {
-                self.withdraw(account, token, amount.map(|a| a.0), ev)
+            C::CreateLendingPool { token, venue, config } => {
+                self.create_lending_pool(venue, token, config, ev)
             }
-            C::Borrow { account, token, amount } => self.borrow(account, token, amount.0, ev),
-            C::Repay { account, token, amount } => {
-                self.repay(account, token, amount.map(|a| a.0), ev)
+            C::Supply { account, token, amount, venue } => {
+                self.supply(venue, account, token, amount.0, ev)
+            }
+            C::Withdraw { account, token, amount, venue } => {
+                self.withdraw(venue, account, token, amount.map(|a| a.0), ev)
+            }
+            C::Borrow { account, token, amount, venue } => {
+                self.borrow(venue, account, token, amount.0, ev)
+            }
+            C::Repay { account, token, amount, venue } => {
+                self.repay(venue, account, token, amount.map(|a| a.0), ev)
             }
             C::LiquidateAccount {
                 liquidator,
@@ -181,7 +190,9 @@ impl Market {
                 debt_token,
                 collateral_token,
                 debt_to_cover,
+                venue,
             } => self.liquidate_account(
+                venue,
                 liquidator,
                 borrower,
                 debt_token,
@@ -191,6 +202,9 @@ impl Market {
             ),
             C::CreatePool { pool, token0, token1, fee_bps, protocol_fee_divisor, leverage } => self
                 .create_pool(pool, token0, token1, *fee_bps, *protocol_fee_divisor, leverage, ev),
+            C::SetVenueLeverage { venue, pool, leverage } => {
+                self.set_venue_leverage(venue, pool, leverage, ev)
+            }
             C::AddLiquidity { account, pool, amount0, amount1, min_liquidity } => self
                 .add_liquidity(
                     account,
@@ -220,8 +234,9 @@ impl Market {
                 self.account_stake(account, pool, amount.0, StakeMove::Unstake, ev)
             }
             C::Harvest { account, pool } => self.harvest(account, pool, ev),
-            C::OpenPosition { owner, pool, equity0, equity1, borrow0, borrow1, min_lp } => self
-                .open_position(
+            C::OpenPosition { owner, pool, equity0, equity1, borrow0, borrow1, min_lp, venue } => {
+                self.open_position(
+                    venue,
                     owner,
                     pool,
                     None,
@@ -229,7 +244,8 @@ impl Market {
                     [borrow0.0, borrow1.0],
                     min_lp.map(|a| a.0),
                     ev,
-                ),
+                )
+            }
             C::OpenRangePosition {
                 owner,
                 pool,
@@ -240,7 +256,9 @@ impl Market {
                 borrow0,
                 borrow1,
                 min_liquidity,
+                venue,
             } => self.open_position(
+                venue,
                 owner,
                 pool,
                 Some(TickRange { tick_lower: *tick_lower, tick_upper: *tick_upper }),
@@ -407,7 +425,7 @@ impl Market {
             decimals,
             unit,
             price_wad: None,
-            lending: None,
+            lending: BTreeMap::new(),
         });
         ev.push(Event::TokenCreated { symbol: symbol.into(), decimals });
         Ok(())
@@ -446,29 +464,42 @@ impl Market {
         self.pools.get_mut(id).ok_or_else(|| Error::unknown("pool", id))
     }
 
-    pub(crate) fn lending_pool(&self, token: &str) -> Result<&LendingPool, Error> {
-        self.lending_of(token).ok_or_else(|| Error::unknown("lending pool for token", token))
+    pub(crate) fn lending_pool(&self, venue: &Venue, token: &str) -> Result<&LendingPool, Error> {
+        self.lending_of(venue, token).ok_or_else(|| no_lending(venue, token))
     }
 
-    pub(crate) fn lending_pool_mut(&mut self, token: &str) -> Result<&mut LendingPool, Error> {
+    pub(crate) fn lending_pool_mut(
+        &mut self,
+        venue: &Venue,
+        token: &str,
+    ) -> Result<&mut LendingPool, Error> {
         let id = self.token_ids.get(token).copied();
-        id.and_then(|id| self.tokens[id].lending.as_mut())
-            .ok_or_else(|| Error::unknown("lending pool for token", token))
+        id.and_then(|id| self.tokens[id].lending.get_mut(venue))
+            .ok_or_else(|| no_lending(venue, token))
     }
 
-    /// The lending pool of `token`, if the token and its pool exist.
-    pub(crate) fn lending_of(&self, token: &str) -> Option<&LendingPool> {
-        self.tokens[*self.token_ids.get(token)?].lending.as_ref()
+    /// The lending pool of `token` at `venue`, if the token and its pool exist.
+    pub(crate) fn lending_of(&self, venue: &Venue, token: &str) -> Option<&LendingPool> {
+        self.tokens[*self.token_ids.get(token)?].lending.get(venue)
     }
 
-    /// Every lending pool, in token order.
-    pub(crate) fn lending_pools(&self) -> impl Iterator<Item = (&Name, &LendingPool)> {
-        self.token_ids
-            .iter()
-            .filter_map(|(token, &id)| Some((token, self.tokens[id].lending.as_ref()?)))
+    /// Every lending pool, by token and then venue.
+    pub(crate) fn lending_pools(&self) -> impl Iterator<Item = (&Name, &Venue, &LendingPool)> {
+        self.token_ids.iter().flat_map(|(token, &id)| {
+            self.tokens[id].lending.iter().map(move |(venue, pool)| (token, venue, pool))
+        })
     }
 
     pub(crate) fn position(&self, id: u64) -> Result<&Position, Error> {
         self.positions.get(&id).ok_or_else(|| Error::unknown("position", id.to_string()))
+    }
+}
+
+/// The error for a lending pool that does not exist, naming the venue unless it is the main one.
+fn no_lending(venue: &Venue, token: &str) -> Error {
+    if venue.is_main() {
+        Error::unknown("lending pool for token", token)
+    } else {
+        Error::unknown("lending pool for token", format!("{token} at venue {venue}"))
     }
 }

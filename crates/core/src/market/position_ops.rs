@@ -13,13 +13,14 @@ use crate::position::valuation::plan_swap;
 use crate::position::{
     range, BorrowSide, ExitMode, LeverageConfig, Position, PositionHealth, TickRange,
 };
-use crate::types::{Amount, Holder, Name};
+use crate::types::{Amount, Holder, Name, Venue};
 use crate::Error;
 
 impl Market {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn open_position(
         &mut self,
+        venue: &Venue,
         owner: &str,
         pool_id: &str,
         range: Option<TickRange>,
@@ -29,7 +30,7 @@ impl Market {
         ev: &mut Vec<Event>,
     ) -> Result<(), Error> {
         let tokens = self.pool_tokens(pool_id)?;
-        self.leverage_of(pool_id)?;
+        self.leverage_at(venue, pool_id)?;
         match (range, self.v3_pools.get(pool_id)) {
             (Some(range), Some(entry)) => {
                 entry.pool.check_ticks(range.tick_lower, range.tick_upper)?
@@ -65,12 +66,13 @@ impl Market {
             range,
             opened_at: self.time,
             open: true,
+            venue: venue.clone(),
         };
         self.positions.insert(id, position);
-        self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
+        self.accrue_tokens(venue, &[&tokens[0], &tokens[1]], ev)?;
         for i in 0..2 {
             self.transfer(&Holder::Account(owner.into()), &holder, &tokens[i], equity[i], ev)?;
-            self.borrow_for(&holder, &tokens[i], borrow[i], ev)?;
+            self.borrow_for(venue, &holder, &tokens[i], borrow[i], ev)?;
         }
         let amounts = [equity[0].add_or(borrow[0], "open")?, equity[1].add_or(borrow[1], "open")?];
         let lp = self.zap_position(id, amounts, ev)?;
@@ -142,7 +144,7 @@ impl Market {
         if amounts == [U256::ZERO; 2] {
             return Err(Error::invalid("add_collateral needs amount0 or amount1"));
         }
-        self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
+        self.accrue_tokens(&position.venue, &[&tokens[0], &tokens[1]], ev)?;
         let before = self.position_health(id)?;
         for i in 0..2 {
             self.transfer(
@@ -162,7 +164,7 @@ impl Market {
                 before.value, after.value
             )));
         }
-        let kill = self.leverage_of(&position.pool)?.kill_factor_bps.0;
+        let kill = self.leverage_for(&position)?.kill_factor_bps.0;
         let limit = kill.saturating_sub(ADD_COLLATERAL_MARGIN_BPS);
         if !after.within(limit)? {
             return Err(Error::AddCollateralMargin {
@@ -191,10 +193,10 @@ impl Market {
         if borrow == [U256::ZERO; 2] {
             return Err(Error::invalid("borrow_more needs borrow0 or borrow1"));
         }
-        self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
+        self.accrue_tokens(&position.venue, &[&tokens[0], &tokens[1]], ev)?;
         let holder = Holder::Position(id);
         for i in 0..2 {
-            self.borrow_for(&holder, &tokens[i], borrow[i], ev)?;
+            self.borrow_for(&position.venue, &holder, &tokens[i], borrow[i], ev)?;
         }
         let lp = self.zap_position(id, borrow, ev)?;
         if let Some(min) = min_lp.filter(|m| lp < *m) {
@@ -230,7 +232,7 @@ impl Market {
                 position.lp
             )));
         }
-        self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
+        self.accrue_tokens(&position.venue, &[&tokens[0], &tokens[1]], ev)?;
         let before = self.position_health(id)?;
         let holdings = self.unwind(id, lp_out, ev)?;
         let debt = self.position_debt(self.position(id)?)?;
@@ -238,7 +240,7 @@ impl Market {
         let holdings = self.exit_swap(id, holdings, targets, mode, ev)?;
         let repaid = [0, 1].map(|i| holdings[i].min(targets[i]));
         for i in 0..2 {
-            self.repay_for(&Holder::Position(id), &tokens[i], repaid[i], ev)?;
+            self.repay_for(&position.venue, &Holder::Position(id), &tokens[i], repaid[i], ev)?;
         }
         let fully = self.position(id)?.lp.is_zero();
         let health = if fully {
@@ -302,7 +304,7 @@ impl Market {
             let fee_side = tokens.iter().position(|t| *t == reward).map_or(U256::ZERO, |i| fees[i]);
             rewards = self.ledger.balance(&holder, &reward) - fee_side;
             if !rewards.is_zero() {
-                bounty = self.leverage_of(&position.pool)?.reinvest_bounty_bps.of_floor(rewards)?;
+                bounty = self.leverage_for(&position)?.reinvest_bounty_bps.of_floor(rewards)?;
                 self.transfer(&holder, &Holder::Account(caller.into()), &reward, bounty, ev)?;
                 let (side, amount) =
                     self.sell_rewards_into(&position.pool, &holder, &reward, rewards - bounty, ev)?;
@@ -543,7 +545,7 @@ impl Market {
     /// Minimum debt and work factor: what any open or adjustment must leave.
     fn check_work(&self, id: u64) -> Result<PositionHealth, Error> {
         let position = self.position(id)?;
-        let leverage = self.leverage_of(&position.pool)?;
+        let leverage = self.leverage_for(&position)?;
         let health = self.position_health(id)?;
         for (i, token) in self.pool_tokens(&position.pool)?.into_iter().enumerate() {
             if !health.debt[i].is_zero() && health.debt[i] < leverage.min_debt {
@@ -607,8 +609,26 @@ impl Market {
         Ok([entry.token0.clone(), entry.token1.clone()])
     }
 
-    /// The leverage rules of a pool of either kind; a v3 pool created without them has none.
-    pub(crate) fn leverage_of(&self, pool_id: &str) -> Result<&LeverageConfig, Error> {
+    /// The leverage rules a position follows: its venue's on its pool.
+    pub(crate) fn leverage_for(&self, position: &Position) -> Result<&LeverageConfig, Error> {
+        self.leverage_at(&position.venue, &position.pool)
+    }
+
+    /// The leverage rules of a pool of either kind at `venue`: the pool's own at the main
+    /// venue (a v3 pool created without them has none), the venue's elsewhere.
+    pub(crate) fn leverage_at(
+        &self,
+        venue: &Venue,
+        pool_id: &str,
+    ) -> Result<&LeverageConfig, Error> {
+        if !venue.is_main() {
+            self.pool_tokens(pool_id)?;
+            return self.venue_leverage.get(venue).and_then(|p| p.get(pool_id)).ok_or_else(|| {
+                Error::invalid(format!(
+                    "venue {venue} offers no leverage on pool {pool_id}: set_venue_leverage first"
+                ))
+            });
+        }
         if let Some(pool) = self.pools.get(pool_id) {
             return Ok(&pool.leverage);
         }

@@ -138,9 +138,9 @@ impl Market {
         let position = self.owned_position(caller, id)?;
         let from = expect_range(&position)?;
         let tokens = self.pool_tokens(&position.pool)?;
-        self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
+        self.accrue_tokens(&position.venue, &[&tokens[0], &tokens[1]], ev)?;
         let before = self.position_health(id)?;
-        let kill = self.leverage_of(&position.pool)?.kill_factor_bps.0;
+        let kill = self.leverage_for(&position)?.kill_factor_bps.0;
         let pool = &self.v3_pool(&position.pool)?.pool;
         let width = width.unwrap_or(from.tick_upper - from.tick_lower);
         if width <= 0 {
@@ -210,7 +210,7 @@ impl Market {
     ) -> Result<(), Error> {
         let position = self.owned_position(caller, id)?;
         let tokens = self.pool_tokens(&position.pool)?;
-        self.accrue_tokens(&[&tokens[0], &tokens[1]], ev)?;
+        self.accrue_tokens(&position.venue, &[&tokens[0], &tokens[1]], ev)?;
         let before = self.position_health(id)?;
         let fees = self.collect_fees(&position, ev)?;
         let rewards = self.harvest_position(&position, ev)?;

@@ -9,7 +9,7 @@ use crate::math::{mul_div, mul_div_rounding_up, percent_mul, CheckedOps, RAY, WA
 use crate::position::liquidation_price::{self, LiquidationPrices};
 use crate::position::{range, valuation};
 use crate::position::{Position, PositionHealth};
-use crate::types::{Amount, Holder, Name};
+use crate::types::{Amount, Holder, Name, Venue};
 use crate::Error;
 
 /// An Aave-style account's collateral and debt, numeraire 1e18.
@@ -58,11 +58,17 @@ impl Totals {
 }
 
 impl Market {
-    /// An account's Aave-style collateral and debt as of now.
+    /// An account's Aave-style collateral and debt at the main venue, as of now.
     pub fn account_status(&self, account: &str) -> Result<AccountStatus, Error> {
+        self.account_status_at(&Venue::main(), account)
+    }
+
+    /// An account's Aave-style collateral and debt at `venue` as of now: collateral backs
+    /// debt at its own venue only.
+    pub fn account_status_at(&self, venue: &Venue, account: &str) -> Result<AccountStatus, Error> {
         let holder = Holder::Account(account.into());
         let mut s = AccountStatus::default();
-        for (token, pool) in self.lending_pools() {
+        for (token, _, pool) in self.lending_pools().filter(|(_, v, _)| *v == venue) {
             let (liquidity_index, borrow_index) = pool.indices_at(self.time)?;
             let supplied = mul_div(pool.supply_shares(&holder), liquidity_index.0, RAY)?;
             let owed = mul_div_rounding_up(pool.debt_shares(&holder), borrow_index.0, RAY)?;
@@ -98,7 +104,7 @@ impl Market {
         let holder = Holder::Position(position.id);
         let mut debt = [U256::ZERO; 2];
         for (i, id) in token_ids.into_iter().enumerate() {
-            if let Some(lending) = &self.tokens[id].lending {
+            if let Some(lending) = self.tokens[id].lending.get(&position.venue) {
                 debt[i] = lending.debt_at(&holder, self.time)?;
             }
         }
@@ -109,7 +115,7 @@ impl Market {
     pub fn position_health(&self, id: u64) -> Result<PositionHealth, Error> {
         let position = self.position(id)?;
         if let Some((entry, key)) = self.range_of(position)? {
-            let leverage = self.leverage_of(&position.pool)?;
+            let leverage = self.leverage_for(position)?;
             let quotes = [self.quote_of(entry.token_ids[0])?, self.quote_of(entry.token_ids[1])?];
             let debt = self.debt_in(position, entry.token_ids)?;
             return range::assess_range(&entry.pool, &key, debt, quotes, leverage.valuation);
@@ -117,13 +123,24 @@ impl Market {
         let pool = self.pool(&position.pool)?;
         let quotes = self.pool_quotes(pool)?;
         let debt = self.debt_in(position, pool.token_ids)?;
-        valuation::assess(&pool.amm, position.lp, debt, quotes, pool.leverage.valuation)
+        valuation::assess(
+            &pool.amm,
+            position.lp,
+            debt,
+            quotes,
+            self.leverage_for(position)?.valuation,
+        )
+    }
+
+    /// The leverage rules a position follows: its venue's on its pool.
+    pub fn leverage_rules(&self, id: u64) -> Result<&crate::position::LeverageConfig, Error> {
+        self.leverage_for(self.position(id)?)
     }
 
     /// Token0 prices below and above which the position becomes liquidatable.
     pub fn liquidation_prices(&self, id: u64) -> Result<LiquidationPrices, Error> {
         let position = self.position(id)?;
-        let kill = self.leverage_of(&position.pool)?.kill_factor_bps.0;
+        let kill = self.leverage_for(position)?.kill_factor_bps.0;
         self.ratio_prices(id, u64::from(kill))
     }
 
@@ -133,7 +150,7 @@ impl Market {
         let ratio = u32::try_from(ratio_bps).unwrap_or(u32::MAX);
         let position = self.position(id)?;
         if let Some((entry, key)) = self.range_of(position)? {
-            let leverage = self.leverage_of(&position.pool)?;
+            let leverage = self.leverage_for(position)?;
             let quotes = [self.quote_of(entry.token_ids[0])?, self.quote_of(entry.token_ids[1])?];
             let debt = self.debt_in(position, entry.token_ids)?;
             let valuation = leverage.valuation;
@@ -154,7 +171,7 @@ impl Market {
             position.lp,
             debt,
             quotes,
-            pool.leverage.valuation,
+            self.leverage_for(position)?.valuation,
             ratio,
         )
     }
@@ -163,7 +180,7 @@ impl Market {
     /// pool arbitraged to it, everything else as it is.
     pub fn health_at_price(&self, id: u64, price0: U256) -> Result<PositionHealth, Error> {
         let position = self.position(id)?;
-        let leverage = self.leverage_of(&position.pool)?;
+        let leverage = self.leverage_for(position)?;
         let (quotes, debt) = match self.range_of(position)? {
             Some((entry, _)) => (
                 [self.quote_of(entry.token_ids[0])?, self.quote_of(entry.token_ids[1])?],
@@ -243,8 +260,13 @@ impl Market {
 
     /// Where every unit of `token` is.
     pub fn totals(&self, token: &str) -> Totals {
-        let lending_cash = self.lending_of(token).map(|p| p.cash).unwrap_or_default();
-        let bad_debt = self.lending_of(token).map(|p| p.bad_debt).unwrap_or_default();
+        let (mut lending_cash, mut bad_debt) = (U256::ZERO, U256::ZERO);
+        if let Some(&id) = self.token_ids.get(token) {
+            for pool in self.tokens[id].lending.values() {
+                lending_cash = lending_cash.saturating_add(pool.cash);
+                bad_debt = bad_debt.saturating_add(pool.bad_debt);
+            }
+        }
         let mut amm = U256::ZERO;
         let mut farms = U256::ZERO;
         for entry in self.v3_pools.values() {
@@ -280,6 +302,11 @@ impl Market {
         }
     }
 
+    /// A registered token's declared decimals.
+    pub fn token_decimals(&self, symbol: &str) -> Result<u8, Error> {
+        Ok(self.tokens[self.token_id(symbol)?].decimals)
+    }
+
     /// Registered token symbols.
     pub fn token_symbols(&self) -> impl Iterator<Item = &Name> {
         self.token_ids.keys()
@@ -295,9 +322,18 @@ impl Market {
         self.v3_pool(id)
     }
 
-    /// The lending pool of a token.
+    /// The lending pool of a token at the main venue.
     pub fn lending(&self, token: &str) -> Result<&crate::lending::LendingPool, Error> {
-        self.lending_pool(token)
+        self.lending_pool(&Venue::main(), token)
+    }
+
+    /// The lending pool of a token at a venue.
+    pub fn lending_at(
+        &self,
+        venue: &Venue,
+        token: &str,
+    ) -> Result<&crate::lending::LendingPool, Error> {
+        self.lending_pool(venue, token)
     }
 
     pub(super) fn inspect_position(&self, id: u64) -> Result<Event, Error> {
@@ -316,7 +352,7 @@ impl Market {
             pending_rewards: Amount(pending),
             health: self.position_health(id)?,
             liquidation_prices: self.liquidation_prices(id)?,
-            max_leverage_bps: self.leverage_of(&position.pool)?.max_leverage_bps(),
+            max_leverage_bps: self.leverage_for(position)?.max_leverage_bps(),
             range: position.range,
             in_range: match position.range {
                 Some(range) => Some(range.contains(self.v3_pool(&position.pool)?.pool.tick)),
@@ -356,6 +392,8 @@ pub struct V3PoolSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LendingSummary {
     pub token: Name,
+    #[serde(default, skip_serializing_if = "Venue::is_main")]
+    pub venue: Venue,
     pub cash: Amount,
     pub total_debt: Amount,
     pub utilization: crate::math::Ray,
@@ -399,9 +437,10 @@ impl Market {
     pub fn summary(&self) -> Result<Summary, Error> {
         let tokens = self.token_ids.keys().map(|t| self.totals(t)).collect();
         let mut lending = Vec::new();
-        for (token, pool) in self.lending_pools() {
+        for (token, venue, pool) in self.lending_pools() {
             lending.push(LendingSummary {
                 token: token.clone(),
+                venue: venue.clone(),
                 cash: Amount(pool.cash),
                 total_debt: Amount(pool.total_debt()?),
                 utilization: pool.utilization()?,

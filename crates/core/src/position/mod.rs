@@ -51,4 +51,7 @@ pub struct Position {
     pub range: Option<TickRange>,
     pub opened_at: u64,
     pub open: bool,
+    /// The venue that lent to it and whose leverage rules it follows.
+    #[serde(default, skip_serializing_if = "crate::types::Venue::is_main")]
+    pub venue: crate::types::Venue,
 }

@@ -72,6 +72,11 @@ pub struct Open {
     /// v3 pools only: the range's width in ticks.
     #[serde(default)]
     pub range_width_ticks: Option<i32>,
+    /// The lending venue to borrow from (`GET /v1/market` lists them); the market's default
+    /// venue when omitted.
+    #[serde(default)]
+    #[schema(example = "main")]
+    pub venue: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -141,6 +146,7 @@ fn spec(o: Open) -> Result<OpenSpec, Error> {
         leverage_bps: leverage_bps(&o.leverage)?,
         borrow: o.borrow,
         range_width_ticks: o.range_width_ticks,
+        venue: o.venue,
     })
 }
 

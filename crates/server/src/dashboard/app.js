@@ -7,7 +7,6 @@
   // ---------------------------------------------------------------- constants and state
 
   const TOKEN_KEY = 'levfarm.token';
-  const DECIMALS = { WETH: 18, USDC: 6, FARM: 18 };
   const SHOWN_DP = { USDC: 2 };            // digits shown per token (others: 4)
   const WAD_DIGITS = 18;                   // 1e18-scaled values: prices, numeraire dollars
   const RAY_DIGITS = 27;                   // 1e27 = 100%
@@ -125,10 +124,14 @@
     const v = big(bps);
     return v === null ? '—' : fmtScaled(v, 4, 2) + 'x';
   }
-  function decimalsOf(token) { return DECIMALS[token] ?? 18; }
+  /** A token's declared decimals, as the market reports them; null before it has. */
+  function decimalsOf(token) {
+    const known = state.market && (state.market.tokens || []).find((t) => t.symbol === token);
+    return known ? known.decimals : null;
+  }
   function fmtToken(raw, token, dp) {
     const v = big(raw);
-    if (v === null) return '—';
+    if (v === null || decimalsOf(token) === null) return '—';
     return fmtScaled(v, decimalsOf(token), dp ?? (SHOWN_DP[token] ?? 4));
   }
   /** "pos"/"neg" for a 1e18 dollar value, by what is shown: $0.00 gets no colour. */
@@ -157,7 +160,9 @@
 
   /** Whole-unit user input ("1000", "2.5") to raw units as a decimal string; null if invalid. */
   function wholeToRaw(text, token) {
-    const v = parseDecimal(text, decimalsOf(token));
+    const decimals = decimalsOf(token);
+    if (decimals === null) return null;
+    const v = parseDecimal(text, decimals);
     if (v === null || v < 0n) return null;
     return v.toString();
   }
@@ -475,8 +480,32 @@
     }
     if (lp.price) mergePricePoints([{ time: lp.time, price: lp.price }]);
     fixProvisionalPoints(m.time);
+    renderOpenForm(m);
     renderMarket();
     if (newPrice && prev && !fromFetch) Quote.refresh();
+  }
+
+  /** The open form speaks the market's tokens and offers its lending venues. */
+  function renderOpenForm(m) {
+    $('#open-equity-label').textContent = `Equity (${m.stable})`;
+    const borrow = $('#open-borrow');
+    borrow.options[0].textContent = `${m.stable} (long)`;
+    borrow.options[1].textContent = `${m.asset} (short)`;
+    const venues = m.venues || [];
+    const select = $('#open-venue');
+    const names = venues.map((v) => v.name).join('\n');
+    if (select.dataset.names !== names) {
+      const chosen = select.value;
+      select.replaceChildren(...venues.map((v) => {
+        const o = document.createElement('option');
+        o.value = v.name;
+        o.textContent = `${v.name} (kill factor ${fmtScaled(big(v.kill_factor_bps), 2, 2)}%)`;
+        return o;
+      }));
+      if (venues.some((v) => v.name === chosen)) select.value = chosen;
+      select.dataset.names = names;
+    }
+    $('#open-venue-field').hidden = venues.length < 2;
   }
 
   function mergePricePoints(points) {
@@ -645,8 +674,10 @@
     const button = ev.currentTarget;
     const box = errorBoxFor(button);
     const token = (state.market && state.market.stable) || 'USDC';
-    const amount = (FUND_AMOUNT_WHOLE * pow10(decimalsOf(token))).toString();
     await busy(button, box, async () => {
+      const decimals = decimalsOf(token);
+      if (decimals === null) throw new Error('The market is still loading; try again in a moment.');
+      const amount = (FUND_AMOUNT_WHOLE * pow10(decimals)).toString();
       renderWallet(await api('POST', '/v1/fund', { token, amount }));
     });
   }
@@ -672,7 +703,10 @@
         const limit = max === null ? '' : ` and ${fmtScaled(max, 4, 2).replace(/\.?0+$/, '')}x (the market's limit)`;
         return { error: `Leverage: between 1x${limit}.`, field: '#open-leverage' };
       }
-      return { body: { equity1, leverage: levText.replace(/[xX]$/, ''), borrow: $('#open-borrow').value } };
+      const body = { equity1, leverage: levText.replace(/[xX]$/, ''), borrow: $('#open-borrow').value };
+      const venues = (state.market && state.market.venues) || [];
+      if (venues.length > 1) body.venue = $('#open-venue').value;
+      return { body };
     }
     /** Why the wallet cannot pay for this (no request is made then), or null. */
     function unaffordable(body) {
@@ -1932,6 +1966,7 @@
     $('#open-form').addEventListener('submit', openPosition);
     for (const id of ['#open-equity', '#open-leverage']) $(id).addEventListener('input', () => Quote.soon());
     $('#open-borrow').addEventListener('change', () => Quote.soon());
+    $('#open-venue').addEventListener('change', () => Quote.soon());
     $('#positions').addEventListener('click', onPositionsClick);
     $('#positions').addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' && ev.target.classList.contains('position')) selectPosition(Number(ev.target.dataset.id));

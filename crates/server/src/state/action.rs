@@ -67,6 +67,9 @@ pub struct OpenSpec {
     /// v3 pools: the range's width in ticks; the scenario's width when omitted.
     #[serde(default)]
     pub range_width_ticks: Option<i32>,
+    /// The lending venue to borrow from, by name; the market's default venue when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue: Option<String>,
 }
 
 /// Orders are the engine's own: the service places them in its market and its keepers run

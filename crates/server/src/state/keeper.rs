@@ -367,9 +367,10 @@ impl State {
 
     /// Liquidates the position when it is past its kill factor, booked.
     fn liquidate_one(&mut self, id: u64, lines: &mut Vec<KeeperLine>, notices: &mut Vec<Notice>) {
-        let kill = match self.world.market.positions().find(|p| p.id == id && p.open) {
-            Some(p) => self.kill_factor(&p.pool.clone()),
-            None => return,
+        let open = self.world.market.positions().any(|p| p.id == id && p.open);
+        let kill = match self.world.market.leverage_rules(id) {
+            Ok(rules) if open => u64::from(rules.kill_factor_bps.0),
+            _ => return,
         };
         let health = match self.world.market.position_health(id) {
             Ok(h) => h,
@@ -422,11 +423,6 @@ impl State {
                 format!("{detail}, but the engine refused: {e}"),
             )),
         }
-    }
-
-    fn kill_factor(&self, pool: &str) -> u64 {
-        let _ = pool;
-        u64::from(self.scenario.market.leverage.kill_factor_bps)
     }
 
     fn alerts(&mut self, price: Price, lines: &mut Vec<KeeperLine>, notices: &mut Vec<Notice>) {

@@ -294,6 +294,7 @@ impl State {
                     account: name,
                     token: token.clone(),
                     amount: *amount,
+                    venue: self.world.lending_venue(token),
                 })?;
                 Ok(self.wallet_notice(*account, Reply::Done))
             }
@@ -304,6 +305,7 @@ impl State {
                     account: name,
                     token: token.clone(),
                     amount: *amount,
+                    venue: self.world.lending_venue(token),
                 })?;
                 Ok(self.wallet_notice(*account, Reply::Done))
             }

@@ -9,7 +9,7 @@ use levfarm_core::market::Event;
 use levfarm_core::math::mul_div;
 use levfarm_core::position::liquidation_price::LiquidationPrices;
 use levfarm_core::position::{ExitMode, PositionHealth, TickRange};
-use levfarm_core::types::{Amount, Name};
+use levfarm_core::types::{Amount, Name, Venue};
 use levfarm_core::Command;
 use levfarm_sim::book::{self, CostKind, Pnl};
 use levfarm_sim::scenario::PoolKind;
@@ -86,6 +86,7 @@ impl State {
         borrow: [Amount; 2],
     ) -> Result<Command, Error> {
         let owner = engine_name(account);
+        let venue = self.venue_of(spec)?;
         Ok(match self.world.kind {
             PoolKind::ConstantProduct => {
                 if spec.range_width_ticks.is_some() {
@@ -102,6 +103,7 @@ impl State {
                     borrow0: borrow[0],
                     borrow1: borrow[1],
                     min_lp: None,
+                    venue,
                 }
             }
             PoolKind::V3 => {
@@ -122,9 +124,24 @@ impl State {
                     borrow0: borrow[0],
                     borrow1: borrow[1],
                     min_liquidity: None,
+                    venue,
                 }
             }
         })
+    }
+
+    /// The venue an opening names, checked against the market's; the default when omitted.
+    fn venue_of(&self, spec: &OpenSpec) -> Result<Venue, Error> {
+        let Some(name) = &spec.venue else { return Ok(self.world.venue.clone()) };
+        if self.scenario.market.venue(name).is_none() {
+            let known: Vec<&str> =
+                self.scenario.market.venues().into_iter().map(|(v, _, _)| v).collect();
+            return Err(Error::invalid(
+                "venue",
+                format!("{name:?} is not a venue of this market: {}", known.join(", ")),
+            ));
+        }
+        Ok(Venue::from(name.as_str()))
     }
 
     fn opening_allowed(&self) -> Result<(), Error> {

@@ -27,6 +27,12 @@ pub struct MarketView {
     pub time: i64,
     pub asset: Name,
     pub stable: Name,
+    /// The tokens users hold here (asset, stable, reward) with their declared decimals: raw
+    /// amounts are in units of `10^-decimals` of a token.
+    pub tokens: Vec<TokenView>,
+    /// The lending venues a position may borrow from, the default first, with their leverage
+    /// rules on the pool.
+    pub venues: Vec<VenueView>,
     pub last_price: PricePoint,
     pub pool: PoolView,
     pub lending: Vec<LendingSummary>,
@@ -35,6 +41,21 @@ pub struct MarketView {
     pub kill_factor_bps: u32,
     pub work_factor_bps: u32,
     pub open_positions: usize,
+}
+
+/// A token and its declared decimals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenView {
+    pub symbol: Name,
+    pub decimals: u8,
+}
+
+/// A lending venue: its name and leverage rules on the pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VenueView {
+    pub name: String,
+    pub work_factor_bps: u32,
+    pub kill_factor_bps: u32,
 }
 
 /// The leveraged pool: its price and depth.
@@ -75,6 +96,8 @@ pub struct PositionView {
     pub account: u64,
     pub open: bool,
     pub opened_at: i64,
+    /// The lending venue it borrows from.
+    pub venue: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed: Option<Closed>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,7 +128,7 @@ impl State {
     pub fn market_view(&self) -> Result<MarketView, Error> {
         let m = &self.world.market;
         let summary = m.summary()?;
-        let lev = &self.scenario.market.leverage;
+        let lev = &self.scenario.leverage();
         let pool = match m.amm_pool(POOL) {
             Ok(p) => {
                 let (r0, r1) = (p.amm.reserve0, p.amm.reserve1);
@@ -152,10 +175,29 @@ impl State {
             }
         };
         let traded = [self.world.asset.clone(), self.world.stable.clone()];
+        let mut tokens = Vec::new();
+        for symbol in [&self.world.asset, &self.world.stable, &self.world.reward] {
+            tokens.push(TokenView { symbol: symbol.clone(), decimals: m.token_decimals(symbol)? });
+        }
+        // The position's default venue first, then the others by name.
+        let mut venues: Vec<VenueView> = self
+            .scenario
+            .market
+            .venues()
+            .into_iter()
+            .map(|(name, rules, _)| VenueView {
+                name: name.to_string(),
+                work_factor_bps: rules.work_factor_bps,
+                kill_factor_bps: rules.kill_factor_bps,
+            })
+            .collect();
+        venues.sort_by_key(|v| v.name != self.world.venue.as_str());
         Ok(MarketView {
             time: self.now(),
             asset: self.world.asset.clone(),
             stable: self.world.stable.clone(),
+            tokens,
+            venues,
             last_price: self.last_price.clone(),
             pool,
             lending: summary.lending.into_iter().filter(|l| traded.contains(&l.token)).collect(),
@@ -233,6 +275,7 @@ impl State {
             id,
             account,
             open,
+            venue: p.venue.to_string(),
             opened_at: t.opened_at,
             closed: t.closed.clone(),
             range: p.range,
