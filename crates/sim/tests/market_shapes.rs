@@ -1,0 +1,149 @@
+//! The market's shape is the scenario's: declared decimals change no dollar, and a second
+//! lending venue lends at its own rate under its own rules.
+
+use std::collections::BTreeMap;
+
+use levfarm_core::math::{U256, WAD};
+use levfarm_core::price::Price;
+use levfarm_sim::backtest::{self, ActionKind, RunResult, Strategy};
+use levfarm_sim::world::World;
+use levfarm_sim::scenario::{TokenSpec, UtilizationModel, VenueSpec};
+use levfarm_sim::{Backtest, Scenario};
+
+/// The default 3x long with its protection over March 2020 (the crash of the 12th), other
+/// borrowers holding utilization at 50%.
+fn march_2020() -> Scenario {
+    let mut s = Scenario::default();
+    s.data.start = Some("2020-03-01".into());
+    s.data.end = Some("2020-03-31".into());
+    s.market.utilization = UtilizationModel::Constant { value: 0.5 };
+    s
+}
+
+/// The same market with the pool's tokens renamed: `asset` for WETH, `stable` for USDC.
+fn renamed(mut s: Scenario, asset: &str, stable: &str) -> Scenario {
+    let lending = std::mem::take(&mut s.market.lending);
+    for (token, spec) in lending {
+        let token = if token == "WETH" { asset } else { stable };
+        s.market.lending.insert(token.to_string(), spec);
+    }
+    s.market.asset = asset.into();
+    s.market.stable = stable.into();
+    s
+}
+
+fn run(s: Scenario) -> RunResult {
+    let bt = Backtest::load(s).expect("bundled data loads");
+    backtest::run(&bt.scenario, &bt.prices, Strategy::Leveraged, None).expect("runs")
+}
+
+fn dollars(v: i128) -> f64 {
+    v as f64 / 1e18
+}
+
+#[test]
+fn decimals_change_no_dollar() {
+    // WBTC has 8 decimals and DAI 18, the reverse of WETH's 18 and USDC's 6; a token no one
+    // knows is declared. The same prices, the same dollars, to the rounding of raw units.
+    let base = run(march_2020());
+    let mut declared = renamed(march_2020(), "XYZ", "DAI");
+    declared.market.tokens = BTreeMap::from([("XYZ".to_string(), TokenSpec { decimals: 12 })]);
+    for (s, decimals) in [(renamed(march_2020(), "WBTC", "DAI"), [8, 18]), (declared, [12, 18])] {
+        let name = format!("{}/{}", s.market.asset, s.market.stable);
+        // The engine holds the declared decimals, so every amount below went through them.
+        let world = World::build(&s, Price(U256::from(200u64) * WAD), 86_400).expect("builds");
+        let held = [&s.market.asset, &s.market.stable]
+            .map(|t| world.market.token_decimals(t).expect("a token"));
+        assert_eq!(held, decimals, "{name}");
+        let r = run(s);
+        let kinds = |r: &RunResult| {
+            r.actions.iter().map(|a| (a.time, a.kind.as_str())).collect::<Vec<_>>()
+        };
+        assert_eq!(kinds(&r), kinds(&base), "{name}: the same actions at the same bars");
+        assert!(base.actions.iter().any(|a| a.kind == ActionKind::Deleverage));
+        // A cent on $10,000 over a month of hourly swaps, accruals and compounding.
+        let close = |what: &str, a: i128, b: i128| {
+            let (a, b) = (dollars(a), dollars(b));
+            assert!((a - b).abs() <= 0.01, "{name}: {what} {a} against {b}");
+        };
+        close("contributed", r.contributed, base.contributed);
+        close("final equity", r.final_equity, base.final_equity);
+        close("fees", r.pnl.trading_fees, base.pnl.trading_fees);
+        close("interest", r.pnl.interest, base.pnl.interest);
+        close("impermanent loss", r.pnl.impermanent_loss, base.pnl.impermanent_loss);
+        close("price exposure", r.pnl.price_exposure, base.pnl.price_exposure);
+        assert_eq!(r.pnl.total(), r.final_equity - r.contributed, "{name}: the parts add up");
+    }
+}
+
+#[test]
+fn an_undeclared_token_is_refused_with_its_key() {
+    let s = renamed(march_2020(), "XYZ", "USDC");
+    let e = s.validate("s.toml").unwrap_err().to_string();
+    assert!(e.contains("market.tokens.XYZ") && e.contains("declare its decimals"), "{e}");
+    let e = Scenario::from_toml("s.toml", "[market]\nasset = \"XYZ\"\n").unwrap_err().to_string();
+    assert!(e.contains("market.tokens.XYZ"), "{e}");
+}
+
+#[test]
+fn a_position_at_a_second_venue_pays_that_venue_s_rate() {
+    // A second venue whose USDC pool has the same supply on a model twice as steep: the same
+    // position there pays twice the interest over a quiet month.
+    let mut s = march_2020();
+    s.data.start = Some("2019-06-01".into());
+    s.data.end = Some("2019-06-30".into());
+    s.protection = Default::default();
+    let mut usdc = s.market.lending["USDC"].clone();
+    let doubled = serde_json::json!({
+        "kind": "aave", "optimal_usage_ratio_bps": 9000, "base_variable_borrow_rate_bps": 0,
+        "variable_rate_slope1_bps": 800, "variable_rate_slope2_bps": 12000,
+    });
+    usdc.rate_model = serde_json::from_value(doubled).expect("a rate model");
+    s.market.venues = BTreeMap::from([(
+        "beta".to_string(),
+        VenueSpec { leverage: None, lending: BTreeMap::from([("USDC".to_string(), usdc)]) },
+    )]);
+    let main = run(s.clone());
+    s.position.venue = "beta".into();
+    let beta = run(s);
+    let ratio = beta.pnl.interest as f64 / main.pnl.interest as f64;
+    assert!(main.pnl.interest < 0, "interest is a cost");
+    assert!((ratio - 2.0).abs() < 0.02, "beta's interest is {ratio} times main's");
+}
+
+#[test]
+fn a_venue_s_kill_factor_decides_its_liquidation() {
+    // Unprotected 2x (debt ratio 50%) through 12 March 2020, when ETH fell to about 41% of its
+    // 1 March price: the ratio reached 0.5/√0.41 ≈ 78%, within the main venue's 83.33% and past
+    // a strict venue's 60%.
+    let mut s = march_2020();
+    s.protection = Default::default();
+    s.position.leverage = 2.0;
+    let mut strict = s.market.leverage.clone();
+    (strict.work_factor_bps, strict.kill_factor_bps) = (5500, 6000);
+    let lending = s.market.lending.clone();
+    s.market.venues =
+        BTreeMap::from([("strict".to_string(), VenueSpec { leverage: Some(strict), lending })]);
+    let main = run(s.clone());
+    assert!(main.liquidated_at.is_none(), "the main venue's kill factor holds");
+    s.position.venue = "strict".into();
+    let strict = run(s);
+    let t = strict.liquidated_at.expect("liquidated at the strict venue");
+    assert!(levfarm_sim::data::iso(t).starts_with("2020-03-12"), "{}", levfarm_sim::data::iso(t));
+}
+
+#[test]
+fn venues_are_checked_with_their_keys() {
+    let e = Scenario::from_toml("s.toml", "[position]\nvenue = \"nowhere\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("position.venue") && e.contains("\"nowhere\" is not a venue"), "{e}");
+    let text = "[market.venues.beta.lending.USDC]\nsupply = 0.0\nrate_model = { kind = \"aave\", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }\n";
+    let e = Scenario::from_toml("s.toml", text).unwrap_err().to_string();
+    assert!(e.starts_with("s.toml:2: market.venues.beta.lending.USDC.supply"), "{e}");
+    let text = "[position]\nvenue = \"beta\"\n[market.venues.beta.lending.WETH]\nsupply = 1e6\nrate_model = { kind = \"aave\", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }\n";
+    let e = Scenario::from_toml("s.toml", text).unwrap_err().to_string();
+    assert!(e.contains("no [market.venues.beta.lending.USDC]"), "{e}");
+    let e = Scenario::from_toml("s.toml", "[market.venues.main]\n").unwrap_err().to_string();
+    assert!(e.contains("market.venues.main"), "{e}");
+}
