@@ -229,7 +229,7 @@ impl MarketSpec {
             }
         }
         self.token_decimals()?;
-        for (name, _) in &m.venues {
+        for name in m.venues.keys() {
             if name == MAIN_VENUE {
                 return fail(
                     "market.venues.main",

@@ -184,7 +184,7 @@ impl Setup {
         let w = &opened.world;
         let m = &w.market;
         // The declared decimals: raw units of asset, stable and reward per whole token.
-        let [u0, u1, u2] = w.units.map(|u| crate::v3::u256_to_f64(u));
+        let [u0, u1, u2] = w.units.map(crate::v3::u256_to_f64);
         let route = &m.amm_pool(REWARD_POOL)?.amm;
         let (debt_side, debt_unit, debt_token) = match scenario.position.borrow {
             BorrowSide::Asset => (0, u0, &w.asset),

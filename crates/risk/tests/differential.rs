@@ -268,3 +268,43 @@ fn kernel_matches_the_backtester_borrowing_the_asset_in_a_range() {
     ]);
     expect(&s, &["recenter", "rebalance"]);
 }
+
+#[test]
+fn kernel_matches_the_backtester_with_other_decimals() {
+    // WBTC's 8 decimals and DAI's 18 in place of WETH's 18 and USDC's 6: the kernel reads the
+    // declared units, so the same paths agree as closely.
+    let mut s = scenario(&and(&UNPROTECTED, &[FALLING]));
+    let lending = std::mem::take(&mut s.market.lending);
+    for (token, spec) in lending {
+        s.market.lending.insert(if token == "WETH" { "WBTC" } else { "DAI" }.into(), spec);
+    }
+    s.market.asset = "WBTC".into();
+    s.market.stable = "DAI".into();
+    s.validate("test").unwrap();
+    expect_liquidations(&s);
+}
+
+#[test]
+fn kernel_matches_the_backtester_at_a_second_venue() {
+    // The position borrows at a venue whose USDC pool is on a steeper model with its own kill
+    // factor: the kernel takes the venue's pool and rules, as the engine does.
+    let mut s = scenario(&and(&UNPROTECTED, &[FALLING]));
+    let mut usdc = s.market.lending["USDC"].clone();
+    usdc.rate_model = serde_json::from_value(serde_json::json!({
+        "kind": "aave", "optimal_usage_ratio_bps": 8000, "base_variable_borrow_rate_bps": 200,
+        "variable_rate_slope1_bps": 1200, "variable_rate_slope2_bps": 20000,
+    }))
+    .unwrap();
+    let mut rules = s.market.leverage.clone();
+    rules.kill_factor_bps = 8800;
+    s.market.venues.insert(
+        "beta".into(),
+        levfarm_sim::scenario::VenueSpec {
+            leverage: Some(rules),
+            lending: [("USDC".to_string(), usdc)].into(),
+        },
+    );
+    s.position.venue = "beta".into();
+    s.validate("test").unwrap();
+    expect_liquidations(&s);
+}

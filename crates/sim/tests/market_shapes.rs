@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use levfarm_core::math::{U256, WAD};
 use levfarm_core::price::Price;
 use levfarm_sim::backtest::{self, ActionKind, RunResult, Strategy};
-use levfarm_sim::world::World;
 use levfarm_sim::scenario::{TokenSpec, UtilizationModel, VenueSpec};
+use levfarm_sim::world::World;
 use levfarm_sim::{Backtest, Scenario};
 
 /// The default 3x long with its protection over March 2020 (the crash of the 12th), other
@@ -56,9 +56,8 @@ fn decimals_change_no_dollar() {
             .map(|t| world.market.token_decimals(t).expect("a token"));
         assert_eq!(held, decimals, "{name}");
         let r = run(s);
-        let kinds = |r: &RunResult| {
-            r.actions.iter().map(|a| (a.time, a.kind.as_str())).collect::<Vec<_>>()
-        };
+        let kinds =
+            |r: &RunResult| r.actions.iter().map(|a| (a.time, a.kind.as_str())).collect::<Vec<_>>();
         assert_eq!(kinds(&r), kinds(&base), "{name}: the same actions at the same bars");
         assert!(base.actions.iter().any(|a| a.kind == ActionKind::Deleverage));
         // A cent on $10,000 over a month of hourly swaps, accruals and compounding.
@@ -134,9 +133,8 @@ fn a_venue_s_kill_factor_decides_its_liquidation() {
 
 #[test]
 fn venues_are_checked_with_their_keys() {
-    let e = Scenario::from_toml("s.toml", "[position]\nvenue = \"nowhere\"\n")
-        .unwrap_err()
-        .to_string();
+    let e =
+        Scenario::from_toml("s.toml", "[position]\nvenue = \"nowhere\"\n").unwrap_err().to_string();
     assert!(e.contains("position.venue") && e.contains("\"nowhere\" is not a venue"), "{e}");
     let text = "[market.venues.beta.lending.USDC]\nsupply = 0.0\nrate_model = { kind = \"aave\", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }\n";
     let e = Scenario::from_toml("s.toml", text).unwrap_err().to_string();

@@ -545,7 +545,7 @@ impl Market {
     /// Minimum debt and work factor: what any open or adjustment must leave.
     fn check_work(&self, id: u64) -> Result<PositionHealth, Error> {
         let position = self.position(id)?;
-        let leverage = self.leverage_for(&position)?;
+        let leverage = self.leverage_for(position)?;
         let health = self.position_health(id)?;
         for (i, token) in self.pool_tokens(&position.pool)?.into_iter().enumerate() {
             if !health.debt[i].is_zero() && health.debt[i] < leverage.min_debt {

@@ -104,7 +104,7 @@ impl Market {
         let position = self.open_position_ref(id)?;
         let tokens = self.pool_tokens(&position.pool)?;
         let numeraire1 = self.quote(&tokens[1])?.price_wad;
-        let kill_bps = u64::from(self.leverage_for(&position)?.kill_factor_bps.0);
+        let kill_bps = u64::from(self.leverage_for(position)?.kill_factor_bps.0);
         // First, cheaply: does either extreme come near anything? The debt ratio at the
         // extreme against the lowest debt-ratio trigger and the kill factor, and the price
         // triggers against the extreme itself. Most bars stop here.

@@ -91,8 +91,9 @@ pub struct Order {
 pub use levfarm_core::orders::OrderStatus;
 
 /// The layout of [`State`] that snapshots hold; a snapshot of another layout is not decoded
-/// (the journal is replayed instead). 2: protection orders live in the engine.
-pub const STATE_FORMAT: u32 = 2;
+/// (the journal is replayed instead). 2: protection orders live in the engine. 3: lending
+/// pools by venue.
+pub const STATE_FORMAT: u32 = 3;
 
 /// A message for one account: a threshold crossed, an order that fired, a liquidation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -473,6 +474,11 @@ impl State {
 
     pub fn last_price(&self) -> &PricePoint {
         &self.last_price
+    }
+
+    /// The engine's market and the names the service runs it with, to read.
+    pub fn world(&self) -> &World {
+        &self.world
     }
 
     pub fn scenario(&self) -> &Scenario {

@@ -1,0 +1,115 @@
+//! The service's `State`, driven directly: a market configured with its own tokens (declared
+//! decimals) and two lending venues reports both, opens where a user asks, and refuses a venue
+//! it does not have without changing anything.
+
+use alloy_primitives::U256;
+use levfarm_core::price::Price;
+use levfarm_core::types::{Amount, Holder, Venue};
+use levfarm_server::state::action::{Borrow, FeedSpec, OpenSpec, Role, TokenGrant};
+use levfarm_server::state::{Action, Reply, State};
+use levfarm_server::Error;
+
+/// WBTC (8 decimals) against DAI (18), a main venue and a venue `beta` with a steeper DAI
+/// pool and a kill factor of 75%.
+const SCENARIO: &str = r#"
+name = "two venues"
+
+[market]
+asset = "WBTC"
+stable = "DAI"
+
+[market.utilization]
+model = "constant"
+value = 0.5
+
+[market.lending.DAI]
+supply = 50000000.0
+rate_model = { kind = "aave", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }
+
+[market.lending.WBTC]
+supply = 50000000.0
+rate_model = { kind = "aave", optimal_usage_ratio_bps = 8000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 330, variable_rate_slope2_bps = 8000 }
+
+[market.venues.beta]
+leverage = { work_factor_bps = 7000, kill_factor_bps = 7500, kill_prize_bps = 100, kill_treasury_bps = 400, reinvest_bounty_bps = 900, valuation = "exit" }
+lending.DAI = { supply = 10000000.0, rate_model = { kind = "aave", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 100, variable_rate_slope1_bps = 1200, variable_rate_slope2_bps = 6000 } }
+"#;
+
+fn state() -> (State, u64) {
+    let mut state = State::genesis(&Action::Genesis {
+        scenario: SCENARIO.into(),
+        price: Price(U256::from(30_000u64) * levfarm_core::math::WAD),
+        time: 1_600_000_000,
+        feed: FeedSpec::Push,
+    })
+    .unwrap();
+    let grant = TokenGrant { id: "t1".into(), label: "test".into(), sha256: "0".repeat(64) };
+    let created = state
+        .apply(&Action::CreateAccount { name: "alice".into(), role: Role::User, token: grant })
+        .unwrap();
+    let Reply::Account(alice) = created.reply else { panic!("no account") };
+    // 100,000 DAI: 18 decimals.
+    let amount = Amount(U256::from(100_000u64) * U256::from(10u64).pow(U256::from(18)));
+    state.apply(&Action::Fund { account: alice, token: "DAI".into(), amount }).unwrap();
+    (state, alice)
+}
+
+/// 10,000 DAI at 3x, long WBTC, at `venue`.
+fn open(state: &mut State, account: u64, venue: Option<&str>) -> Result<u64, Error> {
+    let spec = OpenSpec {
+        equity0: Amount::default(),
+        equity1: Amount(U256::from(10_000u64) * U256::from(10u64).pow(U256::from(18))),
+        leverage_bps: 30_000,
+        borrow: Borrow::Stable,
+        range_width_ticks: None,
+        venue: venue.map(str::to_string),
+    };
+    match state.apply(&Action::Open { account, spec })?.reply {
+        Reply::Position(id) => Ok(id),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_market_reports_its_tokens_decimals_and_venues() {
+    let (state, _) = state();
+    let m = state.market_view().unwrap();
+    let tokens: Vec<(String, u8)> =
+        m.tokens.iter().map(|t| (t.symbol.to_string(), t.decimals)).collect();
+    assert_eq!(
+        tokens,
+        [("WBTC".to_string(), 8), ("DAI".to_string(), 18), ("FARM".to_string(), 18)]
+    );
+    let venues: Vec<(&str, u32)> =
+        m.venues.iter().map(|v| (v.name.as_str(), v.kill_factor_bps)).collect();
+    assert_eq!(venues, [("main", 8333), ("beta", 7500)]);
+}
+
+#[test]
+fn a_position_opens_at_the_venue_asked_and_borrows_there() {
+    let (mut state, alice) = state();
+    let a = open(&mut state, alice, None).unwrap();
+    let b = open(&mut state, alice, Some("beta")).unwrap();
+    assert_eq!(state.position_view(alice, a).unwrap().venue, "main");
+    assert_eq!(state.position_view(alice, b).unwrap().venue, "beta");
+    let m = &state.world().market;
+    let twenty_thousand = U256::from(20_000u64) * U256::from(10u64).pow(U256::from(18));
+    let main_dai = m.lending("DAI").unwrap();
+    let beta_dai = m.lending_at(&Venue::from("beta"), "DAI").unwrap();
+    assert_eq!(main_dai.debt_of(&Holder::Position(a)).unwrap(), twenty_thousand);
+    assert_eq!(beta_dai.debt_of(&Holder::Position(b)).unwrap(), twenty_thousand);
+    assert_eq!(beta_dai.debt_of(&Holder::Position(a)).unwrap(), U256::ZERO);
+    assert_eq!(m.leverage_rules(b).unwrap().kill_factor_bps.0, 7500);
+}
+
+#[test]
+fn an_unknown_venue_is_refused_by_name_and_changes_nothing() {
+    let (mut state, alice) = state();
+    let before = state.world().market.clone();
+    let e = open(&mut state, alice, Some("nowhere")).unwrap_err();
+    let Error::Invalid { field, message } = e else { panic!("{e}") };
+    assert_eq!(field, "venue");
+    assert!(message.contains("\"nowhere\" is not a venue of this market: main, beta"), "{message}");
+    assert!(state.world().market == before, "the refused opening changed the market");
+    assert!(state.positions_of(alice).unwrap().is_empty());
+}
