@@ -226,9 +226,10 @@ pub fn report(scenario: &Scenario, output: &BacktestOutput) -> BacktestReport {
     };
     let pool_kind = match sc.market.pool.kind {
         levfarm_sim::scenario::PoolKind::ConstantProduct => "constant-product".to_string(),
-        levfarm_sim::scenario::PoolKind::V3 => {
-            format!("Uniswap v3, range {} ticks", sc.position.range_width_ticks)
-        }
+        levfarm_sim::scenario::PoolKind::V3 => match sc.position.range {
+            Some(b) => format!("Uniswap v3, range {}x to {}x the opening price", b.lower, b.upper),
+            None => format!("Uniswap v3, range {} ticks", sc.position.range_width_ticks),
+        },
     };
     let pr = &sc.protection;
     let mut protections = Vec::new();

@@ -85,6 +85,8 @@ fn service(bt: &Backtest) -> (State, Acted, Vec<(i64, String)>) {
         leverage_bps: 30_000,
         borrow: Borrow::Stable,
         range_width_ticks: None,
+        range_lower: None,
+        range_upper: None,
         venue: None,
     };
     let Reply::Position(id) = apply(&mut state, Action::Open { account: alice, spec }) else {

@@ -248,7 +248,10 @@ impl Setup {
                     .map_or(0.0, |f_| crate::v3::u256_to_f64(f_.total_staked) / scale.liquidity);
                 let rules = RangeRules {
                     spacing: v3.tick_spacing,
-                    width: scenario.position.range_width_ticks,
+                    // Re-centring keeps the opened range's width, as the engine's does.
+                    width: position.range.map_or(scenario.position.range_width_ticks, |r| {
+                        r.tick_upper - r.tick_lower
+                    }),
                     scale,
                 };
                 (Pool::Concentrated(pool), (0.0, 0.0), lp, staked, Some(rules))

@@ -621,10 +621,16 @@ fn describe_position(s: &Scenario) -> String {
     let fee = f64::from(s.market.pool.fee_bps) / 100.0;
     let pool = match s.market.pool.kind {
         PoolKind::ConstantProduct => format!("a {asset}/{stable} constant-product pool"),
-        PoolKind::V3 => format!(
-            "a range {} ticks wide on a {asset}/{stable} v3 pool",
-            s.position.range_width_ticks
-        ),
+        PoolKind::V3 => match s.position.range {
+            Some(b) => format!(
+                "a range from {}x to {}x the opening price on a {asset}/{stable} v3 pool",
+                b.lower, b.upper
+            ),
+            None => format!(
+                "a range {} ticks wide on a {asset}/{stable} v3 pool",
+                s.position.range_width_ticks
+            ),
+        },
     };
     format!("{side}, in {pool} ({fee:.2}% fee)")
 }

@@ -308,3 +308,15 @@ fn kernel_matches_the_backtester_at_a_second_venue() {
     s.validate("test").unwrap();
     expect_liquidations(&s);
 }
+
+#[test]
+fn kernel_matches_the_backtester_in_an_asymmetric_range() {
+    // Bounds at 0.85 and 1.3 times the opening price, re-centred at the same width when the
+    // price leaves them.
+    let s = range(&[
+        ("position.range", "{ lower = 0.85, upper = 1.3 }"),
+        ("protection.recenter", "true"),
+        RISING,
+    ]);
+    expect(&s, &["recenter"]);
+}

@@ -62,6 +62,8 @@ fn open(state: &mut State, account: u64, venue: Option<&str>) -> Result<u64, Err
         leverage_bps: 30_000,
         borrow: Borrow::Stable,
         range_width_ticks: None,
+        range_lower: None,
+        range_upper: None,
         venue: venue.map(str::to_string),
     };
     match state.apply(&Action::Open { account, spec })?.reply {
@@ -112,4 +114,62 @@ fn an_unknown_venue_is_refused_by_name_and_changes_nothing() {
     assert!(message.contains("\"nowhere\" is not a venue of this market: main, beta"), "{message}");
     assert!(state.world().market == before, "the refused opening changed the market");
     assert!(state.positions_of(alice).unwrap().is_empty());
+}
+
+/// A v3 market (WETH/USDC, the scenario's defaults otherwise) at 2,000.
+fn v3_state() -> (State, u64) {
+    let scenario = "[market.pool]\nkind = \"v3\"\ntvl = 20000000.0\n";
+    let mut state = State::genesis(&Action::Genesis {
+        scenario: scenario.into(),
+        price: Price(U256::from(2_000u64) * levfarm_core::math::WAD),
+        time: 1_600_000_000,
+        feed: FeedSpec::Push,
+    })
+    .unwrap();
+    let grant = TokenGrant { id: "t1".into(), label: "test".into(), sha256: "0".repeat(64) };
+    let created = state
+        .apply(&Action::CreateAccount { name: "bob".into(), role: Role::User, token: grant })
+        .unwrap();
+    let Reply::Account(bob) = created.reply else { panic!("no account") };
+    let amount = Amount(U256::from(100_000_000_000u64));
+    state.apply(&Action::Fund { account: bob, token: "USDC".into(), amount }).unwrap();
+    (state, bob)
+}
+
+fn range_spec(lower: Option<u64>, upper: Option<u64>, width: Option<i32>) -> OpenSpec {
+    let price = |v: u64| Price(U256::from(v) * levfarm_core::math::WAD);
+    OpenSpec {
+        equity0: Amount::default(),
+        equity1: Amount(U256::from(10_000_000_000u64)),
+        leverage_bps: 20_000,
+        borrow: Borrow::Stable,
+        range_width_ticks: width,
+        range_lower: lower.map(price),
+        range_upper: upper.map(price),
+        venue: None,
+    }
+}
+
+#[test]
+fn a_range_opens_between_the_prices_asked() {
+    let (mut state, bob) = v3_state();
+    let spec = range_spec(Some(1_700), Some(2_600), None);
+    let Reply::Position(id) = state.apply(&Action::Open { account: bob, spec }).unwrap().reply
+    else {
+        panic!("no position")
+    };
+    let range = state.position_view(bob, id).unwrap().range.expect("a range position");
+    // WETH/USDC: the price at a tick is 1.0001^tick · 10^12 dollars; bounds snapped outward to
+    // the 0.3% pool's spacing of 60.
+    let dollars = |tick: i32| 1.0001f64.powi(tick) * 1e12;
+    assert!(dollars(range.tick_lower) <= 1_700.0 && dollars(range.tick_lower + 60) > 1_700.0);
+    assert!(dollars(range.tick_upper) >= 2_600.0 && dollars(range.tick_upper - 60) < 2_600.0);
+    for (spec, field) in [
+        (range_spec(Some(1_700), None, None), "range_upper"),
+        (range_spec(Some(2_600), Some(1_700), None), "range_lower"),
+        (range_spec(Some(1_700), Some(2_600), Some(4_000)), "range_width_ticks"),
+    ] {
+        let e = state.apply(&Action::Open { account: bob, spec }).unwrap_err();
+        assert!(matches!(&e, Error::Invalid { field: f, .. } if f == field), "{field}: {e}");
+    }
 }

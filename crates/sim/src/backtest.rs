@@ -5,6 +5,7 @@
 use alloy_primitives::U256;
 use levfarm_core::market::{BarPath, Event, KeeperTiming, RaceOutcome};
 use levfarm_core::orders::{Order, OrderKind, OrderStatus, Trail, Trigger};
+use levfarm_core::position::TickRange;
 use levfarm_core::price::Price;
 use levfarm_core::types::{Amount, Holder};
 use levfarm_core::Command;
@@ -13,7 +14,7 @@ use serde::Serialize;
 use crate::book::{CostKind, Pnl, Snapshot};
 use crate::data::PriceSeries;
 use crate::models::{RewardPrice, Utilization, Volume};
-use crate::scenario::{BorrowSide, PoolKind, Scenario};
+use crate::scenario::{BorrowSide, PoolKind, PositionSpec, Scenario};
 use crate::world::{self, World, DEMAND, KEEPER, NOISE, OWNER, POOL};
 use crate::SimError;
 
@@ -367,13 +368,11 @@ impl<'s> Runner<'s> {
             _ => {
                 let leverage =
                     if self.strategy == Strategy::Leveraged { spec.leverage } else { 1.0 };
-                let kind = self.world.kind;
-                let width = spec.range_width_ticks;
                 let side = spec.borrow;
                 let eq = spec.equity;
                 let mut opened = None;
                 self.act(t, price, ActionKind::Open, |w| {
-                    let id = open(w, equity, leverage, side, kind, width)?;
+                    let id = open(w, equity, leverage, side, spec)?;
                     opened = Some(id);
                     Ok(format!("opened position {id}: {eq} {stable} at {leverage}x"))
                 })?;
@@ -917,15 +916,16 @@ pub(crate) fn adjust_utilization(
     Ok(())
 }
 
-/// Opens a position with `equity` raw stable units at `leverage`.
+/// Opens a position with `equity` raw stable units at `leverage`, in the range `spec` asks for
+/// on a v3 pool.
 pub(crate) fn open(
     w: &mut World,
     equity: U256,
     leverage: f64,
     side: BorrowSide,
-    kind: PoolKind,
-    width: i32,
+    spec: &PositionSpec,
 ) -> Result<u64, SimError> {
+    let kind = w.kind;
     // The engine's sizing: debt worth E·(L − 1), exactly.
     let leverage_bps = (leverage * 1e4).round() as u64;
     let side = match side {
@@ -947,12 +947,7 @@ pub(crate) fn open(
             venue: w.venue.clone(),
         })?,
         PoolKind::V3 => {
-            let entry = w.market.v3_amm_pool(POOL)?;
-            let range = levfarm_core::position::TickRange::centred(
-                entry.pool.tick,
-                width,
-                entry.pool.tick_spacing,
-            )?;
+            let range = opening_range(w, spec)?;
             w.run(Command::OpenRangePosition {
                 owner: OWNER.into(),
                 pool: POOL.into(),
@@ -974,6 +969,30 @@ pub(crate) fn open(
             _ => None,
         })
         .ok_or_else(|| SimError::Internal("open_position reported no position".into()))
+}
+
+/// The range a position opens in on the v3 pool: `spec.range`'s bounds around the pool's
+/// price, or `range_width_ticks` centred on its tick.
+pub fn opening_range(w: &World, spec: &PositionSpec) -> Result<TickRange, SimError> {
+    let entry = w.market.v3_amm_pool(POOL)?;
+    let spacing = entry.pool.tick_spacing;
+    let Some(bounds) = spec.range else {
+        return Ok(TickRange::centred(entry.pool.tick, spec.range_width_ticks, spacing)?);
+    };
+    // The pool's price of token0 in token1, whole tokens: its square root price, squared.
+    let quotes = [w.market.quote(&entry.token0)?, w.market.quote(&entry.token1)?];
+    let q192 = U256::from(1u8) << 192;
+    let sqrt = entry.pool.sqrt_price;
+    let math = |e: levfarm_core::math::MathError| SimError::Engine(e.into());
+    let raw =
+        levfarm_core::math::mul_div(sqrt, sqrt, q192 / levfarm_core::math::WAD).map_err(math)?;
+    let price = levfarm_core::math::mul_div(raw, quotes[0].unit, quotes[1].unit).map_err(math)?;
+    let at = |multiple: f64| -> Result<Price, SimError> {
+        let m = world::wad_from_f64(multiple)?;
+        Ok(Price(levfarm_core::math::mul_div(price, m, levfarm_core::math::WAD).map_err(math)?))
+    };
+    let units = [quotes[0].unit, quotes[1].unit];
+    Ok(TickRange::between(at(bounds.lower)?, at(bounds.upper)?, units, spacing)?)
 }
 
 /// The engine orders a scenario's protection describes, in the order the engine runs them:

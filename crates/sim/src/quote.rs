@@ -103,9 +103,8 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
     let asset = w.asset.clone();
     let equity_raw = w.value_to_amount(&stable, spec.equity)?;
     w.mint(OWNER, &stable, equity_raw)?;
-    let kind = w.kind;
     let before_open = w.clone();
-    let id = open(&mut w, equity_raw, spec.leverage, spec.borrow, kind, spec.range_width_ticks)?;
+    let id = open(&mut w, equity_raw, spec.leverage, spec.borrow, spec)?;
     let events: Vec<Event> = w.events().to_vec();
     let mut borrowed = [U256::ZERO; 2];
     let mut swaps = Vec::new();
@@ -285,8 +284,8 @@ fn max_openable(
     let limit = 1e4 / f64::from(10_000 - scenario.leverage().work_factor_bps.min(9_999));
     let opens = |hundredths: u32| {
         let mut w = world.clone();
-        let (x, kind) = (f64::from(hundredths) / 100.0, w.kind);
-        open(&mut w, equity_raw, x, spec.borrow, kind, spec.range_width_ticks).is_ok()
+        let x = f64::from(hundredths) / 100.0;
+        open(&mut w, equity_raw, x, spec.borrow, spec).is_ok()
     };
     // Invariant: `lo` opens (1x always does), `hi` does not.
     let (mut lo, mut hi) = (100u32, (limit * 100.0).floor() as u32 + 1);

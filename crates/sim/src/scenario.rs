@@ -63,9 +63,23 @@ pub struct PositionSpec {
     pub borrow: BorrowSide,
     /// v3 only: the range's width in ticks, centred on the price at opening.
     pub range_width_ticks: i32,
+    /// v3 only: the range's bounds as multiples of the pool's price at opening
+    /// (`{ lower = 0.8, upper = 1.3 }`), snapped outward to the tick spacing; when given, it
+    /// replaces `range_width_ticks`, and re-centring keeps the range's width.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<RangeBounds>,
     /// The lending venue that lends to the position and whose leverage rules it follows:
     /// `main` (`[market.lending]`, `[market.leverage]`) or a `[market.venues.NAME]`.
     pub venue: String,
+}
+
+/// A range's bounds as multiples of the price at opening: not necessarily symmetric, nor
+/// around the price.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RangeBounds {
+    pub lower: f64,
+    pub upper: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -218,6 +232,7 @@ impl Default for PositionSpec {
             leverage: 3.0,
             borrow: BorrowSide::Stable,
             range_width_ticks: 4000,
+            range: None,
             venue: MAIN_VENUE.into(),
         }
     }
@@ -460,6 +475,22 @@ impl Scenario {
                 "protection.compound_hours",
                 format!("{h} must be between 1 and {MAX_HOURS} (100 years)"),
             );
+        }
+        if let Some(b) = p.range {
+            if m.pool.kind != PoolKind::V3 {
+                return fail("position.range", "a range needs a v3 pool (market.pool.kind)".into());
+            }
+            if !(b.lower.is_finite()
+                && b.upper.is_finite()
+                && 1e-6 <= b.lower
+                && b.lower < b.upper
+                && b.upper <= 1e6)
+            {
+                return fail(
+                    "position.range",
+                    format!("need 1e-6 ≤ lower ({}) < upper ({}) ≤ 1e6, multiples of the price at opening", b.lower, b.upper),
+                );
+            }
         }
         if m.pool.kind == PoolKind::V3 && !(1..=1_774_544).contains(&p.range_width_ticks) {
             return fail(

@@ -145,3 +145,38 @@ fn venues_are_checked_with_their_keys() {
     let e = Scenario::from_toml("s.toml", "[market.venues.main]\n").unwrap_err().to_string();
     assert!(e.contains("market.venues.main"), "{e}");
 }
+
+#[test]
+fn a_range_between_two_prices_opens_there_and_backtests() {
+    // A v3 range from 0.8 to 1.5 times the opening price, over a quiet June 2019.
+    let mut s = march_2020();
+    s.data.start = Some("2019-06-01".into());
+    s.data.end = Some("2019-06-30".into());
+    s.market.pool.kind = levfarm_sim::scenario::PoolKind::V3;
+    s.market.pool.tvl = 20_000_000.0;
+    s.position.range = Some(levfarm_sim::scenario::RangeBounds { lower: 0.8, upper: 1.5 });
+    s.validate("test").unwrap();
+    let bt = Backtest::load(s.clone()).expect("bundled data loads");
+    let open = bt.prices.closes[0].0.to::<u128>() as f64 / 1e18;
+    let world = World::build(&bt.scenario, bt.prices.closes[0], 86_400).expect("builds");
+    let range = levfarm_sim::backtest::opening_range(&world, &s.position).expect("a range");
+    // WETH/USDC: the price at a tick is 1.0001^tick · 10^12 dollars.
+    let dollars = |tick: i32| 1.0001f64.powi(tick) * 1e12;
+    assert!(dollars(range.tick_lower) <= 0.8 * open * 1.000_001, "{range:?} at {open}");
+    assert!(
+        dollars(range.tick_lower + 60) > 0.8 * open * 0.999_999,
+        "snapped outward by less than a spacing"
+    );
+    assert!(dollars(range.tick_upper) >= 1.5 * open * 0.999_999);
+    assert!(dollars(range.tick_upper - 60) < 1.5 * open * 1.000_001);
+    let r = backtest::run(&bt.scenario, &bt.prices, Strategy::Leveraged, None).expect("runs");
+    assert_eq!(r.pnl.total(), r.final_equity - r.contributed);
+    assert!(r.liquidated_at.is_none());
+    let text = "[market.pool]\nkind = \"v3\"\n[position]\nrange = { lower = 1.2, upper = 0.9 }\n";
+    let e = Scenario::from_toml("s.toml", text).unwrap_err().to_string();
+    assert!(e.contains("s.toml:4: position.range: need 1e-6 ≤ lower (1.2) < upper (0.9)"), "{e}");
+    let e = Scenario::from_toml("s.toml", "[position]\nrange = { lower = 0.9, upper = 1.2 }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("position.range: a range needs a v3 pool"), "{e}");
+}

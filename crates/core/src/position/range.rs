@@ -59,6 +59,42 @@ impl TickRange {
         let lower = lower.clamp(min, max - width);
         Ok(Self { tick_lower: lower, tick_upper: lower + width })
     }
+
+    /// The range between two prices of token0 in token1 (whole tokens, 1e18 fixed point;
+    /// `units` are `10^decimals` of token0 and token1), snapped outward to the spacing: the
+    /// lower tick rounded down, the upper one up, so that both prices lie inside. Bounds need
+    /// not be symmetric around the price, nor contain it.
+    pub fn between(
+        lower: crate::price::Price,
+        upper: crate::price::Price,
+        units: [U256; 2],
+        spacing: i32,
+    ) -> Result<Self, Error> {
+        if lower.0.is_zero() || lower >= upper {
+            return Err(Error::invalid(format!(
+                "a range needs 0 < lower ({lower}) < upper ({upper})"
+            )));
+        }
+        let sqrt_of = |price: crate::price::Price| {
+            let q0 = Quote { price_wad: price.0, unit: units[0] };
+            let q1 = Quote { price_wad: WAD, unit: units[1] };
+            oracle_sqrt_price([q0, q1])
+        };
+        let (min, max) = (
+            math::MIN_TICK.div_euclid(spacing) * spacing + spacing,
+            math::MAX_TICK.div_euclid(spacing) * spacing,
+        );
+        let low = math::tick_at_sqrt_price(sqrt_of(lower)?)?;
+        let s_up = sqrt_of(upper)?;
+        let mut high = math::tick_at_sqrt_price(s_up)?;
+        if math::sqrt_price_at_tick(high)? < s_up {
+            high += 1;
+        }
+        let tick_lower = (low.div_euclid(spacing) * spacing).clamp(min, max - spacing);
+        let tick_upper =
+            (-((-high).div_euclid(spacing)) * spacing).clamp(tick_lower + spacing, max);
+        Ok(Self { tick_lower, tick_upper })
+    }
 }
 
 /// `2^192`: a price ratio scaled so that its square root is a Q64.96.
@@ -334,6 +370,36 @@ mod tests {
 
     fn key(lower: i32, upper: i32) -> V3PositionKey {
         V3PositionKey { owner: Holder::Account("lp".into()), tick_lower: lower, tick_upper: upper }
+    }
+
+    /// WETH (18 decimals) in USDC (6): the price at a tick, in dollars per WETH.
+    fn dollars_at(tick: i32) -> f64 {
+        1.0001f64.powi(tick) * 1e12
+    }
+
+    #[test]
+    fn a_range_between_two_prices_snaps_outward_to_the_spacing() {
+        let units = [U256::from(10u64).pow(U256::from(18)), U256::from(1_000_000u64)];
+        let wad = |v: u64| crate::price::Price(U256::from(v) * WAD);
+        let r = TickRange::between(wad(1800), wad(2500), units, 60).unwrap();
+        assert_eq!((r.tick_lower % 60, r.tick_upper % 60), (0, 0));
+        // The widest initializable bounds with both prices inside, no wider.
+        assert!(dollars_at(r.tick_lower) <= 1800.0 && 1800.0 < dollars_at(r.tick_lower + 60));
+        assert!(dollars_at(r.tick_upper - 60) < 2500.0 && 2500.0 <= dollars_at(r.tick_upper));
+        // Asymmetric around 2000 (tick -200312): more room above than below.
+        assert!(r.tick_upper - (-200_312) > -200_312 - r.tick_lower);
+        // A price at a spaced tick (to the rounding of a price: just above it for a lower
+        // bound, just below for an upper one) is its bound, not one spacing further out.
+        let at = |tick: i32, up: u8| {
+            let q192 = U256::from(1u8) << 192;
+            let s = math::sqrt_price_at_tick(tick).unwrap();
+            let raw = mul_div(s * s, WAD, q192).unwrap() + U256::from(up);
+            crate::price::Price(mul_div(raw, units[0], units[1]).unwrap())
+        };
+        let exact = TickRange::between(at(-201_000, 1), at(-199_980, 0), units, 60).unwrap();
+        assert_eq!((exact.tick_lower, exact.tick_upper), (-201_000, -199_980));
+        assert!(TickRange::between(wad(2500), wad(1800), units, 60).is_err());
+        assert!(TickRange::between(wad(0), wad(1800), units, 60).is_err());
     }
 
     /// A 0.3% pool at tick 0 with full-range and narrow liquidity, deep enough that a

@@ -72,6 +72,14 @@ pub struct Open {
     /// v3 pools only: the range's width in ticks.
     #[serde(default)]
     pub range_width_ticks: Option<i32>,
+    /// v3 pools only: the range's lower and upper prices (the asset in the stable token, as
+    /// decimals: "1800", "2500"), snapped outward to the tick spacing; both or neither.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "1800")]
+    pub range_lower: Option<levfarm_core::price::Price>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "2500")]
+    pub range_upper: Option<levfarm_core::price::Price>,
     /// The lending venue to borrow from (`GET /v1/market` lists them); the market's default
     /// venue when omitted.
     #[serde(default)]
@@ -146,6 +154,8 @@ fn spec(o: Open) -> Result<OpenSpec, Error> {
         leverage_bps: leverage_bps(&o.leverage)?,
         borrow: o.borrow,
         range_width_ticks: o.range_width_ticks,
+        range_lower: o.range_lower,
+        range_upper: o.range_upper,
         venue: o.venue,
     })
 }

@@ -67,6 +67,12 @@ pub struct OpenSpec {
     /// v3 pools: the range's width in ticks; the scenario's width when omitted.
     #[serde(default)]
     pub range_width_ticks: Option<i32>,
+    /// v3 pools: the range's bounds as prices of the asset in the stable token, snapped outward
+    /// to the tick spacing; both or neither, and not with `range_width_ticks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_lower: Option<levfarm_core::price::Price>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_upper: Option<levfarm_core::price::Price>,
     /// The lending venue to borrow from, by name; the market's default venue when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub venue: Option<String>,

@@ -89,9 +89,17 @@ impl State {
         let venue = self.venue_of(spec)?;
         Ok(match self.world.kind {
             PoolKind::ConstantProduct => {
-                if spec.range_width_ticks.is_some() {
+                if spec.range_width_ticks.is_some()
+                    || spec.range_lower.is_some()
+                    || spec.range_upper.is_some()
+                {
+                    let field = if spec.range_width_ticks.is_some() {
+                        "range_width_ticks"
+                    } else {
+                        "range_lower"
+                    };
                     return Err(Error::invalid(
-                        "range_width_ticks",
+                        field,
                         "this market's pool is constant product: positions have no range",
                     ));
                 }
@@ -107,13 +115,7 @@ impl State {
                 }
             }
             PoolKind::V3 => {
-                let width =
-                    spec.range_width_ticks.unwrap_or(self.scenario.position.range_width_ticks);
-                if !(1..=1_774_544).contains(&width) {
-                    return Err(Error::invalid("range_width_ticks", "between 1 and 1774544"));
-                }
-                let entry = self.world.market.v3_amm_pool(POOL)?;
-                let range = TickRange::centred(entry.pool.tick, width, entry.pool.tick_spacing)?;
+                let range = self.opening_range(spec)?;
                 Command::OpenRangePosition {
                     owner,
                     pool: POOL.into(),
@@ -128,6 +130,47 @@ impl State {
                 }
             }
         })
+    }
+
+    /// The range an opening on the v3 pool asks for: between two prices, `range_width_ticks`
+    /// centred on the pool's tick, or the scenario's range.
+    fn opening_range(&self, spec: &OpenSpec) -> Result<TickRange, Error> {
+        let entry = self.world.market.v3_amm_pool(POOL)?;
+        let spacing = entry.pool.tick_spacing;
+        match (spec.range_lower, spec.range_upper, spec.range_width_ticks) {
+            (Some(lower), Some(upper), None) => {
+                if lower.0.is_zero() || lower >= upper {
+                    return Err(Error::invalid(
+                        "range_lower",
+                        format!("need 0 < range_lower ({lower}) < range_upper ({upper})"),
+                    ));
+                }
+                let m = &self.world.market;
+                let units = [m.quote(&entry.token0)?.unit, m.quote(&entry.token1)?.unit];
+                TickRange::between(lower, upper, units, spacing)
+                    .map_err(|e| Error::invalid("range_lower", e.to_string()))
+            }
+            (None, None, width) => {
+                let scenario = &self.scenario.position;
+                if width.is_none() && scenario.range.is_some() {
+                    let range = levfarm_sim::backtest::opening_range(&self.world, scenario);
+                    return range.map_err(|e| Error::invalid("range_width_ticks", e.to_string()));
+                }
+                let width = width.unwrap_or(scenario.range_width_ticks);
+                if !(1..=1_774_544).contains(&width) {
+                    return Err(Error::invalid("range_width_ticks", "between 1 and 1774544"));
+                }
+                Ok(TickRange::centred(entry.pool.tick, width, spacing)?)
+            }
+            (_, _, Some(_)) => Err(Error::invalid(
+                "range_width_ticks",
+                "give a width or range_lower and range_upper, not both",
+            )),
+            (lower, _, None) => Err(Error::invalid(
+                if lower.is_some() { "range_upper" } else { "range_lower" },
+                "give both range_lower and range_upper",
+            )),
+        }
     }
 
     /// The venue an opening names, checked against the market's; the default when omitted.
