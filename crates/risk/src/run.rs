@@ -111,11 +111,23 @@ impl Plan {
         }
         grid.extend(sweeps.iter().cloned());
         let combos = levfarm_sim::run::combinations(base, &grid)?;
+        if base.data.stable_prices.is_some() && spec.second_asset.is_none() {
+            return Err(RiskError::Input(
+                "data.stable_prices: the stable token has a history of its own, so its futures \
+                 need a model: set risk.second_asset (its price at the start, mu, sigma and its \
+                 correlation rho with the asset)"
+                    .into(),
+            ));
+        }
+        // The pool's price of the asset in the stable token at the data's last bar: the asset's
+        // close over the stable token's where it has a history.
         let start_price = match spec.start_price {
             Some(p) => p,
             None => prices
-                .and_then(|p| p.closes.last())
-                .map(|p| world::wad_to_f64(p.0))
+                .and_then(|p| {
+                    let last = world::wad_to_f64(p.closes.last()?.0);
+                    Some(p.quote.last().map_or(last, |q| last / world::wad_to_f64(q.0)))
+                })
                 .unwrap_or(2000.0),
         };
         let dt = spec.step_seconds();
@@ -149,6 +161,9 @@ impl Plan {
         for (combo, mut scenario) in combos {
             if let Some(u) = &scenario.risk.utilization {
                 scenario.market.utilization = u.clone();
+            }
+            if let Some(second) = &spec.second_asset {
+                in_stable_units(&mut scenario, second.price);
             }
             if let UtilizationModel::History { .. } = scenario.market.utilization {
                 return Err(RiskError::Input(
@@ -633,6 +648,34 @@ fn describe_position(s: &Scenario) -> String {
         },
     };
     format!("{side}, in {pool} ({fee:.2}% fee)")
+}
+
+/// With a second asset the paths' market is priced in the stable token (its price in the
+/// numeraire is the second asset's path), so the scenario's amounts in the numeraire (equity,
+/// the pool's value, lenders' supply, a top-up reserve, gas, the reward token's price, stop and
+/// take-profit prices) are converted at the stable token's price at the start, as the
+/// backtester converts them at the stable token's close.
+fn in_stable_units(s: &mut Scenario, stable_price: f64) {
+    let to = |v: &mut f64| *v /= stable_price;
+    to(&mut s.position.equity);
+    to(&mut s.market.pool.tvl);
+    to(&mut s.market.rewards.price);
+    to(&mut s.costs.gas_per_action);
+    for spec in s.market.lending.values_mut() {
+        to(&mut spec.supply);
+    }
+    for venue in s.market.venues.values_mut() {
+        for spec in venue.lending.values_mut() {
+            to(&mut spec.supply);
+        }
+    }
+    let p = &mut s.protection;
+    if let Some(t) = &mut p.top_up {
+        to(&mut t.reserve);
+    }
+    for price in [&mut p.stop_loss_price, &mut p.take_profit_price].into_iter().flatten() {
+        to(price);
+    }
 }
 
 /// FNV-1a over the canonical JSON of what the results depend on.

@@ -57,6 +57,7 @@ fn series(start: f64, inputs: &[StepInput]) -> PriceSeries {
         ranges,
         gaps: Vec::new(),
         filled: 0,
+        quote: Vec::new(),
     }
 }
 

@@ -183,7 +183,9 @@ pub fn run(
         return hold(scenario, prices, strategy);
     }
     let seconds = u64::try_from(prices.times[n - 1] - prices.times[0]).unwrap_or(0);
-    let world = World::build(scenario, prices.closes[0], seconds)?;
+    let stable_at = |i: usize| prices.quote.get(i).copied();
+    let stable = stable_at(0).unwrap_or(Price(levfarm_core::math::WAD));
+    let world = World::build_priced(scenario, prices.closes[0], stable, seconds)?;
     let mut r = Runner::new(scenario, world, strategy)?;
     r.start(prices.times[0])?;
     let every = scenario.report.liquidation_price_every as usize;
@@ -197,7 +199,8 @@ pub fn run(
             source: Box::new(e),
         };
         let range = prices.ranges.get(i).copied();
-        r.bar(t, t - prices.times[i - 1], close, prices.closes[i - 1], range).map_err(at_bar)?;
+        let step = Step { t, dt: t - prices.times[i - 1], close, prev_close: prices.closes[i - 1] };
+        r.bar(step, range, stable_at(i)).map_err(at_bar)?;
         r.keepers(t).map_err(at_bar)?;
         r.sample(t, close, i % every == 0, i + 1 == n).map_err(at_bar)?;
         if let Some(report) = progress {
@@ -244,17 +247,19 @@ fn hold(
     prices: &PriceSeries,
     strategy: Strategy,
 ) -> Result<RunResult, SimError> {
-    let unit0 = U256::from(10u64).pow(U256::from(18));
+    // Holdings in whole tokens at 1e18 (the value at each close is then exact to the unit);
+    // the stable half is worth its own price where it has a history.
+    let unit = levfarm_core::math::WAD;
+    let mul_div = |a, b, c| levfarm_core::math::mul_div(a, b, c).map_err(levfarm_core::Error::from);
     let equity = world::wad_from_f64(scenario.position.equity)?;
     let asset_value = if strategy == Strategy::HoldAsset { equity } else { equity / U256::from(2) };
     let stable_value = equity - asset_value;
-    let amount0 = levfarm_core::math::mul_div(asset_value, unit0, prices.closes[0].0)
-        .map_err(levfarm_core::Error::from)?;
+    let stable_price = |i: usize| prices.quote.get(i).map_or(unit, |q| q.0);
+    let amount0 = mul_div(asset_value, unit, prices.closes[0].0)?;
+    let amount1 = mul_div(stable_value, unit, stable_price(0))?;
     let mut samples = Vec::with_capacity(prices.times.len());
-    for (t, p) in prices.times.iter().zip(&prices.closes) {
-        let v0 =
-            levfarm_core::math::mul_div(amount0, p.0, unit0).map_err(levfarm_core::Error::from)?;
-        let total = v0 + stable_value;
+    for (i, (t, p)) in prices.times.iter().zip(&prices.closes).enumerate() {
+        let total = mul_div(amount0, p.0, unit)? + mul_div(amount1, stable_price(i), unit)?;
         let equity = i128::try_from(total).unwrap_or(i128::MAX);
         samples.push(Sample { time: *t, price: p.0, equity, ..Sample::default() });
     }
@@ -271,6 +276,15 @@ fn hold(
         stats,
         ..RunResult::default()
     })
+}
+
+/// One bar of the history: its time, its step from the last bar, its close and the last one.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    t: i64,
+    dt: i64,
+    close: Price,
+    prev_close: Price,
 }
 
 struct Runner<'s> {
@@ -391,13 +405,17 @@ impl<'s> Runner<'s> {
     /// (oracle, arbitrage, accrual); volume; other borrowers.
     fn bar(
         &mut self,
-        t: i64,
-        dt: i64,
-        close: Price,
-        prev_close: Price,
+        Step { t, dt, close, prev_close }: Step,
         range: Option<[Price; 2]>,
+        stable: Option<Price>,
     ) -> Result<(), SimError> {
         let dt = u64::try_from(dt).map_err(|_| SimError::Internal("bars out of order".into()))?;
+        // A stable token with its own history takes the bar's close first: the asset's path
+        // inside the bar is then against it.
+        if let Some(stable) = stable {
+            let token = self.world.stable.clone();
+            self.world.set_price(&token, stable)?;
+        }
         let reward_price = self.reward_price.at(t, (t - self.start_time) as f64);
         let reward_price = world::price_from_f64(reward_price.max(1e-12))?;
         let racing = self.strategy == Strategy::Leveraged

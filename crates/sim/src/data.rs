@@ -28,6 +28,8 @@
 
 use std::borrow::Cow;
 
+use levfarm_core::price::Price;
+
 mod bars;
 mod error;
 mod number;
@@ -46,17 +48,21 @@ pub use time::{iso, parse_time};
 
 /// The bundled hourly Bitfinex ETH/USD bars, 2018-05-15 to 2023-01-17.
 pub const BUNDLED_ETH_USD: &str = "bundled:ETHUSD_1h";
+/// The bundled hourly Coinbase BTC/USD bars, 2017-07-01 to 2019-10-17.
+pub const BUNDLED_BTC_USD: &str = "bundled:BTCUSD_1h";
 /// The bundled Aave v2 daily deposits and borrows, 2020-12 to 2022-07.
 pub const BUNDLED_AAVE_UTILIZATION: &str = "bundled:aave_v2_utilization";
 /// The bundled Uniswap v2 USDC/WETH and WETH/USDT daily volumes, May 2022.
 pub const BUNDLED_UNISWAP_VOLUME: &str = "bundled:uniswap_v2_volume";
 /// Every bundled name.
-pub const BUNDLED: &[&str] = &[BUNDLED_ETH_USD, BUNDLED_AAVE_UTILIZATION, BUNDLED_UNISWAP_VOLUME];
+pub const BUNDLED: &[&str] =
+    &[BUNDLED_ETH_USD, BUNDLED_BTC_USD, BUNDLED_AAVE_UTILIZATION, BUNDLED_UNISWAP_VOLUME];
 
 /// The text of a bundled data set, by its `bundled:` name.
 pub fn bundled_text(name: &str) -> Option<&'static str> {
     match name {
         BUNDLED_ETH_USD => Some(include_str!("../../../data/ETHUSD_1h_bitfinex_clean.csv")),
+        BUNDLED_BTC_USD => Some(include_str!("../../../data/BTCUSD_1h_coinbase_clean.csv")),
         BUNDLED_AAVE_UTILIZATION => {
             Some(include_str!("../../../data/aave_v2_eth_daily_deposit_borrow_2020-12_2022-07.csv"))
         }
@@ -75,6 +81,66 @@ pub fn load_prices(path: &str, opts: &PriceOptions) -> Result<PriceSeries, DataE
     }
     let text = read_text(path)?;
     parse_prices_csv(path, &text, opts)
+}
+
+/// Puts the stable token's own history (`quote`) beside the asset's: the bars both have, in
+/// `asset`'s order, each with the quote token's close in [`PriceSeries::quote`]. The two must
+/// share their interval; no common bar is an error naming both spans.
+pub fn with_quote(asset: PriceSeries, quote: PriceSeries) -> Result<PriceSeries, DataError> {
+    let span = |s: &PriceSeries| match (s.times.first(), s.times.last()) {
+        (Some(a), Some(b)) => format!("{} ({} to {})", s.source, iso(*a), iso(*b)),
+        _ => s.source.clone(),
+    };
+    if asset.interval != quote.interval {
+        return Err(DataError::File {
+            file: quote.source.clone(),
+            message: format!(
+                "its bars are {} s apart, the asset's ({}) {} s: the two histories need one clock",
+                quote.interval, asset.source, asset.interval
+            ),
+        });
+    }
+    let by_time: std::collections::BTreeMap<i64, Price> =
+        quote.times.iter().copied().zip(quote.closes.iter().copied()).collect();
+    let mut out = PriceSeries { quote: Vec::new(), ..asset.clone() };
+    out.times.clear();
+    out.closes.clear();
+    out.ranges.clear();
+    for (i, t) in asset.times.iter().enumerate() {
+        let Some(q) = by_time.get(t) else { continue };
+        out.times.push(*t);
+        out.closes.push(asset.closes[i]);
+        if let Some(r) = asset.ranges.get(i) {
+            out.ranges.push(*r);
+        }
+        out.quote.push(*q);
+    }
+    if out.times.len() < 2 {
+        return Err(DataError::File {
+            file: quote.source.clone(),
+            message: format!(
+                "{} and {} have fewer than 2 bars in common",
+                span(&asset),
+                span(&quote)
+            ),
+        });
+    }
+    // Bars present in only one history inside the common span would be holes in the clock.
+    let (first, last) = (out.times[0], out.times[out.times.len() - 1]);
+    let expected = (last - first) / asset.interval as i64 + 1;
+    if out.times.len() as i64 != expected {
+        return Err(DataError::File {
+            file: quote.source.clone(),
+            message: format!(
+                "{} bars of {} to {} are missing from one history or the other; fill their \
+                 gaps (data.gaps = \"fill\") so that both have every bar",
+                expected - out.times.len() as i64,
+                iso(first),
+                iso(last)
+            ),
+        });
+    }
+    Ok(out)
 }
 
 fn is_parquet(path: &str) -> bool {

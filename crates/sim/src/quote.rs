@@ -95,7 +95,12 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
     let prices = &backtest.prices;
     let n = prices.times.len();
     let (t, close) = (prices.times[n - 1], prices.closes[n - 1]);
-    let mut w = World::build(scenario, close, 86_400 * 366)?;
+    let stable = prices
+        .quote
+        .get(n - 1)
+        .copied()
+        .unwrap_or(levfarm_core::price::Price(levfarm_core::math::WAD));
+    let mut w = World::build_priced(scenario, close, stable, 86_400 * 366)?;
     let mut utilization = Utilization::new(&scenario.market.utilization)?;
     adjust_utilization(&mut w, &mut utilization, t, 0.0)?;
     let spec = &scenario.position;
@@ -314,6 +319,7 @@ fn recent_fees(backtest: &Backtest) -> Result<f64, SimError> {
         times: p.times[first..].to_vec(),
         closes: p.closes[first..].to_vec(),
         ranges: p.ranges.get(first..).map(<[_]>::to_vec).unwrap_or_default(),
+        quote: p.quote.get(first..).map(<[_]>::to_vec).unwrap_or_default(),
         gaps: Vec::new(),
         filled: 0,
         ..p.clone()

@@ -57,7 +57,12 @@ impl Backtest {
             start: time("start", &scenario.data.start)?,
             end: time("end", &scenario.data.end)?,
         };
-        let prices = data::load_prices(&scenario.data.prices, &options)?;
+        let mut prices = data::load_prices(&scenario.data.prices, &options)?;
+        if let Some(path) = &scenario.data.stable_prices {
+            let quote_options =
+                PriceOptions { column: scenario.data.stable_column.clone(), ..options };
+            prices = data::with_quote(prices, data::load_prices(path, &quote_options)?)?;
+        }
         Ok(Backtest { scenario, prices })
     }
 

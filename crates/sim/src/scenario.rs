@@ -48,6 +48,15 @@ pub struct DataSpec {
     pub start: Option<String>,
     /// Last bar to use, in the same forms.
     pub end: Option<String>,
+    /// The stable token's (token1's) own price history, when it is not priced at 1: a
+    /// volatile/volatile pool such as WETH/WBTC (`bundled:BTCUSD_1h`). The run keeps the bars
+    /// both histories have; amounts stay in the numeraire (dollars), converted at each token's
+    /// price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stable_prices: Option<String>,
+    /// Its price column, when it is not `close`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stable_column: Option<String>,
 }
 
 /// The leveraged position.
@@ -221,6 +230,8 @@ impl Default for DataSpec {
             gaps: GapPolicy::Fill,
             start: None,
             end: None,
+            stable_prices: None,
+            stable_column: None,
         }
     }
 }

@@ -50,9 +50,21 @@ pub struct World {
 }
 
 impl World {
-    /// Builds the scenario's market with the asset at `price` at Unix time `start`, funded for
-    /// a run of `seconds`.
+    /// Builds the scenario's market with the asset at `price` and the stable token at 1,
+    /// funded for a run of `seconds`.
     pub fn build(scenario: &Scenario, price: Price, seconds: u64) -> Result<World, SimError> {
+        Self::build_priced(scenario, price, Price(levfarm_core::math::WAD), seconds)
+    }
+
+    /// [`Self::build`] with the stable token at `stable_price` (a volatile/volatile pool):
+    /// every value in the scenario (the pool's, the lenders', the position's) is in the
+    /// numeraire and converted at each token's price.
+    pub fn build_priced(
+        scenario: &Scenario,
+        price: Price,
+        stable_price: Price,
+        seconds: u64,
+    ) -> Result<World, SimError> {
         let m = &scenario.market;
         let invalid =
             |e: levfarm_market::Invalid| SimError::Scenario(format!("{}: {}", e.field, e.message));
@@ -81,7 +93,7 @@ impl World {
             world.run(Command::CreateToken { symbol: symbol.into(), decimals })?;
         }
         world.set_price(&asset, price)?;
-        world.set_price(&stable, Price(levfarm_core::math::WAD))?;
+        world.set_price(&stable, stable_price)?;
         world.set_price(&reward, price_from_f64(m.rewards.price)?)?;
         world.set_price(&COLLATERAL.into(), Price(levfarm_core::math::WAD))?;
 

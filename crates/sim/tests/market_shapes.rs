@@ -180,3 +180,117 @@ fn a_range_between_two_prices_opens_there_and_backtests() {
         .to_string();
     assert!(e.contains("position.range: a range needs a v3 pool"), "{e}");
 }
+
+/// Hourly closes of the asset and of the stable token, each `(hours, price)` step held.
+fn two_histories(
+    asset: &[(usize, f64)],
+    stable: &[(usize, f64)],
+) -> levfarm_sim::data::PriceSeries {
+    use levfarm_sim::data::{parse_prices_csv, with_quote, GapPolicy, PriceOptions};
+    let csv = |steps: &[(usize, f64)]| {
+        let mut text = String::from("unix_s,close\n");
+        let mut t = 1_600_000_000 - 1_600_000_000 % 3600;
+        for (hours, price) in steps {
+            for _ in 0..*hours {
+                text.push_str(&format!("{t},{price}\n"));
+                t += 3600;
+            }
+        }
+        text
+    };
+    let options = PriceOptions { gaps: GapPolicy::Error, ..Default::default() };
+    let a = parse_prices_csv("asset.csv", &csv(asset), &options).expect("a path");
+    let s = parse_prices_csv("stable.csv", &csv(stable), &options).expect("a path");
+    with_quote(a, s).expect("one clock")
+}
+
+/// 3x long WETH against WBTC: WBTC is the pool's token1 and what the position borrows; no
+/// volume, rewards, protection or gas, and other borrowers at 50%.
+fn weth_wbtc() -> Scenario {
+    let mut s = march_2020();
+    s = renamed(s, "WETH", "WBTC");
+    s.market.volume = levfarm_sim::scenario::VolumeModel::None;
+    s.market.rewards.apr = 0.0;
+    s.protection = Default::default();
+    s.costs.gas_per_action = 0.0;
+    s.keepers.intrabar = false;
+    s
+}
+
+#[test]
+fn a_volatile_stable_token_moves_the_dollars_as_its_price_does() {
+    let s = weth_wbtc();
+    // Both tokens double together: the pool's price holds, so no impermanent loss and no
+    // trade; the position and its debt both double in dollars, and so does its equity.
+    let both =
+        run_series(&s, &two_histories(&[(3, 200.0), (3, 400.0)], &[(3, 8000.0), (3, 16000.0)]));
+    let equity = dollars(both.contributed);
+    assert!(dollars(both.pnl.impermanent_loss).abs() < 0.01, "{:?}", both.pnl);
+    let doubled = dollars(both.final_equity) / equity;
+    assert!((doubled - 2.0).abs() < 0.01, "equity x{doubled}");
+    // WBTC alone rises 25%: WETH/WBTC falls to 0.8 of its start. In WBTC, the position's
+    // liquidity, worth V after opening, is worth V·√0.8 against its debt D; in dollars, both
+    // times 1.25.
+    let r = run_series(&s, &two_histories(&[(6, 200.0)], &[(3, 8000.0), (3, 10_000.0)]));
+    let first = &r.samples[0];
+    let (equity, debt) =
+        (dollars(first.equity), first.debt_value.expect("open").to::<u128>() as f64 / 1e18);
+    assert!((debt / dollars(r.contributed) - 2.0).abs() < 1e-6, "3x: debt 2E");
+    let expected = ((equity + debt) * 0.8f64.sqrt() - debt) * 1.25;
+    let got = dollars(r.final_equity);
+    // Within 0.1%: six hours of interest, the arbitrage stopping at the edge of the fee band,
+    // and the exit valuation's swap at each end. A stable price left unmoved would be 20% off.
+    assert!((got / expected - 1.0).abs() < 1e-3, "equity {got}, closed form {expected}");
+    assert_eq!(r.pnl.total(), r.final_equity - r.contributed, "the parts add up");
+}
+
+fn run_series(s: &Scenario, prices: &levfarm_sim::data::PriceSeries) -> RunResult {
+    backtest::run(s, prices, Strategy::Leveraged, None).expect("runs")
+}
+
+#[test]
+fn a_weth_wbtc_pool_backtests_on_both_bundled_histories() {
+    let mut s = weth_wbtc();
+    s.data.start = Some("2019-05-01".into());
+    s.data.end = Some("2019-07-31".into());
+    s.data.stable_prices = Some("bundled:BTCUSD_1h".into());
+    s.market.volume = levfarm_sim::scenario::VolumeModel::Turnover { daily: 0.1 };
+    s.keepers.intrabar = true;
+    let bt = Backtest::load(s).expect("both histories load");
+    // Every hour of the window is in both files: 91 days of 24 hours, and the last bar.
+    assert_eq!(bt.prices.times.len(), 91 * 24 + 1);
+    assert_eq!(bt.prices.quote.len(), bt.prices.times.len());
+    let out = bt.run(None).expect("every strategy runs");
+    assert_eq!(out.main.pnl.total(), out.main.final_equity - out.main.contributed);
+    assert!(out.main.pnl.trading_fees > 0);
+    // Holding half WETH and half WBTC: the dollars of each at the window's closes.
+    let hold = out.alternatives.iter().find(|a| a.strategy == Strategy::Hold5050).unwrap();
+    let (p, q) = (&bt.prices.closes, &bt.prices.quote);
+    let last = p.len() - 1;
+    let ratio = |v: &[levfarm_core::price::Price]| {
+        v[last].0.to::<u128>() as f64 / v[0].0.to::<u128>() as f64
+    };
+    let expected = 10_000.0 * (ratio(p) + ratio(q)) / 2.0;
+    assert!(
+        (dollars(hold.final_equity) - expected).abs() < 0.01,
+        "{} vs {expected}",
+        dollars(hold.final_equity)
+    );
+}
+
+#[test]
+fn two_histories_need_one_clock() {
+    use levfarm_sim::data::{parse_prices_csv, with_quote, PriceOptions};
+    let hourly =
+        parse_prices_csv("a.csv", "unix_s,close\n0,1\n3600,1\n7200,1\n", &PriceOptions::default())
+            .unwrap();
+    let daily = parse_prices_csv("b.csv", "unix_s,close\n0,1\n86400,1\n", &PriceOptions::default())
+        .unwrap();
+    let e = with_quote(hourly.clone(), daily).unwrap_err().to_string();
+    assert!(e.contains("b.csv") && e.contains("86400 s apart"), "{e}");
+    let later =
+        parse_prices_csv("c.csv", "unix_s,close\n100000,1\n103600,1\n", &PriceOptions::default())
+            .unwrap();
+    let e = with_quote(hourly, later).unwrap_err().to_string();
+    assert!(e.contains("fewer than 2 bars in common"), "{e}");
+}

@@ -213,6 +213,13 @@ impl State {
         if price.0.is_zero() {
             return Err(Error::invalid("price", "the starting price must be above zero"));
         }
+        if scenario.data.stable_prices.is_some() {
+            return Err(Error::Config(
+                "the market's scenario: data.stable_prices: the service's oracle moves one price, \
+                 the asset's; a stable token with a price of its own is backtested, not served"
+                    .into(),
+            ));
+        }
         let world = World::build(&scenario, *price, FARM_SECONDS)?;
         Ok(State {
             format: STATE_FORMAT,

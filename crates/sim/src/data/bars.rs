@@ -108,6 +108,7 @@ impl RawBars {
             ranges: self.ranges.unwrap_or_default(),
             gaps: Vec::new(),
             filled: 0,
+            quote: Vec::new(),
         };
         if let (Some(first), Some(pos)) = (gaps.first(), first_gap_pos) {
             if opts.gaps == GapPolicy::Error {

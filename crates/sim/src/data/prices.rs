@@ -63,6 +63,9 @@ pub struct PriceSeries {
     pub gaps: Vec<Gap>,
     /// How many bars filling added.
     pub filled: u64,
+    /// The stable token's own close per bar, where it has a history of its own (a
+    /// volatile/volatile pool, see [`super::with_quote`]); empty when it is priced at 1.
+    pub quote: Vec<Price>,
 }
 
 /// Where the price columns of a CSV table are.
