@@ -268,7 +268,7 @@ fn unreadable_files_say_so() {
     assert_eq!(
         err,
         "bundled:nope: no such bundled data set; bundled: bundled:ETHUSD_1h, \
-         bundled:aave_v2_utilization, bundled:uniswap_v2_volume"
+         bundled:BTCUSD_1h, bundled:aave_v2_utilization, bundled:uniswap_v2_volume"
     );
 }
 
