@@ -224,7 +224,7 @@ pub fn report(scenario: &Scenario, output: &BacktestOutput) -> BacktestReport {
             format!("near neutral (borrowing {asset} and {stable})")
         }
     };
-    let pool_kind = match sc.market.pool.kind {
+    let pool_kind = match sc.pool().kind {
         levfarm_sim::scenario::PoolKind::ConstantProduct => "constant-product".to_string(),
         levfarm_sim::scenario::PoolKind::V3 => match sc.position.range {
             Some(b) => format!("Uniswap v3, range {}x to {}x the opening price", b.lower, b.upper),
@@ -271,7 +271,7 @@ pub fn report(scenario: &Scenario, output: &BacktestOutput) -> BacktestReport {
     }
     let facts = vec![
         ("Position".to_string(), format!("{} {stable} at {}x, {side}", sc.position.equity, sc.position.leverage)),
-        ("Pool".into(), format!("{asset}/{stable} {pool_kind}, fee {:.2}%, value {} {stable}", f64::from(sc.market.pool.fee_bps) / 100.0, sc.market.pool.tvl)),
+        ("Pool".into(), format!("{asset}/{stable} {pool_kind}, fee {:.2}%, value {} {stable}", f64::from(sc.pool().fee_bps) / 100.0, sc.pool().tvl)),
         (
             "Leverage rules".into(),
             format!(

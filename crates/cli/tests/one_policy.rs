@@ -87,6 +87,7 @@ fn service(bt: &Backtest) -> (State, Acted, Vec<(i64, String)>) {
         range_width_ticks: None,
         range_lower: None,
         range_upper: None,
+        pool: None,
         venue: None,
     };
     let Reply::Position(id) = apply(&mut state, Action::Open { account: alice, spec }) else {

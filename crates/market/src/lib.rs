@@ -23,6 +23,9 @@ pub use actors::{
 };
 pub use pool::{LendingSpec, LeverageSpec, PoolKind, PoolSpec};
 
+/// The pool a position uses unless it names another: `[market.pool]`.
+pub const MAIN_POOL: &str = "main";
+
 /// The venue a position uses unless it names another: the market's own lending pools and
 /// leverage rules (`[market.lending]`, `[market.leverage]`).
 pub const MAIN_VENUE: &str = "main";
@@ -74,7 +77,11 @@ pub struct MarketSpec {
     /// Declared decimals by symbol. A well-known token ([`WELL_KNOWN`]) needs none; any other
     /// token the market uses must be declared: nothing assumes 18 or 6.
     pub tokens: BTreeMap<String, TokenSpec>,
+    /// The main pool (`main`): the asset against the stable token.
     pub pool: PoolSpec,
+    /// Further pools over the same pair by name (another fee tier, the other kind); a position
+    /// names its pool. The arbitrageur keeps every pool at the oracle.
+    pub pools: BTreeMap<String, PoolSpec>,
     /// Leverage rules of the pool at the main venue.
     pub leverage: LeverageSpec,
     /// The main venue's lending pools, one per token symbol.
@@ -122,6 +129,7 @@ impl Default for MarketSpec {
             stable: "USDC".into(),
             tokens: BTreeMap::new(),
             pool: PoolSpec::default(),
+            pools: BTreeMap::new(),
             leverage: LeverageSpec::default(),
             lending,
             venues: BTreeMap::new(),
@@ -164,6 +172,18 @@ impl MarketSpec {
         ])
     }
 
+    /// The pools by name, the main one first.
+    pub fn pools(&self) -> Vec<(&str, &PoolSpec)> {
+        let mut all = vec![(MAIN_POOL, &self.pool)];
+        all.extend(self.pools.iter().map(|(n, p)| (n.as_str(), p)));
+        all
+    }
+
+    /// A pool by name.
+    pub fn pool_named(&self, name: &str) -> Option<&PoolSpec> {
+        self.pools().into_iter().find(|(n, _)| *n == name).map(|(_, p)| p)
+    }
+
     /// The venues by name, the main one first, each with its leverage rules and lending pools.
     pub fn venues(&self) -> Vec<(&str, &LeverageSpec, &BTreeMap<String, LendingSpec>)> {
         let mut all = vec![(MAIN_VENUE, &self.leverage, &self.lending)];
@@ -171,6 +191,38 @@ impl MarketSpec {
             all.push((name, venue.leverage.as_ref().unwrap_or(&self.leverage), &venue.lending));
         }
         all
+    }
+
+    /// A pool's value, fee and background liquidity, each refusal naming its key.
+    fn check_pool(pool: &PoolSpec, key: &dyn Fn(&str) -> String) -> Result<(), Invalid> {
+        if !(pool.tvl.is_finite() && (1.0..=1e13).contains(&pool.tvl)) {
+            return Err(Invalid::at(
+                key("tvl"),
+                format!("{} must be between 1 and 1e13 (numeraire)", pool.tvl),
+            ));
+        }
+        if pool.fee_bps == 0 || pool.fee_bps >= 10_000 {
+            return Err(Invalid::at(
+                key("fee_bps"),
+                format!("{} must be between 1 and 9999", pool.fee_bps),
+            ));
+        }
+        if pool.kind == PoolKind::V3 && ![1, 5, 30, 100].contains(&pool.fee_bps) {
+            return Err(Invalid::at(
+                key("fee_bps"),
+                format!("{} is not a v3 fee tier (1, 5, 30 or 100)", pool.fee_bps),
+            ));
+        }
+        if !(0..=1_774_544).contains(&pool.liquidity_width_ticks) {
+            return Err(Invalid::at(
+                key("liquidity_width_ticks"),
+                format!(
+                    "{} must be between 0 (full range) and 1774544",
+                    pool.liquidity_width_ticks
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// A venue's leverage rules and lending pools, by name.
@@ -184,23 +236,23 @@ impl MarketSpec {
         let positive = |v: f64| v.is_finite() && v > 0.0;
         let fraction = |v: f64| v.is_finite() && (0.0..1.0).contains(&v);
         let m = self;
-        if !(m.pool.tvl.is_finite() && (1.0..=1e13).contains(&m.pool.tvl)) {
-            return fail(
-                "market.pool.tvl",
-                format!("{} must be between 1 and 1e13 (numeraire)", m.pool.tvl),
-            );
+        for name in m.pools.keys() {
+            if name == MAIN_POOL || name == "POOL" || name == "REWARD-ROUTE" {
+                return fail(
+                    &format!("market.pools.{name}"),
+                    format!("{name:?} is taken (main is [market.pool]); name the pool otherwise"),
+                );
+            }
+            if let Err(message) = check_symbol(name) {
+                return fail(&format!("market.pools.{name}"), message);
+            }
         }
-        if m.pool.fee_bps == 0 || m.pool.fee_bps >= 10_000 {
-            return fail(
-                "market.pool.fee_bps",
-                format!("{} must be between 1 and 9999", m.pool.fee_bps),
-            );
-        }
-        if m.pool.kind == PoolKind::V3 && ![1, 5, 30, 100].contains(&m.pool.fee_bps) {
-            return fail(
-                "market.pool.fee_bps",
-                format!("{} is not a v3 fee tier (1, 5, 30 or 100)", m.pool.fee_bps),
-            );
+        for (name, pool) in m.pools() {
+            let key = |field: &str| match name {
+                MAIN_POOL => format!("market.pool.{field}"),
+                _ => format!("market.pools.{name}.{field}"),
+            };
+            Self::check_pool(pool, &key)?;
         }
         if m.asset == m.stable || m.asset.is_empty() || m.stable.is_empty() {
             return fail("market.asset", "asset and stable must be two different symbols".into());
@@ -328,15 +380,6 @@ impl MarketSpec {
                     format!("{per_year} must be in [0, 1)"),
                 );
             }
-        }
-        if !(0..=1_774_544).contains(&m.pool.liquidity_width_ticks) {
-            return fail(
-                "market.pool.liquidity_width_ticks",
-                format!(
-                    "{} must be between 0 (full range) and 1774544",
-                    m.pool.liquidity_width_ticks
-                ),
-            );
         }
         Ok(())
     }

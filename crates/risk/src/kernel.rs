@@ -44,7 +44,7 @@ use levfarm_core::types::Amount;
 use levfarm_core::Holder;
 use levfarm_sim::backtest::Opened;
 use levfarm_sim::scenario::{BorrowSide, PoolKind, Scenario, UtilizationModel, VolumeModel};
-use levfarm_sim::world::{self, OWNER, POOL, REWARD_POOL, YEAR};
+use levfarm_sim::world::{self, OWNER, REWARD_POOL, YEAR};
 
 use crate::v3::{Band, Concentrated, Scale};
 use crate::RiskError;
@@ -196,14 +196,14 @@ impl Setup {
             .positions()
             .find(|p| p.id == id)
             .ok_or_else(|| RiskError::Internal("the opened position is missing".into()))?;
-        let farm = m.farm_of(POOL)?;
+        let farm = m.farm_of(&w.pool)?;
         let demand = Holder::Account(world::DEMAND.into());
         let owner = Holder::Account(OWNER.into());
         let ray = 1e27;
         let scale = Scale::new(u0, u1);
-        let (pool, fee, lp, staked, range) = match scenario.market.pool.kind {
+        let (pool, fee, lp, staked, range) = match scenario.pool().kind {
             PoolKind::ConstantProduct => {
-                let amm = &m.amm_pool(POOL)?.amm;
+                let amm = &m.amm_pool(&w.pool)?.amm;
                 let pool = Pool::Product {
                     x: f(amm.reserve0, u0),
                     y: f(amm.reserve1, u1),
@@ -214,7 +214,7 @@ impl Setup {
                 (pool, fee, f(position.lp, u0), staked, None)
             }
             PoolKind::V3 => {
-                let entry = m.v3_amm_pool(POOL)?;
+                let entry = m.v3_amm_pool(&w.pool)?;
                 let v3 = &entry.pool;
                 let liquidity = |l: u128| l as f64 / scale.liquidity;
                 let mut pool = Concentrated {

@@ -633,8 +633,8 @@ fn describe_position(s: &Scenario) -> String {
         BorrowSide::Asset => format!("short {asset}, borrowing {asset}"),
         BorrowSide::Both => format!("borrowing {asset} and {stable}"),
     };
-    let fee = f64::from(s.market.pool.fee_bps) / 100.0;
-    let pool = match s.market.pool.kind {
+    let fee = f64::from(s.pool().fee_bps) / 100.0;
+    let pool = match s.pool().kind {
         PoolKind::ConstantProduct => format!("a {asset}/{stable} constant-product pool"),
         PoolKind::V3 => match s.position.range {
             Some(b) => format!(
@@ -659,6 +659,9 @@ fn in_stable_units(s: &mut Scenario, stable_price: f64) {
     let to = |v: &mut f64| *v /= stable_price;
     to(&mut s.position.equity);
     to(&mut s.market.pool.tvl);
+    for pool in s.market.pools.values_mut() {
+        to(&mut pool.tvl);
+    }
     to(&mut s.market.rewards.price);
     to(&mut s.costs.gas_per_action);
     for spec in s.market.lending.values_mut() {

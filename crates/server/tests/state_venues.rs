@@ -64,6 +64,7 @@ fn open(state: &mut State, account: u64, venue: Option<&str>) -> Result<u64, Err
         range_width_ticks: None,
         range_lower: None,
         range_upper: None,
+        pool: None,
         venue: venue.map(str::to_string),
     };
     match state.apply(&Action::Open { account, spec })?.reply {
@@ -146,6 +147,7 @@ fn range_spec(lower: Option<u64>, upper: Option<u64>, width: Option<i32>) -> Ope
         range_width_ticks: width,
         range_lower: lower.map(price),
         range_upper: upper.map(price),
+        pool: None,
         venue: None,
     }
 }
@@ -172,4 +174,50 @@ fn a_range_opens_between_the_prices_asked() {
         let e = state.apply(&Action::Open { account: bob, spec }).unwrap_err();
         assert!(matches!(&e, Error::Invalid { field: f, .. } if f == field), "{field}: {e}");
     }
+}
+
+#[test]
+fn a_position_opens_on_the_pool_asked() {
+    let scenario = "[market.pools.fast]\nkind = \"v3\"\nfee_bps = 5\ntvl = 20000000.0\n";
+    let mut state = State::genesis(&Action::Genesis {
+        scenario: scenario.into(),
+        price: Price(U256::from(2_000u64) * levfarm_core::math::WAD),
+        time: 1_600_000_000,
+        feed: FeedSpec::Push,
+    })
+    .unwrap();
+    let names: Vec<String> =
+        state.market_view().unwrap().pools.iter().map(|p| p.name.clone()).collect();
+    assert_eq!(names, ["main", "fast"]);
+    let grant = TokenGrant { id: "t1".into(), label: "test".into(), sha256: "0".repeat(64) };
+    let created = state
+        .apply(&Action::CreateAccount { name: "carol".into(), role: Role::User, token: grant })
+        .unwrap();
+    let Reply::Account(carol) = created.reply else { panic!("no account") };
+    let amount = Amount(U256::from(100_000_000_000u64));
+    state.apply(&Action::Fund { account: carol, token: "USDC".into(), amount }).unwrap();
+    let mut spec = range_spec(None, None, None);
+    spec.pool = Some("fast".into());
+    let Reply::Position(id) = state.apply(&Action::Open { account: carol, spec }).unwrap().reply
+    else {
+        panic!("no position")
+    };
+    let view = state.position_view(carol, id).unwrap();
+    assert_eq!(view.pool, "fast");
+    assert!(view.range.is_some(), "a range on the v3 pool");
+    let Reply::Position(id) = state
+        .apply(&Action::Open { account: carol, spec: range_spec(None, None, None) })
+        .unwrap()
+        .reply
+    else {
+        panic!("no position")
+    };
+    assert_eq!(state.position_view(carol, id).unwrap().pool, "main");
+    let mut spec = range_spec(None, None, None);
+    spec.pool = Some("slow".into());
+    let e = state.apply(&Action::Open { account: carol, spec }).unwrap_err();
+    assert!(
+        matches!(&e, Error::Invalid { field, message } if field == "pool" && message.contains("main, fast")),
+        "{e}"
+    );
 }

@@ -15,7 +15,7 @@ use crate::book::{CostKind, Pnl, Snapshot};
 use crate::data::PriceSeries;
 use crate::models::{RewardPrice, Utilization, Volume};
 use crate::scenario::{BorrowSide, PoolKind, PositionSpec, Scenario};
-use crate::world::{self, World, DEMAND, KEEPER, NOISE, OWNER, POOL};
+use crate::world::{self, World, DEMAND, KEEPER, NOISE, OWNER};
 use crate::SimError;
 
 /// What a run holds: the leveraged position, or one of the alternatives.
@@ -527,7 +527,7 @@ impl<'s> Runner<'s> {
             PoolKind::ConstantProduct => {
                 self.world.run_outside(Command::Swap {
                     account: NOISE.into(),
-                    pool: POOL.into(),
+                    pool: self.world.pool.clone(),
                     token_in: stable,
                     amount_in: Amount(amount),
                     min_amount_out: None,
@@ -539,7 +539,7 @@ impl<'s> Runner<'s> {
                 if let Some(out) = out.filter(|o| !o.is_zero()) {
                     self.world.run_outside(Command::Swap {
                         account: NOISE.into(),
-                        pool: POOL.into(),
+                        pool: self.world.pool.clone(),
                         token_in: asset,
                         amount_in: Amount(out),
                         min_amount_out: None,
@@ -547,9 +547,10 @@ impl<'s> Runner<'s> {
                 }
             }
             PoolKind::V3 => {
+                let pool = self.world.pool.clone();
                 let v3 = |zero_for_one, amount| Command::V3Swap {
                     account: NOISE.into(),
-                    pool: POOL.into(),
+                    pool: pool.clone(),
                     zero_for_one,
                     amount_in: Some(Amount(amount)),
                     amount_out: None,
@@ -839,7 +840,7 @@ impl<'s> Runner<'s> {
             if self.world.kind == PoolKind::V3 {
                 let range =
                     self.world.market.positions().find(|p| p.id == id).and_then(|p| p.range);
-                let tick = self.world.market.v3_amm_pool(POOL)?.pool.tick;
+                let tick = self.world.market.v3_amm_pool(&self.world.pool)?.pool.tick;
                 in_range = range.map(|r| r.contains(tick));
             }
         } else {
@@ -951,12 +952,12 @@ pub(crate) fn open(
         BorrowSide::Asset => levfarm_core::position::BorrowSide::Token0,
         BorrowSide::Both => levfarm_core::position::BorrowSide::Both,
     };
-    let borrow = w.market.borrow_for_opening(POOL, [U256::ZERO, equity], leverage_bps, side)?;
+    let borrow = w.market.borrow_for_opening(&w.pool, [U256::ZERO, equity], leverage_bps, side)?;
     let (borrow0, borrow1) = (Amount(borrow[0]), Amount(borrow[1]));
     match kind {
         PoolKind::ConstantProduct => w.run(Command::OpenPosition {
             owner: OWNER.into(),
-            pool: POOL.into(),
+            pool: w.pool.clone(),
             equity0: Amount::default(),
             equity1: Amount(equity),
             borrow0,
@@ -968,7 +969,7 @@ pub(crate) fn open(
             let range = opening_range(w, spec)?;
             w.run(Command::OpenRangePosition {
                 owner: OWNER.into(),
-                pool: POOL.into(),
+                pool: w.pool.clone(),
                 tick_lower: range.tick_lower,
                 tick_upper: range.tick_upper,
                 equity0: Amount::default(),
@@ -992,7 +993,7 @@ pub(crate) fn open(
 /// The range a position opens in on the v3 pool: `spec.range`'s bounds around the pool's
 /// price, or `range_width_ticks` centred on its tick.
 pub fn opening_range(w: &World, spec: &PositionSpec) -> Result<TickRange, SimError> {
-    let entry = w.market.v3_amm_pool(POOL)?;
+    let entry = w.market.v3_amm_pool(&w.pool)?;
     let spacing = entry.pool.tick_spacing;
     let Some(bounds) = spec.range else {
         return Ok(TickRange::centred(entry.pool.tick, spec.range_width_ticks, spacing)?);

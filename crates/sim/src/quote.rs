@@ -13,7 +13,7 @@ use crate::book::value;
 use crate::models::{Utilization, Volume};
 use crate::run::Backtest;
 use crate::scenario::PoolKind;
-use crate::world::{self, World, ARB, OWNER, POOL};
+use crate::world::{self, World, ARB, OWNER};
 use crate::SimError;
 
 /// Price moves the quote values the position at.
@@ -162,7 +162,7 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
     let fees_year = recent_fees(backtest)? * spec.equity;
     let r = &scenario.market.rewards;
     let bounty = 1.0 - f64::from(lev.reinvest_bounty_bps) / 1e4;
-    let rewards_year = r.apr * scenario.market.pool.tvl * share * mean_reward_price(r) * bounty;
+    let rewards_year = r.apr * scenario.pool().tvl * share * mean_reward_price(r) * bounty;
     let volatility = recent_volatility(prices);
     let lvr_year = volatility * volatility / 8.0 * full_range_value(&inventory, q)?;
     let rate = |token: &str| {
@@ -193,7 +193,7 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
         let mut c = w.clone();
         let moved = world::price_from_f64(price_f * (1.0 + change))?;
         c.set_price(&asset, moved)?;
-        c.run(Command::Arbitrage { account: ARB.into(), pool: POOL.into() })?;
+        c.run(Command::Arbitrage { account: ARB.into(), pool: c.pool.clone() })?;
         let h = c.market.position_health(id)?;
         let qm = [c.market.quote(&asset)?, c.market.quote(&stable)?];
         let inv = c.market.position_inventory(id)?;
@@ -218,7 +218,7 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
         crate::data::iso(t),
         daily_volume
     )];
-    if scenario.market.pool.kind == PoolKind::V3 {
+    if scenario.pool().kind == PoolKind::V3 {
         notes.push("range positions earn fees only while the price is in range; the fee APY assumes it stays in".into());
     }
     notes.push(
@@ -377,8 +377,8 @@ fn position_share(w: &World, id: u64) -> Result<f64, SimError> {
     let m = &w.market;
     let lp = m.positions().find(|p| p.id == id).map_or(U256::ZERO, |p| p.lp);
     let total = match w.kind {
-        PoolKind::ConstantProduct => m.amm_pool(POOL)?.amm.total_supply,
-        PoolKind::V3 => U256::from(m.v3_amm_pool(POOL)?.pool.liquidity),
+        PoolKind::ConstantProduct => m.amm_pool(&w.pool)?.amm.total_supply,
+        PoolKind::V3 => U256::from(m.v3_amm_pool(&w.pool)?.pool.liquidity),
     };
     Ok(if total.is_zero() { 0.0 } else { value_f(lp * levfarm_core::math::WAD / total) })
 }

@@ -100,7 +100,7 @@ impl Backtest {
                 "traders' volume is {path}'s in absolute dollars, not scaled to the simulated \
                  pool's value ({:.0}); a pool of another size earns fees out of proportion \
                  (market.volume.depth_column scales it)",
-                self.scenario.market.pool.tvl
+                self.scenario.pool().tvl
             ));
         }
         if let crate::scenario::UtilizationModel::History { path, .. } =

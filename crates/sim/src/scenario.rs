@@ -12,7 +12,7 @@ use crate::risk_spec::RiskSpec;
 pub use levfarm_market::{
     check_symbol, LendingSpec, LeverageSpec, MarketSpec, PoolKind, PoolSpec, RewardPricePath,
     RewardSpec, TokenSpec, UtilizationModel, VenueSpec, VolumeModel, DEFAULT_DAILY_TURNOVER,
-    MAIN_VENUE,
+    MAIN_POOL, MAIN_VENUE,
 };
 
 /// A whole backtest.
@@ -77,6 +77,9 @@ pub struct PositionSpec {
     /// replaces `range_width_ticks`, and re-centring keeps the range's width.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<RangeBounds>,
+    /// The pool the position provides liquidity to: `main` (`[market.pool]`) or a
+    /// `[market.pools.NAME]`.
+    pub pool: String,
     /// The lending venue that lends to the position and whose leverage rules it follows:
     /// `main` (`[market.lending]`, `[market.leverage]`) or a `[market.venues.NAME]`.
     pub venue: String,
@@ -244,6 +247,7 @@ impl Default for PositionSpec {
             borrow: BorrowSide::Stable,
             range_width_ticks: 4000,
             range: None,
+            pool: MAIN_POOL.into(),
             venue: MAIN_VENUE.into(),
         }
     }
@@ -345,6 +349,11 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// The pool the position is in.
+    pub fn pool(&self) -> &PoolSpec {
+        self.market.pool_named(&self.position.pool).unwrap_or(&self.market.pool)
+    }
+
     /// The leverage rules the position follows: its venue's.
     pub fn leverage(&self) -> &LeverageSpec {
         self.market.venue(&self.position.venue).map_or(&self.market.leverage, |(l, _)| l)
@@ -375,6 +384,12 @@ impl Scenario {
         if let Err(e) = m.validate() {
             return fail(&e.field, e.message);
         }
+        let Some(pool) = m.pool_named(&p.pool) else {
+            return fail(
+                "position.pool",
+                format!("{:?} is not a pool: use {MAIN_POOL:?} or one of [market.pools]", p.pool),
+            );
+        };
         let Some((leverage, lending)) = m.venue(&p.venue) else {
             return fail(
                 "position.venue",
@@ -488,8 +503,8 @@ impl Scenario {
             );
         }
         if let Some(b) = p.range {
-            if m.pool.kind != PoolKind::V3 {
-                return fail("position.range", "a range needs a v3 pool (market.pool.kind)".into());
+            if pool.kind != PoolKind::V3 {
+                return fail("position.range", "a range needs a v3 pool (its kind)".into());
             }
             if !(b.lower.is_finite()
                 && b.upper.is_finite()
@@ -503,7 +518,7 @@ impl Scenario {
                 );
             }
         }
-        if m.pool.kind == PoolKind::V3 && !(1..=1_774_544).contains(&p.range_width_ticks) {
+        if pool.kind == PoolKind::V3 && !(1..=1_774_544).contains(&p.range_width_ticks) {
             return fail(
                 "position.range_width_ticks",
                 format!("{} must be between 1 and 1774544", p.range_width_ticks),

@@ -39,7 +39,12 @@ pub struct World {
     pub asset: Name,
     pub stable: Name,
     pub reward: Name,
+    /// The engine's id of the position's pool, and its kind.
+    pub pool: Name,
     pub kind: PoolKind,
+    /// Every pool's engine id, the main one ([`POOL`]) first: the arbitrageur keeps each at
+    /// the oracle.
+    pub pools: Vec<Name>,
     /// `10^decimals` of asset, stable, reward, as the scenario declares them.
     pub units: [U256; 3],
     /// Lending pools the other borrowers use: by venue (the main one first), then token.
@@ -71,12 +76,17 @@ impl World {
         let decimals = m.token_decimals().map_err(invalid)?;
         let unit = |d: u8| U256::from(10u64).pow(U256::from(d));
         let venues = m.venues();
+        let position_pool = m.pool_named(&scenario.position.pool).ok_or_else(|| {
+            SimError::Scenario(format!("position.pool: {:?} is not a pool", scenario.position.pool))
+        })?;
         let mut world = World {
             market: Market::new(),
             asset: m.asset.as_str().into(),
             stable: m.stable.as_str().into(),
             reward: m.rewards.token.as_str().into(),
-            kind: m.pool.kind,
+            pool: pool_id(&scenario.position.pool),
+            kind: position_pool.kind,
+            pools: m.pools().into_iter().map(|(name, _)| pool_id(name)).collect(),
             units: decimals.map(|(_, d)| unit(d)),
             lending: venues
                 .iter()
@@ -140,69 +150,17 @@ impl World {
         }
 
         let leverage = m.leverage.config();
-        let half = m.pool.tvl / 2.0;
-        let amount0 = world.value_to_amount(&asset, half)?;
-        let amount1 = world.value_to_amount(&stable, half)?;
-        world.mint(LP, &asset, amount0)?;
-        world.mint(LP, &stable, amount1)?;
-        match m.pool.kind {
-            PoolKind::ConstantProduct => {
-                world.run(Command::CreatePool {
-                    pool: POOL.into(),
-                    token0: asset.clone(),
-                    token1: stable.clone(),
-                    fee_bps: m.pool.fee_bps,
-                    protocol_fee_divisor: None,
-                    leverage,
-                })?;
-                world.run(Command::AddLiquidity {
-                    account: LP.into(),
-                    pool: POOL.into(),
-                    amount0: Amount(amount0),
-                    amount1: Amount(amount1),
-                    min_liquidity: None,
+        for (name, spec) in m.pools() {
+            let id = pool_id(name);
+            world.create_pool(&id, spec, &leverage)?;
+            // The other venues' leverage rules on the pool.
+            for (venue, rules, _) in venues.iter().skip(1) {
+                world.run(Command::SetVenueLeverage {
+                    venue: Venue::from(*venue),
+                    pool: id.clone(),
+                    leverage: rules.config(),
                 })?;
             }
-            PoolKind::V3 => {
-                let quotes = [world.market.quote(&asset)?, world.market.quote(&stable)?];
-                let sqrt_price = oracle_sqrt_price(quotes)?;
-                world.run(Command::CreateV3Pool {
-                    pool: POOL.into(),
-                    token0: asset.clone(),
-                    token1: stable.clone(),
-                    fee_pips: m.pool.fee_bps * 100,
-                    tick_spacing: None,
-                    sqrt_price_x96: Some(Amount(sqrt_price)),
-                    tick: None,
-                    leverage: Some(leverage),
-                })?;
-                let entry = world.market.v3_amm_pool(POOL)?;
-                let (tick, spacing) = (entry.pool.tick, entry.pool.tick_spacing);
-                let range = if m.pool.liquidity_width_ticks > 0 {
-                    TickRange::centred(tick, m.pool.liquidity_width_ticks, spacing)?
-                } else {
-                    let max = v3math::MAX_TICK / spacing * spacing;
-                    TickRange { tick_lower: -max, tick_upper: max }
-                };
-                world.run(Command::V3Mint {
-                    account: LP.into(),
-                    pool: POOL.into(),
-                    tick_lower: range.tick_lower,
-                    tick_upper: range.tick_upper,
-                    liquidity: None,
-                    amount0: Some(Amount(amount0)),
-                    amount1: Some(Amount(amount1)),
-                })?;
-            }
-        }
-
-        // The other venues' leverage rules on the pool.
-        for (name, rules, _) in venues.iter().skip(1) {
-            world.run(Command::SetVenueLeverage {
-                venue: Venue::from(*name),
-                pool: POOL.into(),
-                leverage: rules.config(),
-            })?;
         }
 
         // The reward token's market, deep enough that selling a position's rewards is cheap.
@@ -227,18 +185,20 @@ impl World {
             min_liquidity: None,
         })?;
 
-        // Farm emission: `apr` of the pool's value at the start, in reward tokens per second.
-        // On a v3 pool only leveraged positions stake (the engine's farm pays them alone), so
-        // the emission is sized on the position's value instead: the same APR either way.
-        let staked_value = match m.pool.kind {
-            PoolKind::ConstantProduct => m.pool.tvl,
+        // Farm emission on the position's pool: `apr` of the pool's value at the start, in
+        // reward tokens per second. On a v3 pool only leveraged positions stake (the engine's
+        // farm pays them alone), so the emission is sized on the position's value instead: the
+        // same APR either way.
+        let farmed = world.pool.clone();
+        let staked_value = match position_pool.kind {
+            PoolKind::ConstantProduct => position_pool.tvl,
             PoolKind::V3 => scenario.position.equity * scenario.position.leverage,
         };
         let per_year = world.value_to_amount(&reward, m.rewards.apr * staked_value)?;
         let per_second = per_year / U256::from(YEAR as u64);
         if !per_second.is_zero() {
             world.run(Command::CreateFarm {
-                pool: POOL.into(),
+                pool: farmed.clone(),
                 reward_token: reward.clone(),
                 reward_per_second: Amount(per_second),
             })?;
@@ -246,14 +206,14 @@ impl World {
             world.mint(LP, &reward, fund)?;
             world.run(Command::FundFarm {
                 account: LP.into(),
-                pool: POOL.into(),
+                pool: farmed.clone(),
                 amount: Amount(fund),
             })?;
-            if m.pool.kind == PoolKind::ConstantProduct {
-                let lp = world.balance(LP, &format!("lp:{POOL}"));
+            if position_pool.kind == PoolKind::ConstantProduct {
+                let lp = world.balance(LP, &format!("lp:{farmed}"));
                 world.run(Command::Stake {
                     account: LP.into(),
-                    pool: POOL.into(),
+                    pool: farmed.clone(),
                     amount: Amount(lp),
                 })?;
             }
@@ -316,9 +276,11 @@ impl World {
             let token = self.reward.clone();
             self.set_price(&token, reward_price)?;
         }
-        for pool in [POOL, REWARD_POOL] {
-            self.run_outside(Command::Arbitrage { account: ARB.into(), pool: pool.into() })?;
+        for i in 0..self.pools.len() {
+            let pool = self.pools[i].clone();
+            self.run_outside(Command::Arbitrage { account: ARB.into(), pool })?;
         }
+        self.run_outside(Command::Arbitrage { account: ARB.into(), pool: REWARD_POOL.into() })?;
         self.run(Command::Accrue {})
     }
 
@@ -329,6 +291,73 @@ impl World {
             Ok(_) => self.venue.clone(),
             Err(_) => Venue::main(),
         }
+    }
+
+    /// Creates pool `id` over the asset and the stable token as `spec` describes, with the main
+    /// venue's `leverage` rules, and an outside LP's liquidity worth its value, half in each.
+    fn create_pool(
+        &mut self,
+        id: &Name,
+        spec: &crate::scenario::PoolSpec,
+        leverage: &LeverageConfig,
+    ) -> Result<(), SimError> {
+        let (asset, stable) = (self.asset.clone(), self.stable.clone());
+        let half = spec.tvl / 2.0;
+        let amount0 = self.value_to_amount(&asset, half)?;
+        let amount1 = self.value_to_amount(&stable, half)?;
+        self.mint(LP, &asset, amount0)?;
+        self.mint(LP, &stable, amount1)?;
+        match spec.kind {
+            PoolKind::ConstantProduct => {
+                self.run(Command::CreatePool {
+                    pool: id.clone(),
+                    token0: asset,
+                    token1: stable,
+                    fee_bps: spec.fee_bps,
+                    protocol_fee_divisor: None,
+                    leverage: leverage.clone(),
+                })?;
+                self.run(Command::AddLiquidity {
+                    account: LP.into(),
+                    pool: id.clone(),
+                    amount0: Amount(amount0),
+                    amount1: Amount(amount1),
+                    min_liquidity: None,
+                })?;
+            }
+            PoolKind::V3 => {
+                let quotes = [self.market.quote(&asset)?, self.market.quote(&stable)?];
+                let sqrt_price = oracle_sqrt_price(quotes)?;
+                self.run(Command::CreateV3Pool {
+                    pool: id.clone(),
+                    token0: asset,
+                    token1: stable,
+                    fee_pips: spec.fee_bps * 100,
+                    tick_spacing: None,
+                    sqrt_price_x96: Some(Amount(sqrt_price)),
+                    tick: None,
+                    leverage: Some(leverage.clone()),
+                })?;
+                let entry = self.market.v3_amm_pool(id)?;
+                let (tick, spacing) = (entry.pool.tick, entry.pool.tick_spacing);
+                let range = if spec.liquidity_width_ticks > 0 {
+                    TickRange::centred(tick, spec.liquidity_width_ticks, spacing)?
+                } else {
+                    let max = v3math::MAX_TICK / spacing * spacing;
+                    TickRange { tick_lower: -max, tick_upper: max }
+                };
+                self.run(Command::V3Mint {
+                    account: LP.into(),
+                    pool: id.clone(),
+                    tick_lower: range.tick_lower,
+                    tick_upper: range.tick_upper,
+                    liquidity: None,
+                    amount0: Some(Amount(amount0)),
+                    amount1: Some(Amount(amount1)),
+                })?;
+            }
+        }
+        Ok(())
     }
 
     /// The events of the last command.
@@ -352,17 +381,17 @@ impl World {
             .map_err(levfarm_core::Error::from)?)
     }
 
-    /// The main pool's value at the oracle, in the numeraire, as f64 (for the models).
+    /// The position's pool's value at the oracle, in the numeraire, as f64 (for the models).
     pub fn pool_value(&self) -> Result<f64, SimError> {
         let m = &self.market;
         let q = [m.quote(&self.asset)?, m.quote(&self.stable)?];
         let b = match self.kind {
             PoolKind::ConstantProduct => {
-                let p = &m.amm_pool(POOL)?.amm;
+                let p = &m.amm_pool(&self.pool)?.amm;
                 [p.reserve0, p.reserve1]
             }
             PoolKind::V3 => {
-                let p = &m.v3_amm_pool(POOL)?.pool;
+                let p = &m.v3_amm_pool(&self.pool)?.pool;
                 [p.balance0, p.balance1]
             }
         };
@@ -372,6 +401,15 @@ impl World {
     /// A holder's balance.
     pub fn balance(&self, account: &str, token: &str) -> U256 {
         self.market.balance(&Holder::Account(account.into()), token)
+    }
+}
+
+/// The engine's id of a scenario's pool: [`POOL`] for the main one, its name otherwise.
+pub fn pool_id(name: &str) -> Name {
+    if name == crate::scenario::MAIN_POOL {
+        POOL.into()
+    } else {
+        name.into()
     }
 }
 

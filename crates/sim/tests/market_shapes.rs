@@ -294,3 +294,51 @@ fn two_histories_need_one_clock() {
     let e = with_quote(hourly, later).unwrap_err().to_string();
     assert!(e.contains("fewer than 2 bars in common"), "{e}");
 }
+
+/// A second pool over the same pair: a 0.05% v3 pool worth $20M beside the main 0.3%
+/// constant-product one.
+fn with_v3_pool(mut s: Scenario) -> Scenario {
+    let v3 = levfarm_sim::scenario::PoolSpec {
+        kind: levfarm_sim::scenario::PoolKind::V3,
+        fee_bps: 5,
+        tvl: 20_000_000.0,
+        liquidity_width_ticks: 0,
+    };
+    s.market.pools = BTreeMap::from([("uni_v3_005".to_string(), v3)]);
+    s
+}
+
+#[test]
+fn a_pool_beside_the_position_s_changes_nothing_of_it() {
+    // The arbitrageur keeps the other pool at the oracle too; the position, its traders, its
+    // lenders and its farm are the main pool's, to the unit.
+    let alone = run(march_2020());
+    let beside = run(with_v3_pool(march_2020()));
+    assert_eq!(beside.final_equity, alone.final_equity);
+    assert_eq!(beside.pnl, alone.pnl);
+    assert_eq!(beside.actions.len(), alone.actions.len());
+}
+
+#[test]
+fn a_position_opens_on_the_pool_it_names() {
+    let mut s = with_v3_pool(march_2020());
+    s.position.pool = "uni_v3_005".into();
+    s.validate("test").unwrap();
+    let bt = Backtest::load(s.clone()).expect("loads");
+    let opened = backtest::open_at(&bt.scenario, bt.prices.closes[0], 86_400).expect("opens");
+    let position = opened.world.market.positions().find(|p| p.id == opened.position).unwrap();
+    assert_eq!(position.pool, "uni_v3_005");
+    assert!(position.range.is_some(), "a range on the v3 pool");
+    // Both pools sit at the oracle after a bar's move.
+    let r = run(s);
+    assert_eq!(r.pnl.total(), r.final_equity - r.contributed);
+    assert!(r.pnl.trading_fees > 0, "the v3 pool's traders pay the position");
+    let e =
+        Scenario::from_toml("s.toml", "[position]\npool = \"nowhere\"\n").unwrap_err().to_string();
+    assert!(e.contains("position.pool") && e.contains("\"nowhere\" is not a pool"), "{e}");
+    let e = Scenario::from_toml("s.toml", "[market.pools.main]\n").unwrap_err().to_string();
+    assert!(e.contains("market.pools.main"), "{e}");
+    let text = "[market.pools.fast]\nkind = \"v3\"\nfee_bps = 7\n";
+    let e = Scenario::from_toml("s.toml", text).unwrap_err().to_string();
+    assert!(e.contains("market.pools.fast.fee_bps: 7 is not a v3 fee tier"), "{e}");
+}

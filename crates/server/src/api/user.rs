@@ -80,6 +80,11 @@ pub struct Open {
     #[serde(default)]
     #[schema(value_type = Option<String>, example = "2500")]
     pub range_upper: Option<levfarm_core::price::Price>,
+    /// The pool to provide liquidity to (`GET /v1/market` lists them); the market's default
+    /// pool when omitted.
+    #[serde(default)]
+    #[schema(example = "main")]
+    pub pool: Option<String>,
     /// The lending venue to borrow from (`GET /v1/market` lists them); the market's default
     /// venue when omitted.
     #[serde(default)]
@@ -156,6 +161,7 @@ fn spec(o: Open) -> Result<OpenSpec, Error> {
         range_width_ticks: o.range_width_ticks,
         range_lower: o.range_lower,
         range_upper: o.range_upper,
+        pool: o.pool,
         venue: o.venue,
     })
 }

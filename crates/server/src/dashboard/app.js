@@ -491,21 +491,29 @@
     const borrow = $('#open-borrow');
     borrow.options[0].textContent = `${m.stable} (long)`;
     borrow.options[1].textContent = `${m.asset} (short)`;
-    const venues = m.venues || [];
-    const select = $('#open-venue');
-    const names = venues.map((v) => v.name).join('\n');
+    const kind = { constant_product: 'constant product', v3: 'v3' };
+    fillChoices('#open-pool', m.pools || [],
+      (p) => `${p.name} (${kind[p.kind] || p.kind}, fee ${fmtScaled(big(p.fee_bps), 2, 2)}%)`);
+    fillChoices('#open-venue', m.venues || [],
+      (v) => `${v.name} (kill factor ${fmtScaled(big(v.kill_factor_bps), 2, 2)}%)`);
+  }
+
+  /** A select of named choices, kept when they have not changed, shown when there are two or more. */
+  function fillChoices(id, choices, label) {
+    const select = $(id);
+    const names = choices.map((c) => c.name).join('\n');
     if (select.dataset.names !== names) {
       const chosen = select.value;
-      select.replaceChildren(...venues.map((v) => {
+      select.replaceChildren(...choices.map((c) => {
         const o = document.createElement('option');
-        o.value = v.name;
-        o.textContent = `${v.name} (kill factor ${fmtScaled(big(v.kill_factor_bps), 2, 2)}%)`;
+        o.value = c.name;
+        o.textContent = label(c);
         return o;
       }));
-      if (venues.some((v) => v.name === chosen)) select.value = chosen;
+      if (choices.some((c) => c.name === chosen)) select.value = chosen;
       select.dataset.names = names;
     }
-    $('#open-venue-field').hidden = venues.length < 2;
+    $(`${id}-field`).hidden = choices.length < 2;
   }
 
   function mergePricePoints(points) {
@@ -706,6 +714,8 @@
       const body = { equity1, leverage: levText.replace(/[xX]$/, ''), borrow: $('#open-borrow').value };
       const venues = (state.market && state.market.venues) || [];
       if (venues.length > 1) body.venue = $('#open-venue').value;
+      const pools = (state.market && state.market.pools) || [];
+      if (pools.length > 1) body.pool = $('#open-pool').value;
       return { body };
     }
     /** Why the wallet cannot pay for this (no request is made then), or null. */
@@ -1967,6 +1977,7 @@
     for (const id of ['#open-equity', '#open-leverage']) $(id).addEventListener('input', () => Quote.soon());
     $('#open-borrow').addEventListener('change', () => Quote.soon());
     $('#open-venue').addEventListener('change', () => Quote.soon());
+    $('#open-pool').addEventListener('change', () => Quote.soon());
     $('#positions').addEventListener('click', onPositionsClick);
     $('#positions').addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' && ev.target.classList.contains('position')) selectPosition(Number(ev.target.dataset.id));

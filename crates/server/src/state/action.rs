@@ -73,6 +73,9 @@ pub struct OpenSpec {
     pub range_lower: Option<levfarm_core::price::Price>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range_upper: Option<levfarm_core::price::Price>,
+    /// The pool to provide liquidity to, by name; the market's default pool when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
     /// The lending venue to borrow from, by name; the market's default venue when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub venue: Option<String>,

@@ -13,7 +13,7 @@ use levfarm_core::types::{Amount, Name, Venue};
 use levfarm_core::Command;
 use levfarm_sim::book::{self, CostKind, Pnl};
 use levfarm_sim::scenario::PoolKind;
-use levfarm_sim::world::{World, POOL};
+use levfarm_sim::world::World;
 use serde::Serialize;
 
 use levfarm_core::market::deleverage_ppm;
@@ -70,10 +70,11 @@ impl State {
             ));
         }
         // The engine's sizing, the one the backtester and quotes use.
+        let (pool, _) = self.pool_of(spec)?;
         let borrow = self
             .world
             .market
-            .borrow_for_opening(POOL, equity, u64::from(spec.leverage_bps), side)
+            .borrow_for_opening(&pool, equity, u64::from(spec.leverage_bps), side)
             .map_err(|_| Error::invalid("equity", "amount too large"))?;
         Ok(borrow.map(Amount))
     }
@@ -87,7 +88,8 @@ impl State {
     ) -> Result<Command, Error> {
         let owner = engine_name(account);
         let venue = self.venue_of(spec)?;
-        Ok(match self.world.kind {
+        let (pool, kind) = self.pool_of(spec)?;
+        Ok(match kind {
             PoolKind::ConstantProduct => {
                 if spec.range_width_ticks.is_some()
                     || spec.range_lower.is_some()
@@ -105,7 +107,7 @@ impl State {
                 }
                 Command::OpenPosition {
                     owner,
-                    pool: POOL.into(),
+                    pool,
                     equity0: spec.equity0,
                     equity1: spec.equity1,
                     borrow0: borrow[0],
@@ -115,10 +117,10 @@ impl State {
                 }
             }
             PoolKind::V3 => {
-                let range = self.opening_range(spec)?;
+                let range = self.opening_range(spec, &pool)?;
                 Command::OpenRangePosition {
                     owner,
-                    pool: POOL.into(),
+                    pool,
                     tick_lower: range.tick_lower,
                     tick_upper: range.tick_upper,
                     equity0: spec.equity0,
@@ -134,8 +136,8 @@ impl State {
 
     /// The range an opening on the v3 pool asks for: between two prices, `range_width_ticks`
     /// centred on the pool's tick, or the scenario's range.
-    fn opening_range(&self, spec: &OpenSpec) -> Result<TickRange, Error> {
-        let entry = self.world.market.v3_amm_pool(POOL)?;
+    fn opening_range(&self, spec: &OpenSpec, pool: &str) -> Result<TickRange, Error> {
+        let entry = self.world.market.v3_amm_pool(pool)?;
         let spacing = entry.pool.tick_spacing;
         match (spec.range_lower, spec.range_upper, spec.range_width_ticks) {
             (Some(lower), Some(upper), None) => {
@@ -152,7 +154,7 @@ impl State {
             }
             (None, None, width) => {
                 let scenario = &self.scenario.position;
-                if width.is_none() && scenario.range.is_some() {
+                if width.is_none() && scenario.range.is_some() && pool == self.world.pool {
                     let range = levfarm_sim::backtest::opening_range(&self.world, scenario);
                     return range.map_err(|e| Error::invalid("range_width_ticks", e.to_string()));
                 }
@@ -171,6 +173,21 @@ impl State {
                 "give both range_lower and range_upper",
             )),
         }
+    }
+
+    /// The pool an opening names (its engine id and kind), checked against the market's; the
+    /// default when omitted.
+    fn pool_of(&self, spec: &OpenSpec) -> Result<(Name, PoolKind), Error> {
+        let Some(name) = &spec.pool else { return Ok((self.world.pool.clone(), self.world.kind)) };
+        let Some(pool) = self.scenario.market.pool_named(name) else {
+            let known: Vec<&str> =
+                self.scenario.market.pools().into_iter().map(|(p, _)| p).collect();
+            return Err(Error::invalid(
+                "pool",
+                format!("{name:?} is not a pool of this market: {}", known.join(", ")),
+            ));
+        };
+        Ok((levfarm_sim::world::pool_id(name), pool.kind))
     }
 
     /// The venue an opening names, checked against the market's; the default when omitted.

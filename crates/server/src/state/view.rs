@@ -10,7 +10,7 @@ use levfarm_core::position::liquidation_price::LiquidationPrices;
 use levfarm_core::position::{PositionHealth, TickRange};
 use levfarm_core::price::Price;
 use levfarm_core::types::{Amount, Name};
-use levfarm_sim::world::POOL;
+
 use serde::Serialize;
 
 use super::keeper::distance_bps;
@@ -33,6 +33,8 @@ pub struct MarketView {
     /// The lending venues a position may borrow from, the default first, with their leverage
     /// rules on the pool.
     pub venues: Vec<VenueView>,
+    /// The pools a position may open on, the default first.
+    pub pools: Vec<PoolChoice>,
     pub last_price: PricePoint,
     pub pool: PoolView,
     pub lending: Vec<LendingSummary>,
@@ -48,6 +50,14 @@ pub struct MarketView {
 pub struct TokenView {
     pub symbol: Name,
     pub decimals: u8,
+}
+
+/// A pool a position may open on: its name, kind and fee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PoolChoice {
+    pub name: String,
+    pub kind: &'static str,
+    pub fee_bps: u32,
 }
 
 /// A lending venue: its name and leverage rules on the pool.
@@ -96,7 +106,8 @@ pub struct PositionView {
     pub account: u64,
     pub open: bool,
     pub opened_at: i64,
-    /// The lending venue it borrows from.
+    /// The pool it provides liquidity to, and the lending venue it borrows from.
+    pub pool: String,
     pub venue: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed: Option<Closed>,
@@ -129,7 +140,7 @@ impl State {
         let m = &self.world.market;
         let summary = m.summary()?;
         let lev = &self.scenario.leverage();
-        let pool = match m.amm_pool(POOL) {
+        let pool = match m.amm_pool(&self.world.pool) {
             Ok(p) => {
                 let (r0, r1) = (p.amm.reserve0, p.amm.reserve1);
                 let q = [m.quote(&p.token0)?, m.quote(&p.token1)?];
@@ -148,7 +159,7 @@ impl State {
                 };
                 PoolView {
                     kind: "constant_product",
-                    fee_bps: self.scenario.market.pool.fee_bps,
+                    fee_bps: self.scenario.pool().fee_bps,
                     price,
                     reserve0: Amount(r0),
                     reserve1: Amount(r1),
@@ -156,7 +167,7 @@ impl State {
                 }
             }
             Err(_) => {
-                let e = m.v3_amm_pool(POOL)?;
+                let e = m.v3_amm_pool(&self.world.pool)?;
                 let q = [m.quote(&e.token0)?, m.quote(&e.token1)?];
                 let sqrt = e.pool.sqrt_price;
                 let q192 = alloy_primitives::U256::from(1u8) << 192;
@@ -166,7 +177,7 @@ impl State {
                     .map_err(levfarm_core::Error::from)?;
                 PoolView {
                     kind: "v3",
-                    fee_bps: self.scenario.market.pool.fee_bps,
+                    fee_bps: self.scenario.pool().fee_bps,
                     price: Price(price),
                     reserve0: Amount(e.pool.balance0),
                     reserve1: Amount(e.pool.balance1),
@@ -192,12 +203,28 @@ impl State {
             })
             .collect();
         venues.sort_by_key(|v| v.name != self.world.venue.as_str());
+        let mut pools: Vec<PoolChoice> = self
+            .scenario
+            .market
+            .pools()
+            .into_iter()
+            .map(|(name, p)| PoolChoice {
+                name: name.to_string(),
+                kind: match p.kind {
+                    levfarm_sim::scenario::PoolKind::ConstantProduct => "constant_product",
+                    levfarm_sim::scenario::PoolKind::V3 => "v3",
+                },
+                fee_bps: p.fee_bps,
+            })
+            .collect();
+        pools.sort_by_key(|p| levfarm_sim::world::pool_id(&p.name) != self.world.pool);
         Ok(MarketView {
             time: self.now(),
             asset: self.world.asset.clone(),
             stable: self.world.stable.clone(),
             tokens,
             venues,
+            pools,
             last_price: self.last_price.clone(),
             pool,
             lending: summary.lending.into_iter().filter(|l| traded.contains(&l.token)).collect(),
@@ -275,6 +302,10 @@ impl State {
             id,
             account,
             open,
+            pool: match p.pool.as_str() {
+                levfarm_sim::world::POOL => levfarm_sim::scenario::MAIN_POOL.to_string(),
+                other => other.to_string(),
+            },
             venue: p.venue.to_string(),
             opened_at: t.opened_at,
             closed: t.closed.clone(),
