@@ -394,7 +394,20 @@ fn volume_text(sc: &Scenario) -> String {
         V::Volatility { multiplier, daily_floor } => {
             format!("{multiplier} × |return| × value, floor {:.0}%/day", daily_floor * 100.0)
         }
-        V::File { path, column, .. } => format!("{column} from {path}"),
+        V::File { path, column, depth_column, net_arbitrage, .. } => {
+            let scaled = if depth_column.is_some() { ", scaled to this pool" } else { "" };
+            let net = if *net_arbitrage { ", net of the arbitrage" } else { "" };
+            format!("daily {column} from {path}{scaled}{net}")
+        }
+        V::Bars { path, column, buy_column, depth_column, net_arbitrage, .. } => {
+            let what = match (column, buy_column) {
+                (Some(c), _) => c.clone(),
+                _ => "buys and sells".into(),
+            };
+            let scaled = if depth_column.is_some() { ", scaled to this pool" } else { "" };
+            let net = if *net_arbitrage { ", net of the arbitrage" } else { "" };
+            format!("{what} per bar from {path}{scaled}{net}")
+        }
     }
 }
 

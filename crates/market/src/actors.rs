@@ -46,6 +46,30 @@ pub enum VolumeModel {
         pair: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         depth_column: Option<String>,
+        /// Observed volume includes the arbitrage that follows the price, which levfarm's own
+        /// arbitrageur already trades each bar: subtract that flow, bar by bar (to no less than
+        /// nothing), so that it is not paid for twice.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        net_arbitrage: bool,
+    },
+    /// Volume per bar from a file whose rows are the price history's bars (a time column,
+    /// values in the numeraire per bar): `column` for the whole of it (half each way), or
+    /// `buy_column` and `sell_column` for traders buying the asset and selling it. A bar
+    /// without a row trades `default_daily` of the pool's value a day, half each way.
+    /// `depth_column` and `net_arbitrage` as for `file`.
+    Bars {
+        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        column: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        buy_column: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sell_column: Option<String>,
+        default_daily: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        depth_column: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        net_arbitrage: bool,
     },
 }
 

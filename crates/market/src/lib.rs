@@ -353,13 +353,26 @@ impl MarketSpec {
             {
                 return fail("market.volume", "multiplier and daily_floor must be ≥ 0".into());
             }
-            VolumeModel::File { default_daily, .. }
+            VolumeModel::File { default_daily, .. } | VolumeModel::Bars { default_daily, .. }
                 if !(default_daily.is_finite() && (0.0..=50.0).contains(default_daily)) =>
             {
                 return fail(
                     "market.volume.default_daily",
                     format!("{default_daily} must be between 0 and 50"),
                 );
+            }
+            VolumeModel::Bars { column, buy_column, sell_column, .. } => {
+                match (column, buy_column, sell_column) {
+                    (Some(_), None, None) | (None, Some(_), Some(_)) => {}
+                    _ => {
+                        return fail(
+                            "market.volume.column",
+                            "give `column` (the whole volume) or both `buy_column` and \
+                             `sell_column`"
+                                .into(),
+                        )
+                    }
+                }
             }
             _ => {}
         }

@@ -165,7 +165,7 @@ pub fn check_supported(scenario: &Scenario) -> Result<(), RiskError> {
                 .into(),
         ));
     }
-    if let VolumeModel::File { .. } = scenario.market.volume {
+    if let VolumeModel::File { .. } | VolumeModel::Bars { .. } = scenario.market.volume {
         return Err(RiskError::Unsupported(
             "market.volume: a volume file is one history; use turnover or volatility".into(),
         ));
@@ -433,7 +433,7 @@ impl Setup {
         };
         let days = self.dt as f64 / 86_400.0;
         let volume = match self.volume {
-            VolumeModel::None | VolumeModel::File { .. } => 0.0,
+            VolumeModel::None | VolumeModel::File { .. } | VolumeModel::Bars { .. } => 0.0,
             VolumeModel::Turnover { daily } => daily * days * tvl,
             VolumeModel::Volatility { multiplier, daily_floor } => {
                 multiplier * log_return.abs() * tvl + daily_floor * days * tvl

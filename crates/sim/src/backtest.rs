@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::book::{CostKind, Pnl, Snapshot};
 use crate::data::PriceSeries;
-use crate::models::{RewardPrice, Utilization, Volume};
+use crate::models::{Flow, RewardPrice, Utilization, Volume};
 use crate::scenario::{BorrowSide, PoolKind, PositionSpec, Scenario};
 use crate::world::{self, World, DEMAND, KEEPER, NOISE, OWNER};
 use crate::SimError;
@@ -410,6 +410,7 @@ impl<'s> Runner<'s> {
         stable: Option<Price>,
     ) -> Result<(), SimError> {
         let dt = u64::try_from(dt).map_err(|_| SimError::Internal("bars out of order".into()))?;
+        self.world.arbitrage_flow = [0.0; 2];
         // A stable token with its own history takes the bar's close first: the asset's path
         // inside the bar is then against it.
         if let Some(stable) = stable {
@@ -433,8 +434,10 @@ impl<'s> Runner<'s> {
         }
         let tvl = self.world.pool_value()?;
         let log_return = (world::wad_to_f64(close.0) / world::wad_to_f64(prev_close.0)).ln();
-        let volume = self.volume.at(t, dt as f64, tvl, log_return);
-        self.round_trip(volume)?;
+        let [bought, sold] = self.world.arbitrage_flow;
+        let arbitrage = Flow { buy: bought, sell: sold };
+        let flow = self.volume.flow(t, dt as f64, tvl, log_return, arbitrage);
+        self.trade(flow)?;
         self.adjust_utilization(t, dt as f64)?;
         let now = self.snapshot()?;
         self.pnl.step(&self.prev, &now)?;
@@ -511,62 +514,62 @@ impl<'s> Runner<'s> {
         Ok(())
     }
 
-    /// Traders buy `volume/2` of the asset with the stable token and sell it back: the pool
-    /// earns the fee on both legs and its price ends where it started, within the fee.
-    fn round_trip(&mut self, volume: f64) -> Result<(), SimError> {
-        if volume <= 0.0 {
-            return Ok(());
-        }
+    /// Traders buy `flow.buy` of the asset with the stable token, then sell back the share
+    /// `flow.sell / flow.buy` of what they got (and, selling more than they bought, the rest
+    /// at the oracle): an even flow is a round trip, the pool earning the fee on both legs and
+    /// its price ending where it started, within the fee; an uneven one leaves the price moved
+    /// until the next bar's arbitrage.
+    fn trade(&mut self, flow: Flow) -> Result<(), SimError> {
         let stable = self.world.stable.clone();
         let asset = self.world.asset.clone();
-        let amount = self.world.value_to_amount(&stable, volume / 2.0)?;
-        if amount.is_zero() {
-            return Ok(());
-        }
-        match self.world.kind {
-            PoolKind::ConstantProduct => {
-                self.world.run_outside(Command::Swap {
-                    account: NOISE.into(),
-                    pool: self.world.pool.clone(),
-                    token_in: stable,
-                    amount_in: Amount(amount),
-                    min_amount_out: None,
-                })?;
-                let out = self.world.events().iter().find_map(|e| match e {
-                    Event::Swapped { amount_out, .. } => Some(amount_out.0),
-                    _ => None,
-                });
-                if let Some(out) = out.filter(|o| !o.is_zero()) {
-                    self.world.run_outside(Command::Swap {
-                        account: NOISE.into(),
-                        pool: self.world.pool.clone(),
-                        token_in: asset,
-                        amount_in: Amount(out),
-                        min_amount_out: None,
-                    })?;
-                }
-            }
-            PoolKind::V3 => {
-                let pool = self.world.pool.clone();
-                let v3 = |zero_for_one, amount| Command::V3Swap {
-                    account: NOISE.into(),
-                    pool: pool.clone(),
-                    zero_for_one,
-                    amount_in: Some(Amount(amount)),
-                    amount_out: None,
-                    sqrt_price_limit_x96: None,
-                };
-                self.world.run_outside(v3(false, amount))?;
-                let out = self.world.events().iter().find_map(|e| match e {
-                    Event::V3Swapped(s) => Some(s.amount0.0.unsigned_abs()),
-                    _ => None,
-                });
-                if let Some(out) = out.filter(|o| !o.is_zero()) {
-                    self.world.run_outside(v3(true, out))?;
-                }
-            }
-        }
+        let amount = self.world.value_to_amount(&stable, flow.buy.max(0.0))?;
+        let bought = self.swap(true, amount)?;
+        let back = if flow.sell >= flow.buy {
+            bought
+        } else {
+            let ppm = (flow.sell / flow.buy * 1e6).floor().clamp(0.0, 1e6) as u64;
+            bought * U256::from(ppm) / U256::from(1_000_000u64)
+        };
+        let extra = match flow.sell - flow.buy {
+            more if more > 0.0 => self.world.value_to_amount(&asset, more)?,
+            _ => U256::ZERO,
+        };
+        self.swap(false, back + extra)?;
         Ok(())
+    }
+
+    /// The traders swap `amount` through the position's pool: the stable token for the asset
+    /// (`buy`) or back; what came out.
+    fn swap(&mut self, buy: bool, amount: U256) -> Result<U256, SimError> {
+        if amount.is_zero() {
+            return Ok(U256::ZERO);
+        }
+        let pool = self.world.pool.clone();
+        let command = match self.world.kind {
+            PoolKind::ConstantProduct => Command::Swap {
+                account: NOISE.into(),
+                pool,
+                token_in: if buy { self.world.stable.clone() } else { self.world.asset.clone() },
+                amount_in: Amount(amount),
+                min_amount_out: None,
+            },
+            PoolKind::V3 => Command::V3Swap {
+                account: NOISE.into(),
+                pool,
+                zero_for_one: !buy,
+                amount_in: Some(Amount(amount)),
+                amount_out: None,
+                sqrt_price_limit_x96: None,
+            },
+        };
+        self.world.run_outside(command)?;
+        let out = self.world.events().iter().find_map(|e| match e {
+            Event::Swapped { amount_out, .. } => Some(amount_out.0),
+            Event::V3Swapped(s) if buy => Some(s.amount0.0.unsigned_abs()),
+            Event::V3Swapped(s) => Some(s.amount1.0.unsigned_abs()),
+            _ => None,
+        });
+        Ok(out.unwrap_or(U256::ZERO))
     }
 
     fn adjust_utilization(&mut self, t: i64, dt: f64) -> Result<(), SimError> {

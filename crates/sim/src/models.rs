@@ -112,7 +112,55 @@ pub enum Volume {
         series: Series,
         depth: Option<Series>,
         default_daily: f64,
+        net_arbitrage: bool,
     },
+    /// A file's volume per bar, whole or by direction, scaled the same way.
+    Bars {
+        sides: BarSides,
+        depth: Option<Series>,
+        default_daily: f64,
+        net_arbitrage: bool,
+    },
+}
+
+/// A per-bar volume file's columns: the whole volume, or buys and sells of the asset.
+#[derive(Debug, Clone)]
+pub enum BarSides {
+    Whole(Series),
+    Split { buy: Series, sell: Series },
+}
+
+/// Traders' flow in a bar, in the numeraire: buying the asset with the stable token, and
+/// selling it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Flow {
+    pub buy: f64,
+    pub sell: f64,
+}
+
+impl Flow {
+    /// Half of `volume` each way: a round trip.
+    pub fn even(volume: f64) -> Flow {
+        Flow { buy: volume / 2.0, sell: volume / 2.0 }
+    }
+
+    pub fn total(&self) -> f64 {
+        self.buy + self.sell
+    }
+
+    /// The flow without `arbitrage` (the arbitrageur's buys and sells of the asset in the
+    /// bar), each side to no less than zero; a flow with no direction loses the arbitrage from
+    /// its whole, half from each side.
+    pub fn net_of(self, arbitrage: Flow, directed: bool) -> Flow {
+        if directed {
+            Flow {
+                buy: (self.buy - arbitrage.buy).max(0.0),
+                sell: (self.sell - arbitrage.sell).max(0.0),
+            }
+        } else {
+            Flow::even((self.total() - arbitrage.total()).max(0.0))
+        }
+    }
 }
 
 impl Volume {
@@ -123,15 +171,98 @@ impl Volume {
             VolumeModel::Volatility { multiplier, daily_floor } => {
                 Volume::Volatility { multiplier: *multiplier, floor: *daily_floor }
             }
-            VolumeModel::File { path, column, default_daily, pair, depth_column } => Volume::File {
+            VolumeModel::File {
+                path,
+                column,
+                default_daily,
+                pair,
+                depth_column,
+                net_arbitrage,
+            } => Volume::File {
                 series: data::load_series_of(path, column, pair.as_deref())?,
                 depth: depth_column
                     .as_deref()
                     .map(|c| data::load_series_of(path, c, pair.as_deref()))
                     .transpose()?,
                 default_daily: *default_daily,
+                net_arbitrage: *net_arbitrage,
             },
+            VolumeModel::Bars {
+                path,
+                column,
+                buy_column,
+                sell_column,
+                default_daily,
+                depth_column,
+                net_arbitrage,
+            } => {
+                let load = |c: &str| data::load_series(path, c);
+                let sides = match (column, buy_column, sell_column) {
+                    (_, Some(buy), Some(sell)) => {
+                        BarSides::Split { buy: load(buy)?, sell: load(sell)? }
+                    }
+                    (Some(whole), _, _) => BarSides::Whole(load(whole)?),
+                    _ => {
+                        return Err(SimError::Scenario(
+                            "market.volume: give column, or buy_column and sell_column".into(),
+                        ))
+                    }
+                };
+                Volume::Bars {
+                    sides,
+                    depth: depth_column.as_deref().map(load).transpose()?,
+                    default_daily: *default_daily,
+                    net_arbitrage: *net_arbitrage,
+                }
+            }
         })
+    }
+
+    /// Whether the model's flow has a direction (buys and sells apart).
+    pub fn directed(&self) -> bool {
+        matches!(self, Volume::Bars { sides: BarSides::Split { .. }, .. })
+    }
+
+    /// Whether the arbitrage flow is to be taken out of the model's.
+    pub fn nets_arbitrage(&self) -> bool {
+        matches!(
+            self,
+            Volume::File { net_arbitrage: true, .. } | Volume::Bars { net_arbitrage: true, .. }
+        )
+    }
+
+    /// Traders' flow in the bar ending at `t`, of `dt` seconds, in a pool worth `tvl`, after a
+    /// log return of `log_return`; the arbitrage in the bar, `arbitrage`, taken out where the
+    /// model says so.
+    pub fn flow(&self, t: i64, dt: f64, tvl: f64, log_return: f64, arbitrage: Flow) -> Flow {
+        let scale = |depth: &Option<Series>| match depth.as_ref().filter(|d| d.covers(t)) {
+            // The observed pool's turnover, on the simulated pool's value.
+            Some(d) if d.at(t) > 0.0 => tvl / d.at(t),
+            _ => 1.0,
+        };
+        let flow = match self {
+            Volume::Bars { sides, depth, default_daily, .. } => {
+                let exact =
+                    |s: &Series| s.times.binary_search(&t).ok().map(|i| s.values[i] * scale(depth));
+                let observed = match sides {
+                    BarSides::Whole(s) => exact(s).map(Flow::even),
+                    BarSides::Split { buy, sell } => match (exact(buy), exact(sell)) {
+                        (Some(buy), Some(sell)) => Some(Flow { buy, sell }),
+                        _ => None,
+                    },
+                };
+                match observed {
+                    Some(flow) => flow,
+                    None => return Flow::even(default_daily * dt / 86_400.0 * tvl),
+                }
+            }
+            _ => Flow::even(self.at(t, dt, tvl, log_return)),
+        };
+        if self.nets_arbitrage() {
+            flow.net_of(arbitrage, self.directed())
+        } else {
+            flow
+        }
     }
 
     /// Volume in the bar that ends at `t`, lasting `dt` seconds, in a pool worth `tvl`, after
@@ -144,7 +275,8 @@ impl Volume {
             Volume::Volatility { multiplier, floor } => {
                 multiplier * log_return.abs() * tvl + floor * days * tvl
             }
-            Volume::File { series, depth, default_daily } => {
+            Volume::Bars { .. } => self.flow(t, dt, tvl, log_return, Flow::default()).total(),
+            Volume::File { series, depth, default_daily, .. } => {
                 if !series.covers(t) {
                     return default_daily * days * tvl;
                 }
@@ -187,5 +319,21 @@ impl RewardPrice {
             RewardPrice::Decay { start, rate } => start * (-rate * elapsed / YEAR).exp(),
             RewardPrice::File(series) => series.at(t),
         }
+    }
+}
+
+#[cfg(test)]
+mod flow_tests {
+    use super::Flow;
+
+    #[test]
+    fn netting_takes_the_arbitrage_out_of_its_own_side() {
+        let observed = Flow { buy: 700.0, sell: 300.0 };
+        let arbitrage = Flow { buy: 250.0, sell: 400.0 };
+        // By direction: 700 - 250 bought, 300 - 400 sold floors at nothing.
+        assert_eq!(observed.net_of(arbitrage, true), Flow { buy: 450.0, sell: 0.0 });
+        // Without one: 1,000 - 650 in all, half each way.
+        assert_eq!(observed.net_of(arbitrage, false), Flow { buy: 175.0, sell: 175.0 });
+        assert_eq!(Flow::even(10.0).net_of(Flow::even(30.0), false), Flow::default());
     }
 }

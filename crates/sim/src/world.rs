@@ -51,6 +51,10 @@ pub struct World {
     pub lending: Vec<(Venue, Name)>,
     /// The venue the scenario's position borrows from.
     pub venue: Venue,
+    /// The arbitrageur's flow on the position's pool since the driver last cleared it, in the
+    /// numeraire at the oracle: `[bought, sold]` of the asset (a model input, so f64).
+    #[serde(default)]
+    pub arbitrage_flow: [f64; 2],
     events: Vec<Event>,
 }
 
@@ -95,6 +99,7 @@ impl World {
                 })
                 .collect(),
             venue: Venue::from(scenario.position.venue.as_str()),
+            arbitrage_flow: [0.0; 2],
             events: Vec::with_capacity(64),
         };
         let (asset, stable, reward) =
@@ -278,7 +283,10 @@ impl World {
         }
         for i in 0..self.pools.len() {
             let pool = self.pools[i].clone();
-            self.run_outside(Command::Arbitrage { account: ARB.into(), pool })?;
+            self.run_outside(Command::Arbitrage { account: ARB.into(), pool: pool.clone() })?;
+            if pool == self.pool {
+                self.count_arbitrage();
+            }
         }
         self.run_outside(Command::Arbitrage { account: ARB.into(), pool: REWARD_POOL.into() })?;
         self.run(Command::Accrue {})
@@ -358,6 +366,37 @@ impl World {
             }
         }
         Ok(())
+    }
+
+    /// Adds the last command's swap on the position's pool to [`Self::arbitrage_flow`]: the
+    /// asset bought or sold, valued at the oracle.
+    fn count_arbitrage(&mut self) {
+        let Ok(q) = self.market.quote(&self.asset) else { return };
+        let value = |raw: U256| q.value(raw).map_or(0.0, wad_to_f64);
+        for e in &self.events {
+            let (bought, sold) = match e {
+                Event::Swapped { pool, token_in, amount_in, amount_out, .. }
+                    if *pool == self.pool =>
+                {
+                    if *token_in == self.asset {
+                        (0.0, value(amount_in.0))
+                    } else {
+                        (value(amount_out.0), 0.0)
+                    }
+                }
+                Event::V3Swapped(s) if s.pool == self.pool => {
+                    let asset = value(s.amount0.0.unsigned_abs());
+                    if s.zero_for_one {
+                        (0.0, asset)
+                    } else {
+                        (asset, 0.0)
+                    }
+                }
+                _ => continue,
+            };
+            self.arbitrage_flow[0] += bought;
+            self.arbitrage_flow[1] += sold;
+        }
     }
 
     /// The events of the last command.

@@ -788,6 +788,7 @@ fn observed_volume_scales_to_the_simulated_pool_s_depth() {
             default_daily: 0.1,
             pair: Some("USDC/WETH".into()),
             depth_column: depth_column.map(String::from),
+            net_arbitrage: false,
         })
         .unwrap()
     };

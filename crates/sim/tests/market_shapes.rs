@@ -342,3 +342,85 @@ fn a_position_opens_on_the_pool_it_names() {
     let e = Scenario::from_toml("s.toml", text).unwrap_err().to_string();
     assert!(e.contains("market.pools.fast.fee_bps: 7 is not a v3 fee tier"), "{e}");
 }
+
+/// A per-bar volume file for the bars of `prices`: `buy` and `sell` dollars each bar, and their
+/// sum as `volume`.
+fn bar_volume_file(prices: &levfarm_sim::data::PriceSeries, buy: f64, sell: f64) -> String {
+    let path =
+        std::env::temp_dir().join(format!("levfarm-bars-{}-{buy}-{sell}.csv", std::process::id()));
+    let mut text = String::from("unix_s,volume,buys,sells\n");
+    for t in &prices.times {
+        text.push_str(&format!("{t},{},{buy},{sell}\n", buy + sell));
+    }
+    std::fs::write(&path, text).expect("a temporary file");
+    path.to_string_lossy().into_owned()
+}
+
+fn bars(path: &str, split: bool, net: bool) -> levfarm_sim::scenario::VolumeModel {
+    levfarm_sim::scenario::VolumeModel::Bars {
+        path: path.into(),
+        column: (!split).then(|| "volume".to_string()),
+        buy_column: split.then(|| "buys".to_string()),
+        sell_column: split.then(|| "sells".to_string()),
+        default_daily: 0.0,
+        depth_column: None,
+        net_arbitrage: net,
+    }
+}
+
+#[test]
+fn volume_per_bar_with_a_direction_and_net_of_the_arbitrage() {
+    let mut s = march_2020();
+    s.data.start = Some("2019-06-01".into());
+    s.data.end = Some("2019-06-15".into());
+    s.protection = Default::default();
+    let bt = Backtest::load(s.clone()).expect("loads");
+    let run_with = |volume| {
+        let mut s = s.clone();
+        s.market.volume = volume;
+        backtest::run(&s, &bt.prices, Strategy::Leveraged, None).expect("runs")
+    };
+    // $400,000 a bar, whole or as even buys and sells: the same trades, to the unit.
+    let even = bar_volume_file(&bt.prices, 200_000.0, 200_000.0);
+    let whole = run_with(bars(&even, false, false));
+    let split = run_with(bars(&even, true, false));
+    assert_eq!(whole.final_equity, split.final_equity);
+    assert_eq!(whole.pnl, split.pnl);
+    // Taking out the arbitrageur's own flow leaves less for the traders: fewer fees, and never
+    // more than the arbitrage paid.
+    let net = run_with(bars(&even, true, true));
+    assert!(net.pnl.trading_fees < split.pnl.trading_fees, "{:?} vs {:?}", net.pnl, split.pnl);
+    assert!(net.pnl.trading_fees > 0);
+    // Buys only: the pool's price is pushed up each bar and the next bar's arbitrage sells it
+    // back, so the position earns on both; the run's parts still add up to the unit.
+    let buys = bar_volume_file(&bt.prices, 400_000.0, 0.0);
+    let one_way = run_with(bars(&buys, true, false));
+    assert_eq!(one_way.pnl.total(), one_way.final_equity - one_way.contributed);
+    assert!(one_way.pnl.trading_fees > 0);
+    let e = Scenario::from_toml(
+        "s.toml",
+        "[market.volume]\nmodel = \"bars\"\npath = \"v.csv\"\nbuy_column = \"b\"\ndefault_daily = 0.1\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("market.volume.column") && e.contains("buy_column"), "{e}");
+}
+
+#[test]
+fn the_arbitrage_flow_is_what_the_pool_moves_by() {
+    // A constant-product pool of value V at price p moved to p·k: a rational arbitrageur
+    // trades it to the edge of the fee band, p·k·γ (γ = 0.997), taking x₀(1 − 1/√(kγ)) of
+    // the asset out (x₀ = V/2p), worth that times p·k at the oracle.
+    let s = march_2020();
+    let p = 200.0;
+    let mut world = World::build(&s, Price(U256::from(200u64) * WAD), 86_400).expect("builds");
+    world.arbitrage_flow = [0.0; 2];
+    let k: f64 = 1.01;
+    let moved = levfarm_sim::world::price_from_f64(p * k).unwrap();
+    world.move_to(3600, moved, None).expect("moves");
+    let x0 = s.market.pool.tvl / 2.0 / p;
+    let want = x0 * (1.0 - 1.0 / (k * 0.997).sqrt()) * p * k;
+    let [bought, sold] = world.arbitrage_flow;
+    assert_eq!(sold, 0.0);
+    assert!((bought / want - 1.0).abs() < 0.005, "bought {bought}, closed form {want}");
+}
