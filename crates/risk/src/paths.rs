@@ -54,10 +54,32 @@ pub fn normal(rng: &mut Xoshiro256PlusPlus) -> f64 {
 /// A model ready to step: per-year parameters turned into per-step constants.
 #[derive(Debug, Clone)]
 pub enum Model {
-    Gbm { drift: f64, vol: f64 },
-    Merton { drift: f64, vol: f64, jump_p: [f64; 4], jump_mean: f64, jump_std: f64 },
-    Garch { drift: f64, omega: f64, alpha: f64, beta: f64, h0: f64 },
-    Bootstrap { returns: std::sync::Arc<[f64]>, block: usize, vol: f64 },
+    Gbm {
+        drift: f64,
+        vol: f64,
+    },
+    Merton {
+        drift: f64,
+        vol: f64,
+        jump_p: [f64; 4],
+        jump_mean: f64,
+        jump_std: f64,
+    },
+    Garch {
+        drift: f64,
+        omega: f64,
+        alpha: f64,
+        beta: f64,
+        h0: f64,
+    },
+    /// Blocks of the data's returns; `paired`, the stable token's returns on the same bars,
+    /// drawn with the same blocks (a joint bootstrap that keeps the two assets' dependence).
+    Bootstrap {
+        returns: std::sync::Arc<[f64]>,
+        paired: Option<std::sync::Arc<[f64]>>,
+        block: usize,
+        vol: f64,
+    },
 }
 
 impl Model {
@@ -96,9 +118,33 @@ impl Model {
                 let n = returns.len().max(1) as f64;
                 let mean = returns.iter().sum::<f64>() / n;
                 let var = returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n;
-                Model::Bootstrap { returns, block: block_hours.max(1) as usize, vol: var.sqrt() }
+                Model::Bootstrap {
+                    returns,
+                    paired: None,
+                    block: block_hours.max(1) as usize,
+                    vol: var.sqrt(),
+                }
             }
         }
+    }
+
+    /// A bootstrap that also draws the stable token's `returns` on the same bars, re-centred to
+    /// a growth of `e^{drift}` a step; other models are unchanged.
+    pub fn paired_with(self, returns: Option<&[f64]>, drift: f64) -> Model {
+        match (self, returns) {
+            (Model::Bootstrap { returns: own, block, vol, .. }, Some(second)) => Model::Bootstrap {
+                returns: own,
+                paired: Some(recentred(second, drift)),
+                block,
+                vol,
+            },
+            (model, _) => model,
+        }
+    }
+
+    /// Whether steps come with the stable token's own return ([`PathGen::paired`]).
+    pub fn is_paired(&self) -> bool {
+        matches!(self, Model::Bootstrap { paired: Some(_), .. })
     }
 
     /// The standard deviation of a step's log return without jumps: the volatility of the
@@ -125,6 +171,7 @@ impl Model {
             last_e: 0.0,
             cursor: 0,
             left: 0,
+            paired: 0.0,
         }
     }
 }
@@ -138,9 +185,17 @@ pub struct PathGen<'m> {
     last_e: f64,
     cursor: usize,
     left: usize,
+    /// The stable token's return on the bar the last step drew (a paired bootstrap).
+    paired: f64,
 }
 
 impl PathGen<'_> {
+    /// The stable token's log return on the bar the last step drew, where the model pairs it.
+    #[inline]
+    pub fn paired(&self) -> f64 {
+        self.paired
+    }
+
     /// The next step's log return; `z` receives the step's diffusion shock (for a correlated
     /// second asset).
     #[inline]
@@ -177,7 +232,7 @@ impl PathGen<'_> {
                 self.last_e = e;
                 drift - 0.5 * self.h + e
             }
-            Model::Bootstrap { returns, block, .. } => {
+            Model::Bootstrap { returns, paired, block, .. } => {
                 if self.left == 0 {
                     let n = returns.len();
                     let span = n.saturating_sub(*block).max(1);
@@ -185,6 +240,9 @@ impl PathGen<'_> {
                     self.left = (*block).min(n);
                 }
                 let r = returns[self.cursor];
+                if let Some(second) = paired {
+                    self.paired = second.get(self.cursor).copied().unwrap_or(0.0);
+                }
                 self.cursor += 1;
                 self.left -= 1;
                 *z = 0.0;

@@ -150,6 +150,11 @@ impl Plan {
             }
             _ => None,
         };
+        // With the stable token's own history, the bootstrap draws its returns on the same bars.
+        let paired: Option<Vec<f64>> = match (&returns, prices) {
+            (Some(_), Some(p)) if p.quote.len() == p.closes.len() => Some(log_returns(&p.quote)),
+            _ => None,
+        };
         if let Some(r) = &returns {
             if r.len() < 2 {
                 return Err(RiskError::Input("risk.model: too few returns to bootstrap".into()));
@@ -187,7 +192,7 @@ impl Plan {
                     }
                 })?;
             let setup = Setup::new(&scenario, &opened, dt)?;
-            let inp = Inputs::new(&scenario, dt, returns.clone());
+            let inp = Inputs::new(&scenario, dt, returns.clone(), paired.as_deref());
             let idx = match inputs.iter().position(|i| i.key == inp.key) {
                 Some(i) => i,
                 None => {
@@ -217,6 +222,14 @@ impl Plan {
         let model_note = match &returns {
             Some(r) => format!("{}; {}", describe_model(&spec.model), data_drift_note(r, dt)),
             None => describe_model(&spec.model),
+        };
+        let model_note = match (&paired, &spec.second_asset) {
+            (Some(_), Some(s)) => format!(
+                "{model_note}; the stable token's returns drawn on the same bars (a joint \
+                 bootstrap of both histories), re-centred to a drift of {} a year",
+                s.mu
+            ),
+            _ => model_note,
         };
         let position_note = describe_position(base);
         Ok(Plan {
@@ -452,7 +465,12 @@ impl Plan {
 }
 
 impl Inputs {
-    fn new(scenario: &Scenario, dt: u64, returns: Option<Arc<[f64]>>) -> Inputs {
+    fn new(
+        scenario: &Scenario,
+        dt: u64,
+        returns: Option<Arc<[f64]>>,
+        paired: Option<&[f64]>,
+    ) -> Inputs {
         let spec = &scenario.risk;
         let years = dt as f64 / YEAR;
         let r = &scenario.market.rewards;
@@ -468,7 +486,8 @@ impl Inputs {
             spec.hazard,
         ))
         .unwrap_or_default();
-        let model = Model::new(&spec.model, years, returns);
+        let second_drift = spec.second_asset.map_or(0.0, |s| s.mu * years);
+        let model = Model::new(&spec.model, years, returns).paired_with(paired, second_drift);
         let k = &scenario.keepers;
         Inputs {
             bridge_vol: k.intrabar.then(|| model.bridge_vol()),
@@ -511,7 +530,8 @@ impl Inputs {
             let before = log_p - log_n;
             log_p += gen.next(&mut z);
             if let Some(s) = &self.second {
-                log_n += s.next(&mut second_rng, z);
+                log_n +=
+                    if self.model.is_paired() { gen.paired() } else { s.next(&mut second_rng, z) };
             }
             let utilization = match self.utilization {
                 UtilizationModel::Constant { value } => value,

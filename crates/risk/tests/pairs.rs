@@ -71,3 +71,46 @@ fn a_stable_token_with_a_history_needs_a_model() {
     let e = e.to_string();
     assert!(e.contains("data.stable_prices") && e.contains("risk.second_asset"), "{e}");
 }
+
+/// Pearson correlation of two equally long samples.
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
+#[test]
+fn the_bootstrap_draws_both_histories_on_the_same_bars() {
+    // With block_hours = 24 (the default bootstrap) every step of a path is a real hour of both
+    // histories: the paths' hourly returns of WETH and WBTC keep the data's correlation, where
+    // the second asset's own GBM would have drawn them independently.
+    let mut s = weth_wbtc(true);
+    s = s.with_value("risk.model", "{ kind = \"bootstrap\", block_hours = 24, mu = 0.0 }").unwrap();
+    let bt = Backtest::load(s.clone()).expect("both histories load");
+    let plan = Plan::new(&s, &[], Some(&bt.prices)).expect("a plan");
+    let data_returns = |v: &[levfarm_core::price::Price]| {
+        v.windows(2)
+            .map(|w| (w[1].0.to::<u128>() as f64 / w[0].0.to::<u128>() as f64).ln())
+            .collect::<Vec<_>>()
+    };
+    let data = correlation(&data_returns(&bt.prices.closes), &data_returns(&bt.prices.quote));
+    let (mut eth, mut btc) = (Vec::new(), Vec::new());
+    for path in 0..8 {
+        let inputs = plan.inputs_of(0, path);
+        let mut last = (plan.start_price.ln(), 0.0);
+        for i in &inputs {
+            // The pool's price is WETH over WBTC; the numeraire is WBTC's price over its start.
+            let (ratio, num) = (i.price.ln(), i.numeraire.ln());
+            eth.push(ratio + num - (last.0 + last.1));
+            btc.push(num - last.1);
+            last = (ratio, num);
+        }
+    }
+    let paths = correlation(&eth, &btc);
+    assert!((0.5..0.95).contains(&data), "the data's own correlation {data}");
+    assert!((paths - data).abs() < 0.1, "paths {paths}, data {data}");
+    assert!(plan.model_note.contains("joint bootstrap"), "{}", plan.model_note);
+}
