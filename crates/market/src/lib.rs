@@ -51,6 +51,46 @@ pub struct VenueSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leverage: Option<LeverageSpec>,
     pub lending: BTreeMap<String, LendingSpec>,
+    /// The venue's own smart-contract hazard in Monte Carlo (`risk.hazard` when omitted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hazard: Option<Hazard>,
+}
+
+/// A loss event at the protocol (exploit, oracle failure), a Poisson process per path.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Hazard {
+    /// Probability of an event within a year.
+    pub probability_per_year: f64,
+    /// Share of the position's value an event takes; the owner keeps what is left after the
+    /// debt (lenders bear any shortfall).
+    pub severity: f64,
+}
+
+impl Default for Hazard {
+    fn default() -> Self {
+        Self { probability_per_year: 0.02, severity: 0.5 }
+    }
+}
+
+impl Hazard {
+    /// Checks the probability and the severity; the error's field is the hazard's own key.
+    pub fn check(&self) -> Result<(), Invalid> {
+        let finite = f64::is_finite;
+        if !(finite(self.probability_per_year) && (0.0..1.0).contains(&self.probability_per_year)) {
+            return Err(Invalid::at(
+                "probability_per_year",
+                format!("{} must be in [0, 1)", self.probability_per_year),
+            ));
+        }
+        if !(finite(self.severity) && (0.0..=1.0).contains(&self.severity)) {
+            return Err(Invalid::at(
+                "severity",
+                format!("{} must be between 0 and 1", self.severity),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A description that cannot be used: the dotted key and why.
@@ -292,6 +332,11 @@ impl MarketSpec {
             }
             if let Err(message) = check_symbol(name) {
                 return fail(&format!("market.venues.{name}"), message);
+            }
+        }
+        for (name, venue) in &m.venues {
+            if let Some(Err(e)) = venue.hazard.map(|h| h.check()) {
+                return fail(&format!("market.venues.{name}.hazard.{}", e.field), e.message);
             }
         }
         for (venue, leverage, lending) in m.venues() {

@@ -475,7 +475,14 @@ impl Inputs {
         let years = dt as f64 / YEAR;
         let r = &scenario.market.rewards;
         // The backtest's yearly decay as a drift; a volatile reward token on top of it.
-        let hazard_p = 1.0 - (1.0 - spec.hazard.probability_per_year).powf(years);
+        // The smart-contract hazard of the position's venue: its own, or `risk.hazard`.
+        let hazard = scenario
+            .market
+            .venues
+            .get(&scenario.position.venue)
+            .and_then(|v| v.hazard)
+            .unwrap_or(spec.hazard);
+        let hazard_p = 1.0 - (1.0 - hazard.probability_per_year).powf(years);
         let key = serde_json::to_string(&(
             &spec.model,
             &scenario.keepers,
@@ -483,7 +490,7 @@ impl Inputs {
             &scenario.market.utilization,
             r.price,
             spec.reward,
-            spec.hazard,
+            hazard,
         ))
         .unwrap_or_default();
         let second_drift = spec.second_asset.map_or(0.0, |s| s.mu * years);
@@ -499,7 +506,7 @@ impl Inputs {
             reward_drift: spec.reward.drift - 0.5 * spec.reward.volatility.powi(2),
             reward_vol: spec.reward.volatility * years.sqrt(),
             hazard_p,
-            severity: spec.hazard.severity,
+            severity: hazard.severity,
             key,
         }
     }

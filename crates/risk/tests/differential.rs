@@ -303,6 +303,7 @@ fn kernel_matches_the_backtester_at_a_second_venue() {
         levfarm_sim::scenario::VenueSpec {
             leverage: Some(rules),
             lending: [("USDC".to_string(), usdc)].into(),
+            hazard: None,
         },
     );
     s.position.venue = "beta".into();

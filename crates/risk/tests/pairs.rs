@@ -114,3 +114,41 @@ fn the_bootstrap_draws_both_histories_on_the_same_bars() {
     assert!((paths - data).abs() < 0.1, "paths {paths}, data {data}");
     assert!(plan.model_note.contains("joint bootstrap"), "{}", plan.model_note);
 }
+
+#[test]
+fn a_position_bears_its_venue_s_hazard() {
+    // risk.hazard off; a venue whose contracts fail with probability 0.9 a year.
+    let text = r#"
+[market.utilization]
+model = "constant"
+value = 0.5
+[market.venues.risky]
+hazard = { probability_per_year = 0.9, severity = 0.5 }
+[market.venues.risky.lending.USDC]
+supply = 50000000.0
+rate_model = { kind = "aave", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }
+[risk]
+paths = 16
+horizon_days = 365
+leverages = []
+model = { kind = "gbm", mu = 0.0, sigma = 0.5 }
+start_price = 2000.0
+hazard = { probability_per_year = 0.0, severity = 0.5 }
+"#;
+    let main = Scenario::from_toml("s.toml", text).expect("valid");
+    let risky = main.with_value("position.venue", "\"risky\"").expect("valid");
+    let strikes = |s: &Scenario| {
+        let plan = Plan::new(s, &[], None).expect("a plan");
+        (0..16).map(|p| plan.inputs_of(0, p).iter().filter(|i| i.hazard).count()).sum::<usize>()
+    };
+    assert_eq!(strikes(&main), 0, "the main venue's hazard is risk.hazard's: none");
+    // 16 paths of a year at 0.9 a year: about 14 strikes; none would be 16 misses at 0.1 each.
+    assert!(strikes(&risky) >= 5, "{}", strikes(&risky));
+    let bad = Scenario::from_toml(
+        "s.toml",
+        "[market.venues.x]\nhazard = { probability_per_year = 1.5, severity = 0.5 }\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(bad.contains("market.venues.x.hazard.probability_per_year"), "{bad}");
+}

@@ -5,6 +5,7 @@
 //! other risks (stochastic utilization, the reward token's price, a smart-contract hazard) are
 //! switched on.
 
+pub use levfarm_market::Hazard;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -92,17 +93,6 @@ pub struct RewardRisk {
     pub volatility: f64,
 }
 
-/// A loss event at the protocol (exploit, oracle failure), a Poisson process per path.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct Hazard {
-    /// Probability of an event within a year.
-    pub probability_per_year: f64,
-    /// Share of the position's value an event takes; the owner keeps what is left after the
-    /// debt (lenders bear any shortfall).
-    pub severity: f64,
-}
-
 impl Default for RiskSpec {
     fn default() -> Self {
         Self {
@@ -131,12 +121,6 @@ impl Default for RiskSpec {
 impl Default for RewardRisk {
     fn default() -> Self {
         Self { drift: -0.5, volatility: 1.0 }
-    }
-}
-
-impl Default for Hazard {
-    fn default() -> Self {
-        Self { probability_per_year: 0.02, severity: 0.5 }
     }
 }
 
@@ -276,15 +260,8 @@ impl RiskSpec {
         }
         drift("risk.reward.drift", self.reward.drift)?;
         vol("risk.reward.volatility", self.reward.volatility)?;
-        let h = &self.hazard;
-        if !(finite(h.probability_per_year) && (0.0..1.0).contains(&h.probability_per_year)) {
-            fail(
-                "risk.hazard.probability_per_year",
-                format!("{} must be in [0, 1)", h.probability_per_year),
-            )?;
-        }
-        if !(finite(h.severity) && (0.0..=1.0).contains(&h.severity)) {
-            fail("risk.hazard.severity", format!("{} must be between 0 and 1", h.severity))?;
+        if let Err(e) = self.hazard.check() {
+            fail(&format!("risk.hazard.{}", e.field), e.message)?;
         }
         if self.fan_points < 2 || self.fan_points > 1_000 {
             fail("risk.fan_points", format!("{} must be between 2 and 1000", self.fan_points))?;

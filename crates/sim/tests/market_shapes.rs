@@ -100,7 +100,11 @@ fn a_position_at_a_second_venue_pays_that_venue_s_rate() {
     usdc.rate_model = serde_json::from_value(doubled).expect("a rate model");
     s.market.venues = BTreeMap::from([(
         "beta".to_string(),
-        VenueSpec { leverage: None, lending: BTreeMap::from([("USDC".to_string(), usdc)]) },
+        VenueSpec {
+            leverage: None,
+            lending: BTreeMap::from([("USDC".to_string(), usdc)]),
+            hazard: None,
+        },
     )]);
     let main = run(s.clone());
     s.position.venue = "beta".into();
@@ -121,8 +125,10 @@ fn a_venue_s_kill_factor_decides_its_liquidation() {
     let mut strict = s.market.leverage.clone();
     (strict.work_factor_bps, strict.kill_factor_bps) = (5500, 6000);
     let lending = s.market.lending.clone();
-    s.market.venues =
-        BTreeMap::from([("strict".to_string(), VenueSpec { leverage: Some(strict), lending })]);
+    s.market.venues = BTreeMap::from([(
+        "strict".to_string(),
+        VenueSpec { leverage: Some(strict), lending, hazard: None },
+    )]);
     let main = run(s.clone());
     assert!(main.liquidated_at.is_none(), "the main venue's kill factor holds");
     s.position.venue = "strict".into();
