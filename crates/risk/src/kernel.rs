@@ -46,14 +46,14 @@ use levfarm_sim::backtest::Opened;
 use levfarm_sim::scenario::{BorrowSide, PoolKind, Scenario, UtilizationModel, VolumeModel};
 use levfarm_sim::world::{self, OWNER, REWARD_POOL, YEAR};
 
+use crate::pool::{arbitrage, out_given_in, Pool, Product};
 use crate::v3::{Band, Concentrated, Scale};
 use crate::RiskError;
 
 /// Settings and the opened market that every path of one configuration starts from.
 #[derive(Debug, Clone)]
 pub struct Setup {
-    /// Fee kept `n/d` of the main pool and of the reward pool.
-    fee: (f64, f64),
+    /// Fee kept `n/d` of the reward pool.
     reward_fee: (f64, f64),
     start: State,
     rate_model: RateModel,
@@ -92,24 +92,6 @@ struct RangeRules {
     spacing: i32,
     width: i32,
     scale: Scale,
-}
-
-/// The main pool of either kind.
-#[derive(Debug, Clone, Copy)]
-enum Pool {
-    /// Reserves and LP supply.
-    Product {
-        x: f64,
-        y: f64,
-        s: f64,
-    },
-    Concentrated(Concentrated),
-}
-
-impl Default for Pool {
-    fn default() -> Self {
-        Pool::Product { x: 0.0, y: 0.0, s: 0.0 }
-    }
 }
 
 /// Everything that moves along a path.
@@ -201,17 +183,17 @@ impl Setup {
         let owner = Holder::Account(OWNER.into());
         let ray = 1e27;
         let scale = Scale::new(u0, u1);
-        let (pool, fee, lp, staked, range) = match scenario.pool().kind {
+        let (pool, lp, staked, range) = match scenario.pool().kind {
             PoolKind::ConstantProduct => {
                 let amm = &m.amm_pool(&w.pool)?.amm;
-                let pool = Pool::Product {
+                let pool = Pool::Product(Product {
                     x: f(amm.reserve0, u0),
                     y: f(amm.reserve1, u1),
                     s: f(amm.total_supply, u0),
-                };
-                let fee = (f64::from(amm.fee.numerator()), f64::from(amm.fee.denominator()));
+                    fee: (f64::from(amm.fee.numerator()), f64::from(amm.fee.denominator())),
+                });
                 let staked = farm.map_or(0.0, |f_| f(f_.total_staked, u0));
-                (pool, fee, f(position.lp, u0), staked, None)
+                (pool, f(position.lp, u0), staked, None)
             }
             PoolKind::V3 => {
                 let entry = m.v3_amm_pool(&w.pool)?;
@@ -254,7 +236,7 @@ impl Setup {
                     }),
                     scale,
                 };
-                (Pool::Concentrated(pool), (0.0, 0.0), lp, staked, Some(rules))
+                (Pool::Concentrated(pool), lp, staked, Some(rules))
             }
         };
         let start = State {
@@ -282,7 +264,6 @@ impl Setup {
         let l = &scenario.leverage();
         let reward_fee = route.fee;
         Ok(Setup {
-            fee,
             reward_fee: (f64::from(reward_fee.numerator()), f64::from(reward_fee.denominator())),
             start,
             rate_model: lending.config.rate_model.clone(),
@@ -352,10 +333,7 @@ impl Setup {
     /// oracle's square root price with the fees it is owed.
     #[inline]
     fn fair_value(st: &State, price: f64) -> f64 {
-        match &st.pool {
-            Pool::Product { x, y, s } => 2.0 * (x * y * price).sqrt() * st.lp / s,
-            Pool::Concentrated(c) => c.position_value(price),
-        }
+        st.pool.fair_value(st.lp, price)
     }
 
     /// The position's debt now (the index accrued to `now` at the stored rate).
@@ -372,18 +350,7 @@ impl Setup {
             Self::fair_value(st, price)
         } else {
             // What removing the liquidity and selling the token not owed would leave.
-            match &st.pool {
-                Pool::Product { x, y, s } => {
-                    let share = st.lp / s;
-                    let (a0, a1) = (x * share, y * share);
-                    if self.debt_side == 1 {
-                        a1 + out_given_in(a0, x - a0, y - a1, self.fee)
-                    } else {
-                        (a0 + out_given_in(a1, y - a1, x - a0, self.fee)) * price
-                    }
-                }
-                Pool::Concentrated(c) => c.exit_value(price, self.debt_side == 1),
-            }
+            st.pool.exit_value(st.lp, price, self.debt_side == 1)
         };
         (value, debt)
     }
@@ -421,16 +388,8 @@ impl Setup {
 
     /// The bar's close: the arbitrageur to the close, traders' volume, other borrowers.
     fn bar_close(&self, st: &mut State, price: f64, log_return: f64, target_u: f64) {
-        let tvl = match &mut st.pool {
-            Pool::Product { x, y, .. } => {
-                arbitrage(x, y, price, self.fee);
-                *x * price + *y
-            }
-            Pool::Concentrated(c) => {
-                c.arbitrage(price);
-                c.value(price)
-            }
-        };
+        st.pool.arbitrage(price);
+        let tvl = st.pool.value(price);
         let days = self.dt as f64 / 86_400.0;
         let volume = match self.volume {
             VolumeModel::None | VolumeModel::File { .. } | VolumeModel::Bars { .. } => 0.0,
@@ -441,23 +400,7 @@ impl Setup {
         };
         if volume > 0.0 {
             // Traders buy the asset with half the volume and sell what they got back.
-            let a = volume / 2.0;
-            match &mut st.pool {
-                Pool::Product { x, y, .. } => {
-                    let out = out_given_in(a, *y, *x, self.fee);
-                    *y += a;
-                    *x -= out;
-                    if out > 0.0 {
-                        let back = out_given_in(out, *x, *y, self.fee);
-                        *x += out;
-                        *y -= back;
-                    }
-                }
-                Pool::Concentrated(c) => {
-                    let out = c.sell(false, a).got;
-                    c.sell(true, out);
-                }
-            }
+            st.pool.round_trip(volume / 2.0);
         }
         self.adjust_utilization(st, target_u);
     }
@@ -534,12 +477,7 @@ impl Setup {
     /// What a keeper sees of the position, as the engine's [`Seen`]: the same numbers in
     /// its units (1e18 fixed point, basis points), so that the engine decides.
     fn seen(&self, st: &State, price: f64, reward_price: f64, order: &Order) -> Seen {
-        let out_of_range = match &st.pool {
-            Pool::Concentrated(c) => {
-                !(c.position.lower <= c.sqrt_price && c.sqrt_price < c.position.upper)
-            }
-            Pool::Product { .. } => false,
-        };
+        let out_of_range = st.pool.out_of_range();
         let equity = order.kind.needs_equity().then(|| {
             let e = self.position_equity(st, price, reward_price) * 1e18;
             I256::try_from(e as i128).unwrap_or(I256::ZERO)
@@ -647,11 +585,7 @@ impl Setup {
             }
             Ask::Compound => {
                 order.last_run = seen.time;
-                let fees = match &st.pool {
-                    Pool::Concentrated(c) => c.owed[0] > 0.0 || c.owed[1] > 0.0,
-                    Pool::Product { .. } => false,
-                };
-                if st.pending > 0.0 || fees {
+                if st.pending > 0.0 || st.pool.owes_fees() {
                     self.compound(st);
                 }
             }
@@ -662,10 +596,7 @@ impl Setup {
 
     /// The pool at `price`: what the arbitrageur leaves it at.
     fn move_pool(&self, st: &mut State, price: f64) {
-        match &mut st.pool {
-            Pool::Product { x, y, .. } => arbitrage(x, y, price, self.fee),
-            Pool::Concentrated(c) => c.arbitrage(price),
-        }
+        st.pool.arbitrage(price);
     }
 
     /// The debt ratio (bps, rounded up) were the price `price` and the pool arbitraged there.
@@ -903,20 +834,7 @@ impl Setup {
     /// Removes `lp` from the pool and stake; the tokens it was (a range's with every fee
     /// it is owed).
     fn unwind(&self, st: &mut State, lp: f64) -> (f64, f64) {
-        let (a0, a1) = match &mut st.pool {
-            Pool::Product { x, y, s } => {
-                let share = lp / *s;
-                let (a0, a1) = (*x * share, *y * share);
-                *x -= a0;
-                *y -= a1;
-                *s -= lp;
-                (a0, a1)
-            }
-            Pool::Concentrated(c) => {
-                let [a0, a1] = c.unwind(lp);
-                (a0, a1)
-            }
-        };
+        let [a0, a1] = st.pool.unwind(lp);
         st.staked -= lp;
         st.lp -= lp;
         (a0, a1)
@@ -924,16 +842,7 @@ impl Setup {
 
     /// Sells `amount` of token0 (`zero_for_one`) or of token1 into the pool; what came out.
     fn sell(&self, st: &mut State, zero_for_one: bool, amount: f64) -> f64 {
-        match &mut st.pool {
-            Pool::Product { x, y, .. } => {
-                let (r_in, r_out) = if zero_for_one { (x, y) } else { (y, x) };
-                let out = out_given_in(amount, *r_in, *r_out, self.fee);
-                *r_in += amount;
-                *r_out -= out;
-                out
-            }
-            Pool::Concentrated(c) => c.sell(zero_for_one, amount).got,
-        }
+        st.pool.sell(zero_for_one, amount)
     }
 
     /// Converts `(a0, a1)` into the debt token by selling all of the other one: how much of
@@ -1007,37 +916,7 @@ impl Setup {
     /// (one-sided optimal swap, then liquidity at the pool's ratio), in a range both tokens
     /// ([`Concentrated::zap`]). Leftovers go back to the owner.
     fn zap(&self, st: &mut State, amounts: [f64; 2]) {
-        let (liquidity, left0, left1) = match &mut st.pool {
-            Pool::Product { x, y, s } => {
-                // The balancing swap (Alpaca's one-sided formula, Homora's optimal deposit
-                // with both tokens), then the router's add.
-                let (swap, zero_for_one) = zap_swap(amounts, (*x, *y), self.fee);
-                let mut h = amounts;
-                if swap > 0.0 {
-                    let (i, o) = if zero_for_one { (0, 1) } else { (1, 0) };
-                    let mut r = [*x, *y];
-                    let out = out_given_in(swap, r[i], r[o], self.fee);
-                    r[i] += swap;
-                    r[o] -= out;
-                    (*x, *y) = (r[0], r[1]);
-                    h[i] -= swap;
-                    h[o] += out;
-                }
-                let [h0, h1] = h;
-                // Router-style amounts: token0 desired, token1 at the pool's ratio.
-                let b_opt = h0 * *y / *x;
-                let (a0, a1) = if b_opt <= h1 { (h0, b_opt) } else { (h1 * *x / *y, h1) };
-                let liquidity = (a0 * *s / *x).min(a1 * *s / *y);
-                *x += a0;
-                *y += a1;
-                *s += liquidity;
-                (liquidity, h0 - a0, h1 - a1)
-            }
-            Pool::Concentrated(c) => {
-                let (liquidity, left) = c.zap(amounts);
-                (liquidity, left[0], left[1])
-            }
-        };
+        let (liquidity, [left0, left1]) = st.pool.zap(amounts);
         st.staked += liquidity;
         st.lp += liquidity;
         st.wallet_stable += left1;
@@ -1109,10 +988,7 @@ impl Setup {
     /// Harvests, pays the bounty, sells the rest for the stable token and zaps it back in
     /// with a range's fees, collected.
     fn compound(&self, st: &mut State) {
-        let fees = match &mut st.pool {
-            Pool::Product { .. } => [0.0; 2],
-            Pool::Concentrated(c) => c.collect(),
-        };
+        let fees = st.pool.collect();
         let rewards = st.pending;
         let bounty = rewards * self.bounty;
         let sold = rewards - bounty;
@@ -1130,18 +1006,18 @@ impl Setup {
     /// Moves a range that the pool's price has left to one of the same width centred on the
     /// pool's tick; refused when that would leave the position past the kill factor.
     fn recenter(&self, st: &mut State, price: f64) {
-        let (Pool::Concentrated(c), Some(r)) = (&st.pool, &self.range) else { return };
         // The pool's tick is in `[lower, upper)` exactly when its square root price is
         // within the edges' (the tick is the greatest whose square root is at most it).
-        if c.position.lower <= c.sqrt_price && c.sqrt_price < c.position.upper {
+        if !st.pool.out_of_range() {
             return;
         }
+        let (Some(c), Some(r)) = (st.pool.range(), &self.range) else { return };
         let Some(band) = r.centred(c.sqrt_price) else { return };
         let mut trial = *st;
         self.accrue(&mut trial);
         let lp = trial.lp;
         let (a0, a1) = self.unwind(&mut trial, lp);
-        if let Pool::Concentrated(c) = &mut trial.pool {
+        if let Some(c) = trial.pool.range_mut() {
             c.position = band;
         }
         self.zap(&mut trial, [a0, a1]);
@@ -1179,16 +1055,9 @@ impl Setup {
     pub fn hazard(&self, st: &mut State, severity: f64) {
         if st.open {
             let lp = st.lp * severity;
-            match &mut st.pool {
-                Pool::Product { .. } => {
-                    self.unwind(st, lp);
-                }
-                Pool::Concentrated(c) => {
-                    c.lose(lp);
-                    st.staked -= lp;
-                    st.lp -= lp;
-                }
-            }
+            st.pool.lose(lp);
+            st.staked -= lp;
+            st.lp -= lp;
         }
     }
 
@@ -1298,61 +1167,4 @@ fn index_at(st: &State, now: u64) -> f64 {
     }
     let x = st.rate * (now - st.last_update) as f64 / YEAR;
     st.index * (1.0 + x + x * (x / 2.0 + x * (x / 6.0)))
-}
-
-/// The swap that balances a deposit of `amounts` into reserves `(x, y)` with the fee kept
-/// `n/d`, and whether it sells token0: the engine's `zap_swap` in f64.
-fn zap_swap(amounts: [f64; 2], (x, y): (f64, f64), (n, d): (f64, f64)) -> (f64, bool) {
-    let sum = d + n;
-    let one_sided = |amount: f64, r: f64| {
-        ((r * (amount * 4.0 * n * d + r * sum * sum)).sqrt() - r * sum) / (2.0 * n)
-    };
-    // `optimal_deposit_a`: sell some of A, of which there is more than the pool's ratio.
-    let two_sided = |a: f64, b: f64, ra: f64, rb: f64| {
-        let bb = sum * ra;
-        let c = (a * rb - b * ra) * d / (b + rb) * ra;
-        ((bb * bb + 4.0 * n * c).sqrt() - bb) / (2.0 * n)
-    };
-    let [a0, a1] = amounts;
-    if a1 <= 0.0 {
-        (one_sided(a0, x), true)
-    } else if a0 <= 0.0 {
-        (one_sided(a1, y), false)
-    } else if a0 * y >= a1 * x {
-        (two_sided(a0, a1, x, y), true)
-    } else {
-        (two_sided(a1, a0, y, x), false)
-    }
-}
-
-/// Uniswap v2's `getAmountOut` with the fee kept `n/d`.
-#[inline]
-fn out_given_in(amount_in: f64, reserve_in: f64, reserve_out: f64, (n, d): (f64, f64)) -> f64 {
-    if amount_in <= 0.0 {
-        return 0.0;
-    }
-    let with_fee = amount_in * n;
-    with_fee * reserve_out / (reserve_in * d + with_fee)
-}
-
-/// Moves a pool (`x` token0, `y` token1) to the edge of the fee's band around `price`, as the
-/// engine's arbitrageur does.
-#[inline]
-fn arbitrage(x: &mut f64, y: &mut f64, price: f64, fee: (f64, f64)) {
-    let (n, d) = fee;
-    if *y * n > *x * d * price {
-        let dx = ((*x * *y * n * d / price).sqrt() - *x * d) / n;
-        if dx > 0.0 {
-            let out = out_given_in(dx, *x, *y, fee);
-            *x += dx;
-            *y -= out;
-        }
-    } else if *y * d < *x * n * price {
-        let dy = ((*x * *y * n * d * price).sqrt() - *y * d) / n;
-        if dy > 0.0 {
-            let out = out_given_in(dy, *y, *x, fee);
-            *y += dy;
-            *x -= out;
-        }
-    }
 }

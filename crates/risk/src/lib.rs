@@ -14,6 +14,7 @@ pub mod fast;
 pub mod kernel;
 pub mod lanes;
 pub mod paths;
+pub mod pool;
 pub mod run;
 pub mod stats;
 pub mod v3;

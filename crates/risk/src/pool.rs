@@ -1,0 +1,282 @@
+//! The position's pool in f64, one interface for either kind: a constant-product pool
+//! ([`Product`], here) or a concentrated one ([`Concentrated`], in [`crate::v3`]). The kernel
+//! speaks only this interface; each kind's arithmetic lives with it.
+
+use crate::v3::Concentrated;
+
+/// A constant-product pool: its reserves, its LP supply and the fee it keeps, `n/d` of the input.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Product {
+    pub x: f64,
+    pub y: f64,
+    pub s: f64,
+    pub fee: (f64, f64),
+}
+
+impl Product {
+    /// `lp` at the fair LP price `2·√(x·y·p)/s`.
+    fn fair_value(&self, lp: f64, price: f64) -> f64 {
+        2.0 * (self.x * self.y * price).sqrt() * lp / self.s
+    }
+
+    /// What removing `lp` and selling the token not owed would leave, in the debt token's
+    /// value: token1 when `debt_is_token1`, else token0 valued at `price`.
+    fn exit_value(&self, lp: f64, price: f64, debt_is_token1: bool) -> f64 {
+        let share = lp / self.s;
+        let (a0, a1) = (self.x * share, self.y * share);
+        if debt_is_token1 {
+            a1 + out_given_in(a0, self.x - a0, self.y - a1, self.fee)
+        } else {
+            (a0 + out_given_in(a1, self.y - a1, self.x - a0, self.fee)) * price
+        }
+    }
+
+    /// Moves the pool to the edge of the fee's band around `price`, as the engine's
+    /// arbitrageur does.
+    fn arbitrage(&mut self, price: f64) {
+        arbitrage(&mut self.x, &mut self.y, price, self.fee);
+    }
+
+    /// Sells `amount` of token0 (`zero_for_one`) or of token1; what came out.
+    fn sell(&mut self, zero_for_one: bool, amount: f64) -> f64 {
+        let (r_in, r_out) =
+            if zero_for_one { (&mut self.x, &mut self.y) } else { (&mut self.y, &mut self.x) };
+        let out = out_given_in(amount, *r_in, *r_out, self.fee);
+        *r_in += amount;
+        *r_out -= out;
+        out
+    }
+
+    /// Removes `lp`: the tokens it was.
+    fn unwind(&mut self, lp: f64) -> [f64; 2] {
+        let share = lp / self.s;
+        let (a0, a1) = (self.x * share, self.y * share);
+        self.x -= a0;
+        self.y -= a1;
+        self.s -= lp;
+        [a0, a1]
+    }
+
+    /// Deposits `amounts`: the balancing swap (Alpaca's one-sided formula, Homora's optimal
+    /// deposit with both tokens), then the router's add at the pool's ratio. The liquidity
+    /// minted and what was left.
+    fn zap(&mut self, amounts: [f64; 2]) -> (f64, [f64; 2]) {
+        let (swap, zero_for_one) = zap_swap(amounts, (self.x, self.y), self.fee);
+        let mut h = amounts;
+        if swap > 0.0 {
+            let (i, o) = if zero_for_one { (0, 1) } else { (1, 0) };
+            h[o] += self.sell(zero_for_one, swap);
+            h[i] -= swap;
+        }
+        let [h0, h1] = h;
+        // Router-style amounts: token0 desired, token1 at the pool's ratio.
+        let (x, y, s) = (self.x, self.y, self.s);
+        let b_opt = h0 * y / x;
+        let (a0, a1) = if b_opt <= h1 { (h0, b_opt) } else { (h1 * x / y, h1) };
+        let liquidity = (a0 * s / x).min(a1 * s / y);
+        self.x += a0;
+        self.y += a1;
+        self.s += liquidity;
+        (liquidity, [h0 - a0, h1 - a1])
+    }
+}
+
+/// The position's pool, of either kind.
+#[derive(Debug, Clone, Copy)]
+pub enum Pool {
+    Product(Product),
+    Concentrated(Concentrated),
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool::Product(Product::default())
+    }
+}
+
+impl Pool {
+    /// The position's liquidity `lp` at the oracle: the fair LP price, or a range's tokens at
+    /// the oracle's square root price with the fees it is owed.
+    #[inline]
+    pub fn fair_value(&self, lp: f64, price: f64) -> f64 {
+        match self {
+            Pool::Product(p) => p.fair_value(lp, price),
+            Pool::Concentrated(c) => c.position_value(price),
+        }
+    }
+
+    /// What closing the position's liquidity `lp` now would realise in the debt token's value
+    /// (token1 when `debt_is_token1`): the exit valuation.
+    #[inline]
+    pub fn exit_value(&self, lp: f64, price: f64, debt_is_token1: bool) -> f64 {
+        match self {
+            Pool::Product(p) => p.exit_value(lp, price, debt_is_token1),
+            Pool::Concentrated(c) => c.exit_value(price, debt_is_token1),
+        }
+    }
+
+    /// The arbitrageur's trade to the edge of the fee's band around `price`.
+    #[inline]
+    pub fn arbitrage(&mut self, price: f64) {
+        match self {
+            Pool::Product(p) => p.arbitrage(price),
+            Pool::Concentrated(c) => c.arbitrage(price),
+        }
+    }
+
+    /// The pool's tokens (a range pool's in range) valued at `price`.
+    #[inline]
+    pub fn value(&self, price: f64) -> f64 {
+        match self {
+            Pool::Product(p) => p.x * price + p.y,
+            Pool::Concentrated(c) => c.value(price),
+        }
+    }
+
+    /// Sells `amount` of token0 (`zero_for_one`) or of token1; what came out.
+    #[inline]
+    pub fn sell(&mut self, zero_for_one: bool, amount: f64) -> f64 {
+        match self {
+            Pool::Product(p) => p.sell(zero_for_one, amount),
+            Pool::Concentrated(c) => c.sell(zero_for_one, amount).got,
+        }
+    }
+
+    /// Traders buy token0 with `amount` of token1 and sell what they got back: the fee on
+    /// both legs, the price back where it was within the fee.
+    pub fn round_trip(&mut self, amount: f64) {
+        let out = self.sell(false, amount);
+        if out > 0.0 {
+            self.sell(true, out);
+        }
+    }
+
+    /// Removes the position's liquidity `lp`: the tokens it was (a range's with every fee it
+    /// is owed).
+    pub fn unwind(&mut self, lp: f64) -> [f64; 2] {
+        match self {
+            Pool::Product(p) => p.unwind(lp),
+            Pool::Concentrated(c) => c.unwind(lp),
+        }
+    }
+
+    /// Deposits `amounts` into the position's liquidity through the optimal split: the
+    /// liquidity added and what was left.
+    pub fn zap(&mut self, amounts: [f64; 2]) -> (f64, [f64; 2]) {
+        match self {
+            Pool::Product(p) => p.zap(amounts),
+            Pool::Concentrated(c) => c.zap(amounts),
+        }
+    }
+
+    /// Takes the fees the position is owed (a range's; a constant-product pool's fees are in
+    /// its reserves).
+    pub fn collect(&mut self) -> [f64; 2] {
+        match self {
+            Pool::Product(_) => [0.0; 2],
+            Pool::Concentrated(c) => c.collect(),
+        }
+    }
+
+    /// Whether the position is owed fees to collect.
+    pub fn owes_fees(&self) -> bool {
+        match self {
+            Pool::Product(_) => false,
+            Pool::Concentrated(c) => c.owed[0] > 0.0 || c.owed[1] > 0.0,
+        }
+    }
+
+    /// Whether the pool's price has left the position's range (never, for a constant-product
+    /// pool).
+    pub fn out_of_range(&self) -> bool {
+        match self {
+            Pool::Product(_) => false,
+            Pool::Concentrated(c) => {
+                !(c.position.lower <= c.sqrt_price && c.sqrt_price < c.position.upper)
+            }
+        }
+    }
+
+    /// A loss event takes `lp` of the position's liquidity: the tokens are gone.
+    pub fn lose(&mut self, lp: f64) {
+        match self {
+            Pool::Product(p) => {
+                p.unwind(lp);
+            }
+            Pool::Concentrated(c) => c.lose(lp),
+        }
+    }
+
+    /// The concentrated pool, for what only a range has (re-centring).
+    pub fn range(&self) -> Option<&Concentrated> {
+        match self {
+            Pool::Product(_) => None,
+            Pool::Concentrated(c) => Some(c),
+        }
+    }
+
+    /// [`Self::range`], to change.
+    pub fn range_mut(&mut self) -> Option<&mut Concentrated> {
+        match self {
+            Pool::Product(_) => None,
+            Pool::Concentrated(c) => Some(c),
+        }
+    }
+}
+
+/// Moves reserves `x` of token0 and `y` of token1 to the edge of the fee's band around
+/// `price`, as the engine's arbitrageur does (the position's pool, and the reward token's).
+#[inline]
+pub fn arbitrage(x: &mut f64, y: &mut f64, price: f64, fee: (f64, f64)) {
+    let (n, d) = fee;
+    if *y * n > *x * d * price {
+        let dx = ((*x * *y * n * d / price).sqrt() - *x * d) / n;
+        if dx > 0.0 {
+            let out = out_given_in(dx, *x, *y, fee);
+            *x += dx;
+            *y -= out;
+        }
+    } else if *y * d < *x * n * price {
+        let dy = ((*x * *y * n * d * price).sqrt() - *y * d) / n;
+        if dy > 0.0 {
+            let out = out_given_in(dy, *y, *x, fee);
+            *y += dy;
+            *x -= out;
+        }
+    }
+}
+
+/// Uniswap v2's `getAmountOut` with the fee kept `n/d`.
+#[inline]
+pub fn out_given_in(amount_in: f64, reserve_in: f64, reserve_out: f64, (n, d): (f64, f64)) -> f64 {
+    if amount_in <= 0.0 {
+        return 0.0;
+    }
+    let with_fee = amount_in * n;
+    with_fee * reserve_out / (reserve_in * d + with_fee)
+}
+
+/// The swap that balances a deposit of `amounts` into reserves `(x, y)` with the fee kept
+/// `n/d`, and whether it sells token0: the engine's `zap_swap` in f64.
+fn zap_swap(amounts: [f64; 2], (x, y): (f64, f64), (n, d): (f64, f64)) -> (f64, bool) {
+    let sum = d + n;
+    let one_sided = |amount: f64, r: f64| {
+        ((r * (amount * 4.0 * n * d + r * sum * sum)).sqrt() - r * sum) / (2.0 * n)
+    };
+    // `optimal_deposit_a`: sell some of A, of which there is more than the pool's ratio.
+    let two_sided = |a: f64, b: f64, ra: f64, rb: f64| {
+        let bb = sum * ra;
+        let c = (a * rb - b * ra) * d / (b + rb) * ra;
+        ((bb * bb + 4.0 * n * c).sqrt() - bb) / (2.0 * n)
+    };
+    let [a0, a1] = amounts;
+    if a1 <= 0.0 {
+        (one_sided(a0, x), true)
+    } else if a0 <= 0.0 {
+        (one_sided(a1, y), false)
+    } else if a0 * y >= a1 * x {
+        (two_sided(a0, a1, x, y), true)
+    } else {
+        (two_sided(a1, a0, y, x), false)
+    }
+}
