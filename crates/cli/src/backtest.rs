@@ -14,7 +14,7 @@ use levfarm_sim::run::{self, SweepRow};
 use levfarm_sim::{Backtest, BacktestOutput, Scenario, SimError};
 
 use crate::exec::{EXIT_BAD_INPUT, EXIT_IO, EXIT_REJECTED};
-use crate::{report_map, table};
+use crate::{outputs, table};
 
 /// What selects and adjusts the scenario, shared by `backtest` and `quote`.
 #[derive(Debug, clap::Args)]
@@ -204,18 +204,21 @@ fn run_backtest(args: &BacktestArgs) -> Result<(), Failure> {
         bar.finish_and_clear();
     }
     if let Some(path) = &args.csv {
-        write_file(path, &report_map::csv(&output)?)?;
+        write_file(path, &outputs::csv(&output)?)?;
     }
     if let Some(path) = &args.parquet {
         write_parquet(path, &output)?;
     }
     if let Some(path) = &args.report {
-        let html = levfarm_report::render_html(&report_map::report(&backtest.scenario, &output));
+        let html = levfarm_report::render_html(&levfarm_report::from_backtest(
+            &backtest.scenario,
+            &output,
+        ));
         write_file(path, html.as_bytes())?;
     }
     let mut out = io::stdout().lock();
     if args.json {
-        serde_json::to_writer(&mut out, &report_map::json(&output)).context("cannot write JSON")?;
+        serde_json::to_writer(&mut out, &outputs::json(&output)).context("cannot write JSON")?;
         writeln!(out)?;
     } else {
         write!(out, "{}", summary_table(&output))?;
@@ -233,7 +236,7 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
 
 #[cfg(feature = "parquet")]
 fn write_parquet(path: &Path, output: &BacktestOutput) -> Result<(), Failure> {
-    report_map::parquet(path, output)
+    outputs::parquet(path, output)
         .map_err(|e| Failure(EXIT_IO, format!("cannot write {}: {e:#}", path.display())))
 }
 

@@ -3,7 +3,7 @@
 
 mod backtest;
 mod exec;
-mod report_map;
+mod outputs;
 mod risk;
 mod serve;
 mod table;

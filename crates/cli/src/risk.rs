@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use levfarm_risk::advice::notes;
 use levfarm_risk::fast::{FastResult, Frictionless, Precision};
 use levfarm_risk::run::{Partial, Plan};
 use levfarm_risk::stats::Summary;
@@ -16,7 +17,7 @@ use serde_json::json;
 
 use crate::backtest::{finish, load, progress_bar, write_file, Failure, ScenarioArgs};
 use crate::exec::{EXIT_BAD_INPUT, EXIT_IO, EXIT_REJECTED};
-use crate::{report_map, table};
+use crate::table;
 
 /// Exit code after Ctrl-C (128 + SIGINT).
 const EXIT_INTERRUPTED: u8 = 130;
@@ -130,43 +131,10 @@ fn shard(args: &RiskArgs) -> Result<Option<(u64, u64)>, Failure> {
         return Err(bad("--shards must be at least 1".into()));
     }
     if let Some(s) = &args.shard {
-        let (i, n) = s
-            .split_once('/')
-            .and_then(|(i, n)| Some((i.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?)))
-            .ok_or_else(|| bad(format!("--shard {s:?}: expected I/N, e.g. 3/8")))?;
-        if n == 0 || i == 0 || i > n {
-            return Err(bad(format!("--shard {s}: I must be between 1 and N")));
-        }
-        return Ok(Some((i - 1, n)));
+        return levfarm_risk::shard::parse(s).map(Some).map_err(bad);
     }
-    // Slurm counts from the array's first index (usually 0 or 1); Kubernetes and AWS Batch
-    // from 0.
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let found = [
-        ("SLURM_ARRAY_TASK_ID", env("SLURM_ARRAY_TASK_MIN")),
-        ("JOB_COMPLETION_INDEX", None),
-        ("AWS_BATCH_JOB_ARRAY_INDEX", None),
-    ]
-    .into_iter()
-    .find_map(|(k, min)| env(k).map(|v| (k, v, min)));
-    let Some((key, value, min)) = found else { return Ok(None) };
-    let index: u64 =
-        value.trim().parse().map_err(|_| bad(format!("{key}={value:?} is not a shard index")))?;
-    let min: u64 = match min {
-        Some(m) => m.trim().parse().map_err(|_| bad(format!("SLURM_ARRAY_TASK_MIN={m:?}")))?,
-        None => 0,
-    };
-    let n = match args.shards {
-        Some(n) => n,
-        None if key == "SLURM_ARRAY_TASK_ID" => env("SLURM_ARRAY_TASK_COUNT")
-            .and_then(|c| c.trim().parse().ok())
-            .ok_or_else(|| bad(format!("{key} is set: give the shard count with --shards N")))?,
-        None => return Err(bad(format!("{key} is set: give the shard count with --shards N"))),
-    };
-    let i = index.checked_sub(min).filter(|i| *i < n).ok_or_else(|| {
-        bad(format!("{key}={index} is outside the {n} shards (first index {min})"))
-    })?;
-    Ok(Some((i, n)))
+    let env = |k: &str| std::env::var(k).ok();
+    levfarm_risk::shard::from_scheduler(args.shards, env).map_err(bad)
 }
 
 fn run_risk(args: &RiskArgs) -> Result<(), Failure> {
@@ -341,80 +309,6 @@ fn run_merge(args: &MergeArgs) -> Result<(), Failure> {
     output(&plan, &merged, args.json, args.report.as_ref())
 }
 
-/// The highest leverage whose liquidation probability (its 95% upper bound) stays within the
-/// target, per group of configurations that differ only in leverage.
-pub fn recommendations(plan: &Plan, summaries: &[Summary]) -> Vec<String> {
-    let target = plan.spec.target_liquidation_probability;
-    let mut groups: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-    for (c, s) in plan.configs.iter().zip(summaries) {
-        let rest: Vec<String> = c
-            .settings
-            .iter()
-            .filter(|(k, _)| k != "position.leverage")
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let key = rest.join(", ");
-        let point = (c.scenario.position.leverage, s.liquidation_ci95.1);
-        match groups.iter_mut().find(|g| g.0 == key) {
-            Some(g) => g.1.push(point),
-            None => groups.push((key, vec![point])),
-        }
-    }
-    let pct = |v: f64| format!("{:.1}%", v * 100.0);
-    let paths = plan.spec.paths;
-    let floor = levfarm_risk::stats::wilson(0, paths).1;
-    if floor > target {
-        // Even no liquidation in `paths` paths cannot show the target: the bound of 0 of n is
-        // z²/(n + z²), within the target from n = z²·(1 − t)/t.
-        let z2 = 1.959_963_984_540_054_f64.powi(2);
-        let needed = (z2 * (1.0 - target) / target).ceil();
-        return vec![format!(
-            "the sample is too small to recommend a leverage: with {paths} paths even no \
-             liquidation at all only bounds the probability below {} (95%), above the target \
-             {}; run at least {needed} paths (--paths)",
-            pct(floor),
-            pct(target)
-        )];
-    }
-    groups
-        .into_iter()
-        .map(|(key, mut points)| {
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let when = if key.is_empty() { String::new() } else { format!(" ({key})") };
-            let passing = points.iter().take_while(|p| p.1 <= target).count();
-            let text = if passing == 0 {
-                format!(
-                    "none of the leverages run{when} keeps the liquidation probability within {} \
-                     (95% upper bound); the lowest, {}x, reaches {}",
-                    pct(target),
-                    points[0].0,
-                    pct(points[0].1)
-                )
-            } else if passing == points.len() {
-                format!(
-                    "every leverage run{when} keeps the liquidation probability within {} (95% \
-                     upper bound), up to {}x; run higher leverages to find the limit",
-                    pct(target),
-                    points[passing - 1].0
-                )
-            } else {
-                let (a, b) = (points[passing - 1], points[passing]);
-                let x = a.0 + (target - a.1) / (b.1 - a.1) * (b.0 - a.0);
-                format!(
-                    "highest leverage with liquidation probability ≤ {}{when}: about {x:.2}x \
-                     (interpolated: {}x gives at most {}, {}x up to {})",
-                    pct(target),
-                    a.0,
-                    pct(a.1),
-                    b.0,
-                    pct(b.1)
-                )
-            };
-            text
-        })
-        .collect()
-}
-
 fn output(
     plan: &Plan,
     partial: &Partial,
@@ -422,9 +316,9 @@ fn output(
     report: Option<&PathBuf>,
 ) -> Result<(), Failure> {
     let summaries = plan.summaries(partial);
-    let recs = recommendations(plan, &summaries);
+    let recs = levfarm_risk::advice::recommendations(plan, &summaries);
     if let Some(path) = report {
-        let page = levfarm_report::render_risk_html(&report_map::risk_report(
+        let page = levfarm_report::render_risk_html(&levfarm_report::from_risk(
             plan, partial, &summaries, &recs,
         ));
         write_file(path, page.as_bytes())?;
@@ -547,37 +441,6 @@ fn table_text(plan: &Plan, summaries: &[Summary], recs: &[String]) -> String {
         text.push_str(&format!("Recommendation: {r}\n"));
     }
     text
-}
-
-/// What a reader must know to read the table right: returns not annualised, losses past 100%,
-/// paths beyond the histogram.
-pub fn notes(plan: &Plan, summaries: &[Summary]) -> Vec<String> {
-    let mut notes = Vec::new();
-    if summaries.iter().any(|m| !m.annualised) {
-        notes.push(format!(
-            "the horizon, {} days, is under 90: the figures are returns over it, not \
-             annualised (an annual rate of a few days' return would mislead)",
-            plan.spec.horizon_days
-        ));
-    }
-    if summaries.iter().any(|m| m.var99 > 1.0 || m.cvar99 > 1.0 || m.var95 > 1.0) {
-        notes.push(
-            "a loss above 100% is gas paid after the position lost everything (a protocol \
-             hack); positions are non-recourse, nothing more can be lost"
-                .into(),
-        );
-    }
-    if let Some(worst) = summaries.iter().map(|m| m.outside_range).reduce(f64::max) {
-        if worst > 0.01 {
-            notes.push(format!(
-                "{:.1}% of the paths of some configuration end below −2x or above 10x the \
-                 equity, outside the histogram: quantiles among them are bounds, and the \
-                 model settings are extreme (the result is degenerate)",
-                worst * 100.0
-            ));
-        }
-    }
-    notes
 }
 
 fn calibrate(file: &str, args: &RiskArgs) -> Result<(), Failure> {

@@ -42,21 +42,9 @@ pub fn render(header: &[String], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// `12,345.67`, with a sign for negatives.
+/// `12,345.67`, with a sign for negatives: the reports' number formatting, two decimals.
 pub fn money(v: f64) -> String {
-    if !v.is_finite() {
-        return v.to_string();
-    }
-    let text = format!("{:.2}", v.abs());
-    let (whole, frac) = text.split_once('.').unwrap_or((&text, "00"));
-    let mut grouped = String::new();
-    for (i, ch) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    format!("{}{grouped}.{frac}", if v < 0.0 && text != "0.00" { "-" } else { "" })
+    levfarm_report::number(v, 2)
 }
 
 /// A fraction as a percentage with two decimals.

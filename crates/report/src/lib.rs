@@ -1,6 +1,7 @@
 //! levfarm-report: a backtest as one self-contained HTML page.
 //!
-//! [`render_html`] turns a [`BacktestReport`] (plain data the caller fills from a backtest)
+//! [`render_html`] turns a [`BacktestReport`] (plain data; [`from_backtest`] fills it from a
+//! backtest's output)
 //! into a single document with headline numbers, four interactive SVG charts (equity against
 //! the alternatives, PnL decomposition, debt ratio against the liquidation threshold, price
 //! with the liquidation band) and the tables behind them. The page makes no external requests:
@@ -10,7 +11,8 @@
 //! keep every extreme), so 41,000 hourly samples give a page of a few hundred kilobytes. The
 //! same input always gives the same bytes.
 //!
-//! [`render_risk_html`] does the same for a Monte Carlo risk study ([`RiskReport`]): a table of
+//! [`render_risk_html`] does the same for a Monte Carlo risk study ([`RiskReport`], which
+//! [`from_risk`] fills from a run): a table of
 //! every configuration of a grid (liquidation probability with its interval, loss
 //! probabilities, net APY quantiles, VaR and CVaR), liquidation probability and net APY against
 //! leverage, and for one configuration at a time (picked in the page) the equity fan and the
@@ -51,6 +53,7 @@
 
 mod decimate;
 mod format;
+mod from_results;
 mod model;
 mod page;
 mod payload;
@@ -60,6 +63,8 @@ mod risk_payload;
 mod tables;
 
 pub use decimate::{decimate_indices, decimate_optional_indices};
+pub use format::number;
+pub use from_results::{from_backtest, from_risk};
 pub use model::{Action, BacktestReport, PnlItem, Series, SummaryRow};
 pub use payload::{escape_for_script, MAX_POINTS_PER_SERIES};
 pub use risk_model::{Fan, Histogram, RiskReport, RiskRow};

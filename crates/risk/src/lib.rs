@@ -9,6 +9,7 @@
 //! - [`run`]: the grid, blocks across threads, shards and their merge;
 //! - [`fast`]: the frictionless kernel the NumPy baseline computes, for the benchmark.
 
+pub mod advice;
 pub mod calibrate;
 pub mod fast;
 pub mod kernel;
@@ -16,6 +17,7 @@ pub mod lanes;
 pub mod paths;
 pub mod pool;
 pub mod run;
+pub mod shard;
 pub mod stats;
 pub mod v3;
 
