@@ -52,6 +52,8 @@ pub struct Inputs {
     /// The bridge's step volatility, when protection races the liquidators inside a step.
     bridge_vol: Option<f64>,
     keeper_failure_rate: f64,
+    /// The opened position's id, which the keepers' failures hash with the bar's time.
+    position: u64,
     key: String,
 }
 
@@ -192,7 +194,8 @@ impl Plan {
                     }
                 })?;
             let setup = Setup::new(&scenario, &opened, dt)?;
-            let inp = Inputs::new(&scenario, dt, returns.clone(), paired.as_deref());
+            let inp =
+                Inputs::new(&scenario, dt, returns.clone(), paired.as_deref(), opened.position);
             let idx = match inputs.iter().position(|i| i.key == inp.key) {
                 Some(i) => i,
                 None => {
@@ -470,6 +473,7 @@ impl Inputs {
         dt: u64,
         returns: Option<Arc<[f64]>>,
         paired: Option<&[f64]>,
+        position: u64,
     ) -> Inputs {
         let spec = &scenario.risk;
         let years = dt as f64 / YEAR;
@@ -499,6 +503,7 @@ impl Inputs {
         Inputs {
             bridge_vol: k.intrabar.then(|| model.bridge_vol()),
             keeper_failure_rate: k.failure_rate,
+            position,
             model,
             second: spec.second_asset.as_ref().map(|s| Second::new(s, years)),
             utilization: scenario.market.utilization.clone(),
@@ -520,7 +525,9 @@ impl Inputs {
         let mut r_rng = path_rng(seed, path, Stream::Reward);
         let mut h_rng = path_rng(seed, path, Stream::Hazard);
         let mut b_rng = path_rng(seed, path, Stream::Bridge);
-        let mut k_rng = path_rng(seed, path, Stream::Keeper);
+        // The backtester's rule for a keeper's failure, with the path's own seed: a backtest of
+        // this path with `keepers.seed` = [`keeper_seed`] fails on the same steps.
+        let k_seed = keeper_seed(seed, path);
         let (mut log_p, mut log_n, mut w) = (p0.ln(), 0.0f64, 0.0f64);
         let years = dt as f64 / YEAR;
         let (mean_logit, decay, sd) = match self.utilization {
@@ -567,8 +574,13 @@ impl Inputs {
                     ((before + after + spread(u_high)) / 2.0).exp(),
                 ]
             });
-            let keeper_failed =
-                self.keeper_failure_rate > 0.0 && k_rng.random::<f64>() < self.keeper_failure_rate;
+            let t = i64::try_from(u64::from(i + 1) * dt).unwrap_or(i64::MAX);
+            let keeper_failed = levfarm_sim::backtest::keeper_failed(
+                k_seed,
+                t,
+                self.position,
+                self.keeper_failure_rate,
+            );
             buf.push(StepInput {
                 price: after.exp(),
                 reward_price,
@@ -706,6 +718,12 @@ fn in_stable_units(s: &mut Scenario, stable_price: f64) {
     for price in [&mut p.stop_loss_price, &mut p.take_profit_price].into_iter().flatten() {
         to(price);
     }
+}
+
+/// The keepers' seed of path `path` of a run seeded `seed`: the backtester's `keepers.seed`
+/// under which a backtest of the path's prices fails its keeper on the same bars.
+pub fn keeper_seed(seed: u64, path: u64) -> u64 {
+    crate::paths::path_seed(seed, path, Stream::Keeper)
 }
 
 /// FNV-1a over the canonical JSON of what the results depend on.

@@ -3,6 +3,7 @@
 
 use levfarm_core::price::Price;
 use levfarm_risk::kernel::StepInput;
+use levfarm_risk::run::keeper_seed;
 use levfarm_risk::Plan;
 use levfarm_sim::backtest::{self, Strategy};
 use levfarm_sim::data::PriceSeries;
@@ -24,9 +25,9 @@ fn scenario(extra: &[(&str, &str)]) -> Scenario {
         ("risk.paths", "6"),
         ("risk.start_price", "2000.0"),
         ("risk.leverages", "[]"),
-        // Keeper failures are drawn per path in the kernel and hashed per bar in the
-        // backtester: both off, so that the two see the same keepers.
-        ("keepers.failure_rate", "0.0"),
+        // Keepers fail as the scenario says: the kernel hashes each path's steps as the
+        // backtester hashes its bars, so a backtest with the path's keeper seed fails alike.
+        ("keepers.failure_rate", "0.02"),
     ]
     .iter()
     .chain(extra)
@@ -72,8 +73,10 @@ fn compare(s: &Scenario) -> (usize, usize, std::collections::BTreeSet<&'static s
             let inputs = plan.inputs_of(c, path);
             let mut fan = vec![0.0; plan.fan_steps.len()];
             let kernel = plan.path(config, &inputs, &mut fan);
+            let mut scenario = config.scenario.clone();
+            scenario.keepers.seed = keeper_seed(plan.spec.seed, path);
             let exact = backtest::run(
-                &config.scenario,
+                &scenario,
                 &series(plan.start_price, &inputs),
                 Strategy::Leveraged,
                 None,
@@ -321,4 +324,25 @@ fn kernel_matches_the_backtester_in_an_asymmetric_range() {
         RISING,
     ]);
     expect(&s, &["recenter"]);
+}
+
+#[test]
+fn kernel_matches_the_backtester_when_keepers_fail() {
+    // Keepers that fail half the time, a deleverage that matters and intra-bar extremes: the
+    // same failed steps on both sides, the same liquidations.
+    let s = scenario(&and(
+        &UNPROTECTED,
+        &[
+            FALLING,
+            ("protection.deleverage", "{ trigger = 0.78, target = 0.6 }"),
+            ("keepers.failure_rate", "0.5"),
+            ("keepers.intrabar", "true"),
+        ],
+    ));
+    let plan = Plan::new(&s, &[], None).unwrap();
+    let failed: usize = (0..plan.spec.paths)
+        .map(|p| plan.inputs_of(0, p).iter().filter(|i| i.keeper_failed).count())
+        .sum();
+    assert!(failed > 0, "some keepers fail");
+    expect(&s, &["deleverage"]);
 }
