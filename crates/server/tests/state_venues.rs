@@ -35,23 +35,30 @@ leverage = { work_factor_bps = 7000, kill_factor_bps = 7500, kill_prize_bps = 10
 lending.DAI = { supply = 10000000.0, rate_model = { kind = "aave", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 100, variable_rate_slope1_bps = 1200, variable_rate_slope2_bps = 6000 } }
 "#;
 
-fn state() -> (State, u64) {
+/// The service's state for `scenario` at `price` (whole stable tokens per asset), with one
+/// user holding `amount` raw units of `token`.
+fn funded(scenario: &str, price: u64, token: &str, amount: U256) -> (State, u64) {
     let mut state = State::genesis(&Action::Genesis {
-        scenario: SCENARIO.into(),
-        price: Price(U256::from(30_000u64) * levfarm_core::math::WAD),
+        scenario: scenario.into(),
+        price: Price(U256::from(price) * levfarm_core::math::WAD),
         time: 1_600_000_000,
         feed: FeedSpec::Push,
     })
     .unwrap();
     let grant = TokenGrant { id: "t1".into(), label: "test".into(), sha256: "0".repeat(64) };
     let created = state
-        .apply(&Action::CreateAccount { name: "alice".into(), role: Role::User, token: grant })
+        .apply(&Action::CreateAccount { name: "user".into(), role: Role::User, token: grant })
         .unwrap();
-    let Reply::Account(alice) = created.reply else { panic!("no account") };
-    // 100,000 DAI: 18 decimals.
-    let amount = Amount(U256::from(100_000u64) * U256::from(10u64).pow(U256::from(18)));
-    state.apply(&Action::Fund { account: alice, token: "DAI".into(), amount }).unwrap();
-    (state, alice)
+    let Reply::Account(user) = created.reply else { panic!("no account") };
+    state
+        .apply(&Action::Fund { account: user, token: token.into(), amount: Amount(amount) })
+        .unwrap();
+    (state, user)
+}
+
+/// The two-venue WBTC/DAI market at 30,000, a user holding 100,000 DAI (18 decimals).
+fn state() -> (State, u64) {
+    funded(SCENARIO, 30_000, "DAI", U256::from(100_000u64) * U256::from(10u64).pow(U256::from(18)))
 }
 
 /// 10,000 DAI at 3x, long WBTC, at `venue`.
@@ -117,24 +124,11 @@ fn an_unknown_venue_is_refused_by_name_and_changes_nothing() {
     assert!(state.positions_of(alice).unwrap().is_empty());
 }
 
-/// A v3 market (WETH/USDC, the scenario's defaults otherwise) at 2,000.
+/// A v3 market (WETH/USDC, the scenario's defaults otherwise) at 2,000, a user holding
+/// 100,000 USDC.
 fn v3_state() -> (State, u64) {
     let scenario = "[market.pool]\nkind = \"v3\"\ntvl = 20000000.0\n";
-    let mut state = State::genesis(&Action::Genesis {
-        scenario: scenario.into(),
-        price: Price(U256::from(2_000u64) * levfarm_core::math::WAD),
-        time: 1_600_000_000,
-        feed: FeedSpec::Push,
-    })
-    .unwrap();
-    let grant = TokenGrant { id: "t1".into(), label: "test".into(), sha256: "0".repeat(64) };
-    let created = state
-        .apply(&Action::CreateAccount { name: "bob".into(), role: Role::User, token: grant })
-        .unwrap();
-    let Reply::Account(bob) = created.reply else { panic!("no account") };
-    let amount = Amount(U256::from(100_000_000_000u64));
-    state.apply(&Action::Fund { account: bob, token: "USDC".into(), amount }).unwrap();
-    (state, bob)
+    funded(scenario, 2_000, "USDC", U256::from(100_000_000_000u64))
 }
 
 fn range_spec(lower: Option<u64>, upper: Option<u64>, width: Option<i32>) -> OpenSpec {
@@ -179,23 +173,10 @@ fn a_range_opens_between_the_prices_asked() {
 #[test]
 fn a_position_opens_on_the_pool_asked() {
     let scenario = "[market.pools.fast]\nkind = \"v3\"\nfee_bps = 5\ntvl = 20000000.0\n";
-    let mut state = State::genesis(&Action::Genesis {
-        scenario: scenario.into(),
-        price: Price(U256::from(2_000u64) * levfarm_core::math::WAD),
-        time: 1_600_000_000,
-        feed: FeedSpec::Push,
-    })
-    .unwrap();
+    let (mut state, carol) = funded(scenario, 2_000, "USDC", U256::from(100_000_000_000u64));
     let names: Vec<String> =
         state.market_view().unwrap().pools.iter().map(|p| p.name.clone()).collect();
     assert_eq!(names, ["main", "fast"]);
-    let grant = TokenGrant { id: "t1".into(), label: "test".into(), sha256: "0".repeat(64) };
-    let created = state
-        .apply(&Action::CreateAccount { name: "carol".into(), role: Role::User, token: grant })
-        .unwrap();
-    let Reply::Account(carol) = created.reply else { panic!("no account") };
-    let amount = Amount(U256::from(100_000_000_000u64));
-    state.apply(&Action::Fund { account: carol, token: "USDC".into(), amount }).unwrap();
     let mut spec = range_spec(None, None, None);
     spec.pool = Some("fast".into());
     let Reply::Position(id) = state.apply(&Action::Open { account: carol, spec }).unwrap().reply
