@@ -2,11 +2,11 @@
 //! position's protection orders and the liquidators acting in that order, every action's cost
 //! booked, and the alternatives run beside it.
 //!
-//! A bar is its steps, each in its own module: [`market`] moves the clock, races protection
-//! against the liquidators along the bar's path and closes it; [`actors`] trade and borrow
-//! around the position; [`protection`] runs the engine's orders, then the liquidators;
-//! [`booking`] books each action in the exact PnL; [`sampling`] records the curve.
-//! [`opening`] sizes and opens the position. This module holds the run and its results.
+//! A bar is its steps, each in its own module: `market` moves the clock, races protection
+//! against the liquidators along the bar's path and closes it; `actors` trade and borrow
+//! around the position; `protection` runs the engine's orders, then the liquidators;
+//! `booking` books each action in the exact PnL; `sampling` records the curve.
+//! `opening` sizes and opens the position. This module holds the run and its results.
 
 use alloy_primitives::U256;
 use levfarm_core::market::{BarPath, Event, KeeperTiming, RaceOutcome};
