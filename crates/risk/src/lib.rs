@@ -9,6 +9,9 @@
 //! - [`run`]: the grid, blocks across threads, shards and their merge;
 //! - [`fast`]: the frictionless kernel the NumPy baseline computes, for the benchmark.
 
+/// The Monte Carlo settings this engine reads: a scenario's `[risk]` section.
+pub use levfarm_risk_spec as spec;
+
 pub mod advice;
 pub mod calibrate;
 pub mod fast;

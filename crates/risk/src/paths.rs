@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use levfarm_sim::risk_spec::{PriceModelSpec, SecondAsset};
+use levfarm_risk_spec::{PriceModelSpec, SecondAsset};
 
 /// Streams of one path: each risk draws from its own generator, so switching one on does not
 /// move the others' draws.

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use levfarm_core::price::Price;
+use levfarm_risk_spec::{PriceModelSpec, RiskSpec};
 use levfarm_sim::data::PriceSeries;
-use levfarm_sim::risk_spec::{PriceModelSpec, RiskSpec};
 use levfarm_sim::scenario::{BorrowSide, PoolKind, Scenario, UtilizationModel};
 use levfarm_sim::world::{self, YEAR};
 use rand::Rng;

@@ -1,6 +1,8 @@
-//! The dashboard: one page, its scripts (ES modules, no build step: the app and its formatting,
-//! DOM and chart modules) and its styles, compiled into the binary and served by it. Nothing
-//! is fetched from anywhere else, so it works offline.
+//! The dashboard: one page, its scripts and its styles, compiled into the binary and served by
+//! it. The scripts are ES modules with no build step: the wiring (`app.js`); the state, the
+//! API and the session; a module per panel (market and wallet, positions, orders, alerts and
+//! the keeper log, live updates); and what has no state (exact number formatting, DOM helpers,
+//! canvas charts). Nothing is fetched from anywhere else, so it works offline.
 
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -10,9 +12,17 @@ use crate::api::Api;
 
 const PAGE: &str = include_str!("dashboard/index.html");
 const STYLE: &str = include_str!("dashboard/style.css");
-/// The script modules by file name: the app first, then what it imports.
-const MODULES: [(&str, &str); 4] = [
+/// The script modules by file name: the app (the wiring), its panels and what they share.
+const MODULES: [(&str, &str); 12] = [
     ("app.js", include_str!("dashboard/app.js")),
+    ("state.js", include_str!("dashboard/state.js")),
+    ("api.js", include_str!("dashboard/api.js")),
+    ("session.js", include_str!("dashboard/session.js")),
+    ("market.js", include_str!("dashboard/market.js")),
+    ("positions.js", include_str!("dashboard/positions.js")),
+    ("orders.js", include_str!("dashboard/orders.js")),
+    ("alerts.js", include_str!("dashboard/alerts.js")),
+    ("stream.js", include_str!("dashboard/stream.js")),
     ("format.js", include_str!("dashboard/format.js")),
     ("dom.js", include_str!("dashboard/dom.js")),
     ("chart.js", include_str!("dashboard/chart.js")),

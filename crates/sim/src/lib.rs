@@ -19,12 +19,13 @@ pub mod data;
 pub mod extended;
 pub mod models;
 pub mod quote;
-pub mod risk_spec;
 pub mod run;
 pub mod scenario;
 pub mod world;
 
 pub use backtest::{RunResult, Strategy};
+/// The scenario's `[risk]` section, from the risk engine's own crate.
+pub use levfarm_risk_spec as risk_spec;
 pub use run::{Backtest, BacktestOutput};
 pub use scenario::Scenario;
 

@@ -1,4 +1,6 @@
-//! The `[risk]` section of a scenario: how `levfarm risk` draws its futures.
+//! levfarm-risk-spec: the `[risk]` section of a scenario, how `levfarm risk` draws its futures.
+//! It lives beside the risk engine (`levfarm-risk`) that reads it; the scenario file's type
+//! (`levfarm_sim::Scenario`) holds it, so it sits below both.
 //!
 //! The market, the position and its protection come from the rest of the scenario; this
 //! section says how many paths, over what horizon, under which price model, and which of the
@@ -9,7 +11,7 @@ pub use levfarm_market::Hazard;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{ScenarioError, UtilizationModel};
+use levfarm_market::UtilizationModel;
 
 /// Monte Carlo settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -136,10 +138,7 @@ impl RiskSpec {
     }
 
     /// Checks every setting; `fail(field, message)` names the offending one.
-    pub fn validate(
-        &self,
-        fail: &dyn Fn(&str, String) -> Result<(), ScenarioError>,
-    ) -> Result<(), ScenarioError> {
+    pub fn validate<E>(&self, fail: &dyn Fn(&str, String) -> Result<(), E>) -> Result<(), E> {
         let finite = |v: f64| v.is_finite();
         if self.paths == 0 || self.paths > 1_000_000_000 {
             fail("risk.paths", format!("{} must be between 1 and 1e9", self.paths))?;
