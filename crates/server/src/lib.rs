@@ -44,7 +44,7 @@ pub use journal::{Backend, Entry, Journal, JournalError, Snapshot};
 use state::{Action, Role};
 
 /// The market a service starts with when its configuration names no scenario.
-pub const DEFAULT_SCENARIO: &str = include_str!("../../sim/src/example.toml");
+pub const DEFAULT_SCENARIO: &str = levfarm_sim::scenario::EXAMPLE_TOML;
 
 /// What a started server tells its caller.
 #[derive(Debug, Clone)]

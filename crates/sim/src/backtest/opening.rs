@@ -81,3 +81,27 @@ pub fn opening_range(w: &World, spec: &PositionSpec) -> Result<TickRange, SimErr
     let units = [quotes[0].unit, quotes[1].unit];
     Ok(TickRange::between(at(bounds.lower)?, at(bounds.upper)?, units, spacing)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::RangeBounds;
+
+    #[test]
+    fn a_range_is_a_width_around_the_tick_or_bounds_around_the_price() {
+        let mut s = Scenario::default();
+        s.market.pool.kind = PoolKind::V3;
+        s.market.pool.tvl = 20_000_000.0;
+        let world =
+            World::build(&s, Price(U256::from(2000u64) * levfarm_core::math::WAD), 86_400).unwrap();
+        let tick = world.market.v3_amm_pool(&world.pool).unwrap().pool.tick;
+        let centred = opening_range(&world, &s.position).unwrap();
+        assert_eq!(centred.tick_upper - centred.tick_lower, 3960, "4000 ticks down to the spacing");
+        assert!(centred.tick_lower <= tick && tick < centred.tick_upper);
+        s.position.range = Some(RangeBounds { lower: 0.5, upper: 1.1 });
+        let bounds = opening_range(&world, &s.position).unwrap();
+        // ln(0.5)/ln(1.0001) ≈ −6932 ticks below, ln(1.1)/ln(1.0001) ≈ 953 above.
+        assert!((tick - bounds.tick_lower - 6932).abs() <= 60, "{bounds:?} around {tick}");
+        assert!((bounds.tick_upper - tick - 953).abs() <= 60, "{bounds:?} around {tick}");
+    }
+}

@@ -112,9 +112,10 @@ impl Runner<'_> {
     }
 }
 
-/// The engine orders a scenario's protection describes, in the order the engine runs them:
-/// protection for the leveraged position only, compounding for every LP strategy, re-centring
-/// for a leveraged range position.
+/// The engine orders a scenario's protection describes, in the order the scenario lists them
+/// (the engine runs them in its keepers' order whatever the order of placing): protection for
+/// the leveraged position only, compounding for every LP strategy, re-centring for a leveraged
+/// range position.
 pub fn scenario_orders(
     scenario: &Scenario,
     world: &World,
@@ -217,5 +218,56 @@ pub(super) fn action_kind(kind: &OrderKind) -> ActionKind {
         OrderKind::Rebalance { .. } => ActionKind::Rebalance,
         OrderKind::Compound { .. } => ActionKind::Compound,
         OrderKind::Recenter { .. } => ActionKind::Recenter,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{Deleverage, ProtectionSpec};
+
+    #[test]
+    fn keepers_fail_at_their_rate_and_on_the_same_bars_again() {
+        let bars = 20_000;
+        let failed = (0..bars).filter(|&i| keeper_failed(7, i * 3600, 1, 0.1)).count();
+        // A binomial's three standard deviations: √(20000 · 0.1 · 0.9) ≈ 42.
+        assert!((failed as i64 - 2_000).abs() < 130, "{failed} of {bars}");
+        assert_eq!(
+            (0..100).map(|i| keeper_failed(7, i * 3600, 1, 0.1)).collect::<Vec<_>>(),
+            (0..100).map(|i| keeper_failed(7, i * 3600, 1, 0.1)).collect::<Vec<_>>()
+        );
+        assert!((0..1000).all(|i| !keeper_failed(7, i, 1, 0.0)));
+        let other_seed = (0..100).filter(|&i| keeper_failed(8, i * 3600, 1, 0.5)).count();
+        let this_seed = (0..100).filter(|&i| keeper_failed(7, i * 3600, 1, 0.5)).count();
+        assert!(other_seed > 0 && this_seed > 0);
+    }
+
+    #[test]
+    fn protection_becomes_engine_orders_for_the_leveraged_position_only() {
+        let s = Scenario {
+            protection: ProtectionSpec {
+                deleverage: Some(Deleverage { trigger: 0.78, target: 0.6 }),
+                stop_loss_price: Some(1000.0),
+                compound_hours: Some(24),
+                time_limit_days: Some(30.0),
+                ..ProtectionSpec::default()
+            },
+            ..Scenario::default()
+        };
+        let world =
+            World::build(&s, Price(U256::from(2000u64) * levfarm_core::math::WAD), 86_400).unwrap();
+        let kinds: Vec<&str> = scenario_orders(&s, &world, Strategy::Leveraged)
+            .unwrap()
+            .iter()
+            .map(|k| action_kind(k).as_str())
+            .collect();
+        assert_eq!(kinds, ["stop_loss", "time_limit", "deleverage", "compound"]);
+        // The alternatives without leverage only compound.
+        let lp: Vec<&str> = scenario_orders(&s, &world, Strategy::UnleveragedLp)
+            .unwrap()
+            .iter()
+            .map(|k| action_kind(k).as_str())
+            .collect();
+        assert_eq!(lp, ["compound"]);
     }
 }

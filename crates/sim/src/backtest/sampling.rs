@@ -107,3 +107,33 @@ pub fn stats(samples: &[Sample], contributed: i128) -> Stats {
     };
     Stats { final_equity: end, pnl: end - start, total_return, net_apy, max_drawdown, years }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn curve(points: &[(i64, f64)]) -> Vec<Sample> {
+        points
+            .iter()
+            .map(|&(t, e)| Sample { time: t, equity: (e * 1e18) as i128, ..Sample::default() })
+            .collect()
+    }
+
+    #[test]
+    fn the_curve_s_figures_by_hand() {
+        // 100 → 150 → 90 → 120 over two years: the drawdown is from 150 to 90, 40%; the
+        // return 20%; a year's compounding of 1.2 over two is √1.2 − 1.
+        let year = world::YEAR as i64;
+        let s = curve(&[(0, 100.0), (year / 2, 150.0), (year, 90.0), (2 * year, 120.0)]);
+        let st = stats(&s, (100.0 * 1e18) as i128);
+        assert!((st.max_drawdown - 0.4).abs() < 1e-12);
+        assert!((st.total_return - 0.2).abs() < 1e-12);
+        assert!((st.net_apy - (1.2f64.sqrt() - 1.0)).abs() < 1e-12);
+        assert!((st.years - 2.0).abs() < 1e-12);
+        // A week is too short to annualise; a wipe-out is −100% a year.
+        let week = stats(&curve(&[(0, 100.0), (7 * 86_400, 110.0)]), (100.0 * 1e18) as i128);
+        assert!(week.net_apy.is_nan() && (week.total_return - 0.1).abs() < 1e-12);
+        let gone = stats(&curve(&[(0, 100.0), (year, 0.0)]), (100.0 * 1e18) as i128);
+        assert_eq!(gone.net_apy, -1.0);
+    }
+}
