@@ -308,3 +308,53 @@ fn compounding_comes_due_on_its_schedule() {
     assert!(m.positions().find(|p| p.id == id).unwrap().lp > lp);
     assert_eq!(m.order(order).unwrap().last_run, m.time);
 }
+
+/// The position's own equity with WETH at `price` (numeraire 1e18): its tokens at that oracle
+/// price, its rewards, less its debt.
+fn equity_at(m: &Market, id: u64, price: U256) -> alloy_primitives::I256 {
+    let mut inventory = m.position_inventory(id).unwrap();
+    inventory.quotes[0].price_wad = price;
+    let reward = inventory.rewards.clone().map(|(t, a)| (m.quote(&t).unwrap(), a));
+    inventory.equity(reward).unwrap()
+}
+
+#[test]
+fn an_equity_stop_acts_inside_the_bar_where_its_level_is_met() {
+    use levfarm_core::market::{BarPath, KeeperTiming, RaceOutcome};
+    let mut m = market();
+    let id = open_long(&mut m);
+    let stop =
+        place(&mut m, id, r#"{"kind":"stop_loss","trigger":{"equity_loss_bps":3000}}"#).unwrap();
+    let reference = m.order(stop).unwrap().reference_equity.0;
+    // A bar from 2000 down to 1500 and back to 1950: the close alone loses less than 30%.
+    let wad = |v: u64| U256::from(v) * levfarm_core::math::WAD;
+    let bar = BarPath {
+        from: wad(2000),
+        low: wad(1500),
+        high: wad(2000),
+        close: wad(1950),
+        seconds: 3600,
+    };
+    let i = |v: i64| alloy_primitives::I256::try_from(v).unwrap();
+    assert!(equity_at(&m, id, bar.close) * i(10) > reference * i(7), "the close is above the stop");
+    let now = KeeperTiming { latency_secs: 0, failed: false };
+    let RaceOutcome::Protection { order, price, .. } = m.race(id, &bar, &now).unwrap() else {
+        panic!("the stop acts inside the bar")
+    };
+    assert_eq!(order, stop);
+    // The path's price at the first whole second at or past the point where the equity is 30%
+    // below its reference: met there, not yet one second's move (500/1,800 a second) earlier.
+    let level = |p: U256| {
+        let lost = reference - equity_at(&m, id, p);
+        lost * i(10_000) >= reference * i(3_000)
+    };
+    let second = wad(500) / U256::from(1800u64);
+    assert!(level(price) && !level(price + second), "{price}");
+    // By hand: a 3x long's equity is V·√(p/2000) − D, so 30% of ~10,000 is lost near
+    // 2000·((0.7·E + D)/V)² ≈ 1,617.
+    let p = price.to::<u128>() as f64 / 1e18;
+    assert!((1_600.0..1_640.0).contains(&p), "{p}");
+    // A keeper a whole bar late misses it: nothing acts inside the bar.
+    let late = KeeperTiming { latency_secs: 3600, failed: false };
+    assert_eq!(m.race(id, &bar, &late).unwrap(), RaceOutcome::Quiet);
+}

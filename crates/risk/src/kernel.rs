@@ -625,6 +625,37 @@ impl Setup {
         Some(past)
     }
 
+    /// Whether `order`, which watches equity, is due with the price at `price`: the engine's
+    /// decision on the position's equity there.
+    fn equity_due_at(&self, st: &State, order: &Order, price: f64, reward_price: f64) -> bool {
+        order.due(&self.seen(st, price, reward_price, order)).is_some()
+    }
+
+    /// The price nearest `from`, between it and `extreme`, at which `order`'s equity trigger
+    /// is met; `None` when it is not met at `extreme` (the engine's `equity_crossing`).
+    fn equity_crossing(
+        &self,
+        st: &State,
+        order: &Order,
+        from: f64,
+        extreme: f64,
+        reward_price: f64,
+    ) -> Option<f64> {
+        if from == extreme || !self.equity_due_at(st, order, extreme, reward_price) {
+            return None;
+        }
+        let (mut safe, mut past) = (from, extreme);
+        for _ in 0..80 {
+            let mid = 0.5 * (safe + past);
+            if self.equity_due_at(st, order, mid, reward_price) {
+                past = mid;
+            } else {
+                safe = mid;
+            }
+        }
+        Some(past)
+    }
+
     /// The engine's race inside a step (`levfarm_core::market::race`), in f64: along the
     /// path from the previous close to the adverse extreme over the first half of the step,
     /// then to the close, the first protection trigger acts `latency` seconds after it is met
@@ -726,7 +757,11 @@ impl Setup {
                 && extreme != from
                 && bound >= floor
                 && self.ratio_at(st, extreme) >= floor;
-            if price_hit || ratio_hit {
+            let equity_hit = extreme != from
+                && orders.iter_mut().filter(active).any(|o| {
+                    o.kind.needs_equity() && self.equity_due_at(st, o, extreme, reward_price)
+                });
+            if price_hit || ratio_hit || equity_hit {
                 legs.push(down);
             }
         }
@@ -755,7 +790,7 @@ impl Setup {
             if span == 0.0 {
                 0.0
             } else {
-                (leg * (from - p).abs().min(span) / span).floor()
+                (leg * (from - p).abs().min(span) / span).ceil()
             }
         };
         let price_at = |t: f64| {
@@ -777,11 +812,14 @@ impl Setup {
             if o.status != OrderStatus::Active {
                 continue;
             }
-            let met = ratio_trigger(&o.kind).is_some_and(|b| now_ratio >= b);
+            let met = ratio_trigger(&o.kind).is_some_and(|b| now_ratio >= b)
+                || (o.kind.needs_equity() && self.equity_due_at(st, o, from, reward_price));
             let trigger = if met {
                 Some(from)
             } else if let Some(b) = ratio_trigger(&o.kind) {
                 self.ratio_crossing(st, from, extreme, b)
+            } else if o.kind.needs_equity() {
+                self.equity_crossing(st, o, from, extreme, reward_price)
             } else {
                 price_trigger(o, down)
             };

@@ -346,3 +346,20 @@ fn kernel_matches_the_backtester_when_keepers_fail() {
     assert!(failed > 0, "some keepers fail");
     expect(&s, &["deleverage"]);
 }
+
+#[test]
+fn kernel_matches_the_backtester_with_equity_stops_inside_steps() {
+    // Equity stops race the liquidators inside each step, on both sides, as price stops do.
+    let s = scenario(&and(
+        &UNPROTECTED,
+        &[
+            FALLING,
+            ("position.leverage", "4.0"),
+            ("protection.stop_loss_equity", "0.35"),
+            ("protection.trailing_stop_equity", "0.4"),
+            ("keepers.latency_secs", "0"),
+            ("risk.paths", "10"),
+        ],
+    ));
+    expect(&s, &["stop_loss"]);
+}

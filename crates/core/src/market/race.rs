@@ -8,21 +8,24 @@
 //! liquidated by a rise) over the first half of the bar, then straight to the close over the
 //! second half. Along it:
 //!
-//! - a protection order whose trigger (a price, or a debt ratio's price) is crossed at `t`
-//!   acts at `t + latency`, at the price the path has then, if that is before the path crosses
-//!   the kill factor and before the bar ends, and its keeper did not fail;
+//! - a protection order whose trigger (a price, a debt ratio's price, or the price at which
+//!   the position's equity meets a stop's or a take-profit's level) is crossed at `t` acts at
+//!   `t + latency`, at the price the path has then, if that is before the path crosses the
+//!   kill factor and before the bar ends, and its keeper did not fail;
 //! - otherwise, if the path crosses the kill factor, the liquidator acts there, at the kill
 //!   factor's price.
 //!
-//! Orders that watch equity, time, compounding or the range run at the close as before. With
-//! no intra-bar extreme (the caller passes none) there is no race: protection runs first at
-//! the close, then liquidation, as the keepers always have.
+//! Orders that watch time, compounding or the range run at the close as before. An equity
+//! trigger is found with the engine's own decision ([`crate::orders::Order::due`]) on the
+//! position's equity at each candidate price (its tokens at that oracle price, less its debt).
+//! With no intra-bar extreme (the caller passes none) there is no race: protection runs first
+//! at the close, then liquidation, as the keepers always have.
 
 use alloy_primitives::U256;
 
 use super::Market;
-use crate::math::{mul_div, WAD};
-use crate::orders::{debt_ratio_for_leverage, OrderKind, OrderStatus, Trail, Trigger};
+use crate::math::{mul_div, mul_div_rounding_up, WAD};
+use crate::orders::{debt_ratio_for_leverage, Order, OrderKind, OrderStatus, Trail, Trigger};
 use crate::Error;
 
 /// One bar of a position's market, as the race sees it: token0's oracle price at the previous
@@ -57,7 +60,8 @@ pub enum RaceOutcome {
 }
 
 impl BarPath {
-    /// Seconds into the bar at which the adverse leg toward `extreme` reaches `price`.
+    /// Seconds into the bar at which the adverse leg toward `extreme` reaches `price`: the
+    /// first whole second at or past it, so that the path's price then has met the trigger.
     fn time_at(&self, extreme: U256, price: U256) -> u64 {
         let leg = self.seconds / 2;
         let span = self.from.abs_diff(extreme);
@@ -65,7 +69,7 @@ impl BarPath {
             return 0;
         }
         let moved = self.from.abs_diff(price).min(span);
-        u64::try_from(mul_div(U256::from(leg), moved, span).unwrap_or(U256::from(leg)))
+        u64::try_from(mul_div_rounding_up(U256::from(leg), moved, span).unwrap_or(U256::from(leg)))
             .unwrap_or(leg)
     }
 
@@ -166,7 +170,16 @@ impl Market {
                 && extreme != bar.from
                 && bound >= ratio_floor
                 && self.health_at_price(id, extreme)?.debt_ratio_bps >= ratio_floor;
-            if price_hit || ratio_hit {
+            let mut equity_hit = false;
+            for order in self.orders.values().filter(|o| {
+                o.position == id && o.status == OrderStatus::Active && o.kind.needs_equity()
+            }) {
+                if extreme != bar.from && self.equity_due_at(id, order, extreme)? {
+                    equity_hit = true;
+                    break;
+                }
+            }
+            if price_hit || ratio_hit || equity_hit {
                 legs.push(down);
             }
         }
@@ -202,10 +215,14 @@ impl Market {
             if order.status != OrderStatus::Active {
                 continue;
             }
-            // A debt-ratio trigger already met (its keeper missed the last close) is due at once.
-            let met = ratio_trigger(&order.kind).is_some_and(|bps| now_ratio >= bps);
+            // A debt-ratio or equity trigger already met (its keeper missed the last close) is
+            // due at once.
+            let met = ratio_trigger(&order.kind).is_some_and(|bps| now_ratio >= bps)
+                || (order.kind.needs_equity() && self.equity_due_at(id, order, bar.from)?);
             let trigger = if met {
                 Some(bar.from)
+            } else if order.kind.needs_equity() {
+                self.equity_crossing(id, order, bar.from, extreme)?
             } else {
                 self.trigger_price(id, bar, &order.kind, order.best.map(|b| b.0), down, numeraire1)?
             };
@@ -279,6 +296,48 @@ impl Market {
             }
             let mid = safe.min(beyond) + gap / U256::from(2u64);
             if past(mid)? {
+                beyond = mid;
+            } else {
+                safe = mid;
+            }
+        }
+    }
+
+    /// Whether `order`, which watches equity, is due with token0 at `price0`: the engine's
+    /// decision on the position's equity there (its liquidity's tokens and fees at that oracle
+    /// price, its rewards, less its debt).
+    fn equity_due_at(&self, id: u64, order: &Order, price0: U256) -> Result<bool, Error> {
+        let mut inventory = self.position_inventory(id)?;
+        inventory.quotes[0].price_wad = price0;
+        let reward = match &inventory.rewards {
+            Some((token, amount)) if !amount.is_zero() => Some((self.quote(token)?, *amount)),
+            _ => None,
+        };
+        let mut seen = self.seen(id, Some(&order.kind))?;
+        seen.equity = Some(inventory.equity(reward)?);
+        Ok(order.due(&seen).is_some())
+    }
+
+    /// The price nearest `from`, between it and `extreme`, at which `order`'s equity trigger
+    /// is met; `None` when it is not met at `extreme`. Bisection to the unit.
+    fn equity_crossing(
+        &self,
+        id: u64,
+        order: &Order,
+        from: U256,
+        extreme: U256,
+    ) -> Result<Option<U256>, Error> {
+        if from == extreme || !self.equity_due_at(id, order, extreme)? {
+            return Ok(None);
+        }
+        let (mut safe, mut beyond) = (from, extreme);
+        loop {
+            let gap = safe.abs_diff(beyond);
+            if gap <= U256::from(1u64) {
+                return Ok(Some(beyond));
+            }
+            let mid = safe.min(beyond) + gap / U256::from(2u64);
+            if self.equity_due_at(id, order, mid)? {
                 beyond = mid;
             } else {
                 safe = mid;
