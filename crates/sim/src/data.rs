@@ -102,7 +102,8 @@ pub fn with_quote(asset: PriceSeries, quote: PriceSeries) -> Result<PriceSeries,
     }
     let by_time: std::collections::BTreeMap<i64, Price> =
         quote.times.iter().copied().zip(quote.closes.iter().copied()).collect();
-    let mut out = PriceSeries { quote: Vec::new(), ..asset.clone() };
+    let source = format!("{} and {}", asset.source, quote.source);
+    let mut out = PriceSeries { quote: Vec::new(), source, ..asset.clone() };
     out.times.clear();
     out.closes.clear();
     out.ranges.clear();
