@@ -39,11 +39,11 @@ export function renderOpenForm(m) {
   const borrow = $('#open-borrow');
   borrow.options[0].textContent = `${m.stable} (long)`;
   borrow.options[1].textContent = `${m.asset} (short)`;
-  const kind = { constant_product: 'constant product', v3: 'v3' };
+  const kind = { constant_product: 'x·y=k', v3: 'v3' };
   fillChoices('#open-pool', m.pools || [],
-    (p) => `${p.name} (${kind[p.kind] || p.kind}, fee ${fmtScaled(big(p.fee_bps), 2, 2)}%)`);
+    (p) => `${p.name} · ${kind[p.kind] || p.kind} ${fmtScaled(big(p.fee_bps), 2, 2)}%`);
   fillChoices('#open-venue', m.venues || [],
-    (v) => `${v.name} (kill factor ${fmtScaled(big(v.kill_factor_bps), 2, 2)}%)`);
+    (v) => `${v.name} · kill ${fmtScaled(big(v.kill_factor_bps), 2, 2)}%`);
 }
 
 /** A select of named choices, kept when they have not changed, shown when there are two or more. */
@@ -156,8 +156,10 @@ export function renderMarket() {
   setText(opening, st.opening_halted ? 'halted' : 'allowed');
   opening.className = st.opening_halted ? 'neg' : 'pos';
 
+  // With several venues, each lending pool says whose it is (the main venue's has no `venue`).
+  const venues = (m.venues || []).length > 1;
   const rows = (m.lending || []).map((l) => el('tr', null,
-    el('td', { text: l.token }),
+    el('td', { text: venues ? `${l.token} · ${l.venue || 'main'}` : l.token }),
     el('td', { class: 'r', text: fmtRayPct(l.utilization) }),
     el('td', { class: 'r', text: fmtRayPct(l.borrow_rate) }),
     el('td', { class: 'r', text: fmtRayPct(l.supply_rate) }),
