@@ -610,19 +610,7 @@ impl Setup {
     /// Where between `from` and `extreme` the debt ratio first passes `bps` (as the engine's
     /// search: the price nearest `from` at which it is past), if it does.
     fn ratio_crossing(&self, st: &State, from: f64, extreme: f64, bps: f64) -> Option<f64> {
-        if self.ratio_at(st, extreme) <= bps {
-            return None;
-        }
-        let (mut safe, mut past) = (from, extreme);
-        for _ in 0..80 {
-            let mid = 0.5 * (safe + past);
-            if self.ratio_at(st, mid) > bps {
-                past = mid;
-            } else {
-                safe = mid;
-            }
-        }
-        Some(past)
+        first_past(from, extreme, |p| self.ratio_at(st, p) > bps)
     }
 
     /// Whether `order`, which watches equity, is due with the price at `price`: the engine's
@@ -641,19 +629,10 @@ impl Setup {
         extreme: f64,
         reward_price: f64,
     ) -> Option<f64> {
-        if from == extreme || !self.equity_due_at(st, order, extreme, reward_price) {
+        if from == extreme {
             return None;
         }
-        let (mut safe, mut past) = (from, extreme);
-        for _ in 0..80 {
-            let mid = 0.5 * (safe + past);
-            if self.equity_due_at(st, order, mid, reward_price) {
-                past = mid;
-            } else {
-                safe = mid;
-            }
-        }
-        Some(past)
+        first_past(from, extreme, |p| self.equity_due_at(st, order, p, reward_price))
     }
 
     /// The engine's race inside a step (`levfarm_core::market::race`), in f64: along the
@@ -1205,4 +1184,22 @@ fn index_at(st: &State, now: u64) -> f64 {
     }
     let x = st.rate * (now - st.last_update) as f64 / YEAR;
     st.index * (1.0 + x + x * (x / 2.0 + x * (x / 6.0)))
+}
+
+/// The price nearest `from`, between it and `extreme`, at which `past` turns true: 80 halvings
+/// (the engine's `first_past` bisects to the unit); `None` when it is not true at `extreme`.
+fn first_past(from: f64, extreme: f64, past: impl Fn(f64) -> bool) -> Option<f64> {
+    if !past(extreme) {
+        return None;
+    }
+    let (mut safe, mut beyond) = (from, extreme);
+    for _ in 0..80 {
+        let mid = 0.5 * (safe + beyond);
+        if past(mid) {
+            beyond = mid;
+        } else {
+            safe = mid;
+        }
+    }
+    Some(beyond)
 }

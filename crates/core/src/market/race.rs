@@ -282,25 +282,7 @@ impl Market {
         extreme: U256,
         bps: u64,
     ) -> Result<Option<U256>, Error> {
-        let past = |p: U256| -> Result<bool, Error> {
-            Ok(self.health_at_price(id, p)?.debt_ratio_bps > bps)
-        };
-        if from == extreme || !past(extreme)? {
-            return Ok(None);
-        }
-        let (mut safe, mut beyond) = (from, extreme);
-        loop {
-            let gap = safe.abs_diff(beyond);
-            if gap <= U256::from(1u64) {
-                return Ok(Some(beyond));
-            }
-            let mid = safe.min(beyond) + gap / U256::from(2u64);
-            if past(mid)? {
-                beyond = mid;
-            } else {
-                safe = mid;
-            }
-        }
+        first_past(from, extreme, |p| Ok(self.health_at_price(id, p)?.debt_ratio_bps > bps))
     }
 
     /// Whether `order`, which watches equity, is due with token0 at `price0`: the engine's
@@ -327,22 +309,7 @@ impl Market {
         from: U256,
         extreme: U256,
     ) -> Result<Option<U256>, Error> {
-        if from == extreme || !self.equity_due_at(id, order, extreme)? {
-            return Ok(None);
-        }
-        let (mut safe, mut beyond) = (from, extreme);
-        loop {
-            let gap = safe.abs_diff(beyond);
-            if gap <= U256::from(1u64) {
-                return Ok(Some(beyond));
-            }
-            let mid = safe.min(beyond) + gap / U256::from(2u64);
-            if self.equity_due_at(id, order, mid)? {
-                beyond = mid;
-            } else {
-                safe = mid;
-            }
-        }
+        first_past(from, extreme, |p| self.equity_due_at(id, order, p))
     }
 
     /// A price trigger's token0 price on a leg down or up, without any search.
@@ -377,6 +344,31 @@ impl Market {
                 }
             }
             _ => None,
+        }
+    }
+}
+
+/// The price nearest `from`, between it and `extreme`, at which `past` turns true, by bisection
+/// to the unit; `None` when it is not true at `extreme`. `past` must be false at `from`.
+fn first_past(
+    from: U256,
+    extreme: U256,
+    past: impl Fn(U256) -> Result<bool, Error>,
+) -> Result<Option<U256>, Error> {
+    if from == extreme || !past(extreme)? {
+        return Ok(None);
+    }
+    let (mut safe, mut beyond) = (from, extreme);
+    loop {
+        let gap = safe.abs_diff(beyond);
+        if gap <= U256::from(1u64) {
+            return Ok(Some(beyond));
+        }
+        let mid = safe.min(beyond) + gap / U256::from(2u64);
+        if past(mid)? {
+            beyond = mid;
+        } else {
+            safe = mid;
         }
     }
 }
