@@ -442,12 +442,24 @@ fn run_quote(args: &QuoteArgs) -> Result<(), Failure> {
     }
     let sc = &backtest.scenario;
     let (asset, stable) = (&sc.market.asset, &sc.market.stable);
+    // With the stable token's own history, the pool's price is the ratio of the two closes.
+    let at = match backtest.prices.quote.last() {
+        Some(q1) => {
+            let stable_price = levfarm_sim::world::wad_to_f64(q1.0);
+            format!(
+                "{:.6} {stable} per {asset} ({asset} {:.2}, {stable} {:.2})",
+                q.price / stable_price,
+                q.price,
+                stable_price
+            )
+        }
+        None => format!("{:.2}", q.price),
+    };
     writeln!(
         out,
-        "{} {}x on {asset}/{stable} at {:.2} ({})",
+        "{} {}x on {asset}/{stable} at {at} ({})",
         table::money(q.equity),
         q.leverage,
-        q.price,
         &iso(q.time)[..16].replace('T', " ")
     )?;
     // Raw units in whole tokens with their symbol (the raw figures are in --json).
