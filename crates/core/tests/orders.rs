@@ -358,3 +358,41 @@ fn an_equity_stop_acts_inside_the_bar_where_its_level_is_met() {
     let late = KeeperTiming { latency_secs: 3600, failed: false };
     assert_eq!(m.race(id, &bar, &late).unwrap(), RaceOutcome::Quiet);
 }
+
+#[test]
+fn a_time_limit_inside_the_bar_races_the_liquidator() {
+    use levfarm_core::market::{BarPath, KeeperTiming, RaceOutcome};
+    let wad = |v: u64| U256::from(v) * levfarm_core::math::WAD;
+    // A crash bar: 2000 down to 1200 over the first half hour, back to 1300. The 3x long's
+    // debt ratio passes the 85% kill factor near 2000·(2/3 / 0.85)² ≈ 1,230, about 1,730 s in.
+    let bar = BarPath {
+        from: wad(2000),
+        low: wad(1200),
+        high: wad(2000),
+        close: wad(1300),
+        seconds: 3600,
+    };
+    let keeper = KeeperTiming { latency_secs: 60, failed: false };
+    let outcome = |limit_after: u64| {
+        let mut m = market();
+        let id = open_long(&mut m);
+        let at = m.time + limit_after;
+        let order = place(&mut m, id, &format!(r#"{{"kind":"time_limit","at":{at}}}"#)).unwrap();
+        run(&mut m, r#"{"op":"advance_time","seconds":3600}"#);
+        (order, m.race(id, &bar, &keeper).unwrap())
+    };
+    // Due 1,000 s in: its keeper lands at 1,060 s, at 2000 − 800·1060/1800 ≈ 1,528.9.
+    let (order, early) = outcome(1000);
+    let RaceOutcome::Protection { order: acted, price, at_secs } = early else {
+        panic!("{early:?}")
+    };
+    assert_eq!((acted, at_secs), (order, 1060));
+    let p = price.to::<u128>() as f64 / 1e18;
+    assert!((p - (2000.0 - 800.0 * 1060.0 / 1800.0)).abs() < 1e-6, "{p}");
+    // Due 1,700 s in: the keeper would land at 1,760 s, after the liquidator.
+    let (_, late) = outcome(1700);
+    let RaceOutcome::Liquidation { price, at_secs } = late else { panic!("{late:?}") };
+    assert!((1700..1760).contains(&at_secs), "{at_secs}");
+    let p = price.to::<u128>() as f64 / 1e18;
+    assert!((1_200.0..1_260.0).contains(&p), "{p}");
+}

@@ -744,6 +744,18 @@ impl Setup {
                 legs.push(down);
             }
         }
+        // A time limit due inside the step: its keeper races along the adverse leg.
+        let step_start = st.now.saturating_sub(seconds);
+        let timed = |o: &Order| match o.kind {
+            OrderKind::TimeLimit { at, .. } => Some(at.saturating_sub(step_start)),
+            _ => None,
+        };
+        let time_hit = orders
+            .iter()
+            .any(|o| o.status == OrderStatus::Active && timed(o).is_some_and(|t| t < seconds));
+        if legs.is_empty() && time_hit {
+            legs.push(self.debt_side == 1);
+        }
         if legs.is_empty() {
             return Event::None;
         }
@@ -789,6 +801,13 @@ impl Setup {
         let mut first: Option<(usize, f64)> = None;
         for (i, o) in orders.iter().enumerate() {
             if o.status != OrderStatus::Active {
+                continue;
+            }
+            if let Some(t) = timed(o).filter(|t| *t < seconds) {
+                let t = t as f64;
+                if first.is_none_or(|(_, best)| t < best) {
+                    first = Some((i, t));
+                }
                 continue;
             }
             let met = ratio_trigger(&o.kind).is_some_and(|b| now_ratio >= b)

@@ -363,3 +363,14 @@ fn kernel_matches_the_backtester_with_equity_stops_inside_steps() {
     ));
     expect(&s, &["stop_loss"]);
 }
+
+#[test]
+fn kernel_matches_the_backtester_when_a_time_limit_falls_inside_a_step() {
+    // 10.3 days: the limit falls 720 s into an hourly step, and its keeper acts there, at the
+    // path's price then, unless the liquidator gets there first.
+    let s = scenario(&and(
+        &UNPROTECTED,
+        &[("position.leverage", "2.0"), ("protection.time_limit_days", "10.3")],
+    ));
+    expect(&s, &["time_limit"]);
+}

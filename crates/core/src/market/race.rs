@@ -15,7 +15,8 @@
 //! - otherwise, if the path crosses the kill factor, the liquidator acts there, at the kill
 //!   factor's price.
 //!
-//! Orders that watch time, compounding or the range run at the close as before. An equity
+//! A time limit whose time falls inside the bar is due then, wherever the price is. Orders
+//! that watch compounding or the range run at the close as before. An equity
 //! trigger is found with the engine's own decision ([`crate::orders::Order::due`]) on the
 //! position's equity at each candidate price (its tokens at that oracle price, less its debt).
 //! With no intra-bar extreme (the caller passes none) there is no race: protection runs first
@@ -183,6 +184,21 @@ impl Market {
                 legs.push(down);
             }
         }
+        // A time limit due inside the bar: its keeper races along the adverse leg (the low
+        // for a position owing token1).
+        let bar_start = self.time.saturating_sub(bar.seconds);
+        let timed = |o: &Order| match o.kind {
+            OrderKind::TimeLimit { at, .. } => Some(at.saturating_sub(bar_start)),
+            _ => None,
+        };
+        let time_hit = self.orders.values().any(|o| {
+            o.position == id
+                && o.status == OrderStatus::Active
+                && timed(o).is_some_and(|t| t < bar.seconds)
+        });
+        if legs.is_empty() && time_hit {
+            legs.push(!debt[1].is_zero() || debt[0].is_zero());
+        }
         if legs.is_empty() {
             return Ok(RaceOutcome::Quiet);
         }
@@ -217,6 +233,12 @@ impl Market {
             }
             // A debt-ratio or equity trigger already met (its keeper missed the last close) is
             // due at once.
+            if let Some(t) = timed(order).filter(|t| *t < bar.seconds) {
+                if first.is_none_or(|(_, best)| t < best) {
+                    first = Some((order_id, t));
+                }
+                continue;
+            }
             let met = ratio_trigger(&order.kind).is_some_and(|bps| now_ratio >= bps)
                 || (order.kind.needs_equity() && self.equity_due_at(id, order, bar.from)?);
             let trigger = if met {
