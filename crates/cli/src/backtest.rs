@@ -441,7 +441,7 @@ fn run_quote(args: &QuoteArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let sc = &backtest.scenario;
-    let (asset, stable) = (&sc.market.asset, &sc.market.stable);
+    let [asset, stable] = sc.pair();
     // With the stable token's own history, the pool's price is the ratio of the two closes.
     let at = match backtest.prices.quote.last() {
         Some(q1) => {

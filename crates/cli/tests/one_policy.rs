@@ -159,7 +159,7 @@ fn the_backtester_the_service_and_the_kernel_run_one_policy_alike() {
     // The kernel decides with the same orders, in f64: it closes at the same bar, with the
     // same equity to its tolerance.
     let seconds = u64::try_from(p.times[p.times.len() - 1] - p.times[0]).unwrap();
-    let opened = backtest::open_at(&bt.scenario, p.closes[0], seconds).unwrap();
+    let opened = backtest::open_at(&bt.scenario, p.closes[0], &[], seconds).unwrap();
     let setup = Setup::new(&bt.scenario, &opened, 3600).unwrap();
     let reward_price = bt.scenario.market.rewards.price;
     let k = &bt.scenario.keepers;

@@ -119,8 +119,9 @@ pub struct MarketSpec {
     pub tokens: BTreeMap<String, TokenSpec>,
     /// The main pool (`main`): the asset against the stable token.
     pub pool: PoolSpec,
-    /// Further pools over the same pair by name (another fee tier, the other kind); a position
-    /// names its pool. The arbitrageur keeps every pool at the oracle.
+    /// Further pools by name: over the same pair (another fee tier, the other kind) or over
+    /// another (`pair = ["WBTC", "USDC"]`). A position names its pool. The arbitrageur keeps
+    /// every pool at the oracle.
     pub pools: BTreeMap<String, PoolSpec>,
     /// Leverage rules of the pool at the main venue.
     pub leverage: LeverageSpec,
@@ -203,13 +204,35 @@ impl MarketSpec {
         })
     }
 
-    /// The pool's tokens and the reward token, with their decimals: asset, stable, reward.
-    pub fn token_decimals(&self) -> Result<[(&str, u8); 3], Invalid> {
-        Ok([
-            (&self.asset, self.decimals(&self.asset)?),
-            (&self.stable, self.decimals(&self.stable)?),
-            (&self.rewards.token, self.decimals(&self.rewards.token)?),
-        ])
+    /// Every token of the market with its decimals: the pools' ([`Self::pool_tokens`]), then
+    /// the reward token.
+    pub fn token_decimals(&self) -> Result<Vec<(&str, u8)>, Invalid> {
+        let mut tokens = self.pool_tokens();
+        tokens.push(&self.rewards.token);
+        tokens.into_iter().map(|t| Ok((t, self.decimals(t)?))).collect()
+    }
+
+    /// A pool's two tokens, `[token0, token1]`: its `pair`, or the market's asset and stable
+    /// token.
+    pub fn pair_of<'a>(&'a self, pool: &'a PoolSpec) -> [&'a str; 2] {
+        match &pool.pair {
+            Some([t0, t1]) => [t0, t1],
+            None => [&self.asset, &self.stable],
+        }
+    }
+
+    /// Every token of the market's pools, each once: the asset and the stable token first,
+    /// then the other pairs' in the order [`Self::pools`] lists them.
+    pub fn pool_tokens(&self) -> Vec<&str> {
+        let mut tokens: Vec<&str> = vec![&self.asset, &self.stable];
+        for (_, pool) in self.pools() {
+            for token in self.pair_of(pool) {
+                if !tokens.contains(&token) {
+                    tokens.push(token);
+                }
+            }
+        }
+        tokens
     }
 
     /// The pools by name, the main one first.
@@ -293,6 +316,36 @@ impl MarketSpec {
                 _ => format!("market.pools.{name}.{field}"),
             };
             Self::check_pool(pool, &key)?;
+            if let Some([t0, t1]) = &pool.pair {
+                for symbol in [t0, t1] {
+                    if let Err(message) = check_symbol(symbol) {
+                        return fail(&key("pair"), message);
+                    }
+                    if *symbol == m.rewards.token {
+                        return fail(
+                            &key("pair"),
+                            format!("{symbol} is the farm's reward token; pools are over others"),
+                        );
+                    }
+                    self.decimals(symbol)?;
+                }
+                if t0 == t1 {
+                    return fail(
+                        &key("pair"),
+                        format!("a pool's two tokens differ, got {t0} twice"),
+                    );
+                }
+                if name == MAIN_POOL && (t0 != &m.asset || t1 != &m.stable) {
+                    return fail(
+                        &key("pair"),
+                        format!(
+                            "the main pool is over market.asset and market.stable ({} and {}); \
+                             put another pair in [market.pools]",
+                            m.asset, m.stable
+                        ),
+                    );
+                }
+            }
         }
         if m.asset == m.stable || m.asset.is_empty() || m.stable.is_empty() {
             return fail("market.asset", "asset and stable must be two different symbols".into());
@@ -347,10 +400,11 @@ impl MarketSpec {
             check_leverage(leverage, &at("leverage"))?;
             for (token, spec) in lending {
                 let key = at(&format!("lending.{token}"));
-                if token != &m.asset && token != &m.stable {
+                let tokens = m.pool_tokens();
+                if !tokens.contains(&token.as_str()) {
                     return fail(
                         &key,
-                        format!("lending pools are for {} or {}", m.asset, m.stable),
+                        format!("lending pools are for the pools' tokens: {}", tokens.join(", ")),
                     );
                 }
                 if !positive(spec.supply) || spec.supply > 1e13 {

@@ -8,11 +8,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PoolSpec {
+    /// The pool's two tokens, `[token0, token1]`: its price is token0's in token1. The
+    /// market's `[asset, stable]` when omitted; another pair (`["WBTC", "USDC"]`) needs each
+    /// of its tokens priced (`[data.tokens.WBTC]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pair: Option<[String; 2]>,
     /// `constant_product` (Uniswap v2 style) or `v3` (concentrated liquidity).
     pub kind: PoolKind,
     /// Swap fee in basis points (v3: 5, 30 or 100).
     pub fee_bps: u32,
-    /// Value locked at the start, in the stable token, split evenly between the two tokens.
+    /// Value locked at the start, in the numeraire, split evenly between the two tokens.
     pub tvl: f64,
     /// v3 only: the width, in ticks, of the background liquidity around the price
     /// (0 = full range).
@@ -90,6 +95,7 @@ impl LendingSpec {
 impl Default for PoolSpec {
     fn default() -> Self {
         Self {
+            pair: None,
             kind: PoolKind::ConstantProduct,
             fee_bps: 30,
             tvl: 100_000_000.0,

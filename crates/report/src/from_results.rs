@@ -41,7 +41,7 @@ fn equity_series(r: &RunResult) -> Series {
 pub fn from_backtest(scenario: &Scenario, output: &BacktestOutput) -> BacktestReport {
     let m = &output.main;
     let sc = scenario;
-    let (asset, stable) = (&sc.market.asset, &sc.market.stable);
+    let [asset, stable] = sc.pair();
     let side = match sc.position.borrow {
         levfarm_sim::scenario::BorrowSide::Stable => format!("long {asset} (borrowing {stable})"),
         levfarm_sim::scenario::BorrowSide::Asset => format!("short {asset} (borrowing {asset})"),

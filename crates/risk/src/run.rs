@@ -113,13 +113,18 @@ impl Plan {
         }
         grid.extend(sweeps.iter().cloned());
         let combos = levfarm_sim::run::combinations(base, &grid)?;
-        if base.data.stable_prices.is_some() && spec.second_asset.is_none() {
-            return Err(RiskError::Input(
-                "data.stable_prices: the stable token has a history of its own, so its futures \
-                 need a model: set risk.second_asset (its price at the start, mu, sigma and its \
-                 correlation rho with the asset)"
-                    .into(),
-            ));
+        let token1 = base.pair()[1];
+        if let (Some((path, _)), None) = (base.history_of(token1), &spec.second_asset) {
+            let key = if base.data.stable_prices.is_some() {
+                "data.stable_prices".to_string()
+            } else {
+                format!("data.tokens.{token1}")
+            };
+            return Err(RiskError::Input(format!(
+                "{key}: the pool's second token, {token1}, has a history of its own ({path}), so \
+                 its futures need a model: set risk.second_asset (its price at the start, mu, \
+                 sigma and its correlation rho with the first)"
+            )));
         }
         // The pool's price of the asset in the stable token at the data's last bar: the asset's
         // close over the stable token's where it has a history.
@@ -162,6 +167,10 @@ impl Plan {
                 return Err(RiskError::Input("risk.model: too few returns to bootstrap".into()));
             }
         }
+        // The other pairs' tokens stand at their last closes: nothing in a path moves them.
+        let others: Vec<Price> = prices
+            .map(|p| p.others.iter().filter_map(|(_, c)| c.last().copied()).collect())
+            .unwrap_or_default();
         let mut configs = Vec::new();
         let mut inputs: Vec<Inputs> = Vec::new();
         let price = levfarm_sim::world::price_from_f64(start_price)?;
@@ -181,18 +190,19 @@ impl Plan {
             }
             crate::kernel::check_supported(&scenario)?;
             let seconds = u64::from(steps) * dt + 86_400;
-            let opened = levfarm_sim::backtest::open_at(&scenario, Price(price.0), seconds)
-                .map_err(|e| {
-                    let at: Vec<String> = combo.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    let message = format!("configuration {}: {e}", at.join(", "));
-                    match e {
-                        // A protocol "no" (a leverage past the work factor), not bad input.
-                        levfarm_sim::SimError::Engine(_) | levfarm_sim::SimError::Refused(_) => {
-                            RiskError::Refused(message)
+            let opened =
+                levfarm_sim::backtest::open_at(&scenario, Price(price.0), &others, seconds)
+                    .map_err(|e| {
+                        let at: Vec<String> =
+                            combo.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                        let message = format!("configuration {}: {e}", at.join(", "));
+                        match e {
+                            // A protocol "no" (a leverage past the work factor), not bad input.
+                            levfarm_sim::SimError::Engine(_)
+                            | levfarm_sim::SimError::Refused(_) => RiskError::Refused(message),
+                            _ => RiskError::Input(message),
                         }
-                        _ => RiskError::Input(message),
-                    }
-                })?;
+                    })?;
             let setup = Setup::new(&scenario, &opened, dt)?;
             let inp =
                 Inputs::new(&scenario, dt, returns.clone(), paired.as_deref(), opened.position);
@@ -666,7 +676,7 @@ fn describe_model(m: &PriceModelSpec) -> String {
 }
 
 fn describe_position(s: &Scenario) -> String {
-    let (asset, stable) = (&s.market.asset, &s.market.stable);
+    let [asset, stable] = s.pair();
     let side = match s.position.borrow {
         BorrowSide::Stable => format!("long {asset}, borrowing {stable}"),
         BorrowSide::Asset => format!("short {asset}, borrowing {asset}"),

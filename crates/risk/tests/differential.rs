@@ -59,6 +59,7 @@ fn series(start: f64, inputs: &[StepInput]) -> PriceSeries {
         gaps: Vec::new(),
         filled: 0,
         quote: Vec::new(),
+        others: Vec::new(),
     }
 }
 

@@ -152,3 +152,63 @@ hazard = { probability_per_year = 0.0, severity = 0.5 }
     .to_string();
     assert!(bad.contains("market.venues.x.hazard.probability_per_year"), "{bad}");
 }
+
+/// 3x long WBTC against USDC over mid-2019, with `pools` in the market's description and
+/// `[position]` naming the pool; 30-day GBM futures.
+fn btc_position(market: &str, position: &str) -> Scenario {
+    let text = format!(
+        r#"
+[data]
+start = "2019-05-01"
+end = "2019-07-31"
+{market}
+
+[market.lending.USDC]
+supply = 50000000.0
+rate_model = {{ kind = "aave", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }}
+
+[market.utilization]
+model = "constant"
+value = 0.5
+
+[position]
+{position}
+
+[protection]
+deleverage = {{ trigger = 0.78, target = 0.6 }}
+
+[risk]
+paths = 64
+horizon_days = 30
+leverages = [2.0, 3.0]
+model = {{ kind = "gbm", mu = 0.0, sigma = 0.9 }}
+"#
+    );
+    Scenario::from_toml("btc.toml", &text).expect("a valid scenario")
+}
+
+#[test]
+fn a_position_on_a_second_pair_risk_runs_as_in_a_market_of_that_pair_alone() {
+    let alone = btc_position(
+        "prices = \"bundled:BTCUSD_1h\"\n[market]\nasset = \"WBTC\"\nstable = \"USDC\"\n\
+         pool = { tvl = 40000000.0 }",
+        "",
+    );
+    let beside = btc_position(
+        "tokens = { WBTC = { prices = \"bundled:BTCUSD_1h\" } }\n[market.pools.btc]\n\
+         pair = [\"WBTC\", \"USDC\"]\ntvl = 40000000.0",
+        "pool = \"btc\"",
+    );
+    let run = |s: &Scenario| {
+        let bt = Backtest::load(s.clone()).expect("the histories load");
+        let plan = Plan::new(s, &[], Some(&bt.prices)).expect("a plan");
+        let (done, stop) = (AtomicU64::new(0), AtomicBool::new(false));
+        (plan.start_price, plan.run((0, plan.blocks()), (0, 1), &done, &stop).expect("runs"))
+    };
+    let (p_alone, alone) = run(&alone);
+    let (p_beside, beside) = run(&beside);
+    // BTC's last close of the window (about $10,000 at the end of July 2019).
+    assert_eq!(p_alone, p_beside);
+    assert!((8_000.0..12_000.0).contains(&p_beside), "{p_beside}");
+    assert_eq!(beside.accums, alone.accums, "the same futures of the same position");
+}

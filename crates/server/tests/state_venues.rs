@@ -202,3 +202,27 @@ fn a_position_opens_on_the_pool_asked() {
         "{e}"
     );
 }
+
+#[test]
+fn a_market_with_a_second_priced_token_is_refused_at_genesis_by_its_key() {
+    // The service's oracle moves one price: a WBTC/USDC pool beside ETH/USDC, or a stable
+    // token with a history, would leave a price no feed moves.
+    let genesis = |scenario: &str| {
+        State::genesis(&Action::Genesis {
+            scenario: scenario.into(),
+            price: Price(U256::from(2000u64) * levfarm_core::math::WAD),
+            time: 1_600_000_000,
+            feed: FeedSpec::Push,
+        })
+    };
+    let second_pair = "[data.tokens.WBTC]\nprices = \"bundled:BTCUSD_1h\"\n\
+                       [market.pools.btc]\npair = [\"WBTC\", \"USDC\"]\n";
+    let Err(Error::Config(e)) = genesis(second_pair) else { panic!("a second pair was served") };
+    assert!(e.contains("data.tokens.WBTC") && e.contains("one price"), "{e}");
+    let Err(Error::Config(e)) = genesis("[data]\nstable_prices = \"bundled:BTCUSD_1h\"\n") else {
+        panic!("a priced stable token was served")
+    };
+    assert!(e.contains("data.stable_prices"), "{e}");
+    // A second pool over the same pair needs no second price.
+    genesis("[market.pools.v3]\nkind = \"v3\"\nfee_bps = 5\ntvl = 2e7\n").expect("served");
+}

@@ -84,62 +84,114 @@ pub fn load_prices(path: &str, opts: &PriceOptions) -> Result<PriceSeries, DataE
 }
 
 /// Puts the stable token's own history (`quote`) beside the asset's: the bars both have, in
-/// `asset`'s order, each with the quote token's close in [`PriceSeries::quote`]. The two must
-/// share their interval; no common bar is an error naming both spans.
+/// `asset`'s order, each with the quote token's close in [`PriceSeries::quote`]
+/// ([`on_one_clock`] with no other history).
 pub fn with_quote(asset: PriceSeries, quote: PriceSeries) -> Result<PriceSeries, DataError> {
+    on_one_clock(asset, Some(quote), Vec::new())
+}
+
+/// Puts further histories beside `main` on its clock: the bars every one of them has, in
+/// `main`'s order. `quote` (the pair's second token, when it has a history) goes to
+/// [`PriceSeries::quote`], `others` to [`PriceSeries::others`] by symbol. All must share
+/// `main`'s interval; fewer than 2 common bars, or a bar inside the common span that one
+/// history lacks, is an error naming the histories and the bar.
+pub fn on_one_clock(
+    main: PriceSeries,
+    quote: Option<PriceSeries>,
+    others: Vec<(String, PriceSeries)>,
+) -> Result<PriceSeries, DataError> {
     let span = |s: &PriceSeries| match (s.times.first(), s.times.last()) {
         (Some(a), Some(b)) => format!("{} ({} to {})", s.source, iso(*a), iso(*b)),
         _ => s.source.clone(),
     };
-    if asset.interval != quote.interval {
-        return Err(DataError::File {
-            file: quote.source.clone(),
-            message: format!(
-                "its bars are {} s apart, the asset's ({}) {} s: the two histories need one clock",
-                quote.interval, asset.source, asset.interval
-            ),
-        });
+    let beside: Vec<&PriceSeries> = quote.iter().chain(others.iter().map(|(_, s)| s)).collect();
+    let Some(last_added) = beside.last() else { return Ok(main) };
+    for s in &beside {
+        if s.interval != main.interval {
+            return Err(DataError::File {
+                file: s.source.clone(),
+                message: format!(
+                    "its bars are {} s apart, {}'s {} s: the histories need one clock",
+                    s.interval, main.source, main.interval
+                ),
+            });
+        }
     }
-    let by_time: std::collections::BTreeMap<i64, Price> =
-        quote.times.iter().copied().zip(quote.closes.iter().copied()).collect();
-    let source = format!("{} and {}", asset.source, quote.source);
-    let mut out = PriceSeries { quote: Vec::new(), source, ..asset.clone() };
-    out.times.clear();
-    out.closes.clear();
-    out.ranges.clear();
-    for (i, t) in asset.times.iter().enumerate() {
-        let Some(q) = by_time.get(t) else { continue };
+    let by_time: Vec<std::collections::BTreeMap<i64, Price>> = beside
+        .iter()
+        .map(|s| s.times.iter().copied().zip(s.closes.iter().copied()).collect())
+        .collect();
+    let mut sources = vec![main.source.as_str()];
+    sources.extend(beside.iter().map(|s| s.source.as_str()));
+    let mut out = PriceSeries {
+        source: sources.join(" and "),
+        times: Vec::new(),
+        closes: Vec::new(),
+        ranges: Vec::new(),
+        quote: Vec::new(),
+        others: others.iter().map(|(t, _)| (t.clone(), Vec::new())).collect(),
+        ..main.clone()
+    };
+    let mut columns: Vec<Vec<Price>> = vec![Vec::new(); beside.len()];
+    for (i, t) in main.times.iter().enumerate() {
+        let Some(row) = by_time.iter().map(|m| m.get(t).copied()).collect::<Option<Vec<_>>>()
+        else {
+            continue;
+        };
         out.times.push(*t);
-        out.closes.push(asset.closes[i]);
-        if let Some(r) = asset.ranges.get(i) {
+        out.closes.push(main.closes[i]);
+        if let Some(r) = main.ranges.get(i) {
             out.ranges.push(*r);
         }
-        out.quote.push(*q);
+        for (column, price) in columns.iter_mut().zip(row) {
+            column.push(price);
+        }
     }
     if out.times.len() < 2 {
+        let spans: Vec<String> =
+            std::iter::once(&main).chain(beside.iter().copied()).map(span).collect();
         return Err(DataError::File {
-            file: quote.source.clone(),
+            file: last_added.source.clone(),
+            message: format!("{} have fewer than 2 bars in common", spans.join(" and ")),
+        });
+    }
+    // A bar present in some histories only, inside the common span, would be a hole in the
+    // clock: name the first one and the histories that lack it.
+    let (first, last) = (out.times[0], out.times[out.times.len() - 1]);
+    let expected = (last - first) / main.interval as i64 + 1;
+    if out.times.len() as i64 != expected {
+        let step = main.interval as i64;
+        let hole = (0..expected)
+            .map(|k| first + k * step)
+            .zip(out.times.iter().copied().chain(std::iter::repeat(i64::MAX)))
+            .find(|(want, got)| want != got)
+            .map_or(first, |(want, _)| want);
+        let main_has = main.times.binary_search(&hole).is_ok();
+        let lacking: Vec<&str> = std::iter::once((&main, main_has))
+            .chain(beside.iter().zip(&by_time).map(|(s, m)| (*s, m.contains_key(&hole))))
+            .filter(|(_, has)| !has)
+            .map(|(s, _)| s.source.as_str())
+            .collect();
+        return Err(DataError::File {
+            file: lacking.first().map_or(last_added.source.clone(), |s| s.to_string()),
             message: format!(
-                "{} and {} have fewer than 2 bars in common",
-                span(&asset),
-                span(&quote)
+                "{} bars of {} to {} are missing from one history or another, the first at {} \
+                 (missing from {}); fill their gaps (data.gaps = \"fill\") so that every \
+                 history has every bar",
+                expected - out.times.len() as i64,
+                iso(first),
+                iso(last),
+                iso(hole),
+                lacking.join(" and ")
             ),
         });
     }
-    // Bars present in only one history inside the common span would be holes in the clock.
-    let (first, last) = (out.times[0], out.times[out.times.len() - 1]);
-    let expected = (last - first) / asset.interval as i64 + 1;
-    if out.times.len() as i64 != expected {
-        return Err(DataError::File {
-            file: quote.source.clone(),
-            message: format!(
-                "{} bars of {} to {} are missing from one history or the other; fill their \
-                 gaps (data.gaps = \"fill\") so that both have every bar",
-                expected - out.times.len() as i64,
-                iso(first),
-                iso(last)
-            ),
-        });
+    let mut columns = columns.into_iter();
+    if quote.is_some() {
+        out.quote = columns.next().unwrap_or_default();
+    }
+    for ((_, column), prices) in out.others.iter_mut().zip(columns) {
+        *column = prices;
     }
     Ok(out)
 }

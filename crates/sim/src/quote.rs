@@ -100,7 +100,8 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
         .get(n - 1)
         .copied()
         .unwrap_or(levfarm_core::price::Price(levfarm_core::math::WAD));
-    let mut w = World::build_priced(scenario, close, stable, 86_400 * 366)?;
+    let others: Vec<_> = prices.others.iter().map(|(_, c)| c[n - 1]).collect();
+    let mut w = World::build_priced(scenario, close, stable, &others, 86_400 * 366)?;
     let mut utilization = Utilization::new(&scenario.market.utilization)?;
     adjust_utilization(&mut w, &mut utilization, t, 0.0)?;
     let spec = &scenario.position;
@@ -315,15 +316,7 @@ fn recent_fees(backtest: &Backtest) -> Result<f64, SimError> {
     let end = p.times[p.times.len() - 1];
     let first = p.times.iter().position(|&t| end - t <= 30 * 86_400).unwrap_or(0);
     let first = first.min(p.times.len().saturating_sub(2));
-    let window = crate::data::PriceSeries {
-        times: p.times[first..].to_vec(),
-        closes: p.closes[first..].to_vec(),
-        ranges: p.ranges.get(first..).map(<[_]>::to_vec).unwrap_or_default(),
-        quote: p.quote.get(first..).map(<[_]>::to_vec).unwrap_or_default(),
-        gaps: Vec::new(),
-        filled: 0,
-        ..p.clone()
-    };
+    let window = p.since(first);
     let mut scenario = backtest.scenario.clone();
     scenario.protection = crate::scenario::ProtectionSpec::default();
     let r = crate::backtest::run(&scenario, &window, crate::backtest::Strategy::Leveraged, None)?;

@@ -57,12 +57,24 @@ impl Backtest {
             start: time("start", &scenario.data.start)?,
             end: time("end", &scenario.data.end)?,
         };
-        let mut prices = data::load_prices(&scenario.data.prices, &options)?;
-        if let Some(path) = &scenario.data.stable_prices {
-            let quote_options =
-                PriceOptions { column: scenario.data.stable_column.clone(), ..options };
-            prices = data::with_quote(prices, data::load_prices(path, &quote_options)?)?;
+        // The position's pair's histories (token0's bars, with their lows and highs, set the
+        // clock), then the other pairs' tokens', all on that clock.
+        let load = |token: &str| -> Result<Option<PriceSeries>, SimError> {
+            let Some((path, column)) = scenario.history_of(token) else { return Ok(None) };
+            let options = PriceOptions { column: column.map(str::to_owned), ..options.clone() };
+            Ok(Some(data::load_prices(path, &options)?))
+        };
+        let [token0, token1] = scenario.pair();
+        let main = load(token0)?.ok_or_else(|| {
+            SimError::Scenario(format!("{token0} has no price history (data.tokens.{token0})"))
+        })?;
+        let mut others = Vec::new();
+        for token in scenario.other_tokens() {
+            if let Some(series) = load(token)? {
+                others.push((token.to_owned(), series));
+            }
         }
+        let prices = data::on_one_clock(main, load(token1)?, others)?;
         Ok(Backtest { scenario, prices })
     }
 

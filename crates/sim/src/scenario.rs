@@ -57,6 +57,23 @@ pub struct DataSpec {
     /// Its price column, when it is not `close`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stable_column: Option<String>,
+    /// The price histories of the other pairs' tokens, by symbol, in the numeraire: a pool
+    /// over another pair (`pair = ["WBTC", "USDC"]`) needs each of its tokens priced
+    /// (`[data.tokens.WBTC] prices = "bundled:BTCUSD_1h"`). Every history runs on one clock:
+    /// the run keeps the bars all of them have.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tokens: std::collections::BTreeMap<String, TokenHistory>,
+}
+
+/// One token's price history in the numeraire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenHistory {
+    /// A CSV or Parquet file (time and close columns), or a bundled name.
+    pub prices: String,
+    /// Its price column, when it is not `close`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
 }
 
 /// The leveraged position.
@@ -235,6 +252,7 @@ impl Default for DataSpec {
             end: None,
             stable_prices: None,
             stable_column: None,
+            tokens: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -354,6 +372,35 @@ impl Scenario {
         self.market.pool_named(&self.position.pool).unwrap_or(&self.market.pool)
     }
 
+    /// The position's pool's two tokens, `[token0, token1]`: borrowing `asset` borrows token0,
+    /// `stable` token1.
+    pub fn pair(&self) -> [&str; 2] {
+        self.market.pair_of(self.pool())
+    }
+
+    /// Where `token`'s price history is, and its column: `data.prices` for the market's asset,
+    /// `data.stable_prices` or `data.tokens` for the others. `None` for a token priced at 1
+    /// (the market's stable token without a history).
+    pub fn history_of(&self, token: &str) -> Option<(&str, Option<&str>)> {
+        let d = &self.data;
+        if token == self.market.asset {
+            return Some((&d.prices, d.column.as_deref()));
+        }
+        if token == self.market.stable {
+            if let Some(path) = &d.stable_prices {
+                return Some((path, d.stable_column.as_deref()));
+            }
+        }
+        d.tokens.get(token).map(|h| (h.prices.as_str(), h.column.as_deref()))
+    }
+
+    /// The tokens of the market's pools other than the position's pair, in
+    /// [`MarketSpec::pool_tokens`]'s order: the ones the run prices beside its own pair.
+    pub fn other_tokens(&self) -> Vec<&str> {
+        let pair = self.pair();
+        self.market.pool_tokens().into_iter().filter(|t| !pair.contains(t)).collect()
+    }
+
     /// The leverage rules the position follows: its venue's.
     pub fn leverage(&self) -> &LeverageSpec {
         self.market.venue(&self.position.venue).map_or(&self.market.leverage, |(l, _)| l)
@@ -399,11 +446,52 @@ impl Scenario {
                 ),
             );
         };
+        let tokens = m.pool_tokens();
+        for token in self.data.tokens.keys() {
+            let key = format!("data.tokens.{token}");
+            if *token == m.asset {
+                return fail(&key, format!("{token} is market.asset: its history is data.prices"));
+            }
+            if *token == m.stable && self.data.stable_prices.is_some() {
+                return fail(&key, format!("{token}'s history is already data.stable_prices"));
+            }
+            if !tokens.contains(&token.as_str()) {
+                return fail(
+                    &key,
+                    format!("{token} is in no pool; the pools' tokens are {}", tokens.join(", ")),
+                );
+            }
+        }
+        for (name, pool) in m.pools() {
+            let [t0, t1] = m.pair_of(pool);
+            for token in [t0, t1] {
+                // Only the market's stable token may go without a history: it is priced at 1.
+                if self.history_of(token).is_none() && (token != m.stable || token == t0) {
+                    let key = match name {
+                        MAIN_POOL => "market.pool.pair".to_string(),
+                        _ => format!("market.pools.{name}.pair"),
+                    };
+                    let message = if token == m.stable {
+                        format!(
+                            "{token} is priced at 1, so it is the pool's second token, the one \
+                             prices are in: [\"{t1}\", \"{t0}\"]"
+                        )
+                    } else {
+                        format!(
+                            "{token} has no price history: add [data.tokens.{token}] \
+                             prices = \"...\" (a CSV or Parquet file, or a bundled name)"
+                        )
+                    };
+                    return fail(&key, message);
+                }
+            }
+        }
+        let [token0, token1] = self.pair();
         let needs: &[&str] = match p.borrow {
             _ if p.leverage == 1.0 => &[],
-            BorrowSide::Stable => &[&m.stable],
-            BorrowSide::Asset => &[&m.asset],
-            BorrowSide::Both => &[&m.asset, &m.stable],
+            BorrowSide::Stable => &[token1],
+            BorrowSide::Asset => &[token0],
+            BorrowSide::Both => &[token0, token1],
         };
         for token in needs {
             if !lending.contains_key(*token) {

@@ -39,6 +39,11 @@ pub struct World {
     pub asset: Name,
     pub stable: Name,
     pub reward: Name,
+    /// The other pairs' tokens priced from their histories, in the order of
+    /// [`crate::data::PriceSeries::others`] (the market's stable token, when it is not in the
+    /// position's pair, stays at 1).
+    #[serde(default)]
+    pub others: Vec<Name>,
     /// The engine's id of the position's pool, and its kind.
     pub pool: Name,
     pub kind: PoolKind,
@@ -59,19 +64,22 @@ pub struct World {
 }
 
 impl World {
-    /// Builds the scenario's market with the asset at `price` and the stable token at 1,
-    /// funded for a run of `seconds`.
+    /// Builds the scenario's market with the asset (the position's pool's token0) at `price`
+    /// and the stable token (its token1) at 1, funded for a run of `seconds`. A market with
+    /// pools over other pairs needs their tokens' prices: [`Self::build_priced`].
     pub fn build(scenario: &Scenario, price: Price, seconds: u64) -> Result<World, SimError> {
-        Self::build_priced(scenario, price, Price(levfarm_core::math::WAD), seconds)
+        Self::build_priced(scenario, price, Price(levfarm_core::math::WAD), &[], seconds)
     }
 
-    /// [`Self::build`] with the stable token at `stable_price` (a volatile/volatile pool):
-    /// every value in the scenario (the pool's, the lenders', the position's) is in the
-    /// numeraire and converted at each token's price.
+    /// [`Self::build`] with the stable token at `stable_price` (a volatile/volatile pool) and
+    /// the other pairs' tokens at `others` (in [`Scenario::other_tokens`]' order, those with a
+    /// history): every value in the scenario (the pools', the lenders', the position's) is in
+    /// the numeraire and converted at each token's price.
     pub fn build_priced(
         scenario: &Scenario,
         price: Price,
         stable_price: Price,
+        others: &[Price],
         seconds: u64,
     ) -> Result<World, SimError> {
         let m = &scenario.market;
@@ -79,19 +87,36 @@ impl World {
             |e: levfarm_market::Invalid| SimError::Scenario(format!("{}: {}", e.field, e.message));
         let decimals = m.token_decimals().map_err(invalid)?;
         let unit = |d: u8| U256::from(10u64).pow(U256::from(d));
+        let [token0, token1] = scenario.pair();
+        let priced: Vec<&str> = scenario
+            .other_tokens()
+            .into_iter()
+            .filter(|t| scenario.history_of(t).is_some())
+            .collect();
+        if priced.len() != others.len() {
+            return Err(SimError::Scenario(format!(
+                "the market's other pairs need {} priced ({}), {} prices were given",
+                priced.len(),
+                priced.join(", "),
+                others.len()
+            )));
+        }
+        let units = [token0, token1, m.rewards.token.as_str()]
+            .map(|t| decimals.iter().find(|(s, _)| *s == t).map_or(U256::ZERO, |(_, d)| unit(*d)));
         let venues = m.venues();
         let position_pool = m.pool_named(&scenario.position.pool).ok_or_else(|| {
             SimError::Scenario(format!("position.pool: {:?} is not a pool", scenario.position.pool))
         })?;
         let mut world = World {
             market: Market::new(),
-            asset: m.asset.as_str().into(),
-            stable: m.stable.as_str().into(),
+            asset: token0.into(),
+            stable: token1.into(),
             reward: m.rewards.token.as_str().into(),
+            others: priced.iter().map(|t| Name::from(*t)).collect(),
             pool: pool_id(&scenario.position.pool),
             kind: position_pool.kind,
             pools: m.pools().into_iter().map(|(name, _)| pool_id(name)).collect(),
-            units: decimals.map(|(_, d)| unit(d)),
+            units,
             lending: venues
                 .iter()
                 .flat_map(|(v, _, pools)| {
@@ -104,11 +129,19 @@ impl World {
         };
         let (asset, stable, reward) =
             (world.asset.clone(), world.stable.clone(), world.reward.clone());
-        for (symbol, decimals) in decimals.into_iter().chain([(COLLATERAL, 18)]) {
+        for (symbol, decimals) in decimals.iter().copied().chain([(COLLATERAL, 18)]) {
             world.run(Command::CreateToken { symbol: symbol.into(), decimals })?;
+        }
+        // Tokens without a history (the market's stable token outside the position's pair)
+        // stand at 1.
+        for token in m.pool_tokens() {
+            if ![token0, token1].contains(&token) && !priced.contains(&token) {
+                world.set_price(&token.into(), Price(levfarm_core::math::WAD))?;
+            }
         }
         world.set_price(&asset, price)?;
         world.set_price(&stable, stable_price)?;
+        world.set_other_prices(others)?;
         world.set_price(&reward, price_from_f64(m.rewards.price)?)?;
         world.set_price(&COLLATERAL.into(), Price(levfarm_core::math::WAD))?;
 
@@ -157,7 +190,8 @@ impl World {
         let leverage = m.leverage.config();
         for (name, spec) in m.pools() {
             let id = pool_id(name);
-            world.create_pool(&id, spec, &leverage)?;
+            let [t0, t1] = m.pair_of(spec);
+            world.create_pool(&id, [t0.into(), t1.into()], spec, &leverage)?;
             // The other venues' leverage rules on the pool.
             for (venue, rules, _) in venues.iter().skip(1) {
                 world.run(Command::SetVenueLeverage {
@@ -226,7 +260,7 @@ impl World {
 
         // The arbitrageur and the traders hold far more than any move needs.
         for account in [ARB, NOISE] {
-            for token in [&asset, &stable, &reward] {
+            for (token, _) in &decimals {
                 let amount = world.value_to_amount(token, 1e13)?;
                 world.mint(account, token, amount)?;
             }
@@ -292,6 +326,16 @@ impl World {
         self.run(Command::Accrue {})
     }
 
+    /// The other pairs' tokens take `prices` (in [`Self::others`]' order), before a move
+    /// arbitrages their pools to them.
+    pub fn set_other_prices(&mut self, prices: &[Price]) -> Result<(), levfarm_core::Error> {
+        for (i, price) in prices.iter().enumerate().take(self.others.len()) {
+            let token = self.others[i].clone();
+            self.set_price(&token, *price)?;
+        }
+        Ok(())
+    }
+
     /// Where the owner's `token` is lent and borrowed: the position's venue when it lends
     /// `token`, the main venue otherwise.
     pub fn lending_venue(&self, token: &str) -> Venue {
@@ -301,15 +345,15 @@ impl World {
         }
     }
 
-    /// Creates pool `id` over the asset and the stable token as `spec` describes, with the main
-    /// venue's `leverage` rules, and an outside LP's liquidity worth its value, half in each.
+    /// Creates pool `id` over `pair` as `spec` describes, with the main venue's `leverage`
+    /// rules, and an outside LP's liquidity worth its value, half in each token.
     fn create_pool(
         &mut self,
         id: &Name,
+        [asset, stable]: [Name; 2],
         spec: &crate::scenario::PoolSpec,
         leverage: &LeverageConfig,
     ) -> Result<(), SimError> {
-        let (asset, stable) = (self.asset.clone(), self.stable.clone());
         let half = spec.tvl / 2.0;
         let amount0 = self.value_to_amount(&asset, half)?;
         let amount1 = self.value_to_amount(&stable, half)?;

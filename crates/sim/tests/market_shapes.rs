@@ -309,6 +309,7 @@ fn with_v3_pool(mut s: Scenario) -> Scenario {
         fee_bps: 5,
         tvl: 20_000_000.0,
         liquidity_width_ticks: 0,
+        pair: None,
     };
     s.market.pools = BTreeMap::from([("uni_v3_005".to_string(), v3)]);
     s
@@ -331,7 +332,7 @@ fn a_position_opens_on_the_pool_it_names() {
     s.position.pool = "uni_v3_005".into();
     s.validate("test").unwrap();
     let bt = Backtest::load(s.clone()).expect("loads");
-    let opened = backtest::open_at(&bt.scenario, bt.prices.closes[0], 86_400).expect("opens");
+    let opened = backtest::open_at(&bt.scenario, bt.prices.closes[0], &[], 86_400).expect("opens");
     let position = opened.world.market.positions().find(|p| p.id == opened.position).unwrap();
     assert_eq!(position.pool, "uni_v3_005");
     assert!(position.range.is_some(), "a range on the v3 pool");

@@ -213,12 +213,24 @@ impl State {
         if price.0.is_zero() {
             return Err(Error::invalid("price", "the starting price must be above zero"));
         }
-        if scenario.data.stable_prices.is_some() {
-            return Err(Error::Config(
-                "the market's scenario: data.stable_prices: the service's oracle moves one price, \
-                 the asset's; a stable token with a price of its own is backtested, not served"
-                    .into(),
-            ));
+        // The service's oracle moves one price, the asset's, against a stable token at 1.
+        if let Some(token) = scenario
+            .market
+            .pool_tokens()
+            .into_iter()
+            .skip(1)
+            .find(|t| scenario.history_of(t).is_some())
+        {
+            let key = if token == scenario.market.stable {
+                "data.stable_prices".to_string()
+            } else {
+                format!("data.tokens.{token}")
+            };
+            return Err(Error::Config(format!(
+                "the market's scenario: {key}: the service's oracle moves one price, the \
+                 asset's; a market where {token} has a price history of its own (a second pair, \
+                 or a volatile stable token) is backtested and risk-run, not served"
+            )));
         }
         let world = World::build(&scenario, *price, FARM_SECONDS)?;
         Ok(State {

@@ -12,6 +12,7 @@ impl Runner<'_> {
         Step { t, dt, close, prev_close }: Step,
         range: Option<[Price; 2]>,
         stable: Option<Price>,
+        others: &[Price],
     ) -> Result<(), SimError> {
         let dt = u64::try_from(dt).map_err(|_| SimError::Internal("bars out of order".into()))?;
         self.world.arbitrage_flow = [0.0; 2];
@@ -21,6 +22,8 @@ impl Runner<'_> {
             let token = self.world.stable.clone();
             self.world.set_price(&token, stable)?;
         }
+        // The other pairs' tokens too: the move's arbitrage brings their pools to them.
+        self.world.set_other_prices(others)?;
         let reward_price = self.reward_price.at(t, (t - self.start_time) as f64);
         let reward_price = world::price_from_f64(reward_price.max(1e-12))?;
         let racing = self.strategy == Strategy::Leveraged

@@ -205,7 +205,8 @@ pub fn run(
     let seconds = u64::try_from(prices.times[n - 1] - prices.times[0]).unwrap_or(0);
     let stable_at = |i: usize| prices.quote.get(i).copied();
     let stable = stable_at(0).unwrap_or(Price(levfarm_core::math::WAD));
-    let world = World::build_priced(scenario, prices.closes[0], stable, seconds)?;
+    let others_at = |i: usize| -> Vec<Price> { prices.others.iter().map(|(_, c)| c[i]).collect() };
+    let world = World::build_priced(scenario, prices.closes[0], stable, &others_at(0), seconds)?;
     let mut r = Runner::new(scenario, world, strategy)?;
     r.start(prices.times[0])?;
     let every = scenario.report.liquidation_price_every as usize;
@@ -220,7 +221,7 @@ pub fn run(
         };
         let range = prices.ranges.get(i).copied();
         let step = Step { t, dt: t - prices.times[i - 1], close, prev_close: prices.closes[i - 1] };
-        r.bar(step, range, stable_at(i)).map_err(at_bar)?;
+        r.bar(step, range, stable_at(i), &others_at(i)).map_err(at_bar)?;
         r.keepers(t).map_err(at_bar)?;
         r.sample(t, close, i % every == 0, i + 1 == n).map_err(at_bar)?;
         if let Some(report) = progress {
@@ -244,10 +245,17 @@ pub struct Opened {
     pub gas: U256,
 }
 
-/// Builds the scenario's market at `price` and opens the leveraged position, as a backtest's
-/// first bar does; funded for a run of `seconds`.
-pub fn open_at(scenario: &Scenario, price: Price, seconds: u64) -> Result<Opened, SimError> {
-    let world = World::build(scenario, price, seconds)?;
+/// Builds the scenario's market at `price` (the other pairs' tokens at `others`, as
+/// [`World::build_priced`] takes them) and opens the leveraged position, as a backtest's first
+/// bar does; funded for a run of `seconds`.
+pub fn open_at(
+    scenario: &Scenario,
+    price: Price,
+    others: &[Price],
+    seconds: u64,
+) -> Result<Opened, SimError> {
+    let world =
+        World::build_priced(scenario, price, Price(levfarm_core::math::WAD), others, seconds)?;
     let mut r = Runner::new(scenario, world, Strategy::Leveraged)?;
     r.start(0)?;
     let position =

@@ -109,6 +109,7 @@ impl RawBars {
             gaps: Vec::new(),
             filled: 0,
             quote: Vec::new(),
+            others: Vec::new(),
         };
         if let (Some(first), Some(pos)) = (gaps.first(), first_gap_pos) {
             if opts.gaps == GapPolicy::Error {

@@ -66,6 +66,28 @@ pub struct PriceSeries {
     /// The stable token's own close per bar, where it has a history of its own (a
     /// volatile/volatile pool, see [`super::with_quote`]); empty when it is priced at 1.
     pub quote: Vec<Price>,
+    /// The closes of the other pairs' tokens, by symbol, one per bar (see
+    /// [`super::on_one_clock`]): the run prices them beside its own pair.
+    pub others: Vec<(String, Vec<Price>)>,
+}
+
+impl PriceSeries {
+    /// The bars from `first` on, with every history beside them; no gaps are reported for
+    /// the part.
+    pub fn since(&self, first: usize) -> PriceSeries {
+        let tail = |v: &[Price]| v.get(first..).map(<[_]>::to_vec).unwrap_or_default();
+        PriceSeries {
+            source: self.source.clone(),
+            interval: self.interval,
+            times: self.times.get(first..).map(<[_]>::to_vec).unwrap_or_default(),
+            closes: tail(&self.closes),
+            ranges: self.ranges.get(first..).map(<[_]>::to_vec).unwrap_or_default(),
+            gaps: Vec::new(),
+            filled: 0,
+            quote: tail(&self.quote),
+            others: self.others.iter().map(|(t, v)| (t.clone(), tail(v))).collect(),
+        }
+    }
 }
 
 /// Where the price columns of a CSV table are.

@@ -1,0 +1,218 @@
+//! A market of pools over different pairs: ETH/USDC beside WBTC/USDC, each token on its own
+//! history. A position on the second pair runs exactly as it would in a market of that pair
+//! alone, the arbitrageur keeps each pool at its own tokens' prices, and a pair whose tokens
+//! cannot be priced is refused at its key.
+
+use levfarm_core::math::{U256, WAD};
+use levfarm_core::price::Price;
+use levfarm_sim::backtest::{self, RunResult, Strategy};
+use levfarm_sim::world::World;
+use levfarm_sim::{Backtest, Scenario};
+
+const LENDING: &str = r#"
+[market.lending.USDC]
+supply = 50000000.0
+rate_model = { kind = "aave", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }
+
+[market.lending.WBTC]
+supply = 20000000.0
+rate_model = { kind = "aave", optimal_usage_ratio_bps = 6500, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 800, variable_rate_slope2_bps = 30000 }
+
+[market.utilization]
+model = "constant"
+value = 0.5
+
+[protection]
+deleverage = { trigger = 0.78, target = 0.6 }
+"#;
+
+/// 3x short: BTC ran from 5,300 to over 12,000 in the window, so the short deleverages.
+const SHORT: &str = "borrow = \"asset\"";
+
+/// WBTC/USDC alone: the main pool over the bundled BTC history, 3x short BTC in mid-2019.
+fn btc_alone() -> Scenario {
+    let text = format!(
+        r#"
+[data]
+prices = "bundled:BTCUSD_1h"
+start = "2019-05-01"
+end = "2019-07-31"
+
+[market]
+asset = "WBTC"
+stable = "USDC"
+pool = {{ tvl = 40000000.0 }}
+
+[position]
+{SHORT}
+{LENDING}"#
+    );
+    Scenario::from_toml("btc_alone.toml", &text).expect("a valid scenario")
+}
+
+/// The default ETH/USDC market with a WBTC/USDC pool beside it, the same short on that pool.
+fn beside_eth() -> Scenario {
+    let text = format!(
+        r#"
+[data]
+start = "2019-05-01"
+end = "2019-07-31"
+tokens = {{ WBTC = {{ prices = "bundled:BTCUSD_1h" }} }}
+
+[market.pools.btc]
+pair = ["WBTC", "USDC"]
+tvl = 40000000.0
+
+[market.lending.WETH]
+supply = 50000000.0
+rate_model = {{ kind = "aave", optimal_usage_ratio_bps = 8000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 330, variable_rate_slope2_bps = 8000 }}
+
+[position]
+pool = "btc"
+{SHORT}
+{LENDING}"#
+    );
+    Scenario::from_toml("beside_eth.toml", &text).expect("a valid scenario")
+}
+
+fn run(s: Scenario) -> (RunResult, Backtest) {
+    let bt = Backtest::load(s).expect("the bundled histories load");
+    let r = backtest::run(&bt.scenario, &bt.prices, Strategy::Leveraged, None).expect("runs");
+    (r, bt)
+}
+
+#[test]
+fn a_position_on_a_second_pair_runs_as_in_a_market_of_that_pair_alone() {
+    let (alone, alone_bt) = run(btc_alone());
+    let (beside, bt) = run(beside_eth());
+    // The run's clock and prices are WBTC's, and ETH's closes ride beside them.
+    assert_eq!(bt.scenario.pair(), ["WBTC", "USDC"]);
+    assert_eq!(bt.prices.closes, alone_bt.prices.closes, "WBTC's closes are the run's");
+    assert_eq!(bt.prices.times.len(), 91 * 24 + 1);
+    let (token, eth) = &bt.prices.others[0];
+    assert_eq!((token.as_str(), eth.len()), ("WETH", bt.prices.times.len()));
+    // ETH was about $160 on 2019-05-01, BTC about $5,300.
+    let first = |p: Price| p.0.to::<u128>() as f64 / 1e18;
+    assert!((120.0..220.0).contains(&first(eth[0])), "ETH {}", first(eth[0]));
+    assert!((4_000.0..7_000.0).contains(&first(bt.prices.closes[0])));
+    // The other pair's pool, lending pool and price change nothing of the position's, to
+    // the unit: the same equity curve, the same actions at the same bars.
+    assert!(alone.actions.len() > 1, "the window deleverages: {:?}", alone.actions);
+    let acts = |r: &RunResult| {
+        r.actions.iter().map(|a| (a.time, a.kind.as_str().to_string())).collect::<Vec<_>>()
+    };
+    assert_eq!(acts(&beside), acts(&alone));
+    assert_eq!(beside.final_equity, alone.final_equity);
+    assert_eq!(beside.pnl.total(), alone.pnl.total());
+    let curve = |r: &RunResult| r.samples.iter().map(|s| s.equity).collect::<Vec<_>>();
+    assert_eq!(curve(&beside), curve(&alone));
+}
+
+#[test]
+fn the_arbitrageur_keeps_each_pool_at_its_own_tokens_prices() {
+    let s = beside_eth();
+    let usd = |v: u64| Price(U256::from(v) * WAD);
+    // WBTC (the run's asset) at 8,000, WETH (the other pair's) at 200.
+    let mut world = World::build_priced(&s, usd(8_000), usd(1), &[usd(200)], 86_400)
+        .expect("builds with both prices");
+    assert_eq!(world.others, ["WETH".into()] as [levfarm_core::types::Name; 1]);
+    // ETH falls 10% and BTC rises 5% in an hour.
+    world.set_other_prices(&[usd(180)]).expect("WETH's price");
+    world.move_to(3600, usd(8_400), None).expect("moves");
+    // Each pool's price, token1 per token0 in whole units.
+    let price = |id: &str| {
+        let entry = world.market.amm_pool(id).expect("a pool");
+        let p = &entry.amm;
+        let (t0, t1) = (world.market.token_decimals(&entry.token0).unwrap(), 6u8);
+        let whole = |raw: U256, d: u8| raw.to::<u128>() as f64 / 10f64.powi(i32::from(d));
+        whole(p.reserve1, t1) / whole(p.reserve0, t0)
+    };
+    // Arbitrage stops at the edge of the 0.3% fee band around each pool's own oracle price.
+    let (eth, btc) = (price(levfarm_sim::world::POOL), price("btc"));
+    assert!((eth / 180.0 - 1.0).abs() < 0.0031, "ETH/USDC at {eth}");
+    assert!((btc / 8_400.0 - 1.0).abs() < 0.0031, "WBTC/USDC at {btc}");
+    // Without WETH's price the market cannot be built: it is never assumed.
+    let e = World::build(&s, usd(8_000), 86_400).unwrap_err().to_string();
+    assert!(e.contains("WETH"), "{e}");
+}
+
+fn refusal(text: &str) -> String {
+    match Scenario::from_toml("pairs.toml", text) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_pair_that_cannot_be_priced_is_refused_at_its_key() {
+    let e = refusal("[market.pools.btc]\npair = [\"WBTC\", \"USDC\"]\n");
+    assert!(e.contains("market.pools.btc.pair") && e.contains("[data.tokens.WBTC]"), "{e}");
+    // The stable token is priced at 1: it goes second.
+    let e = refusal("[market.pools.inv]\npair = [\"USDC\", \"WETH\"]\n");
+    assert!(e.contains("market.pools.inv.pair") && e.contains(r#"["WETH", "USDC"]"#), "{e}");
+    let e = refusal("[market.pools.x]\npair = [\"WETH\", \"WETH\"]\n");
+    assert!(e.contains("market.pools.x.pair") && e.contains("differ"), "{e}");
+    let e = refusal("[market.pools.x]\npair = [\"FARM\", \"USDC\"]\n");
+    assert!(e.contains("reward token"), "{e}");
+    let e = refusal("[market.pools.x]\npair = [\"XYZ\", \"USDC\"]\n");
+    assert!(e.contains("market.tokens.XYZ") && e.contains("declare its decimals"), "{e}");
+    let e = refusal("[market.pool]\npair = [\"WBTC\", \"USDC\"]\n");
+    assert!(e.contains("market.pool.pair") && e.contains("[market.pools]"), "{e}");
+    // A history must belong to a pool's token, and the asset's is data.prices.
+    let e = refusal("[data.tokens.WBTC]\nprices = \"bundled:BTCUSD_1h\"\n");
+    assert!(e.contains("data.tokens.WBTC") && e.contains("in no pool"), "{e}");
+    let e = refusal("[data.tokens.WETH]\nprices = \"bundled:ETHUSD_1h\"\n");
+    assert!(e.contains("data.prices"), "{e}");
+    // Lending is for the pools' tokens: WBTC once a pool holds it, not before.
+    let lend = |token: &str| {
+        format!(
+            "[market.lending.{token}]\nsupply = 1e6\nrate_model = {{ kind = \"aave\", \
+             optimal_usage_ratio_bps = 8000, base_variable_borrow_rate_bps = 0, \
+             variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }}\n"
+        )
+    };
+    let lend = format!("{}{}", lend("USDC"), lend("WBTC"));
+    let e = refusal(&lend);
+    assert!(e.contains("market.lending.WBTC") && e.contains("WETH, USDC"), "{e}");
+    let with_pool = format!(
+        "[data.tokens.WBTC]\nprices = \"bundled:BTCUSD_1h\"\n[market.pools.btc]\npair = \
+         [\"WBTC\", \"USDC\"]\n{lend}"
+    );
+    Scenario::from_toml("pairs.toml", &with_pool).expect("WBTC is a pool's token now");
+    // Borrowing on the position's pair: a short of WBTC needs WBTC lent at its venue.
+    let short = "[data.tokens.WBTC]\nprices = \"bundled:BTCUSD_1h\"\n[market.pools.btc]\npair = \
+                 [\"WBTC\", \"USDC\"]\n[position]\npool = \"btc\"\nborrow = \"asset\"\n";
+    let e = refusal(short);
+    assert!(e.contains("borrows WBTC"), "{e}");
+}
+
+#[test]
+fn every_history_runs_on_one_clock() {
+    // BTC's bundled file ends on 2019-10-17; ETH's runs to 2023: the window is the common one.
+    let mut s = beside_eth();
+    s.data.start = Some("2019-10-01".into());
+    s.data.end = Some("2019-12-31".into());
+    let bt = Backtest::load(s).expect("loads");
+    let last = bt.prices.times[bt.prices.times.len() - 1];
+    assert!(levfarm_sim::data::iso(last).starts_with("2019-10-17"), "{}", bt.prices.source);
+    assert!(bt.prices.source.contains("ETHUSD") && bt.prices.source.contains("BTCUSD"));
+    // A hole in one history inside the common span is named with the file that lacks it.
+    use levfarm_sim::data::{on_one_clock, parse_prices_csv, PriceOptions};
+    let opts = PriceOptions::default();
+    let a = parse_prices_csv("a.csv", "unix_s,close\n0,1\n3600,1\n7200,1\n10800,1\n", &opts)
+        .expect("hourly");
+    let b = parse_prices_csv(
+        "b.csv",
+        "unix_s,close\n0,2\n3600,2\n7200,2\n10800,2\n",
+        &PriceOptions { gaps: levfarm_sim::data::GapPolicy::Fill, ..opts.clone() },
+    )
+    .expect("hourly");
+    let mut holed = b.clone();
+    holed.source = "c.csv".into();
+    holed.times.remove(1);
+    holed.closes.remove(1);
+    let aligned = on_one_clock(a.clone(), None, vec![("B".into(), b)]).expect("one clock");
+    assert_eq!(aligned.others[0].1.len(), 4);
+    let e = on_one_clock(a, None, vec![("C".into(), holed)]).unwrap_err().to_string();
+    assert!(e.contains("c.csv") && e.contains("1970-01-01T01:00"), "{e}");
+}
