@@ -66,6 +66,7 @@ pub use decimate::{decimate_indices, decimate_optional_indices};
 pub use format::number;
 pub use from_results::{from_backtest, from_risk};
 pub use model::{Action, BacktestReport, PnlItem, Series, SummaryRow};
+pub use page::AXES_JS;
 pub use payload::{escape_for_script, MAX_POINTS_PER_SERIES};
 pub use risk_model::{Fan, Histogram, RiskReport, RiskRow};
 pub use risk_page::RISK_CHART_IDS;

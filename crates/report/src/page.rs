@@ -7,6 +7,22 @@ use crate::tables::{self, sign_class};
 
 pub(crate) const CSS: &str = include_str!("assets/report.css");
 pub(crate) const JS: &str = include_str!("assets/report.js");
+/// The axes module the reports share with the service's dashboard (an ES module there).
+pub const AXES_JS: &str = include_str!("assets/axes.js");
+
+/// The page's script: the axes module as plain functions in one scope with the chart code,
+/// so the page stays a single offline file.
+pub(crate) fn script() -> String {
+    let axes: String = AXES_JS
+        .lines()
+        .map(|line| line.strip_prefix("export ").unwrap_or(line))
+        .fold(String::with_capacity(AXES_JS.len()), |mut out, line| {
+            out.push_str(line);
+            out.push('\n');
+            out
+        });
+    format!("(function () {{\n{axes}\n{JS}}})();\n")
+}
 
 /// The document up to the page's first section: head with the inline style, title escaped.
 pub(crate) fn open_document(title: &str) -> String {
@@ -34,7 +50,7 @@ pub fn render(report: &BacktestReport) -> String {
     out.push_str(&footer(report));
     out.push_str("</main>\n<script type=\"application/json\" id=\"data\">");
     out.push_str(&payload::script_json(report));
-    out.push_str(&format!("</script>\n<script>\n{JS}</script>\n</body>\n</html>\n"));
+    out.push_str(&format!("</script>\n<script>\n{}</script>\n</body>\n</html>\n", script()));
     out
 }
 

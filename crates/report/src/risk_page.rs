@@ -2,7 +2,7 @@
 //! configurations, the leverage charts, the focus row's fan and histograms, and the notes.
 
 use crate::format::{self, html, DASH};
-use crate::page::{card, open_document, slot, wrap, JS};
+use crate::page::{card, open_document, script, slot, wrap};
 use crate::risk_model::{RiskReport, RiskRow};
 use crate::risk_payload;
 use crate::tables::{self, sign_class};
@@ -32,7 +32,7 @@ pub fn render(report: &RiskReport) -> String {
     );
     out.push_str("</main>\n<script type=\"application/json\" id=\"data\">");
     out.push_str(&risk_payload::script_json(report));
-    out.push_str(&format!("</script>\n<script>\n{JS}</script>\n</body>\n</html>\n"));
+    out.push_str(&format!("</script>\n<script>\n{}</script>\n</body>\n</html>\n", script()));
     out
 }
 

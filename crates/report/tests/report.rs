@@ -388,3 +388,15 @@ fn a_short_window_shows_its_return_and_compares_returns() {
     assert!(page.contains(&format!("Return vs {best}")), "no comparison of returns with {best}");
     assert!(!page.contains("no alternatives"));
 }
+
+#[test]
+fn the_report_page_carries_the_axes_without_export_words() {
+    let page = render_html(&small_report());
+    let script = page.rsplit("<script>").next().expect("the page's script");
+    assert!(script.contains("function timeTicks(t0, t1, maxN)"), "the axes are inlined");
+    assert!(!script.contains("export "), "a classic script has no export");
+    // And every axes function the dashboard imports is exported by the module.
+    for name in ["timeTicks", "linTicks", "logTicks", "niceStep", "dateStr", "pad2"] {
+        assert!(levfarm_report::AXES_JS.contains(&format!("export function {name}(")), "{name}");
+    }
+}

@@ -13,7 +13,7 @@ use crate::api::Api;
 const PAGE: &str = include_str!("dashboard/index.html");
 const STYLE: &str = include_str!("dashboard/style.css");
 /// The script modules by file name: the app (the wiring), its panels and what they share.
-const MODULES: [(&str, &str); 12] = [
+const MODULES: [(&str, &str); 13] = [
     ("app.js", include_str!("dashboard/app.js")),
     ("state.js", include_str!("dashboard/state.js")),
     ("api.js", include_str!("dashboard/api.js")),
@@ -26,6 +26,8 @@ const MODULES: [(&str, &str); 12] = [
     ("format.js", include_str!("dashboard/format.js")),
     ("dom.js", include_str!("dashboard/dom.js")),
     ("chart.js", include_str!("dashboard/chart.js")),
+    // Calendar ticks for the time axis, shared with the HTML reports.
+    ("axes.js", levfarm_report::AXES_JS),
 ];
 
 pub fn routes() -> Router<Api> {

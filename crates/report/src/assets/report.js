@@ -11,7 +11,6 @@
   var SMALL_KINDS = { compound: 1, rebalance: 1, recenter: 1 };
   // The position is strong blue; alternatives are lighter hues away from the action colours.
   var PALETTE = ["#1d4ed8", "#eab308", "#ec4899", "#94a3b8", "#10b981", "#06b6d4", "#a16207", "#84cc16"];
-  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   var DASH = "\u2013";
   var PNL_HEIGHT = 360;
 
@@ -41,12 +40,6 @@
     if (a >= 1e6) return fmt(v / 1e6, decimalsFor(step / 1e6)) + "M";
     return fmt(v, decimalsFor(step));
   }
-  function pad2(n) { return n < 10 ? "0" + n : "" + n; }
-  function dateStr(t, withTime) {
-    var d = new Date(t * 1000);
-    var s = d.getUTCFullYear() + "-" + pad2(d.getUTCMonth() + 1) + "-" + pad2(d.getUTCDate());
-    return withTime ? s + " " + pad2(d.getUTCHours()) + ":" + pad2(d.getUTCMinutes()) + " UTC" : s;
-  }
   // Horizontal grid lines with their labels, left of the plot.
   function yGrid(p, values, labels, sy, x0, x1) {
     values.forEach(function (v, i) {
@@ -71,58 +64,6 @@
     if (hi < 0) return -1;
     while (lo < hi) { var mid = (lo + hi) >> 1; if (ts[mid] < t) lo = mid + 1; else hi = mid; }
     return lo > 0 && t - ts[lo - 1] < ts[lo] - t ? lo - 1 : lo;
-  }
-
-  // ---- scales and ticks ------------------------------------------------------------------
-  function niceStep(span, n) {
-    var raw = span / Math.max(1, n), p = Math.pow(10, Math.floor(Math.log10(raw))), e = raw / p;
-    return (e >= 7.5 ? 10 : e >= 3.5 ? 5 : e >= 1.5 ? 2 : 1) * p;
-  }
-  function linTicks(lo, hi, n) {
-    var step = niceStep(hi - lo, n), out = [], first = Math.ceil(lo / step - 1e-9);
-    if (!(step > 0 && isFinite(step) && isFinite(first))) return { ticks: [lo, hi], step: Math.abs(hi - lo) || 1 };
-    for (var i = first; i * step <= hi + step * 1e-9 && out.length < 50; i++) out.push(Math.abs(i) < 1e-9 ? 0 : i * step);
-    return { ticks: out, step: step };
-  }
-  function logTicks(lo, hi) {
-    var decades = Math.log10(hi / lo);
-    if (decades < 0.5) return linTicks(lo, hi, 5);
-    var mults = decades <= 2.2 ? [1, 2, 5] : decades <= 4 ? [1, 3] : [1], out = [];
-    for (var e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
-      mults.forEach(function (m) { var v = m * Math.pow(10, e); if (v >= lo && v <= hi) out.push(v); });
-    }
-    return { ticks: out, step: Math.pow(10, Math.floor(Math.log10(lo))) };
-  }
-  var STEPS = [[1, "h"], [3, "h"], [6, "h"], [12, "h"], [1, "d"], [2, "d"], [7, "d"], [14, "d"],
-    [1, "m"], [2, "m"], [3, "m"], [6, "m"], [1, "y"], [2, "y"], [5, "y"], [10, "y"], [50, "y"]];
-  var UNIT = { h: 3600, d: 86400, m: 2629800, y: 31557600 };
-  function timeTicks(t0, t1, maxN) {
-    var st = STEPS[STEPS.length - 1], out = [];
-    for (var i = 0; i < STEPS.length; i++) {
-      if ((t1 - t0) / (STEPS[i][0] * UNIT[STEPS[i][1]]) <= maxN) { st = STEPS[i]; break; }
-    }
-    var n = st[0], u = st[1], d0 = new Date(t0 * 1000), t, k;
-    if (!isFinite(d0.getTime()) || !isFinite(new Date(t1 * 1000).getTime())) return out;
-    if (u === "y" || u === "m") {
-      var per = u === "y" ? 12 * n : n;
-      for (k = d0.getUTCFullYear() * 12 + d0.getUTCMonth(); ; k++) {
-        if (k % per) continue;
-        t = Date.UTC(Math.floor(k / 12), k % 12, 1) / 1000;
-        if (!(t <= t1)) break;
-        if (t >= t0) out.push({ t: t, major: k % 12 === 0, label: k % 12 === 0 ? "" + Math.floor(k / 12) : MONTHS[k % 12] });
-      }
-    } else {
-      var unit = UNIT[u] * n;
-      for (t = Math.ceil(t0 / unit) * unit; t <= t1; t += unit) {
-        var d = new Date(t * 1000), midnight = t % 86400 === 0;
-        out.push({ t: t, major: midnight && d.getUTCDate() === 1 && d.getUTCMonth() === 0,
-          label: u === "h" && !midnight ? pad2(d.getUTCHours()) + ":00" : MONTHS[d.getUTCMonth()] + " " + d.getUTCDate() });
-      }
-    }
-    if (out.length && !out.some(function (x) { return x.major; })) {
-      out[0].label += " " + new Date(out[0].t * 1000).getUTCFullYear();
-    }
-    return out;
   }
 
   // ---- shared pieces ---------------------------------------------------------------------

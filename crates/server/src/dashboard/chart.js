@@ -2,6 +2,7 @@
 // point places points; the labels are the exact texts the caller gives.
 
 import { $, el } from './dom.js';
+import { timeTicks } from './axes.js';
 
 
 export function cssVar(name) {
@@ -169,15 +170,37 @@ export function drawChart(canvas, spec) {
   }
   ctx.textBaseline = 'alphabetic';
 
-  // Time axis: first and last.
+  // Time axis: calendar ticks (the reports' rule, from axes.js) with faint rules; a span
+  // too short for a whole minute shows its first and last times instead.
   ctx.fillStyle = muted;
   ctx.font = font;
-  ctx.textAlign = 'left';
-  const span = xLast - xFirst;
-  ctx.fillText(spec.xLabel(xFirst, span), pad.l, h - 6);
-  if (xLast !== xFirst) {
-    ctx.textAlign = 'right';
-    ctx.fillText(spec.xLabel(xLast, span), pad.l + pw, h - 6);
+  const ticks = xLast > xFirst ? timeTicks(xFirst, xLast, Math.max(2, Math.floor(pw / 90))) : [];
+  if (ticks.length) {
+    ctx.save();
+    ctx.strokeStyle = grid;
+    ctx.globalAlpha = 0.6;
+    ctx.beginPath();
+    for (const t of ticks) {
+      const x = Math.round(X(t.t)) + 0.5;
+      ctx.moveTo(x, pad.t);
+      ctx.lineTo(x, pad.t + ph);
+    }
+    ctx.stroke();
+    ctx.restore();
+    ctx.fillStyle = muted;
+    ctx.textAlign = 'center';
+    for (const t of ticks) {
+      const x = Math.min(Math.max(X(t.t), pad.l + 24), pad.l + pw - 24);
+      ctx.fillText(t.label, x, h - 6);
+    }
+  } else {
+    ctx.textAlign = 'left';
+    const span = xLast - xFirst;
+    ctx.fillText(spec.xLabel(xFirst, span), pad.l, h - 6);
+    if (xLast !== xFirst) {
+      ctx.textAlign = 'right';
+      ctx.fillText(spec.xLabel(xLast, span), pad.l + pw, h - 6);
+    }
   }
 
   canvas._chart = { spec, X, Y, pad, pw, ph, w, h };
