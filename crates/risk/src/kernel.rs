@@ -39,7 +39,6 @@ use levfarm_core::amm::v3::math as v3math;
 use levfarm_core::lending::LendingPool;
 use levfarm_core::orders::{Ask, Order, OrderKind, OrderStatus, Seen};
 use levfarm_core::position::TickRange;
-use levfarm_core::rates::{InterestRateModel, RateInputs, RateModel};
 use levfarm_core::types::Amount;
 use levfarm_core::Holder;
 use levfarm_sim::backtest::Opened;
@@ -47,6 +46,7 @@ use levfarm_sim::scenario::{BorrowSide, PoolKind, Scenario, UtilizationModel, Vo
 use levfarm_sim::world::{self, OWNER, REWARD_POOL, YEAR};
 
 use crate::pool::{arbitrage, out_given_in, Pool, Product};
+use crate::rates::RateCurve;
 use crate::v3::{Band, Concentrated, Scale};
 use crate::RiskError;
 
@@ -56,8 +56,9 @@ pub struct Setup {
     /// Fee kept `n/d` of the reward pool.
     reward_fee: (f64, f64),
     start: State,
-    rate_model: RateModel,
-    reserve_factor: levfarm_core::math::Bps,
+    /// The debt token's lending pool's rate model, in f64 (its exact model is read at set-up
+    /// only).
+    rates: RateCurve,
     emission: f64,
     kill_bps: f64,
     work_bps: f64,
@@ -266,8 +267,7 @@ impl Setup {
         Ok(Setup {
             reward_fee: (f64::from(reward_fee.numerator()), f64::from(reward_fee.denominator())),
             start,
-            rate_model: lending.config.rate_model.clone(),
-            reserve_factor: lending.config.reserve_factor_bps,
+            rates: RateCurve::of(&lending.config.rate_model),
             emission: farm.map_or(0.0, |f_| f(f_.reward_per_second, u2)),
             kill_bps: l.kill_factor_bps as f64,
             work_bps: l.work_factor_bps as f64,
@@ -431,18 +431,11 @@ impl Setup {
         st.last_update = st.now;
     }
 
-    /// The stored borrow rate after a borrow or repay, from the pool's exact rate model.
+    /// The stored borrow rate after a borrow or repay: the pool's rate model at its debt and
+    /// cash, in f64 ([`RateCurve`], held to the exact model by its tests).
     fn update_rate(&self, st: &mut State) {
-        let units = |v: f64| U256::from((v.max(0.0) * self.debt_unit).round() as u128);
-        let inputs = RateInputs {
-            total_debt: units(st.scaled_total * st.index),
-            available_liquidity: units(st.cash),
-            unbacked: U256::ZERO,
-            reserve_factor: self.reserve_factor,
-        };
-        if let Ok(rates) = self.rate_model.rates(&inputs) {
-            st.rate = world::wad_to_f64(rates.borrow_rate.0) / 1e9;
-        }
+        let debt = st.scaled_total * st.index * self.debt_unit;
+        st.rate = self.rates.borrow_rate(debt, st.cash * self.debt_unit);
     }
 
     /// Lends `amount` out of the pool (accrued first, rate reset after); the borrower's new

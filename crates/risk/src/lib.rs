@@ -19,6 +19,7 @@ pub mod kernel;
 pub mod lanes;
 pub mod paths;
 pub mod pool;
+pub mod rates;
 pub mod run;
 pub mod shard;
 pub mod stats;
