@@ -12,7 +12,7 @@
 //!    round trip through the pool, paying the fee both ways into `k`;
 //! 3. other borrowers borrow or repay to the utilization model, past a 0.1% band; each
 //!    borrow or repay accrues the index (Aave's `1 + x + x²/2 + x³/6` per segment) and resets
-//!    the stored rate through the pool's exact rate model;
+//!    the stored rate through the f64 twin of the pool's rate model ([`crate::rates`]);
 //! 4. keepers: the position's engine orders ([`levfarm_core::orders`]), each path with its
 //!    own copy, in the engine's order; the engine's [`Order::due`] decides (on the path's
 //!    numbers in the engine's units) and the kernel executes what it asks in f64: close
