@@ -173,14 +173,23 @@ pub fn backtest(args: &BacktestArgs) -> ExitCode {
     finish(run_backtest(args))
 }
 
-pub(crate) fn progress_bar(quiet: bool, what: &str) -> Option<ProgressBar> {
+/// A progress bar over `unit`s (bars, paths): how many, how many a second, the time taken and
+/// the time left. None when quiet or when standard error is not a terminal.
+pub(crate) fn progress_bar_of(quiet: bool, what: &str, unit: &str) -> Option<ProgressBar> {
     if quiet || !io::stderr().is_terminal() {
         return None;
     }
     let bar = ProgressBar::new(0);
+    let template = format!(
+        "{{msg}} [{{bar:40}}] {{human_pos}}/{{human_len}} {unit}, {{rate}} {unit}/s, \
+         {{elapsed_precise}} ({{eta}} left)"
+    );
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {elapsed_precise} (eta {eta})")
+        ProgressStyle::with_template(&template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}", levfarm_report::number(state.per_sec(), 0));
+            })
             .progress_chars("=> "),
     );
     bar.set_message(what.to_string());
@@ -192,7 +201,7 @@ fn run_backtest(args: &BacktestArgs) -> Result<(), Failure> {
     if !args.sweep.is_empty() {
         return run_sweep(args, &backtest);
     }
-    let bar = progress_bar(args.quiet, "backtest");
+    let bar = progress_bar_of(args.quiet, "backtest", "bars");
     let report = |done: u64, total: u64| {
         if let Some(bar) = &bar {
             bar.set_length(total);
@@ -252,7 +261,7 @@ fn write_parquet(_: &Path, _: &BacktestOutput) -> Result<(), Failure> {
 fn run_sweep(args: &BacktestArgs, backtest: &Backtest) -> Result<(), Failure> {
     let grid = run::parse_grid(&args.sweep)?;
     let combos = run::combinations(&backtest.scenario, &grid)?;
-    let bar = progress_bar(args.quiet, "sweep");
+    let bar = progress_bar_of(args.quiet, "sweep", "runs");
     let report = |done: u64, total: u64| {
         if let Some(bar) = &bar {
             bar.set_length(total);

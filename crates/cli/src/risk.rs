@@ -15,7 +15,7 @@ use levfarm_risk::stats::Summary;
 use levfarm_risk::RiskError;
 use serde_json::json;
 
-use crate::backtest::{finish, load, progress_bar, write_file, Failure, ScenarioArgs};
+use crate::backtest::{finish, load, progress_bar_of, write_file, Failure, ScenarioArgs};
 use crate::exec::{EXIT_BAD_INPUT, EXIT_IO, EXIT_REJECTED};
 use crate::table;
 
@@ -221,7 +221,7 @@ fn execute(
             ((b + 1) * levfarm_risk::run::BLOCK).min(plan.spec.paths) - b * levfarm_risk::run::BLOCK
         })
         .sum();
-    let bar = progress_bar(quiet, "risk");
+    let bar = progress_bar_of(quiet, "risk", "paths");
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
