@@ -422,6 +422,12 @@ impl MarketSpec {
             }
         }
         match &m.utilization {
+            UtilizationModel::Bars { columns, .. } if columns.is_empty() => {
+                return fail(
+                    "market.utilization.columns",
+                    "name at least one lending pool's column (`{ USDC = \"usdc\" }`)".into(),
+                );
+            }
             UtilizationModel::Constant { value } if !fraction(*value) => {
                 return fail("market.utilization.value", format!("{value} must be in [0, 1)"));
             }

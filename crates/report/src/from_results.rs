@@ -207,6 +207,7 @@ fn utilization_text(sc: &Scenario) -> String {
     match &sc.market.utilization {
         U::Constant { value } => format!("other borrowers at {:.0}%", value * 100.0),
         U::History { path, .. } => format!("other borrowers follow {path}"),
+        U::Bars { path, .. } => format!("other borrowers follow {path}, bar by bar"),
         U::MeanReverting { mean, .. } => format!("mean-reverting around {:.0}%", mean * 100.0),
     }
 }

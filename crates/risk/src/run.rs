@@ -181,7 +181,9 @@ impl Plan {
             if let Some(second) = &spec.second_asset {
                 in_stable_units(&mut scenario, second.price);
             }
-            if let UtilizationModel::History { .. } = scenario.market.utilization {
+            if let UtilizationModel::History { .. } | UtilizationModel::Bars { .. } =
+                scenario.market.utilization
+            {
                 return Err(RiskError::Input(
                     "market.utilization: a history is one path; set risk.utilization to a \
                      constant or mean_reverting model"
@@ -563,7 +565,7 @@ impl Inputs {
                     x = mean_logit + (x - mean_logit) * decay + sd * normal(&mut u_rng);
                     (1.0 / (1.0 + (-x).exp())).clamp(0.0, 0.99)
                 }
-                UtilizationModel::History { .. } => 0.0,
+                UtilizationModel::History { .. } | UtilizationModel::Bars { .. } => 0.0,
             };
             let t = f64::from(i + 1) * years;
             if self.reward_vol > 0.0 {

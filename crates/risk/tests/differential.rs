@@ -76,6 +76,7 @@ fn compare(s: &Scenario) -> (usize, usize, std::collections::BTreeSet<&'static s
             let kernel = plan.path(config, &inputs, &mut fan);
             let mut scenario = config.scenario.clone();
             scenario.keepers.seed = keeper_seed(plan.spec.seed, path);
+            let replayed = replay_utilization(&mut scenario, &inputs, path);
             let exact = backtest::run(
                 &scenario,
                 &series(plan.start_price, &inputs),
@@ -83,6 +84,9 @@ fn compare(s: &Scenario) -> (usize, usize, std::collections::BTreeSet<&'static s
                 None,
             )
             .unwrap();
+            if let Some(file) = replayed {
+                let _ = std::fs::remove_file(file);
+            }
             kinds.extend(exact.actions.iter().map(|a| a.kind.as_str()));
             let exact_step = exact.liquidated_at.map(|t| (t / 3600) as u32);
             assert_eq!(
@@ -107,6 +111,44 @@ fn compare(s: &Scenario) -> (usize, usize, std::collections::BTreeSet<&'static s
         }
     }
     (n, liquidated, kinds)
+}
+
+/// A stochastic utilization model is one draw per path: the backtester replays the kernel's
+/// draws for the borrowed token's lending pool, bar by bar (`market.utilization` of model
+/// `bars`, from a file written for the path). The file, when one was written.
+fn replay_utilization(
+    scenario: &mut Scenario,
+    inputs: &[StepInput],
+    path: u64,
+) -> Option<std::path::PathBuf> {
+    use levfarm_sim::scenario::{BorrowSide, UtilizationModel};
+    if !matches!(scenario.market.utilization, UtilizationModel::MeanReverting { .. }) {
+        return None;
+    }
+    let [token0, token1] = scenario.pair();
+    let debt = if scenario.position.borrow == BorrowSide::Asset { token0 } else { token1 };
+    // The opening's own draw first (the backtester adjusts the pools before it opens), as the
+    // kernel's start was opened by the exact engine with the model itself.
+    let opening = levfarm_sim::models::Utilization::new(&scenario.market.utilization)
+        .unwrap()
+        .at(debt, 0, 0.0)
+        .unwrap();
+    let mut csv = format!("unix_s,u\n0,{opening}\n");
+    for (i, input) in inputs.iter().enumerate() {
+        // Rust prints the shortest text that parses back to the same f64.
+        csv.push_str(&format!("{},{}\n", (i as u64 + 1) * 3600, input.utilization));
+    }
+    let file = std::env::temp_dir().join(format!(
+        "levfarm-utilization-{}-{path}-{}.csv",
+        std::process::id(),
+        inputs.len()
+    ));
+    std::fs::write(&file, csv).unwrap();
+    scenario.market.utilization = UtilizationModel::Bars {
+        path: file.to_string_lossy().into_owned(),
+        columns: [(debt.to_string(), "u".to_string())].into(),
+    };
+    Some(file)
 }
 
 /// Compares every path and requires each of `actions` to have happened on some path.
@@ -374,4 +416,15 @@ fn kernel_matches_the_backtester_when_a_time_limit_falls_inside_a_step() {
         &[("position.leverage", "2.0"), ("protection.time_limit_days", "10.3")],
     ));
     expect(&s, &["time_limit"]);
+}
+
+#[test]
+fn kernel_matches_the_backtester_with_stochastic_utilization() {
+    // Other borrowers move the USDC pool's utilization between about 40% and 95% within days
+    // (past the 90% kink); the backtester replays each path's draws bar by bar, so the rate the
+    // kernel's f64 rate model gives is checked against the exact one at every bar.
+    let mr = "{ model = \"mean_reverting\", mean = 0.8, speed_per_year = 40.0, volatility = 6.0, \
+              seed = 0 }";
+    expect(&scenario(&[("risk.utilization", mr)]), &["deleverage", "compound"]);
+    expect(&scenario(&[("risk.utilization", mr), SHORT]), &["compound"]);
 }

@@ -29,6 +29,8 @@ pub struct MeanReverting {
 pub enum Utilization {
     Constant(f64),
     History(BTreeMap<String, Extended>),
+    /// Per-bar values by token.
+    Bars(BTreeMap<String, Series>),
     MeanReverting(Box<MeanReverting>),
 }
 
@@ -43,6 +45,26 @@ impl Utilization {
                     series.insert(token.clone(), Extended::new(history, token));
                 }
                 Utilization::History(series)
+            }
+            UtilizationModel::Bars { path, columns } => {
+                let mut series = BTreeMap::new();
+                for (token, column) in columns {
+                    let bars = data::load_series(path, column)?;
+                    if let Some((t, v)) = bars
+                        .times
+                        .iter()
+                        .zip(&bars.values)
+                        .find(|(_, v)| !(v.is_finite() && (0.0..1.0).contains(*v)))
+                    {
+                        return Err(SimError::Scenario(format!(
+                            "market.utilization: {path} ({column}) at {}: {v} is not a \
+                             utilization in [0, 1)",
+                            data::iso(*t)
+                        )));
+                    }
+                    series.insert(token.clone(), bars);
+                }
+                Utilization::Bars(series)
             }
             UtilizationModel::MeanReverting { mean, speed_per_year, volatility, seed } => {
                 Utilization::MeanReverting(Box::new(MeanReverting {
@@ -62,6 +84,7 @@ impl Utilization {
         match self {
             Utilization::Constant(v) => Some(*v),
             Utilization::History(series) => series.get_mut(token).map(|s| s.at(t)),
+            Utilization::Bars(series) => series.get(token).map(|s| s.at(t)),
             Utilization::MeanReverting(m) => {
                 let MeanReverting { mean_logit, speed, volatility, rng, logit } = &mut **m;
                 let x = logit.entry(token.to_string()).or_insert(*mean_logit);
@@ -335,5 +358,44 @@ mod flow_tests {
         // Without one: 1,000 - 650 in all, half each way.
         assert_eq!(observed.net_of(arbitrage, false), Flow { buy: 175.0, sell: 175.0 });
         assert_eq!(Flow::even(10.0).net_of(Flow::even(30.0), false), Flow::default());
+    }
+}
+
+#[cfg(test)]
+mod utilization_tests {
+    use super::Utilization;
+    use crate::scenario::UtilizationModel;
+
+    fn bars(csv: &str, name: &str) -> Result<Utilization, crate::SimError> {
+        let file = std::env::temp_dir().join(format!("levfarm-{}-{name}.csv", std::process::id()));
+        std::fs::write(&file, csv).unwrap();
+        let model = UtilizationModel::Bars {
+            path: file.to_string_lossy().into_owned(),
+            columns: [("USDC".to_string(), "usdc".to_string())].into(),
+        };
+        let u = Utilization::new(&model);
+        let _ = std::fs::remove_file(file);
+        u
+    }
+
+    #[test]
+    fn per_bar_utilization_steps_from_row_to_row() {
+        let mut u = bars("unix_s,usdc\n3600,0.5\n7200,0.75\n", "steps").unwrap();
+        // Before the file, its first row; between rows, the last one; after, the last.
+        assert_eq!(u.at("USDC", 0, 0.0), Some(0.5));
+        assert_eq!(u.at("USDC", 3600, 3600.0), Some(0.5));
+        assert_eq!(u.at("USDC", 5400, 1800.0), Some(0.5));
+        assert_eq!(u.at("USDC", 7200, 1800.0), Some(0.75));
+        assert_eq!(u.at("USDC", 90_000, 3600.0), Some(0.75));
+        // A token without a column has no other borrowers.
+        assert_eq!(u.at("WETH", 3600, 3600.0), None);
+    }
+
+    #[test]
+    fn a_utilization_outside_0_to_1_is_refused_at_its_time() {
+        let Err(e) = bars("unix_s,usdc\n3600,0.5\n7200,1.2\n", "bad") else { panic!("accepted") };
+        let e = e.to_string();
+        assert!(e.contains("market.utilization") && e.contains("1970-01-01T02:00"), "{e}");
+        assert!(e.contains("1.2 is not a utilization"), "{e}");
     }
 }

@@ -251,7 +251,9 @@ impl RiskSpec {
                 fail("risk.second_asset.rho", format!("{} must be between -1 and 1", s.rho))?;
             }
         }
-        if let Some(UtilizationModel::History { .. }) = &self.utilization {
+        if let Some(UtilizationModel::History { .. } | UtilizationModel::Bars { .. }) =
+            &self.utilization
+        {
             fail(
                 "risk.utilization",
                 "a history replays one path; use constant or mean_reverting".into(),
