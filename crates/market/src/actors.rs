@@ -18,11 +18,10 @@ pub enum UtilizationModel {
     History { path: String, symbols: BTreeMap<String, String> },
     /// A mean-reverting process (Ornstein-Uhlenbeck on the log-odds), seeded.
     MeanReverting { mean: f64, speed_per_year: f64, volatility: f64, seed: u64 },
-    /// Utilization per bar from a CSV or Parquet file with a time column: `columns` maps each
-    /// lending pool's token to its column (`{ USDC = "usdc" }`), each value a share in [0, 1).
-    /// A bar takes the last row at or before its time (the first row before the file starts);
-    /// a token without a column has no other borrowers. Hourly lending data, or a path
-    /// replayed from `levfarm risk`.
+    /// Utilization per bar from a CSV file with a time column: `columns` maps a lent token to
+    /// its column (`{ USDC = "usdc" }`), each value a share in [0, 1). A bar takes the last
+    /// row at or before its time (the first row before the file starts); a lent token without
+    /// a column has no other borrowers. For hourly lending data, or to replay one path.
     Bars { path: String, columns: BTreeMap<String, String> },
 }
 

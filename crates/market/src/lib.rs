@@ -422,11 +422,27 @@ impl MarketSpec {
             }
         }
         match &m.utilization {
-            UtilizationModel::Bars { columns, .. } if columns.is_empty() => {
-                return fail(
-                    "market.utilization.columns",
-                    "name at least one lending pool's column (`{ USDC = \"usdc\" }`)".into(),
-                );
+            UtilizationModel::Bars { columns, .. } => {
+                if columns.is_empty() {
+                    return fail(
+                        "market.utilization.columns",
+                        "name at least one lending pool's column (`{ USDC = \"usdc\" }`)".into(),
+                    );
+                }
+                let lent: std::collections::BTreeSet<&str> = m
+                    .venues()
+                    .into_iter()
+                    .flat_map(|(_, _, lending)| lending.keys().map(String::as_str))
+                    .collect();
+                if let Some(token) = columns.keys().find(|t| !lent.contains(t.as_str())) {
+                    return fail(
+                        &format!("market.utilization.columns.{token}"),
+                        format!(
+                            "{token} is lent at no venue; the lending pools are for {}",
+                            lent.into_iter().collect::<Vec<_>>().join(", ")
+                        ),
+                    );
+                }
             }
             UtilizationModel::Constant { value } if !fraction(*value) => {
                 return fail("market.utilization.value", format!("{value} must be in [0, 1)"));

@@ -115,11 +115,7 @@ impl Plan {
         let combos = levfarm_sim::run::combinations(base, &grid)?;
         let token1 = base.pair()[1];
         if let (Some((path, _)), None) = (base.history_of(token1), &spec.second_asset) {
-            let key = if base.data.stable_prices.is_some() {
-                "data.stable_prices".to_string()
-            } else {
-                format!("data.tokens.{token1}")
-            };
+            let key = base.history_key(token1);
             return Err(RiskError::Input(format!(
                 "{key}: the pool's second token, {token1}, has a history of its own ({path}), so \
                  its futures need a model: set risk.second_asset (its price at the start, mu, \
@@ -167,10 +163,18 @@ impl Plan {
                 return Err(RiskError::Input("risk.model: too few returns to bootstrap".into()));
             }
         }
-        // The other pairs' tokens stand at their last closes: nothing in a path moves them.
-        let others: Vec<Price> = prices
-            .map(|p| p.others.iter().filter_map(|(_, c)| c.last().copied()).collect())
-            .unwrap_or_default();
+        // The other pairs' tokens stand at their last closes: nothing in a path moves them. With
+        // a second asset the market is priced in the pair's second token, so they are too.
+        let in_second = spec.second_asset.map_or(1.0, |s| s.price);
+        let others: Vec<Price> = match prices {
+            Some(p) => p
+                .others
+                .iter()
+                .filter_map(|(_, c)| c.last())
+                .map(|c| levfarm_sim::world::price_from_f64(world::wad_to_f64(c.0) / in_second))
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        };
         let mut configs = Vec::new();
         let mut inputs: Vec<Inputs> = Vec::new();
         let price = levfarm_sim::world::price_from_f64(start_price)?;

@@ -186,6 +186,14 @@ pub fn on_one_clock(
             ),
         });
     }
+    // Every history's filled gaps inside the common span are the run's: the notes count them.
+    out.gaps = std::iter::once(&main)
+        .chain(beside.iter().copied())
+        .flat_map(|s| s.gaps.iter())
+        .filter(|g| g.after >= first && g.before <= last)
+        .cloned()
+        .collect();
+    out.filled = out.gaps.iter().map(|g| g.missing).sum();
     let mut columns = columns.into_iter();
     if quote.is_some() {
         out.quote = columns.next().unwrap_or_default();

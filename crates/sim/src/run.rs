@@ -69,7 +69,7 @@ impl Backtest {
             SimError::Scenario(format!("{token0} has no price history (data.tokens.{token0})"))
         })?;
         let mut others = Vec::new();
-        for token in scenario.other_tokens() {
+        for token in scenario.priced_others() {
             if let Some(series) = load(token)? {
                 others.push((token.to_owned(), series));
             }
@@ -209,6 +209,23 @@ pub fn combinations(
             }
         }
         out = next;
+    }
+    // The prices are loaded once, for the base scenario: a value that would price another
+    // pair (a pool over other tokens, another history) is refused, not run on the wrong data.
+    let sources = base.price_sources();
+    for (settings, scenario) in &out {
+        if scenario.price_sources() != sources {
+            let at: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let pair = |s: &Scenario| s.pair().join("/");
+            return Err(SimError::Scenario(format!(
+                "{}: the run's prices are loaded once, for {} and its histories; this \
+                 combination prices {} from other ones: sweep within one pair and its data, \
+                 and run each pair on its own",
+                at.join(", "),
+                pair(base),
+                pair(scenario)
+            )));
+        }
     }
     Ok(out)
 }

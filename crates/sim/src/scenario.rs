@@ -65,6 +65,9 @@ pub struct DataSpec {
     pub tokens: std::collections::BTreeMap<String, TokenHistory>,
 }
 
+/// A price history's file (or bundled name) and its column, when it is not `close`.
+pub type History<'a> = (&'a str, Option<&'a str>);
+
 /// One token's price history in the numeraire.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -381,7 +384,7 @@ impl Scenario {
     /// Where `token`'s price history is, and its column: `data.prices` for the market's asset,
     /// `data.stable_prices` or `data.tokens` for the others. `None` for a token priced at 1
     /// (the market's stable token without a history).
-    pub fn history_of(&self, token: &str) -> Option<(&str, Option<&str>)> {
+    pub fn history_of(&self, token: &str) -> Option<History<'_>> {
         let d = &self.data;
         if token == self.market.asset {
             return Some((&d.prices, d.column.as_deref()));
@@ -394,11 +397,41 @@ impl Scenario {
         d.tokens.get(token).map(|h| (h.prices.as_str(), h.column.as_deref()))
     }
 
+    /// The key of `token`'s price history, for messages: `data.prices`, `data.stable_prices`
+    /// or `data.tokens.TOKEN`.
+    pub fn history_key(&self, token: &str) -> String {
+        if token == self.market.asset {
+            "data.prices".into()
+        } else if token == self.market.stable && self.data.stable_prices.is_some() {
+            "data.stable_prices".into()
+        } else {
+            format!("data.tokens.{token}")
+        }
+    }
+
     /// The tokens of the market's pools other than the position's pair, in
-    /// [`MarketSpec::pool_tokens`]'s order: the ones the run prices beside its own pair.
+    /// [`MarketSpec::pool_tokens`]'s order.
     pub fn other_tokens(&self) -> Vec<&str> {
         let pair = self.pair();
         self.market.pool_tokens().into_iter().filter(|t| !pair.contains(t)).collect()
+    }
+
+    /// The other tokens with a price history: the ones a run prices beside its own pair, in
+    /// the order of [`crate::data::PriceSeries::others`] and [`crate::world::World::others`].
+    pub fn priced_others(&self) -> Vec<&str> {
+        self.other_tokens().into_iter().filter(|t| self.history_of(t).is_some()).collect()
+    }
+
+    /// Where the run's prices come from: the position's pair, then [`Self::priced_others`],
+    /// each with its history (none for a token at 1). Two scenarios with the same sources run
+    /// on the same loaded prices.
+    pub fn price_sources(&self) -> Vec<(&str, Option<History<'_>>)> {
+        let [t0, t1] = self.pair();
+        [t0, t1]
+            .into_iter()
+            .chain(self.priced_others())
+            .map(|t| (t, self.history_of(t)))
+            .collect()
     }
 
     /// The leverage rules the position follows: its venue's.

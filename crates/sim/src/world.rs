@@ -88,11 +88,7 @@ impl World {
         let decimals = m.token_decimals().map_err(invalid)?;
         let unit = |d: u8| U256::from(10u64).pow(U256::from(d));
         let [token0, token1] = scenario.pair();
-        let priced: Vec<&str> = scenario
-            .other_tokens()
-            .into_iter()
-            .filter(|t| scenario.history_of(t).is_some())
-            .collect();
+        let priced = scenario.priced_others();
         if priced.len() != others.len() {
             return Err(SimError::Scenario(format!(
                 "the market's other pairs need {} priced ({}), {} prices were given",

@@ -213,6 +213,48 @@ fn every_history_runs_on_one_clock() {
     holed.closes.remove(1);
     let aligned = on_one_clock(a.clone(), None, vec![("B".into(), b)]).expect("one clock");
     assert_eq!(aligned.others[0].1.len(), 4);
+    // A gap filled in a history beside the main one is the run's, and its notes count it.
+    let gappy = parse_prices_csv(
+        "g.csv",
+        "unix_s,close\n0,2\n3600,2\n10800,2\n",
+        &PriceOptions { gaps: levfarm_sim::data::GapPolicy::Fill, ..opts.clone() },
+    )
+    .expect("filled");
+    let aligned = on_one_clock(a.clone(), None, vec![("G".into(), gappy)]).expect("one clock");
+    assert_eq!((aligned.filled, aligned.gaps.len()), (1, 1));
     let e = on_one_clock(a, None, vec![("C".into(), holed)]).unwrap_err().to_string();
     assert!(e.contains("c.csv") && e.contains("1970-01-01T01:00"), "{e}");
+}
+
+#[test]
+fn a_sweep_that_would_price_another_pair_is_refused() {
+    // The histories are loaded once, for the base scenario's pair: a sweep to a pool over
+    // another pair would run on the wrong prices, so it is refused by the value that does it.
+    let grid = [("position.pool".to_string(), vec!["btc".to_string(), "main".to_string()])];
+    let Err(e) = levfarm_sim::run::combinations(&beside_eth(), &grid) else {
+        panic!("a sweep across pairs was accepted")
+    };
+    let e = e.to_string();
+    assert!(e.contains("position.pool=main") && e.contains("WBTC/USDC"), "{e}");
+    // Within the pair it runs.
+    let leverage = [("position.leverage".to_string(), vec!["2".to_string(), "3".to_string()])];
+    assert_eq!(levfarm_sim::run::combinations(&beside_eth(), &leverage).expect("runs").len(), 2);
+    // A run handed another scenario's prices is refused, not run on them.
+    let bt = Backtest::load(beside_eth()).expect("loads");
+    let mut eth = bt.scenario.clone();
+    eth.position.pool = "main".into();
+    let Err(e) = backtest::run(&eth, &bt.prices, Strategy::Leveraged, None) else {
+        panic!("ran on another pair's prices")
+    };
+    assert!(e.to_string().contains("WBTC"), "{e}");
+}
+
+#[test]
+fn per_bar_utilization_names_lent_tokens() {
+    let e = refusal(
+        "[market.utilization]\nmodel = \"bars\"\npath = \"u.csv\"\ncolumns = { USCD = \"u\" }\n",
+    );
+    assert!(e.contains("market.utilization.columns.USCD") && e.contains("USDC, WETH"), "{e}");
+    let e = refusal("[market.utilization]\nmodel = \"bars\"\npath = \"u.csv\"\ncolumns = {}\n");
+    assert!(e.contains("market.utilization.columns"), "{e}");
 }

@@ -221,11 +221,7 @@ impl State {
             .skip(1)
             .find(|t| scenario.history_of(t).is_some())
         {
-            let key = if token == scenario.market.stable {
-                "data.stable_prices".to_string()
-            } else {
-                format!("data.tokens.{token}")
-            };
+            let key = scenario.history_key(token);
             return Err(Error::Config(format!(
                 "the market's scenario: {key}: the service's oracle moves one price, the \
                  asset's; a market where {token} has a price history of its own (a second pair, \

@@ -202,6 +202,13 @@ pub fn run(
     if matches!(strategy, Strategy::Hold5050 | Strategy::HoldAsset) {
         return hold(scenario, prices, strategy);
     }
+    let names: Vec<&str> = prices.others.iter().map(|(t, _)| t.as_str()).collect();
+    if names != scenario.priced_others() {
+        return Err(SimError::Scenario(format!(
+            "the prices hold histories of {names:?}; the scenario prices {:?} beside its pair",
+            scenario.priced_others()
+        )));
+    }
     let seconds = u64::try_from(prices.times[n - 1] - prices.times[0]).unwrap_or(0);
     let stable_at = |i: usize| prices.quote.get(i).copied();
     let stable = stable_at(0).unwrap_or(Price(levfarm_core::math::WAD));
