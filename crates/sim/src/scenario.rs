@@ -427,11 +427,7 @@ impl Scenario {
     /// on the same loaded prices.
     pub fn price_sources(&self) -> Vec<(&str, Option<History<'_>>)> {
         let [t0, t1] = self.pair();
-        [t0, t1]
-            .into_iter()
-            .chain(self.priced_others())
-            .map(|t| (t, self.history_of(t)))
-            .collect()
+        [t0, t1].into_iter().chain(self.priced_others()).map(|t| (t, self.history_of(t))).collect()
     }
 
     /// The leverage rules the position follows: its venue's.
