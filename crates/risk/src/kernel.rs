@@ -467,9 +467,16 @@ impl Setup {
         self.update_rate(st);
     }
 
-    /// What a keeper sees of the position, as the engine's [`Seen`]: the same numbers in
-    /// its units (1e18 fixed point, basis points), so that the engine decides.
-    fn seen(&self, st: &State, price: f64, reward_price: f64, order: &Order) -> Seen {
+    /// What a keeper sees of the position, as the engine's [`Seen`]; `health` holds the
+    /// valuation at `price` once one was made (`None` until then), so that it is made once.
+    fn seen(
+        &self,
+        st: &State,
+        price: f64,
+        reward_price: f64,
+        order: &Order,
+        health: &mut Option<(f64, f64)>,
+    ) -> Seen {
         let out_of_range = st.pool.out_of_range();
         let equity = order.kind.needs_equity().then(|| {
             let e = self.position_equity(st, price, reward_price) * 1e18;
@@ -482,7 +489,7 @@ impl Setup {
             OrderKind::Deleverage { .. } | OrderKind::TopUp { .. } | OrderKind::Rebalance { .. }
         );
         let (ratio, leverage, debt) = if watches_ratio {
-            let (value, debt) = self.health(st, price);
+            let (value, debt) = *health.get_or_insert_with(|| self.health(st, price));
             let leverage =
                 if value <= debt { u64::MAX } else { (value * 1e4 / (value - debt)) as u64 };
             (Self::ratio_bps(value, debt), leverage, debt)
@@ -516,13 +523,16 @@ impl Setup {
         // The arbitrageur keeps the reward token's pool at its oracle every bar, as the
         // backtester's market step does.
         arbitrage(&mut st.rx, &mut st.ry, reward_price, self.reward_fee);
+        // The position's valuation at `price`, made once and kept until an order acts.
+        let mut health = None;
         for order in orders.iter_mut() {
             if !st.open {
                 break;
             }
-            let seen = self.seen(st, price, reward_price, order);
+            let seen = self.seen(st, price, reward_price, order, &mut health);
             order.observe(&seen);
             let Some(ask) = order.due(&seen) else { continue };
+            health = None;
             if let Some(event) = self.execute(st, order, ask, &seen, price, reward_price) {
                 return event;
             }
@@ -530,7 +540,7 @@ impl Setup {
         if !st.open {
             return Event::None;
         }
-        let (value, debt) = self.health(st, price);
+        let (value, debt) = health.unwrap_or_else(|| self.health(st, price));
         if Self::ratio_bps(value, debt) > self.kill_bps {
             self.liquidate(st, price);
             return Event::Liquidated;
@@ -609,7 +619,7 @@ impl Setup {
     /// Whether `order`, which watches equity, is due with the price at `price`: the engine's
     /// decision on the position's equity there.
     fn equity_due_at(&self, st: &State, order: &Order, price: f64, reward_price: f64) -> bool {
-        order.due(&self.seen(st, price, reward_price, order)).is_some()
+        order.due(&self.seen(st, price, reward_price, order, &mut None)).is_some()
     }
 
     /// The price nearest `from`, between it and `extreme`, at which `order`'s equity trigger
@@ -826,7 +836,7 @@ impl Setup {
             if kill_time.is_none_or(|(_, tk)| acts < tk) && acts < seconds as f64 {
                 let at = price_at(acts);
                 self.move_pool(st, at);
-                let seen = self.seen(st, at, reward_price, &orders[i]);
+                let seen = self.seen(st, at, reward_price, &orders[i], &mut None);
                 let order = &mut orders[i];
                 order.observe(&seen);
                 if let Some(ask) = order.due(&seen) {

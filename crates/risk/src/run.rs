@@ -577,7 +577,8 @@ impl Inputs {
             }
             let reward_price = (self.reward_start * (self.reward_drift * t + w).exp()).max(1e-12);
             let hazard = self.hazard_p > 0.0 && h_rng.random::<f64>() < self.hazard_p;
-            let numeraire = log_n.exp();
+            // Without a second asset the numeraire stays at 1 (exp(0) exactly), without a call.
+            let numeraire = if self.second.is_some() { log_n.exp() } else { 1.0 };
             let after = log_p - log_n;
             // The step's low and high: the extremes of a Brownian bridge from the last close
             // to this one with the model's step volatility (each its own uniform draw).
