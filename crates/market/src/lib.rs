@@ -14,14 +14,13 @@ pub mod pool;
 
 use std::collections::BTreeMap;
 
-use levfarm_core::rates::RateModel;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use actors::{
     RewardPricePath, RewardSpec, UtilizationModel, VolumeModel, DEFAULT_DAILY_TURNOVER,
 };
-pub use pool::{LendingSpec, LeverageSpec, PoolKind, PoolSpec};
+pub use pool::{default_rate_model, LendingSpec, LeverageSpec, PoolKind, PoolSpec, STABLECOINS};
 
 /// The pool a position uses unless it names another: `[market.pool]`.
 pub const MAIN_POOL: &str = "main";
@@ -137,34 +136,16 @@ pub struct MarketSpec {
 
 impl Default for MarketSpec {
     fn default() -> Self {
-        let aave = |optimal, base, slope1, slope2| {
-            serde_json::from_value::<RateModel>(serde_json::json!({
-                "kind": "aave",
-                "optimal_usage_ratio_bps": optimal,
-                "base_variable_borrow_rate_bps": base,
-                "variable_rate_slope1_bps": slope1,
-                "variable_rate_slope2_bps": slope2,
-            }))
-            .expect("the default rate models are valid")
+        // Aave v3's USDC and WETH pools, with their reserve factors.
+        let pool = |token: &str, reserve_factor_bps| {
+            let spec = LendingSpec {
+                supply: 50_000_000.0,
+                rate_model: Some(default_rate_model(token)),
+                reserve_factor_bps,
+            };
+            (token.to_string(), spec)
         };
-        let lending = BTreeMap::from([
-            (
-                "USDC".to_string(),
-                LendingSpec {
-                    supply: 50_000_000.0,
-                    rate_model: aave(9000, 0, 400, 6000),
-                    reserve_factor_bps: 1000,
-                },
-            ),
-            (
-                "WETH".to_string(),
-                LendingSpec {
-                    supply: 50_000_000.0,
-                    rate_model: aave(8000, 0, 330, 8000),
-                    reserve_factor_bps: 1500,
-                },
-            ),
-        ]);
+        let lending = BTreeMap::from([pool("USDC", 1000), pool("WETH", 1500)]);
         Self {
             asset: "WETH".into(),
             stable: "USDC".into(),
@@ -413,10 +394,10 @@ impl MarketSpec {
                         format!("{} must be above 0 and at most 1e13", spec.supply),
                     );
                 }
-                if let Err(e) = spec.rate_model.validate() {
+                if let Err(e) = spec.rate_model_for(token).validate() {
                     return fail(&format!("{key}.rate_model"), e.to_string());
                 }
-                if let Err(e) = spec.config().validate() {
+                if let Err(e) = spec.config(token).validate() {
                     return fail(&engine_key(&key, &e), e.to_string());
                 }
             }

@@ -49,18 +49,44 @@ pub struct LeverageSpec {
     pub valuation: String,
 }
 
-/// A lending pool: its depositors' supply and its rate model.
+/// A lending pool: its depositors' supply and its rate model. Both may be left out:
+/// `[market.lending] USDC = {}` is a pool of 50 million with Aave v3's model for its kind of
+/// token ([`default_rate_model`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LendingSpec {
-    /// Value supplied by lenders at the start, in the stable token.
+    /// Value supplied by lenders at the start, in the numeraire (50 million when left out).
+    #[serde(default = "default_supply")]
     pub supply: f64,
     /// The rate model, as in `levfarm exec`'s `create_lending_pool`
-    /// (`{ kind = "aave", optimal_usage_ratio_bps = 9000, ... }`).
-    #[schemars(with = "serde_json::Value")]
-    pub rate_model: RateModel,
+    /// (`{ kind = "aave", optimal_usage_ratio_bps = 9000, ... }`); when left out, Aave v3's
+    /// model for the token's kind ([`default_rate_model`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub rate_model: Option<RateModel>,
     #[serde(default)]
     pub reserve_factor_bps: u32,
+}
+
+fn default_supply() -> f64 {
+    50_000_000.0
+}
+
+/// The stablecoins [`default_rate_model`] lends on the stable curve.
+pub const STABLECOINS: [&str; 3] = ["USDC", "USDT", "DAI"];
+
+/// Aave v3's variable rate model for `token`'s kind: for a stablecoin ([`STABLECOINS`]) its
+/// USDC curve (optimal usage 90%, slopes 4% and 60%), for any other token its WETH curve
+/// (optimal usage 80%, slopes 3.3% and 80%), both from a base of 0.
+pub fn default_rate_model(token: &str) -> RateModel {
+    let (optimal, slope1, slope2) =
+        if STABLECOINS.contains(&token) { (9000, 400, 6000) } else { (8000, 330, 8000) };
+    RateModel::Aave(levfarm_core::rates::AaveRateModel {
+        optimal_usage_ratio_bps: optimal,
+        base_variable_borrow_rate_bps: 0,
+        variable_rate_slope1_bps: slope1,
+        variable_rate_slope2_bps: slope2,
+    })
 }
 
 impl LeverageSpec {
@@ -84,9 +110,14 @@ impl LeverageSpec {
 }
 
 impl LendingSpec {
-    /// The engine's lending pool settings these describe.
-    pub fn config(&self) -> levfarm_core::lending::LendingConfig {
-        let mut config = levfarm_core::lending::LendingConfig::new(self.rate_model.clone());
+    /// The rate model of `token`'s pool: the one given, or [`default_rate_model`].
+    pub fn rate_model_for(&self, token: &str) -> RateModel {
+        self.rate_model.clone().unwrap_or_else(|| default_rate_model(token))
+    }
+
+    /// The engine's settings of `token`'s lending pool.
+    pub fn config(&self, token: &str) -> levfarm_core::lending::LendingConfig {
+        let mut config = levfarm_core::lending::LendingConfig::new(self.rate_model_for(token));
         config.reserve_factor_bps = levfarm_core::math::Bps(self.reserve_factor_bps);
         config
     }

@@ -20,13 +20,9 @@ stable_prices = "bundled:BTCUSD_1h"
 asset = "WETH"
 stable = "WBTC"
 
-[market.lending.WBTC]
-supply = 50000000.0
-rate_model = { kind = "aave", optimal_usage_ratio_bps = 6500, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 800, variable_rate_slope2_bps = 30000 }
-
-[market.lending.WETH]
-supply = 50000000.0
-rate_model = { kind = "aave", optimal_usage_ratio_bps = 8000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 330, variable_rate_slope2_bps = 8000 }
+[market.lending]
+WBTC = {}
+WETH = {}
 
 [market.utilization]
 model = "constant"
@@ -124,9 +120,8 @@ model = "constant"
 value = 0.5
 [market.venues.risky]
 hazard = { probability_per_year = 0.9, severity = 0.5 }
-[market.venues.risky.lending.USDC]
-supply = 50000000.0
-rate_model = { kind = "aave", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }
+[market.venues.risky.lending]
+USDC = {}
 [risk]
 paths = 16
 horizon_days = 365
@@ -163,9 +158,8 @@ start = "2019-05-01"
 end = "2019-07-31"
 {market}
 
-[market.lending.USDC]
-supply = 50000000.0
-rate_model = {{ kind = "aave", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }}
+[market.lending]
+USDC = {{}}
 
 [market.utilization]
 model = "constant"

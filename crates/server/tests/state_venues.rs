@@ -22,13 +22,10 @@ stable = "DAI"
 model = "constant"
 value = 0.5
 
-[market.lending.DAI]
-supply = 50000000.0
-rate_model = { kind = "aave", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }
-
-[market.lending.WBTC]
-supply = 50000000.0
-rate_model = { kind = "aave", optimal_usage_ratio_bps = 8000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 330, variable_rate_slope2_bps = 8000 }
+# Aave v3's stable and volatile curves, 50 million each.
+[market.lending]
+DAI = {}
+WBTC = {}
 
 [market.venues.beta]
 leverage = { work_factor_bps = 7000, kill_factor_bps = 7500, kill_prize_bps = 100, kill_treasury_bps = 400, reinvest_bounty_bps = 900, valuation = "exit" }

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::data::GapPolicy;
 use crate::risk_spec::RiskSpec;
 pub use levfarm_market::{
-    check_symbol, LendingSpec, LeverageSpec, MarketSpec, PoolKind, PoolSpec, RewardPricePath,
-    RewardSpec, TokenSpec, UtilizationModel, VenueSpec, VolumeModel, DEFAULT_DAILY_TURNOVER,
-    MAIN_POOL, MAIN_VENUE,
+    check_symbol, default_rate_model, LendingSpec, LeverageSpec, MarketSpec, PoolKind, PoolSpec,
+    RewardPricePath, RewardSpec, TokenSpec, UtilizationModel, VenueSpec, VolumeModel,
+    DEFAULT_DAILY_TURNOVER, MAIN_POOL, MAIN_VENUE,
 };
 
 /// A whole backtest.

@@ -145,8 +145,9 @@ impl World {
             let venue = Venue::from(*name);
             // Other borrowers post a collateral nobody else uses, so their loans never
             // interact with the position's.
-            let Some(first) = lending.values().next() else { continue };
-            let mut coll = levfarm_core::lending::LendingConfig::new(first.rate_model.clone());
+            let Some((first_token, first)) = lending.iter().next() else { continue };
+            let mut coll =
+                levfarm_core::lending::LendingConfig::new(first.rate_model_for(first_token));
             coll.ltv_bps = levfarm_core::math::Bps(9000);
             coll.liquidation_threshold_bps = levfarm_core::math::Bps(9500);
             world.run(Command::CreateLendingPool {
@@ -164,7 +165,7 @@ impl World {
             })?;
 
             for (token, spec) in *lending {
-                let config = spec.config();
+                let config = spec.config(token);
                 world.run(Command::CreateLendingPool {
                     token: token.as_str().into(),
                     venue: venue.clone(),

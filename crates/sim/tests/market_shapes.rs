@@ -142,10 +142,10 @@ fn venues_are_checked_with_their_keys() {
     let e =
         Scenario::from_toml("s.toml", "[position]\nvenue = \"nowhere\"\n").unwrap_err().to_string();
     assert!(e.contains("position.venue") && e.contains("\"nowhere\" is not a venue"), "{e}");
-    let text = "[market.venues.beta.lending.USDC]\nsupply = 0.0\nrate_model = { kind = \"aave\", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }\n";
+    let text = "[market.venues.beta.lending.USDC]\nsupply = 0.0\n";
     let e = Scenario::from_toml("s.toml", text).unwrap_err().to_string();
     assert!(e.starts_with("s.toml:2: market.venues.beta.lending.USDC.supply"), "{e}");
-    let text = "[position]\nvenue = \"beta\"\n[market.venues.beta.lending.WETH]\nsupply = 1e6\nrate_model = { kind = \"aave\", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }\n";
+    let text = "[position]\nvenue = \"beta\"\n[market.venues.beta.lending.WETH]\nsupply = 1e6\n";
     let e = Scenario::from_toml("s.toml", text).unwrap_err().to_string();
     assert!(e.contains("no [market.venues.beta.lending.USDC]"), "{e}");
     let e = Scenario::from_toml("s.toml", "[market.venues.main]\n").unwrap_err().to_string();

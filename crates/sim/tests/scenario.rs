@@ -44,7 +44,7 @@ fn values_out_of_range_name_their_field() {
     );
     let e = error("[protection.deleverage]\ntrigger = 0.9\ntarget = 0.6\n");
     assert!(e.starts_with("s.toml:1: protection.deleverage: need 0 ≤ target (0.6) < trigger (0.9) ≤ the kill factor"), "{e}");
-    let e = error("[position]\nborrow = \"asset\"\n[market.lending.USDC]\nsupply = 1.0\nrate_model = { kind = \"aave\", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }\n");
+    let e = error("[position]\nborrow = \"asset\"\n[market.lending.USDC]\nsupply = 1.0\n");
     // A file's [market.lending] replaces the default's pools: here WETH has none to borrow.
     assert_eq!(
         e,
@@ -106,24 +106,48 @@ fn the_json_schema_describes_the_sections() {
 fn values_the_engine_would_refuse_are_refused_on_load_with_their_key() {
     let cases = [
         // work factor equal to the kill factor
-        ("[market.leverage]\nwork_factor_bps = 8000\nkill_factor_bps = 8000\n", "s.toml:2: market.leverage.work_factor_bps"),
+        (
+            "[market.leverage]\nwork_factor_bps = 8000\nkill_factor_bps = 8000\n",
+            "s.toml:2: market.leverage.work_factor_bps",
+        ),
         // Regression: the prize and treasury fee were summed in 32 bits and wrapped
-        ("[market.leverage]\nkill_prize_bps = 4294967295\nkill_treasury_bps = 1\n", "s.toml:2: market.leverage.kill_prize_bps"),
-        ("[market.leverage]\nreinvest_bounty_bps = 10001\n", "s.toml:2: market.leverage.reinvest_bounty_bps"),
-        ("[market.lending.USDC]\nsupply = 1e6\nreserve_factor_bps = 10001\nrate_model = { kind = \"aave\", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }\n", "s.toml:3: market.lending.USDC.reserve_factor_bps"),
+        (
+            "[market.leverage]\nkill_prize_bps = 4294967295\nkill_treasury_bps = 1\n",
+            "s.toml:2: market.leverage.kill_prize_bps",
+        ),
+        (
+            "[market.leverage]\nreinvest_bounty_bps = 10001\n",
+            "s.toml:2: market.leverage.reinvest_bounty_bps",
+        ),
+        (
+            "[market.lending.USDC]\nsupply = 1e6\nreserve_factor_bps = 10001\n",
+            "s.toml:3: market.lending.USDC.reserve_factor_bps",
+        ),
         ("[market.rewards]\ntoken = \"\"\n", "s.toml:2: market.rewards.token"),
         ("[market.rewards]\ntoken = \"A\\nB\"\n", "s.toml:2: market.rewards.token"),
         ("[market.pool]\ntvl = 1e-300\n", "s.toml:2: market.pool.tvl"),
         ("[position]\nequity = 1e300\n", "s.toml:2: position.equity"),
         ("[market.rewards]\nprice = 1e308\n", "s.toml:2: market.rewards.price"),
-        ("[protection.top_up]\ntrigger = 0.8\ntarget = 0.6\nreserve = 1e300\n", "s.toml:4: protection.top_up.reserve"),
+        (
+            "[protection.top_up]\ntrigger = 0.8\ntarget = 0.6\nreserve = 1e300\n",
+            "s.toml:4: protection.top_up.reserve",
+        ),
         ("[protection]\nstop_loss_price = 1e300\n", "s.toml:2: protection.stop_loss_price"),
         ("[costs]\ngas_per_action = 1e300\n", "s.toml:2: costs.gas_per_action"),
         // Regression: compound_hours = i64::MAX became a negative interval and compounded
         // every bar.
-        ("[protection]\ncompound_hours = 9223372036854775807\n", "s.toml:2: protection.compound_hours"),
-        ("[report]\nliquidation_price_every = 2635249153387078803\n", "s.toml:2: report.liquidation_price_every"),
-        ("[market.pool]\nliquidity_width_ticks = -5\n", "s.toml:2: market.pool.liquidity_width_ticks"),
+        (
+            "[protection]\ncompound_hours = 9223372036854775807\n",
+            "s.toml:2: protection.compound_hours",
+        ),
+        (
+            "[report]\nliquidation_price_every = 2635249153387078803\n",
+            "s.toml:2: report.liquidation_price_every",
+        ),
+        (
+            "[market.pool]\nliquidity_width_ticks = -5\n",
+            "s.toml:2: market.pool.liquidity_width_ticks",
+        ),
     ];
     for (text, start) in cases {
         let e = error(text);

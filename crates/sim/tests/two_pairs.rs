@@ -9,70 +9,51 @@ use levfarm_sim::backtest::{self, RunResult, Strategy};
 use levfarm_sim::world::World;
 use levfarm_sim::{Backtest, Scenario};
 
-const LENDING: &str = r#"
-[market.lending.USDC]
-supply = 50000000.0
-rate_model = { kind = "aave", optimal_usage_ratio_bps = 9000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }
+/// A 3x short of WBTC against USDC in mid-2019 (BTC ran from 5,300 to over 12,000, so it
+/// deleverages): USDC and WBTC lent on Aave v3's default curves, other borrowers at half of
+/// each pool. `data` and `market` say where WBTC's history and pool are, `lent` what else is
+/// lent, `pool` the position's pool.
+fn btc_short(name: &str, data: &str, market: &str, lent: &str, pool: &str) -> Scenario {
+    let text = format!(
+        r#"
+[data]
+start = "2019-05-01"
+end = "2019-07-31"
+{data}
 
-[market.lending.WBTC]
-supply = 20000000.0
-rate_model = { kind = "aave", optimal_usage_ratio_bps = 6500, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 800, variable_rate_slope2_bps = 30000 }
+{market}
+
+[market.lending]
+USDC = {{}}
+WBTC = {{ supply = 20000000.0 }}
+{lent}
 
 [market.utilization]
 model = "constant"
 value = 0.5
 
-[protection]
-deleverage = { trigger = 0.78, target = 0.6 }
-"#;
-
-/// 3x short: BTC ran from 5,300 to over 12,000 in the window, so the short deleverages.
-const SHORT: &str = "borrow = \"asset\"";
-
-/// WBTC/USDC alone: the main pool over the bundled BTC history, 3x short BTC in mid-2019.
-fn btc_alone() -> Scenario {
-    let text = format!(
-        r#"
-[data]
-prices = "bundled:BTCUSD_1h"
-start = "2019-05-01"
-end = "2019-07-31"
-
-[market]
-asset = "WBTC"
-stable = "USDC"
-pool = {{ tvl = 40000000.0 }}
-
 [position]
-{SHORT}
-{LENDING}"#
+borrow = "asset"
+pool = "{pool}"
+
+[protection]
+deleverage = {{ trigger = 0.78, target = 0.6 }}
+"#
     );
-    Scenario::from_toml("btc_alone.toml", &text).expect("a valid scenario")
+    Scenario::from_toml(name, &text).expect("a valid scenario")
+}
+
+/// WBTC/USDC alone: the main pool over the bundled BTC history.
+fn btc_alone() -> Scenario {
+    let market = "[market]\nasset = \"WBTC\"\nstable = \"USDC\"\npool = { tvl = 40000000.0 }";
+    btc_short("btc_alone.toml", "prices = \"bundled:BTCUSD_1h\"", market, "", "main")
 }
 
 /// The default ETH/USDC market with a WBTC/USDC pool beside it, the same short on that pool.
 fn beside_eth() -> Scenario {
-    let text = format!(
-        r#"
-[data]
-start = "2019-05-01"
-end = "2019-07-31"
-tokens = {{ WBTC = {{ prices = "bundled:BTCUSD_1h" }} }}
-
-[market.pools.btc]
-pair = ["WBTC", "USDC"]
-tvl = 40000000.0
-
-[market.lending.WETH]
-supply = 50000000.0
-rate_model = {{ kind = "aave", optimal_usage_ratio_bps = 8000, base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 330, variable_rate_slope2_bps = 8000 }}
-
-[position]
-pool = "btc"
-{SHORT}
-{LENDING}"#
-    );
-    Scenario::from_toml("beside_eth.toml", &text).expect("a valid scenario")
+    let data = "tokens = { WBTC = { prices = \"bundled:BTCUSD_1h\" } }";
+    let market = "[market.pools.btc]\npair = [\"WBTC\", \"USDC\"]\ntvl = 40000000.0";
+    btc_short("beside_eth.toml", data, market, "WETH = {}", "btc")
 }
 
 fn run(s: Scenario) -> (RunResult, Backtest) {
@@ -164,15 +145,8 @@ fn a_pair_that_cannot_be_priced_is_refused_at_its_key() {
     let e = refusal("[data.tokens.WETH]\nprices = \"bundled:ETHUSD_1h\"\n");
     assert!(e.contains("data.prices"), "{e}");
     // Lending is for the pools' tokens: WBTC once a pool holds it, not before.
-    let lend = |token: &str| {
-        format!(
-            "[market.lending.{token}]\nsupply = 1e6\nrate_model = {{ kind = \"aave\", \
-             optimal_usage_ratio_bps = 8000, base_variable_borrow_rate_bps = 0, \
-             variable_rate_slope1_bps = 400, variable_rate_slope2_bps = 6000 }}\n"
-        )
-    };
-    let lend = format!("{}{}", lend("USDC"), lend("WBTC"));
-    let e = refusal(&lend);
+    let lend = "[market.lending]\nUSDC = {}\nWBTC = {}\n";
+    let e = refusal(lend);
     assert!(e.contains("market.lending.WBTC") && e.contains("WETH, USDC"), "{e}");
     let with_pool = format!(
         "[data.tokens.WBTC]\nprices = \"bundled:BTCUSD_1h\"\n[market.pools.btc]\npair = \
@@ -257,4 +231,29 @@ fn per_bar_utilization_names_lent_tokens() {
     assert!(e.contains("market.utilization.columns.USCD") && e.contains("USDC, WETH"), "{e}");
     let e = refusal("[market.utilization]\nmodel = \"bars\"\npath = \"u.csv\"\ncolumns = {}\n");
     assert!(e.contains("market.utilization.columns"), "{e}");
+}
+
+#[test]
+fn a_lending_pool_left_bare_takes_aave_v3s_curve_for_its_kind_of_token() {
+    use levfarm_sim::scenario::default_rate_model;
+    let s = beside_eth();
+    let (usdc, wbtc) = (&s.market.lending["USDC"], &s.market.lending["WBTC"]);
+    // The stable curve for USDC, the default market's own pools' curves for both.
+    let default = Scenario::default().market.lending;
+    assert_eq!(usdc.rate_model_for("USDC"), default["USDC"].rate_model_for("USDC"));
+    assert_eq!(wbtc.rate_model_for("WBTC"), default["WETH"].rate_model_for("WETH"));
+    assert_eq!((usdc.supply, wbtc.supply), (50_000_000.0, 20_000_000.0));
+    // Aave v3's published USDC and WETH parameters: 90% / 4% / 60% and 80% / 3.3% / 80%.
+    let json = |token: &str| serde_json::to_value(default_rate_model(token)).unwrap();
+    assert_eq!(json("DAI")["optimal_usage_ratio_bps"], 9000);
+    assert_eq!(json("DAI")["variable_rate_slope2_bps"], 6000);
+    assert_eq!(json("WBTC")["variable_rate_slope1_bps"], 330);
+    assert_eq!(json("WBTC")["variable_rate_slope2_bps"], 8000);
+    // A bare pool is still checked: a model given is validated as before.
+    let e = refusal(
+        "[market.lending]\nUSDC = { rate_model = { kind = \"aave\", optimal_usage_ratio_bps = 0, \
+         base_variable_borrow_rate_bps = 0, variable_rate_slope1_bps = 0, \
+         variable_rate_slope2_bps = 0 } }\nWETH = {}\n",
+    );
+    assert!(e.contains("market.lending.USDC.rate_model"), "{e}");
 }
