@@ -523,6 +523,17 @@ impl Setup {
         // The arbitrageur keeps the reward token's pool at its oracle every bar, as the
         // backtester's market step does.
         arbitrage(&mut st.rx, &mut st.ry, reward_price, self.reward_fee);
+        self.keepers_after_arbitrage(st, orders, price, reward_price)
+    }
+
+    /// [`Self::keepers`] with the reward pool already arbitraged.
+    fn keepers_after_arbitrage(
+        &self,
+        st: &mut State,
+        orders: &mut [Order],
+        price: f64,
+        reward_price: f64,
+    ) -> Event {
         // The position's valuation at `price`, made once and kept until an order acts.
         let mut health = None;
         for order in orders.iter_mut() {
@@ -1100,64 +1111,301 @@ impl Setup {
         }
     }
 
+    /// A path at the start: the opened market, and its own copy of the orders.
+    pub fn begin(&self, start_price: f64) -> PathState {
+        PathState {
+            st: self.start,
+            orders: self.orders.clone(),
+            out: Outcome::default(),
+            prev: start_price,
+            last: (start_price, 0.0),
+            valued: None,
+        }
+    }
+
     /// Runs one path of `prices` (the close of each step after the start, reward prices
     /// alongside) and returns how it ended; `on_step(step, equity)` sees each step's equity.
+    /// The reference run: every step races and runs the keepers in full ([`Self::step`] with
+    /// no shortcut).
     pub fn run<F: FnMut(u32, f64)>(
         &self,
         start_price: f64,
         steps: &mut dyn Iterator<Item = StepInput>,
         mut on_step: F,
     ) -> Outcome {
-        let mut st = self.start;
-        let mut orders = self.orders.clone();
-        let mut out = Outcome::default();
-        let mut prev = start_price;
-        let mut last = (start_price, 0.0);
+        let mut path = self.begin(start_price);
         for (i, input) in steps.enumerate() {
             let step = i as u32 + 1;
-            if !st.open {
-                // Out of the market: the wallet is all that moves (with the reward price).
-                st.now += self.dt;
-                last = (input.price, input.reward_price);
-                on_step(step, self.equity(&st, input.price, input.reward_price));
-                continue;
+            self.step(&mut path, step, &input, false);
+            on_step(step, self.equity(&path.st, input.price, input.reward_price));
+        }
+        self.finish(&path)
+    }
+
+    /// How the path ended.
+    pub fn finish(&self, path: &PathState) -> Outcome {
+        let mut out = path.out;
+        out.equity = self.equity(&path.st, path.last.0, path.last.1);
+        out.bad_debt = path.st.bad_debt;
+        out
+    }
+
+    /// The owner's equity in the path now, at its last close.
+    pub fn equity_now(&self, path: &PathState) -> f64 {
+        self.equity(&path.st, path.last.0, path.last.1)
+    }
+
+    /// One step of a path: the bar, the race inside it, the close, hazards, the keepers.
+    ///
+    /// With `fast`, the race and the keepers' orders are first checked against bounds that
+    /// cannot miss what they would do ([`Self::race_may_act`], [`Self::may_be_due`]), and
+    /// run in full only where the bounds say they might act: the same state comes out as
+    /// without (the tests hold it to the bit), at a fraction of the cost.
+    #[inline]
+    pub fn step<B: Bar>(&self, path: &mut PathState, step: u32, bar: &B, fast: bool) {
+        let (price, reward_price) = (bar.price(), bar.reward_price());
+        let PathState { st, orders, out, prev, last, valued } = path;
+        let valued_at_from = valued.take();
+        *last = (price, reward_price);
+        if !st.open {
+            // Out of the market: the wallet is all that moves (with the reward price).
+            st.now += self.dt;
+            return;
+        }
+        // The log return only the volatility-driven volume reads.
+        let lr = match self.volume {
+            VolumeModel::Volatility { .. } => (price / *prev).ln(),
+            _ => 0.0,
+        };
+        let from = *prev;
+        *prev = price;
+        self.bar_open(st);
+        let mut record = |event: Event| match event {
+            Event::Liquidated => out.liquidated = Some(step),
+            Event::StopLoss | Event::TakeProfit => out.closed = Some(step),
+            Event::None => {}
+        };
+        if self.race_latency.is_some()
+            && (!fast
+                || bar
+                    .reach()
+                    .is_none_or(|reach| self.race_may_act(st, orders, from, reach, valued_at_from)))
+        {
+            if let Some(range) = bar.range() {
+                let failed = bar.keeper_failed();
+                record(self.race(st, orders, from, range, price, reward_price, failed));
             }
-            let lr = (input.price / prev).ln();
-            let from = prev;
-            prev = input.price;
-            self.bar_open(&mut st);
-            if let Some(range) = input.range {
-                let event = self.race(
-                    &mut st,
-                    &mut orders,
-                    from,
-                    range,
-                    input.price,
-                    input.reward_price,
-                    input.keeper_failed,
-                );
-                match event {
-                    Event::Liquidated => out.liquidated = Some(step),
-                    Event::StopLoss | Event::TakeProfit => out.closed = Some(step),
-                    Event::None => {}
+        }
+        self.bar_close(st, price, lr, bar.utilization());
+        if bar.hazard() {
+            self.hazard(st, bar.severity());
+            out.hazards += 1;
+        }
+        record(if fast {
+            self.keepers_fast(st, orders, price, reward_price, valued)
+        } else {
+            self.keepers(st, orders, price, reward_price)
+        });
+    }
+
+    /// [`Self::keepers`], deciding first whether any order may be due: when none may, only
+    /// the liquidator's check runs, on the one valuation.
+    fn keepers_fast(
+        &self,
+        st: &mut State,
+        orders: &mut [Order],
+        price: f64,
+        reward_price: f64,
+        valued: &mut Option<f64>,
+    ) -> Event {
+        if !st.open {
+            return Event::None;
+        }
+        arbitrage(&mut st.rx, &mut st.ry, reward_price, self.reward_fee);
+        let mut health = None;
+        if orders.iter().any(|o| self.may_be_due(st, o, price, reward_price, &mut health)) {
+            return self.keepers_after_arbitrage(st, orders, price, reward_price);
+        }
+        let (value, debt) = health.unwrap_or_else(|| self.health(st, price));
+        if Self::ratio_above(value, debt, self.kill_bps) {
+            self.liquidate(st, price);
+            return Event::Liquidated;
+        }
+        *valued = Some(value);
+        Event::None
+    }
+
+    /// `ratio_bps(value, debt) > bps` for a whole `bps`, without the rounding up: `⌈a⌉ > k`
+    /// exactly when `a > k`.
+    #[inline]
+    fn ratio_above(value: f64, debt: f64, bps: f64) -> bool {
+        if debt <= 0.0 {
+            0.0 > bps
+        } else if value <= 0.0 {
+            true
+        } else {
+            debt * 1e4 / value > bps
+        }
+    }
+
+    /// Whether `order` may be due (or must see the step): never false where the engine's
+    /// [`Order::due`] would ask for something, or where [`Order::observe`] would change it.
+    /// The debt-ratio orders are decided exactly, on the valuation kept in `health`; price
+    /// and equity triggers with a margin of a billionth.
+    fn may_be_due(
+        &self,
+        st: &State,
+        order: &Order,
+        price: f64,
+        reward_price: f64,
+        health: &mut Option<(f64, f64)>,
+    ) -> bool {
+        use levfarm_core::orders::Trigger;
+        if let OrderKind::TrailingStop { .. } = order.kind {
+            // Its best moves every step: it always sees the step.
+            return true;
+        }
+        if order.status != OrderStatus::Active {
+            return false;
+        }
+        const MARGIN: f64 = 1e-9;
+        let equity = || {
+            let e = self.position_equity(st, price, reward_price) * 1e18;
+            let reference = signed_f64(order.reference_equity.0);
+            (e, reference)
+        };
+        match &order.kind {
+            OrderKind::StopLoss { trigger, .. } | OrderKind::TakeProfit { trigger, .. } => {
+                match *trigger {
+                    Trigger::Below(p) => {
+                        price * 1e18 <= world::wad_to_f64(p.0) * 1e18 * (1.0 + MARGIN)
+                    }
+                    Trigger::Above(p) => {
+                        price * 1e18 >= world::wad_to_f64(p.0) * 1e18 * (1.0 - MARGIN)
+                    }
+                    Trigger::EquityLossBps(b) => {
+                        let (e, reference) = equity();
+                        !e.is_finite()
+                            || reference > 0.0
+                                && (reference - e) * 1e4
+                                    >= reference * f64::from(b) * (1.0 - MARGIN) - 1e5
+                    }
+                    Trigger::EquityGainBps(b) => {
+                        let (e, reference) = equity();
+                        !e.is_finite()
+                            || reference > 0.0
+                                && (e - reference) * 1e4
+                                    >= reference * f64::from(b) * (1.0 - MARGIN) - 1e5
+                    }
                 }
             }
-            self.bar_close(&mut st, input.price, lr, input.utilization);
-            if input.hazard {
-                self.hazard(&mut st, input.severity);
-                out.hazards += 1;
+            OrderKind::TrailingStop { .. } => true,
+            OrderKind::TimeLimit { at, .. } => st.now >= *at,
+            OrderKind::TopUp { trigger_bps, .. } | OrderKind::Deleverage { trigger_bps, .. } => {
+                // `⌈a⌉ ≥ t` exactly when `a > t − 1`.
+                let (value, debt) = *health.get_or_insert_with(|| self.health(st, price));
+                Self::ratio_above(value, debt, f64::from(*trigger_bps) - 1.0)
             }
-            match self.keepers(&mut st, &mut orders, input.price, input.reward_price) {
-                Event::Liquidated => out.liquidated = Some(step),
-                Event::StopLoss | Event::TakeProfit => out.closed = Some(step),
-                Event::None => {}
+            OrderKind::Rebalance { .. } => {
+                order.due(&self.seen(st, price, reward_price, order, health)).is_some()
             }
-            last = (input.price, input.reward_price);
-            on_step(step, self.equity(&st, input.price, input.reward_price));
+            OrderKind::Compound { every_seconds } => {
+                st.now.saturating_sub(order.last_run) >= *every_seconds
+            }
+            OrderKind::Recenter { .. } => st.pool.out_of_range(),
         }
-        out.equity = self.equity(&st, last.0, last.1);
-        out.bad_debt = st.bad_debt;
-        out
+    }
+
+    /// Whether the race inside a step could act, for a step whose low and high lie within
+    /// `reach` (log distance) of `from`, the last close: never false where [`Self::race`]
+    /// would find a leg. Price triggers are compared with the reach's prices, the debt ratio
+    /// through the race's own bound at the reach; equity and trailing orders always race.
+    fn race_may_act(
+        &self,
+        st: &State,
+        orders: &[Order],
+        from: f64,
+        reach: f64,
+        valued: Option<f64>,
+    ) -> bool {
+        use levfarm_core::orders::Trigger;
+        if !st.open {
+            return false;
+        }
+        const MARGIN: f64 = 1e-9;
+        let seconds = self.dt;
+        let step_start = st.now.saturating_sub(seconds);
+        let mut floor = self.kill_bps;
+        let (mut lowest, mut highest) = (None::<f64>, None::<f64>);
+        for o in orders.iter().filter(|o| o.status == OrderStatus::Active) {
+            match &o.kind {
+                OrderKind::Deleverage { trigger_bps, .. }
+                | OrderKind::TopUp { trigger_bps, .. } => {
+                    floor = floor.min(f64::from(*trigger_bps))
+                }
+                OrderKind::Rebalance { target_leverage_bps, band_bps } => {
+                    let above =
+                        u64::from(*target_leverage_bps) * (10_000 + u64::from(*band_bps)) / 10_000;
+                    floor = floor.min(levfarm_core::orders::debt_ratio_for_leverage(above) as f64);
+                }
+                OrderKind::StopLoss { trigger, .. } | OrderKind::TakeProfit { trigger, .. } => {
+                    match trigger {
+                        Trigger::Below(p) => {
+                            let p = world::wad_to_f64(p.0);
+                            lowest = Some(lowest.map_or(p, |q| q.max(p)));
+                        }
+                        Trigger::Above(p) => {
+                            let p = world::wad_to_f64(p.0);
+                            highest = Some(highest.map_or(p, |q| q.min(p)));
+                        }
+                        Trigger::EquityLossBps(_) | Trigger::EquityGainBps(_) => return true,
+                    }
+                }
+                OrderKind::TrailingStop { .. } => return true,
+                OrderKind::TimeLimit { at, .. } => {
+                    if at.saturating_sub(step_start) < seconds {
+                        return true;
+                    }
+                }
+                OrderKind::Compound { .. } | OrderKind::Recenter { .. } => {}
+            }
+        }
+        // The farthest the step's extremes can be from `from`, as a ratio: `e^r ≤ 1 + r + r²`
+        // for r ≤ 1.79.
+        let spread = if reach <= 1.0 {
+            (1.0 + reach + reach * reach) * (1.0 + MARGIN)
+        } else {
+            crate::lanes::exp(reach) * (1.0 + MARGIN)
+        };
+        if lowest.is_some_and(|p| p * spread >= from) || highest.is_some_and(|p| p <= from * spread)
+        {
+            return true;
+        }
+        // The race's bound on the debt ratio at the adverse extreme, `⌈D·10⁴/V⌉·spread·(1.02 +
+        // 2c)` with the exit's cost `c = max(F − V, 0)/F` at the fair value `F`, at most
+        // `(D·10⁴ + V)/V·spread·(1.02 + 2·max(1 − V/F̄, 0))` for any `F̄ ≥ F`: multiplied out,
+        // with no division. The valuation is the keepers' at the last close where kept.
+        let value = match valued {
+            Some(v) => v,
+            None => self.health(st, from).0,
+        };
+        let debt = self.debt_value(st, from);
+        if debt <= 0.0 {
+            return false;
+        }
+        if !(value > 0.0) {
+            return true;
+        }
+        let lhs = if self.oracle_valuation {
+            (debt * 1e4 + value) * spread * 1.02
+        } else {
+            let fair = st.pool.fair_value_bound(st.lp, from);
+            if !(fair > 0.0) {
+                return true;
+            }
+            (debt * 1e4 + value) * spread * (1.02 * fair + 2.0 * (fair - value).max(0.0)) / fair
+        };
+        !(lhs * (1.0 + MARGIN) < floor * value)
     }
 }
 
@@ -1188,6 +1436,62 @@ pub struct StepInput {
     pub keeper_failed: bool,
 }
 
+/// One step's inputs as a step reads them: the low and high and the keeper's failure only
+/// when the race asks.
+pub trait Bar {
+    fn price(&self) -> f64;
+    fn reward_price(&self) -> f64;
+    fn utilization(&self) -> f64;
+    fn hazard(&self) -> bool;
+    fn severity(&self) -> f64;
+    /// The step's low and high, when protection races the liquidators inside a step.
+    fn range(&self) -> Option<[f64; 2]>;
+    fn keeper_failed(&self) -> bool;
+    /// A bound on how far (log distance) the step's low and high can lie from the last close,
+    /// where one is known without drawing them.
+    fn reach(&self) -> Option<f64>;
+}
+
+impl Bar for StepInput {
+    fn price(&self) -> f64 {
+        self.price
+    }
+    fn reward_price(&self) -> f64 {
+        self.reward_price
+    }
+    fn utilization(&self) -> f64 {
+        self.utilization
+    }
+    fn hazard(&self) -> bool {
+        self.hazard
+    }
+    fn severity(&self) -> f64 {
+        self.severity
+    }
+    fn range(&self) -> Option<[f64; 2]> {
+        self.range
+    }
+    fn keeper_failed(&self) -> bool {
+        self.keeper_failed
+    }
+    fn reach(&self) -> Option<f64> {
+        None
+    }
+}
+
+/// A path under way: its market, its orders, what happened so far, its last close.
+#[derive(Debug, Clone)]
+pub struct PathState {
+    st: State,
+    orders: Vec<Order>,
+    out: Outcome,
+    prev: f64,
+    last: (f64, f64),
+    /// The position's valuation at the last close, while nothing has moved it since: the
+    /// keepers' shortcut leaves it for the next step's race.
+    valued: Option<f64>,
+}
+
 /// What the keepers did in a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
@@ -1206,6 +1510,16 @@ fn index_at(st: &State, now: u64) -> f64 {
     }
     let x = st.rate * (now - st.last_update) as f64 / YEAR;
     st.index * (1.0 + x + x * (x / 2.0 + x * (x / 6.0)))
+}
+
+/// A signed 1e18 amount as a float.
+fn signed_f64(v: I256) -> f64 {
+    let magnitude = crate::v3::u256_to_f64(v.unsigned_abs());
+    if v.is_negative() {
+        -magnitude
+    } else {
+        magnitude
+    }
 }
 
 /// The price nearest `from`, between it and `extreme`, at which `past` turns true: 80 halvings

@@ -14,6 +14,7 @@ pub use levfarm_risk_spec as spec;
 
 pub mod advice;
 pub mod calibrate;
+pub mod draws;
 pub mod fast;
 pub mod kernel;
 pub mod lanes;

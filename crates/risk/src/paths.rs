@@ -4,9 +4,11 @@
 //! path is the same whatever thread, shard or configuration runs it: every leverage in a grid
 //! sees the same futures (common random numbers), and any subset of paths can be re-run.
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::lanes::{box_muller, Normals, LANES};
 
 use levfarm_risk_spec::{PriceModelSpec, SecondAsset};
 
@@ -24,6 +26,8 @@ pub enum Stream {
     Bridge = 6,
     /// Whether the protection's keeper misses a step.
     Keeper = 7,
+    /// Merton's jumps: a counter-based generator keyed by the path, drawn by step.
+    Jump = 8,
 }
 
 /// The generator of one stream of one path.
@@ -159,97 +163,174 @@ impl Model {
         }
     }
 
-    /// A fresh path of this model.
+    /// A fresh path of this model (one lane of [`PriceLanes`]).
     pub fn path(&self, seed: u64, path: u64) -> PathGen<'_> {
-        PathGen {
-            model: self,
-            rng: path_rng(seed, path, Stream::Price),
-            h: match self {
-                Model::Garch { h0, .. } => *h0,
-                _ => 0.0,
-            },
-            last_e: 0.0,
-            cursor: 0,
+        PathGen { lanes: PriceLanes::new(self, seed, &[path]), r: [0.0; LANES], z: [0.0; LANES] }
+    }
+}
+
+/// The log returns of [`LANES`] paths of one model, a step at a time.
+///
+/// Each lane's draws are a function of its path's seed alone: the diffusion's normals come from
+/// the path's price stream ([`Normals`], a Box–Muller pair every other step), a bootstrap's
+/// block from the same stream's raw draws (every lane starts a block on the same steps), and
+/// Merton's jumps from a counter-based generator keyed by the path and the step
+/// ([`counter`]), so that a lane's jumps never move another's draws.
+#[derive(Debug, Clone)]
+pub struct PriceLanes<'m> {
+    model: &'m Model,
+    normals: Normals,
+    jump_keys: [u64; LANES],
+    h: [f64; LANES],
+    last_e: [f64; LANES],
+    cursor: [usize; LANES],
+    left: usize,
+    paired: [f64; LANES],
+    step: u64,
+}
+
+impl<'m> PriceLanes<'m> {
+    /// Lanes for `paths` (at most [`LANES`]; the lanes after them repeat the last path).
+    pub fn new(model: &'m Model, seed: u64, paths: &[u64]) -> PriceLanes<'m> {
+        let mut normals = Normals::default();
+        let mut jump_keys = [0; LANES];
+        for l in 0..LANES {
+            let path = paths.get(l).or(paths.last()).copied().unwrap_or(0);
+            normals.seed(l, path_seed(seed, path, Stream::Price));
+            jump_keys[l] = path_seed(seed, path, Stream::Jump);
+        }
+        let h0 = match model {
+            Model::Garch { h0, .. } => *h0,
+            _ => 0.0,
+        };
+        PriceLanes {
+            model,
+            normals,
+            jump_keys,
+            h: [h0; LANES],
+            last_e: [0.0; LANES],
+            cursor: [0; LANES],
             left: 0,
-            paired: 0.0,
+            paired: [0.0; LANES],
+            step: 0,
+        }
+    }
+
+    /// The stable token's log returns on the bars the last step drew, where the model pairs
+    /// them.
+    #[inline]
+    pub fn paired(&self) -> &[f64; LANES] {
+        &self.paired
+    }
+
+    /// The next step's log returns into `r`, and the diffusion's shocks into `z` (for a
+    /// correlated second asset; 0 for a bootstrap).
+    #[inline]
+    pub fn next(&mut self, r: &mut [f64; LANES], z: &mut [f64; LANES]) {
+        self.step += 1;
+        match self.model {
+            Model::Gbm { drift, vol } => {
+                *z = self.normals.next();
+                for l in 0..LANES {
+                    r[l] = drift + vol * z[l];
+                }
+            }
+            Model::Merton { drift, vol, jump_p, jump_mean, jump_std } => {
+                *z = self.normals.next();
+                for l in 0..LANES {
+                    r[l] = drift + vol * z[l];
+                    let key = self.jump_keys[l];
+                    let at = self.step * 8;
+                    let u = uniform(counter(key, at));
+                    if u > jump_p[0] {
+                        let n = if u <= jump_p[1] {
+                            1
+                        } else if u <= jump_p[2] {
+                            2
+                        } else if u <= jump_p[3] {
+                            3
+                        } else {
+                            4
+                        };
+                        let (a, b) = box_muller(counter(key, at + 1), counter(key, at + 2));
+                        let (c, d) = box_muller(counter(key, at + 3), counter(key, at + 4));
+                        for j in [a, b, c, d].into_iter().take(n) {
+                            r[l] += jump_mean + jump_std * j;
+                        }
+                    }
+                }
+            }
+            Model::Garch { drift, omega, alpha, beta, .. } => {
+                *z = self.normals.next();
+                for l in 0..LANES {
+                    self.h[l] = omega + alpha * self.last_e[l] * self.last_e[l] + beta * self.h[l];
+                    let e = self.h[l].sqrt() * z[l];
+                    self.last_e[l] = e;
+                    r[l] = drift - 0.5 * self.h[l] + e;
+                }
+            }
+            Model::Bootstrap { returns, paired, block, .. } => {
+                let n = returns.len();
+                if self.left == 0 {
+                    // A uniform block start in 0..span: the high word of draw × span.
+                    let span = n.saturating_sub(*block).max(1) as u128;
+                    let draws = self.normals.next_u64s();
+                    for l in 0..LANES {
+                        self.cursor[l] = ((u128::from(draws[l]) * span) >> 64) as usize;
+                    }
+                    self.left = (*block).min(n);
+                }
+                for l in 0..LANES {
+                    let c = self.cursor[l];
+                    r[l] = returns[c];
+                    if let Some(second) = paired {
+                        self.paired[l] = second.get(c).copied().unwrap_or(0.0);
+                    }
+                    self.cursor[l] = c + 1;
+                }
+                self.left -= 1;
+                *z = [0.0; LANES];
+            }
         }
     }
 }
 
-/// The generator of one path's log returns.
+/// One path's log returns: lane 0 of [`PriceLanes`].
 #[derive(Debug, Clone)]
 pub struct PathGen<'m> {
-    model: &'m Model,
-    rng: Xoshiro256PlusPlus,
-    h: f64,
-    last_e: f64,
-    cursor: usize,
-    left: usize,
-    /// The stable token's return on the bar the last step drew (a paired bootstrap).
-    paired: f64,
+    lanes: PriceLanes<'m>,
+    r: [f64; LANES],
+    z: [f64; LANES],
 }
 
 impl PathGen<'_> {
     /// The stable token's log return on the bar the last step drew, where the model pairs it.
     #[inline]
     pub fn paired(&self) -> f64 {
-        self.paired
+        self.lanes.paired()[0]
     }
 
     /// The next step's log return; `z` receives the step's diffusion shock (for a correlated
     /// second asset).
     #[inline]
     pub fn next(&mut self, z: &mut f64) -> f64 {
-        match self.model {
-            Model::Gbm { drift, vol } => {
-                *z = normal(&mut self.rng);
-                drift + vol * *z
-            }
-            Model::Merton { drift, vol, jump_p, jump_mean, jump_std } => {
-                *z = normal(&mut self.rng);
-                let mut r = drift + vol * *z;
-                let u: f64 = self.rng.random();
-                if u > jump_p[0] {
-                    let n = if u <= jump_p[1] {
-                        1
-                    } else if u <= jump_p[2] {
-                        2
-                    } else if u <= jump_p[3] {
-                        3
-                    } else {
-                        4
-                    };
-                    for _ in 0..n {
-                        r += jump_mean + jump_std * normal(&mut self.rng);
-                    }
-                }
-                r
-            }
-            Model::Garch { drift, omega, alpha, beta, .. } => {
-                self.h = omega + alpha * self.last_e * self.last_e + beta * self.h;
-                *z = normal(&mut self.rng);
-                let e = self.h.sqrt() * *z;
-                self.last_e = e;
-                drift - 0.5 * self.h + e
-            }
-            Model::Bootstrap { returns, paired, block, .. } => {
-                if self.left == 0 {
-                    let n = returns.len();
-                    let span = n.saturating_sub(*block).max(1);
-                    self.cursor = self.rng.random_range(0..span);
-                    self.left = (*block).min(n);
-                }
-                let r = returns[self.cursor];
-                if let Some(second) = paired {
-                    self.paired = second.get(self.cursor).copied().unwrap_or(0.0);
-                }
-                self.cursor += 1;
-                self.left -= 1;
-                *z = 0.0;
-                r
-            }
-        }
+        self.lanes.next(&mut self.r, &mut self.z);
+        *z = self.z[0];
+        self.r[0]
     }
+}
+
+/// Draw `i` of the counter-based generator keyed `key`: SplitMix64's `i`-th output from that
+/// seed, so any draw is had without the ones before it.
+#[inline(always)]
+pub fn counter(key: u64, i: u64) -> u64 {
+    splitmix(key.wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+}
+
+/// The top 53 bits as a uniform in [0, 1).
+#[inline(always)]
+pub fn uniform(bits: u64) -> f64 {
+    (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 /// `returns` shifted by one constant so that a step drawn from them grows the price by
@@ -263,13 +344,13 @@ pub fn recentred(returns: &[f64], drift: f64) -> std::sync::Arc<[f64]> {
     returns.iter().map(|r| r - growth + drift).collect()
 }
 
-/// The second asset's per-step constants and its own generator.
+/// The second asset's per-step constants.
 #[derive(Debug, Clone)]
 pub struct Second {
-    drift: f64,
-    vol: f64,
-    rho: f64,
-    rho_c: f64,
+    pub drift: f64,
+    pub vol: f64,
+    pub rho: f64,
+    pub rho_c: f64,
 }
 
 impl Second {
@@ -280,13 +361,5 @@ impl Second {
             rho: spec.rho,
             rho_c: (1.0 - spec.rho * spec.rho).max(0.0).sqrt(),
         }
-    }
-
-    /// The next log return, correlated with the asset's shock `z` (a bootstrap's shock is 0:
-    /// the second asset then moves independently).
-    #[inline]
-    pub fn next(&self, rng: &mut Xoshiro256PlusPlus, z: f64) -> f64 {
-        let w = normal(rng);
-        self.drift + self.vol * (self.rho * z + self.rho_c * w)
     }
 }

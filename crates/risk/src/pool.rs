@@ -105,6 +105,16 @@ impl Pool {
         }
     }
 
+    /// At least [`Self::fair_value`]: a constant-product pool's `(x·p + y)·lp/s` (the mean of
+    /// `x·p` and `y` bounds their geometric mean, with no square root), a range's fair value.
+    #[inline]
+    pub fn fair_value_bound(&self, lp: f64, price: f64) -> f64 {
+        match self {
+            Pool::Product(p) => (p.x * price + p.y) * lp / p.s * (1.0 + 1e-12),
+            Pool::Concentrated(c) => c.position_value(price),
+        }
+    }
+
     /// What closing the position's liquidity `lp` now would realise in the debt token's value
     /// (token1 when `debt_is_token1`): the exit valuation.
     #[inline]

@@ -14,12 +14,13 @@ use levfarm_risk_spec::{PriceModelSpec, RiskSpec};
 use levfarm_sim::data::PriceSeries;
 use levfarm_sim::scenario::{BorrowSide, PoolKind, Scenario, UtilizationModel};
 use levfarm_sim::world::{self, YEAR};
-use rand::Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::{Setup, StepInput};
-use crate::paths::{normal, path_rng, Model, Second, Stream};
+pub use crate::draws::keeper_seed;
+use crate::draws::{Draws, Inputs, LaneBar};
+use crate::kernel::{Outcome, PathState, Setup, StepInput};
+use crate::lanes::LANES;
 use crate::stats::{Accum, PathResult, Summary};
 use crate::RiskError;
 
@@ -36,25 +37,6 @@ pub struct Config {
     pub setup: Setup,
     /// Index of its path inputs among [`Plan::inputs`].
     inputs: usize,
-}
-
-/// How the paths' inputs are drawn: the parts of the scenario the futures depend on.
-#[derive(Debug, Clone)]
-pub struct Inputs {
-    model: Model,
-    second: Option<Second>,
-    utilization: UtilizationModel,
-    reward_start: f64,
-    reward_drift: f64,
-    reward_vol: f64,
-    hazard_p: f64,
-    severity: f64,
-    /// The bridge's step volatility, when protection races the liquidators inside a step.
-    bridge_vol: Option<f64>,
-    keeper_failure_rate: f64,
-    /// The opened position's id, which the keepers' failures hash with the bar's time.
-    position: u64,
-    key: String,
 }
 
 /// Everything a run needs, built once.
@@ -329,26 +311,93 @@ impl Plan {
         (first + BLOCK).min(self.spec.paths) - first
     }
 
-    /// Adds one block's paths to `accs`.
+    /// Adds one block's paths to `accs`: [`LANES`] paths at a time, each step's draws made
+    /// once for them and stepped through every configuration that shares them.
     fn block(&self, b: u64, accs: &mut [Accum]) {
-        let mut buf: Vec<Vec<StepInput>> = vec![Vec::new(); self.inputs.len()];
-        let mut fan = vec![0.0; self.fan_steps.len()];
         let first = b * BLOCK;
-        for path in first..first + self.block_paths(b) {
-            for (i, inp) in self.inputs.iter().enumerate() {
-                inp.fill(
-                    &mut buf[i],
-                    self.spec.seed,
-                    path,
-                    self.start_price,
-                    self.steps,
-                    self.spec.step_seconds(),
-                );
+        let end = first + self.block_paths(b);
+        let mut start = first;
+        while start < end {
+            let paths: Vec<u64> = (start..(start + LANES as u64).min(end)).collect();
+            self.in_lanes(&paths, |c, _, r, fan| accs[c].add(r, self.spec.steps_per_day, fan));
+            start += LANES as u64;
+        }
+    }
+
+    /// Runs `paths` (at most [`LANES`]) through every configuration as a run does, and hands
+    /// each path's result and fan to `each(configuration, lane, result, fan)`.
+    pub fn in_lanes(&self, paths: &[u64], mut each: impl FnMut(usize, usize, &PathResult, &[f64])) {
+        for (i, inp) in self.inputs.iter().enumerate() {
+            let configs: Vec<usize> =
+                (0..self.configs.len()).filter(|&c| self.configs[c].inputs == i).collect();
+            self.lanes(inp, &configs, paths, &mut each);
+        }
+    }
+
+    /// Runs `paths` (at most [`LANES`]) through `configs`, which share the draws of `inp`.
+    fn lanes(
+        &self,
+        inp: &Inputs,
+        configs: &[usize],
+        paths: &[u64],
+        each: &mut impl FnMut(usize, usize, &PathResult, &[f64]),
+    ) {
+        let mut draws = Draws::new(inp, self.spec.seed, paths, self.start_price);
+        let n = paths.len();
+        let mut states: Vec<Vec<PathState>> = configs
+            .iter()
+            .map(|&c| (0..n).map(|_| self.configs[c].setup.begin(self.start_price)).collect())
+            .collect();
+        let points = self.fan_steps.len();
+        let mut fans = vec![vec![0.0; points * n]; configs.len()];
+        let mut next_fan = vec![0usize; configs.len()];
+        for step in 1..=self.steps {
+            draws.advance();
+            for (k, &c) in configs.iter().enumerate() {
+                let setup = &self.configs[c].setup;
+                if step == 1 && self.fan_steps.first() == Some(&0) {
+                    // The start, marked with the first step's reward price (as `path`).
+                    for l in 0..n {
+                        let at_start = setup.start();
+                        fans[k][l * points] =
+                            setup.equity(&at_start, self.start_price, draws.reward_price[l])
+                                / setup.contributed;
+                    }
+                    next_fan[k] = 1;
+                }
+                for (l, path) in states[k].iter_mut().enumerate() {
+                    setup.step(path, step, &LaneBar { draws: &draws, lane: l }, true);
+                }
+                while next_fan[k] < points && self.fan_steps[next_fan[k]] == step {
+                    for (l, path) in states[k].iter().enumerate() {
+                        fans[k][l * points + next_fan[k]] =
+                            setup.equity_now(path) * draws.numeraire[l] / setup.contributed;
+                    }
+                    next_fan[k] += 1;
+                }
             }
-            for (c, acc) in self.configs.iter().zip(accs.iter_mut()) {
-                let r = self.path(c, &buf[c.inputs], &mut fan);
-                acc.add(&r, self.spec.steps_per_day, &fan);
+        }
+        for (k, &c) in configs.iter().enumerate() {
+            let setup = &self.configs[c].setup;
+            for (l, path) in states[k].iter().enumerate() {
+                let out = setup.finish(path);
+                let num = if self.steps > 0 { draws.numeraire[l] } else { 1.0 };
+                let r = self.result(setup, &out, num);
+                each(c, l, &r, &fans[k][l * points..(l + 1) * points]);
             }
+        }
+    }
+
+    /// A path's result from how it ended and the numeraire at its end.
+    fn result(&self, setup: &Setup, out: &Outcome, numeraire: f64) -> PathResult {
+        PathResult {
+            multiple: out.equity * numeraire / setup.contributed,
+            years: self.years,
+            liquidated_step: out.liquidated,
+            stopped: out.closed.is_some() && out.equity < setup.contributed,
+            took_profit: out.closed.is_some() && out.equity >= setup.contributed,
+            hazards: out.hazards,
+            bad_debt: out.bad_debt,
         }
     }
 
@@ -376,29 +425,12 @@ impl Plan {
             }
         });
         let num = inputs.last().map_or(1.0, |i| i.numeraire);
-        PathResult {
-            multiple: out.equity * num / contributed,
-            years: self.years,
-            liquidated_step: out.liquidated,
-            stopped: out.closed.is_some() && out.equity < c.setup.contributed,
-            took_profit: out.closed.is_some() && out.equity >= c.setup.contributed,
-            hazards: out.hazards,
-            bad_debt: out.bad_debt,
-        }
+        self.result(&c.setup, &out, num)
     }
 
     /// One path's inputs for configuration `c` (for tests and the differential check).
     pub fn inputs_of(&self, c: usize, path: u64) -> Vec<StepInput> {
-        let mut buf = Vec::new();
-        self.inputs[self.configs[c].inputs].fill(
-            &mut buf,
-            self.spec.seed,
-            path,
-            self.start_price,
-            self.steps,
-            self.spec.step_seconds(),
-        );
-        buf
+        self.inputs[self.configs[c].inputs].path(self.spec.seed, path, self.start_price, self.steps)
     }
 
     /// Merges partials into the full result: they must share the fingerprint and cover every
@@ -481,140 +513,6 @@ impl Plan {
     pub fn summaries(&self, p: &Partial) -> Vec<Summary> {
         p.accums.iter().map(|a| a.summary(self.years, self.spec.steps_per_day)).collect()
     }
-}
-
-impl Inputs {
-    fn new(
-        scenario: &Scenario,
-        dt: u64,
-        returns: Option<Arc<[f64]>>,
-        paired: Option<&[f64]>,
-        position: u64,
-    ) -> Inputs {
-        let spec = &scenario.risk;
-        let years = dt as f64 / YEAR;
-        let r = &scenario.market.rewards;
-        // The backtest's yearly decay as a drift; a volatile reward token on top of it.
-        // The smart-contract hazard of the position's venue: its own, or `risk.hazard`.
-        let hazard = scenario
-            .market
-            .venues
-            .get(&scenario.position.venue)
-            .and_then(|v| v.hazard)
-            .unwrap_or(spec.hazard);
-        let hazard_p = 1.0 - (1.0 - hazard.probability_per_year).powf(years);
-        let key = serde_json::to_string(&(
-            &spec.model,
-            &scenario.keepers,
-            &spec.second_asset,
-            &scenario.market.utilization,
-            r.price,
-            spec.reward,
-            hazard,
-        ))
-        .unwrap_or_default();
-        let second_drift = spec.second_asset.map_or(0.0, |s| s.mu * years);
-        let model = Model::new(&spec.model, years, returns).paired_with(paired, second_drift);
-        let k = &scenario.keepers;
-        Inputs {
-            bridge_vol: k.intrabar.then(|| model.bridge_vol()),
-            keeper_failure_rate: k.failure_rate,
-            position,
-            model,
-            second: spec.second_asset.as_ref().map(|s| Second::new(s, years)),
-            utilization: scenario.market.utilization.clone(),
-            reward_start: r.price,
-            reward_drift: spec.reward.drift - 0.5 * spec.reward.volatility.powi(2),
-            reward_vol: spec.reward.volatility * years.sqrt(),
-            hazard_p,
-            severity: hazard.severity,
-            key,
-        }
-    }
-
-    /// Draws path `path`'s steps into `buf`.
-    fn fill(&self, buf: &mut Vec<StepInput>, seed: u64, path: u64, p0: f64, steps: u32, dt: u64) {
-        buf.clear();
-        let mut gen = self.model.path(seed, path);
-        let mut second_rng = path_rng(seed, path, Stream::Second);
-        let mut u_rng = path_rng(seed, path, Stream::Utilization);
-        let mut r_rng = path_rng(seed, path, Stream::Reward);
-        let mut h_rng = path_rng(seed, path, Stream::Hazard);
-        let mut b_rng = path_rng(seed, path, Stream::Bridge);
-        // The backtester's rule for a keeper's failure, with the path's own seed: a backtest of
-        // this path with `keepers.seed` = [`keeper_seed`] fails on the same steps.
-        let k_seed = keeper_seed(seed, path);
-        let (mut log_p, mut log_n, mut w) = (p0.ln(), 0.0f64, 0.0f64);
-        let years = dt as f64 / YEAR;
-        let (mean_logit, decay, sd) = match self.utilization {
-            UtilizationModel::MeanReverting { mean, speed_per_year, volatility, .. } => {
-                let decay = (-speed_per_year * years).exp();
-                let sd = volatility * ((1.0 - decay * decay) / (2.0 * speed_per_year)).sqrt();
-                (logit(mean), decay, sd)
-            }
-            _ => (0.0, 0.0, 0.0),
-        };
-        let mut x = mean_logit;
-        for i in 0..steps {
-            let mut z = 0.0;
-            let before = log_p - log_n;
-            log_p += gen.next(&mut z);
-            if let Some(s) = &self.second {
-                log_n +=
-                    if self.model.is_paired() { gen.paired() } else { s.next(&mut second_rng, z) };
-            }
-            let utilization = match self.utilization {
-                UtilizationModel::Constant { value } => value,
-                UtilizationModel::MeanReverting { .. } => {
-                    x = mean_logit + (x - mean_logit) * decay + sd * normal(&mut u_rng);
-                    (1.0 / (1.0 + (-x).exp())).clamp(0.0, 0.99)
-                }
-                UtilizationModel::History { .. } | UtilizationModel::Bars { .. } => 0.0,
-            };
-            let t = f64::from(i + 1) * years;
-            if self.reward_vol > 0.0 {
-                w += self.reward_vol * normal(&mut r_rng);
-            }
-            let reward_price = (self.reward_start * (self.reward_drift * t + w).exp()).max(1e-12);
-            let hazard = self.hazard_p > 0.0 && h_rng.random::<f64>() < self.hazard_p;
-            // Without a second asset the numeraire stays at 1 (exp(0) exactly), without a call.
-            let numeraire = if self.second.is_some() { log_n.exp() } else { 1.0 };
-            let after = log_p - log_n;
-            // The step's low and high: the extremes of a Brownian bridge from the last close
-            // to this one with the model's step volatility (each its own uniform draw).
-            let range = self.bridge_vol.map(|vol| {
-                let spread = |u: f64| ((after - before).powi(2) - 2.0 * vol * vol * u.ln()).sqrt();
-                let u_low: f64 = 1.0 - b_rng.random::<f64>();
-                let u_high: f64 = 1.0 - b_rng.random::<f64>();
-                [
-                    ((before + after - spread(u_low)) / 2.0).exp(),
-                    ((before + after + spread(u_high)) / 2.0).exp(),
-                ]
-            });
-            let t = i64::try_from(u64::from(i + 1) * dt).unwrap_or(i64::MAX);
-            let keeper_failed = levfarm_sim::backtest::keeper_failed(
-                k_seed,
-                t,
-                self.position,
-                self.keeper_failure_rate,
-            );
-            buf.push(StepInput {
-                price: after.exp(),
-                reward_price,
-                utilization,
-                hazard,
-                severity: self.severity,
-                numeraire,
-                range,
-                keeper_failed,
-            });
-        }
-    }
-}
-
-fn logit(p: f64) -> f64 {
-    let p = p.clamp(1e-6, 1.0 - 1e-6);
-    (p / (1.0 - p)).ln()
 }
 
 /// A partial's own invariants: its blocks within its scenario's paths, its path count the
@@ -735,12 +633,6 @@ fn in_stable_units(s: &mut Scenario, stable_price: f64) {
     for price in [&mut p.stop_loss_price, &mut p.take_profit_price].into_iter().flatten() {
         to(price);
     }
-}
-
-/// The keepers' seed of path `path` of a run seeded `seed`: the backtester's `keepers.seed`
-/// under which a backtest of the path's prices fails its keeper on the same bars.
-pub fn keeper_seed(seed: u64, path: u64) -> u64 {
-    crate::paths::path_seed(seed, path, Stream::Keeper)
 }
 
 /// FNV-1a over the canonical JSON of what the results depend on.

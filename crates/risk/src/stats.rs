@@ -222,7 +222,7 @@ mod dec {
 }
 
 /// One path's result, as the accumulator takes it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PathResult {
     pub multiple: f64,
     pub years: f64,
