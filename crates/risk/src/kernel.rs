@@ -45,6 +45,7 @@ use levfarm_sim::backtest::Opened;
 use levfarm_sim::scenario::{BorrowSide, PoolKind, Scenario, UtilizationModel, VolumeModel};
 use levfarm_sim::world::{self, OWNER, REWARD_POOL, YEAR};
 
+use crate::lanes::LANES;
 use crate::pool::{arbitrage, out_given_in, Pool, Product};
 use crate::rates::RateCurve;
 use crate::v3::{Band, Concentrated, Scale};
@@ -137,6 +138,18 @@ pub struct Outcome {
     pub hazards: u32,
     /// Bad debt left to lenders.
     pub bad_debt: f64,
+}
+
+impl Outcome {
+    /// What the keepers or the race did at `step`.
+    #[inline]
+    fn record(&mut self, step: u32, event: Event) {
+        match event {
+            Event::Liquidated => self.liquidated = Some(step),
+            Event::StopLoss | Event::TakeProfit => self.closed = Some(step),
+            Event::None => {}
+        }
+    }
 }
 
 /// Markets the kernel runs: what it refuses, and why.
@@ -388,6 +401,13 @@ impl Setup {
 
     /// The bar's close: the arbitrageur to the close, traders' volume, other borrowers.
     fn bar_close(&self, st: &mut State, price: f64, log_return: f64, target_u: f64) {
+        self.bar_close_pool(st, price, log_return);
+        self.adjust_utilization(st, target_u);
+    }
+
+    /// The bar's close in the pool: the arbitrageur, then traders' volume.
+    #[inline]
+    fn bar_close_pool(&self, st: &mut State, price: f64, log_return: f64) {
         st.pool.arbitrage(price);
         let tvl = st.pool.value(price);
         let days = self.dt as f64 / 86_400.0;
@@ -402,14 +422,14 @@ impl Setup {
             // Traders buy the asset with half the volume and sell what they got back.
             st.pool.round_trip(volume / 2.0);
         }
-        self.adjust_utilization(st, target_u);
     }
 
+    #[inline]
     fn adjust_utilization(&self, st: &mut State, u: f64) {
         let total = st.cash + st.scaled_total * st.index;
         let demand = st.scaled_demand * index_at(st, st.now);
         let target = total * u;
-        let band = total / 1000.0;
+        let band = total * 0.001;
         if target > demand + band {
             let amount = (target - demand).min(st.cash);
             if amount > 0.0 {
@@ -1118,6 +1138,7 @@ impl Setup {
             orders: self.orders.clone(),
             out: Outcome::default(),
             prev: start_price,
+            from: start_price,
             last: (start_price, 0.0),
             valued: None,
         }
@@ -1136,7 +1157,7 @@ impl Setup {
         let mut path = self.begin(start_price);
         for (i, input) in steps.enumerate() {
             let step = i as u32 + 1;
-            self.step(&mut path, step, &input, false);
+            self.step(&mut path, step, &input);
             on_step(step, self.equity(&path.st, input.price, input.reward_price));
         }
         self.finish(&path)
@@ -1155,61 +1176,108 @@ impl Setup {
         self.equity(&path.st, path.last.0, path.last.1)
     }
 
-    /// One step of a path: the bar, the race inside it, the close, hazards, the keepers.
-    ///
-    /// With `fast`, the race and the keepers' orders are first checked against bounds that
-    /// cannot miss what they would do ([`Self::race_may_act`], [`Self::may_be_due`]), and
-    /// run in full only where the bounds say they might act: the same state comes out as
-    /// without (the tests hold it to the bit), at a fraction of the cost.
-    #[inline]
-    pub fn step<B: Bar>(&self, path: &mut PathState, step: u32, bar: &B, fast: bool) {
+    /// One step of a path: the bar, the race inside it, the close, hazards, the keepers; the
+    /// reference, which races and runs every keeper in full at every step.
+    pub fn step<B: Bar>(&self, path: &mut PathState, step: u32, bar: &B) {
         let (price, reward_price) = (bar.price(), bar.reward_price());
-        let PathState { st, orders, out, prev, last, valued } = path;
-        let valued_at_from = valued.take();
+        let PathState { st, orders, out, prev, last, .. } = path;
         *last = (price, reward_price);
         if !st.open {
             // Out of the market: the wallet is all that moves (with the reward price).
             st.now += self.dt;
             return;
         }
-        // The log return only the volatility-driven volume reads.
-        let lr = match self.volume {
-            VolumeModel::Volatility { .. } => (price / *prev).ln(),
-            _ => 0.0,
-        };
         let from = *prev;
         *prev = price;
         self.bar_open(st);
-        let mut record = |event: Event| match event {
-            Event::Liquidated => out.liquidated = Some(step),
-            Event::StopLoss | Event::TakeProfit => out.closed = Some(step),
-            Event::None => {}
-        };
-        if self.race_latency.is_some()
-            && (!fast
-                || bar
-                    .reach()
-                    .is_none_or(|reach| self.race_may_act(st, orders, from, reach, valued_at_from)))
-        {
-            if let Some(range) = bar.range() {
-                let failed = bar.keeper_failed();
-                record(self.race(st, orders, from, range, price, reward_price, failed));
-            }
+        if let (Some(_), Some(range)) = (self.race_latency, bar.range()) {
+            let failed = bar.keeper_failed();
+            out.record(step, self.race(st, orders, from, range, price, reward_price, failed));
         }
-        self.bar_close(st, price, lr, bar.utilization());
+        self.bar_close(st, price, self.log_return(price, from), bar.utilization());
         if bar.hazard() {
             self.hazard(st, bar.severity());
             out.hazards += 1;
         }
-        record(if fast {
-            self.keepers_fast(st, orders, price, reward_price, valued)
-        } else {
-            self.keepers(st, orders, price, reward_price)
-        });
+        out.record(step, self.keepers(st, orders, price, reward_price));
     }
 
-    /// [`Self::keepers`], deciding first whether any order may be due: when none may, only
-    /// the liquidator's check runs, on the one valuation.
+    /// The step's log return, which only the volatility-driven volume reads.
+    #[inline]
+    fn log_return(&self, price: f64, from: f64) -> f64 {
+        match self.volume {
+            VolumeModel::Volatility { .. } => (price / from).ln(),
+            _ => 0.0,
+        }
+    }
+
+    /// [`Self::step`] for up to [`LANES`] paths at once, `bar(l)` the step of path `l`, with
+    /// shortcuts: the race and the keepers' orders are first checked against bounds that
+    /// cannot miss what they would do ([`Self::race_may_act`], [`Self::may_be_due`]), and run
+    /// in full only where the bounds say they might act; the bar's low and high and the
+    /// keeper's failure are read only then. The step runs in phases, each over every path,
+    /// so that the paths' independent chains of arithmetic overlap. Each path comes out with
+    /// the bits [`Self::step`] gives it (the tests hold it to that).
+    pub fn step_lanes<B: Bar>(&self, paths: &mut [PathState], step: u32, bar: impl Fn(usize) -> B) {
+        assert!(paths.len() <= LANES, "at most {LANES} paths a step");
+        let mut live = [false; LANES];
+        let mut valued = [None; LANES];
+        for (l, p) in paths.iter_mut().enumerate() {
+            let b = bar(l);
+            p.last = (b.price(), b.reward_price());
+            valued[l] = p.valued.take();
+            live[l] = p.st.open;
+            if !p.st.open {
+                p.st.now += self.dt;
+                continue;
+            }
+            p.from = p.prev;
+            p.prev = b.price();
+            self.bar_open(&mut p.st);
+        }
+        if self.race_latency.is_some() {
+            for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
+                let b = bar(l);
+                let may = b.reach().is_none_or(|reach| {
+                    self.race_may_act(&p.st, &p.orders, p.from, reach, valued[l])
+                });
+                let Some(range) = may.then(|| b.range()).flatten() else { continue };
+                let failed = b.keeper_failed();
+                let (price, reward) = (b.price(), b.reward_price());
+                let event =
+                    self.race(&mut p.st, &mut p.orders, p.from, range, price, reward, failed);
+                p.out.record(step, event);
+            }
+        }
+        for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
+            let price = bar(l).price();
+            self.bar_close_pool(&mut p.st, price, self.log_return(price, p.from));
+        }
+        for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
+            self.adjust_utilization(&mut p.st, bar(l).utilization());
+        }
+        for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
+            let b = bar(l);
+            if b.hazard() {
+                self.hazard(&mut p.st, b.severity());
+                p.out.hazards += 1;
+            }
+        }
+        for (l, p) in paths.iter_mut().enumerate().filter(|(l, p)| live[*l] && p.st.open) {
+            // The arbitrageur keeps the reward token's pool at its oracle (as `keepers`).
+            arbitrage(&mut p.st.rx, &mut p.st.ry, bar(l).reward_price(), self.reward_fee);
+        }
+        for (l, p) in paths.iter_mut().enumerate().filter(|(l, p)| live[*l] && p.st.open) {
+            let b = bar(l);
+            let PathState { st, orders, valued, .. } = p;
+            let event = self.keepers_fast(st, orders, b.price(), b.reward_price(), valued);
+            p.out.record(step, event);
+        }
+    }
+
+    /// [`Self::keepers`] on an open position whose reward pool is already arbitraged,
+    /// deciding first whether any order may be due: when none may, only the liquidator's
+    /// check runs, on the one valuation, which is kept in `valued` for the next step's race.
     fn keepers_fast(
         &self,
         st: &mut State,
@@ -1218,10 +1286,6 @@ impl Setup {
         reward_price: f64,
         valued: &mut Option<f64>,
     ) -> Event {
-        if !st.open {
-            return Event::None;
-        }
-        arbitrage(&mut st.rx, &mut st.ry, reward_price, self.reward_fee);
         let mut health = None;
         if orders.iter().any(|o| self.may_be_due(st, o, price, reward_price, &mut health)) {
             return self.keepers_after_arbitrage(st, orders, price, reward_price);
@@ -1244,7 +1308,15 @@ impl Setup {
         } else if value <= 0.0 {
             true
         } else {
-            debt * 1e4 / value > bps
+            // Decided without the division unless the two are within a millionth.
+            let (d, v) = (debt * 1e4, value * bps);
+            if d < v * (1.0 - 1e-6) {
+                false
+            } else if d > v * (1.0 + 1e-6) {
+                true
+            } else {
+                debt * 1e4 / value > bps
+            }
         }
     }
 
@@ -1396,16 +1468,18 @@ impl Setup {
         if !(value > 0.0) {
             return true;
         }
-        let lhs = if self.oracle_valuation {
-            (debt * 1e4 + value) * spread * 1.02
+        // With `F̄ = f/s`: `(D·10⁴ + V)·spread·(1.02·f + 2·max(f − V·s, 0)) < floor·V·f`.
+        let (lhs, rhs) = if self.oracle_valuation {
+            ((debt * 1e4 + value) * spread * 1.02, floor * value)
         } else {
-            let fair = st.pool.fair_value_bound(st.lp, from);
-            if !(fair > 0.0) {
+            let (f, s) = st.pool.fair_value_bound(st.lp, from);
+            if !(f > 0.0 && s > 0.0) {
                 return true;
             }
-            (debt * 1e4 + value) * spread * (1.02 * fair + 2.0 * (fair - value).max(0.0)) / fair
+            let cost = (f - value * s).max(0.0);
+            ((debt * 1e4 + value) * spread * (1.02 * f + 2.0 * cost), floor * value * f)
         };
-        !(lhs * (1.0 + MARGIN) < floor * value)
+        !(lhs * (1.0 + MARGIN) < rhs)
     }
 }
 
@@ -1486,6 +1560,8 @@ pub struct PathState {
     orders: Vec<Order>,
     out: Outcome,
     prev: f64,
+    /// The close before this step's.
+    from: f64,
     last: (f64, f64),
     /// The position's valuation at the last close, while nothing has moved it since: the
     /// keepers' shortcut leaves it for the next step's race.
@@ -1505,11 +1581,12 @@ pub enum Event {
 /// rate since the last update.
 #[inline]
 fn index_at(st: &State, now: u64) -> f64 {
-    if st.scaled_total <= 0.0 {
+    // No time, no interest: the factor would be exactly 1.
+    if st.scaled_total <= 0.0 || now == st.last_update {
         return st.index;
     }
-    let x = st.rate * (now - st.last_update) as f64 / YEAR;
-    st.index * (1.0 + x + x * (x / 2.0 + x * (x / 6.0)))
+    let x = st.rate * (now - st.last_update) as f64 * (1.0 / YEAR);
+    st.index * (1.0 + x + x * (x * 0.5 + x * (x * (1.0 / 6.0))))
 }
 
 /// A signed 1e18 amount as a float.

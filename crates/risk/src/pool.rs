@@ -105,13 +105,14 @@ impl Pool {
         }
     }
 
-    /// At least [`Self::fair_value`]: a constant-product pool's `(x·p + y)·lp/s` (the mean of
-    /// `x·p` and `y` bounds their geometric mean, with no square root), a range's fair value.
+    /// At least [`Self::fair_value`], as a fraction `(f, s)` (no division): a constant-product
+    /// pool's `(x·p + y)·lp/s` (the mean of `x·p` and `y` bounds their geometric mean, with no
+    /// square root), a range's fair value over 1.
     #[inline]
-    pub fn fair_value_bound(&self, lp: f64, price: f64) -> f64 {
+    pub fn fair_value_bound(&self, lp: f64, price: f64) -> (f64, f64) {
         match self {
-            Pool::Product(p) => (p.x * price + p.y) * lp / p.s * (1.0 + 1e-12),
-            Pool::Concentrated(c) => c.position_value(price),
+            Pool::Product(p) => ((p.x * price + p.y) * lp * (1.0 + 1e-12), p.s),
+            Pool::Concentrated(c) => (c.position_value(price), 1.0),
         }
     }
 

@@ -365,9 +365,7 @@ impl Plan {
                     }
                     next_fan[k] = 1;
                 }
-                for (l, path) in states[k].iter_mut().enumerate() {
-                    setup.step(path, step, &LaneBar { draws: &draws, lane: l }, true);
-                }
+                setup.step_lanes(&mut states[k], step, |l| LaneBar { draws: &draws, lane: l });
                 while next_fan[k] < points && self.fan_steps[next_fan[k]] == step {
                     for (l, path) in states[k].iter().enumerate() {
                         fans[k][l * points + next_fan[k]] =

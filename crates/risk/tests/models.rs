@@ -1,11 +1,30 @@
 //! Price paths against known answers: GBM's first-passage probability, the bootstrap's
 //! moments, and per-path seeding.
 
-use levfarm_risk::paths::Model;
+use levfarm_risk::lanes::LANES;
+use levfarm_risk::paths::{Model, PriceLanes};
 use levfarm_sim::risk_spec::PriceModelSpec;
 
 mod common;
 use common::phi;
+
+/// Paths `0..n` of `model` from `seed`, 16 at a time as a run draws them: `each` gets every
+/// path's log returns.
+fn walks(model: &Model, seed: u64, n: u64, steps: usize, mut each: impl FnMut(&[f64])) {
+    let ids: Vec<u64> = (0..n).collect();
+    for chunk in ids.chunks(LANES) {
+        let mut lanes = PriceLanes::new(model, seed, chunk);
+        let mut returns = vec![vec![0.0; steps]; chunk.len()];
+        let (mut r, mut z) = ([0.0; LANES], [0.0; LANES]);
+        for i in 0..steps {
+            lanes.next(&mut r, &mut z);
+            for (l, path) in returns.iter_mut().enumerate() {
+                path[i] = r[l];
+            }
+        }
+        returns.iter().for_each(|r| each(r));
+    }
+}
 
 #[test]
 fn gbm_first_passage_matches_the_closed_form() {
@@ -18,18 +37,15 @@ fn gbm_first_passage_matches_the_closed_form() {
     let model = Model::new(&PriceModelSpec::Gbm { mu, sigma }, dt, None);
     let paths = 20_000u64;
     let mut hit = 0u64;
-    for p in 0..paths {
-        let mut g = model.path(7, p);
+    walks(&model, 7, paths, steps as usize, |r| {
         let mut x = 0.0;
-        let mut z = 0.0;
-        for _ in 0..steps {
-            x += g.next(&mut z);
-            if x <= barrier.ln() {
-                hit += 1;
-                break;
-            }
+        if r.iter().any(|r| {
+            x += r;
+            x <= barrier.ln()
+        }) {
+            hit += 1;
         }
-    }
+    });
     let nu = mu - 0.5 * sigma * sigma;
     let b = barrier.ln() - 0.5826 * sigma * dt.sqrt();
     let st = sigma * t.sqrt();
@@ -88,17 +104,14 @@ fn bootstrap_keeps_the_sample_volatility_and_takes_out_its_drift() {
     let c = (returns.iter().map(|r| r.exp()).sum::<f64>() / n).ln();
     let mean = mean - c;
     let (mut sum, mut sq, mut k, mut gross) = (0.0, 0.0, 0.0, 0.0);
-    for p in 0..200 {
-        let mut g = model.path(11, p);
-        let mut z = 0.0;
-        for _ in 0..8760 {
-            let r = g.next(&mut z);
+    walks(&model, 11, 200, 8760, |returns| {
+        for &r in returns {
             sum += r;
             sq += r * r;
             gross += r.exp();
             k += 1.0;
         }
-    }
+    });
     let m = sum / k;
     let s = (sq / k - m * m).sqrt();
     // 1.75M draws in 73,000 blocks of 24: the mean's error is about sd·sqrt(24/k).
@@ -145,13 +158,11 @@ fn every_model_means_the_same_drift() {
     for spec in models {
         let model = Model::new(&spec, dt, None);
         let (mut sum, mut sq) = (0.0, 0.0);
-        for p in 0..paths {
-            let mut g = model.path(5, p);
-            let mut z = 0.0;
-            let growth = (0..365).map(|_| g.next(&mut z)).sum::<f64>().exp();
+        walks(&model, 5, paths, 365, |r| {
+            let growth = r.iter().sum::<f64>().exp();
             sum += growth;
             sq += growth * growth;
-        }
+        });
         let mean = sum / paths as f64;
         let se = ((sq / paths as f64 - mean * mean) / paths as f64).sqrt();
         let expect = mu.exp();
