@@ -225,7 +225,7 @@ impl<'m> PriceLanes<'m> {
 
     /// The next step's log returns into `r`, and the diffusion's shocks into `z` (for a
     /// correlated second asset; 0 for a bootstrap).
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, r: &mut [f64; LANES], z: &mut [f64; LANES]) {
         self.step += 1;
         match self.model {
