@@ -1141,6 +1141,7 @@ impl Setup {
             from: start_price,
             last: (start_price, 0.0),
             valued: None,
+            watch: Watch::of(&self.orders, self.kill_bps),
         }
     }
 
@@ -1239,7 +1240,7 @@ impl Setup {
             for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
                 let b = bar(l);
                 let may = b.reach().is_none_or(|reach| {
-                    self.race_may_act(&p.st, &p.orders, p.from, reach, valued[l])
+                    self.race_may_act(&p.st, &p.watch, p.from, reach, valued[l])
                 });
                 let Some(range) = may.then(|| b.range()).flatten() else { continue };
                 let failed = b.keeper_failed();
@@ -1247,6 +1248,7 @@ impl Setup {
                 let event =
                     self.race(&mut p.st, &mut p.orders, p.from, range, price, reward, failed);
                 p.out.record(step, event);
+                p.watch = Watch::of(&p.orders, self.kill_bps);
             }
         }
         for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
@@ -1269,8 +1271,8 @@ impl Setup {
         }
         for (l, p) in paths.iter_mut().enumerate().filter(|(l, p)| live[*l] && p.st.open) {
             let b = bar(l);
-            let PathState { st, orders, valued, .. } = p;
-            let event = self.keepers_fast(st, orders, b.price(), b.reward_price(), valued);
+            let PathState { st, orders, valued, watch, .. } = p;
+            let event = self.keepers_fast(st, orders, watch, b.price(), b.reward_price(), valued);
             p.out.record(step, event);
         }
     }
@@ -1282,13 +1284,19 @@ impl Setup {
         &self,
         st: &mut State,
         orders: &mut [Order],
+        watch: &mut Watch,
         price: f64,
         reward_price: f64,
         valued: &mut Option<f64>,
     ) -> Event {
         let mut health = None;
-        if orders.iter().any(|o| self.may_be_due(st, o, price, reward_price, &mut health)) {
-            return self.keepers_after_arbitrage(st, orders, price, reward_price);
+        let may = watch.keepers_always
+            && orders.iter().any(|o| self.may_be_due(st, o, price, reward_price, &mut health))
+            || self.watch_may_be_due(st, watch, price, &mut health);
+        if may {
+            let event = self.keepers_after_arbitrage(st, orders, price, reward_price);
+            *watch = Watch::of(orders, self.kill_bps);
+            return event;
         }
         let (value, debt) = health.unwrap_or_else(|| self.health(st, price));
         if Self::ratio_above(value, debt, self.kill_bps) {
@@ -1318,6 +1326,29 @@ impl Setup {
                 debt * 1e4 / value > bps
             }
         }
+    }
+
+    /// Whether an order [`Watch`] gathers may be due: [`Self::may_be_due`] for the lowest
+    /// ratio trigger, the nearest price triggers and the earliest time, which decide for all
+    /// the others of their kind.
+    #[inline]
+    fn watch_may_be_due(
+        &self,
+        st: &State,
+        w: &Watch,
+        price: f64,
+        health: &mut Option<(f64, f64)>,
+    ) -> bool {
+        const MARGIN: f64 = 1e-9;
+        st.now >= w.due_at
+            || w.below.is_some_and(|p| price * 1e18 <= p * 1e18 * (1.0 + MARGIN))
+            || w.above.is_some_and(|p| price * 1e18 >= p * 1e18 * (1.0 - MARGIN))
+            || w.recenter && st.pool.out_of_range()
+            || w.ratio_trigger.is_some_and(|t| {
+                // `⌈a⌉ ≥ t` exactly when `a > t − 1`.
+                let (value, debt) = *health.get_or_insert_with(|| self.health(st, price));
+                Self::ratio_above(value, debt, t - 1.0)
+            })
     }
 
     /// Whether `order` may be due (or must see the step): never false where the engine's
@@ -1395,53 +1426,20 @@ impl Setup {
     fn race_may_act(
         &self,
         st: &State,
-        orders: &[Order],
+        watch: &Watch,
         from: f64,
         reach: f64,
         valued: Option<f64>,
     ) -> bool {
-        use levfarm_core::orders::Trigger;
         if !st.open {
             return false;
         }
         const MARGIN: f64 = 1e-9;
-        let seconds = self.dt;
-        let step_start = st.now.saturating_sub(seconds);
-        let mut floor = self.kill_bps;
-        let (mut lowest, mut highest) = (None::<f64>, None::<f64>);
-        for o in orders.iter().filter(|o| o.status == OrderStatus::Active) {
-            match &o.kind {
-                OrderKind::Deleverage { trigger_bps, .. }
-                | OrderKind::TopUp { trigger_bps, .. } => {
-                    floor = floor.min(f64::from(*trigger_bps))
-                }
-                OrderKind::Rebalance { target_leverage_bps, band_bps } => {
-                    let above =
-                        u64::from(*target_leverage_bps) * (10_000 + u64::from(*band_bps)) / 10_000;
-                    floor = floor.min(levfarm_core::orders::debt_ratio_for_leverage(above) as f64);
-                }
-                OrderKind::StopLoss { trigger, .. } | OrderKind::TakeProfit { trigger, .. } => {
-                    match trigger {
-                        Trigger::Below(p) => {
-                            let p = world::wad_to_f64(p.0);
-                            lowest = Some(lowest.map_or(p, |q| q.max(p)));
-                        }
-                        Trigger::Above(p) => {
-                            let p = world::wad_to_f64(p.0);
-                            highest = Some(highest.map_or(p, |q| q.min(p)));
-                        }
-                        Trigger::EquityLossBps(_) | Trigger::EquityGainBps(_) => return true,
-                    }
-                }
-                OrderKind::TrailingStop { .. } => return true,
-                OrderKind::TimeLimit { at, .. } => {
-                    if at.saturating_sub(step_start) < seconds {
-                        return true;
-                    }
-                }
-                OrderKind::Compound { .. } | OrderKind::Recenter { .. } => {}
-            }
+        // A time limit due inside the step (`at − (now − dt) < dt`) races.
+        if watch.race_always || watch.time_at < st.now {
+            return true;
         }
+        let (floor, lowest, highest) = (watch.race_floor, watch.below, watch.above);
         // The farthest the step's extremes can be from `from`, as a ratio: `e^r ≤ 1 + r + r²`
         // for r ≤ 1.79.
         let spread = if reach <= 1.0 {
@@ -1553,6 +1551,95 @@ impl Bar for StepInput {
     }
 }
 
+/// What a path's orders watch, gathered once whenever an order acts, so that a step can tell
+/// without looking at each order whether the race or the keepers may have anything to do.
+#[derive(Debug, Clone, Copy)]
+struct Watch {
+    /// The lowest debt ratio (bps) at which the race looks: the kill factor, or an active
+    /// ratio order's trigger below it.
+    race_floor: f64,
+    /// The lowest active deleverage or top-up trigger (bps).
+    ratio_trigger: Option<f64>,
+    /// The highest active price trigger below the price (a stop), the lowest above it.
+    below: Option<f64>,
+    above: Option<f64>,
+    /// The earliest active time limit.
+    time_at: u64,
+    /// When the first active compounding or time limit comes due.
+    due_at: u64,
+    /// An active equity trigger or trailing stop: the race always runs.
+    race_always: bool,
+    /// An order the keepers always look at: a trailing stop (its best moves every step), an
+    /// equity trigger, a rebalance.
+    keepers_always: bool,
+    /// An active re-centring order (due when the price leaves the range).
+    recenter: bool,
+}
+
+impl Watch {
+    fn of(orders: &[Order], kill_bps: f64) -> Watch {
+        use levfarm_core::orders::Trigger;
+        let mut w = Watch {
+            race_floor: kill_bps,
+            ratio_trigger: None,
+            below: None,
+            above: None,
+            time_at: u64::MAX,
+            due_at: u64::MAX,
+            race_always: false,
+            keepers_always: false,
+            recenter: false,
+        };
+        let lowest = |a: Option<f64>, b: f64| Some(a.map_or(b, |a| a.min(b)));
+        for o in orders {
+            if let OrderKind::TrailingStop { .. } = o.kind {
+                w.keepers_always = true;
+            }
+            if o.status != OrderStatus::Active {
+                continue;
+            }
+            match &o.kind {
+                OrderKind::Deleverage { trigger_bps, .. }
+                | OrderKind::TopUp { trigger_bps, .. } => {
+                    let t = f64::from(*trigger_bps);
+                    w.race_floor = w.race_floor.min(t);
+                    w.ratio_trigger = lowest(w.ratio_trigger, t);
+                }
+                OrderKind::Rebalance { target_leverage_bps, band_bps } => {
+                    let above =
+                        u64::from(*target_leverage_bps) * (10_000 + u64::from(*band_bps)) / 10_000;
+                    let t = levfarm_core::orders::debt_ratio_for_leverage(above) as f64;
+                    w.race_floor = w.race_floor.min(t);
+                    w.keepers_always = true;
+                }
+                OrderKind::StopLoss { trigger, .. } | OrderKind::TakeProfit { trigger, .. } => {
+                    match trigger {
+                        Trigger::Below(p) => {
+                            let p = world::wad_to_f64(p.0);
+                            w.below = Some(w.below.map_or(p, |q| q.max(p)));
+                        }
+                        Trigger::Above(p) => w.above = lowest(w.above, world::wad_to_f64(p.0)),
+                        Trigger::EquityLossBps(_) | Trigger::EquityGainBps(_) => {
+                            w.race_always = true;
+                            w.keepers_always = true;
+                        }
+                    }
+                }
+                OrderKind::TrailingStop { .. } => w.race_always = true,
+                OrderKind::TimeLimit { at, .. } => {
+                    w.time_at = w.time_at.min(*at);
+                    w.due_at = w.due_at.min(*at);
+                }
+                OrderKind::Compound { every_seconds } => {
+                    w.due_at = w.due_at.min(o.last_run.saturating_add(*every_seconds));
+                }
+                OrderKind::Recenter { .. } => w.recenter = true,
+            }
+        }
+        w
+    }
+}
+
 /// A path under way: its market, its orders, what happened so far, its last close.
 #[derive(Debug, Clone)]
 pub struct PathState {
@@ -1566,6 +1653,8 @@ pub struct PathState {
     /// The position's valuation at the last close, while nothing has moved it since: the
     /// keepers' shortcut leaves it for the next step's race.
     valued: Option<f64>,
+    /// What the orders watch, as of the last time one acted.
+    watch: Watch,
 }
 
 /// What the keepers did in a step.
