@@ -106,5 +106,32 @@ pub fn notes(plan: &Plan, summaries: &[Summary]) -> Vec<String> {
             ));
         }
     }
+    let with_control: Vec<String> = plan
+        .configs
+        .iter()
+        .zip(summaries)
+        .filter_map(|(c, m)| {
+            // Where it narrows the interval by 5% or more: |ρ| ≥ 0.31.
+            let cv = m.liquidation_cv.filter(|cv| cv.correlation.abs() >= 0.31)?;
+            let pct = |p: f64| format!("{:.2}%", p * 100.0);
+            Some(format!(
+                "{} {} ({}–{}; correlation {:.2}; Wilson's {}–{})",
+                c.label,
+                pct(cv.probability),
+                pct(cv.ci95.0),
+                pct(cv.ci95.1),
+                cv.correlation,
+                pct(m.liquidation_ci95.0),
+                pct(m.liquidation_ci95.1)
+            ))
+        })
+        .collect();
+    if !with_control.is_empty() {
+        notes.push(format!(
+            "with a control variate (a path's closes crossing the opened position's \
+             liquidation price, whose probability GBM gives in closed form), P(liq) is {}",
+            with_control.join(", ")
+        ));
+    }
     notes
 }

@@ -146,6 +146,9 @@ pub struct Draws<'a> {
     /// second volatile asset).
     pub numeraire: [f64; LANES],
     pub hazard: [bool; LANES],
+    /// The lowest and highest close so far.
+    pub low: [f64; LANES],
+    pub high: [f64; LANES],
 }
 
 impl<'a> Draws<'a> {
@@ -178,6 +181,8 @@ impl<'a> Draws<'a> {
             utilization: [0.0; LANES],
             numeraire: [1.0; LANES],
             hazard: [false; LANES],
+            low: [f64::INFINITY; LANES],
+            high: [f64::NEG_INFINITY; LANES],
         };
         let years = inputs.dt as f64 / YEAR;
         if let UtilizationModel::MeanReverting { mean, speed_per_year, volatility, .. } =
@@ -228,19 +233,19 @@ impl<'a> Draws<'a> {
         let mut z = [0.0; LANES];
         self.price_lanes.next(&mut r, &mut z);
         self.before = self.after;
-        for l in 0..LANES {
-            self.log_p[l] += r[l];
+        for (log_p, r) in self.log_p.iter_mut().zip(&r) {
+            *log_p += r;
         }
         if let Some(s) = &inp.second {
             if inp.model.is_paired() {
                 let paired = self.price_lanes.paired();
-                for l in 0..LANES {
-                    self.log_n[l] += paired[l];
+                for (log_n, paired) in self.log_n.iter_mut().zip(paired) {
+                    *log_n += paired;
                 }
             } else {
-                let w = self.second.next();
-                for l in 0..LANES {
-                    self.log_n[l] += s.drift + s.vol * (s.rho * z[l] + s.rho_c * w[l]);
+                let w = self.second.draw();
+                for ((log_n, z), w) in self.log_n.iter_mut().zip(&z).zip(&w) {
+                    *log_n += s.drift + s.vol * (s.rho * z + s.rho_c * w);
                 }
             }
             for l in 0..LANES {
@@ -251,11 +256,11 @@ impl<'a> Draws<'a> {
             UtilizationModel::Constant { value } => self.utilization = [value; LANES],
             UtilizationModel::MeanReverting { .. } => {
                 let (mean, decay, sd) = self.reverting;
-                let z = self.utilization_normals.next();
-                for l in 0..LANES {
-                    let x = mean + (self.logit[l] - mean) * decay + sd * z[l];
-                    self.logit[l] = x;
-                    self.utilization[l] = (1.0 / (1.0 + exp(-x))).clamp(0.0, 0.99);
+                let z = self.utilization_normals.draw();
+                for ((logit, u), z) in self.logit.iter_mut().zip(&mut self.utilization).zip(&z) {
+                    let x = mean + (*logit - mean) * decay + sd * z;
+                    *logit = x;
+                    *u = (1.0 / (1.0 + exp(-x))).clamp(0.0, 0.99);
                 }
             }
             UtilizationModel::History { .. } | UtilizationModel::Bars { .. } => {
@@ -264,9 +269,9 @@ impl<'a> Draws<'a> {
         }
         let t = self.step as f64 * (inp.dt as f64 / YEAR);
         if inp.reward_vol > 0.0 {
-            let z = self.reward.next();
-            for l in 0..LANES {
-                self.w[l] += inp.reward_vol * z[l];
+            let z = self.reward.draw();
+            for (w, z) in self.w.iter_mut().zip(&z) {
+                *w += inp.reward_vol * z;
             }
         }
         for l in 0..LANES {
@@ -274,6 +279,8 @@ impl<'a> Draws<'a> {
                 (inp.reward_start * exp(inp.reward_drift * t + self.w[l])).max(1e-12);
             self.after[l] = self.log_p[l] - self.log_n[l];
             self.price[l] = exp(self.after[l]);
+            self.low[l] = self.low[l].min(self.price[l]);
+            self.high[l] = self.high[l].max(self.price[l]);
         }
         for l in 0..LANES {
             self.hazard[l] = self.next_hazard[l] == self.step;

@@ -312,6 +312,19 @@ impl Setup {
         self.start
     }
 
+    /// Whether the position is long the asset (it borrows the stable token).
+    pub fn is_long(&self) -> bool {
+        self.debt_side == 1
+    }
+
+    /// The price at which the opened position would pass the kill factor were the pool
+    /// arbitraged there at once (no time, no interest): below the start for a long, above it
+    /// for a short; `None` when no price within a factor of 10⁴ does it.
+    pub fn liquidation_price(&self, start_price: f64) -> Option<f64> {
+        let extreme = if self.is_long() { start_price * 1e-4 } else { start_price * 1e4 };
+        self.ratio_crossing(&self.start, start_price, extreme, self.kill_bps)
+    }
+
     /// The owner's equity, marked at the oracle (the backtester's [`Snapshot::equity`]):
     /// liquidity at the oracle price, minus debt, plus rewards, plus the wallet, minus gas.
     ///
@@ -1251,10 +1264,7 @@ impl Setup {
                 p.watch = Watch::of(&p.orders, self.kill_bps);
             }
         }
-        for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
-            let price = bar(l).price();
-            self.bar_close_pool(&mut p.st, price, self.log_return(price, p.from));
-        }
+        self.close_lanes(paths, &live, &bar);
         for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
             self.adjust_utilization(&mut p.st, bar(l).utilization());
         }
@@ -1265,15 +1275,64 @@ impl Setup {
                 p.out.hazards += 1;
             }
         }
+        // The arbitrageur keeps the reward token's pool at its oracle (as `keepers`).
+        let (mut rx, mut ry, mut reward) = ([1.0; LANES], [1.0; LANES], [1.0; LANES]);
+        for (l, p) in paths.iter().enumerate() {
+            (rx[l], ry[l], reward[l]) = (p.st.rx, p.st.ry, bar(l).reward_price());
+        }
+        for l in 0..LANES {
+            (rx[l], ry[l]) =
+                crate::pool::arbitrage_select(rx[l], ry[l], reward[l], self.reward_fee);
+        }
         for (l, p) in paths.iter_mut().enumerate().filter(|(l, p)| live[*l] && p.st.open) {
-            // The arbitrageur keeps the reward token's pool at its oracle (as `keepers`).
-            arbitrage(&mut p.st.rx, &mut p.st.ry, bar(l).reward_price(), self.reward_fee);
+            (p.st.rx, p.st.ry) = (rx[l], ry[l]);
         }
         for (l, p) in paths.iter_mut().enumerate().filter(|(l, p)| live[*l] && p.st.open) {
             let b = bar(l);
             let PathState { st, orders, valued, watch, .. } = p;
             let event = self.keepers_fast(st, orders, watch, b.price(), b.reward_price(), valued);
             p.out.record(step, event);
+        }
+    }
+
+    /// The bar's close in the pools of `paths` (those `live`): on a constant-product pool in
+    /// lanes ([`crate::pool::close_lanes`]), in a range one path at a time.
+    #[inline]
+    fn close_lanes<B: Bar>(
+        &self,
+        paths: &mut [PathState],
+        live: &[bool; LANES],
+        bar: &impl Fn(usize) -> B,
+    ) {
+        if self.range.is_some() {
+            for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
+                let price = bar(l).price();
+                self.bar_close_pool(&mut p.st, price, self.log_return(price, p.from));
+            }
+            return;
+        }
+        let days = self.dt as f64 / 86_400.0;
+        let (b, multiplier) = match self.volume {
+            VolumeModel::None | VolumeModel::File { .. } | VolumeModel::Bars { .. } => (0.0, 0.0),
+            VolumeModel::Turnover { daily } => (daily * days, 0.0),
+            VolumeModel::Volatility { multiplier, daily_floor } => (daily_floor * days, multiplier),
+        };
+        let mut fee = (1.0, 1.0);
+        let (mut x, mut y, mut price, mut a) =
+            ([1.0; LANES], [1.0; LANES], [1.0; LANES], [0.0; LANES]);
+        for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
+            let Some(q) = p.st.pool.product_mut() else { continue };
+            (x[l], y[l], fee) = (q.x, q.y, q.fee);
+            price[l] = bar(l).price();
+            if multiplier != 0.0 {
+                a[l] = multiplier * self.log_return(price[l], p.from).abs();
+            }
+        }
+        crate::pool::close_lanes(&mut x, &mut y, &price, &a, b, fee);
+        for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
+            if let Some(q) = p.st.pool.product_mut() {
+                (q.x, q.y) = (x[l], y[l]);
+            }
         }
     }
 
@@ -1463,7 +1522,7 @@ impl Setup {
         if debt <= 0.0 {
             return false;
         }
-        if !(value > 0.0) {
+        if value.is_nan() || value <= 0.0 {
             return true;
         }
         // With `F̄ = f/s`: `(D·10⁴ + V)·spread·(1.02·f + 2·max(f − V·s, 0)) < floor·V·f`.
@@ -1477,7 +1536,7 @@ impl Setup {
             let cost = (f - value * s).max(0.0);
             ((debt * 1e4 + value) * spread * (1.02 * f + 2.0 * cost), floor * value * f)
         };
-        !(lhs * (1.0 + MARGIN) < rhs)
+        (lhs * (1.0 + MARGIN)).partial_cmp(&rhs) != Some(std::cmp::Ordering::Less)
     }
 }
 

@@ -109,7 +109,7 @@ impl Normals {
 
     /// The next normal of every lane.
     #[inline(always)]
-    pub fn next(&mut self) -> [f64; LANES] {
+    pub fn draw(&mut self) -> [f64; LANES] {
         self.odd = !self.odd;
         if self.odd {
             let (z0, z1) = self.lanes.normal_pairs();
@@ -369,7 +369,7 @@ mod tests {
     #[test]
     fn exp_matches_libm() {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
-        let mut check = |x: f64| {
+        let check = |x: f64| {
             let (got, want) = (exp(x), x.exp());
             assert!((got - want).abs() <= 4e-16 * want, "exp({x}) = {got}, libm {want}");
         };
@@ -396,8 +396,8 @@ mod tests {
         }
         for _ in 0..100 {
             let (z0, z1) = lanes.normal_pairs();
-            assert_eq!(normals.next(), z0);
-            assert_eq!(normals.next(), z1);
+            assert_eq!(normals.draw(), z0);
+            assert_eq!(normals.draw(), z1);
         }
     }
 

@@ -194,10 +194,10 @@ impl<'m> PriceLanes<'m> {
     pub fn new(model: &'m Model, seed: u64, paths: &[u64]) -> PriceLanes<'m> {
         let mut normals = Normals::default();
         let mut jump_keys = [0; LANES];
-        for l in 0..LANES {
+        for (l, key) in jump_keys.iter_mut().enumerate() {
             let path = paths.get(l).or(paths.last()).copied().unwrap_or(0);
             normals.seed(l, path_seed(seed, path, Stream::Price));
-            jump_keys[l] = path_seed(seed, path, Stream::Jump);
+            *key = path_seed(seed, path, Stream::Jump);
         }
         let h0 = match model {
             Model::Garch { h0, .. } => *h0,
@@ -230,16 +230,15 @@ impl<'m> PriceLanes<'m> {
         self.step += 1;
         match self.model {
             Model::Gbm { drift, vol } => {
-                *z = self.normals.next();
+                *z = self.normals.draw();
                 for l in 0..LANES {
                     r[l] = drift + vol * z[l];
                 }
             }
             Model::Merton { drift, vol, jump_p, jump_mean, jump_std } => {
-                *z = self.normals.next();
-                for l in 0..LANES {
-                    r[l] = drift + vol * z[l];
-                    let key = self.jump_keys[l];
+                *z = self.normals.draw();
+                for ((r, z), &key) in r.iter_mut().zip(z.iter()).zip(&self.jump_keys) {
+                    *r = drift + vol * z;
                     let at = self.step * 8;
                     let u = uniform(counter(key, at));
                     if u > jump_p[0] {
@@ -255,13 +254,13 @@ impl<'m> PriceLanes<'m> {
                         let (a, b) = box_muller(counter(key, at + 1), counter(key, at + 2));
                         let (c, d) = box_muller(counter(key, at + 3), counter(key, at + 4));
                         for j in [a, b, c, d].into_iter().take(n) {
-                            r[l] += jump_mean + jump_std * j;
+                            *r += jump_mean + jump_std * j;
                         }
                     }
                 }
             }
             Model::Garch { drift, omega, alpha, beta, .. } => {
-                *z = self.normals.next();
+                *z = self.normals.draw();
                 for l in 0..LANES {
                     self.h[l] = omega + alpha * self.last_e[l] * self.last_e[l] + beta * self.h[l];
                     let e = self.h[l].sqrt() * z[l];
@@ -275,14 +274,14 @@ impl<'m> PriceLanes<'m> {
                     // A uniform block start in 0..span: the high word of draw × span.
                     let span = n.saturating_sub(*block).max(1) as u128;
                     let draws = self.normals.next_u64s();
-                    for l in 0..LANES {
-                        self.cursor[l] = ((u128::from(draws[l]) * span) >> 64) as usize;
+                    for (cursor, &draw) in self.cursor.iter_mut().zip(&draws) {
+                        *cursor = ((u128::from(draw) * span) >> 64) as usize;
                     }
                     self.left = (*block).min(n);
                 }
-                for l in 0..LANES {
+                for (l, r) in r.iter_mut().enumerate() {
                     let c = self.cursor[l];
-                    r[l] = returns[c];
+                    *r = returns[c];
                     if let Some(second) = paired {
                         self.paired[l] = second.get(c).copied().unwrap_or(0.0);
                     }

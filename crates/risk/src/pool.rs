@@ -2,6 +2,7 @@
 //! ([`Product`], here) or a concentrated one ([`Concentrated`], in [`crate::v3`]). The kernel
 //! speaks only this interface; each kind's arithmetic lives with it.
 
+use crate::lanes::LANES;
 use crate::v3::Concentrated;
 
 /// A constant-product pool: its reserves, its LP supply and the fee it keeps, `n/d` of the input.
@@ -218,6 +219,14 @@ impl Pool {
         }
     }
 
+    /// The constant-product pool, for the lanes' own arithmetic.
+    pub fn product_mut(&mut self) -> Option<&mut Product> {
+        match self {
+            Pool::Product(p) => Some(p),
+            Pool::Concentrated(_) => None,
+        }
+    }
+
     /// The concentrated pool, for what only a range has (re-centring).
     pub fn range(&self) -> Option<&Concentrated> {
         match self {
@@ -254,6 +263,58 @@ pub fn arbitrage(x: &mut f64, y: &mut f64, price: f64, fee: (f64, f64)) {
             *y += dy;
             *x -= out;
         }
+    }
+}
+
+/// [`arbitrage`] without a branch: both directions' trade computed and the one that applies
+/// selected, the same operations in the same order, so the same bits; many paths' pools at
+/// once vectorise.
+#[inline(always)]
+pub fn arbitrage_select(x: f64, y: f64, price: f64, (n, d): (f64, f64)) -> (f64, f64) {
+    // Selling token0 (the pool holds too little of it), or token1.
+    let up = y * n > x * d * price;
+    let down = y * d < x * n * price;
+    let m = x * y * n * d;
+    let arg = if up { m / price } else { m * price };
+    let (r_in, r_out) = if up { (x, y) } else { (y, x) };
+    let delta = (arg.sqrt() - r_in * d) / n;
+    let with_fee = delta * n;
+    let out = with_fee * r_out / (r_in * d + with_fee);
+    let (new_in, new_out) = (r_in + delta, r_out - out);
+    let moved = if up { (new_in, new_out) } else { (new_out, new_in) };
+    if (up || down) && delta > 0.0 {
+        moved
+    } else {
+        (x, y)
+    }
+}
+
+/// The bar's close on constant-product pools, one path a lane: the arbitrageur to `price`
+/// ([`arbitrage_select`]), then traders' volume `a·v + b·v` on the pool's value `v` as a round
+/// trip ([`Pool::round_trip`]), without a branch: the bits of the one-pool code, vectorised.
+#[inline(always)]
+pub fn close_lanes(
+    x: &mut [f64; LANES],
+    y: &mut [f64; LANES],
+    price: &[f64; LANES],
+    a: &[f64; LANES],
+    b: f64,
+    (n, d): (f64, f64),
+) {
+    for l in 0..LANES {
+        let (x1, y1) = arbitrage_select(x[l], y[l], price[l], (n, d));
+        let tvl = x1 * price[l] + y1;
+        let volume = a[l] * tvl + b * tvl;
+        // Traders buy token0 with half the volume (`sell(false, ·)`), then sell what came out.
+        let half = volume / 2.0;
+        let w1 = half * n;
+        let out1 = if half > 0.0 { w1 * x1 / (y1 * d + w1) } else { 0.0 };
+        let (x2, y2) = if volume > 0.0 { (x1 - out1, y1 + half) } else { (x1, y1) };
+        let w2 = out1 * n;
+        let out2 = w2 * y2 / (x2 * d + w2);
+        let (x3, y3) = if volume > 0.0 && out1 > 0.0 { (x2 + out1, y2 - out2) } else { (x2, y2) };
+        x[l] = x3;
+        y[l] = y3;
     }
 }
 

@@ -37,6 +37,50 @@ pub struct Config {
     pub setup: Setup,
     /// Index of its path inputs among [`Plan::inputs`].
     inputs: usize,
+    /// The control variate for its liquidation probability, on GBM paths.
+    pub control: Option<Control>,
+}
+
+/// A control variate for the liquidation probability: whether a path's close crossed the
+/// price at which the opened position would be liquidated, whose probability GBM gives in
+/// closed form.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Control {
+    /// The barrier: the opened position's liquidation price.
+    pub barrier: f64,
+    /// A long crosses it downwards, a short upwards.
+    pub long: bool,
+    /// The probability that a GBM path's closes cross it within the horizon.
+    pub mean: f64,
+}
+
+impl Control {
+    /// Whether a path whose closes ranged over `[low, high]` crossed the barrier.
+    pub fn hit(&self, low: f64, high: f64) -> bool {
+        if self.long {
+            low <= self.barrier
+        } else {
+            high >= self.barrier
+        }
+    }
+}
+
+/// The standard normal distribution function.
+fn phi(x: f64) -> f64 {
+    0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
+}
+
+/// The probability that a random walk of `steps` Gaussian steps (mean `drift`, standard
+/// deviation `vol` each) falls to `b < 0` or below at one of its steps: the continuous
+/// first-passage formula `Φ((b − νT)/σ√T) + e^{2νb/σ²}·Φ((b + νT)/σ√T)` with the barrier
+/// moved out by `0.5826·σ` per step's root, Broadie, Glasserman and Kou's correction for a
+/// barrier watched only at the steps.
+pub fn first_passage_below(b: f64, drift: f64, vol: f64, steps: u32) -> f64 {
+    let t = f64::from(steps);
+    let b = b - 0.5826 * vol;
+    let s = vol * t.sqrt();
+    let reflected = (2.0 * drift * b / (vol * vol)).exp() * phi((b + drift * t) / s);
+    (phi((b - drift * t) / s) + reflected).clamp(0.0, 1.0)
 }
 
 /// Everything a run needs, built once.
@@ -213,7 +257,8 @@ impl Plan {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            configs.push(Config { label, settings: combo, scenario, setup, inputs: idx });
+            let control = control_of(&spec, &setup, start_price, steps, dt);
+            configs.push(Config { label, settings: combo, scenario, setup, inputs: idx, control });
         }
         let points = spec.fan_points.max(2);
         let fan_steps = (0..points)
@@ -380,7 +425,8 @@ impl Plan {
             for (l, path) in states[k].iter().enumerate() {
                 let out = setup.finish(path);
                 let num = if self.steps > 0 { draws.numeraire[l] } else { 1.0 };
-                let r = self.result(setup, &out, num);
+                let mut r = self.result(setup, &out, num);
+                r.control = self.configs[c].control.map(|x| x.hit(draws.low[l], draws.high[l]));
                 each(c, l, &r, &fans[k][l * points..(l + 1) * points]);
             }
         }
@@ -396,6 +442,7 @@ impl Plan {
             took_profit: out.closed.is_some() && out.equity >= setup.contributed,
             hazards: out.hazards,
             bad_debt: out.bad_debt,
+            control: None,
         }
     }
 
@@ -423,7 +470,11 @@ impl Plan {
             }
         });
         let num = inputs.last().map_or(1.0, |i| i.numeraire);
-        self.result(&c.setup, &out, num)
+        let mut r = self.result(&c.setup, &out, num);
+        let low = inputs.iter().fold(f64::INFINITY, |a, i| a.min(i.price));
+        let high = inputs.iter().fold(f64::NEG_INFINITY, |a, i| a.max(i.price));
+        r.control = c.control.map(|x| x.hit(low, high));
+        r
     }
 
     /// One path's inputs for configuration `c` (for tests and the differential check).
@@ -509,8 +560,39 @@ impl Plan {
 
     /// Each configuration's figures.
     pub fn summaries(&self, p: &Partial) -> Vec<Summary> {
-        p.accums.iter().map(|a| a.summary(self.years, self.spec.steps_per_day)).collect()
+        p.accums
+            .iter()
+            .zip(&self.configs)
+            .map(|(a, c)| a.summary(self.years, self.spec.steps_per_day, c.control.map(|x| x.mean)))
+            .collect()
     }
+}
+
+/// The control variate of a configuration: on GBM paths of the asset in the stable token (no
+/// second asset), where the opened position has a liquidation price.
+fn control_of(
+    spec: &RiskSpec,
+    setup: &Setup,
+    start_price: f64,
+    steps: u32,
+    dt: u64,
+) -> Option<Control> {
+    let PriceModelSpec::Gbm { mu, sigma } = spec.model else { return None };
+    if spec.second_asset.is_some() || sigma <= 0.0 || steps == 0 {
+        return None;
+    }
+    let years = dt as f64 / YEAR;
+    let (drift, vol) = ((mu - 0.5 * sigma * sigma) * years, sigma * years.sqrt());
+    let barrier = setup.liquidation_price(start_price)?;
+    let b = (barrier / start_price).ln();
+    let long = setup.is_long();
+    // A short's barrier above is a long's below for the mirrored walk.
+    let mean = if long {
+        first_passage_below(b, drift, vol, steps)
+    } else {
+        first_passage_below(-b, -drift, vol, steps)
+    };
+    Some(Control { barrier, long, mean })
 }
 
 /// A partial's own invariants: its blocks within its scenario's paths, its path count the

@@ -207,6 +207,14 @@ pub struct Accum {
     pub liquidation_days: Vec<u64>,
     /// Multiples at each fan point, and their sums.
     pub fan: Vec<Hist>,
+    /// The control variate: paths that carried one, that crossed its barrier, and that both
+    /// crossed it and were liquidated.
+    #[serde(default)]
+    pub control_paths: u64,
+    #[serde(default)]
+    pub control_hits: u64,
+    #[serde(default)]
+    pub control_joint: u64,
 }
 
 mod dec {
@@ -231,6 +239,8 @@ pub struct PathResult {
     pub took_profit: bool,
     pub hazards: u32,
     pub bad_debt: f64,
+    /// Whether the path crossed the control variate's barrier, where the run has one.
+    pub control: Option<bool>,
 }
 
 /// A multiple in nano-units (NaN counts as a total loss).
@@ -268,6 +278,9 @@ impl Accum {
             multiple: Hist::new(FINE),
             liquidation_days: vec![0; days.max(1) as usize],
             fan: (0..fan_points).map(|_| Hist::new(COARSE)).collect(),
+            control_paths: 0,
+            control_hits: 0,
+            control_joint: 0,
         }
     }
 
@@ -300,6 +313,11 @@ impl Accum {
         for (h, v) in self.fan.iter_mut().zip(fan) {
             h.add(quantise(*v));
         }
+        if let Some(hit) = r.control {
+            self.control_paths += 1;
+            self.control_hits += u64::from(hit);
+            self.control_joint += u64::from(hit && r.liquidated_step.is_some());
+        }
     }
 
     /// Adds another accumulator of the same settings.
@@ -322,6 +340,9 @@ impl Accum {
         for (a, b) in self.fan.iter_mut().zip(&o.fan) {
             a.merge(b);
         }
+        self.control_paths += o.control_paths;
+        self.control_hits += o.control_hits;
+        self.control_joint += o.control_joint;
     }
 
     /// Checks what any accumulator of `paths` paths must satisfy: no count above the paths,
@@ -341,6 +362,14 @@ impl Accum {
             if count > paths {
                 return Err(format!("counts {count} {name} in {paths} paths"));
             }
+        }
+        if self.control_paths != 0 && self.control_paths != paths {
+            return Err(format!("carries a control in {} of {paths} paths", self.control_paths));
+        }
+        if self.control_hits > self.control_paths
+            || self.control_joint > self.control_hits.min(self.liquidated)
+        {
+            return Err("counts more control crossings than its paths allow".into());
         }
         if self.multiple.count() != paths {
             return Err(format!("its histogram holds {} of {paths} paths", self.multiple.count()));
@@ -429,12 +458,16 @@ pub struct Summary {
     pub hazard_events: u64,
     /// Bad debt left to lenders per path, on average.
     pub mean_bad_debt: f64,
+    /// The liquidation probability with the control variate, where the run has one
+    /// (GBM paths: see `docs/risk.md`).
+    pub liquidation_cv: Option<ControlVariate>,
 }
 
 pub const QUANTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 
 impl Accum {
-    pub fn summary(&self, years: f64, steps_per_day: u32) -> Summary {
+    /// The figures; `control_mean` is the control variate's known mean, where the run has one.
+    pub fn summary(&self, years: f64, steps_per_day: u32, control_mean: Option<f64>) -> Summary {
         let n = self.paths.max(1) as f64;
         let share = |k: u64| k as f64 / n;
         let mean_days = (self.liquidated > 0).then(|| {
@@ -489,6 +522,76 @@ impl Accum {
             median_days_to_liquidation: median_days,
             hazard_events: self.hazards,
             mean_bad_debt: self.bad_debt as f64 / 1e6 / n,
+            liquidation_cv: control_mean.and_then(|mean| self.control_variate(mean)),
         }
+    }
+
+    /// The liquidation probability with the control variate `X` (the path crossed the
+    /// barrier, of known mean `mean`): `Ȳ − β(X̄ − mean)` with `β = cov(X, Y)/var(X)` from the
+    /// same paths, and its 95% interval from the residual variance `var(Y)·(1 − ρ²)/n`. Given
+    /// only with at least 10 liquidations and 10 crossings (and 10 paths without each), where
+    /// the normal interval holds.
+    fn control_variate(&self, mean: f64) -> Option<ControlVariate> {
+        let n = self.control_paths;
+        let (k_y, k_x, k_xy) = (self.liquidated, self.control_hits, self.control_joint);
+        if n == 0 || [k_y, k_x, n - k_y, n - k_x].iter().any(|&k| k < 10) {
+            return None;
+        }
+        let nf = n as f64;
+        let (y, x) = (k_y as f64 / nf, k_x as f64 / nf);
+        let cov = k_xy as f64 / nf - x * y;
+        let (var_x, var_y) = (x * (1.0 - x), y * (1.0 - y));
+        let beta = cov / var_x;
+        let estimate = y - beta * (x - mean);
+        let residual = (var_y - cov * cov / var_x).max(0.0) / (nf - 1.0);
+        let half = 1.959_963_984_540_054 * residual.sqrt();
+        Some(ControlVariate {
+            probability: estimate.clamp(0.0, 1.0),
+            ci95: ((estimate - half).max(0.0), (estimate + half).min(1.0)),
+            control_mean: mean,
+            control_share: x,
+            correlation: cov / (var_x * var_y).sqrt(),
+        })
+    }
+}
+
+/// The liquidation probability estimated with a control variate (see
+/// [`Accum::summary`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ControlVariate {
+    pub probability: f64,
+    pub ci95: (f64, f64),
+    /// The control's known mean, and its share among the paths.
+    pub control_mean: f64,
+    pub control_share: f64,
+    /// The correlation of the control with liquidation: the interval's width is the plain
+    /// one's times `√(1 − ρ²)`.
+    pub correlation: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_control_variate_is_the_regression_estimate() {
+        // 100 paths: 20 liquidated, 30 crossed the barrier, 18 both; the barrier's known
+        // probability is 25%. By hand: ȳ = 0.2, x̄ = 0.3, cov = 0.18 − 0.06 = 0.12,
+        // var x = 0.21, var y = 0.16, β = 4/7, estimate = 0.2 − (4/7)·0.05 = 6/35,
+        // residual variance (0.16 − 0.12²/0.21)/99, ρ = 0.12/√(0.21·0.16).
+        let mut a = Accum::new(10, 2);
+        a.paths = 100;
+        a.liquidated = 20;
+        (a.control_paths, a.control_hits, a.control_joint) = (100, 30, 18);
+        let cv = a.control_variate(0.25).unwrap();
+        assert!((cv.probability - 6.0 / 35.0).abs() < 1e-12, "{cv:?}");
+        let half = 1.959_963_984_540_054 * ((0.16 - 0.0144 / 0.21) / 99.0f64).sqrt();
+        assert!((cv.ci95.0 - (6.0 / 35.0 - half)).abs() < 1e-12, "{cv:?}");
+        assert!((cv.ci95.1 - (6.0 / 35.0 + half)).abs() < 1e-12, "{cv:?}");
+        assert!((cv.correlation - 0.12 / (0.21f64 * 0.16).sqrt()).abs() < 1e-12, "{cv:?}");
+        // Fewer than 10 liquidations: no normal interval, no estimate.
+        a.liquidated = 9;
+        a.control_joint = 9;
+        assert!(a.control_variate(0.25).is_none());
     }
 }

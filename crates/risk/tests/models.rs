@@ -3,6 +3,7 @@
 
 use levfarm_risk::lanes::LANES;
 use levfarm_risk::paths::{Model, PriceLanes};
+use levfarm_risk::run::first_passage_below;
 use levfarm_sim::risk_spec::PriceModelSpec;
 
 mod common;
@@ -51,6 +52,9 @@ fn gbm_first_passage_matches_the_closed_form() {
     let st = sigma * t.sqrt();
     let closed =
         phi((b - nu * t) / st) + (2.0 * nu * b / (sigma * sigma)).exp() * phi((b + nu * t) / st);
+    // The run's own formula (the control variate's mean), per step.
+    let per_step = first_passage_below(barrier.ln(), nu * dt, sigma * dt.sqrt(), steps);
+    assert!((per_step - closed).abs() < 1e-6, "{per_step} vs {closed}");
     let p = hit as f64 / paths as f64;
     let se = (closed * (1.0 - closed) / paths as f64).sqrt();
     assert!((p - closed).abs() < 4.0 * se, "simulated {p}, closed form {closed} (se {se})");

@@ -53,7 +53,7 @@ fn a_weth_wbtc_pool_risk_runs_from_the_ratio_of_the_last_closes() {
     assert!((0.01..0.05).contains(&ratio), "ETH/BTC {ratio}");
     let (done, stop) = (AtomicU64::new(0), AtomicBool::new(false));
     let partial = plan.run((0, plan.blocks()), (0, 1), &done, &stop).expect("runs");
-    let summary = partial.accums[0].summary(30.0 / 365.0, plan.spec.steps_per_day);
+    let summary = partial.accums[0].summary(30.0 / 365.0, plan.spec.steps_per_day, None);
     assert_eq!(partial.paths, 64);
     assert!(summary.median_return.is_finite() && summary.median_return > -1.0, "{summary:?}");
     assert!((0.0..=1.0).contains(&summary.liquidation_probability));
