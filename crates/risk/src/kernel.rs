@@ -1227,7 +1227,7 @@ impl Setup {
 
     /// [`Self::step`] for up to [`LANES`] paths at once, `bar(l)` the step of path `l`, with
     /// shortcuts: the race and the keepers' orders are first checked against bounds that
-    /// cannot miss what they would do ([`Self::race_may_act`], [`Self::may_be_due`]), and run
+    /// cannot miss what they would do (the race's bound, each order's may-be-due check), and run
     /// in full only where the bounds say they might act; the bar's low and high and the
     /// keeper's failure are read only then. The step runs in phases, each over every path,
     /// so that the paths' independent chains of arithmetic overlap. Each path comes out with

@@ -157,9 +157,14 @@ impl Pool {
     /// Traders buy token0 with `amount` of token1 and sell what they got back: the fee on
     /// both legs, the price back where it was within the fee.
     pub fn round_trip(&mut self, amount: f64) {
-        let out = self.sell(false, amount);
-        if out > 0.0 {
-            self.sell(true, out);
+        match self {
+            Pool::Product(p) => (p.x, p.y) = round_trip_select(p.x, p.y, amount, p.fee),
+            Pool::Concentrated(c) => {
+                let out = c.sell(false, amount).got;
+                if out > 0.0 {
+                    c.sell(true, out);
+                }
+            }
         }
     }
 
@@ -245,30 +250,17 @@ impl Pool {
 }
 
 /// Moves reserves `x` of token0 and `y` of token1 to the edge of the fee's band around
-/// `price`, as the engine's arbitrageur does (the position's pool, and the reward token's).
+/// `price`, as the engine's arbitrageur does (the position's pool, and the reward token's):
+/// [`arbitrage_select`].
 #[inline]
 pub fn arbitrage(x: &mut f64, y: &mut f64, price: f64, fee: (f64, f64)) {
-    let (n, d) = fee;
-    if *y * n > *x * d * price {
-        let dx = ((*x * *y * n * d / price).sqrt() - *x * d) / n;
-        if dx > 0.0 {
-            let out = out_given_in(dx, *x, *y, fee);
-            *x += dx;
-            *y -= out;
-        }
-    } else if *y * d < *x * n * price {
-        let dy = ((*x * *y * n * d * price).sqrt() - *y * d) / n;
-        if dy > 0.0 {
-            let out = out_given_in(dy, *y, *x, fee);
-            *y += dy;
-            *x -= out;
-        }
-    }
+    (*x, *y) = arbitrage_select(*x, *y, price, fee);
 }
 
-/// [`arbitrage`] without a branch: both directions' trade computed and the one that applies
-/// selected, the same operations in the same order, so the same bits; many paths' pools at
-/// once vectorise.
+/// The arbitrageur's trade without a branch: when `y·n > x·d·p` the pool sells token1 for
+/// `dx = (√(x·y·n·d/p) − x·d)/n` of token0, when `y·d < x·n·p` the mirror, each at Uniswap v2's
+/// `getAmountOut` ([`out_given_in`]); both trades computed and the one that applies selected,
+/// so that many paths' pools at once vectorise.
 #[inline(always)]
 pub fn arbitrage_select(x: f64, y: f64, price: f64, (n, d): (f64, f64)) -> (f64, f64) {
     // Selling token0 (the pool holds too little of it), or token1.
@@ -305,16 +297,23 @@ pub fn close_lanes(
         let (x1, y1) = arbitrage_select(x[l], y[l], price[l], (n, d));
         let tvl = x1 * price[l] + y1;
         let volume = a[l] * tvl + b * tvl;
-        // Traders buy token0 with half the volume (`sell(false, ·)`), then sell what came out.
-        let half = volume / 2.0;
-        let w1 = half * n;
-        let out1 = if half > 0.0 { w1 * x1 / (y1 * d + w1) } else { 0.0 };
-        let (x2, y2) = if volume > 0.0 { (x1 - out1, y1 + half) } else { (x1, y1) };
-        let w2 = out1 * n;
-        let out2 = w2 * y2 / (x2 * d + w2);
-        let (x3, y3) = if volume > 0.0 && out1 > 0.0 { (x2 + out1, y2 - out2) } else { (x2, y2) };
-        x[l] = x3;
-        y[l] = y3;
+        (x[l], y[l]) = round_trip_select(x1, y1, volume / 2.0, (n, d));
+    }
+}
+
+/// Traders buy token0 with `half` of token1 and sell what they got back, at Uniswap v2's
+/// `getAmountOut` both ways (nothing when `half` is not positive), without a branch.
+#[inline(always)]
+pub fn round_trip_select(x: f64, y: f64, half: f64, (n, d): (f64, f64)) -> (f64, f64) {
+    let w1 = half * n;
+    let out1 = if half > 0.0 { w1 * x / (y * d + w1) } else { 0.0 };
+    let (x2, y2) = if half > 0.0 { (x - out1, y + half) } else { (x, y) };
+    let w2 = out1 * n;
+    let out2 = w2 * y2 / (x2 * d + w2);
+    if out1 > 0.0 {
+        (x2 + out1, y2 - out2)
+    } else {
+        (x2, y2)
     }
 }
 
