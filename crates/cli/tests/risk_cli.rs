@@ -104,6 +104,60 @@ fn same_bytes_on_one_and_two_threads_and_merged_shards() {
 }
 
 #[test]
+fn the_control_variate_merges_across_shards_to_the_same_bytes() {
+    // GBM paths of an unprotected position: the liquidation probability carries a control
+    // variate, whose counts are in the partials.
+    let dir = tmp("control");
+    let args: Vec<String> = [
+        "risk",
+        "--paths",
+        "640",
+        "--horizon-days",
+        "10",
+        "--leverages",
+        "3",
+        "--quiet",
+        "--set",
+        "risk.model={ kind = \"gbm\", mu = 0.0, sigma = 2.5 }",
+        "--set",
+        "protection.deleverage=none",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let json = |extra: &[&str]| {
+        let mut a = args.clone();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let one = run(&json(&["--json"]), &[], &dir);
+    assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    let cv = &v["configs"][0]["summary"]["liquidation_cv"];
+    assert!(cv["correlation"].as_f64().unwrap() > 0.3, "{cv}");
+    for i in 1..=2 {
+        let out = run(&json(&["--shard", &format!("{i}/2")]), &[], &dir);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let merged = levfarm(
+        &["merge", "risk-shard-2-of-2.json", "risk-shard-1-of-2.json", "--json"],
+        &[],
+        &dir,
+    );
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    assert_eq!(merged.stdout, one.stdout, "merged shards differ from one run");
+    // A partial claiming more joint crossings than crossings is refused.
+    let text = std::fs::read_to_string(dir.join("risk-shard-1-of-2.json")).unwrap();
+    let mut partial: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let hits = partial["accums"][0]["control_hits"].as_u64().unwrap();
+    partial["accums"][0]["control_joint"] = (hits + 1).into();
+    std::fs::write(dir.join("forged.json"), partial.to_string()).unwrap();
+    let forged = levfarm(&["merge", "forged.json", "risk-shard-2-of-2.json"], &[], &dir);
+    assert_eq!(forged.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&forged.stderr).contains("control"), "{forged:?}");
+}
+
+#[test]
 fn shards_of_other_settings_do_not_merge() {
     let dir = tmp("fingerprint");
     assert!(run(&with(&["--shard", "1/2"]), &[], &dir).status.success());
