@@ -3,27 +3,25 @@
 //! closed form.
 
 use levfarm_risk::Plan;
-use levfarm_sim::Scenario;
+
+mod common;
 
 /// Unprotected positions on volatile GBM paths over ten days: many liquidations, most of them
 /// where the price passes the opening liquidation price.
 fn plan(extra: &[(&str, &str)]) -> Plan {
-    let mut s = Scenario::default();
-    for (k, v) in [
-        ("risk.model", "{ kind = \"gbm\", mu = 0.0, sigma = 2.5 }"),
-        ("risk.horizon_days", "10"),
-        ("risk.paths", "1280"),
-        ("risk.start_price", "2000.0"),
-        ("risk.leverages", "[3.0]"),
-        ("protection.deleverage", "none"),
-        ("protection.compound_hours", "none"),
-        ("keepers.intrabar", "false"),
-    ]
-    .iter()
-    .chain(extra)
-    {
-        s = s.with_value(k, v).unwrap();
-    }
+    let s = common::scenario_with(
+        &[
+            ("risk.model", "{ kind = \"gbm\", mu = 0.0, sigma = 2.5 }"),
+            ("risk.horizon_days", "10"),
+            ("risk.paths", "1280"),
+            ("risk.start_price", "2000.0"),
+            ("risk.leverages", "[3.0]"),
+            ("protection.deleverage", "none"),
+            ("protection.compound_hours", "none"),
+            ("keepers.intrabar", "false"),
+        ],
+        extra,
+    );
     Plan::new(&s, &[], None).unwrap()
 }
 

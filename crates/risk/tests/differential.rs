@@ -10,31 +10,29 @@ use levfarm_sim::data::PriceSeries;
 use levfarm_sim::world::price_from_f64;
 use levfarm_sim::Scenario;
 
+mod common;
+
 /// The default scenario on GBM paths with the risks the backtester also has (constant
 /// utilization, turnover volume, decaying rewards, deleverage and compounding), without the
 /// ones it has not (a hazard, a volatile reward token).
 fn scenario(extra: &[(&str, &str)]) -> Scenario {
-    let mut s = Scenario::default();
-    for (k, v) in [
-        ("risk.model", "{ kind = \"gbm\", mu = 0.0, sigma = 0.9 }"),
-        ("risk.utilization", "{ model = \"constant\", value = 0.7 }"),
-        ("risk.hazard.probability_per_year", "0.0"),
-        // The backtest's reward decay of 50% a year, as a drift of ln(0.5) with no volatility.
-        ("risk.reward", "{ drift = -0.6931471805599453, volatility = 0.0 }"),
-        ("risk.horizon_days", "45"),
-        ("risk.paths", "6"),
-        ("risk.start_price", "2000.0"),
-        ("risk.leverages", "[]"),
-        // Keepers fail as the scenario says: the kernel hashes each path's steps as the
-        // backtester hashes its bars, so a backtest with the path's keeper seed fails alike.
-        ("keepers.failure_rate", "0.02"),
-    ]
-    .iter()
-    .chain(extra)
-    {
-        s = s.with_value(k, v).unwrap();
-    }
-    s
+    common::scenario_with(
+        &[
+            ("risk.model", "{ kind = \"gbm\", mu = 0.0, sigma = 0.9 }"),
+            ("risk.utilization", "{ model = \"constant\", value = 0.7 }"),
+            ("risk.hazard.probability_per_year", "0.0"),
+            // The backtest's reward decay of 50% a year, as a drift of ln(0.5) with no volatility.
+            ("risk.reward", "{ drift = -0.6931471805599453, volatility = 0.0 }"),
+            ("risk.horizon_days", "45"),
+            ("risk.paths", "6"),
+            ("risk.start_price", "2000.0"),
+            ("risk.leverages", "[]"),
+            // Keepers fail as the scenario says: the kernel hashes each path's steps as the
+            // backtester hashes its bars, so a backtest with the path's keeper seed fails alike.
+            ("keepers.failure_rate", "0.02"),
+        ],
+        extra,
+    )
 }
 
 fn series(start: f64, inputs: &[StepInput]) -> PriceSeries {

@@ -7,28 +7,26 @@
 use levfarm_risk::Plan;
 use levfarm_sim::Scenario;
 
+mod common;
+
 /// The default scenario (the intra-bar race with failing keepers, deleverage, daily
 /// compounding, other borrowers' mean-reverting utilization, a volatile reward token) on
 /// falling GBM paths with frequent hazards, so that races, deleverages and liquidations
 /// happen.
 fn scenario(extra: &[(&str, &str)]) -> Scenario {
-    let mut s = Scenario::default();
-    for (k, v) in [
-        ("risk.model", "{ kind = \"gbm\", mu = -0.8, sigma = 1.3 }"),
-        ("risk.horizon_days", "60"),
-        ("risk.paths", "40"),
-        ("risk.start_price", "2000.0"),
-        ("risk.leverages", "[2.0, 3.0, 4.0]"),
-        ("market.leverage.work_factor_bps", "8000"),
-        ("risk.hazard", "{ probability_per_year = 0.9, severity = 0.2 }"),
-        ("keepers.failure_rate", "0.2"),
-    ]
-    .iter()
-    .chain(extra)
-    {
-        s = s.with_value(k, v).unwrap();
-    }
-    s
+    common::scenario_with(
+        &[
+            ("risk.model", "{ kind = \"gbm\", mu = -0.8, sigma = 1.3 }"),
+            ("risk.horizon_days", "60"),
+            ("risk.paths", "40"),
+            ("risk.start_price", "2000.0"),
+            ("risk.leverages", "[2.0, 3.0, 4.0]"),
+            ("market.leverage.work_factor_bps", "8000"),
+            ("risk.hazard", "{ probability_per_year = 0.9, severity = 0.2 }"),
+            ("keepers.failure_rate", "0.2"),
+        ],
+        extra,
+    )
 }
 
 /// Runs every path both ways; returns how many were liquidated and how many a protection
