@@ -74,25 +74,28 @@ fn lanes_give_the_reference_bits_with_everything_on() {
 
 #[test]
 fn lanes_give_the_reference_bits_with_price_and_equity_orders() {
-    let (_, closed) = same_bits(&scenario(&[
-        ("protection.stop_loss_price", "1500.0"),
-        ("protection.take_profit_price", "2600.0"),
-        ("protection.top_up", "{ trigger = 0.72, target = 0.62, reserve = 3000.0 }"),
-    ]));
-    assert!(closed >= 5, "{closed} closed by an order");
-    let (_, closed) = same_bits(&scenario(&[
-        ("protection.deleverage", "none"),
-        ("protection.stop_loss_equity", "0.4"),
-        ("protection.take_profit_equity", "0.5"),
-        ("protection.time_limit_days", "30"),
-    ]));
-    assert!(closed >= 5, "{closed} closed by an order");
-    let (_, closed) = same_bits(&scenario(&[
-        ("protection.deleverage", "none"),
-        ("protection.trailing_stop_price", "0.1"),
-        ("protection.rebalance", "{ target_leverage = 3.0, band = 0.15 }"),
-    ]));
-    assert!(closed >= 5, "{closed} closed by an order");
+    let orders: [&[(&str, &str)]; 3] = [
+        &[
+            ("protection.stop_loss_price", "1500.0"),
+            ("protection.take_profit_price", "2600.0"),
+            ("protection.top_up", "{ trigger = 0.72, target = 0.62, reserve = 3000.0 }"),
+        ],
+        &[
+            ("protection.deleverage", "none"),
+            ("protection.stop_loss_equity", "0.4"),
+            ("protection.take_profit_equity", "0.5"),
+            ("protection.time_limit_days", "30"),
+        ],
+        &[
+            ("protection.deleverage", "none"),
+            ("protection.trailing_stop_price", "0.1"),
+            ("protection.rebalance", "{ target_leverage = 3.0, band = 0.15 }"),
+        ],
+    ];
+    for extra in orders {
+        let (_, closed) = same_bits(&scenario(extra));
+        assert!(closed >= 5, "{extra:?}: {closed} closed by an order");
+    }
 }
 
 #[test]
