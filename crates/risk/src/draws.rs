@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use levfarm_sim::scenario::{Scenario, UtilizationModel};
+use levfarm_sim::scenario::{BorrowSide, Scenario, UtilizationModel};
 use levfarm_sim::world::YEAR;
 
 use crate::kernel::{Bar, StepInput};
@@ -33,6 +33,8 @@ pub struct Inputs {
     model: Model,
     second: Option<Second>,
     utilization: UtilizationModel,
+    /// The lending pools whose utilization the paths need: the asset's, the stable token's.
+    owes: [bool; 2],
     reward_start: f64,
     reward_drift: f64,
     reward_vol: f64,
@@ -74,6 +76,7 @@ impl Inputs {
             &scenario.keepers,
             &spec.second_asset,
             &scenario.market.utilization,
+            &scenario.position.borrow,
             r.price,
             spec.reward,
             hazard,
@@ -89,6 +92,11 @@ impl Inputs {
             model,
             second: spec.second_asset.as_ref().map(|s| Second::new(s, years)),
             utilization: scenario.market.utilization.clone(),
+            owes: match scenario.position.borrow {
+                BorrowSide::Asset => [true, false],
+                BorrowSide::Stable => [false, true],
+                BorrowSide::Both => [true, true],
+            },
             reward_start: r.price,
             reward_drift: spec.reward.drift - 0.5 * spec.reward.volatility.powi(2),
             reward_vol: spec.reward.volatility * years.sqrt(),
@@ -119,7 +127,9 @@ pub struct Draws<'a> {
     inputs: &'a Inputs,
     price_lanes: PriceLanes<'a>,
     second: Normals,
-    utilization_normals: Normals,
+    /// The utilization of the stable token's pool, or of the one pool borrowed from, and a
+    /// second stream for the asset's when the position borrows both.
+    utilization_normals: [Normals; 2],
     reward: Normals,
     bridge_keys: [u64; LANES],
     hazard_keys: [u64; LANES],
@@ -128,7 +138,7 @@ pub struct Draws<'a> {
     next_hazard: [u64; LANES],
     log_p: [f64; LANES],
     log_n: [f64; LANES],
-    logit: [f64; LANES],
+    logit: [[f64; LANES]; 2],
     w: [f64; LANES],
     /// Mean-reverting utilization's constants: mean logit, decay a step, the step's spread.
     reverting: (f64, f64, f64),
@@ -141,7 +151,9 @@ pub struct Draws<'a> {
     /// The step's close, `e^after`.
     pub price: [f64; LANES],
     pub reward_price: [f64; LANES],
-    pub utilization: [f64; LANES],
+    /// Other borrowers' utilization of the asset's and the stable token's lending pools (of
+    /// the ones the position borrows from; the other repeats it).
+    pub utilization: [[f64; LANES]; 2],
     /// The stable token's price in the numeraire relative to the start (1 unless it is a
     /// second volatile asset).
     pub numeraire: [f64; LANES],
@@ -160,7 +172,7 @@ impl<'a> Draws<'a> {
             inputs,
             price_lanes: PriceLanes::new(&inputs.model, seed, paths),
             second: Normals::default(),
-            utilization_normals: Normals::default(),
+            utilization_normals: [Normals::default(), Normals::default()],
             reward: Normals::default(),
             bridge_keys: [0; LANES],
             hazard_keys: [0; LANES],
@@ -169,7 +181,7 @@ impl<'a> Draws<'a> {
             next_hazard: [u64::MAX; LANES],
             log_p: [p0.ln(); LANES],
             log_n: [0.0; LANES],
-            logit: [0.0; LANES],
+            logit: [[0.0; LANES]; 2],
             w: [0.0; LANES],
             reverting: (0.0, 0.0, 0.0),
             ln_survive: (-inputs.hazard_p).ln_1p(),
@@ -178,7 +190,7 @@ impl<'a> Draws<'a> {
             after: [p0.ln(); LANES],
             price: [p0; LANES],
             reward_price: [inputs.reward_start; LANES],
-            utilization: [0.0; LANES],
+            utilization: [[0.0; LANES]; 2],
             numeraire: [1.0; LANES],
             hazard: [false; LANES],
             low: [f64::INFINITY; LANES],
@@ -191,12 +203,15 @@ impl<'a> Draws<'a> {
             let decay = (-speed_per_year * years).exp();
             let sd = volatility * ((1.0 - decay * decay) / (2.0 * speed_per_year)).sqrt();
             d.reverting = (logit(mean), decay, sd);
-            d.logit = [logit(mean); LANES];
+            d.logit = [[logit(mean); LANES]; 2];
         }
         for l in 0..LANES {
             let path = paths.get(l).or(paths.last()).copied().unwrap_or(0);
             d.second.seed(l, path_seed(seed, path, Stream::Second));
-            d.utilization_normals.seed(l, path_seed(seed, path, Stream::Utilization));
+            d.utilization_normals[0].seed(l, path_seed(seed, path, Stream::Utilization));
+            if inputs.owes == [true, true] {
+                d.utilization_normals[1].seed(l, path_seed(seed, path, Stream::Utilization0));
+            }
             d.reward.seed(l, path_seed(seed, path, Stream::Reward));
             d.bridge_keys[l] = path_seed(seed, path, Stream::Bridge);
             d.hazard_keys[l] = path_seed(seed, path, Stream::Hazard);
@@ -253,18 +268,29 @@ impl<'a> Draws<'a> {
             }
         }
         match inp.utilization {
-            UtilizationModel::Constant { value } => self.utilization = [value; LANES],
+            UtilizationModel::Constant { value } => self.utilization = [[value; LANES]; 2],
             UtilizationModel::MeanReverting { .. } => {
+                // The first stream moves the stable token's pool (or the one pool borrowed
+                // from), the second the asset's when both are.
+                let first = usize::from(inp.owes[1]);
+                let pools: &[(usize, usize)] =
+                    if inp.owes == [true, true] { &[(0, 1), (1, 0)] } else { &[(0, first)] };
                 let (mean, decay, sd) = self.reverting;
-                let z = self.utilization_normals.draw();
-                for ((logit, u), z) in self.logit.iter_mut().zip(&mut self.utilization).zip(&z) {
-                    let x = mean + (*logit - mean) * decay + sd * z;
-                    *logit = x;
-                    *u = (1.0 / (1.0 + exp(-x))).clamp(0.0, 0.99);
+                for &(stream, token) in pools {
+                    let z = self.utilization_normals[stream].draw();
+                    let logits = self.logit[stream].iter_mut();
+                    for ((logit, u), z) in logits.zip(&mut self.utilization[token]).zip(&z) {
+                        let x = mean + (*logit - mean) * decay + sd * z;
+                        *logit = x;
+                        *u = (1.0 / (1.0 + exp(-x))).clamp(0.0, 0.99);
+                    }
+                }
+                if inp.owes != [true, true] {
+                    self.utilization[1 - first] = self.utilization[first];
                 }
             }
             UtilizationModel::History { .. } | UtilizationModel::Bars { .. } => {
-                self.utilization = [0.0; LANES]
+                self.utilization = [[0.0; LANES]; 2]
             }
         }
         let t = self.step as f64 * (inp.dt as f64 / YEAR);
@@ -340,7 +366,7 @@ impl<'a> Draws<'a> {
         StepInput {
             price: self.price[l],
             reward_price: self.reward_price[l],
-            utilization: self.utilization[l],
+            utilization: [self.utilization[0][l], self.utilization[1][l]],
             hazard: self.hazard[l],
             severity: self.inputs.severity,
             numeraire: self.numeraire[l],
@@ -378,8 +404,8 @@ impl Bar for LaneBar<'_, '_> {
         self.draws.reward_price[self.lane]
     }
     #[inline(always)]
-    fn utilization(&self) -> f64 {
-        self.draws.utilization[self.lane]
+    fn utilization(&self) -> [f64; 2] {
+        [self.draws.utilization[0][self.lane], self.draws.utilization[1][self.lane]]
     }
     #[inline(always)]
     fn hazard(&self) -> bool {

@@ -57,9 +57,9 @@ pub struct Setup {
     /// Fee kept `n/d` of the reward pool.
     reward_fee: (f64, f64),
     start: State,
-    /// The debt token's lending pool's rate model, in f64 (its exact model is read at set-up
-    /// only).
-    rates: RateCurve,
+    /// The rate models of the lending pools the position borrows from, by token, in f64 (the
+    /// exact models are read at set-up only).
+    rates: [Option<RateCurve>; 2],
     emission: f64,
     kill_bps: f64,
     work_bps: f64,
@@ -80,11 +80,13 @@ pub struct Setup {
     pub leverage: f64,
     /// Range positions: the pool's tick spacing, the range's width, and the unit conversion.
     range: Option<RangeRules>,
-    /// The borrowed token: 0 the asset (short it), 1 the stable token (long it); its unit.
+    /// Which of the pool's tokens the position borrows: the asset (short it), the stable token
+    /// (long it), or both (near neutral).
+    owes: [bool; 2],
+    /// The token a single debt is in: 0 the asset, 1 the stable token (1 for both).
     debt_side: usize,
-    debt_unit: f64,
-    /// `10^decimals` of the stable token.
-    stable_unit: f64,
+    /// `10^decimals` of the asset and of the stable token.
+    units: [f64; 2],
     /// The keepers' latency in seconds, when protection races the liquidators inside a step.
     race_latency: Option<f64>,
 }
@@ -105,14 +107,8 @@ pub struct State {
     // The reward token's pool.
     rx: f64,
     ry: f64,
-    // The borrowed token's lending pool.
-    cash: f64,
-    scaled_total: f64,
-    scaled_demand: f64,
-    scaled_position: f64,
-    index: f64,
-    rate: f64,
-    last_update: u64,
+    // The lending pools of the pool's two tokens; only those the position borrows from move.
+    lend: [Lending; 2],
     // The position (LP, or its range's liquidity) and its owner.
     lp: f64,
     pending: f64,
@@ -123,6 +119,41 @@ pub struct State {
     pub open: bool,
     bad_debt: f64,
     pub now: u64,
+}
+
+/// A lending pool the position borrows from, in whole tokens: lenders' cash, the scaled debt
+/// of everyone, of the other borrowers and of the position, the borrow index and rate as last
+/// stored.
+#[derive(Debug, Clone, Copy, Default)]
+struct Lending {
+    cash: f64,
+    scaled_total: f64,
+    scaled_demand: f64,
+    scaled_position: f64,
+    index: f64,
+    rate: f64,
+    last_update: u64,
+}
+
+impl Lending {
+    /// The borrow index at `now`: the stored index times Aave's compounded factor for the
+    /// stored rate since the last update.
+    #[inline]
+    fn index_at(&self, now: u64) -> f64 {
+        // No time, no interest: the factor would be exactly 1.
+        if self.scaled_total <= 0.0 || now == self.last_update {
+            return self.index;
+        }
+        let x = self.rate * (now - self.last_update) as f64 * (1.0 / YEAR);
+        self.index * (1.0 + x + x * (x * 0.5 + x * (x * (1.0 / 6.0))))
+    }
+
+    /// The index accrued to `now` and stored.
+    #[inline]
+    fn accrue(&mut self, now: u64) {
+        self.index = self.index_at(now);
+        self.last_update = now;
+    }
 }
 
 /// How a path ended.
@@ -154,13 +185,6 @@ impl Outcome {
 
 /// Markets the kernel runs: what it refuses, and why.
 pub fn check_supported(scenario: &Scenario) -> Result<(), RiskError> {
-    if scenario.position.borrow == BorrowSide::Both {
-        return Err(RiskError::Unsupported(
-            "position.borrow: risk runs model borrowing one token, \"stable\" or \"asset\"; \
-             borrowing both runs in `levfarm backtest`"
-                .into(),
-        ));
-    }
     if let VolumeModel::File { .. } | VolumeModel::Bars { .. } = scenario.market.volume {
         return Err(RiskError::Unsupported(
             "market.volume: a volume file is one history; use turnover or volatility".into(),
@@ -182,11 +206,13 @@ impl Setup {
         // The declared decimals: raw units of asset, stable and reward per whole token.
         let [u0, u1, u2] = w.units.map(crate::v3::u256_to_f64);
         let route = &m.amm_pool(REWARD_POOL)?.amm;
-        let (debt_side, debt_unit, debt_token) = match scenario.position.borrow {
-            BorrowSide::Asset => (0, u0, &w.asset),
-            _ => (1, u1, &w.stable),
+        let owes = match scenario.position.borrow {
+            BorrowSide::Asset => [true, false],
+            BorrowSide::Stable => [false, true],
+            BorrowSide::Both => [true, true],
         };
-        let lending: &LendingPool = m.lending_at(&w.venue, debt_token)?;
+        let debt_side = usize::from(owes[1]);
+        let units = [u0, u1];
         let id = opened.position;
         let position = m
             .positions()
@@ -253,18 +279,28 @@ impl Setup {
                 (Pool::Concentrated(pool), lp, staked, Some(rules))
             }
         };
+        let mut lend = [Lending::default(); 2];
+        let mut rates = [None, None];
+        for (i, token) in [&w.asset, &w.stable].into_iter().enumerate().filter(|(i, _)| owes[*i]) {
+            let lending: &LendingPool = m.lending_at(&w.venue, token)?;
+            let unit = units[i];
+            lend[i] = Lending {
+                cash: f(lending.cash, unit),
+                scaled_total: f(lending.total_debt_scaled, unit),
+                scaled_demand: f(lending.debt_shares(&demand), unit),
+                scaled_position: f(lending.debt_shares(&Holder::Position(id)), unit),
+                index: world::wad_to_f64(lending.borrow_index.0) * 1e18 / ray,
+                rate: world::wad_to_f64(lending.borrow_rate.0) * 1e18 / ray,
+                last_update: lending.last_update,
+            };
+            rates[i] = Some(RateCurve::of(&lending.config.rate_model));
+        }
         let start = State {
             pool,
             staked,
             rx: f(route.reserve0, u2),
             ry: f(route.reserve1, u1),
-            cash: f(lending.cash, debt_unit),
-            scaled_total: f(lending.total_debt_scaled, debt_unit),
-            scaled_demand: f(lending.debt_shares(&demand), debt_unit),
-            scaled_position: f(lending.debt_shares(&Holder::Position(id)), debt_unit),
-            index: world::wad_to_f64(lending.borrow_index.0) * 1e18 / ray,
-            rate: world::wad_to_f64(lending.borrow_rate.0) * 1e18 / ray,
-            last_update: lending.last_update,
+            lend,
             lp,
             pending: 0.0,
             wallet_stable: f(m.balance(&owner, &w.stable), u1),
@@ -280,7 +316,7 @@ impl Setup {
         Ok(Setup {
             reward_fee: (f64::from(reward_fee.numerator()), f64::from(reward_fee.denominator())),
             start,
-            rates: RateCurve::of(&lending.config.rate_model),
+            rates,
             emission: farm.map_or(0.0, |f_| f(f_.reward_per_second, u2)),
             kill_bps: l.kill_factor_bps as f64,
             work_bps: l.work_factor_bps as f64,
@@ -300,9 +336,9 @@ impl Setup {
             dt,
             leverage: scenario.position.leverage,
             range,
+            owes,
             debt_side,
-            debt_unit,
-            stable_unit: u1,
+            units,
             race_latency: scenario.keepers.intrabar.then_some(scenario.keepers.latency_secs as f64),
         })
     }
@@ -312,15 +348,25 @@ impl Setup {
         self.start
     }
 
-    /// Whether the position is long the asset (it borrows the stable token).
+    /// Whether the position is long the asset (it borrows the stable token alone).
     pub fn is_long(&self) -> bool {
-        self.debt_side == 1
+        self.owes == [false, true]
+    }
+
+    /// Whether the position borrows both tokens.
+    #[inline]
+    fn both(&self) -> bool {
+        self.owes[0] && self.owes[1]
     }
 
     /// The price at which the opened position would pass the kill factor were the pool
     /// arbitraged there at once (no time, no interest): below the start for a long, above it
-    /// for a short; `None` when no price within a factor of 10⁴ does it.
+    /// for a short; `None` when no price within a factor of 10⁴ does it, and for a position
+    /// that borrows both tokens (which either move can liquidate).
     pub fn liquidation_price(&self, start_price: f64) -> Option<f64> {
+        if self.both() {
+            return None;
+        }
         let extreme = if self.is_long() { start_price * 1e-4 } else { start_price * 1e4 };
         self.ratio_crossing(&self.start, start_price, extreme, self.kill_bps)
     }
@@ -347,12 +393,8 @@ impl Setup {
     /// The debt's value at the oracle.
     #[inline]
     fn debt_value(&self, st: &State, price: f64) -> f64 {
-        let debt = self.debt(st);
-        if self.debt_side == 0 {
-            debt * price
-        } else {
-            debt
-        }
+        let [d0, d1] = self.debt(st);
+        d0 * price + d1
     }
 
     /// The position's liquidity at the oracle: the fair LP price, or a range's tokens at the
@@ -362,10 +404,18 @@ impl Setup {
         st.pool.fair_value(st.lp, price)
     }
 
-    /// The position's debt now (the index accrued to `now` at the stored rate).
+    /// The position's debt in each token now (the index accrued to `now` at the stored rate).
     #[inline]
-    fn debt(&self, st: &State) -> f64 {
-        st.scaled_position * index_at(st, st.now)
+    fn debt(&self, st: &State) -> [f64; 2] {
+        let owed = |i: usize| {
+            let l = &st.lend[i];
+            if self.owes[i] {
+                l.scaled_position * l.index_at(st.now)
+            } else {
+                0.0
+            }
+        };
+        [owed(0), owed(1)]
     }
 
     /// Position value (exit or oracle) and the debt's value.
@@ -374,11 +424,52 @@ impl Setup {
         let debt = self.debt_value(st, price);
         let value = if self.oracle_valuation {
             Self::fair_value(st, price)
+        } else if self.both() {
+            // The exit's holdings at the oracle, as the engine's `assess`.
+            let mut t = *st;
+            let removed = t.pool.unwind(t.lp);
+            let [h0, h1] = self.exit_swap(&mut t.pool, removed, self.debt(st));
+            h0 * price + h1
         } else {
             // What removing the liquidity and selling the token not owed would leave.
             st.pool.exit_value(st.lp, price, self.debt_side == 1)
         };
         (value, debt)
+    }
+
+    /// The exit's swap of `have` toward `debt` (the engine's `ConvertToDebt`): with a single
+    /// debt all of the other token is sold; with debt in both, the shortfall in one is bought
+    /// exactly when the other's surplus pays for it, and else the whole surplus is sold. The
+    /// holdings after.
+    fn exit_swap(&self, pool: &mut Pool, have: [f64; 2], debt: [f64; 2]) -> [f64; 2] {
+        let single = !self.both() || (debt[0] > 0.0) != (debt[1] > 0.0);
+        if single {
+            let side = if self.both() { usize::from(debt[1] > 0.0) } else { self.debt_side };
+            let other = 1 - side;
+            let mut h = have;
+            h[side] += pool.sell(other == 0, have[other]);
+            h[other] = 0.0;
+            return h;
+        }
+        for (short, long) in [(0, 1), (1, 0)] {
+            if have[short] < debt[short] && have[long] > debt[long] {
+                let (shortfall, surplus) = (debt[short] - have[short], have[long] - debt[long]);
+                let zero_for_one = long == 0;
+                let mut h = have;
+                match pool.buy(zero_for_one, shortfall, surplus) {
+                    Some(paid) => {
+                        h[long] -= paid;
+                        h[short] = debt[short];
+                    }
+                    None => {
+                        h[short] += pool.sell(zero_for_one, surplus);
+                        h[long] = debt[long];
+                    }
+                }
+                return h;
+            }
+        }
+        have
     }
 
     /// `ceil(debt·10⁴/value)`, the engine's debt ratio in basis points.
@@ -396,7 +487,7 @@ impl Setup {
     /// One bar: time, oracle, arbitrage, volume, other borrowers. `target_u` is the
     /// utilization model's value for this bar.
     #[inline]
-    pub fn bar(&self, st: &mut State, price: f64, log_return: f64, target_u: f64) {
+    pub fn bar(&self, st: &mut State, price: f64, log_return: f64, target_u: [f64; 2]) {
         self.bar_open(st);
         self.bar_close(st, price, log_return, target_u);
     }
@@ -413,7 +504,7 @@ impl Setup {
     }
 
     /// The bar's close: the arbitrageur to the close, traders' volume, other borrowers.
-    fn bar_close(&self, st: &mut State, price: f64, log_return: f64, target_u: f64) {
+    fn bar_close(&self, st: &mut State, price: f64, log_return: f64, target_u: [f64; 2]) {
         self.bar_close_pool(st, price, log_return);
         self.adjust_utilization(st, target_u);
     }
@@ -437,67 +528,100 @@ impl Setup {
         }
     }
 
+    /// Other borrowers borrow or repay so that their debt is the model's utilization `u` (by
+    /// token) of each lending pool the position borrows from, past a 0.1% band.
     #[inline]
-    fn adjust_utilization(&self, st: &mut State, u: f64) {
-        let total = st.cash + st.scaled_total * st.index;
-        let demand = st.scaled_demand * index_at(st, st.now);
+    fn adjust_utilization(&self, st: &mut State, u: [f64; 2]) {
+        for (i, u) in u.into_iter().enumerate() {
+            if self.owes[i] {
+                self.adjust_pool(st, i, u);
+            }
+        }
+    }
+
+    #[inline]
+    fn adjust_pool(&self, st: &mut State, i: usize, u: f64) {
+        let l = &st.lend[i];
+        let total = l.cash + l.scaled_total * l.index;
+        let demand = l.scaled_demand * l.index_at(st.now);
         let target = total * u;
         let band = total * 0.001;
         if target > demand + band {
-            let amount = (target - demand).min(st.cash);
+            let amount = (target - demand).min(l.cash);
             if amount > 0.0 {
-                st.scaled_demand += self.lend(st, amount);
+                st.lend[i].scaled_demand += self.lend(st, i, amount);
             }
         } else if demand > target + band {
             let amount = demand - target;
-            self.accrue(st);
-            st.cash += amount;
-            let scaled = (amount / st.index).min(st.scaled_demand);
-            st.scaled_total -= scaled;
-            st.scaled_demand -= scaled;
-            self.update_rate(st);
+            let now = st.now;
+            let l = &mut st.lend[i];
+            l.accrue(now);
+            l.cash += amount;
+            let scaled = (amount / l.index).min(l.scaled_demand);
+            l.scaled_total -= scaled;
+            l.scaled_demand -= scaled;
+            self.update_rate(st, i);
         }
     }
 
+    /// The lending pools the position borrows from, accrued to now.
     fn accrue(&self, st: &mut State) {
-        st.index = index_at(st, st.now);
-        st.last_update = st.now;
+        for i in 0..2 {
+            if self.owes[i] {
+                st.lend[i].accrue(st.now);
+            }
+        }
     }
 
-    /// The stored borrow rate after a borrow or repay: the pool's rate model at its debt and
-    /// cash, in f64 ([`RateCurve`], held to the exact model by its tests).
-    fn update_rate(&self, st: &mut State) {
-        let debt = st.scaled_total * st.index * self.debt_unit;
-        st.rate = self.rates.borrow_rate(debt, st.cash * self.debt_unit);
+    /// The stored borrow rate of token `i`'s pool after a borrow or repay: the pool's rate
+    /// model at its debt and cash, in f64 ([`RateCurve`], held to the exact model by its tests).
+    fn update_rate(&self, st: &mut State, i: usize) {
+        let l = &mut st.lend[i];
+        if let Some(rates) = &self.rates[i] {
+            let unit = self.units[i];
+            l.rate = rates.borrow_rate(l.scaled_total * l.index * unit, l.cash * unit);
+        }
     }
 
-    /// Lends `amount` out of the pool (accrued first, rate reset after); the borrower's new
-    /// debt shares.
-    fn lend(&self, st: &mut State, amount: f64) -> f64 {
-        self.accrue(st);
-        st.cash -= amount;
-        let scaled = amount / st.index;
-        st.scaled_total += scaled;
-        self.update_rate(st);
+    /// Lends `amount` of token `i` out of its pool (accrued first, rate reset after); the
+    /// borrower's new debt shares.
+    fn lend(&self, st: &mut State, i: usize, amount: f64) -> f64 {
+        let now = st.now;
+        let l = &mut st.lend[i];
+        l.accrue(now);
+        l.cash -= amount;
+        let scaled = amount / l.index;
+        l.scaled_total += scaled;
+        self.update_rate(st, i);
         scaled
     }
 
-    /// Borrows `amount` for the position.
-    fn borrow(&self, st: &mut State, amount: f64) {
-        st.scaled_position += self.lend(st, amount);
+    /// Borrows `amount` of token `i` for the position.
+    fn borrow(&self, st: &mut State, i: usize, amount: f64) {
+        st.lend[i].scaled_position += self.lend(st, i, amount);
     }
 
-    /// Repays `amount` of the position's debt (at most all of it).
-    fn repay(&self, st: &mut State, amount: f64) {
-        let scaled = (amount / st.index).min(st.scaled_position);
-        st.cash += amount;
-        st.scaled_total -= scaled;
-        st.scaled_position -= scaled;
-        if st.scaled_position * st.index * self.debt_unit < 0.1 {
-            st.scaled_total -= st.scaled_position;
-            st.scaled_position = 0.0;
+    /// Repays `amount` of the position's debt in token `i` (at most all of it).
+    fn repay(&self, st: &mut State, i: usize, amount: f64) {
+        let unit = self.units[i];
+        let l = &mut st.lend[i];
+        let scaled = (amount / l.index).min(l.scaled_position);
+        l.cash += amount;
+        l.scaled_total -= scaled;
+        l.scaled_position -= scaled;
+        if l.scaled_position * l.index * unit < 0.1 {
+            l.scaled_total -= l.scaled_position;
+            l.scaled_position = 0.0;
         }
-        self.update_rate(st);
+        self.update_rate(st, i);
+    }
+
+    /// Writes off what the position still owes in token `i`, as the pool's bad debt.
+    fn write_off(&self, st: &mut State, i: usize) {
+        let l = &mut st.lend[i];
+        l.scaled_total -= l.scaled_position;
+        l.scaled_position = 0.0;
+        self.update_rate(st, i);
     }
 
     /// What a keeper sees of the position, as the engine's [`Seen`]; `health` holds the
@@ -615,10 +739,10 @@ impl Setup {
                 }
             }
             Ask::TopUp { target_bps } => {
-                let reserve = order.reserve_left.map_or(0.0, |r| f(r.0, self.stable_unit));
+                let reserve = order.reserve_left.map_or(0.0, |r| f(r.0, self.units[1]));
                 let added = self.top_up(st, price, target_bps as f64 / 1e4, reserve);
                 if added > 0.0 {
-                    let left = ((reserve - added).max(0.0) * self.stable_unit) as u128;
+                    let left = ((reserve - added).max(0.0) * self.units[1]) as u128;
                     order.reserve_left = Some(Amount(U256::from(left)));
                     // A spent reserve is done, as the engine's order is.
                     if left == 0 {
@@ -763,10 +887,13 @@ impl Setup {
                 floor = floor.min(b);
             }
         }
+        // What the position owes now: a fall hurts a debt in the stable token, a rise one in
+        // the asset.
+        let owes = st.lend.map(|l| l.scaled_position > 0.0);
         let mut legs = Vec::with_capacity(2);
         for down in [true, false] {
             let extreme = if down { low } else { high };
-            let owes_adverse = if down { self.debt_side == 1 } else { self.debt_side == 0 };
+            let owes_adverse = if down { owes[1] } else { owes[0] };
             let price_hit = orders.iter_mut().filter(active).any(|o| {
                 price_trigger(o, down).is_some_and(|p| {
                     if down {
@@ -801,22 +928,16 @@ impl Setup {
             .iter()
             .any(|o| o.status == OrderStatus::Active && timed(o).is_some_and(|t| t < seconds));
         if legs.is_empty() && time_hit {
-            legs.push(self.debt_side == 1);
+            legs.push(owes[1] || !owes[0]);
         }
         if legs.is_empty() {
             return Event::None;
         }
         // The kill factor's prices below and above.
-        let kill_low = if self.debt_side == 1 {
-            self.ratio_crossing(st, from, low, self.kill_bps)
-        } else {
-            None
-        };
-        let kill_high = if self.debt_side == 0 {
-            self.ratio_crossing(st, from, high, self.kill_bps)
-        } else {
-            None
-        };
+        let kill_low =
+            if owes[1] { self.ratio_crossing(st, from, low, self.kill_bps) } else { None };
+        let kill_high =
+            if owes[0] { self.ratio_crossing(st, from, high, self.kill_bps) } else { None };
         let (down, kill) = match (kill_low, kill_high) {
             (Some(p), _) => (true, Some(p)),
             (_, Some(p)) => (false, Some(p)),
@@ -889,14 +1010,11 @@ impl Setup {
                     }
                 }
                 // The rest of the path may still reach the new kill factor.
+                let owes = st.lend.map(|l| l.scaled_position > 0.0);
                 let kill = if down {
-                    (self.debt_side == 1)
-                        .then(|| self.ratio_crossing(st, at, low, self.kill_bps))
-                        .flatten()
+                    owes[1].then(|| self.ratio_crossing(st, at, low, self.kill_bps)).flatten()
                 } else {
-                    (self.debt_side == 0)
-                        .then(|| self.ratio_crossing(st, at, high, self.kill_bps))
-                        .flatten()
+                    owes[0].then(|| self.ratio_crossing(st, at, high, self.kill_bps)).flatten()
                 };
                 if let Some(p) = kill {
                     self.move_pool(st, p);
@@ -916,11 +1034,11 @@ impl Setup {
 
     /// Removes `lp` from the pool and stake; the tokens it was (a range's with every fee
     /// it is owed).
-    fn unwind(&self, st: &mut State, lp: f64) -> (f64, f64) {
-        let [a0, a1] = st.pool.unwind(lp);
+    fn unwind(&self, st: &mut State, lp: f64) -> [f64; 2] {
+        let removed = st.pool.unwind(lp);
         st.staked -= lp;
         st.lp -= lp;
-        (a0, a1)
+        removed
     }
 
     /// Sells `amount` of token0 (`zero_for_one`) or of token1 into the pool; what came out.
@@ -928,45 +1046,41 @@ impl Setup {
         st.pool.sell(zero_for_one, amount)
     }
 
-    /// Converts `(a0, a1)` into the debt token by selling all of the other one: how much of
-    /// the debt token that makes (the engine's exit swap, `ConvertToDebt`).
-    fn to_debt(&self, st: &mut State, (a0, a1): (f64, f64)) -> f64 {
-        if self.debt_side == 1 {
-            a1 + self.sell(st, true, a0)
-        } else {
-            a0 + self.sell(st, false, a1)
+    /// Hands `amounts` of the pool's two tokens to the owner.
+    fn to_owner(&self, st: &mut State, [a0, a1]: [f64; 2]) {
+        st.wallet_asset += a0;
+        st.wallet_stable += a1;
+    }
+
+    /// Repays `amounts` of the position's debts.
+    fn repay_both(&self, st: &mut State, amounts: [f64; 2]) {
+        for (i, amount) in amounts.into_iter().enumerate() {
+            if self.owes[i] {
+                self.repay(st, i, amount);
+            }
         }
     }
 
-    /// Hands `amount` of the debt token to the owner.
-    fn to_owner(&self, st: &mut State, amount: f64) {
-        if self.debt_side == 1 {
-            st.wallet_stable += amount;
-        } else {
-            st.wallet_asset += amount;
-        }
-    }
-
-    /// Closes the whole position, converting to the debt token; refused (nothing changes)
-    /// when what comes back cannot repay the debt.
+    /// Closes the whole position through the exit's swap, repays the debts and hands the rest
+    /// to the owner, the asset sold for the stable token (the engine's exit keeper); refused
+    /// (nothing changes) when what comes back cannot repay a debt.
     fn close_all(&self, st: &mut State) -> bool {
         let mut trial = *st;
         self.accrue(&mut trial);
         let debt = self.debt(&trial);
         let lp = trial.lp;
         let removed = self.unwind(&mut trial, lp);
-        let back = self.to_debt(&mut trial, removed);
-        if back < debt {
+        let back = self.exit_swap(&mut trial.pool, removed, debt);
+        if back[0] < debt[0] || back[1] < debt[1] {
             return false;
         }
-        self.repay(&mut trial, debt);
-        self.to_owner(&mut trial, back - debt);
+        self.repay_both(&mut trial, debt);
+        let returned = [back[0] - debt[0], back[1] - debt[1]];
         trial.wallet_reward += trial.pending;
         trial.pending = 0.0;
         trial.open = false;
-        // Out means out: the asset the owner holds is sold for the stable token.
-        let held = std::mem::take(&mut trial.wallet_asset);
-        trial.wallet_stable += self.sell(&mut trial, true, held);
+        // Out means out: the asset returned is sold for the stable token.
+        trial.wallet_stable += returned[1] + self.sell(&mut trial, true, returned[0]);
         *st = trial;
         true
     }
@@ -1023,18 +1137,18 @@ impl Setup {
         let debt = self.debt(&trial);
         let fully = remove >= trial.lp;
         let removed = self.unwind(&mut trial, remove);
-        let back = self.to_debt(&mut trial, removed);
-        let repaid = back.min(debt);
+        let back = self.exit_swap(&mut trial.pool, removed, debt);
+        let repaid = [back[0].min(debt[0]), back[1].min(debt[1])];
         if fully {
-            if back < debt {
+            if back[0] < debt[0] || back[1] < debt[1] {
                 return;
             }
             trial.open = false;
             trial.wallet_reward += trial.pending;
             trial.pending = 0.0;
         }
-        self.repay(&mut trial, repaid);
-        self.to_owner(&mut trial, back - repaid);
+        self.repay_both(&mut trial, repaid);
+        self.to_owner(&mut trial, [back[0] - repaid[0], back[1] - repaid[1]]);
         if !fully {
             let (v, d) = self.health(&trial, price);
             let after = Self::ratio_bps(v, d);
@@ -1046,19 +1160,26 @@ impl Setup {
         *st = trial;
     }
 
-    /// Borrows `L·E − V` more into the position and zaps it in (the engine's `borrow_more`);
-    /// refused past the work factor or the lending pool's cash.
+    /// Borrows `L·E − V` more into the position and zaps it in (the engine's `borrow_more`), in
+    /// the token it owes more of by value; refused past the work factor or the lending pool's
+    /// cash.
     fn borrow_more(&self, st: &mut State, price: f64, target: f64) {
         let (value, debt) = self.health(st, price);
         let wanted = ((value - debt) * target - value).max(0.0);
-        let borrow = if self.debt_side == 1 { wanted } else { wanted / price };
-        if borrow <= 0.0 || borrow > st.cash {
+        let side = if self.both() {
+            let [d0, d1] = self.debt(st);
+            usize::from(d1 >= d0 * price)
+        } else {
+            self.debt_side
+        };
+        let borrow = if side == 1 { wanted } else { wanted / price };
+        if borrow <= 0.0 || borrow > st.lend[side].cash {
             return;
         }
         let mut trial = *st;
         self.accrue(&mut trial);
-        self.borrow(&mut trial, borrow);
-        let amounts = if self.debt_side == 1 { [0.0, borrow] } else { [borrow, 0.0] };
+        self.borrow(&mut trial, side, borrow);
+        let amounts = if side == 1 { [0.0, borrow] } else { [borrow, 0.0] };
         self.zap(&mut trial, amounts);
         let (v, d) = self.health(&trial, price);
         if Self::ratio_bps(v, d) > self.work_bps {
@@ -1099,7 +1220,7 @@ impl Setup {
         let mut trial = *st;
         self.accrue(&mut trial);
         let lp = trial.lp;
-        let (a0, a1) = self.unwind(&mut trial, lp);
+        let [a0, a1] = self.unwind(&mut trial, lp);
         if let Some(c) = trial.pool.range_mut() {
             c.position = band;
         }
@@ -1112,23 +1233,33 @@ impl Setup {
         *st = trial;
     }
 
+    /// The liquidator: removes all the liquidity, swaps toward the debts, takes the prize and
+    /// the treasury's fee off each token, repays what the rest covers and writes off the
+    /// remainder as bad debt; the owner gets what is left.
     fn liquidate(&self, st: &mut State, price: f64) {
         self.accrue(st);
         let debt = self.debt(st);
         let lp = st.lp;
         let removed = self.unwind(st, lp);
-        let back = self.to_debt(st, removed);
-        let rest = back * (1.0 - self.prize - self.treasury);
-        let repaid = rest.min(debt);
-        self.repay(st, repaid);
-        let bad = debt - repaid;
-        st.bad_debt += bad.max(0.0) * if self.debt_side == 0 { price } else { 1.0 };
-        if bad > 0.0 {
-            st.scaled_total -= st.scaled_position;
-            st.scaled_position = 0.0;
-            self.update_rate(st);
+        let back = self.exit_swap(&mut st.pool, removed, debt);
+        let keep = 1.0 - self.prize - self.treasury;
+        for i in 0..2 {
+            let rest = back[i] * keep;
+            let repaid = rest.min(debt[i]);
+            if self.owes[i] {
+                self.repay(st, i, repaid);
+            }
+            let bad = debt[i] - repaid;
+            st.bad_debt += bad.max(0.0) * if i == 0 { price } else { 1.0 };
+            if bad > 0.0 {
+                self.write_off(st, i);
+            }
+            if i == 0 {
+                st.wallet_asset += rest - repaid;
+            } else {
+                st.wallet_stable += rest - repaid;
+            }
         }
-        self.to_owner(st, rest - repaid);
         st.wallet_reward += st.pending;
         st.pending = 0.0;
         st.open = false;
@@ -1554,7 +1685,8 @@ impl RangeRules {
 pub struct StepInput {
     pub price: f64,
     pub reward_price: f64,
-    pub utilization: f64,
+    /// Other borrowers' utilization of the asset's and the stable token's lending pools.
+    pub utilization: [f64; 2],
     pub hazard: bool,
     pub severity: f64,
     /// The stable token's price in the numeraire, relative to the start (1 unless it is a
@@ -1572,7 +1704,8 @@ pub struct StepInput {
 pub trait Bar {
     fn price(&self) -> f64;
     fn reward_price(&self) -> f64;
-    fn utilization(&self) -> f64;
+    /// Other borrowers' utilization of the asset's and the stable token's lending pools.
+    fn utilization(&self) -> [f64; 2];
     fn hazard(&self) -> bool;
     fn severity(&self) -> f64;
     /// The step's low and high, when protection races the liquidators inside a step.
@@ -1590,7 +1723,7 @@ impl Bar for StepInput {
     fn reward_price(&self) -> f64 {
         self.reward_price
     }
-    fn utilization(&self) -> f64 {
+    fn utilization(&self) -> [f64; 2] {
         self.utilization
     }
     fn hazard(&self) -> bool {
@@ -1723,18 +1856,6 @@ pub enum Event {
     StopLoss,
     TakeProfit,
     Liquidated,
-}
-
-/// The borrow index at `now`: the stored index times Aave's compounded factor for the stored
-/// rate since the last update.
-#[inline]
-fn index_at(st: &State, now: u64) -> f64 {
-    // No time, no interest: the factor would be exactly 1.
-    if st.scaled_total <= 0.0 || now == st.last_update {
-        return st.index;
-    }
-    let x = st.rate * (now - st.last_update) as f64 * (1.0 / YEAR);
-    st.index * (1.0 + x + x * (x * 0.5 + x * (x * (1.0 / 6.0))))
 }
 
 /// A signed 1e18 amount as a float.

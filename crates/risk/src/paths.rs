@@ -28,6 +28,9 @@ pub enum Stream {
     Keeper = 7,
     /// Merton's jumps: a counter-based generator keyed by the path, drawn by step.
     Jump = 8,
+    /// The asset's lending pool's utilization, when a position borrows both tokens (the
+    /// stable token's is [`Stream::Utilization`]).
+    Utilization0 = 9,
 }
 
 /// The generator of one stream of one path.

@@ -48,6 +48,25 @@ impl Product {
         out
     }
 
+    /// Buys exactly `amount` of token1 with token0 (`zero_for_one`) or of token0 with token1,
+    /// paying at most `max_in`: Uniswap v2's `getAmountIn` (without its added unit); what it
+    /// paid, or `None` (nothing changes) when the pool cannot deliver it for that.
+    fn buy(&mut self, zero_for_one: bool, amount: f64, max_in: f64) -> Option<f64> {
+        let (r_in, r_out) =
+            if zero_for_one { (&mut self.x, &mut self.y) } else { (&mut self.y, &mut self.x) };
+        let (n, d) = self.fee;
+        if amount >= *r_out {
+            return None;
+        }
+        let paid = *r_in * amount * d / ((*r_out - amount) * n);
+        if paid.is_nan() || paid > max_in {
+            return None;
+        }
+        *r_in += paid;
+        *r_out -= amount;
+        Some(paid)
+    }
+
     /// Removes `lp`: the tokens it was.
     fn unwind(&mut self, lp: f64) -> [f64; 2] {
         let share = lp / self.s;
@@ -151,6 +170,24 @@ impl Pool {
         match self {
             Pool::Product(p) => p.sell(zero_for_one, amount),
             Pool::Concentrated(c) => c.sell(zero_for_one, amount).got,
+        }
+    }
+
+    /// Buys exactly `amount` of token1 with token0 (`zero_for_one`) or of token0 with token1,
+    /// paying at most `max_in`: what it paid, or `None` (nothing changes) when the pool cannot
+    /// deliver it for that (the engine's exit then sells the whole surplus instead).
+    #[inline]
+    pub fn buy(&mut self, zero_for_one: bool, amount: f64, max_in: f64) -> Option<f64> {
+        match self {
+            Pool::Product(p) => p.buy(zero_for_one, amount, max_in),
+            Pool::Concentrated(c) => {
+                let mut trial = *c;
+                let swap = trial.buy(zero_for_one, amount)?;
+                (swap.paid <= max_in).then(|| {
+                    *c = trial;
+                    swap.paid
+                })
+            }
         }
     }
 

@@ -216,6 +216,56 @@ impl Concentrated {
         out
     }
 
+    /// Buys exactly `amount` of token1 with token0 (`zero_for_one`) or of token0 with token1
+    /// through the same loop (an exact-output swap: each stretch's input from its output, the
+    /// fee on top); `None` when the pool runs out of it first, as the engine's exact-output
+    /// quote then falls short.
+    pub fn buy(&mut self, zero_for_one: bool, amount: f64) -> Option<Swap> {
+        let keep = 1.0 - self.fee;
+        let limit = if zero_for_one { self.floor } else { self.ceiling };
+        let mut remaining = amount;
+        let mut out = Swap::default();
+        let mut s = self.sqrt_price;
+        let down = zero_for_one;
+        for _ in 0..8 {
+            if remaining <= 0.0 || (if down { s <= limit } else { s >= limit }) {
+                break;
+            }
+            let target = self.next_edge(s, down, limit);
+            let (l, mine) = self.in_range(s, down);
+            if l <= 0.0 {
+                s = target;
+                continue;
+            }
+            // The most this stretch gives, to its edge.
+            let most = if down { l * (s - target) } else { l * (1.0 / s - 1.0 / target) };
+            let (got, next) = if remaining >= most {
+                (most, target)
+            } else if down {
+                (remaining, s - remaining / l)
+            } else {
+                (remaining, 1.0 / (1.0 / s - remaining / l))
+            };
+            let net = if down { l * (1.0 / next - 1.0 / s) } else { l * (next - s) };
+            let fee = net * self.fee / keep;
+            remaining -= got;
+            out.paid += net + fee;
+            out.got += got;
+            if mine > 0.0 {
+                self.owed[usize::from(!down)] += fee * mine / l;
+            }
+            s = next;
+        }
+        if remaining > 0.0 {
+            return None;
+        }
+        self.sqrt_price = s;
+        let (i, o) = if down { (0, 1) } else { (1, 0) };
+        self.balance[i] += out.paid;
+        self.balance[o] -= out.got;
+        Some(out)
+    }
+
     /// Sells exactly `amount` of token0 (or of token1), as far as the pool goes.
     pub fn sell(&mut self, zero_for_one: bool, amount: f64) -> Swap {
         if amount <= 0.0 {

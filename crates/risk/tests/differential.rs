@@ -125,8 +125,8 @@ fn compare(s: &Scenario) -> (usize, usize, std::collections::BTreeSet<&'static s
 }
 
 /// A stochastic utilization model is one draw per path: the backtester replays the kernel's
-/// draws for the borrowed token's lending pool, bar by bar (`market.utilization` of model
-/// `bars`, from a file written for the path). The file, when one was written.
+/// draws for each borrowed token's lending pool, bar by bar (`market.utilization` of model
+/// `bars`, from a file written for the path, a column a pool). The file, when one was written.
 fn replay_utilization(
     scenario: &mut Scenario,
     inputs: &[StepInput],
@@ -137,17 +137,22 @@ fn replay_utilization(
         return None;
     }
     let [token0, token1] = scenario.pair();
-    let debt = if scenario.position.borrow == BorrowSide::Asset { token0 } else { token1 };
+    let debts: &[(usize, &str)] = match scenario.position.borrow {
+        BorrowSide::Asset => &[(0, token0)],
+        BorrowSide::Stable => &[(1, token1)],
+        BorrowSide::Both => &[(0, token0), (1, token1)],
+    };
     // The opening's own draw first (the backtester adjusts the pools before it opens), as the
     // kernel's start was opened by the exact engine with the model itself.
-    let opening = levfarm_sim::models::Utilization::new(&scenario.market.utilization)
-        .unwrap()
-        .at(debt, 0, 0.0)
-        .unwrap();
-    let mut csv = format!("unix_s,u\n0,{opening}\n");
+    let mut model = levfarm_sim::models::Utilization::new(&scenario.market.utilization).unwrap();
+    let opening: Vec<f64> = debts.iter().map(|(_, t)| model.at(t, 0, 0.0).unwrap()).collect();
+    let row = |u: &mut dyn Iterator<Item = f64>| u.map(|u| format!(",{u}")).collect::<String>();
+    let header: String = (0..debts.len()).map(|i| format!(",u{i}")).collect();
+    let mut csv = format!("unix_s{header}\n0{}\n", row(&mut opening.into_iter()));
     for (i, input) in inputs.iter().enumerate() {
         // Rust prints the shortest text that parses back to the same f64.
-        csv.push_str(&format!("{},{}\n", (i as u64 + 1) * 3600, input.utilization));
+        let values = &mut debts.iter().map(|(t, _)| input.utilization[*t]);
+        csv.push_str(&format!("{}{}\n", (i as u64 + 1) * 3600, row(values)));
     }
     let file = std::env::temp_dir().join(format!(
         "levfarm-utilization-{}-{path}-{}.csv",
@@ -157,7 +162,11 @@ fn replay_utilization(
     std::fs::write(&file, csv).unwrap();
     scenario.market.utilization = UtilizationModel::Bars {
         path: file.to_string_lossy().into_owned(),
-        columns: [(debt.to_string(), "u".to_string())].into(),
+        columns: debts
+            .iter()
+            .enumerate()
+            .map(|(i, (_, t))| (t.to_string(), format!("u{i}")))
+            .collect(),
     };
     Some(file)
 }
@@ -203,6 +212,7 @@ const TOP_UP: [(&str, &str); 5] = [
     ("risk.paths", "10"),
 ];
 const SHORT: (&str, &str) = ("position.borrow", "\"asset\"");
+const BOTH: (&str, &str) = ("position.borrow", "\"both\"");
 
 /// A leveraged v3 range: the default 4,000 ticks on a 0.3% pool whose other liquidity is
 /// full-range.
@@ -438,4 +448,29 @@ fn kernel_matches_the_backtester_with_stochastic_utilization() {
               seed = 0 }";
     expect(&scenario(&[("risk.utilization", mr)]), &["deleverage", "compound"]);
     expect(&scenario(&[("risk.utilization", mr), SHORT]), &["compound"]);
+    // Both pools, each with its own draws.
+    expect(&scenario(&[("risk.utilization", mr), BOTH]), &["compound"]);
+}
+
+/// Borrowing both tokens (near neutral): two lending pools accrue, a fall or a rise can
+/// liquidate, exits buy the shortfall in one debt with the other's surplus.
+#[test]
+fn kernel_matches_the_backtester_borrowing_both_tokens() {
+    let wild = ("risk.model", "{ kind = \"gbm\", mu = 0.0, sigma = 2.5 }");
+    expect(&scenario(&[("position.leverage", "3.0"), BOTH, wild]), &["compound", "deleverage"]);
+    expect_liquidations(&scenario(&and(&UNPROTECTED, &[BOTH, wild, ("risk.paths", "12")])));
+}
+
+#[test]
+fn kernel_matches_the_backtester_borrowing_both_tokens_in_a_range() {
+    let s = range(&[
+        ("position.leverage", "3.0"),
+        BOTH,
+        ("position.range_width_ticks", "1200"),
+        ("protection.recenter", "true"),
+        ("protection.rebalance", "{ target_leverage = 3.0, band = 0.2 }"),
+    ]);
+    expect(&s, &["recenter", "rebalance"]);
+    let wild = ("risk.model", "{ kind = \"gbm\", mu = 0.0, sigma = 2.5 }");
+    expect_liquidations(&range(&and(&UNPROTECTED, &[BOTH, wild, ("risk.paths", "12")])));
 }

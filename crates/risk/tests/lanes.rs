@@ -70,6 +70,16 @@ fn lanes_give_the_reference_bits_with_everything_on() {
         ("risk.model", "{ kind = \"gbm\", mu = 1.5, sigma = 1.3 }"),
     ]));
     assert!(liquidated >= 5, "{liquidated} liquidations");
+    // Borrowing both tokens, on wild paths; each lending pool's utilization its own draws.
+    let both = scenario(&[
+        unprotected,
+        ("position.borrow", "\"both\""),
+        ("risk.model", "{ kind = \"gbm\", mu = 0.0, sigma = 2.5 }"),
+    ]);
+    let inputs = Plan::new(&both, &[], None).unwrap().inputs_of(0, 0);
+    assert!(inputs.iter().all(|i| i.utilization[0] != i.utilization[1]), "one draw for both");
+    let (liquidated, _) = same_bits(&both);
+    assert!(liquidated >= 5, "{liquidated} liquidations");
 }
 
 #[test]
