@@ -240,7 +240,7 @@ impl<'a> Draws<'a> {
     }
 
     /// Draws every lane's next step.
-    #[inline]
+    #[inline(always)]
     pub fn advance(&mut self) {
         let inp = self.inputs;
         self.step += 1;

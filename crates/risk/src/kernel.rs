@@ -138,7 +138,7 @@ struct Lending {
 impl Lending {
     /// The borrow index at `now`: the stored index times Aave's compounded factor for the
     /// stored rate since the last update.
-    #[inline]
+    #[inline(always)]
     fn index_at(&self, now: u64) -> f64 {
         // No time, no interest: the factor would be exactly 1.
         if self.scaled_total <= 0.0 || now == self.last_update {
@@ -149,7 +149,7 @@ impl Lending {
     }
 
     /// The index accrued to `now` and stored.
-    #[inline]
+    #[inline(always)]
     fn accrue(&mut self, now: u64) {
         self.index = self.index_at(now);
         self.last_update = now;
@@ -391,7 +391,7 @@ impl Setup {
     }
 
     /// The debt's value at the oracle.
-    #[inline]
+    #[inline(always)]
     fn debt_value(&self, st: &State, price: f64) -> f64 {
         let [d0, d1] = self.debt(st);
         d0 * price + d1
@@ -399,13 +399,13 @@ impl Setup {
 
     /// The position's liquidity at the oracle: the fair LP price, or a range's tokens at the
     /// oracle's square root price with the fees it is owed.
-    #[inline]
+    #[inline(always)]
     fn fair_value(st: &State, price: f64) -> f64 {
         st.pool.fair_value(st.lp, price)
     }
 
     /// The position's debt in each token now (the index accrued to `now` at the stored rate).
-    #[inline]
+    #[inline(always)]
     fn debt(&self, st: &State) -> [f64; 2] {
         let owed = |i: usize| {
             let l = &st.lend[i];
@@ -419,7 +419,7 @@ impl Setup {
     }
 
     /// Position value (exit or oracle) and the debt's value.
-    #[inline]
+    #[inline(always)]
     fn health(&self, st: &State, price: f64) -> (f64, f64) {
         let debt = self.debt_value(st, price);
         let value = if self.oracle_valuation {
@@ -435,6 +435,19 @@ impl Setup {
             st.pool.exit_value(st.lp, price, self.debt_side == 1)
         };
         (value, debt)
+    }
+
+    /// [`Self::health`] at `price`, made once: kept in `health` for the step's other checks.
+    #[inline(always)]
+    fn valued(&self, st: &State, price: f64, health: &mut Option<(f64, f64)>) -> (f64, f64) {
+        match *health {
+            Some(h) => h,
+            None => {
+                let h = self.health(st, price);
+                *health = Some(h);
+                h
+            }
+        }
     }
 
     /// The exit's swap of `have` toward `debt` (the engine's `ConvertToDebt`): with a single
@@ -493,6 +506,7 @@ impl Setup {
     }
 
     /// The bar's time: the clock, the lending index, the farm's rewards.
+    #[inline(always)]
     fn bar_open(&self, st: &mut State) {
         st.now += self.dt;
         // The market's step accrues every lending pool each bar.
@@ -530,7 +544,7 @@ impl Setup {
 
     /// Other borrowers borrow or repay so that their debt is the model's utilization `u` (by
     /// token) of each lending pool the position borrows from, past a 0.1% band.
-    #[inline]
+    #[inline(always)]
     fn adjust_utilization(&self, st: &mut State, u: [f64; 2]) {
         for (i, u) in u.into_iter().enumerate() {
             if self.owes[i] {
@@ -539,7 +553,8 @@ impl Setup {
         }
     }
 
-    #[inline]
+    #[inline(always)]
+
     fn adjust_pool(&self, st: &mut State, i: usize, u: f64) {
         let l = &st.lend[i];
         let total = l.cash + l.scaled_total * l.index;
@@ -565,6 +580,7 @@ impl Setup {
     }
 
     /// The lending pools the position borrows from, accrued to now.
+    #[inline(always)]
     fn accrue(&self, st: &mut State) {
         for i in 0..2 {
             if self.owes[i] {
@@ -575,6 +591,7 @@ impl Setup {
 
     /// The stored borrow rate of token `i`'s pool after a borrow or repay: the pool's rate
     /// model at its debt and cash, in f64 ([`RateCurve`], held to the exact model by its tests).
+    #[inline(always)]
     fn update_rate(&self, st: &mut State, i: usize) {
         let l = &mut st.lend[i];
         if let Some(rates) = &self.rates[i] {
@@ -585,6 +602,7 @@ impl Setup {
 
     /// Lends `amount` of token `i` out of its pool (accrued first, rate reset after); the
     /// borrower's new debt shares.
+    #[inline(always)]
     fn lend(&self, st: &mut State, i: usize, amount: f64) -> f64 {
         let now = st.now;
         let l = &mut st.lend[i];
@@ -646,7 +664,7 @@ impl Setup {
             OrderKind::Deleverage { .. } | OrderKind::TopUp { .. } | OrderKind::Rebalance { .. }
         );
         let (ratio, leverage, debt) = if watches_ratio {
-            let (value, debt) = *health.get_or_insert_with(|| self.health(st, price));
+            let (value, debt) = self.valued(st, price, health);
             let leverage =
                 if value <= debt { u64::MAX } else { (value * 1e4 / (value - debt)) as u64 };
             (Self::ratio_bps(value, debt), leverage, debt)
@@ -1266,6 +1284,7 @@ impl Setup {
     }
 
     /// A loss event takes `severity` of the position's liquidity.
+    #[inline(always)]
     pub fn hazard(&self, st: &mut State, severity: f64) {
         if st.open {
             let lp = st.lp * severity;
@@ -1348,7 +1367,7 @@ impl Setup {
     }
 
     /// The step's log return, which only the volatility-driven volume reads.
-    #[inline]
+    #[inline(always)]
     fn log_return(&self, price: f64, from: f64) -> f64 {
         match self.volume {
             VolumeModel::Volatility { .. } => (price / from).ln(),
@@ -1363,6 +1382,7 @@ impl Setup {
     /// keeper's failure are read only then. The step runs in phases, each over every path,
     /// so that the paths' independent chains of arithmetic overlap. Each path comes out with
     /// the bits [`Self::step`] gives it (the tests hold it to that).
+    #[inline(always)]
     pub fn step_lanes<B: Bar>(&self, paths: &mut [PathState], step: u32, bar: impl Fn(usize) -> B) {
         assert!(paths.len() <= LANES, "at most {LANES} paths a step");
         let mut live = [false; LANES];
@@ -1428,7 +1448,7 @@ impl Setup {
 
     /// The bar's close in the pools of `paths` (those `live`): on a constant-product pool in
     /// lanes ([`crate::pool::close_lanes`]), in a range one path at a time.
-    #[inline]
+    #[inline(always)]
     fn close_lanes<B: Bar>(
         &self,
         paths: &mut [PathState],
@@ -1470,6 +1490,7 @@ impl Setup {
     /// [`Self::keepers`] on an open position whose reward pool is already arbitraged,
     /// deciding first whether any order may be due: when none may, only the liquidator's
     /// check runs, on the one valuation, which is kept in `valued` for the next step's race.
+    #[inline(always)]
     fn keepers_fast(
         &self,
         st: &mut State,
@@ -1499,7 +1520,7 @@ impl Setup {
 
     /// `ratio_bps(value, debt) > bps` for a whole `bps`, without the rounding up: `⌈a⌉ > k`
     /// exactly when `a > k`.
-    #[inline]
+    #[inline(always)]
     fn ratio_above(value: f64, debt: f64, bps: f64) -> bool {
         if debt <= 0.0 {
             0.0 > bps
@@ -1521,7 +1542,7 @@ impl Setup {
     /// Whether an order [`Watch`] gathers may be due: [`Self::may_be_due`] for the lowest
     /// ratio trigger, the nearest price triggers and the earliest time, which decide for all
     /// the others of their kind.
-    #[inline]
+    #[inline(always)]
     fn watch_may_be_due(
         &self,
         st: &State,
@@ -1534,11 +1555,14 @@ impl Setup {
             || w.below.is_some_and(|p| price * 1e18 <= p * 1e18 * (1.0 + MARGIN))
             || w.above.is_some_and(|p| price * 1e18 >= p * 1e18 * (1.0 - MARGIN))
             || w.recenter && st.pool.out_of_range()
-            || w.ratio_trigger.is_some_and(|t| {
-                // `⌈a⌉ ≥ t` exactly when `a > t − 1`.
-                let (value, debt) = *health.get_or_insert_with(|| self.health(st, price));
-                Self::ratio_above(value, debt, t - 1.0)
-            })
+            || match w.ratio_trigger {
+                Some(t) => {
+                    // `⌈a⌉ ≥ t` exactly when `a > t − 1`.
+                    let (value, debt) = self.valued(st, price, health);
+                    Self::ratio_above(value, debt, t - 1.0)
+                }
+                None => false,
+            }
     }
 
     /// Whether `order` may be due (or must see the step): never false where the engine's
@@ -1596,7 +1620,7 @@ impl Setup {
             OrderKind::TimeLimit { at, .. } => st.now >= *at,
             OrderKind::TopUp { trigger_bps, .. } | OrderKind::Deleverage { trigger_bps, .. } => {
                 // `⌈a⌉ ≥ t` exactly when `a > t − 1`.
-                let (value, debt) = *health.get_or_insert_with(|| self.health(st, price));
+                let (value, debt) = self.valued(st, price, health);
                 Self::ratio_above(value, debt, f64::from(*trigger_bps) - 1.0)
             }
             OrderKind::Rebalance { .. } => {
@@ -1613,6 +1637,7 @@ impl Setup {
     /// `reach` (log distance) of `from`, the last close: never false where [`Self::race`]
     /// would find a leg. Price triggers are compared with the reach's prices, the debt ratio
     /// through the race's own bound at the reach; equity and trailing orders always race.
+    #[inline(always)]
     fn race_may_act(
         &self,
         st: &State,
@@ -1726,6 +1751,7 @@ impl Bar for StepInput {
     fn utilization(&self) -> [f64; 2] {
         self.utilization
     }
+    #[inline(always)]
     fn hazard(&self) -> bool {
         self.hazard
     }

@@ -16,12 +16,14 @@ pub struct Product {
 
 impl Product {
     /// `lp` at the fair LP price `2·√(x·y·p)/s`.
+    #[inline(always)]
     fn fair_value(&self, lp: f64, price: f64) -> f64 {
         2.0 * (self.x * self.y * price).sqrt() * lp / self.s
     }
 
     /// What removing `lp` and selling the token not owed would leave, in the debt token's
     /// value: token1 when `debt_is_token1`, else token0 valued at `price`.
+    #[inline(always)]
     fn exit_value(&self, lp: f64, price: f64, debt_is_token1: bool) -> f64 {
         let share = lp / self.s;
         let (a0, a1) = (self.x * share, self.y * share);
@@ -117,7 +119,7 @@ impl Default for Pool {
 impl Pool {
     /// The position's liquidity `lp` at the oracle: the fair LP price, or a range's tokens at
     /// the oracle's square root price with the fees it is owed.
-    #[inline]
+    #[inline(always)]
     pub fn fair_value(&self, lp: f64, price: f64) -> f64 {
         match self {
             Pool::Product(p) => p.fair_value(lp, price),
@@ -128,7 +130,7 @@ impl Pool {
     /// At least [`Self::fair_value`], as a fraction `(f, s)` (no division): a constant-product
     /// pool's `(x·p + y)·lp/s` (the mean of `x·p` and `y` bounds their geometric mean, with no
     /// square root), a range's fair value over 1.
-    #[inline]
+    #[inline(always)]
     pub fn fair_value_bound(&self, lp: f64, price: f64) -> (f64, f64) {
         match self {
             Pool::Product(p) => ((p.x * price + p.y) * lp * (1.0 + 1e-12), p.s),
@@ -138,7 +140,7 @@ impl Pool {
 
     /// What closing the position's liquidity `lp` now would realise in the debt token's value
     /// (token1 when `debt_is_token1`): the exit valuation.
-    #[inline]
+    #[inline(always)]
     pub fn exit_value(&self, lp: f64, price: f64, debt_is_token1: bool) -> f64 {
         match self {
             Pool::Product(p) => p.exit_value(lp, price, debt_is_token1),
@@ -355,7 +357,7 @@ pub fn round_trip_select(x: f64, y: f64, half: f64, (n, d): (f64, f64)) -> (f64,
 }
 
 /// Uniswap v2's `getAmountOut` with the fee kept `n/d`.
-#[inline]
+#[inline(always)]
 pub fn out_given_in(amount_in: f64, reserve_in: f64, reserve_out: f64, (n, d): (f64, f64)) -> f64 {
     if amount_in <= 0.0 {
         return 0.0;

@@ -64,6 +64,7 @@ impl RateCurve {
 
     /// The annual borrow rate (0.05 = 5%) of a pool owed `debt` and holding `cash`, both in
     /// raw units of its token.
+    #[inline(always)]
     pub fn borrow_rate(&self, debt: f64, cash: f64) -> f64 {
         let (debt, cash) = (debt.max(0.0), cash.max(0.0));
         let usage = if debt > 0.0 { debt / (debt + cash) } else { 0.0 };

@@ -379,8 +379,22 @@ impl Plan {
         }
     }
 
-    /// Runs `paths` (at most [`LANES`]) through `configs`, which share the draws of `inp`.
+    /// Runs `paths` (at most [`LANES`]) through `configs`, which share the draws of `inp`,
+    /// compiled for the widest vectors the machine has (AVX-512 or AVX2, chosen at run time;
+    /// the same bits on any: the arithmetic is IEEE lane by lane, with no fused operations).
     fn lanes(
+        &self,
+        inp: &Inputs,
+        configs: &[usize],
+        paths: &[u64],
+        each: &mut impl FnMut(usize, usize, &PathResult, &[f64]),
+    ) {
+        pulp::Arch::new().dispatch(Lanes { plan: self, inp, configs, paths, each });
+    }
+
+    /// [`Self::lanes`]' body, inlined into each instruction set's copy.
+    #[inline(always)]
+    fn lanes_body(
         &self,
         inp: &Inputs,
         configs: &[usize],
@@ -595,6 +609,24 @@ fn control_of(
     Some(Control { barrier, long, mean })
 }
 
+/// [`Plan::lanes`] as a [`pulp::WithSimd`] worker.
+struct Lanes<'a, F> {
+    plan: &'a Plan,
+    inp: &'a Inputs,
+    configs: &'a [usize],
+    paths: &'a [u64],
+    each: &'a mut F,
+}
+
+impl<F: FnMut(usize, usize, &PathResult, &[f64])> pulp::WithSimd for Lanes<'_, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        self.plan.lanes_body(self.inp, self.configs, self.paths, self.each);
+    }
+}
+
 /// A partial's own invariants: its blocks within its scenario's paths, its path count the
 /// blocks', and every configuration's counts within it.
 fn check_partial(p: &Partial) -> Result<(), RiskError> {
@@ -725,4 +757,67 @@ fn fingerprint(base: &Scenario, sweeps: &[(String, Vec<String>)], start_price: f
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pulp::WithSimd;
+
+    /// How a test runs the lanes: the machine's widest vectors, the plain code, or AVX2.
+    #[derive(Clone, Copy)]
+    enum Code {
+        Machine,
+        Plain,
+        #[cfg(target_arch = "x86_64")]
+        Avx2(pulp::x86::V3),
+    }
+
+    fn run(plan: &Plan, code: Code) -> Vec<String> {
+        let paths: Vec<u64> = (0..LANES as u64).collect();
+        let mut out = Vec::new();
+        let mut each = |c: usize, l: usize, r: &PathResult, fan: &[f64]| {
+            // Debug text, so that a NaN compares equal to itself.
+            out.push(format!("{c} {l} {r:?} {fan:?}"));
+        };
+        for (i, inp) in plan.inputs.iter().enumerate() {
+            let configs: Vec<usize> =
+                (0..plan.configs.len()).filter(|&c| plan.configs[c].inputs == i).collect();
+            let w = Lanes { plan, inp, configs: &configs, paths: &paths, each: &mut each };
+            match code {
+                Code::Machine => pulp::Arch::new().dispatch(w),
+                Code::Plain => w.with_simd(pulp::Scalar::new()),
+                #[cfg(target_arch = "x86_64")]
+                Code::Avx2(v3) => v3.vectorize(|| w.with_simd(v3)),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn plain_code_and_the_machine_vectors_give_the_same_bits() {
+        // Falling paths with everything on and no protection, so that races and liquidations
+        // run as well as the common steps.
+        let settings = [
+            ("risk.model", "{ kind = \"gbm\", mu = -0.8, sigma = 1.3 }"),
+            ("risk.horizon_days", "30"),
+            ("risk.paths", "16"),
+            ("risk.start_price", "2000.0"),
+            ("risk.leverages", "[2.0, 4.0]"),
+            ("market.leverage.work_factor_bps", "8000"),
+            ("protection.deleverage", "none"),
+            ("risk.hazard", "{ probability_per_year = 0.9, severity = 0.2 }"),
+        ];
+        let scenario =
+            settings.iter().fold(Scenario::default(), |s, (k, v)| s.with_value(k, v).unwrap());
+        let plan = Plan::new(&scenario, &[], None).unwrap();
+        let plain = run(&plan, Code::Plain);
+        assert_eq!(plain.len(), 2 * LANES);
+        assert!(plain.iter().any(|r| r.contains("liquidated_step: Some")), "{plain:?}");
+        assert_eq!(run(&plan, Code::Machine), plain);
+        #[cfg(target_arch = "x86_64")]
+        if let Some(v3) = pulp::x86::V3::try_new() {
+            assert_eq!(run(&plan, Code::Avx2(v3)), plain, "AVX2");
+        }
+    }
 }
