@@ -554,7 +554,6 @@ impl Setup {
     }
 
     #[inline(always)]
-
     fn adjust_pool(&self, st: &mut State, i: usize, u: f64) {
         let l = &st.lend[i];
         let total = l.cash + l.scaled_total * l.index;
