@@ -168,7 +168,7 @@ fn the_backtester_the_service_and_the_kernel_run_one_policy_alike() {
         .map(|i| StepInput {
             price: f(p.closes[i]),
             reward_price,
-            utilization: 0.0,
+            utilization: [0.0; 2],
             hazard: false,
             severity: 0.0,
             numeraire: 1.0,

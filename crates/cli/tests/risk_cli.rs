@@ -184,7 +184,14 @@ fn bad_input_is_located_and_exits_2() {
         ),
         (&["risk", "--set", "risk.steps_per_day=7"], "risk.steps_per_day"),
         (&["risk", "--leverages", "3,25"], "risk.leverages"),
-        (&["risk", "--set", "position.borrow=\"both\""], "position.borrow"),
+        (
+            &[
+                "risk",
+                "--set",
+                "market.volume={ model = \"file\", path = \"v.csv\", column = \"v\", default_daily = 0.1 }",
+            ],
+            "market.volume",
+        ),
         (&["risk", "--leverages", "NaN"], "--leverages"),
         (&["risk", "--shards", "0"], "--shards"),
         (&["risk", "--set", "risk.hazard=[]"], "risk.hazard"),

@@ -524,7 +524,7 @@ impl Setup {
     }
 
     /// The bar's close in the pool: the arbitrageur, then traders' volume.
-    #[inline]
+    #[inline(always)]
     fn bar_close_pool(&self, st: &mut State, price: f64, log_return: f64) {
         st.pool.arbitrage(price);
         let tvl = st.pool.value(price);

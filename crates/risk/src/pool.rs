@@ -36,11 +36,13 @@ impl Product {
 
     /// Moves the pool to the edge of the fee's band around `price`, as the engine's
     /// arbitrageur does.
+    #[inline(always)]
     fn arbitrage(&mut self, price: f64) {
         arbitrage(&mut self.x, &mut self.y, price, self.fee);
     }
 
     /// Sells `amount` of token0 (`zero_for_one`) or of token1; what came out.
+    #[inline(always)]
     fn sell(&mut self, zero_for_one: bool, amount: f64) -> f64 {
         let (r_in, r_out) =
             if zero_for_one { (&mut self.x, &mut self.y) } else { (&mut self.y, &mut self.x) };
@@ -70,6 +72,7 @@ impl Product {
     }
 
     /// Removes `lp`: the tokens it was.
+    #[inline(always)]
     fn unwind(&mut self, lp: f64) -> [f64; 2] {
         let share = lp / self.s;
         let (a0, a1) = (self.x * share, self.y * share);
@@ -149,7 +152,7 @@ impl Pool {
     }
 
     /// The arbitrageur's trade to the edge of the fee's band around `price`.
-    #[inline]
+    #[inline(always)]
     pub fn arbitrage(&mut self, price: f64) {
         match self {
             Pool::Product(p) => p.arbitrage(price),
@@ -158,7 +161,7 @@ impl Pool {
     }
 
     /// The pool's tokens (a range pool's in range) valued at `price`.
-    #[inline]
+    #[inline(always)]
     pub fn value(&self, price: f64) -> f64 {
         match self {
             Pool::Product(p) => p.x * price + p.y,
@@ -167,7 +170,7 @@ impl Pool {
     }
 
     /// Sells `amount` of token0 (`zero_for_one`) or of token1; what came out.
-    #[inline]
+    #[inline(always)]
     pub fn sell(&mut self, zero_for_one: bool, amount: f64) -> f64 {
         match self {
             Pool::Product(p) => p.sell(zero_for_one, amount),
@@ -195,6 +198,7 @@ impl Pool {
 
     /// Traders buy token0 with `amount` of token1 and sell what they got back: the fee on
     /// both legs, the price back where it was within the fee.
+    #[inline(always)]
     pub fn round_trip(&mut self, amount: f64) {
         match self {
             Pool::Product(p) => (p.x, p.y) = round_trip_select(p.x, p.y, amount, p.fee),
@@ -209,6 +213,7 @@ impl Pool {
 
     /// Removes the position's liquidity `lp`: the tokens it was (a range's with every fee it
     /// is owed).
+    #[inline(always)]
     pub fn unwind(&mut self, lp: f64) -> [f64; 2] {
         match self {
             Pool::Product(p) => p.unwind(lp),
@@ -244,6 +249,7 @@ impl Pool {
 
     /// Whether the pool's price has left the position's range (never, for a constant-product
     /// pool).
+    #[inline(always)]
     pub fn out_of_range(&self) -> bool {
         match self {
             Pool::Product(_) => false,
@@ -291,7 +297,7 @@ impl Pool {
 /// Moves reserves `x` of token0 and `y` of token1 to the edge of the fee's band around
 /// `price`, as the engine's arbitrageur does (the position's pool, and the reward token's):
 /// [`arbitrage_select`].
-#[inline]
+#[inline(always)]
 pub fn arbitrage(x: &mut f64, y: &mut f64, price: f64, fee: (f64, f64)) {
     (*x, *y) = arbitrage_select(*x, *y, price, fee);
 }

@@ -36,6 +36,7 @@ impl Band {
 
     /// Whether the band's liquidity trades in a step going down from `s` (the stretch just
     /// below `s`) or up (just above): a tick is crossed on arriving at it from above.
+    #[inline(always)]
     fn active(&self, s: f64, down: bool) -> bool {
         if down {
             self.lower < s && s <= self.upper
@@ -45,6 +46,7 @@ impl Band {
     }
 
     /// The tokens behind `liquidity` at `s` (`LiquidityAmounts.getAmountsForLiquidity`).
+    #[inline(always)]
     pub fn amounts(&self, s: f64, liquidity: f64) -> [f64; 2] {
         let (a, b) = (self.lower, self.upper);
         if s <= a {
@@ -156,6 +158,7 @@ pub struct Concentrated {
 
 impl Concentrated {
     /// The liquidity in range for a step down or up from `s`, all of it and the position's.
+    #[inline(always)]
     fn in_range(&self, s: f64, down: bool) -> (f64, f64) {
         let mine = if self.position.active(s, down) { self.position.liquidity } else { 0.0 };
         let others = if self.others.active(s, down) { self.others.liquidity } else { 0.0 };
@@ -163,6 +166,7 @@ impl Concentrated {
     }
 
     /// The next band edge strictly beyond `s` in the swap's direction, or `limit`.
+    #[inline(always)]
     fn next_edge(&self, s: f64, down: bool, limit: f64) -> f64 {
         let mut target = limit;
         for e in [self.others.lower, self.others.upper, self.position.lower, self.position.upper] {
@@ -175,6 +179,7 @@ impl Concentrated {
 
     /// Swaps token0 for token1 (`zero_for_one`) or back: `amount_in` exactly, or (`None`)
     /// as much as it takes to reach `limit`; stops at `limit` either way.
+    #[inline(always)]
     pub fn swap(&mut self, zero_for_one: bool, amount_in: Option<f64>, limit: f64) -> Swap {
         let keep = 1.0 - self.fee;
         let mut remaining = amount_in.unwrap_or(f64::INFINITY);
@@ -267,6 +272,7 @@ impl Concentrated {
     }
 
     /// Sells exactly `amount` of token0 (or of token1), as far as the pool goes.
+    #[inline(always)]
     pub fn sell(&mut self, zero_for_one: bool, amount: f64) -> Swap {
         if amount <= 0.0 {
             return Swap::default();
@@ -277,6 +283,7 @@ impl Concentrated {
 
     /// The arbitrageur's trade against the oracle `price`: to `sqrt(price)/sqrt(1 − fee)` from
     /// above, to `sqrt(price)·sqrt(1 − fee)` from below, nothing within the band.
+    #[inline(always)]
     pub fn arbitrage(&mut self, price: f64) {
         let target = price.sqrt();
         let keep = (1.0 - self.fee).sqrt();
@@ -289,17 +296,20 @@ impl Concentrated {
     }
 
     /// The pool's tokens valued at `price` (stable per asset).
+    #[inline(always)]
     pub fn value(&self, price: f64) -> f64 {
         self.balance[0] * price + self.balance[1]
     }
 
     /// The position's principal and fees owed, valued at the oracle `price`.
+    #[inline(always)]
     pub fn position_value(&self, price: f64) -> f64 {
         let held = self.position.amounts(price.sqrt(), self.position.liquidity);
         (held[0] + self.owed[0]) * price + held[1] + self.owed[1]
     }
 
     /// Burns `liquidity` of the position's and collects it with every fee owed: the tokens.
+    #[inline(always)]
     pub fn unwind(&mut self, liquidity: f64) -> [f64; 2] {
         let principal = self.burn(liquidity);
         let out = [principal[0] + self.owed[0], principal[1] + self.owed[1]];
@@ -310,6 +320,7 @@ impl Concentrated {
     }
 
     /// Burns `liquidity` of the position's: its principal, which the caller collects.
+    #[inline(always)]
     fn burn(&mut self, liquidity: f64) -> [f64; 2] {
         let liquidity = liquidity.min(self.position.liquidity);
         let principal = self.position.amounts(self.sqrt_price, liquidity);
@@ -336,6 +347,7 @@ impl Concentrated {
     /// What exiting the position now would leave, valued at the oracle `price`: the position
     /// burned and collected, then all of token0 (`sell_token0`, the debt being token1) or of
     /// token1 sold into what remains of the pool.
+    #[inline(always)]
     pub fn exit_value(&self, price: f64, sell_token0: bool) -> f64 {
         let mut copy = *self;
         let mut have = copy.unwind(copy.position.liquidity);
