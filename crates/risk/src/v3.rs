@@ -181,57 +181,35 @@ impl Concentrated {
     /// as much as it takes to reach `limit`; stops at `limit` either way.
     #[inline(always)]
     pub fn swap(&mut self, zero_for_one: bool, amount_in: Option<f64>, limit: f64) -> Swap {
-        let keep = 1.0 - self.fee;
-        let mut remaining = amount_in.unwrap_or(f64::INFINITY);
-        let mut out = Swap::default();
-        let mut s = self.sqrt_price;
-        let down = zero_for_one;
-        // Each stretch ends at an edge, at the limit or with the input spent: at most five.
-        for _ in 0..8 {
-            if remaining <= 0.0 || (if down { s <= limit } else { s >= limit }) {
-                break;
-            }
-            let target = self.next_edge(s, down, limit);
-            let (l, mine) = self.in_range(s, down);
-            if l <= 0.0 {
-                s = target;
-                continue;
-            }
-            let need = if down { l * (1.0 / target - 1.0 / s) } else { l * (target - s) };
-            let (net, next, fee) = if remaining * keep >= need {
-                (need, target, need * self.fee / keep)
-            } else {
-                let net = remaining * keep;
-                let next = if down { l * s / (l + net * s) } else { s + net / l };
-                (net, next, remaining - net)
-            };
-            let got = if down { l * (s - next) } else { l * (1.0 / s - 1.0 / next) };
-            remaining -= net + fee;
-            out.paid += net + fee;
-            out.got += got;
-            if mine > 0.0 {
-                self.owed[usize::from(!down)] += fee * mine / l;
-            }
-            s = next;
-        }
-        self.sqrt_price = s;
-        let (i, o) = if down { (0, 1) } else { (1, 0) };
-        self.balance[i] += out.paid;
-        self.balance[o] -= out.got;
-        out
+        self.walk(zero_for_one, limit, amount_in.unwrap_or(f64::INFINITY), false).0
     }
 
     /// Buys exactly `amount` of token1 with token0 (`zero_for_one`) or of token0 with token1
-    /// through the same loop (an exact-output swap: each stretch's input from its output, the
-    /// fee on top); `None` when the pool runs out of it first, as the engine's exact-output
+    /// (an exact-output swap: each stretch's input from its output, the fee on top); `None`,
+    /// and nothing changes, when the pool runs out of it first, as the engine's exact-output
     /// quote then falls short.
     pub fn buy(&mut self, zero_for_one: bool, amount: f64) -> Option<Swap> {
-        let keep = 1.0 - self.fee;
         let limit = if zero_for_one { self.floor } else { self.ceiling };
+        let mut trial = *self;
+        let (swap, left) = trial.walk(zero_for_one, limit, amount, true);
+        if left > 0.0 {
+            return None;
+        }
+        *self = trial;
+        Some(swap)
+    }
+
+    /// The swap loop: stretch by stretch between the bands' edges toward `limit`, spending
+    /// `amount` of the input (or, `exact_out`, of the output) as far as the pool goes, the fee
+    /// on the input and the position's share of it owed to it. What was paid and got, and what
+    /// is left of `amount`.
+    #[inline(always)]
+    fn walk(&mut self, down: bool, limit: f64, amount: f64, exact_out: bool) -> (Swap, f64) {
+        let keep = 1.0 - self.fee;
         let mut remaining = amount;
         let mut out = Swap::default();
         let mut s = self.sqrt_price;
-        let down = zero_for_one;
+        // Each stretch ends at an edge, at the limit or with the amount spent: at most five.
         for _ in 0..8 {
             if remaining <= 0.0 || (if down { s <= limit } else { s >= limit }) {
                 break;
@@ -242,18 +220,32 @@ impl Concentrated {
                 s = target;
                 continue;
             }
-            // The most this stretch gives, to its edge.
-            let most = if down { l * (s - target) } else { l * (1.0 / s - 1.0 / target) };
-            let (got, next) = if remaining >= most {
-                (most, target)
-            } else if down {
-                (remaining, s - remaining / l)
+            let (net, next, fee, got) = if exact_out {
+                // The most this stretch gives, to its edge.
+                let most = if down { l * (s - target) } else { l * (1.0 / s - 1.0 / target) };
+                let (got, next) = if remaining >= most {
+                    (most, target)
+                } else if down {
+                    (remaining, s - remaining / l)
+                } else {
+                    (remaining, 1.0 / (1.0 / s - remaining / l))
+                };
+                let net = if down { l * (1.0 / next - 1.0 / s) } else { l * (next - s) };
+                remaining -= got;
+                (net, next, net * self.fee / keep, got)
             } else {
-                (remaining, 1.0 / (1.0 / s - remaining / l))
+                let need = if down { l * (1.0 / target - 1.0 / s) } else { l * (target - s) };
+                let (net, next, fee) = if remaining * keep >= need {
+                    (need, target, need * self.fee / keep)
+                } else {
+                    let net = remaining * keep;
+                    let next = if down { l * s / (l + net * s) } else { s + net / l };
+                    (net, next, remaining - net)
+                };
+                remaining -= net + fee;
+                let got = if down { l * (s - next) } else { l * (1.0 / s - 1.0 / next) };
+                (net, next, fee, got)
             };
-            let net = if down { l * (1.0 / next - 1.0 / s) } else { l * (next - s) };
-            let fee = net * self.fee / keep;
-            remaining -= got;
             out.paid += net + fee;
             out.got += got;
             if mine > 0.0 {
@@ -261,14 +253,11 @@ impl Concentrated {
             }
             s = next;
         }
-        if remaining > 0.0 {
-            return None;
-        }
         self.sqrt_price = s;
         let (i, o) = if down { (0, 1) } else { (1, 0) };
         self.balance[i] += out.paid;
         self.balance[o] -= out.got;
-        Some(out)
+        (out, remaining)
     }
 
     /// Sells exactly `amount` of token0 (or of token1), as far as the pool goes.
@@ -475,6 +464,29 @@ mod tests {
         // The fee went to the liquidity in range, the position's share to it.
         let share = p.position.liquidity / l;
         assert!((p.owed[0] - 0.003 * share).abs() < 1e-15, "{:?}", p.owed);
+    }
+
+    #[test]
+    fn buying_exactly_is_selling_what_it_cost_and_stops_where_the_pool_runs_out() {
+        // Both ways, through the position's edge: buying `want` costs what selling would need
+        // to give `want`, leaves the pool at the same price and owes the position the same fee.
+        for (zero_for_one, want) in [(true, 40_000.0), (false, 20.0)] {
+            let mut bought = pool();
+            let b = bought.buy(zero_for_one, want).expect("the pool has it");
+            assert_eq!(b.got, want);
+            let mut sold = pool();
+            let s = sold.sell(zero_for_one, b.paid);
+            assert!((s.got - want).abs() < 1e-9 * want, "{zero_for_one}: {} vs {want}", s.got);
+            assert!((sold.sqrt_price - bought.sqrt_price).abs() < 1e-12 * sold.sqrt_price);
+            let i = usize::from(!zero_for_one);
+            assert!((sold.owed[i] - bought.owed[i]).abs() <= 1e-9 * sold.owed[i]);
+            assert!(bought.owed[i] > 0.0);
+        }
+        // More than the pool holds: refused, and nothing moved.
+        let mut p = pool();
+        let before = p;
+        assert_eq!(p.buy(true, before.balance[1] * 2.0), None);
+        assert_eq!(p, before);
     }
 
     #[test]
