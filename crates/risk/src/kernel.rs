@@ -10,19 +10,22 @@
 //!    the optimal input `(sqrt(x·y·n·d/P) − x·d)/n` (or its mirror);
 //! 2. traders' volume (a share of the pool's value, or proportional to the move) runs as a
 //!    round trip through the pool, paying the fee both ways into `k`;
-//! 3. other borrowers borrow or repay to the utilization model, past a 0.1% band; each
-//!    borrow or repay accrues the index (Aave's `1 + x + x²/2 + x³/6` per segment) and resets
-//!    the stored rate through the f64 twin of the pool's rate model ([`crate::rates`]);
+//! 3. other borrowers borrow or repay to the utilization model, past a 0.1% band, in each
+//!    lending pool the position borrows from (one token, or both); each borrow or repay
+//!    accrues the index (Aave's `1 + x + x²/2 + x³/6` per segment) and resets the stored rate
+//!    through the f64 twin of the pool's rate model ([`crate::rates`]);
 //! 4. keepers: the position's engine orders ([`levfarm_core::orders`]), each path with its
 //!    own copy, in the engine's order; the engine's [`Order::due`] decides (on the path's
 //!    numbers in the engine's units) and the kernel executes what it asks in f64: close
-//!    (converting to the debt token, the asset sold for the stable token), top-up from the
+//!    (converting to the debt token, or with debt in both buying the shortfall in one with the
+//!    other's surplus; what is returned of the asset sold for the stable token), top-up from the
 //!    reserve (a zap), deleverage (remove a share, repay), borrow more (a zap of new debt),
 //!    compounding (harvest, 9% bounty, sell through the reward pool, which the arbitrageur
 //!    keeps at its oracle every bar, zap back in), re-centring; and last the liquidator,
 //!    when `ceil(debt·10⁴/value) > kill factor`: the
-//!    liquidity is removed and sold, the prize and treasury fee come off what it realised,
-//!    the debt is repaid from the rest, any shortfall is bad debt.
+//!    liquidity is removed and swapped toward the debts, the prize and treasury fee come off
+//!    what it realised in each token, the debts are repaid from the rest, any shortfall is bad
+//!    debt.
 //!
 //! Values are exit valuations (Alpaca's health) or the fair LP price, as the market is set.
 //!
