@@ -54,6 +54,8 @@ use crate::rates::RateCurve;
 use crate::v3::{Band, Concentrated, Scale};
 use crate::RiskError;
 
+mod product_lanes;
+
 /// Settings and the opened market that every path of one configuration starts from.
 #[derive(Debug, Clone)]
 pub struct Setup {
@@ -1387,6 +1389,11 @@ impl Setup {
     #[inline(always)]
     pub fn step_lanes<B: Bar>(&self, paths: &mut [PathState], step: u32, bar: impl Fn(usize) -> B) {
         assert!(paths.len() <= LANES, "at most {LANES} paths a step");
+        if self.steps_in_arrays() {
+            let mut hot = product_lanes::Hot::of(paths, self.debt_side);
+            self.step_product(paths, &mut hot, step, bar);
+            return hot.write_all(paths, self.debt_side);
+        }
         let mut live = [false; LANES];
         let mut valued = [None; LANES];
         for (l, p) in paths.iter_mut().enumerate() {
@@ -1875,6 +1882,41 @@ pub struct PathState {
     valued: Option<f64>,
     /// What the orders watch, as of the last time one acted.
     watch: Watch,
+}
+
+/// Up to [`LANES`] paths of one configuration stepped together ([`Setup::step_lanes`]): on a
+/// constant-product pool with one debt the fields every step reads and writes are kept as
+/// arrays between steps, and written back to the paths' states when these are read.
+#[derive(Debug, Clone)]
+pub struct Lanes {
+    paths: Vec<PathState>,
+    hot: Option<product_lanes::Hot>,
+}
+
+impl Lanes {
+    /// `n` paths at the start ([`Setup::begin`]).
+    pub fn new(setup: &Setup, n: usize, start_price: f64) -> Lanes {
+        let paths: Vec<PathState> = (0..n).map(|_| setup.begin(start_price)).collect();
+        let hot = setup.steps_in_arrays().then(|| product_lanes::Hot::of(&paths, setup.debt_side));
+        Lanes { paths, hot }
+    }
+
+    /// One step of every path, as [`Setup::step_lanes`].
+    #[inline(always)]
+    pub fn step<B: Bar>(&mut self, setup: &Setup, step: u32, bar: impl Fn(usize) -> B) {
+        match &mut self.hot {
+            Some(hot) => setup.step_product(&mut self.paths, hot, step, bar),
+            None => setup.step_lanes(&mut self.paths, step, bar),
+        }
+    }
+
+    /// The paths as they are now.
+    pub fn paths(&mut self, setup: &Setup) -> &[PathState] {
+        if let Some(hot) = &self.hot {
+            hot.write_all(&mut self.paths, setup.debt_side);
+        }
+        &self.paths
+    }
 }
 
 /// What the keepers did in a step.

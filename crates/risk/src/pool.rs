@@ -17,14 +17,14 @@ pub struct Product {
 impl Product {
     /// `lp` at the fair LP price `2·√(x·y·p)/s`.
     #[inline(always)]
-    fn fair_value(&self, lp: f64, price: f64) -> f64 {
+    pub(crate) fn fair_value(&self, lp: f64, price: f64) -> f64 {
         2.0 * (self.x * self.y * price).sqrt() * lp / self.s
     }
 
     /// What removing `lp` and selling the token not owed would leave, in the debt token's
     /// value: token1 when `debt_is_token1`, else token0 valued at `price`.
     #[inline(always)]
-    fn exit_value(&self, lp: f64, price: f64, debt_is_token1: bool) -> f64 {
+    pub(crate) fn exit_value(&self, lp: f64, price: f64, debt_is_token1: bool) -> f64 {
         let share = lp / self.s;
         let (a0, a1) = (self.x * share, self.y * share);
         if debt_is_token1 {

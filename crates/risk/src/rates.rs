@@ -62,6 +62,32 @@ impl RateCurve {
         }
     }
 
+    /// [`Self::borrow_rate`] of many pools at once: Aave's two slopes branch-free (both
+    /// pieces computed, the one that applies kept, with the same operations), the other
+    /// models pool by pool.
+    #[inline(always)]
+    pub fn borrow_rate_lanes<const N: usize>(
+        &self,
+        debt: &[f64; N],
+        cash: &[f64; N],
+        rate: &mut [f64; N],
+    ) {
+        let RateCurve::Kinked { base, slope1, slope2, optimal } = *self else {
+            for ((rate, debt), cash) in rate.iter_mut().zip(debt).zip(cash) {
+                *rate = self.borrow_rate(*debt, *cash);
+            }
+            return;
+        };
+        for ((rate, debt), cash) in rate.iter_mut().zip(debt).zip(cash) {
+            let (debt, cash) = (debt.max(0.0), cash.max(0.0));
+            let usage = debt / (debt + cash);
+            let below = base + slope1 * usage / optimal;
+            let above = base + slope1 + slope2 * (usage - optimal) / (1.0 - optimal);
+            let kinked = if usage <= optimal { below } else { above };
+            *rate = if debt > 0.0 { kinked } else { base };
+        }
+    }
+
     /// The annual borrow rate (0.05 = 5%) of a pool owed `debt` and holding `cash`, both in
     /// raw units of its token.
     #[inline(always)]

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::draws::keeper_seed;
 use crate::draws::{Draws, Inputs, LaneBar};
-use crate::kernel::{Outcome, PathState, Setup, StepInput};
+use crate::kernel::{Lanes, Outcome, Setup, StepInput};
 use crate::lanes::LANES;
 use crate::stats::{Accum, PathResult, Summary};
 use crate::RiskError;
@@ -389,7 +389,7 @@ impl Plan {
         paths: &[u64],
         each: &mut impl FnMut(usize, usize, &PathResult, &[f64]),
     ) {
-        pulp::Arch::new().dispatch(Lanes { plan: self, inp, configs, paths, each });
+        pulp::Arch::new().dispatch(Worker { plan: self, inp, configs, paths, each });
     }
 
     /// [`Self::lanes`]' body, inlined into each instruction set's copy.
@@ -403,9 +403,9 @@ impl Plan {
     ) {
         let mut draws = Draws::new(inp, self.spec.seed, paths, self.start_price);
         let n = paths.len();
-        let mut states: Vec<Vec<PathState>> = configs
+        let mut states: Vec<Lanes> = configs
             .iter()
-            .map(|&c| (0..n).map(|_| self.configs[c].setup.begin(self.start_price)).collect())
+            .map(|&c| Lanes::new(&self.configs[c].setup, n, self.start_price))
             .collect();
         let points = self.fan_steps.len();
         let mut fans = vec![vec![0.0; points * n]; configs.len()];
@@ -424,9 +424,9 @@ impl Plan {
                     }
                     next_fan[k] = 1;
                 }
-                setup.step_lanes(&mut states[k], step, |l| LaneBar { draws: &draws, lane: l });
+                states[k].step(setup, step, |l| LaneBar { draws: &draws, lane: l });
                 while next_fan[k] < points && self.fan_steps[next_fan[k]] == step {
-                    for (l, path) in states[k].iter().enumerate() {
+                    for (l, path) in states[k].paths(setup).iter().enumerate() {
                         fans[k][l * points + next_fan[k]] =
                             setup.equity_now(path) * draws.numeraire[l] / setup.contributed;
                     }
@@ -436,7 +436,7 @@ impl Plan {
         }
         for (k, &c) in configs.iter().enumerate() {
             let setup = &self.configs[c].setup;
-            for (l, path) in states[k].iter().enumerate() {
+            for (l, path) in states[k].paths(setup).iter().enumerate() {
                 let out = setup.finish(path);
                 let num = if self.steps > 0 { draws.numeraire[l] } else { 1.0 };
                 let mut r = self.result(setup, &out, num);
@@ -610,7 +610,7 @@ fn control_of(
 }
 
 /// [`Plan::lanes`] as a [`pulp::WithSimd`] worker.
-struct Lanes<'a, F> {
+struct Worker<'a, F> {
     plan: &'a Plan,
     inp: &'a Inputs,
     configs: &'a [usize],
@@ -618,7 +618,7 @@ struct Lanes<'a, F> {
     each: &'a mut F,
 }
 
-impl<F: FnMut(usize, usize, &PathResult, &[f64])> pulp::WithSimd for Lanes<'_, F> {
+impl<F: FnMut(usize, usize, &PathResult, &[f64])> pulp::WithSimd for Worker<'_, F> {
     type Output = ();
 
     #[inline(always)]
@@ -783,7 +783,7 @@ mod tests {
         for (i, inp) in plan.inputs.iter().enumerate() {
             let configs: Vec<usize> =
                 (0..plan.configs.len()).filter(|&c| plan.configs[c].inputs == i).collect();
-            let w = Lanes { plan, inp, configs: &configs, paths: &paths, each: &mut each };
+            let w = Worker { plan, inp, configs: &configs, paths: &paths, each: &mut each };
             match code {
                 Code::Machine => pulp::Arch::new().dispatch(w),
                 Code::Plain => w.with_simd(pulp::Scalar::new()),
