@@ -98,7 +98,7 @@ pub struct RewardRisk {
 impl Default for RiskSpec {
     fn default() -> Self {
         Self {
-            paths: 8_000,
+            paths: 12_000,
             horizon_days: 365,
             steps_per_day: 24,
             seed: 1,
