@@ -22,11 +22,12 @@ fn levfarm(args: &[&str], envs: &[(&str, &str)], dir: &PathBuf) -> Output {
     c.output().unwrap()
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("levfarm-risk-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh directory for one test, removed when the guard is dropped.
+fn tmp(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let guard =
+        tempfile::Builder::new().prefix(&format!("levfarm-risk-cli-{name}-")).tempdir().unwrap();
+    let dir = guard.path().to_path_buf();
+    (guard, dir)
 }
 
 const SMALL: &[&str] = &[
@@ -45,7 +46,7 @@ fn run(args: &[String], envs: &[(&str, &str)], dir: &PathBuf) -> Output {
 
 #[test]
 fn same_bytes_on_one_and_two_threads_and_merged_shards() {
-    let dir = tmp("identity");
+    let (_guard, dir) = tmp("identity");
     let one = run(&with(&["--json", "--threads", "1"]), &[], &dir);
     assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
     let two = run(&with(&["--json", "--threads", "2"]), &[], &dir);
@@ -107,7 +108,7 @@ fn same_bytes_on_one_and_two_threads_and_merged_shards() {
 fn the_control_variate_merges_across_shards_to_the_same_bytes() {
     // GBM paths of an unprotected position: the liquidation probability carries a control
     // variate, whose counts are in the partials.
-    let dir = tmp("control");
+    let (_guard, dir) = tmp("control");
     let args: Vec<String> = [
         "risk",
         "--paths",
@@ -159,7 +160,7 @@ fn the_control_variate_merges_across_shards_to_the_same_bytes() {
 
 #[test]
 fn shards_of_other_settings_do_not_merge() {
-    let dir = tmp("fingerprint");
+    let (_guard, dir) = tmp("fingerprint");
     assert!(run(&with(&["--shard", "1/2"]), &[], &dir).status.success());
     assert!(run(&with(&["--shard", "2/2", "--seed", "9"]), &[], &dir).status.success());
     let out = levfarm(&["merge", "risk-shard-1-of-2.json", "risk-shard-2-of-2.json"], &[], &dir);
@@ -169,7 +170,7 @@ fn shards_of_other_settings_do_not_merge() {
 
 #[test]
 fn bad_input_is_located_and_exits_2() {
-    let dir = tmp("bad");
+    let (_guard, dir) = tmp("bad");
     let cases: &[(&[&str], &str)] = &[
         (&["risk", "--shard", "4/3"], "--shard"),
         (&["risk", "--shard", "x"], "expected I/N"),
@@ -229,7 +230,7 @@ fn bad_input_is_located_and_exits_2() {
 
 #[test]
 fn range_positions_run_and_narrower_ranges_are_liquidated_more() {
-    let dir = tmp("range");
+    let (_guard, dir) = tmp("range");
     let mut json = Vec::new();
     for width in ["1200", "20000"] {
         let mut args = with(&[
@@ -262,7 +263,7 @@ fn range_positions_run_and_narrower_ranges_are_liquidated_more() {
 
 #[test]
 fn frictionless_mode_prints_its_rates() {
-    let dir = tmp("frictionless");
+    let (_guard, dir) = tmp("frictionless");
     for precision in ["double", "single"] {
         let args = [
             "risk",
@@ -288,7 +289,7 @@ fn frictionless_mode_prints_its_rates() {
 
 #[test]
 fn calibrate_prints_fitted_models_and_the_report_is_written() {
-    let dir = tmp("calibrate");
+    let (_guard, dir) = tmp("calibrate");
     let out = levfarm(&["risk", "--calibrate", "bundled:ETHUSD_1h"], &[], &dir);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -307,7 +308,7 @@ fn calibrate_prints_fitted_models_and_the_report_is_written() {
 /// say 1 (the protocol said no), naming the configuration.
 #[test]
 fn a_configuration_the_engine_refuses_exits_1_naming_it() {
-    let dir = tmp("refused");
+    let (_guard, dir) = tmp("refused");
     let out = levfarm(&["risk", "--leverages", "6", "--paths", "10", "--quiet"], &[], &dir);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -319,7 +320,7 @@ fn a_configuration_the_engine_refuses_exits_1_naming_it() {
 /// millions of percent.
 #[test]
 fn few_paths_and_short_horizons_say_what_they_can_and_cannot_tell() {
-    let dir = tmp("honest");
+    let (_guard, dir) = tmp("honest");
     let out = levfarm(
         &[
             "risk",
@@ -360,7 +361,7 @@ fn few_paths_and_short_horizons_say_what_they_can_and_cannot_tell() {
 /// scenario gave "a shard is missing".
 #[test]
 fn tampered_partials_are_refused_saying_what_is_wrong() {
-    let dir = tmp("tampered");
+    let (_guard, dir) = tmp("tampered");
     assert!(run(&with(&["--shard", "1/2"]), &[], &dir).status.success());
     assert!(run(&with(&["--shard", "2/2"]), &[], &dir).status.success());
     let text = std::fs::read_to_string(dir.join("risk-shard-2-of-2.json")).unwrap();
