@@ -348,8 +348,8 @@ impl Concentrated {
     }
 
     /// Puts `have` into the position's band as the engine's range zap does: the swap to the
-    /// mix that mints the most liquidity at the price the swap leaves (bisection on the amount
-    /// in, each candidate run through the swap loop), then the mint. Returns the liquidity
+    /// mix that mints the most liquidity at the price the swap leaves (a bracket on the amount
+    /// in closed by regula falsi, each candidate run through the swap loop), then the mint. Returns the liquidity
     /// added and what is left over for the owner.
     pub fn zap(&mut self, have: [f64; 2]) -> (f64, [f64; 2]) {
         let band = self.position;
@@ -371,28 +371,64 @@ impl Concentrated {
                 let (l_in, l_out) = if zero_for_one { (l0, l1) } else { (l1, l0) };
                 (l_in, l_out, pool, h)
             };
+            // How far the input side's liquidity exceeds the output side's, as a share of the
+            // two (in [−1, 1], so that a side needing none, infinite, is finite here).
+            let excess = |(l_in, l_out): (f64, f64)| -> f64 {
+                if l_in == l_out {
+                    0.0
+                } else if l_in.is_infinite() {
+                    1.0
+                } else if l_out.is_infinite() {
+                    -1.0
+                } else {
+                    (l_in - l_out) / (l_in + l_out)
+                }
+            };
             let (mut lo, mut hi) = (0.0, have[i]);
-            let best = if trial(hi).0 >= trial(hi).1 {
-                trial(hi)
+            let top = trial(hi);
+            let best = if top.0 >= top.1 {
+                top
             } else {
-                // Selling `lo` leaves an excess of the input token, selling `hi` does not.
-                for _ in 0..200 {
-                    let mid = 0.5 * (lo + hi);
-                    if mid <= lo || mid >= hi {
+                // Selling `lo` leaves an excess of the input token, selling `hi` does not: the
+                // bracket closes by regula falsi on the excess (Illinois: the side that stays
+                // has its excess halved), by halving where the secant leaves the bracket, to
+                // a ten-trillionth: the excess is rounding there (the engine's bisection goes
+                // on to adjacent wei, where the liquidity minted differs by less).
+                let bottom = trial(lo);
+                let (mut g_lo, mut g_hi) = (excess((bottom.0, bottom.1)), excess((top.0, top.1)));
+                let (mut at_lo, mut at_hi) = (bottom, top);
+                let mut last = 0i8;
+                for _ in 0..100 {
+                    if hi - lo <= hi * 1e-13 {
                         break;
                     }
-                    let (l_in, l_out, ..) = trial(mid);
-                    if l_in >= l_out {
-                        lo = mid;
+                    let secant = hi - g_hi * (hi - lo) / (g_hi - g_lo);
+                    let c = if secant > lo && secant < hi { secant } else { 0.5 * (lo + hi) };
+                    if c <= lo || c >= hi {
+                        break;
+                    }
+                    let t = trial(c);
+                    let g = excess((t.0, t.1));
+                    if t.0 >= t.1 {
+                        (lo, g_lo, at_lo) = (c, g, t);
+                        if last > 0 {
+                            g_hi *= 0.5;
+                        }
+                        last = 1;
                     } else {
-                        hi = mid;
+                        (hi, g_hi, at_hi) = (c, g, t);
+                        if last < 0 {
+                            g_lo *= 0.5;
+                        }
+                        last = -1;
                     }
                 }
-                let (a, b) = (trial(lo), trial(hi));
-                if a.1.min(a.0) >= b.0.min(b.1) {
-                    a
+                // The most liquidity is at the crossing: the output side binds at `lo`, the
+                // input side at `hi`.
+                if at_lo.1.min(at_lo.0) >= at_hi.0.min(at_hi.1) {
+                    at_lo
                 } else {
-                    b
+                    at_hi
                 }
             };
             *self = best.2;
@@ -530,7 +566,31 @@ mod tests {
             assert!(minted > 0.0);
             let value = have[0] * 2000.0 + have[1];
             assert!(left[0] * 2000.0 + left[1] < 1e-6 * value, "{have:?}: {left:?}");
-            // No other amount of the input sold mints more.
+            // No other amount of the input sold mints more: not the best of plain bisection on
+            // the amount (to adjacent floats), nor any of a grid.
+            let mint = |zero_for_one: bool, x: f64| {
+                let i = usize::from(!zero_for_one);
+                let mut q = p;
+                let swap = q.sell(zero_for_one, x);
+                let mut h = have;
+                h[i] -= swap.paid;
+                h[1 - i] += swap.got;
+                q.position.liquidity_for(q.sqrt_price, h)
+            };
+            let zero_for_one = have[0] * 2000.0 > have[1];
+            let (mut lo, mut hi) = (0.0, have[usize::from(!zero_for_one)]);
+            while 0.5 * (lo + hi) > lo && 0.5 * (lo + hi) < hi {
+                let mid = 0.5 * (lo + hi);
+                let (left, right) =
+                    (mint(zero_for_one, mid * (1.0 - 1e-15)), mint(zero_for_one, mid));
+                if right >= left {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            let best = mint(zero_for_one, lo).max(mint(zero_for_one, hi));
+            assert!(best <= minted * (1.0 + 1e-12), "{have:?}: {best} > {minted}");
             for zero_for_one in [true, false] {
                 let i = usize::from(!zero_for_one);
                 for k in 0..=100 {
