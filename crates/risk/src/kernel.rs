@@ -54,7 +54,7 @@ use crate::rates::RateCurve;
 use crate::v3::{Band, Concentrated, Scale};
 use crate::RiskError;
 
-mod product_lanes;
+mod arrays;
 
 /// Settings and the opened market that every path of one configuration starts from.
 #[derive(Debug, Clone)]
@@ -1383,117 +1383,14 @@ impl Setup {
     /// shortcuts: the race and the keepers' orders are first checked against bounds that
     /// cannot miss what they would do (the race's bound, each order's may-be-due check), and run
     /// in full only where the bounds say they might act; the bar's low and high and the
-    /// keeper's failure are read only then. The step runs in phases, each over every path,
-    /// so that the paths' independent chains of arithmetic overlap. Each path comes out with
-    /// the bits [`Self::step`] gives it (the tests hold it to that).
+    /// keeper's failure are read only then. The step runs in phases, each over the paths'
+    /// state as arrays of fields (the module `arrays`). Each path comes out with the bits
+    /// [`Self::step`] gives it (the tests hold it to that).
     #[inline(always)]
     pub fn step_lanes<B: Bar>(&self, paths: &mut [PathState], step: u32, bar: impl Fn(usize) -> B) {
-        assert!(paths.len() <= LANES, "at most {LANES} paths a step");
-        if self.steps_in_arrays() {
-            let mut hot = product_lanes::Hot::of(paths, self.debt_side);
-            self.step_product(paths, &mut hot, step, bar);
-            return hot.write_all(paths, self.debt_side);
-        }
-        let mut live = [false; LANES];
-        let mut valued = [None; LANES];
-        for (l, p) in paths.iter_mut().enumerate() {
-            let b = bar(l);
-            p.last = (b.price(), b.reward_price());
-            valued[l] = p.valued.take();
-            live[l] = p.st.open;
-            if !p.st.open {
-                p.st.now += self.dt;
-                continue;
-            }
-            p.from = p.prev;
-            p.prev = b.price();
-            self.bar_open(&mut p.st);
-        }
-        if self.race_latency.is_some() {
-            for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
-                let b = bar(l);
-                let may = b.reach().is_none_or(|reach| {
-                    self.race_may_act(&p.st, &p.watch, p.from, reach, valued[l])
-                });
-                let Some(range) = may.then(|| b.range()).flatten() else { continue };
-                let failed = b.keeper_failed();
-                let (price, reward) = (b.price(), b.reward_price());
-                let event =
-                    self.race(&mut p.st, &mut p.orders, p.from, range, price, reward, failed);
-                p.out.record(step, event);
-                p.watch = Watch::of(&p.orders, self.kill_bps);
-            }
-        }
-        self.close_lanes(paths, &live, &bar);
-        for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
-            self.adjust_utilization(&mut p.st, bar(l).utilization());
-        }
-        for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
-            let b = bar(l);
-            if b.hazard() {
-                self.hazard(&mut p.st, b.severity());
-                p.out.hazards += 1;
-            }
-        }
-        // The arbitrageur keeps the reward token's pool at its oracle (as `keepers`).
-        let (mut rx, mut ry, mut reward) = ([1.0; LANES], [1.0; LANES], [1.0; LANES]);
-        for (l, p) in paths.iter().enumerate() {
-            (rx[l], ry[l], reward[l]) = (p.st.rx, p.st.ry, bar(l).reward_price());
-        }
-        for l in 0..LANES {
-            (rx[l], ry[l]) =
-                crate::pool::arbitrage_select(rx[l], ry[l], reward[l], self.reward_fee);
-        }
-        for (l, p) in paths.iter_mut().enumerate().filter(|(l, p)| live[*l] && p.st.open) {
-            (p.st.rx, p.st.ry) = (rx[l], ry[l]);
-        }
-        for (l, p) in paths.iter_mut().enumerate().filter(|(l, p)| live[*l] && p.st.open) {
-            let b = bar(l);
-            let PathState { st, orders, valued, watch, .. } = p;
-            let event = self.keepers_fast(st, orders, watch, b.price(), b.reward_price(), valued);
-            p.out.record(step, event);
-        }
-    }
-
-    /// The bar's close in the pools of `paths` (those `live`): on a constant-product pool in
-    /// lanes ([`crate::pool::close_lanes`]), in a range one path at a time.
-    #[inline(always)]
-    fn close_lanes<B: Bar>(
-        &self,
-        paths: &mut [PathState],
-        live: &[bool; LANES],
-        bar: &impl Fn(usize) -> B,
-    ) {
-        if self.range.is_some() {
-            for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
-                let price = bar(l).price();
-                self.bar_close_pool(&mut p.st, price, self.log_return(price, p.from));
-            }
-            return;
-        }
-        let days = self.dt as f64 / 86_400.0;
-        let (b, multiplier) = match self.volume {
-            VolumeModel::None | VolumeModel::File { .. } | VolumeModel::Bars { .. } => (0.0, 0.0),
-            VolumeModel::Turnover { daily } => (daily * days, 0.0),
-            VolumeModel::Volatility { multiplier, daily_floor } => (daily_floor * days, multiplier),
-        };
-        let mut fee = (1.0, 1.0);
-        let (mut x, mut y, mut price, mut a) =
-            ([1.0; LANES], [1.0; LANES], [1.0; LANES], [0.0; LANES]);
-        for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
-            let Some(q) = p.st.pool.product_mut() else { continue };
-            (x[l], y[l], fee) = (q.x, q.y, q.fee);
-            price[l] = bar(l).price();
-            if multiplier != 0.0 {
-                a[l] = multiplier * self.log_return(price[l], p.from).abs();
-            }
-        }
-        crate::pool::close_lanes(&mut x, &mut y, &price, &a, b, fee);
-        for (l, p) in paths.iter_mut().enumerate().filter(|(l, _)| live[*l]) {
-            if let Some(q) = p.st.pool.product_mut() {
-                (q.x, q.y) = (x[l], y[l]);
-            }
-        }
+        let mut hot = arrays::Hot::of(self, paths);
+        self.step_arrays(paths, &mut hot, step, bar);
+        hot.write_all(paths);
     }
 
     /// [`Self::keepers`] on an open position whose reward pool is already arbitraged,
@@ -1640,68 +1537,6 @@ impl Setup {
             }
             OrderKind::Recenter { .. } => st.pool.out_of_range(),
         }
-    }
-
-    /// Whether the race inside a step could act, for a step whose low and high lie within
-    /// `reach` (log distance) of `from`, the last close: never false where [`Self::race`]
-    /// would find a leg. Price triggers are compared with the reach's prices, the debt ratio
-    /// through the race's own bound at the reach; equity and trailing orders always race.
-    #[inline(always)]
-    fn race_may_act(
-        &self,
-        st: &State,
-        watch: &Watch,
-        from: f64,
-        reach: f64,
-        valued: Option<f64>,
-    ) -> bool {
-        if !st.open {
-            return false;
-        }
-        const MARGIN: f64 = 1e-9;
-        // A time limit due inside the step (`at − (now − dt) < dt`) races.
-        if watch.race_always || watch.time_at < st.now {
-            return true;
-        }
-        let (floor, lowest, highest) = (watch.race_floor, watch.below, watch.above);
-        // The farthest the step's extremes can be from `from`, as a ratio: `e^r ≤ 1 + r + r²`
-        // for r ≤ 1.79.
-        let spread = if reach <= 1.0 {
-            (1.0 + reach + reach * reach) * (1.0 + MARGIN)
-        } else {
-            crate::lanes::exp(reach) * (1.0 + MARGIN)
-        };
-        if lowest.is_some_and(|p| p * spread >= from) || highest.is_some_and(|p| p <= from * spread)
-        {
-            return true;
-        }
-        // The race's bound on the debt ratio at the adverse extreme, `⌈D·10⁴/V⌉·spread·(1.02 +
-        // 2c)` with the exit's cost `c = max(F − V, 0)/F` at the fair value `F`, at most
-        // `(D·10⁴ + V)/V·spread·(1.02 + 2·max(1 − V/F̄, 0))` for any `F̄ ≥ F`: multiplied out,
-        // with no division. The valuation is the keepers' at the last close where kept.
-        let value = match valued {
-            Some(v) => v,
-            None => self.health(st, from).0,
-        };
-        let debt = self.debt_value(st, from);
-        if debt <= 0.0 {
-            return false;
-        }
-        if value.is_nan() || value <= 0.0 {
-            return true;
-        }
-        // With `F̄ = f/s`: `(D·10⁴ + V)·spread·(1.02·f + 2·max(f − V·s, 0)) < floor·V·f`.
-        let (lhs, rhs) = if self.oracle_valuation {
-            ((debt * 1e4 + value) * spread * 1.02, floor * value)
-        } else {
-            let (f, s) = st.pool.fair_value_bound(st.lp, from);
-            if !(f > 0.0 && s > 0.0) {
-                return true;
-            }
-            let cost = (f - value * s).max(0.0);
-            ((debt * 1e4 + value) * spread * (1.02 * f + 2.0 * cost), floor * value * f)
-        };
-        (lhs * (1.0 + MARGIN)).partial_cmp(&rhs) != Some(std::cmp::Ordering::Less)
     }
 }
 
@@ -1884,37 +1719,32 @@ pub struct PathState {
     watch: Watch,
 }
 
-/// Up to [`LANES`] paths of one configuration stepped together ([`Setup::step_lanes`]): on a
-/// constant-product pool with one debt the fields every step reads and writes are kept as
-/// arrays between steps, and written back to the paths' states when these are read.
+/// Up to [`LANES`] paths of one configuration stepped together ([`Setup::step_lanes`]): the
+/// fields every step reads and writes are kept as arrays between steps, and written back to
+/// the paths' states when these are read.
 #[derive(Debug, Clone)]
 pub struct Lanes {
     paths: Vec<PathState>,
-    hot: Option<product_lanes::Hot>,
+    hot: arrays::Hot,
 }
 
 impl Lanes {
     /// `n` paths at the start ([`Setup::begin`]).
     pub fn new(setup: &Setup, n: usize, start_price: f64) -> Lanes {
         let paths: Vec<PathState> = (0..n).map(|_| setup.begin(start_price)).collect();
-        let hot = setup.steps_in_arrays().then(|| product_lanes::Hot::of(&paths, setup.debt_side));
+        let hot = arrays::Hot::of(setup, &paths);
         Lanes { paths, hot }
     }
 
     /// One step of every path, as [`Setup::step_lanes`].
     #[inline(always)]
     pub fn step<B: Bar>(&mut self, setup: &Setup, step: u32, bar: impl Fn(usize) -> B) {
-        match &mut self.hot {
-            Some(hot) => setup.step_product(&mut self.paths, hot, step, bar),
-            None => setup.step_lanes(&mut self.paths, step, bar),
-        }
+        setup.step_arrays(&mut self.paths, &mut self.hot, step, bar);
     }
 
     /// The paths as they are now.
-    pub fn paths(&mut self, setup: &Setup) -> &[PathState] {
-        if let Some(hot) = &self.hot {
-            hot.write_all(&mut self.paths, setup.debt_side);
-        }
+    pub fn paths(&mut self) -> &[PathState] {
+        self.hot.write_all(&mut self.paths);
         &self.paths
     }
 }

@@ -2,8 +2,11 @@
 //! ([`Product`], here) or a concentrated one ([`Concentrated`], in [`crate::v3`]). The kernel
 //! speaks only this interface; each kind's arithmetic lives with it.
 
+// The lanes' loops read and write several arrays at the same lane, which is clearest indexed.
+#![allow(clippy::needless_range_loop)]
+
 use crate::lanes::LANES;
-use crate::v3::Concentrated;
+use crate::v3::{Concentrated, RangeLanes};
 
 /// A constant-product pool: its reserves, its LP supply and the fee it keeps, `n/d` of the input.
 #[derive(Debug, Clone, Copy, Default)]
@@ -290,6 +293,161 @@ impl Pool {
         match self {
             Pool::Product(_) => None,
             Pool::Concentrated(c) => Some(c),
+        }
+    }
+}
+
+/// The position's pools of [`LANES`] paths, field by field, of the kind every path's is: the
+/// arrays the kernel's step runs over ([`Pool`]'s operations, lane by lane, with the same
+/// bits).
+// One per sixteen paths, held in place from step to step: the unused room of the smaller
+// kind costs nothing, a box would cost an indirection on every access.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum PoolLanes {
+    Product(ProductLanes),
+    Range(RangeLanes),
+}
+
+/// Constant-product pools, lane by lane, all with one fee.
+#[derive(Debug, Clone)]
+pub struct ProductLanes {
+    pub x: [f64; LANES],
+    pub y: [f64; LANES],
+    pub s: [f64; LANES],
+    pub fee: (f64, f64),
+}
+
+impl PoolLanes {
+    /// Lanes whose pools are all `pool`.
+    pub fn like(pool: &Pool) -> PoolLanes {
+        match pool {
+            Pool::Product(p) => PoolLanes::Product(ProductLanes {
+                x: [p.x; LANES],
+                y: [p.y; LANES],
+                s: [p.s; LANES],
+                fee: p.fee,
+            }),
+            Pool::Concentrated(c) => PoolLanes::Range(RangeLanes::like(c)),
+        }
+    }
+
+    /// Lane `l` becomes `pool`, of the lanes' kind.
+    #[inline(always)]
+    pub fn set(&mut self, l: usize, pool: &Pool) {
+        match (self, pool) {
+            (PoolLanes::Product(lanes), Pool::Product(p)) => {
+                debug_assert_eq!(lanes.fee, p.fee, "the paths' pools share their fee");
+                (lanes.x[l], lanes.y[l], lanes.s[l]) = (p.x, p.y, p.s);
+            }
+            (PoolLanes::Range(lanes), Pool::Concentrated(c)) => lanes.set(l, c),
+            _ => unreachable!("every path's pool is of one kind"),
+        }
+    }
+
+    /// Lane `l`'s pool.
+    #[inline(always)]
+    pub fn get(&self, l: usize) -> Pool {
+        match self {
+            PoolLanes::Product(p) => {
+                Pool::Product(Product { x: p.x[l], y: p.y[l], s: p.s[l], fee: p.fee })
+            }
+            PoolLanes::Range(r) => Pool::Concentrated(r.get(l)),
+        }
+    }
+
+    /// The bar's close in the lanes `live`: the arbitrageur to `price`, then traders' volume
+    /// `a·v + b·v` on the pool's value `v` as a round trip.
+    #[inline(always)]
+    pub fn close(&mut self, live: &[bool; LANES], price: &[f64; LANES], a: &[f64; LANES], b: f64) {
+        match self {
+            PoolLanes::Product(p) => {
+                let (mut x, mut y) = (p.x, p.y);
+                close_lanes(&mut x, &mut y, price, a, b, p.fee);
+                for l in 0..LANES {
+                    p.x[l] = if live[l] { x[l] } else { p.x[l] };
+                    p.y[l] = if live[l] { y[l] } else { p.y[l] };
+                }
+            }
+            PoolLanes::Range(r) => r.close(live, price, a, b),
+        }
+    }
+
+    /// [`Pool::exit_value`] of `lp` in every lane.
+    #[inline(always)]
+    pub fn exit_values(
+        &self,
+        lp: &[f64; LANES],
+        price: &[f64; LANES],
+        debt_is_token1: bool,
+        value: &mut [f64; LANES],
+    ) {
+        match self {
+            PoolLanes::Product(p) => {
+                for l in 0..LANES {
+                    // `Product::exit_value`, its `out_given_in` with the empty sale selected.
+                    let (x, y) = (p.x[l], p.y[l]);
+                    let share = lp[l] / p.s[l];
+                    let (a0, a1) = (x * share, y * share);
+                    let (n, d) = p.fee;
+                    value[l] = if debt_is_token1 {
+                        let w = a0 * n;
+                        let out = w * (y - a1) / ((x - a0) * d + w);
+                        a1 + if a0 <= 0.0 { 0.0 } else { out }
+                    } else {
+                        let w = a1 * n;
+                        let out = w * (x - a0) / ((y - a1) * d + w);
+                        (a0 + if a1 <= 0.0 { 0.0 } else { out }) * price[l]
+                    };
+                }
+            }
+            PoolLanes::Range(r) => r.exit_values(price, debt_is_token1, value),
+        }
+    }
+
+    /// [`Pool::fair_value`] of `lp` in every lane.
+    #[inline(always)]
+    pub fn fair_values(&self, lp: &[f64; LANES], price: &[f64; LANES], value: &mut [f64; LANES]) {
+        match self {
+            PoolLanes::Product(p) => {
+                for l in 0..LANES {
+                    value[l] = 2.0 * (p.x[l] * p.y[l] * price[l]).sqrt() * lp[l] / p.s[l];
+                }
+            }
+            PoolLanes::Range(r) => r.position_values(price, value),
+        }
+    }
+
+    /// [`Pool::fair_value_bound`] of `lp` in every lane, as `(f, s)`.
+    #[inline(always)]
+    pub fn fair_value_bounds(
+        &self,
+        lp: &[f64; LANES],
+        price: &[f64; LANES],
+        f: &mut [f64; LANES],
+        s: &mut [f64; LANES],
+    ) {
+        match self {
+            PoolLanes::Product(p) => {
+                for l in 0..LANES {
+                    f[l] = (p.x[l] * price[l] + p.y[l]) * lp[l] * (1.0 + 1e-12);
+                    s[l] = p.s[l];
+                }
+            }
+            PoolLanes::Range(r) => {
+                r.position_values(price, f);
+                *s = [1.0; LANES];
+            }
+        }
+    }
+
+    /// Whether lane `l`'s price has left the position's range (never, for a constant-product
+    /// pool).
+    #[inline(always)]
+    pub fn out_of_range(&self, l: usize) -> bool {
+        match self {
+            PoolLanes::Product(_) => false,
+            PoolLanes::Range(r) => r.out_of_range(l),
         }
     }
 }

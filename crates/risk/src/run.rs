@@ -426,7 +426,7 @@ impl Plan {
                 }
                 states[k].step(setup, step, |l| LaneBar { draws: &draws, lane: l });
                 while next_fan[k] < points && self.fan_steps[next_fan[k]] == step {
-                    for (l, path) in states[k].paths(setup).iter().enumerate() {
+                    for (l, path) in states[k].paths().iter().enumerate() {
                         fans[k][l * points + next_fan[k]] =
                             setup.equity_now(path) * draws.numeraire[l] / setup.contributed;
                     }
@@ -436,7 +436,7 @@ impl Plan {
         }
         for (k, &c) in configs.iter().enumerate() {
             let setup = &self.configs[c].setup;
-            for (l, path) in states[k].paths(setup).iter().enumerate() {
+            for (l, path) in states[k].paths().iter().enumerate() {
                 let out = setup.finish(path);
                 let num = if self.steps > 0 { draws.numeraire[l] } else { 1.0 };
                 let mut r = self.result(setup, &out, num);

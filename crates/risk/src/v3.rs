@@ -11,9 +11,14 @@
 //! liquidity such that `Δstable = L·Δsqrt`. The engine's raw figures convert with
 //! `sqrt(unit0/unit1)` ([`Scale`]).
 
+// The lanes' loops read and write several arrays at the same lane, which is clearest indexed.
+#![allow(clippy::needless_range_loop)]
+
 use alloy_primitives::U256;
 use levfarm_core::amm::v3::math;
 use levfarm_core::position::TickRange;
+
+use crate::lanes::LANES;
 
 /// Liquidity over `[lower, upper)` in square roots of the price (the square roots at its two
 /// ticks, so the pool's tick is in the range exactly when its square root price is).
@@ -242,7 +247,9 @@ impl Concentrated {
                     let next = if down { l * s / (l + net * s) } else { s + net / l };
                     (net, next, remaining - net)
                 };
-                remaining -= net + fee;
+                // A stretch that stops short of its edge spends what was left, exactly (as
+                // Uniswap's `amountRemaining` reaches zero): no rounding's residue runs on.
+                remaining = if next == target { remaining - (net + fee) } else { 0.0 };
                 let got = if down { l * (s - next) } else { l * (1.0 / s - 1.0 / next) };
                 (net, next, fee, got)
             };
@@ -441,6 +448,280 @@ impl Concentrated {
         self.balance[0] += used[0];
         self.balance[1] += used[1];
         (liquidity, [(after[0] - used[0]).max(0.0), (after[1] - used[1]).max(0.0)])
+    }
+}
+
+/// [`Concentrated`] pools of [`LANES`] paths, field by field: what each path's pool has of
+/// its own (the price, the position's band, the balances and fees owed) as arrays, and once
+/// what all share (the fee, the other providers' band, the price's bounds). Each operation is
+/// [`Concentrated`]'s, with the same arithmetic in the same order in every lane and the
+/// branches taken as selections, so that a lane's bits are the one pool's.
+#[derive(Debug, Clone)]
+pub struct RangeLanes {
+    pub sqrt_price: [f64; LANES],
+    pub lower: [f64; LANES],
+    pub upper: [f64; LANES],
+    pub liquidity: [f64; LANES],
+    pub balance: [[f64; LANES]; 2],
+    pub owed: [[f64; LANES]; 2],
+    fee: f64,
+    others: Band,
+    floor: f64,
+    ceiling: f64,
+}
+
+/// One swap's inputs and results over the lanes: whether each lane swaps, its direction
+/// (`down`: token0 in), the price it stops at, the exact input, what it paid and got.
+struct Walk {
+    go: [bool; LANES],
+    down: [bool; LANES],
+    limit: [f64; LANES],
+    amount: [f64; LANES],
+}
+
+impl RangeLanes {
+    /// Lanes whose pools are all `pool` (the shared fields are `pool`'s).
+    pub fn like(pool: &Concentrated) -> RangeLanes {
+        let mut lanes = RangeLanes {
+            sqrt_price: [0.0; LANES],
+            lower: [0.0; LANES],
+            upper: [0.0; LANES],
+            liquidity: [0.0; LANES],
+            balance: [[0.0; LANES]; 2],
+            owed: [[0.0; LANES]; 2],
+            fee: pool.fee,
+            others: pool.others,
+            floor: pool.floor,
+            ceiling: pool.ceiling,
+        };
+        for l in 0..LANES {
+            lanes.set(l, pool);
+        }
+        lanes
+    }
+
+    /// Lane `l` becomes `pool` (whose shared fields must be the lanes').
+    #[inline(always)]
+    pub fn set(&mut self, l: usize, pool: &Concentrated) {
+        debug_assert!(
+            pool.fee == self.fee
+                && pool.others == self.others
+                && pool.floor == self.floor
+                && pool.ceiling == self.ceiling,
+            "the paths' pools share their fee, other providers and bounds"
+        );
+        self.sqrt_price[l] = pool.sqrt_price;
+        (self.lower[l], self.upper[l], self.liquidity[l]) =
+            (pool.position.lower, pool.position.upper, pool.position.liquidity);
+        for i in 0..2 {
+            (self.balance[i][l], self.owed[i][l]) = (pool.balance[i], pool.owed[i]);
+        }
+    }
+
+    /// Lane `l`'s pool.
+    #[inline(always)]
+    pub fn get(&self, l: usize) -> Concentrated {
+        Concentrated {
+            sqrt_price: self.sqrt_price[l],
+            fee: self.fee,
+            others: self.others,
+            position: Band {
+                lower: self.lower[l],
+                upper: self.upper[l],
+                liquidity: self.liquidity[l],
+            },
+            balance: [self.balance[0][l], self.balance[1][l]],
+            owed: [self.owed[0][l], self.owed[1][l]],
+            floor: self.floor,
+            ceiling: self.ceiling,
+        }
+    }
+
+    /// [`Concentrated::walk`] with an exact input, in the lanes where `w.go`, from `s` with the
+    /// position's `liquidity` (`owed` takes its share of the fees): where each lane's price
+    /// ends, what it paid and what it got (nothing where it does not swap).
+    #[inline(always)]
+    fn walk(
+        &self,
+        w: &Walk,
+        s: &mut [f64; LANES],
+        liquidity: &[f64; LANES],
+        owed: &mut [[f64; LANES]; 2],
+    ) -> ([f64; LANES], [f64; LANES]) {
+        let keep = 1.0 - self.fee;
+        let (o, fee_share) = (&self.others, self.fee);
+        let mut remaining = w.amount;
+        let (mut paid, mut got) = ([0.0; LANES], [0.0; LANES]);
+        let mut run = w.go;
+        for _ in 0..8 {
+            let mut any = false;
+            for l in 0..LANES {
+                let reached = if w.down[l] { s[l] <= w.limit[l] } else { s[l] >= w.limit[l] };
+                let stop = remaining[l] <= 0.0 || reached;
+                run[l] = run[l] && !stop;
+                any |= run[l];
+            }
+            if !any {
+                break;
+            }
+            for l in 0..LANES {
+                let (down, sl, limit) = (w.down[l], s[l], w.limit[l]);
+                // `next_edge`.
+                let mut target = limit;
+                for e in [o.lower, o.upper, self.lower[l], self.upper[l]] {
+                    let nearer = (down && e < sl && e > target) || (!down && e > sl && e < target);
+                    target = if nearer { e } else { target };
+                }
+                // `in_range`.
+                let mine_active = if down {
+                    self.lower[l] < sl && sl <= self.upper[l]
+                } else {
+                    self.lower[l] <= sl && sl < self.upper[l]
+                };
+                let others_active = if down {
+                    o.lower < sl && sl <= o.upper
+                } else {
+                    o.lower <= sl && sl < o.upper
+                };
+                let mine = if mine_active { liquidity[l] } else { 0.0 };
+                let lq = mine + if others_active { o.liquidity } else { 0.0 };
+                // An exact input's stretch.
+                let rem = remaining[l];
+                let need = if down { lq * (1.0 / target - 1.0 / sl) } else { lq * (target - sl) };
+                let whole = rem * keep >= need;
+                let part = rem * keep;
+                let part_next = if down { lq * sl / (lq + part * sl) } else { sl + part / lq };
+                let net = if whole { need } else { part };
+                let next = if whole { target } else { part_next };
+                let fee = if whole { need * fee_share / keep } else { rem - part };
+                let out = if down { lq * (sl - next) } else { lq * (1.0 / sl - 1.0 / next) };
+                let empty = lq <= 0.0;
+                let flows = run[l] && !empty;
+                let spent = if next == target { rem - (net + fee) } else { 0.0 };
+                remaining[l] = if flows { spent } else { rem };
+                paid[l] = if flows { paid[l] + (net + fee) } else { paid[l] };
+                got[l] = if flows { got[l] + out } else { got[l] };
+                // The input's token is owed the position's share of the fee.
+                let share = fee * mine / lq;
+                let owes = flows && mine > 0.0;
+                owed[0][l] = if owes && down { owed[0][l] + share } else { owed[0][l] };
+                owed[1][l] = if owes && !down { owed[1][l] + share } else { owed[1][l] };
+                s[l] = if flows {
+                    next
+                } else if run[l] {
+                    target
+                } else {
+                    sl
+                };
+            }
+        }
+        (paid, got)
+    }
+
+    /// A swap of the lanes' pools ([`Concentrated::swap`]) where `w.go`: what each got.
+    #[inline(always)]
+    fn swap(&mut self, w: &Walk) -> [f64; LANES] {
+        let mut s = self.sqrt_price;
+        let mut owed = self.owed;
+        let (paid, got) = self.walk(w, &mut s, &self.liquidity, &mut owed);
+        self.owed = owed;
+        for l in 0..LANES {
+            let (i, o) = if w.down[l] { (0, 1) } else { (1, 0) };
+            let go = w.go[l];
+            self.sqrt_price[l] = if go { s[l] } else { self.sqrt_price[l] };
+            let (bi, bo) = (self.balance[i][l] + paid[l], self.balance[o][l] - got[l]);
+            self.balance[i][l] = if go { bi } else { self.balance[i][l] };
+            self.balance[o][l] = if go { bo } else { self.balance[o][l] };
+        }
+        got
+    }
+
+    /// The bar's close in the lanes `live` ([`Concentrated::arbitrage`] to `price`, then
+    /// traders' volume `a·v + b·v` on the pool's value `v` as a round trip, as the kernel's
+    /// one-pool close).
+    #[inline(always)]
+    pub fn close(&mut self, live: &[bool; LANES], price: &[f64; LANES], a: &[f64; LANES], b: f64) {
+        let mut w = Walk {
+            go: [false; LANES],
+            down: [false; LANES],
+            limit: [0.0; LANES],
+            amount: [f64::INFINITY; LANES],
+        };
+        for l in 0..LANES {
+            let target = price[l].sqrt();
+            let keep = (1.0 - self.fee).sqrt();
+            let (above, below) = (target / keep, target * keep);
+            let (down, up) = (self.sqrt_price[l] > above, self.sqrt_price[l] < below);
+            w.go[l] = live[l] && (down || up);
+            w.down[l] = down;
+            w.limit[l] = if down { above.max(self.floor) } else { below.min(self.ceiling) };
+        }
+        self.swap(&w);
+        for l in 0..LANES {
+            let tvl = self.balance[0][l] * price[l] + self.balance[1][l];
+            let volume = a[l] * tvl + b * tvl;
+            let half = volume / 2.0;
+            let nothing = half <= 0.0;
+            w.go[l] = live[l] && volume > 0.0 && !nothing;
+            (w.down[l], w.limit[l], w.amount[l]) = (false, self.ceiling, half);
+        }
+        let out = self.swap(&w);
+        for l in 0..LANES {
+            w.go[l] = w.go[l] && out[l] > 0.0;
+            (w.down[l], w.limit[l], w.amount[l]) = (true, self.floor, out[l]);
+        }
+        self.swap(&w);
+    }
+
+    /// [`Concentrated::exit_value`] in every lane: the position unwound and the token not
+    /// owed (token0 where `sell_token0`) sold, valued at `price`.
+    #[inline(always)]
+    pub fn exit_values(&self, price: &[f64; LANES], sell_token0: bool, value: &mut [f64; LANES]) {
+        let i = usize::from(!sell_token0);
+        let mut have = [[0.0; LANES]; 2];
+        let mut left = [0.0; LANES];
+        let mut w = Walk {
+            go: [false; LANES],
+            down: [sell_token0; LANES],
+            limit: [if sell_token0 { self.floor } else { self.ceiling }; LANES],
+            amount: [0.0; LANES],
+        };
+        for l in 0..LANES {
+            let liquidity = self.liquidity[l];
+            let burnt = liquidity.min(liquidity);
+            let band = Band { lower: self.lower[l], upper: self.upper[l], liquidity };
+            let principal = band.amounts(self.sqrt_price[l], burnt);
+            left[l] = liquidity - burnt;
+            have[0][l] = principal[0] + self.owed[0][l];
+            have[1][l] = principal[1] + self.owed[1][l];
+            w.amount[l] = have[i][l];
+            let nothing = have[i][l] <= 0.0;
+            w.go[l] = !nothing;
+        }
+        let mut s = self.sqrt_price;
+        let mut owed = [[0.0; LANES]; 2];
+        let (paid, got) = self.walk(&w, &mut s, &left, &mut owed);
+        for l in 0..LANES {
+            have[i][l] -= paid[l];
+            have[1 - i][l] += got[l];
+            value[l] = have[0][l] * price[l] + have[1][l];
+        }
+    }
+
+    /// [`Concentrated::position_value`] in every lane.
+    #[inline(always)]
+    pub fn position_values(&self, price: &[f64; LANES], value: &mut [f64; LANES]) {
+        for l in 0..LANES {
+            let band = Band { lower: self.lower[l], upper: self.upper[l], liquidity: 0.0 };
+            let held = band.amounts(price[l].sqrt(), self.liquidity[l]);
+            value[l] = (held[0] + self.owed[0][l]) * price[l] + held[1] + self.owed[1][l];
+        }
+    }
+
+    /// Whether lane `l`'s price has left the position's range.
+    #[inline(always)]
+    pub fn out_of_range(&self, l: usize) -> bool {
+        !(self.lower[l] <= self.sqrt_price[l] && self.sqrt_price[l] < self.upper[l])
     }
 }
 

@@ -1,0 +1,448 @@
+//! [`Setup::step_lanes`] with the sixteen paths' state as arrays of fields ([`Hot`]): each
+//! phase's common path runs as arithmetic over the arrays (the same operations as the
+//! one-path code, in the same order, with the branches taken as selections), on either pool
+//! ([`PoolLanes`]) and with one debt or both; a path that needs the rare code (a race that
+//! may act, an order that may be due, a hazard, a liquidation) is written back to its own
+//! state, run by the one-path code, and read again.
+//!
+//! These are pure functions of the arrays, the step's inputs and the setup, with the rare
+//! code the only branch by path: the shape a GPU backend would take.
+
+// The lanes' loops read and write several arrays at the same lane, which is clearest indexed.
+#![allow(clippy::needless_range_loop)]
+
+use super::*;
+use crate::pool::PoolLanes;
+
+/// A lending pool's fields, lane by lane ([`Lending`]).
+#[derive(Debug, Clone)]
+struct LendLanes {
+    cash: [f64; LANES],
+    scaled_total: [f64; LANES],
+    scaled_demand: [f64; LANES],
+    scaled_position: [f64; LANES],
+    index: [f64; LANES],
+    rate: [f64; LANES],
+    last_update: [u64; LANES],
+}
+
+impl LendLanes {
+    fn like(d: &Lending) -> LendLanes {
+        LendLanes {
+            cash: [d.cash; LANES],
+            scaled_total: [d.scaled_total; LANES],
+            scaled_demand: [d.scaled_demand; LANES],
+            scaled_position: [d.scaled_position; LANES],
+            index: [d.index; LANES],
+            rate: [d.rate; LANES],
+            last_update: [d.last_update; LANES],
+        }
+    }
+
+    #[inline(always)]
+    fn set(&mut self, l: usize, d: &Lending) {
+        (self.cash[l], self.scaled_total[l], self.scaled_demand[l]) =
+            (d.cash, d.scaled_total, d.scaled_demand);
+        (self.scaled_position[l], self.index[l], self.rate[l], self.last_update[l]) =
+            (d.scaled_position, d.index, d.rate, d.last_update);
+    }
+
+    #[inline(always)]
+    fn put(&self, l: usize, d: &mut Lending) {
+        (d.cash, d.scaled_total, d.scaled_demand) =
+            (self.cash[l], self.scaled_total[l], self.scaled_demand[l]);
+        (d.scaled_position, d.index, d.rate, d.last_update) =
+            (self.scaled_position[l], self.index[l], self.rate[l], self.last_update[l]);
+    }
+
+    /// [`Lending::accrue`] to `now` in the lanes `live`.
+    #[inline(always)]
+    fn accrue(&mut self, live: &[bool; LANES], now: u64) {
+        for l in 0..LANES {
+            let accrued = {
+                let x = self.rate[l] * (now - self.last_update[l]) as f64 * (1.0 / YEAR);
+                self.index[l] * (1.0 + x + x * (x * 0.5 + x * (x * (1.0 / 6.0))))
+            };
+            let same = self.scaled_total[l] <= 0.0 || now == self.last_update[l];
+            let index = if same { self.index[l] } else { accrued };
+            self.index[l] = if live[l] { index } else { self.index[l] };
+            self.last_update[l] = if live[l] { now } else { self.last_update[l] };
+        }
+    }
+
+    /// The position's debt in whole tokens, by lane (the index already accrued to now).
+    #[inline(always)]
+    fn owed(&self, l: usize) -> f64 {
+        self.scaled_position[l] * self.index[l]
+    }
+}
+
+/// The fields of the paths' state that a step's common path reads or writes, lane by lane.
+#[derive(Debug, Clone)]
+pub(super) struct Hot {
+    open: [bool; LANES],
+    staked: [f64; LANES],
+    lp: [f64; LANES],
+    pending: [f64; LANES],
+    rx: [f64; LANES],
+    ry: [f64; LANES],
+    pool: PoolLanes,
+    /// The lending pools of the two tokens (only those the position borrows from move).
+    lend: [LendLanes; 2],
+}
+
+impl Hot {
+    /// The arrays of `paths`, read from their states (lanes past them as the setup's start,
+    /// closed).
+    pub(super) fn of(setup: &Setup, paths: &[PathState]) -> Hot {
+        let st = &setup.start;
+        let mut h = Hot {
+            open: [false; LANES],
+            staked: [st.staked; LANES],
+            lp: [st.lp; LANES],
+            pending: [st.pending; LANES],
+            rx: [st.rx; LANES],
+            ry: [st.ry; LANES],
+            pool: PoolLanes::like(&st.pool),
+            lend: [LendLanes::like(&st.lend[0]), LendLanes::like(&st.lend[1])],
+        };
+        for (l, p) in paths.iter().enumerate() {
+            h.read(l, &p.st);
+        }
+        h
+    }
+
+    /// Writes every lane back to its path's state.
+    pub(super) fn write_all(&self, paths: &mut [PathState]) {
+        for (l, p) in paths.iter_mut().enumerate() {
+            self.write(l, &mut p.st);
+        }
+    }
+
+    /// Reads lane `l` from its path's state.
+    #[inline(always)]
+    fn read(&mut self, l: usize, st: &State) {
+        self.open[l] = st.open;
+        (self.staked[l], self.lp[l], self.pending[l]) = (st.staked, st.lp, st.pending);
+        (self.rx[l], self.ry[l]) = (st.rx, st.ry);
+        self.pool.set(l, &st.pool);
+        for (lanes, d) in self.lend.iter_mut().zip(&st.lend) {
+            lanes.set(l, d);
+        }
+    }
+
+    /// Writes lane `l` back to its path's state.
+    #[inline(always)]
+    fn write(&self, l: usize, st: &mut State) {
+        st.open = self.open[l];
+        (st.staked, st.lp, st.pending) = (self.staked[l], self.lp[l], self.pending[l]);
+        (st.rx, st.ry) = (self.rx[l], self.ry[l]);
+        st.pool = self.pool.get(l);
+        for (lanes, d) in self.lend.iter().zip(&mut st.lend) {
+            lanes.put(l, d);
+        }
+    }
+}
+
+impl Setup {
+    /// [`Self::step_lanes`] (see the module), with the hot fields of `paths` held in `h`
+    /// (their states' copies of them are not read nor written).
+    #[inline(always)]
+    pub(super) fn step_arrays<B: Bar>(
+        &self,
+        paths: &mut [PathState],
+        h: &mut Hot,
+        step: u32,
+        bar: impl Fn(usize) -> B,
+    ) {
+        assert!(paths.len() <= LANES, "at most {LANES} paths a step");
+        let n = paths.len();
+        let mut live = [false; LANES];
+        let mut valued = [f64::NAN; LANES];
+        let mut has_value = [false; LANES];
+        let (mut price, mut reward, mut from) = ([1.0; LANES], [1.0; LANES], [1.0; LANES]);
+        let now = paths.first().map_or(0, |p| p.st.now) + self.dt;
+        for (l, p) in paths.iter_mut().enumerate() {
+            let b = bar(l);
+            (price[l], reward[l]) = (b.price(), b.reward_price());
+            p.last = (price[l], reward[l]);
+            if let Some(v) = p.valued.take() {
+                (valued[l], has_value[l]) = (v, true);
+            }
+            p.st.now += self.dt;
+            debug_assert_eq!(p.st.now, now, "the paths step together");
+            live[l] = h.open[l];
+            if live[l] {
+                p.from = p.prev;
+                p.prev = price[l];
+            }
+            from[l] = p.from;
+        }
+        // The bar's time: the lending indexes, the farm's rewards (`bar_open`).
+        for (lend, _) in h.lend.iter_mut().zip(self.owes).filter(|(_, owes)| *owes) {
+            lend.accrue(&live, now);
+        }
+        let per_second = self.emission * self.dt as f64;
+        for l in 0..LANES {
+            let earned = h.pending[l] + per_second * h.lp[l] / h.staked[l];
+            h.pending[l] = if live[l] && h.staked[l] > 0.0 { earned } else { h.pending[l] };
+        }
+        if self.race_latency.is_some() {
+            for l in (0..n).filter(|&l| live[l] && !has_value[l]) {
+                // No valuation kept (an order acted last step): the one-path code's.
+                let p = &mut paths[l];
+                h.write(l, &mut p.st);
+                valued[l] = self.health(&p.st, from[l]).0;
+            }
+            let mut may = [false; LANES];
+            self.race_checks(paths, h, &live, &from, &valued, &bar, &mut may);
+            for l in (0..n).filter(|&l| may[l]) {
+                let b = bar(l);
+                let Some(range) = b.range() else { continue };
+                let p = &mut paths[l];
+                h.write(l, &mut p.st);
+                let failed = b.keeper_failed();
+                let event =
+                    self.race(&mut p.st, &mut p.orders, p.from, range, price[l], reward[l], failed);
+                p.out.record(step, event);
+                p.watch = Watch::of(&p.orders, self.kill_bps);
+                h.read(l, &p.st);
+            }
+        }
+        // The arbitrageur and traders (`bar_close_pool`), branch-free.
+        let days = self.dt as f64 / 86_400.0;
+        let (b, multiplier) = match self.volume {
+            VolumeModel::None | VolumeModel::File { .. } | VolumeModel::Bars { .. } => (0.0, 0.0),
+            VolumeModel::Turnover { daily } => (daily * days, 0.0),
+            VolumeModel::Volatility { multiplier, daily_floor } => (daily_floor * days, multiplier),
+        };
+        let mut a = [0.0; LANES];
+        if multiplier != 0.0 {
+            for l in 0..n {
+                a[l] = multiplier * self.log_return(price[l], from[l]).abs();
+            }
+        }
+        h.pool.close(&live, &price, &a, b);
+        // Other borrowers (`adjust_pool`), in each lending pool the position borrows from.
+        for i in (0..2).filter(|&i| self.owes[i]) {
+            let mut utilization = [0.0; LANES];
+            for (l, u) in utilization.iter_mut().enumerate().take(n) {
+                *u = bar(l).utilization()[i];
+            }
+            self.other_borrowers(&mut h.lend[i], i, &live, &utilization);
+        }
+        for l in 0..n {
+            let b = bar(l);
+            if live[l] && b.hazard() {
+                let p = &mut paths[l];
+                h.write(l, &mut p.st);
+                self.hazard(&mut p.st, b.severity());
+                p.out.hazards += 1;
+                h.read(l, &p.st);
+            }
+        }
+        // The reward pool at its oracle.
+        for l in 0..LANES {
+            let (rx, ry) =
+                crate::pool::arbitrage_select(h.rx[l], h.ry[l], reward[l], self.reward_fee);
+            let keep = live[l] && h.open[l];
+            h.rx[l] = if keep { rx } else { h.rx[l] };
+            h.ry[l] = if keep { ry } else { h.ry[l] };
+        }
+        // The keepers (`keepers_fast`): their check over the arrays, the rare code per path.
+        let mut value = [0.0; LANES];
+        let mut debt = [0.0; LANES];
+        self.valuations(h, &price, &mut value, &mut debt);
+        for l in 0..n {
+            if !(live[l] && h.open[l]) {
+                continue;
+            }
+            let p = &mut paths[l];
+            let w = p.watch;
+            let ratio_due =
+                w.ratio_trigger.is_some_and(|t| Self::ratio_above(value[l], debt[l], t - 1.0));
+            let clock_or_price = now >= w.due_at
+                || w.below.is_some_and(|q| price[l] * 1e18 <= q * 1e18 * (1.0 + 1e-9))
+                || w.above.is_some_and(|q| price[l] * 1e18 >= q * 1e18 * (1.0 - 1e-9))
+                || w.recenter && h.pool.out_of_range(l);
+            if w.keepers_always || clock_or_price || ratio_due {
+                h.write(l, &mut p.st);
+                let PathState { st, orders, valued, watch, .. } = p;
+                let event = self.keepers_fast(st, orders, watch, price[l], reward[l], valued);
+                p.out.record(step, event);
+                h.read(l, &p.st);
+            } else if Self::ratio_above(value[l], debt[l], self.kill_bps) {
+                h.write(l, &mut p.st);
+                self.liquidate(&mut p.st, price[l]);
+                p.out.record(step, Event::Liquidated);
+                h.read(l, &p.st);
+            } else {
+                p.valued = Some(value[l]);
+            }
+        }
+    }
+
+    /// Other borrowers borrow or repay in the lanes `live` of token `i`'s lending pool so that
+    /// their debt is `utilization` of it, past a 0.1% band ([`Self::adjust_pool`]), and the
+    /// stored rate follows the pool's rate model.
+    #[inline(always)]
+    fn other_borrowers(
+        &self,
+        d: &mut LendLanes,
+        i: usize,
+        live: &[bool; LANES],
+        utilization: &[f64; LANES],
+    ) {
+        let unit = self.units[i];
+        let mut acts = [false; LANES];
+        let (mut debt, mut held) = ([0.0; LANES], [0.0; LANES]);
+        for l in 0..LANES {
+            let u = utilization[l];
+            let now_index = d.index[l];
+            let total = d.cash[l] + d.scaled_total[l] * d.index[l];
+            let owed = d.scaled_demand[l] * now_index;
+            let target = total * u;
+            let band = total * 0.001;
+            let up = target > owed + band;
+            let lent = (target - owed).min(d.cash[l]);
+            let borrows = up && lent > 0.0;
+            let repays = !up && owed > target + band;
+            let repaid = owed - target;
+            let borrowed = lent / now_index;
+            let returned = (repaid / now_index).min(d.scaled_demand[l]);
+            let c = if borrows { d.cash[l] - lent } else { d.cash[l] + repaid };
+            let t =
+                if borrows { d.scaled_total[l] + borrowed } else { d.scaled_total[l] - returned };
+            let s =
+                if borrows { d.scaled_demand[l] + borrowed } else { d.scaled_demand[l] - returned };
+            let act = live[l] && (borrows || repays);
+            acts[l] = act;
+            d.cash[l] = if act { c } else { d.cash[l] };
+            d.scaled_total[l] = if act { t } else { d.scaled_total[l] };
+            d.scaled_demand[l] = if act { s } else { d.scaled_demand[l] };
+            (debt[l], held[l]) = (t * now_index * unit, c * unit);
+        }
+        if let Some(rates) = &self.rates[i] {
+            let mut rate = [0.0; LANES];
+            rates.borrow_rate_lanes(&debt, &held, &mut rate);
+            for l in 0..LANES {
+                d.rate[l] = if acts[l] { rate[l] } else { d.rate[l] };
+            }
+        }
+    }
+
+    /// Whether the race inside the step could act, path by path (`may[l]`), for a step whose
+    /// low and high lie within `bar(l).reach()` (log distance) of `from`, the last close:
+    /// never false where [`Self::race`] would find a leg.
+    ///
+    /// A time limit due inside the step races; price triggers are compared with the reach's
+    /// prices, `e^r ≤ 1 + r + r²` for `r ≤ 1.79`; equity and trailing orders always race. The
+    /// debt ratio goes through the race's own bound at the adverse extreme,
+    /// `⌈D·10⁴/V⌉·spread·(1.02 + 2c)` with the exit's cost `c = max(F − V, 0)/F` at the fair
+    /// value `F`, at most `(D·10⁴ + V)/V·spread·(1.02 + 2·max(1 − V/F̄, 0))` for any `F̄ ≥ F`:
+    /// with `F̄ = f/s` ([`Pool::fair_value_bound`]) multiplied out, with no division,
+    /// `(D·10⁴ + V)·spread·(1.02·f + 2·max(f − V·s, 0)) < floor·V·f` rules the race out. The
+    /// valuation `value` is the keepers' at the last close.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn race_checks<B: Bar>(
+        &self,
+        paths: &[PathState],
+        h: &Hot,
+        live: &[bool; LANES],
+        from: &[f64; LANES],
+        value: &[f64; LANES],
+        bar: &impl Fn(usize) -> B,
+        may: &mut [bool; LANES],
+    ) {
+        const MARGIN: f64 = 1e-9;
+        let n = paths.len();
+        let mut reach = [0.0; LANES];
+        let mut always = [false; LANES];
+        let (mut floor, mut below, mut above) =
+            ([0.0; LANES], [f64::NAN; LANES], [f64::NAN; LANES]);
+        let now = paths.first().map_or(0, |p| p.st.now);
+        for (l, p) in paths.iter().enumerate() {
+            let w = &p.watch;
+            let Some(r) = bar(l).reach() else {
+                always[l] = true;
+                continue;
+            };
+            reach[l] = r;
+            always[l] = w.race_always || w.time_at < now;
+            (floor[l], below[l], above[l]) =
+                (w.race_floor, w.below.unwrap_or(f64::NAN), w.above.unwrap_or(f64::NAN));
+        }
+        let (mut f, mut s) = ([0.0; LANES], [0.0; LANES]);
+        if !self.oracle_valuation {
+            h.pool.fair_value_bounds(&h.lp, from, &mut f, &mut s);
+        }
+        for l in 0..LANES {
+            let r = reach[l];
+            let spread = if r <= 1.0 {
+                (1.0 + r + r * r) * (1.0 + MARGIN)
+            } else {
+                crate::lanes::exp(r) * (1.0 + MARGIN)
+            };
+            let price_hit = below[l] * spread >= from[l] || above[l] <= from[l] * spread;
+            let debt = self.debt_value_lanes(h, l, from[l]);
+            let v = value[l];
+            let bad_value = v.is_nan() || v <= 0.0;
+            let (lhs, rhs, fair_ok) = if self.oracle_valuation {
+                ((debt * 1e4 + v) * spread * 1.02, floor[l] * v, true)
+            } else {
+                let (f, s) = (f[l], s[l]);
+                let cost = (f - v * s).max(0.0);
+                (
+                    (debt * 1e4 + v) * spread * (1.02 * f + 2.0 * cost),
+                    floor[l] * v * f,
+                    f > 0.0 && s > 0.0,
+                )
+            };
+            // Not below, NaN included (the one-path code's `partial_cmp(..) != Some(Less)`).
+            let scaled = lhs * (1.0 + MARGIN);
+            let bound = scaled >= rhs || scaled.is_nan() || rhs.is_nan();
+            let by_ratio = (debt > 0.0 || debt.is_nan()) && (bad_value || !fair_ok || bound);
+            may[l] = live[l] && h.open[l] && (always[l] || price_hit || by_ratio);
+        }
+        for m in may.iter_mut().skip(n) {
+            *m = false;
+        }
+    }
+
+    /// The keepers' valuation over the arrays ([`Self::health`]): the value and the debt's
+    /// value at `price`.
+    #[inline(always)]
+    fn valuations(
+        &self,
+        h: &Hot,
+        price: &[f64; LANES],
+        value: &mut [f64; LANES],
+        debt: &mut [f64; LANES],
+    ) {
+        for l in 0..LANES {
+            debt[l] = self.debt_value_lanes(h, l, price[l]);
+        }
+        if self.oracle_valuation {
+            h.pool.fair_values(&h.lp, price, value);
+        } else if self.both() {
+            // The exit's swap toward both debts, path by path (as `health`).
+            for l in (0..LANES).filter(|&l| h.open[l]) {
+                let mut pool = h.pool.get(l);
+                let removed = pool.unwind(h.lp[l]);
+                let owed = [0, 1].map(|i| if self.owes[i] { h.lend[i].owed(l) } else { 0.0 });
+                let [h0, h1] = self.exit_swap(&mut pool, removed, owed);
+                value[l] = h0 * price[l] + h1;
+            }
+        } else {
+            h.pool.exit_values(&h.lp, price, self.debt_side == 1, value);
+        }
+    }
+
+    /// [`Self::debt_value`] of lane `l` at `price`, with the same operations.
+    #[inline(always)]
+    fn debt_value_lanes(&self, h: &Hot, l: usize, price: f64) -> f64 {
+        let owed = |i: usize| if self.owes[i] { h.lend[i].owed(l) } else { 0.0 };
+        owed(0) * price + owed(1)
+    }
+}
