@@ -373,6 +373,8 @@ impl Setup {
             (floor[l], below[l], above[l]) =
                 (w.race_floor, w.below.unwrap_or(f64::NAN), w.above.unwrap_or(f64::NAN));
         }
+        let mut debts = [0.0; LANES];
+        self.debt_values(h, from, &mut debts);
         let (mut f, mut s) = ([0.0; LANES], [0.0; LANES]);
         if !self.oracle_valuation {
             h.pool.fair_value_bounds(&h.lp, from, &mut f, &mut s);
@@ -385,7 +387,7 @@ impl Setup {
                 crate::lanes::exp(r) * (1.0 + MARGIN)
             };
             let price_hit = below[l] * spread >= from[l] || above[l] <= from[l] * spread;
-            let debt = self.debt_value_lanes(h, l, from[l]);
+            let debt = debts[l];
             let v = value[l];
             let bad_value = v.is_nan() || v <= 0.0;
             let (lhs, rhs, fair_ok) = if self.oracle_valuation {
@@ -420,9 +422,7 @@ impl Setup {
         value: &mut [f64; LANES],
         debt: &mut [f64; LANES],
     ) {
-        for l in 0..LANES {
-            debt[l] = self.debt_value_lanes(h, l, price[l]);
-        }
+        self.debt_values(h, price, debt);
         if self.oracle_valuation {
             h.pool.fair_values(&h.lp, price, value);
         } else if self.both() {
@@ -439,10 +439,21 @@ impl Setup {
         }
     }
 
-    /// [`Self::debt_value`] of lane `l` at `price`, with the same operations.
+    /// [`Self::debt_value`] in every lane at `price`, with the same operations.
     #[inline(always)]
-    fn debt_value_lanes(&self, h: &Hot, l: usize, price: f64) -> f64 {
-        let owed = |i: usize| if self.owes[i] { h.lend[i].owed(l) } else { 0.0 };
-        owed(0) * price + owed(1)
+    fn debt_values(&self, h: &Hot, price: &[f64; LANES], value: &mut [f64; LANES]) {
+        let owed = |i: usize| {
+            let mut owed = [0.0; LANES];
+            if self.owes[i] {
+                for l in 0..LANES {
+                    owed[l] = h.lend[i].owed(l);
+                }
+            }
+            owed
+        };
+        let (d0, d1) = (owed(0), owed(1));
+        for l in 0..LANES {
+            value[l] = d0[l] * price[l] + d1[l];
+        }
     }
 }
