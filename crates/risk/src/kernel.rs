@@ -1388,8 +1388,8 @@ impl Setup {
     /// [`Self::step`] gives it (the tests hold it to that).
     #[inline(always)]
     pub fn step_lanes<B: Bar>(&self, paths: &mut [PathState], step: u32, bar: impl Fn(usize) -> B) {
-        let mut hot = arrays::Hot::of(self, paths);
-        self.step_arrays(paths, &mut hot, step, bar);
+        let mut hot = arrays::HotOfKind::of(self, paths);
+        hot.step(self, paths, step, bar);
         hot.write_all(paths);
     }
 
@@ -1725,21 +1725,21 @@ pub struct PathState {
 #[derive(Debug, Clone)]
 pub struct Lanes {
     paths: Vec<PathState>,
-    hot: arrays::Hot,
+    hot: arrays::HotOfKind,
 }
 
 impl Lanes {
     /// `n` paths at the start ([`Setup::begin`]).
     pub fn new(setup: &Setup, n: usize, start_price: f64) -> Lanes {
         let paths: Vec<PathState> = (0..n).map(|_| setup.begin(start_price)).collect();
-        let hot = arrays::Hot::of(setup, &paths);
+        let hot = arrays::HotOfKind::of(setup, &paths);
         Lanes { paths, hot }
     }
 
     /// One step of every path, as [`Setup::step_lanes`].
     #[inline(always)]
     pub fn step<B: Bar>(&mut self, setup: &Setup, step: u32, bar: impl Fn(usize) -> B) {
-        setup.step_arrays(&mut self.paths, &mut self.hot, step, bar);
+        self.hot.step(setup, &mut self.paths, step, bar);
     }
 
     /// The paths as they are now.

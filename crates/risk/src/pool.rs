@@ -299,14 +299,45 @@ impl Pool {
 
 /// The position's pools of [`LANES`] paths, field by field, of the kind every path's is: the
 /// arrays the kernel's step runs over ([`Pool`]'s operations, lane by lane, with the same
-/// bits).
-// One per sixteen paths, held in place from step to step: the unused room of the smaller
-// kind costs nothing, a box would cost an indirection on every access.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-pub enum PoolLanes {
-    Product(ProductLanes),
-    Range(RangeLanes),
+/// bits). Each kind is its own type, so that a step is compiled for one kind at a time.
+pub trait PoolLanes: Clone + std::fmt::Debug {
+    /// Lanes whose pools are all `pool`, or `None` where it is of the other kind.
+    fn like(pool: &Pool) -> Option<Self>;
+
+    /// Lane `l` becomes `pool`, of the lanes' kind.
+    fn set(&mut self, l: usize, pool: &Pool);
+
+    /// Lane `l`'s pool.
+    fn get(&self, l: usize) -> Pool;
+
+    /// The bar's close in the lanes `live`: the arbitrageur to `price`, then traders' volume
+    /// `a·v + b·v` on the pool's value `v` as a round trip.
+    fn close(&mut self, live: &[bool; LANES], price: &[f64; LANES], a: &[f64; LANES], b: f64);
+
+    /// [`Pool::exit_value`] of `lp` in every lane.
+    fn exit_values(
+        &self,
+        lp: &[f64; LANES],
+        price: &[f64; LANES],
+        debt_is_token1: bool,
+        value: &mut [f64; LANES],
+    );
+
+    /// [`Pool::fair_value`] of `lp` in every lane.
+    fn fair_values(&self, lp: &[f64; LANES], price: &[f64; LANES], value: &mut [f64; LANES]);
+
+    /// [`Pool::fair_value_bound`] of `lp` in every lane, as `(f, s)`.
+    fn fair_value_bounds(
+        &self,
+        lp: &[f64; LANES],
+        price: &[f64; LANES],
+        f: &mut [f64; LANES],
+        s: &mut [f64; LANES],
+    );
+
+    /// Whether lane `l`'s price has left the position's range (never, for a constant-product
+    /// pool).
+    fn out_of_range(&self, l: usize) -> bool;
 }
 
 /// Constant-product pools, lane by lane, all with one fee.
@@ -318,137 +349,139 @@ pub struct ProductLanes {
     pub fee: (f64, f64),
 }
 
-impl PoolLanes {
-    /// Lanes whose pools are all `pool`.
-    pub fn like(pool: &Pool) -> PoolLanes {
-        match pool {
-            Pool::Product(p) => PoolLanes::Product(ProductLanes {
-                x: [p.x; LANES],
-                y: [p.y; LANES],
-                s: [p.s; LANES],
-                fee: p.fee,
-            }),
-            Pool::Concentrated(c) => PoolLanes::Range(RangeLanes::like(c)),
+impl PoolLanes for ProductLanes {
+    fn like(pool: &Pool) -> Option<ProductLanes> {
+        let Pool::Product(p) = pool else { return None };
+        Some(ProductLanes { x: [p.x; LANES], y: [p.y; LANES], s: [p.s; LANES], fee: p.fee })
+    }
+
+    #[inline(always)]
+    fn set(&mut self, l: usize, pool: &Pool) {
+        let Pool::Product(p) = pool else { unreachable!("every path's pool is of one kind") };
+        debug_assert_eq!(self.fee, p.fee, "the paths' pools share their fee");
+        (self.x[l], self.y[l], self.s[l]) = (p.x, p.y, p.s);
+    }
+
+    #[inline(always)]
+    fn get(&self, l: usize) -> Pool {
+        Pool::Product(Product { x: self.x[l], y: self.y[l], s: self.s[l], fee: self.fee })
+    }
+
+    #[inline(always)]
+    fn close(&mut self, live: &[bool; LANES], price: &[f64; LANES], a: &[f64; LANES], b: f64) {
+        let (mut x, mut y) = (self.x, self.y);
+        close_lanes(&mut x, &mut y, price, a, b, self.fee);
+        for l in 0..LANES {
+            self.x[l] = if live[l] { x[l] } else { self.x[l] };
+            self.y[l] = if live[l] { y[l] } else { self.y[l] };
         }
     }
 
-    /// Lane `l` becomes `pool`, of the lanes' kind.
     #[inline(always)]
-    pub fn set(&mut self, l: usize, pool: &Pool) {
-        match (self, pool) {
-            (PoolLanes::Product(lanes), Pool::Product(p)) => {
-                debug_assert_eq!(lanes.fee, p.fee, "the paths' pools share their fee");
-                (lanes.x[l], lanes.y[l], lanes.s[l]) = (p.x, p.y, p.s);
-            }
-            (PoolLanes::Range(lanes), Pool::Concentrated(c)) => lanes.set(l, c),
-            _ => unreachable!("every path's pool is of one kind"),
-        }
-    }
-
-    /// Lane `l`'s pool.
-    #[inline(always)]
-    pub fn get(&self, l: usize) -> Pool {
-        match self {
-            PoolLanes::Product(p) => {
-                Pool::Product(Product { x: p.x[l], y: p.y[l], s: p.s[l], fee: p.fee })
-            }
-            PoolLanes::Range(r) => Pool::Concentrated(r.get(l)),
-        }
-    }
-
-    /// The bar's close in the lanes `live`: the arbitrageur to `price`, then traders' volume
-    /// `a·v + b·v` on the pool's value `v` as a round trip.
-    #[inline(always)]
-    pub fn close(&mut self, live: &[bool; LANES], price: &[f64; LANES], a: &[f64; LANES], b: f64) {
-        match self {
-            PoolLanes::Product(p) => {
-                let (mut x, mut y) = (p.x, p.y);
-                close_lanes(&mut x, &mut y, price, a, b, p.fee);
-                for l in 0..LANES {
-                    p.x[l] = if live[l] { x[l] } else { p.x[l] };
-                    p.y[l] = if live[l] { y[l] } else { p.y[l] };
-                }
-            }
-            PoolLanes::Range(r) => r.close(live, price, a, b),
-        }
-    }
-
-    /// [`Pool::exit_value`] of `lp` in every lane.
-    #[inline(always)]
-    pub fn exit_values(
+    fn exit_values(
         &self,
         lp: &[f64; LANES],
         price: &[f64; LANES],
         debt_is_token1: bool,
         value: &mut [f64; LANES],
     ) {
-        match self {
-            PoolLanes::Product(p) => {
-                for l in 0..LANES {
-                    // `Product::exit_value`, its `out_given_in` with the empty sale selected.
-                    let (x, y) = (p.x[l], p.y[l]);
-                    let share = lp[l] / p.s[l];
-                    let (a0, a1) = (x * share, y * share);
-                    let (n, d) = p.fee;
-                    value[l] = if debt_is_token1 {
-                        let w = a0 * n;
-                        let out = w * (y - a1) / ((x - a0) * d + w);
-                        a1 + if a0 <= 0.0 { 0.0 } else { out }
-                    } else {
-                        let w = a1 * n;
-                        let out = w * (x - a0) / ((y - a1) * d + w);
-                        (a0 + if a1 <= 0.0 { 0.0 } else { out }) * price[l]
-                    };
-                }
-            }
-            PoolLanes::Range(r) => r.exit_values(price, debt_is_token1, value),
+        for l in 0..LANES {
+            // `Product::exit_value`, its `out_given_in` with the empty sale selected.
+            let (x, y) = (self.x[l], self.y[l]);
+            let share = lp[l] / self.s[l];
+            let (a0, a1) = (x * share, y * share);
+            let (n, d) = self.fee;
+            value[l] = if debt_is_token1 {
+                let w = a0 * n;
+                let out = w * (y - a1) / ((x - a0) * d + w);
+                a1 + if a0 <= 0.0 { 0.0 } else { out }
+            } else {
+                let w = a1 * n;
+                let out = w * (x - a0) / ((y - a1) * d + w);
+                (a0 + if a1 <= 0.0 { 0.0 } else { out }) * price[l]
+            };
         }
     }
 
-    /// [`Pool::fair_value`] of `lp` in every lane.
     #[inline(always)]
-    pub fn fair_values(&self, lp: &[f64; LANES], price: &[f64; LANES], value: &mut [f64; LANES]) {
-        match self {
-            PoolLanes::Product(p) => {
-                for l in 0..LANES {
-                    value[l] = 2.0 * (p.x[l] * p.y[l] * price[l]).sqrt() * lp[l] / p.s[l];
-                }
-            }
-            PoolLanes::Range(r) => r.position_values(price, value),
+    fn fair_values(&self, lp: &[f64; LANES], price: &[f64; LANES], value: &mut [f64; LANES]) {
+        for l in 0..LANES {
+            value[l] = 2.0 * (self.x[l] * self.y[l] * price[l]).sqrt() * lp[l] / self.s[l];
         }
     }
 
-    /// [`Pool::fair_value_bound`] of `lp` in every lane, as `(f, s)`.
     #[inline(always)]
-    pub fn fair_value_bounds(
+    fn fair_value_bounds(
         &self,
         lp: &[f64; LANES],
         price: &[f64; LANES],
         f: &mut [f64; LANES],
         s: &mut [f64; LANES],
     ) {
-        match self {
-            PoolLanes::Product(p) => {
-                for l in 0..LANES {
-                    f[l] = (p.x[l] * price[l] + p.y[l]) * lp[l] * (1.0 + 1e-12);
-                    s[l] = p.s[l];
-                }
-            }
-            PoolLanes::Range(r) => {
-                r.position_values(price, f);
-                *s = [1.0; LANES];
-            }
+        for l in 0..LANES {
+            f[l] = (self.x[l] * price[l] + self.y[l]) * lp[l] * (1.0 + 1e-12);
+            s[l] = self.s[l];
         }
     }
 
-    /// Whether lane `l`'s price has left the position's range (never, for a constant-product
-    /// pool).
     #[inline(always)]
-    pub fn out_of_range(&self, l: usize) -> bool {
-        match self {
-            PoolLanes::Product(_) => false,
-            PoolLanes::Range(r) => r.out_of_range(l),
-        }
+    fn out_of_range(&self, _: usize) -> bool {
+        false
+    }
+}
+
+impl PoolLanes for RangeLanes {
+    fn like(pool: &Pool) -> Option<RangeLanes> {
+        pool.range().map(RangeLanes::like)
+    }
+
+    #[inline(always)]
+    fn set(&mut self, l: usize, pool: &Pool) {
+        let Some(c) = pool.range() else { unreachable!("every path's pool is of one kind") };
+        RangeLanes::set(self, l, c);
+    }
+
+    #[inline(always)]
+    fn get(&self, l: usize) -> Pool {
+        Pool::Concentrated(RangeLanes::get(self, l))
+    }
+
+    #[inline(always)]
+    fn close(&mut self, live: &[bool; LANES], price: &[f64; LANES], a: &[f64; LANES], b: f64) {
+        RangeLanes::close(self, live, price, a, b);
+    }
+
+    #[inline(always)]
+    fn exit_values(
+        &self,
+        _: &[f64; LANES],
+        price: &[f64; LANES],
+        debt_is_token1: bool,
+        value: &mut [f64; LANES],
+    ) {
+        RangeLanes::exit_values(self, price, debt_is_token1, value);
+    }
+
+    #[inline(always)]
+    fn fair_values(&self, _: &[f64; LANES], price: &[f64; LANES], value: &mut [f64; LANES]) {
+        self.position_values(price, value);
+    }
+
+    #[inline(always)]
+    fn fair_value_bounds(
+        &self,
+        _: &[f64; LANES],
+        price: &[f64; LANES],
+        f: &mut [f64; LANES],
+        s: &mut [f64; LANES],
+    ) {
+        self.position_values(price, f);
+        *s = [1.0; LANES];
+    }
+
+    #[inline(always)]
+    fn out_of_range(&self, l: usize) -> bool {
+        RangeLanes::out_of_range(self, l)
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`Setup::step_lanes`] with the sixteen paths' state as arrays of fields ([`Hot`]): each
 //! phase's common path runs as arithmetic over the arrays (the same operations as the
 //! one-path code, in the same order, with the branches taken as selections), on either pool
-//! ([`PoolLanes`]) and with one debt or both; a path that needs the rare code (a race that
+//! ([`PoolLanes`], each kind compiled on its own) and with one debt or both; a path that needs the rare code (a race that
 //! may act, an order that may be due, a hazard, a liquidation) is written back to its own
 //! state, run by the one-path code, and read again.
 //!
@@ -12,7 +12,8 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::*;
-use crate::pool::PoolLanes;
+use crate::pool::{PoolLanes, ProductLanes};
+use crate::v3::RangeLanes;
 
 /// A lending pool's fields, lane by lane ([`Lending`]).
 #[derive(Debug, Clone)]
@@ -79,22 +80,24 @@ impl LendLanes {
 
 /// The fields of the paths' state that a step's common path reads or writes, lane by lane.
 #[derive(Debug, Clone)]
-pub(super) struct Hot {
+pub(super) struct Hot<P: PoolLanes> {
     open: [bool; LANES],
     staked: [f64; LANES],
     lp: [f64; LANES],
     pending: [f64; LANES],
     rx: [f64; LANES],
     ry: [f64; LANES],
-    pool: PoolLanes,
-    /// The lending pools of the two tokens (only those the position borrows from move).
+    pool: P,
+    /// The lending pools of the two tokens (only those the position borrows from move, and
+    /// only those are read and written back).
     lend: [LendLanes; 2],
+    owes: [bool; 2],
 }
 
-impl Hot {
+impl<P: PoolLanes> Hot<P> {
     /// The arrays of `paths`, read from their states (lanes past them as the setup's start,
-    /// closed).
-    pub(super) fn of(setup: &Setup, paths: &[PathState]) -> Hot {
+    /// closed); `None` where the setup's pool is of the other kind.
+    pub(super) fn of(setup: &Setup, paths: &[PathState]) -> Option<Hot<P>> {
         let st = &setup.start;
         let mut h = Hot {
             open: [false; LANES],
@@ -103,13 +106,14 @@ impl Hot {
             pending: [st.pending; LANES],
             rx: [st.rx; LANES],
             ry: [st.ry; LANES],
-            pool: PoolLanes::like(&st.pool),
+            pool: P::like(&st.pool)?,
             lend: [LendLanes::like(&st.lend[0]), LendLanes::like(&st.lend[1])],
+            owes: setup.owes,
         };
         for (l, p) in paths.iter().enumerate() {
             h.read(l, &p.st);
         }
-        h
+        Some(h)
     }
 
     /// Writes every lane back to its path's state.
@@ -126,8 +130,8 @@ impl Hot {
         (self.staked[l], self.lp[l], self.pending[l]) = (st.staked, st.lp, st.pending);
         (self.rx[l], self.ry[l]) = (st.rx, st.ry);
         self.pool.set(l, &st.pool);
-        for (lanes, d) in self.lend.iter_mut().zip(&st.lend) {
-            lanes.set(l, d);
+        for i in (0..2).filter(|&i| self.owes[i]) {
+            self.lend[i].set(l, &st.lend[i]);
         }
     }
 
@@ -138,8 +142,8 @@ impl Hot {
         (st.staked, st.lp, st.pending) = (self.staked[l], self.lp[l], self.pending[l]);
         (st.rx, st.ry) = (self.rx[l], self.ry[l]);
         st.pool = self.pool.get(l);
-        for (lanes, d) in self.lend.iter().zip(&mut st.lend) {
-            lanes.put(l, d);
+        for i in (0..2).filter(|&i| self.owes[i]) {
+            self.lend[i].put(l, &mut st.lend[i]);
         }
     }
 }
@@ -148,10 +152,10 @@ impl Setup {
     /// [`Self::step_lanes`] (see the module), with the hot fields of `paths` held in `h`
     /// (their states' copies of them are not read nor written).
     #[inline(always)]
-    pub(super) fn step_arrays<B: Bar>(
+    pub(super) fn step_arrays<P: PoolLanes, B: Bar>(
         &self,
         paths: &mut [PathState],
-        h: &mut Hot,
+        h: &mut Hot<P>,
         step: u32,
         bar: impl Fn(usize) -> B,
     ) {
@@ -345,10 +349,10 @@ impl Setup {
     /// valuation `value` is the keepers' at the last close.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn race_checks<B: Bar>(
+    fn race_checks<P: PoolLanes, B: Bar>(
         &self,
         paths: &[PathState],
-        h: &Hot,
+        h: &Hot<P>,
         live: &[bool; LANES],
         from: &[f64; LANES],
         value: &[f64; LANES],
@@ -415,9 +419,9 @@ impl Setup {
     /// The keepers' valuation over the arrays ([`Self::health`]): the value and the debt's
     /// value at `price`.
     #[inline(always)]
-    fn valuations(
+    fn valuations<P: PoolLanes>(
         &self,
-        h: &Hot,
+        h: &Hot<P>,
         price: &[f64; LANES],
         value: &mut [f64; LANES],
         debt: &mut [f64; LANES],
@@ -441,7 +445,12 @@ impl Setup {
 
     /// [`Self::debt_value`] in every lane at `price`, with the same operations.
     #[inline(always)]
-    fn debt_values(&self, h: &Hot, price: &[f64; LANES], value: &mut [f64; LANES]) {
+    fn debt_values<P: PoolLanes>(
+        &self,
+        h: &Hot<P>,
+        price: &[f64; LANES],
+        value: &mut [f64; LANES],
+    ) {
         let owed = |i: usize| {
             let mut owed = [0.0; LANES];
             if self.owes[i] {
@@ -454,6 +463,49 @@ impl Setup {
         let (d0, d1) = (owed(0), owed(1));
         for l in 0..LANES {
             value[l] = d0[l] * price[l] + d1[l];
+        }
+    }
+}
+
+/// [`Hot`] of the setup's pool's kind.
+// One per sixteen paths, held in place from step to step: a box would cost an indirection on
+// every access, the smaller kind's unused room nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub(super) enum HotOfKind {
+    Product(Hot<ProductLanes>),
+    Range(Hot<RangeLanes>),
+}
+
+impl HotOfKind {
+    /// The arrays of `paths` ([`Hot::of`]).
+    pub(super) fn of(setup: &Setup, paths: &[PathState]) -> HotOfKind {
+        match Hot::of(setup, paths) {
+            Some(hot) => HotOfKind::Product(hot),
+            None => HotOfKind::Range(Hot::of(setup, paths).expect("a range where not a product")),
+        }
+    }
+
+    /// [`Setup::step_arrays`] on the arrays of their kind.
+    #[inline(always)]
+    pub(super) fn step<B: Bar>(
+        &mut self,
+        setup: &Setup,
+        paths: &mut [PathState],
+        step: u32,
+        bar: impl Fn(usize) -> B,
+    ) {
+        match self {
+            HotOfKind::Product(h) => setup.step_arrays(paths, h, step, bar),
+            HotOfKind::Range(h) => setup.step_arrays(paths, h, step, bar),
+        }
+    }
+
+    /// [`Hot::write_all`].
+    pub(super) fn write_all(&self, paths: &mut [PathState]) {
+        match self {
+            HotOfKind::Product(h) => h.write_all(paths),
+            HotOfKind::Range(h) => h.write_all(paths),
         }
     }
 }
