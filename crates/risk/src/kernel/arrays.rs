@@ -88,6 +88,15 @@ pub(super) struct Hot<P: PoolLanes> {
     rx: [f64; LANES],
     ry: [f64; LANES],
     pool: P,
+    /// The paths' clock (they step together).
+    now: u64,
+    /// The last close, the one before it, and the last step's prices.
+    prev: [f64; LANES],
+    from: [f64; LANES],
+    last: [[f64; LANES]; 2],
+    /// The keepers' valuation at the last close, where kept (`has_value`).
+    valued: [f64; LANES],
+    has_value: [bool; LANES],
     /// The lending pools of the two tokens (only those the position borrows from move, and
     /// only those are read and written back).
     lend: [LendLanes; 2],
@@ -107,19 +116,32 @@ impl<P: PoolLanes> Hot<P> {
             rx: [st.rx; LANES],
             ry: [st.ry; LANES],
             pool: P::like(&st.pool)?,
+            now: paths.first().map_or(st.now, |p| p.st.now),
+            prev: [1.0; LANES],
+            from: [1.0; LANES],
+            last: [[1.0; LANES]; 2],
+            valued: [f64::NAN; LANES],
+            has_value: [false; LANES],
             lend: [LendLanes::like(&st.lend[0]), LendLanes::like(&st.lend[1])],
             owes: setup.owes,
         };
         for (l, p) in paths.iter().enumerate() {
+            debug_assert_eq!(p.st.now, h.now, "the paths step together");
             h.read(l, &p.st);
+            (h.prev[l], h.from[l]) = (p.prev, p.from);
+            (h.last[0][l], h.last[1][l]) = p.last;
+            (h.valued[l], h.has_value[l]) = (p.valued.unwrap_or(f64::NAN), p.valued.is_some());
         }
         Some(h)
     }
 
-    /// Writes every lane back to its path's state.
+    /// Writes every lane back to its path.
     pub(super) fn write_all(&self, paths: &mut [PathState]) {
         for (l, p) in paths.iter_mut().enumerate() {
             self.write(l, &mut p.st);
+            (p.prev, p.from) = (self.prev[l], self.from[l]);
+            p.last = (self.last[0][l], self.last[1][l]);
+            p.valued = self.has_value[l].then_some(self.valued[l]);
         }
     }
 
@@ -138,6 +160,7 @@ impl<P: PoolLanes> Hot<P> {
     /// Writes lane `l` back to its path's state.
     #[inline(always)]
     fn write(&self, l: usize, st: &mut State) {
+        st.now = self.now;
         st.open = self.open[l];
         (st.staked, st.lp, st.pending) = (self.staked[l], self.lp[l], self.pending[l]);
         (st.rx, st.ry) = (self.rx[l], self.ry[l]);
@@ -161,26 +184,21 @@ impl Setup {
     ) {
         assert!(paths.len() <= LANES, "at most {LANES} paths a step");
         let n = paths.len();
-        let mut live = [false; LANES];
-        let mut valued = [f64::NAN; LANES];
-        let mut has_value = [false; LANES];
-        let (mut price, mut reward, mut from) = ([1.0; LANES], [1.0; LANES], [1.0; LANES]);
-        let now = paths.first().map_or(0, |p| p.st.now) + self.dt;
-        for (l, p) in paths.iter_mut().enumerate() {
+        let (mut price, mut reward) = ([1.0; LANES], [1.0; LANES]);
+        for l in 0..n {
             let b = bar(l);
             (price[l], reward[l]) = (b.price(), b.reward_price());
-            p.last = (price[l], reward[l]);
-            if let Some(v) = p.valued.take() {
-                (valued[l], has_value[l]) = (v, true);
-            }
-            p.st.now += self.dt;
-            debug_assert_eq!(p.st.now, now, "the paths step together");
-            live[l] = h.open[l];
-            if live[l] {
-                p.from = p.prev;
-                p.prev = price[l];
-            }
-            from[l] = p.from;
+        }
+        let now = h.now + self.dt;
+        h.now = now;
+        let (live, from, mut valued, has_value) = (h.open, h.prev, h.valued, h.has_value);
+        let from =
+            std::array::from_fn::<f64, LANES, _>(|l| if live[l] { from[l] } else { h.from[l] });
+        for l in 0..LANES {
+            (h.last[0][l], h.last[1][l]) = (price[l], reward[l]);
+            h.has_value[l] = false;
+            h.from[l] = from[l];
+            h.prev[l] = if live[l] { price[l] } else { h.prev[l] };
         }
         // The bar's time: the lending indexes, the farm's rewards (`bar_open`).
         for (lend, _) in h.lend.iter_mut().zip(self.owes).filter(|(_, owes)| *owes) {
@@ -206,8 +224,15 @@ impl Setup {
                 let p = &mut paths[l];
                 h.write(l, &mut p.st);
                 let failed = b.keeper_failed();
-                let event =
-                    self.race(&mut p.st, &mut p.orders, p.from, range, price[l], reward[l], failed);
+                let event = self.race(
+                    &mut p.st,
+                    &mut p.orders,
+                    from[l],
+                    range,
+                    price[l],
+                    reward[l],
+                    failed,
+                );
                 p.out.record(step, event);
                 p.watch = Watch::of(&p.orders, self.kill_bps);
                 h.read(l, &p.st);
@@ -271,17 +296,19 @@ impl Setup {
                 || w.recenter && h.pool.out_of_range(l);
             if w.keepers_always || clock_or_price || ratio_due {
                 h.write(l, &mut p.st);
-                let PathState { st, orders, valued, watch, .. } = p;
-                let event = self.keepers_fast(st, orders, watch, price[l], reward[l], valued);
+                let mut kept = None;
+                let PathState { st, orders, watch, .. } = p;
+                let event = self.keepers_fast(st, orders, watch, price[l], reward[l], &mut kept);
                 p.out.record(step, event);
                 h.read(l, &p.st);
+                (h.valued[l], h.has_value[l]) = (kept.unwrap_or(f64::NAN), kept.is_some());
             } else if Self::ratio_above(value[l], debt[l], self.kill_bps) {
                 h.write(l, &mut p.st);
                 self.liquidate(&mut p.st, price[l]);
                 p.out.record(step, Event::Liquidated);
                 h.read(l, &p.st);
             } else {
-                p.valued = Some(value[l]);
+                (h.valued[l], h.has_value[l]) = (value[l], true);
             }
         }
     }
@@ -365,7 +392,7 @@ impl Setup {
         let mut always = [false; LANES];
         let (mut floor, mut below, mut above) =
             ([0.0; LANES], [f64::NAN; LANES], [f64::NAN; LANES]);
-        let now = paths.first().map_or(0, |p| p.st.now);
+        let now = h.now;
         for (l, p) in paths.iter().enumerate() {
             let w = &p.watch;
             let Some(r) = bar(l).reach() else {
