@@ -78,6 +78,46 @@ impl LendLanes {
     }
 }
 
+/// What the paths' orders watch ([`Watch`]), lane by lane: a trigger that is not there is NaN.
+#[derive(Debug, Clone)]
+struct WatchLanes {
+    race_floor: [f64; LANES],
+    ratio_trigger: [f64; LANES],
+    below: [f64; LANES],
+    above: [f64; LANES],
+    time_at: [u64; LANES],
+    due_at: [u64; LANES],
+    race_always: [bool; LANES],
+    keepers_always: [bool; LANES],
+    recenter: [bool; LANES],
+}
+
+impl WatchLanes {
+    fn new() -> WatchLanes {
+        WatchLanes {
+            race_floor: [0.0; LANES],
+            ratio_trigger: [f64::NAN; LANES],
+            below: [f64::NAN; LANES],
+            above: [f64::NAN; LANES],
+            time_at: [u64::MAX; LANES],
+            due_at: [u64::MAX; LANES],
+            race_always: [false; LANES],
+            keepers_always: [false; LANES],
+            recenter: [false; LANES],
+        }
+    }
+
+    #[inline(always)]
+    fn set(&mut self, l: usize, w: &Watch) {
+        self.race_floor[l] = w.race_floor;
+        self.ratio_trigger[l] = w.ratio_trigger.unwrap_or(f64::NAN);
+        (self.below[l], self.above[l]) = (w.below.unwrap_or(f64::NAN), w.above.unwrap_or(f64::NAN));
+        (self.time_at[l], self.due_at[l]) = (w.time_at, w.due_at);
+        (self.race_always[l], self.keepers_always[l], self.recenter[l]) =
+            (w.race_always, w.keepers_always, w.recenter);
+    }
+}
+
 /// The fields of the paths' state that a step's common path reads or writes, lane by lane.
 #[derive(Debug, Clone)]
 pub(super) struct Hot<P: PoolLanes> {
@@ -97,6 +137,8 @@ pub(super) struct Hot<P: PoolLanes> {
     /// The keepers' valuation at the last close, where kept (`has_value`).
     valued: [f64; LANES],
     has_value: [bool; LANES],
+    /// What the orders watch (a copy of the paths' own, renewed when the rare code runs).
+    watch: WatchLanes,
     /// The lending pools of the two tokens (only those the position borrows from move, and
     /// only those are read and written back).
     lend: [LendLanes; 2],
@@ -122,6 +164,7 @@ impl<P: PoolLanes> Hot<P> {
             last: [[1.0; LANES]; 2],
             valued: [f64::NAN; LANES],
             has_value: [false; LANES],
+            watch: WatchLanes::new(),
             lend: [LendLanes::like(&st.lend[0]), LendLanes::like(&st.lend[1])],
             owes: setup.owes,
         };
@@ -131,6 +174,7 @@ impl<P: PoolLanes> Hot<P> {
             (h.prev[l], h.from[l]) = (p.prev, p.from);
             (h.last[0][l], h.last[1][l]) = p.last;
             (h.valued[l], h.has_value[l]) = (p.valued.unwrap_or(f64::NAN), p.valued.is_some());
+            h.watch.set(l, &p.watch);
         }
         Some(h)
     }
@@ -236,6 +280,7 @@ impl Setup {
                 p.out.record(step, event);
                 p.watch = Watch::of(&p.orders, self.kill_bps);
                 h.read(l, &p.st);
+                h.watch.set(l, &p.watch);
             }
         }
         // The arbitrageur and traders (`bar_close_pool`), branch-free.
@@ -282,34 +327,54 @@ impl Setup {
         let mut value = [0.0; LANES];
         let mut debt = [0.0; LANES];
         self.valuations(h, &price, &mut value, &mut debt);
-        for l in 0..n {
-            if !(live[l] && h.open[l]) {
-                continue;
-            }
+        let (mut full, mut kill) = ([false; LANES], [false; LANES]);
+        let w = &h.watch;
+        for l in 0..LANES {
+            let active = live[l] && h.open[l];
+            let t = w.ratio_trigger[l];
+            let ratio_due = !t.is_nan() && Self::ratio_above_lanes(value[l], debt[l], t - 1.0);
+            // A trigger that is not there is NaN: its comparisons are false.
+            let clock_or_price = now >= w.due_at[l]
+                || price[l] * 1e18 <= w.below[l] * 1e18 * (1.0 + 1e-9)
+                || price[l] * 1e18 >= w.above[l] * 1e18 * (1.0 - 1e-9)
+                || w.recenter[l] && h.pool.out_of_range(l);
+            full[l] = active && (w.keepers_always[l] || clock_or_price || ratio_due);
+            kill[l] =
+                active && !full[l] && Self::ratio_above_lanes(value[l], debt[l], self.kill_bps);
+            let keep = active && !full[l] && !kill[l];
+            h.valued[l] = if keep { value[l] } else { h.valued[l] };
+            h.has_value[l] = keep;
+        }
+        for l in (0..n).filter(|&l| full[l] || kill[l]) {
             let p = &mut paths[l];
-            let w = p.watch;
-            let ratio_due =
-                w.ratio_trigger.is_some_and(|t| Self::ratio_above(value[l], debt[l], t - 1.0));
-            let clock_or_price = now >= w.due_at
-                || w.below.is_some_and(|q| price[l] * 1e18 <= q * 1e18 * (1.0 + 1e-9))
-                || w.above.is_some_and(|q| price[l] * 1e18 >= q * 1e18 * (1.0 - 1e-9))
-                || w.recenter && h.pool.out_of_range(l);
-            if w.keepers_always || clock_or_price || ratio_due {
-                h.write(l, &mut p.st);
+            h.write(l, &mut p.st);
+            if full[l] {
                 let mut kept = None;
                 let PathState { st, orders, watch, .. } = p;
                 let event = self.keepers_fast(st, orders, watch, price[l], reward[l], &mut kept);
                 p.out.record(step, event);
-                h.read(l, &p.st);
                 (h.valued[l], h.has_value[l]) = (kept.unwrap_or(f64::NAN), kept.is_some());
-            } else if Self::ratio_above(value[l], debt[l], self.kill_bps) {
-                h.write(l, &mut p.st);
+                h.watch.set(l, &p.watch);
+            } else {
                 self.liquidate(&mut p.st, price[l]);
                 p.out.record(step, Event::Liquidated);
-                h.read(l, &p.st);
-            } else {
-                (h.valued[l], h.has_value[l]) = (value[l], true);
             }
+            h.read(l, &p.st);
+        }
+    }
+
+    /// [`Self::ratio_above`] without a branch: the same decision in every case.
+    #[inline(always)]
+    fn ratio_above_lanes(value: f64, debt: f64, bps: f64) -> bool {
+        let (d, v) = (debt * 1e4, value * bps);
+        let exact = debt * 1e4 / value > bps;
+        let near = if d > v * (1.0 + 1e-6) { true } else { exact };
+        let within = if d < v * (1.0 - 1e-6) { false } else { near };
+        let valued = if value <= 0.0 { true } else { within };
+        if debt <= 0.0 {
+            0.0 > bps
+        } else {
+            valued
         }
     }
 
@@ -393,16 +458,17 @@ impl Setup {
         let (mut floor, mut below, mut above) =
             ([0.0; LANES], [f64::NAN; LANES], [f64::NAN; LANES]);
         let now = h.now;
-        for (l, p) in paths.iter().enumerate() {
-            let w = &p.watch;
-            let Some(r) = bar(l).reach() else {
-                always[l] = true;
-                continue;
-            };
-            reach[l] = r;
-            always[l] = w.race_always || w.time_at < now;
-            (floor[l], below[l], above[l]) =
-                (w.race_floor, w.below.unwrap_or(f64::NAN), w.above.unwrap_or(f64::NAN));
+        let mut unbounded = [false; LANES];
+        for l in 0..n {
+            match bar(l).reach() {
+                Some(r) => reach[l] = r,
+                None => unbounded[l] = true,
+            }
+        }
+        let w = &h.watch;
+        for l in 0..LANES {
+            always[l] = unbounded[l] || w.race_always[l] || w.time_at[l] < now;
+            (floor[l], below[l], above[l]) = (w.race_floor[l], w.below[l], w.above[l]);
         }
         let mut debts = [0.0; LANES];
         self.debt_values(h, from, &mut debts);
