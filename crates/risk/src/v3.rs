@@ -470,11 +470,10 @@ pub struct RangeLanes {
     ceiling: f64,
 }
 
-/// One swap's inputs and results over the lanes: whether each lane swaps, its direction
-/// (`down`: token0 in), the price it stops at, the exact input, what it paid and got.
+/// One swap's inputs over the lanes, all in one direction: whether each lane swaps, the price
+/// it stops at, the exact input.
 struct Walk {
     go: [bool; LANES],
-    down: [bool; LANES],
     limit: [f64; LANES],
     amount: [f64; LANES],
 }
@@ -537,11 +536,12 @@ impl RangeLanes {
         }
     }
 
-    /// [`Concentrated::walk`] with an exact input, in the lanes where `w.go`, from `s` with the
-    /// position's `liquidity` (`owed` takes its share of the fees): where each lane's price
-    /// ends, what it paid and what it got (nothing where it does not swap).
+    /// [`Concentrated::walk`] with an exact input, `DOWN` (token0 in) or up, in the lanes where
+    /// `w.go`, from `s` with the position's `liquidity` (`owed` takes its share of the fees):
+    /// where each lane's price ends, what it paid and what it got (nothing where it does not
+    /// swap). One direction at a time, so that no lane computes the other's divisions.
     #[inline(always)]
-    fn walk(
+    fn walk<const DOWN: bool>(
         &self,
         w: &Walk,
         s: &mut [f64; LANES],
@@ -553,10 +553,12 @@ impl RangeLanes {
         let mut remaining = w.amount;
         let (mut paid, mut got) = ([0.0; LANES], [0.0; LANES]);
         let mut run = w.go;
+        // The input's token is owed the position's share of the fee.
+        let owed_in = &mut owed[usize::from(!DOWN)];
         for _ in 0..8 {
             let mut any = false;
             for l in 0..LANES {
-                let reached = if w.down[l] { s[l] <= w.limit[l] } else { s[l] >= w.limit[l] };
+                let reached = if DOWN { s[l] <= w.limit[l] } else { s[l] >= w.limit[l] };
                 let stop = remaining[l] <= 0.0 || reached;
                 run[l] = run[l] && !stop;
                 any |= run[l];
@@ -565,20 +567,20 @@ impl RangeLanes {
                 break;
             }
             for l in 0..LANES {
-                let (down, sl, limit) = (w.down[l], s[l], w.limit[l]);
+                let (sl, limit) = (s[l], w.limit[l]);
                 // `next_edge`.
                 let mut target = limit;
                 for e in [o.lower, o.upper, self.lower[l], self.upper[l]] {
-                    let nearer = (down && e < sl && e > target) || (!down && e > sl && e < target);
+                    let nearer = if DOWN { e < sl && e > target } else { e > sl && e < target };
                     target = if nearer { e } else { target };
                 }
                 // `in_range`.
-                let mine_active = if down {
+                let mine_active = if DOWN {
                     self.lower[l] < sl && sl <= self.upper[l]
                 } else {
                     self.lower[l] <= sl && sl < self.upper[l]
                 };
-                let others_active = if down {
+                let others_active = if DOWN {
                     o.lower < sl && sl <= o.upper
                 } else {
                     o.lower <= sl && sl < o.upper
@@ -587,25 +589,22 @@ impl RangeLanes {
                 let lq = mine + if others_active { o.liquidity } else { 0.0 };
                 // An exact input's stretch.
                 let rem = remaining[l];
-                let need = if down { lq * (1.0 / target - 1.0 / sl) } else { lq * (target - sl) };
+                let need = if DOWN { lq * (1.0 / target - 1.0 / sl) } else { lq * (target - sl) };
                 let whole = rem * keep >= need;
                 let part = rem * keep;
-                let part_next = if down { lq * sl / (lq + part * sl) } else { sl + part / lq };
+                let part_next = if DOWN { lq * sl / (lq + part * sl) } else { sl + part / lq };
                 let net = if whole { need } else { part };
                 let next = if whole { target } else { part_next };
                 let fee = if whole { need * fee_share / keep } else { rem - part };
-                let out = if down { lq * (sl - next) } else { lq * (1.0 / sl - 1.0 / next) };
+                let out = if DOWN { lq * (sl - next) } else { lq * (1.0 / sl - 1.0 / next) };
                 let empty = lq <= 0.0;
                 let flows = run[l] && !empty;
                 let spent = if next == target { rem - (net + fee) } else { 0.0 };
                 remaining[l] = if flows { spent } else { rem };
                 paid[l] = if flows { paid[l] + (net + fee) } else { paid[l] };
                 got[l] = if flows { got[l] + out } else { got[l] };
-                // The input's token is owed the position's share of the fee.
-                let share = fee * mine / lq;
-                let owes = flows && mine > 0.0;
-                owed[0][l] = if owes && down { owed[0][l] + share } else { owed[0][l] };
-                owed[1][l] = if owes && !down { owed[1][l] + share } else { owed[1][l] };
+                let share = owed_in[l] + fee * mine / lq;
+                owed_in[l] = if flows && mine > 0.0 { share } else { owed_in[l] };
                 s[l] = if flows {
                     next
                 } else if run[l] {
@@ -618,15 +617,16 @@ impl RangeLanes {
         (paid, got)
     }
 
-    /// A swap of the lanes' pools ([`Concentrated::swap`]) where `w.go`: what each got.
+    /// A swap of the lanes' pools ([`Concentrated::swap`]), `DOWN` or up, where `w.go`: what
+    /// each got.
     #[inline(always)]
-    fn swap(&mut self, w: &Walk) -> [f64; LANES] {
+    fn swap<const DOWN: bool>(&mut self, w: &Walk) -> [f64; LANES] {
         let mut s = self.sqrt_price;
         let mut owed = self.owed;
-        let (paid, got) = self.walk(w, &mut s, &self.liquidity, &mut owed);
+        let (paid, got) = self.walk::<DOWN>(w, &mut s, &self.liquidity, &mut owed);
         self.owed = owed;
+        let (i, o) = if DOWN { (0, 1) } else { (1, 0) };
         for l in 0..LANES {
-            let (i, o) = if w.down[l] { (0, 1) } else { (1, 0) };
             let go = w.go[l];
             self.sqrt_price[l] = if go { s[l] } else { self.sqrt_price[l] };
             let (bi, bo) = (self.balance[i][l] + paid[l], self.balance[o][l] - got[l]);
@@ -641,36 +641,38 @@ impl RangeLanes {
     /// one-pool close).
     #[inline(always)]
     pub fn close(&mut self, live: &[bool; LANES], price: &[f64; LANES], a: &[f64; LANES], b: f64) {
-        let mut w = Walk {
-            go: [false; LANES],
-            down: [false; LANES],
-            limit: [0.0; LANES],
-            amount: [f64::INFINITY; LANES],
-        };
+        let empty =
+            || Walk { go: [false; LANES], limit: [0.0; LANES], amount: [f64::INFINITY; LANES] };
+        // The arbitrageur: the lanes above the band walk down, those below it up.
+        let (mut down, mut up) = (empty(), empty());
         for l in 0..LANES {
             let target = price[l].sqrt();
             let keep = (1.0 - self.fee).sqrt();
             let (above, below) = (target / keep, target * keep);
-            let (down, up) = (self.sqrt_price[l] > above, self.sqrt_price[l] < below);
-            w.go[l] = live[l] && (down || up);
-            w.down[l] = down;
-            w.limit[l] = if down { above.max(self.floor) } else { below.min(self.ceiling) };
+            let (falls, rises) = (self.sqrt_price[l] > above, self.sqrt_price[l] < below);
+            down.go[l] = live[l] && falls;
+            up.go[l] = live[l] && !falls && rises;
+            down.limit[l] = above.max(self.floor);
+            up.limit[l] = below.min(self.ceiling);
         }
-        self.swap(&w);
+        self.swap::<true>(&down);
+        self.swap::<false>(&up);
+        // Traders buy token0 with half the volume, then sell what they got.
+        let mut w = empty();
         for l in 0..LANES {
             let tvl = self.balance[0][l] * price[l] + self.balance[1][l];
             let volume = a[l] * tvl + b * tvl;
             let half = volume / 2.0;
             let nothing = half <= 0.0;
             w.go[l] = live[l] && volume > 0.0 && !nothing;
-            (w.down[l], w.limit[l], w.amount[l]) = (false, self.ceiling, half);
+            (w.limit[l], w.amount[l]) = (self.ceiling, half);
         }
-        let out = self.swap(&w);
+        let out = self.swap::<false>(&w);
         for l in 0..LANES {
             w.go[l] = w.go[l] && out[l] > 0.0;
-            (w.down[l], w.limit[l], w.amount[l]) = (true, self.floor, out[l]);
+            (w.limit[l], w.amount[l]) = (self.floor, out[l]);
         }
-        self.swap(&w);
+        self.swap::<true>(&w);
     }
 
     /// [`Concentrated::exit_value`] in every lane: the position unwound and the token not
@@ -682,7 +684,6 @@ impl RangeLanes {
         let mut left = [0.0; LANES];
         let mut w = Walk {
             go: [false; LANES],
-            down: [sell_token0; LANES],
             limit: [if sell_token0 { self.floor } else { self.ceiling }; LANES],
             amount: [0.0; LANES],
         };
@@ -700,7 +701,11 @@ impl RangeLanes {
         }
         let mut s = self.sqrt_price;
         let mut owed = [[0.0; LANES]; 2];
-        let (paid, got) = self.walk(&w, &mut s, &left, &mut owed);
+        let (paid, got) = if sell_token0 {
+            self.walk::<true>(&w, &mut s, &left, &mut owed)
+        } else {
+            self.walk::<false>(&w, &mut s, &left, &mut owed)
+        };
         for l in 0..LANES {
             have[i][l] -= paid[l];
             have[1 - i][l] += got[l];
