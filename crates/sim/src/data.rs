@@ -50,19 +50,31 @@ pub use time::{iso, parse_time};
 pub const BUNDLED_ETH_USD: &str = "bundled:ETHUSD_1h";
 /// The bundled hourly Coinbase BTC/USD bars, 2017-07-01 to 2019-10-17.
 pub const BUNDLED_BTC_USD: &str = "bundled:BTCUSD_1h";
+/// The bundled Bitstamp daily closes of BTC, ETH and LTC in dollars (columns `BTC_close`,
+/// `ETH_close`, `LTC_close`), 2014-11-28 to 2020-01-17; ETH from 2017-11-09, LTC from
+/// 2017-06-25.
+pub const BUNDLED_BTC_ETH_LTC_USD_1D: &str = "bundled:BTC_ETH_LTC_USD_1d";
 /// The bundled Aave v2 daily deposits and borrows, 2020-12 to 2022-07.
 pub const BUNDLED_AAVE_UTILIZATION: &str = "bundled:aave_v2_utilization";
 /// The bundled Uniswap v2 USDC/WETH and WETH/USDT daily volumes, May 2022.
 pub const BUNDLED_UNISWAP_VOLUME: &str = "bundled:uniswap_v2_volume";
 /// Every bundled name.
-pub const BUNDLED: &[&str] =
-    &[BUNDLED_ETH_USD, BUNDLED_BTC_USD, BUNDLED_AAVE_UTILIZATION, BUNDLED_UNISWAP_VOLUME];
+pub const BUNDLED: &[&str] = &[
+    BUNDLED_ETH_USD,
+    BUNDLED_BTC_USD,
+    BUNDLED_BTC_ETH_LTC_USD_1D,
+    BUNDLED_AAVE_UTILIZATION,
+    BUNDLED_UNISWAP_VOLUME,
+];
 
 /// The text of a bundled data set, by its `bundled:` name.
 pub fn bundled_text(name: &str) -> Option<&'static str> {
     match name {
         BUNDLED_ETH_USD => Some(include_str!("../../../data/ETHUSD_1h_bitfinex_clean.csv")),
         BUNDLED_BTC_USD => Some(include_str!("../../../data/BTCUSD_1h_coinbase_clean.csv")),
+        BUNDLED_BTC_ETH_LTC_USD_1D => {
+            Some(include_str!("../../../data/BTC_ETH_LTC_USD_1d_bitstamp.csv"))
+        }
         BUNDLED_AAVE_UTILIZATION => {
             Some(include_str!("../../../data/aave_v2_eth_daily_deposit_borrow_2020-12_2022-07.csv"))
         }

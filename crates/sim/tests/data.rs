@@ -5,8 +5,9 @@
 use levfarm_core::price::Price;
 use levfarm_sim::data::{
     bundled_text, iso, load_prices, load_series, load_series_of, load_utilization, load_volume,
-    parse_prices_csv, DataError, Gap, GapPolicy, PriceOptions, PriceSeries,
-    BUNDLED_AAVE_UTILIZATION, BUNDLED_ETH_USD, BUNDLED_UNISWAP_VOLUME,
+    on_one_clock, parse_prices_csv, DataError, Gap, GapPolicy, PriceOptions, PriceSeries,
+    BUNDLED_AAVE_UTILIZATION, BUNDLED_BTC_ETH_LTC_USD_1D, BUNDLED_BTC_USD, BUNDLED_ETH_USD,
+    BUNDLED_UNISWAP_VOLUME,
 };
 use proptest::prelude::*;
 
@@ -268,7 +269,8 @@ fn unreadable_files_say_so() {
     assert_eq!(
         err,
         "bundled:nope: no such bundled data set; bundled: bundled:ETHUSD_1h, \
-         bundled:BTCUSD_1h, bundled:aave_v2_utilization, bundled:uniswap_v2_volume"
+         bundled:BTCUSD_1h, bundled:BTC_ETH_LTC_USD_1d, bundled:aave_v2_utilization, \
+         bundled:uniswap_v2_volume"
     );
 }
 
@@ -408,7 +410,86 @@ fn bundled_texts_are_the_data_files() {
         .unwrap()
         .starts_with(",day,symbol,deposit,borrow"));
     assert!(bundled_text(BUNDLED_UNISWAP_VOLUME).unwrap().starts_with("date_utc,pair,"));
+    let daily = bundled_text(BUNDLED_BTC_ETH_LTC_USD_1D).unwrap();
+    assert!(daily.starts_with("date_utc,BTC_close,ETH_close,LTC_close\n2014-11-28,376.28,,\n"));
+    assert_eq!(daily.lines().count(), 1_866);
     assert_eq!(bundled_text("bundled:other"), None);
+}
+
+#[test]
+fn a_wide_file_s_token_starts_at_its_first_close_and_a_hole_after_it_is_refused() {
+    let b = PriceOptions { column: Some("B".into()), ..PriceOptions::default() };
+    let text = "date,A,B\n2020-01-01,1,\n2020-01-02,1,\n2020-01-03,1,5\n2020-01-04,1,6\n";
+    let s = parse_prices_csv("w.csv", text, &b).unwrap();
+    assert_eq!((s.interval, s.times.len()), (86_400, 2));
+    assert_eq!(iso(s.times[0]), "2020-01-03T00:00:00Z");
+    assert_eq!(s.closes, vec![price("5"), price("6")]);
+    // Once listed, an empty cell is a hole, refused at its cell as before.
+    let holed = "date,A,B\n2020-01-01,1,\n2020-01-02,1,5\n2020-01-03,1,\n2020-01-04,1,6\n";
+    let e = parse_prices_csv("w.csv", holed, &b).unwrap_err().to_string();
+    assert_eq!(e, "w.csv:4:3 (B): empty cell; expected a positive price");
+    // A column with no price at all has no bars.
+    let none = "date,A,B\n2020-01-01,1,\n2020-01-02,1,\n";
+    let e = parse_prices_csv("w.csv", none, &b).unwrap_err().to_string();
+    assert_eq!(e, "w.csv: 0 bars; need at least 2");
+}
+
+#[test]
+fn bundled_daily_closes_of_btc_eth_and_ltc() {
+    // Read off the file: 1,865 rows from 2014-11-28 to 2020-01-17; ETH's first close on
+    // 2017-11-09 (row 1078, 788 rows to the end), LTC's on 2017-06-25 (925 rows); no day
+    // between 2019-03-19 and 2019-04-01 (12 missing) in any column.
+    let col =
+        |c: &str, gaps| PriceOptions { column: Some(c.into()), gaps, ..PriceOptions::default() };
+    let e = load_prices(BUNDLED_BTC_ETH_LTC_USD_1D, &col("ETH_close", GapPolicy::Error))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("bundled:BTC_ETH_LTC_USD_1d:1575:")
+            && e.contains("12 bars missing between 2019-03-19T00:00:00Z and 2019-04-01T00:00:00Z"),
+        "{e}"
+    );
+    let load = |c: &str| load_prices(BUNDLED_BTC_ETH_LTC_USD_1D, &col(c, GapPolicy::Fill)).unwrap();
+    let (btc, eth, ltc) = (load("BTC_close"), load("ETH_close"), load("LTC_close"));
+    for (s, first, bars) in [
+        (&btc, "2014-11-28", 1_865 + 12),
+        (&eth, "2017-11-09", 788 + 12),
+        (&ltc, "2017-06-25", 925 + 12),
+    ] {
+        assert_eq!(s.interval, 86_400);
+        assert_eq!((s.times.len(), s.filled), (bars, 12));
+        assert!(iso(s.times[0]).starts_with(first), "{}", iso(s.times[0]));
+        assert!(iso(s.times[bars - 1]).starts_with("2020-01-17"));
+    }
+    assert_eq!((eth.closes[0], ltc.closes[0]), (price("321.32"), price("40.9")));
+    // The three on one clock: ETH's days, 2017-11-09 to 2020-01-17.
+    let all = on_one_clock(eth, None, vec![("WBTC".into(), btc), ("LTC".into(), ltc)]).unwrap();
+    assert_eq!((all.times.len(), all.others.len(), all.others[1].1.len()), (800, 2, 800));
+    assert_eq!(all.others[0].1[0], price("7148.0"));
+}
+
+#[test]
+fn bundled_hourly_btc_and_eth_share_their_hours_correlated_0_77() {
+    // The data notes: the two hourly files overlap for 12,483 hours, 2018-05-15 06:00 to
+    // 2019-10-17 09:00, with an hourly log-return correlation of 0.77; ETH's one missing hour
+    // there (2019-04-13 15:00), filled, makes 12,484.
+    let eth = load_prices(BUNDLED_ETH_USD, &fill()).unwrap();
+    let btc = load_prices(BUNDLED_BTC_USD, &PriceOptions::default()).unwrap();
+    let both = on_one_clock(eth, None, vec![("WBTC".into(), btc)]).unwrap();
+    assert_eq!(both.times.len(), 12_484);
+    assert_eq!((both.times[0], both.times[12_483]), (1_526_364_000, 1_571_302_800));
+    let returns = |p: &[Price]| -> Vec<f64> {
+        let f: Vec<f64> = p.iter().map(|p| p.to_string().parse::<f64>().unwrap()).collect();
+        f.windows(2).map(|w| (w[1] / w[0]).ln()).collect()
+    };
+    let (a, b) = (returns(&both.closes), returns(&both.others[0].1));
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (ma, mb) = (mean(&a), mean(&b));
+    let cov = |x: &[f64], mx: f64, y: &[f64], my: f64| {
+        x.iter().zip(y).map(|(x, y)| (x - mx) * (y - my)).sum::<f64>()
+    };
+    let rho = cov(&a, ma, &b, mb) / (cov(&a, ma, &a, ma) * cov(&b, mb, &b, mb)).sqrt();
+    assert!((rho - 0.77).abs() < 0.005, "{rho}");
 }
 
 // ---- model inputs -------------------------------------------------------------------------
@@ -431,6 +512,18 @@ fn usdc_utilization_is_borrow_over_deposit_oldest_first() {
     assert!(s.covers(june_1) && !s.covers(s.times[0] - 1));
     assert_eq!(s.at(0), s.values[0]);
     assert_eq!(s.at(i64::MAX), s.values[602]);
+}
+
+#[test]
+fn wbtc_utilization_for_a_btc_lending_pool() {
+    // Row 2111 of the file: 2021-10-01, WBTC, deposit 1582978970.5653145, borrow
+    // 122320362.625861; 2020-12-01 has a zero deposit and is skipped.
+    let s = load_utilization(BUNDLED_AAVE_UTILIZATION, "WBTC").unwrap();
+    let october_1 = 1_633_046_400;
+    assert_eq!(iso(october_1), "2021-10-01T00:00:00Z");
+    assert_eq!(s.at(october_1), 122_320_362.625_861 / 1_582_978_970.565_314_5);
+    assert!((s.at(october_1) - 0.077_272).abs() < 1e-6);
+    assert_eq!((iso(s.times[0]), s.times.len()), ("2020-12-02T00:00:00Z".to_owned(), 603));
 }
 
 #[test]

@@ -75,6 +75,11 @@ pub(crate) struct RawBars {
 }
 
 impl RawBars {
+    /// Whether no bar was kept yet.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.times.is_empty()
+    }
+
     /// Adds a bar, with its low and high when the file has them.
     pub(crate) fn push(&mut self, t: i64, close: Price, range: Option<[Price; 2]>, pos: u64) {
         match (range, &mut self.ranges) {

@@ -172,6 +172,12 @@ pub fn parse_prices_csv(
         let t = table.time(columns.time)?;
         order.check(source, t, line, Location::line)?;
         if in_window(opts, t) {
+            // A wide file of several tokens' closes leaves a token's cells empty until it is
+            // listed: the rows before its first close are not its bars. An empty cell after
+            // the first close is refused where it is.
+            if bars.is_empty() && table.cell(columns.close)?.trim().is_empty() {
+                continue;
+            }
             let (close, range) = columns.read(&table)?;
             bars.push(t, close, range, line);
         }
