@@ -6,7 +6,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::lanes::LANES;
-use crate::v3::{Concentrated, RangeLanes};
+use crate::v3::Concentrated;
 
 /// A constant-product pool: its reserves, its LP supply and the fee it keeps, `n/d` of the input.
 #[derive(Debug, Clone, Copy, Default)]
@@ -299,7 +299,8 @@ impl Pool {
 
 /// The position's pools of [`LANES`] paths, field by field, of the kind every path's is: the
 /// arrays the kernel's step runs over ([`Pool`]'s operations, lane by lane, with the same
-/// bits). Each kind is its own type, so that a step is compiled for one kind at a time.
+/// bits). Each kind is its own type ([`ProductLanes`] here, [`crate::v3::RangeLanes`]), so that
+/// a step is compiled for one kind at a time.
 pub trait PoolLanes: Clone + std::fmt::Debug {
     /// Lanes whose pools are all `pool`, or `None` where it is of the other kind.
     fn like(pool: &Pool) -> Option<Self>;
@@ -427,61 +428,6 @@ impl PoolLanes for ProductLanes {
     #[inline(always)]
     fn out_of_range(&self, _: usize) -> bool {
         false
-    }
-}
-
-impl PoolLanes for RangeLanes {
-    fn like(pool: &Pool) -> Option<RangeLanes> {
-        pool.range().map(RangeLanes::like)
-    }
-
-    #[inline(always)]
-    fn set(&mut self, l: usize, pool: &Pool) {
-        let Some(c) = pool.range() else { unreachable!("every path's pool is of one kind") };
-        RangeLanes::set(self, l, c);
-    }
-
-    #[inline(always)]
-    fn get(&self, l: usize) -> Pool {
-        Pool::Concentrated(RangeLanes::get(self, l))
-    }
-
-    #[inline(always)]
-    fn close(&mut self, live: &[bool; LANES], price: &[f64; LANES], a: &[f64; LANES], b: f64) {
-        RangeLanes::close(self, live, price, a, b);
-    }
-
-    #[inline(always)]
-    fn exit_values(
-        &self,
-        _: &[f64; LANES],
-        price: &[f64; LANES],
-        debt_is_token1: bool,
-        value: &mut [f64; LANES],
-    ) {
-        RangeLanes::exit_values(self, price, debt_is_token1, value);
-    }
-
-    #[inline(always)]
-    fn fair_values(&self, _: &[f64; LANES], price: &[f64; LANES], value: &mut [f64; LANES]) {
-        self.position_values(price, value);
-    }
-
-    #[inline(always)]
-    fn fair_value_bounds(
-        &self,
-        _: &[f64; LANES],
-        price: &[f64; LANES],
-        f: &mut [f64; LANES],
-        s: &mut [f64; LANES],
-    ) {
-        self.position_values(price, f);
-        *s = [1.0; LANES];
-    }
-
-    #[inline(always)]
-    fn out_of_range(&self, l: usize) -> bool {
-        RangeLanes::out_of_range(self, l)
     }
 }
 

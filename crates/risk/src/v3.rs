@@ -19,6 +19,7 @@ use levfarm_core::amm::v3::math;
 use levfarm_core::position::TickRange;
 
 use crate::lanes::LANES;
+use crate::pool::{Pool, PoolLanes};
 
 /// Liquidity over `[lower, upper)` in square roots of the price (the square roots at its two
 /// ticks, so the pool's tick is in the range exactly when its square root price is).
@@ -480,7 +481,7 @@ struct Walk {
 
 impl RangeLanes {
     /// Lanes whose pools are all `pool` (the shared fields are `pool`'s).
-    pub fn like(pool: &Concentrated) -> RangeLanes {
+    pub fn of(pool: &Concentrated) -> RangeLanes {
         let mut lanes = RangeLanes {
             sqrt_price: [0.0; LANES],
             lower: [0.0; LANES],
@@ -494,14 +495,14 @@ impl RangeLanes {
             ceiling: pool.ceiling,
         };
         for l in 0..LANES {
-            lanes.set(l, pool);
+            lanes.put(l, pool);
         }
         lanes
     }
 
     /// Lane `l` becomes `pool` (whose shared fields must be the lanes').
     #[inline(always)]
-    pub fn set(&mut self, l: usize, pool: &Concentrated) {
+    pub fn put(&mut self, l: usize, pool: &Concentrated) {
         debug_assert!(
             pool.fee == self.fee
                 && pool.others == self.others
@@ -519,7 +520,7 @@ impl RangeLanes {
 
     /// Lane `l`'s pool.
     #[inline(always)]
-    pub fn get(&self, l: usize) -> Concentrated {
+    pub fn pool(&self, l: usize) -> Concentrated {
         Concentrated {
             sqrt_price: self.sqrt_price[l],
             fee: self.fee,
@@ -636,11 +637,39 @@ impl RangeLanes {
         got
     }
 
+    /// [`Concentrated::position_value`] in every lane.
+    #[inline(always)]
+    pub fn position_values(&self, price: &[f64; LANES], value: &mut [f64; LANES]) {
+        for l in 0..LANES {
+            let band = Band { lower: self.lower[l], upper: self.upper[l], liquidity: 0.0 };
+            let held = band.amounts(price[l].sqrt(), self.liquidity[l]);
+            value[l] = (held[0] + self.owed[0][l]) * price[l] + held[1] + self.owed[1][l];
+        }
+    }
+}
+
+/// A range's lanes as the kernel's pool arrays.
+impl PoolLanes for RangeLanes {
+    fn like(pool: &Pool) -> Option<RangeLanes> {
+        pool.range().map(RangeLanes::of)
+    }
+
+    #[inline(always)]
+    fn set(&mut self, l: usize, pool: &Pool) {
+        let Some(c) = pool.range() else { unreachable!("every path's pool is of one kind") };
+        self.put(l, c);
+    }
+
+    #[inline(always)]
+    fn get(&self, l: usize) -> Pool {
+        Pool::Concentrated(self.pool(l))
+    }
+
     /// The bar's close in the lanes `live` ([`Concentrated::arbitrage`] to `price`, then
     /// traders' volume `a·v + b·v` on the pool's value `v` as a round trip, as the kernel's
     /// one-pool close).
     #[inline(always)]
-    pub fn close(&mut self, live: &[bool; LANES], price: &[f64; LANES], a: &[f64; LANES], b: f64) {
+    fn close(&mut self, live: &[bool; LANES], price: &[f64; LANES], a: &[f64; LANES], b: f64) {
         let empty =
             || Walk { go: [false; LANES], limit: [0.0; LANES], amount: [f64::INFINITY; LANES] };
         // The arbitrageur: the lanes above the band walk down, those below it up.
@@ -678,7 +707,13 @@ impl RangeLanes {
     /// [`Concentrated::exit_value`] in every lane: the position unwound and the token not
     /// owed (token0 where `sell_token0`) sold, valued at `price`.
     #[inline(always)]
-    pub fn exit_values(&self, price: &[f64; LANES], sell_token0: bool, value: &mut [f64; LANES]) {
+    fn exit_values(
+        &self,
+        _: &[f64; LANES],
+        price: &[f64; LANES],
+        sell_token0: bool,
+        value: &mut [f64; LANES],
+    ) {
         let i = usize::from(!sell_token0);
         let mut have = [[0.0; LANES]; 2];
         let mut left = [0.0; LANES];
@@ -713,19 +748,26 @@ impl RangeLanes {
         }
     }
 
-    /// [`Concentrated::position_value`] in every lane.
     #[inline(always)]
-    pub fn position_values(&self, price: &[f64; LANES], value: &mut [f64; LANES]) {
-        for l in 0..LANES {
-            let band = Band { lower: self.lower[l], upper: self.upper[l], liquidity: 0.0 };
-            let held = band.amounts(price[l].sqrt(), self.liquidity[l]);
-            value[l] = (held[0] + self.owed[0][l]) * price[l] + held[1] + self.owed[1][l];
-        }
+    fn fair_values(&self, _: &[f64; LANES], price: &[f64; LANES], value: &mut [f64; LANES]) {
+        self.position_values(price, value);
+    }
+
+    #[inline(always)]
+    fn fair_value_bounds(
+        &self,
+        _: &[f64; LANES],
+        price: &[f64; LANES],
+        f: &mut [f64; LANES],
+        s: &mut [f64; LANES],
+    ) {
+        self.position_values(price, f);
+        *s = [1.0; LANES];
     }
 
     /// Whether lane `l`'s price has left the position's range.
     #[inline(always)]
-    pub fn out_of_range(&self, l: usize) -> bool {
+    fn out_of_range(&self, l: usize) -> bool {
         !(self.lower[l] <= self.sqrt_price[l] && self.sqrt_price[l] < self.upper[l])
     }
 }
