@@ -873,6 +873,77 @@ mod tests {
     }
 
     #[test]
+    fn the_lanes_give_each_pool_the_one_pool_bits() {
+        // Sixteen pools sharing a background band of ±3,000 ticks around 2,000 (so that some
+        // stretches have no liquidity at all), each with its own price, range, liquidity and
+        // fees owed; closes that stay in the fee band, cross the position's edges, the
+        // background's, or stop at the bounds; some lanes not live.
+        let sc = scale();
+        let tick = sc.tick_at(2000f64.sqrt());
+        let background = Band::new(TickRange::centred(tick, 6000, 60).unwrap(), 1e6, sc);
+        let start = |l: usize| {
+            let centre = sc.tick_at((1600.0 + 60.0 * l as f64).sqrt());
+            let width = [600, 2000, 4000, 20_000][l % 4];
+            let mut p = pool();
+            p.others = background;
+            p.position = Band::new(TickRange::centred(centre, width, 60).unwrap(), 0.0, sc);
+            p.position.liquidity = [0.0, 3e4, 2e5, 1e6][(l / 4) % 4];
+            p.sqrt_price = (1500.0 + 70.0 * l as f64).sqrt();
+            let a = p.others.amounts(p.sqrt_price, p.others.liquidity);
+            let b = p.position.amounts(p.sqrt_price, p.position.liquidity);
+            p.balance = [a[0] + b[0], a[1] + b[1]];
+            p.owed = [0.01 * l as f64, 3.0 * l as f64];
+            p
+        };
+        let pools: Vec<Concentrated> = (0..LANES).map(start).collect();
+        let price: [f64; LANES] = std::array::from_fn(|l| {
+            let at = pools[l].sqrt_price * pools[l].sqrt_price;
+            at * [1.0005, 0.7, 1.4, 0.3, 3.5, 1.0, 0.95, 1.1][l % 8]
+        });
+        let live: [bool; LANES] = std::array::from_fn(|l| l % 7 != 3);
+        let a: [f64; LANES] = std::array::from_fn(|l| 0.5 * (l % 3) as f64);
+        let b = 0.01;
+        let mut lanes = RangeLanes::of(&pools[0]);
+        for (l, p) in pools.iter().enumerate() {
+            lanes.put(l, p);
+        }
+        for sell_token0 in [true, false] {
+            let mut value = [0.0; LANES];
+            PoolLanes::exit_values(&lanes, &[0.0; LANES], &price, sell_token0, &mut value);
+            for (l, p) in pools.iter().enumerate() {
+                let one = p.exit_value(price[l], sell_token0);
+                assert_eq!(value[l].to_bits(), one.to_bits(), "exit, lane {l}");
+            }
+        }
+        let mut value = [0.0; LANES];
+        lanes.position_values(&price, &mut value);
+        for (l, p) in pools.iter().enumerate() {
+            assert_eq!(value[l].to_bits(), p.position_value(price[l]).to_bits(), "lane {l}");
+        }
+        PoolLanes::close(&mut lanes, &live, &price, &a, b);
+        let mut crossed = 0;
+        for (l, p) in pools.iter().enumerate() {
+            let mut one = Pool::Concentrated(*p);
+            if live[l] {
+                // The kernel's one-pool close (`bar_close_pool`).
+                one.arbitrage(price[l]);
+                let tvl = one.value(price[l]);
+                let volume = a[l] * tvl + b * tvl;
+                if volume > 0.0 {
+                    one.round_trip(volume / 2.0);
+                }
+            }
+            let Pool::Concentrated(one) = one else { unreachable!() };
+            assert_eq!(lanes.pool(l), one, "close, lane {l}");
+            assert_eq!(PoolLanes::out_of_range(&lanes, l), Pool::Concentrated(one).out_of_range());
+            let edges = [p.position.lower, p.position.upper, background.lower, background.upper];
+            let (lo, hi) = (p.sqrt_price.min(one.sqrt_price), p.sqrt_price.max(one.sqrt_price));
+            crossed += edges.iter().filter(|&&e| lo < e && e < hi).count();
+        }
+        assert!(crossed >= 8, "the closes crossed {crossed} edges");
+    }
+
+    #[test]
     fn arbitrage_stops_at_the_fee_band_around_the_oracle() {
         let mut p = pool();
         p.arbitrage(2100.0);
