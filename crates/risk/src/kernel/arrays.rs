@@ -1,9 +1,10 @@
-//! [`Setup::step_lanes`] with the sixteen paths' state as arrays of fields ([`Hot`]): each
-//! phase's common path runs as arithmetic over the arrays (the same operations as the
-//! one-path code, in the same order, with the branches taken as selections), on either pool
-//! ([`PoolLanes`], each kind compiled on its own) and with one debt or both; a path that needs the rare code (a race that
-//! may act, an order that may be due, a hazard, a liquidation) is written back to its own
-//! state, run by the one-path code, and read again.
+//! [`Setup::step_lanes`] with the sixteen paths' state as arrays of fields ([`Hot`]).
+//!
+//! Each phase's common path runs as arithmetic over the arrays: the same operations as the
+//! one-path code, in the same order, with the branches taken as selections. It runs on either
+//! pool ([`PoolLanes`], each kind compiled on its own) and with one debt or both. A path that
+//! needs the rare code (a race that may act, an order that may be due, a hazard, a
+//! liquidation) is written back to its own state, run by the one-path code, and read again.
 //!
 //! These are pure functions of the arrays, the step's inputs and the setup, with the rare
 //! code the only branch by path: the shape a GPU backend would take.
