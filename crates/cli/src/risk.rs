@@ -68,9 +68,11 @@ pub struct RiskArgs {
     /// Write the self-contained HTML report.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
-    /// Fit GBM, Merton and GARCH to a price file (CSV or Parquet) and print the parameters.
-    #[arg(long, value_name = "FILE")]
-    calibrate: Option<String>,
+    /// Fit GBM, Merton and GARCH to a price file (CSV or Parquet, or a bundled name) and print
+    /// the parameters; `FILE#COLUMN` reads that column. Given twice or more, the histories are
+    /// put on one clock and their returns' correlation matrix is printed too.
+    #[arg(long, value_name = "FILE[#COLUMN]")]
+    calibrate: Vec<String>,
     /// Run the frictionless model of the NumPy baseline (bench/numpy_mc.py) instead, with
     /// --paths paths, and print its throughput.
     #[arg(long)]
@@ -138,8 +140,8 @@ fn shard(args: &RiskArgs) -> Result<Option<(u64, u64)>, Failure> {
 }
 
 fn run_risk(args: &RiskArgs) -> Result<(), Failure> {
-    if let Some(file) = &args.calibrate {
-        return calibrate(file, args);
+    if !args.calibrate.is_empty() {
+        return calibrate(&args.calibrate, args);
     }
     if args.frictionless {
         return frictionless(args);
@@ -443,46 +445,139 @@ fn table_text(plan: &Plan, summaries: &[Summary], recs: &[String]) -> String {
     text
 }
 
-fn calibrate(file: &str, args: &RiskArgs) -> Result<(), Failure> {
+/// A `--calibrate` history: the file (or bundled name) and its column, from `FILE#COLUMN`
+/// (a file whose own name holds `#` is taken whole).
+fn history_of(spec: &str) -> (String, Option<String>) {
+    match spec.rsplit_once('#') {
+        Some((file, column)) if !std::path::Path::new(spec).exists() && !column.is_empty() => {
+            (file.to_owned(), Some(column.to_owned()))
+        }
+        _ => (spec.to_owned(), None),
+    }
+}
+
+fn calibrate(specs: &[String], args: &RiskArgs) -> Result<(), Failure> {
+    use levfarm_sim::data::{iso, load_prices, on_one_clock, GapPolicy, PriceOptions};
     // Gaps are filled: a filled bar is a zero return, reported with the fit.
-    let options = levfarm_sim::data::PriceOptions {
-        gaps: levfarm_sim::data::GapPolicy::Fill,
-        ..Default::default()
+    let mut histories = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let (file, column) = history_of(spec);
+        let options = PriceOptions { gaps: GapPolicy::Fill, column, ..Default::default() };
+        histories.push(load_prices(&file, &options).map_err(levfarm_sim::SimError::from)?);
+    }
+    let bad = |spec: &str, e: levfarm_risk::calibrate::CalibrationError| {
+        Failure(EXIT_BAD_INPUT, format!("{spec}: {e}"))
     };
-    let prices =
-        levfarm_sim::data::load_prices(file, &options).map_err(levfarm_sim::SimError::from)?;
-    let returns = levfarm_risk::run::log_returns(&prices.closes);
-    let dt = prices.interval as f64 / levfarm_sim::world::YEAR;
-    let fit = levfarm_risk::calibrate::calibrate(&returns, dt)
-        .map_err(|e| Failure(EXIT_BAD_INPUT, format!("{file}: {e}")))?;
+    let mut histories = histories.into_iter();
+    let Some(first) = histories.next() else { return Ok(()) };
+    if specs.len() == 1 {
+        let returns = levfarm_risk::run::log_returns(&first.closes);
+        let dt = first.interval as f64 / levfarm_sim::world::YEAR;
+        let fit =
+            levfarm_risk::calibrate::calibrate(&returns, dt).map_err(|e| bad(&specs[0], e))?;
+        let text = if args.json {
+            serde_json::to_string_pretty(&fit).unwrap_or_default() + "\n"
+        } else {
+            format!(
+                "{}: {} returns of {} s ({} missing bars filled)\n\n{}",
+                specs[0],
+                fit.steps,
+                first.interval,
+                first.filled,
+                fitted_models(&fit, true)
+            )
+        };
+        return io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .map_err(|e| Failure(EXIT_IO, e.to_string()));
+    }
+    // Several: the bars every history has, then each one's fit and their correlations.
+    let others: Vec<(String, _)> = specs[1..].iter().cloned().zip(histories).collect();
+    let clock = on_one_clock(first, None, others).map_err(levfarm_sim::SimError::from)?;
+    let dt = clock.interval as f64 / levfarm_sim::world::YEAR;
+    let mut returns = vec![levfarm_risk::run::log_returns(&clock.closes)];
+    returns.extend(clock.others.iter().map(|(_, c)| levfarm_risk::run::log_returns(c)));
+    let mut fits = Vec::with_capacity(specs.len());
+    for (spec, r) in specs.iter().zip(&returns) {
+        fits.push(levfarm_risk::calibrate::calibrate(r, dt).map_err(|e| bad(spec, e))?);
+    }
+    let rho = levfarm_risk::calibrate::correlation(&returns).map_err(|e| bad(&specs[0], e))?;
+    let (from, to) = (clock.times[0], clock.times[clock.times.len() - 1]);
     let text = if args.json {
-        serde_json::to_string_pretty(&fit).unwrap_or_default() + "\n"
+        let series: Vec<_> =
+            specs.iter().zip(&fits).map(|(s, f)| json!({ "history": s, "fit": f })).collect();
+        let out = json!({
+            "bars": clock.times.len(),
+            "interval": clock.interval,
+            "from": iso(from),
+            "to": iso(to),
+            "filled": clock.filled,
+            "series": series,
+            "correlation": rho,
+        });
+        serde_json::to_string_pretty(&out).unwrap_or_default() + "\n"
     } else {
-        let g = fit.gbm;
-        let m = fit.merton;
-        let h = fit.garch;
-        format!(
-            "{file}: {} returns of {} s ({} missing bars filled)\n\n\
-             GBM     mu = {:.4}, sigma = {:.4}   (log-likelihood {:.4} per step)\n\
-             Merton  mu = {:.4}, sigma = {:.4}, lambda = {:.2}/yr, jump_mean = {:.4}, jump_std = {:.4}   ({:.4})\n\
-             GARCH   mu = {:.4}, omega = {:.3e}, alpha = {:.4}, beta = {:.4}   ({:.4})\n\n\
-             mu is the price's drift in every model (E[P_t] = P_0·e^(mu·t)). Its standard error \
-             here is {:.2} a year: the history's drift is an estimate, not a forecast, and \
-             scenarios run with mu = 0 unless told otherwise.\n\n\
-             As scenario settings:\n\
-             model = {{ kind = \"gbm\", mu = {:.4}, sigma = {:.4} }}\n\
-             model = {{ kind = \"merton\", mu = {:.4}, sigma = {:.4}, lambda = {:.2}, jump_mean = {:.4}, jump_std = {:.4} }}\n\
-             model = {{ kind = \"garch\", mu = {:.4}, omega = {:.3e}, alpha = {:.4}, beta = {:.4} }}\n",
-            fit.steps, prices.interval, prices.filled,
-            g.mu, g.sigma, fit.log_likelihood[0],
-            m.mu, m.sigma, m.lambda, m.jump_mean, m.jump_std, fit.log_likelihood[1],
-            h.mu, h.omega, h.alpha, h.beta, fit.log_likelihood[2],
-            fit.drift_standard_error,
-            g.mu, g.sigma, m.mu, m.sigma, m.lambda, m.jump_mean, m.jump_std,
-            h.mu, h.omega, h.alpha, h.beta,
-        )
+        let mut text = format!(
+            "{} histories on one clock: {} bars of {} s from {} to {} ({} missing bars filled)\n",
+            specs.len(),
+            clock.times.len(),
+            clock.interval,
+            iso(from),
+            iso(to),
+            clock.filled
+        );
+        for (spec, fit) in specs.iter().zip(&fits) {
+            text.push_str(&format!("\n{spec}\n{}", fitted_models(fit, false)));
+        }
+        text.push_str("\ncorrelation of the log returns\n");
+        let width = specs.iter().map(|s| s.len()).max().unwrap_or(0);
+        for (spec, row) in specs.iter().zip(&rho) {
+            let cells: Vec<String> = row.iter().map(|r| format!("{r:>6.3}")).collect();
+            text.push_str(&format!("{spec:<width$}  {}\n", cells.join("  ")));
+        }
+        if let ([_, second], [_, g]) = (&rho[..], &fits[..]) {
+            let price = clock.others[0].1[clock.times.len() - 1];
+            text.push_str(&format!(
+                "\nThe second as the pool's stable token's own process (risk.second_asset):\n\
+                 second_asset = {{ price = {}, mu = {:.4}, sigma = {:.4}, rho = {:.4} }}\n",
+                price, g.gbm.mu, g.gbm.sigma, second[0]
+            ));
+        }
+        text
     };
     io::stdout().lock().write_all(text.as_bytes()).map_err(|e| Failure(EXIT_IO, e.to_string()))
+}
+
+/// The three fits as a table and as scenario lines (`explain`: with the note on the drift).
+fn fitted_models(fit: &levfarm_risk::calibrate::Calibration, explain: bool) -> String {
+    let (g, m, h) = (fit.gbm, fit.merton, fit.garch);
+    let note = if explain {
+        format!(
+            "mu is the price's drift in every model (E[P_t] = P_0·e^(mu·t)). Its standard error \
+             here is {:.2} a year: the history's drift is an estimate, not a forecast, and \
+             scenarios run with mu = 0 unless told otherwise.\n\n",
+            fit.drift_standard_error
+        )
+    } else {
+        format!("mu's standard error: {:.2} a year\n", fit.drift_standard_error)
+    };
+    format!(
+        "GBM     mu = {:.4}, sigma = {:.4}   (log-likelihood {:.4} per step)\n\
+         Merton  mu = {:.4}, sigma = {:.4}, lambda = {:.2}/yr, jump_mean = {:.4}, jump_std = {:.4}   ({:.4})\n\
+         GARCH   mu = {:.4}, omega = {:.3e}, alpha = {:.4}, beta = {:.4}   ({:.4})\n{}{}\
+         As scenario settings:\n\
+         model = {{ kind = \"gbm\", mu = {:.4}, sigma = {:.4} }}\n\
+         model = {{ kind = \"merton\", mu = {:.4}, sigma = {:.4}, lambda = {:.2}, jump_mean = {:.4}, jump_std = {:.4} }}\n\
+         model = {{ kind = \"garch\", mu = {:.4}, omega = {:.3e}, alpha = {:.4}, beta = {:.4} }}\n",
+        g.mu, g.sigma, fit.log_likelihood[0],
+        m.mu, m.sigma, m.lambda, m.jump_mean, m.jump_std, fit.log_likelihood[1],
+        h.mu, h.omega, h.alpha, h.beta, fit.log_likelihood[2],
+        if explain { "\n" } else { "" },
+        note,
+        g.mu, g.sigma, m.mu, m.sigma, m.lambda, m.jump_mean, m.jump_std,
+        h.mu, h.omega, h.alpha, h.beta,
+    )
 }
 
 fn frictionless(args: &RiskArgs) -> Result<(), Failure> {

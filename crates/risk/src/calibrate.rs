@@ -137,6 +137,48 @@ pub fn fit_garch(log_returns: &[f64], dt: f64) -> Result<GarchFit, CalibrationEr
     Ok(garch_fit(log_returns, dt, &stats).0)
 }
 
+/// The correlation matrix of several series of log returns taken at the same steps (Pearson's,
+/// over the steps all have): 1 on the diagonal, symmetric. Every series must have the same
+/// length, at least [`MIN_STEPS`], finite returns and some variation.
+pub fn correlation(returns: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, CalibrationError> {
+    let n = returns.first().map_or(0, Vec::len);
+    let mut centred = Vec::with_capacity(returns.len());
+    for r in returns {
+        if r.len() != n {
+            return Err(CalibrationError::Degenerate(format!(
+                "series of {} and {n} returns: correlations need the same steps",
+                r.len()
+            )));
+        }
+        if n < MIN_STEPS {
+            return Err(CalibrationError::TooShort { steps: n, needed: MIN_STEPS });
+        }
+        if let Some(index) = r.iter().position(|x| !x.is_finite()) {
+            return Err(CalibrationError::NotFinite { index });
+        }
+        if r.iter().all(|&x| x == r[0]) {
+            return Err(CalibrationError::Degenerate("a series whose returns never vary".into()));
+        }
+        let mean = r.iter().sum::<f64>() / n as f64;
+        centred.push(r.iter().map(|x| x - mean).collect::<Vec<f64>>());
+    }
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let norms: Vec<f64> = centred.iter().map(|c| dot(c, c).sqrt()).collect();
+    Ok((0..centred.len())
+        .map(|i| {
+            (0..centred.len())
+                .map(|j| {
+                    if i == j {
+                        1.0
+                    } else {
+                        (dot(&centred[i], &centred[j]) / (norms[i] * norms[j])).clamp(-1.0, 1.0)
+                    }
+                })
+                .collect()
+        })
+        .collect())
+}
+
 /// Fits all three models and scores each by its mean log-likelihood per observation.
 pub fn calibrate(log_returns: &[f64], dt: f64) -> Result<Calibration, CalibrationError> {
     let stats = Stats::of(log_returns, dt)?;
@@ -815,6 +857,38 @@ mod tests {
                 0.004 * (u + v) + jump
             })
             .collect()
+    }
+
+    #[test]
+    fn correlation_is_one_for_a_scaled_copy_minus_one_for_a_mirror_and_refuses_what_it_cannot() {
+        let a = series(500);
+        let b: Vec<f64> = a.iter().map(|x| 3.0 * x + 0.001).collect();
+        let c: Vec<f64> = a.iter().map(|x| -x).collect();
+        // Half of `a` and half of a series that has nothing to do with it: the closed form
+        // `cov/(sd·sd)` of a mix, worked from the two series' own moments.
+        let d: Vec<f64> = series(1000)[500..].to_vec();
+        let mix: Vec<f64> = a.iter().zip(&d).map(|(x, y)| x + y).collect();
+        let m = correlation(&[a.clone(), b, c, mix.clone()]).unwrap();
+        assert!((m[0][1] - 1.0).abs() < 1e-12 && (m[0][2] + 1.0).abs() < 1e-12, "{m:?}");
+        assert_eq!((m[1][0], m[3][3]), (m[0][1], 1.0));
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let cov = |x: &[f64], y: &[f64]| {
+            let (mx, my) = (mean(x), mean(y));
+            x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum::<f64>()
+        };
+        let worked = (cov(&a, &a) + cov(&a, &d)) / (cov(&a, &a) * cov(&mix, &mix)).sqrt();
+        assert!((m[0][3] - worked).abs() < 1e-12, "{} vs {worked}", m[0][3]);
+        assert!(matches!(
+            correlation(&[a.clone(), a[1..].to_vec()]),
+            Err(CalibrationError::Degenerate(_))
+        ));
+        assert!(matches!(
+            correlation(&[a.clone(), vec![0.01; 500]]),
+            Err(CalibrationError::Degenerate(_))
+        ));
+        let mut nan = a.clone();
+        nan[7] = f64::NAN;
+        assert!(matches!(correlation(&[a, nan]), Err(CalibrationError::NotFinite { index: 7 })));
     }
 
     #[test]
