@@ -457,7 +457,7 @@ impl Concentrated {
 /// what all share (the fee, the other providers' band, the price's bounds). Each operation is
 /// [`Concentrated`]'s, with the same arithmetic in the same order in every lane and the
 /// branches taken as selections, so that a lane's bits are the one pool's.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RangeLanes {
     pub sqrt_price: [f64; LANES],
     pub lower: [f64; LANES],
@@ -483,16 +483,11 @@ impl RangeLanes {
     /// Lanes whose pools are all `pool` (the shared fields are `pool`'s).
     pub fn of(pool: &Concentrated) -> RangeLanes {
         let mut lanes = RangeLanes {
-            sqrt_price: [0.0; LANES],
-            lower: [0.0; LANES],
-            upper: [0.0; LANES],
-            liquidity: [0.0; LANES],
-            balance: [[0.0; LANES]; 2],
-            owed: [[0.0; LANES]; 2],
             fee: pool.fee,
             others: pool.others,
             floor: pool.floor,
             ceiling: pool.ceiling,
+            ..RangeLanes::default()
         };
         for l in 0..LANES {
             lanes.put(l, pool);

@@ -17,7 +17,7 @@ use crate::pool::{PoolLanes, ProductLanes};
 use crate::v3::RangeLanes;
 
 /// A lending pool's fields, lane by lane ([`Lending`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct LendLanes {
     cash: [f64; LANES],
     scaled_total: [f64; LANES],
@@ -29,16 +29,13 @@ struct LendLanes {
 }
 
 impl LendLanes {
+    /// Every lane `d`.
     fn like(d: &Lending) -> LendLanes {
-        LendLanes {
-            cash: [d.cash; LANES],
-            scaled_total: [d.scaled_total; LANES],
-            scaled_demand: [d.scaled_demand; LANES],
-            scaled_position: [d.scaled_position; LANES],
-            index: [d.index; LANES],
-            rate: [d.rate; LANES],
-            last_update: [d.last_update; LANES],
+        let mut lanes = LendLanes::default();
+        for l in 0..LANES {
+            lanes.set(l, d);
         }
+        lanes
     }
 
     #[inline(always)]
