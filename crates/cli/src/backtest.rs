@@ -47,25 +47,25 @@ enum Gaps {
 #[derive(Debug, clap::Args)]
 pub struct BacktestArgs {
     #[command(flatten)]
-    scenario: ScenarioArgs,
+    pub(crate) scenario: ScenarioArgs,
     /// Print the whole result as JSON instead of the table.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Write the bar-by-bar time series as CSV.
     #[arg(long, value_name = "FILE")]
-    csv: Option<PathBuf>,
+    pub(crate) csv: Option<PathBuf>,
     /// Write the bar-by-bar time series as Parquet (built with `--features parquet`).
     #[arg(long, value_name = "FILE")]
-    parquet: Option<PathBuf>,
+    pub(crate) parquet: Option<PathBuf>,
     /// Write the self-contained HTML report.
     #[arg(long, value_name = "FILE")]
-    report: Option<PathBuf>,
+    pub(crate) report: Option<PathBuf>,
     /// Run a grid: `--sweep position.leverage=1,1.5,2,3,4 --sweep protection.deleverage.trigger=0.7,0.78`.
     #[arg(long, value_name = "KEY=V1,V2,...")]
-    sweep: Vec<String>,
+    pub(crate) sweep: Vec<String>,
     /// No progress bar.
     #[arg(long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,15 +79,19 @@ pub struct QuoteArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
-    /// Where to write the commented example scenario; `-` prints it.
-    #[arg(default_value = "scenario.toml")]
-    file: PathBuf,
+    /// Where to write the commented example scenario (`scenario.toml`, or `portfolio.toml`
+    /// with `--portfolio`); `-` prints it.
+    file: Option<PathBuf>,
     /// Write the scenario's JSON schema instead.
     #[arg(long)]
     schema: bool,
     /// Replace the file if it exists.
     #[arg(long)]
     force: bool,
+    /// Write the example portfolio (positions across pairs and venues) instead; the file is
+    /// then `portfolio.toml` unless named.
+    #[arg(long, conflicts_with = "schema")]
+    portfolio: bool,
 }
 
 /// A failure with its exit code.
@@ -135,8 +139,25 @@ pub(crate) fn finish(outcome: Result<(), Failure>) -> ExitCode {
     }
 }
 
-/// Reads the scenario and applies the flags.
+/// Reads a single position's scenario, applies the flags and loads its prices; a portfolio
+/// is refused with the command that runs it.
 pub(crate) fn load(args: &ScenarioArgs) -> Result<Backtest, Failure> {
+    let scenario = read(args)?;
+    if scenario.portfolio.is_some() {
+        return Err(Failure(
+            EXIT_BAD_INPUT,
+            format!(
+                "{} is a portfolio ([portfolio]): `levfarm backtest` runs it; this command \
+                 takes a single position",
+                args.scenario.as_ref().map_or("the scenario".into(), |p| p.display().to_string())
+            ),
+        ));
+    }
+    Ok(Backtest::load(scenario)?)
+}
+
+/// Reads the scenario (the bundled default when none is named) and applies the flags.
+pub(crate) fn read(args: &ScenarioArgs) -> Result<Scenario, Failure> {
     let mut scenario = match &args.scenario {
         Some(path) => {
             let text = fs::read_to_string(path)
@@ -166,7 +187,7 @@ pub(crate) fn load(args: &ScenarioArgs) -> Result<Backtest, Failure> {
     if args.end.is_some() {
         scenario.data.end = args.end.clone();
     }
-    Ok(Backtest::load(scenario)?)
+    Ok(scenario)
 }
 
 pub fn backtest(args: &BacktestArgs) -> ExitCode {
@@ -197,7 +218,11 @@ pub(crate) fn progress_bar_of(quiet: bool, what: &str, unit: &str) -> Option<Pro
 }
 
 fn run_backtest(args: &BacktestArgs) -> Result<(), Failure> {
-    let backtest = load(&args.scenario)?;
+    let scenario = read(&args.scenario)?;
+    if scenario.portfolio.is_some() {
+        return crate::portfolio::backtest(args, scenario);
+    }
+    let backtest = Backtest::load(scenario)?;
     if !args.sweep.is_empty() {
         return run_sweep(args, &backtest);
     }
@@ -576,21 +601,25 @@ fn run_init(args: &InitArgs) -> Result<(), Failure> {
     let text = if args.schema {
         serde_json::to_string_pretty(&Scenario::json_schema()).context("cannot write the schema")?
             + "\n"
+    } else if args.portfolio {
+        levfarm_sim::portfolio::EXAMPLE_TOML.to_string()
     } else {
         levfarm_sim::scenario::EXAMPLE_TOML.to_string()
     };
-    if args.file.as_os_str() == "-" {
+    let default = if args.portfolio { "portfolio.toml" } else { "scenario.toml" };
+    let file = args.file.clone().unwrap_or_else(|| PathBuf::from(default));
+    if file.as_os_str() == "-" {
         io::stdout().lock().write_all(text.as_bytes())?;
         return Ok(());
     }
-    if args.file.exists() && !args.force {
+    if file.exists() && !args.force {
         return Err(Failure(
             EXIT_BAD_INPUT,
-            format!("{} exists; --force replaces it", args.file.display()),
+            format!("{} exists; --force replaces it", file.display()),
         ));
     }
-    write_file(&args.file, text.as_bytes())?;
+    write_file(&file, text.as_bytes())?;
     let mut out = io::stdout().lock();
-    writeln!(out, "wrote {}", args.file.display())?;
+    writeln!(out, "wrote {}", file.display())?;
     Ok(())
 }

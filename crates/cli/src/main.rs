@@ -4,6 +4,7 @@
 mod backtest;
 mod exec;
 mod outputs;
+mod portfolio;
 mod risk;
 mod serve;
 mod table;

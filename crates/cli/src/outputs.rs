@@ -3,6 +3,7 @@
 
 use alloy_primitives::U256;
 use levfarm_sim::backtest::RunResult;
+use levfarm_sim::book::Pnl;
 use levfarm_sim::data::iso;
 use levfarm_sim::world::wad_to_f64;
 use levfarm_sim::BacktestOutput;
@@ -24,21 +25,21 @@ fn u256_wad_text(v: U256) -> String {
     i128::try_from(v).map(wad_text).unwrap_or_else(|_| v.to_string())
 }
 
-fn pnl_json(r: &RunResult) -> Value {
+pub(crate) fn pnl_json(pnl: &Pnl) -> Value {
     let mut parts = serde_json::Map::new();
-    for (name, v) in r.pnl.parts() {
+    for (name, v) in pnl.parts() {
         parts.insert(name.replace(' ', "_"), json!(wad_text(v)));
     }
-    parts.insert("total".into(), json!(wad_text(r.pnl.total())));
+    parts.insert("total".into(), json!(wad_text(pnl.total())));
     Value::Object(parts)
 }
 
-fn run_json(r: &RunResult) -> Value {
+pub(crate) fn run_json(r: &RunResult) -> Value {
     json!({
         "strategy": r.strategy,
         "contributed": wad_text(r.contributed),
         "final_equity": wad_text(r.final_equity),
-        "pnl": pnl_json(r),
+        "pnl": pnl_json(&r.pnl),
         // Beside the parts, not one of them: the parts add up to `pnl.total`.
         "loss_versus_rebalancing": wad_text(r.pnl.loss_versus_rebalancing),
         "stats": r.stats,

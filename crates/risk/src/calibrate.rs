@@ -142,7 +142,6 @@ pub fn fit_garch(log_returns: &[f64], dt: f64) -> Result<GarchFit, CalibrationEr
 /// length, at least [`MIN_STEPS`], finite returns and some variation.
 pub fn correlation(returns: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, CalibrationError> {
     let n = returns.first().map_or(0, Vec::len);
-    let mut centred = Vec::with_capacity(returns.len());
     for r in returns {
         if r.len() != n {
             return Err(CalibrationError::Degenerate(format!(
@@ -159,24 +158,8 @@ pub fn correlation(returns: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, CalibrationErr
         if r.iter().all(|&x| x == r[0]) {
             return Err(CalibrationError::Degenerate("a series whose returns never vary".into()));
         }
-        let mean = r.iter().sum::<f64>() / n as f64;
-        centred.push(r.iter().map(|x| x - mean).collect::<Vec<f64>>());
     }
-    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
-    let norms: Vec<f64> = centred.iter().map(|c| dot(c, c).sqrt()).collect();
-    Ok((0..centred.len())
-        .map(|i| {
-            (0..centred.len())
-                .map(|j| {
-                    if i == j {
-                        1.0
-                    } else {
-                        (dot(&centred[i], &centred[j]) / (norms[i] * norms[j])).clamp(-1.0, 1.0)
-                    }
-                })
-                .collect()
-        })
-        .collect())
+    Ok(levfarm_sim::data::correlation(returns))
 }
 
 /// Fits all three models and scores each by its mean log-likelihood per observation.

@@ -97,6 +97,24 @@ pub enum CostKind {
 }
 
 impl Pnl {
+    /// Several decompositions added part by part (and the memo with them; no deposit).
+    pub fn sum<'a>(pnls: impl IntoIterator<Item = &'a Pnl>) -> Pnl {
+        let mut total = Pnl::default();
+        for p in pnls {
+            total.trading_fees += p.trading_fees;
+            total.farm_rewards += p.farm_rewards;
+            total.interest += p.interest;
+            total.lending_income += p.lending_income;
+            total.impermanent_loss += p.impermanent_loss;
+            total.price_exposure += p.price_exposure;
+            total.trading_costs += p.trading_costs;
+            total.protection_costs += p.protection_costs;
+            total.liquidation_costs += p.liquidation_costs;
+            total.loss_versus_rebalancing += p.loss_versus_rebalancing;
+        }
+        total
+    }
+
     /// The sum of the parts.
     pub fn total(&self) -> i128 {
         self.parts().iter().map(|(_, v)| v).sum()

@@ -247,3 +247,33 @@ pub(crate) fn read_text(path: &str) -> Result<Cow<'static, str>, DataError> {
         DataError::at(path, Location::line(line), "not UTF-8 text; save the file as UTF-8")
     })
 }
+
+/// Pearson's correlation matrix of series taken at the same steps (the shortest's length):
+/// 1 on the diagonal, symmetric, within [-1, 1]; NaN beside a series that never varies.
+pub fn correlation(series: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let n = series.iter().map(Vec::len).min().unwrap_or(0);
+    let centred: Vec<Vec<f64>> = series
+        .iter()
+        .map(|r| {
+            let mean = r[..n].iter().sum::<f64>() / n.max(1) as f64;
+            r[..n].iter().map(|x| x - mean).collect()
+        })
+        .collect();
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let norms: Vec<f64> = centred.iter().map(|c| dot(c, c).sqrt()).collect();
+    (0..centred.len())
+        .map(|i| {
+            (0..centred.len())
+                .map(|j| {
+                    if norms[i] == 0.0 || norms[j] == 0.0 {
+                        f64::NAN
+                    } else if i == j {
+                        1.0
+                    } else {
+                        (dot(&centred[i], &centred[j]) / (norms[i] * norms[j])).clamp(-1.0, 1.0)
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}

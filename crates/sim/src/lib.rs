@@ -9,6 +9,7 @@
 //!   loss, price exposure and costs.
 //! - [`backtest`]: the bar loop, protection orders before liquidators, and the alternatives.
 //! - [`quote`]: the instant preview of a position.
+//! - [`portfolio`]: several positions sharing one capital, under portfolio rules.
 //!
 //! Same scenario and data, same bytes out: nothing here reads a clock or an unseeded random
 //! source, and parallel runs are independent.
@@ -18,6 +19,7 @@ pub mod book;
 pub mod data;
 pub mod extended;
 pub mod models;
+pub mod portfolio;
 pub mod quote;
 pub mod run;
 pub mod scenario;
@@ -47,13 +49,16 @@ pub enum SimError {
     /// What stopped a run, at the bar where it happened.
     #[error("bar {time} (close {price}): {source}")]
     AtBar { time: String, price: String, source: Box<SimError> },
+    /// What stopped a portfolio, in the position where it happened.
+    #[error("{name}: {source}")]
+    InPosition { name: String, source: Box<SimError> },
 }
 
 impl SimError {
     /// The error itself, without the bar it happened at.
     pub fn root(&self) -> &SimError {
         match self {
-            SimError::AtBar { source, .. } => source.root(),
+            SimError::AtBar { source, .. } | SimError::InPosition { source, .. } => source.root(),
             other => other,
         }
     }

@@ -97,43 +97,7 @@ impl Backtest {
         );
         let (main, alternatives) = (main?, alternatives?);
         let p = &self.prices;
-        let mut notes = Vec::new();
-        if p.filled > 0 {
-            notes.push(format!(
-                "{} missing bars in {} gaps were filled with the previous close",
-                p.filled,
-                p.gaps.len()
-            ));
-        }
-        if let crate::scenario::VolumeModel::File { path, depth_column: None, .. } =
-            &self.scenario.market.volume
-        {
-            notes.push(format!(
-                "traders' volume is {path}'s in absolute dollars, not scaled to the simulated \
-                 pool's value ({:.0}); a pool of another size earns fees out of proportion \
-                 (market.volume.depth_column scales it)",
-                self.scenario.pool().tvl
-            ));
-        }
-        if let crate::scenario::UtilizationModel::History { path, .. } =
-            &self.scenario.market.utilization
-        {
-            let u = crate::models::Utilization::new(&self.scenario.market.utilization)?;
-            for (token, from, to, fit) in u.coverage() {
-                let (start, end) = (p.times[0], p.times[p.times.len() - 1]);
-                if start < from || end > to {
-                    notes.push(format!(
-                        "{token} utilization is {path}'s from {} (after its launch days) to {}; \
-                         outside that, a mean-reverting process fitted to it (long-run {:.0}%, \
-                         day-to-day persistence {:.3}) carries it on",
-                        &data::iso(from)[..10],
-                        &data::iso(to)[..10],
-                        fit.median_utilization() * 100.0,
-                        fit.persistence
-                    ));
-                }
-            }
-        }
+        let notes = self.notes()?;
         Ok(BacktestOutput {
             scenario: self.scenario.name.clone(),
             source: p.source.clone(),
@@ -147,6 +111,52 @@ impl Backtest {
             alternatives,
             notes,
         })
+    }
+}
+
+impl Backtest {
+    /// What the reader should know about the inputs: filled bars, a volume file in absolute
+    /// dollars, utilization carried on beyond its history.
+    pub fn notes(&self) -> Result<Vec<String>, SimError> {
+        let p = &self.prices;
+        let mut notes = Vec::new();
+        if p.filled > 0 {
+            notes.push(format!(
+                "{} missing bars in {} gaps were filled with the previous close",
+                p.filled,
+                p.gaps.len()
+            ));
+        }
+        if let crate::scenario::VolumeModel::File { path, depth_column: None, .. } =
+            &self.scenario.market.volume
+        {
+            notes.push(format!(
+                "traders' volume is {path}'s in absolute dollars, not scaled to the simulated \
+             pool's value ({:.0}); a pool of another size earns fees out of proportion \
+             (market.volume.depth_column scales it)",
+                self.scenario.pool().tvl
+            ));
+        }
+        if let crate::scenario::UtilizationModel::History { path, .. } =
+            &self.scenario.market.utilization
+        {
+            let u = crate::models::Utilization::new(&self.scenario.market.utilization)?;
+            for (token, from, to, fit) in u.coverage() {
+                let (start, end) = (p.times[0], p.times[p.times.len() - 1]);
+                if start < from || end > to {
+                    notes.push(format!(
+                        "{token} utilization is {path}'s from {} (after its launch days) to {}; \
+                     outside that, a mean-reverting process fitted to it (long-run {:.0}%, \
+                     day-to-day persistence {:.3}) carries it on",
+                        &data::iso(from)[..10],
+                        &data::iso(to)[..10],
+                        fit.median_utilization() * 100.0,
+                        fit.persistence
+                    ));
+                }
+            }
+        }
+        Ok(notes)
     }
 }
 

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::data::GapPolicy;
+use crate::portfolio::{portfolio_shape, PortfolioSpec};
 use crate::risk_spec::RiskSpec;
 pub use levfarm_market::{
     check_symbol, default_rate_model, LendingSpec, LeverageSpec, MarketSpec, PoolKind, PoolSpec,
@@ -31,6 +32,10 @@ pub struct Scenario {
     pub report: ReportSpec,
     /// Monte Carlo settings for `levfarm risk`.
     pub risk: RiskSpec,
+    /// Several positions sharing one capital, in place of `[position]` and `[protection]`
+    /// (see [`crate::portfolio`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub portfolio: Option<PortfolioSpec>,
 }
 
 /// Where the price history comes from and which part of it to use.
@@ -241,6 +246,7 @@ impl Default for Scenario {
             costs: CostSpec::default(),
             report: ReportSpec::default(),
             risk: RiskSpec::default(),
+            portfolio: None,
         }
     }
 }
@@ -304,14 +310,16 @@ impl Scenario {
             source_name: source_name.into(),
             message: located(text, &e),
         })?;
-        shape(text, &scenario).map_err(|(field, message)| ScenarioError::Invalid {
-            source_name: match line_of_key(text, &field) {
-                Some(line) => format!("{source_name}:{line}"),
-                None => source_name.to_string(),
+        shape(text, &scenario).and_then(|()| portfolio_shape(text)).map_err(
+            |(field, message)| ScenarioError::Invalid {
+                source_name: match line_of_key(text, &field) {
+                    Some(line) => format!("{source_name}:{line}"),
+                    None => source_name.to_string(),
+                },
+                field,
+                message,
             },
-            field,
-            message,
-        })?;
+        )?;
         scenario.validate(source_name).map_err(|e| match e {
             ScenarioError::Invalid { source_name, field, message } => {
                 // FILE:LINE where the file sets the key (or its table); FILE alone for a
@@ -437,6 +445,11 @@ impl Scenario {
 
     /// Checks what the types cannot: ranges, orderings, required pools.
     pub fn validate(&self, source_name: &str) -> Result<(), ScenarioError> {
+        // A portfolio's positions are each checked as a scenario of their own, with the
+        // shared sections; its own `[position]` is not used.
+        if self.portfolio.is_some() {
+            return self.validate_portfolio(source_name);
+        }
         let fail = |field: &str, message: String| {
             Err(ScenarioError::Invalid {
                 source_name: source_name.into(),
@@ -736,9 +749,24 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
     let mut table = root.get_ref();
     let mut at = None;
     for part in key.split('.') {
-        let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref() == part) else { break };
+        // `positions[1]`: the array's element, a table of its own.
+        let (name, index) = match part.strip_suffix(']').and_then(|p| p.split_once('[')) {
+            Some((name, i)) => (name, i.parse::<usize>().ok()),
+            None => (part, None),
+        };
+        let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref() == name) else { break };
         at = Some(k.span().start);
-        match v.get_ref() {
+        let value = match (v.get_ref(), index) {
+            (DeValue::Array(a), Some(i)) => match a.get(i) {
+                Some(element) => {
+                    at = Some(element.span().start);
+                    element.get_ref()
+                }
+                None => break,
+            },
+            (value, _) => value,
+        };
+        match value {
             DeValue::Table(t) => table = t,
             _ => break,
         }

@@ -28,6 +28,7 @@ mod actors;
 mod booking;
 mod market;
 mod opening;
+mod portfolio;
 mod protection;
 mod sampling;
 
@@ -35,6 +36,7 @@ pub(crate) use actors::adjust_utilization;
 use booking::snapshot_of;
 pub(crate) use opening::open;
 pub use opening::opening_range;
+pub use portfolio::{run_portfolio, staked, PortfolioRun};
 pub use protection::{keeper_failed, scenario_orders};
 pub use sampling::stats;
 
@@ -53,6 +55,8 @@ pub enum Strategy {
     Hold5050,
     /// All the equity in the asset.
     HoldAsset,
+    /// All the equity in the asset, staked at a yearly yield ([`staked`]).
+    StakedAsset,
 }
 
 impl Strategy {
@@ -63,6 +67,7 @@ impl Strategy {
             Strategy::LendingOnly => "Lending only",
             Strategy::Hold5050 => "Hold 50/50",
             Strategy::HoldAsset => "Hold asset",
+            Strategy::StakedAsset => "Staked asset",
         }
     }
 }
@@ -117,6 +122,10 @@ pub enum ActionKind {
     Rebalance,
     Recenter,
     Liquidation,
+    /// A portfolio's rebalance taking value out of the position or putting it in.
+    Reallocate,
+    /// A portfolio's drawdown stop closing the position.
+    PortfolioStop,
     /// A protection order that the engine refused (the reason is in `detail`).
     Refused,
 }
@@ -135,6 +144,8 @@ impl ActionKind {
             ActionKind::Rebalance => "rebalance",
             ActionKind::Recenter => "recenter",
             ActionKind::Liquidation => "liquidation",
+            ActionKind::Reallocate => "reallocate",
+            ActionKind::PortfolioStop => "portfolio_stop",
             ActionKind::Refused => "refused",
         }
     }
@@ -199,38 +210,19 @@ pub fn run(
     if n < 2 {
         return Err(SimError::Scenario("the price history needs at least 2 bars".into()));
     }
-    if matches!(strategy, Strategy::Hold5050 | Strategy::HoldAsset) {
-        return hold(scenario, prices, strategy);
+    match strategy {
+        Strategy::Hold5050 | Strategy::HoldAsset => return hold(scenario, prices, strategy, 0.0),
+        Strategy::StakedAsset => {
+            return Err(SimError::Internal("a staked run needs its yield: backtest::staked".into()))
+        }
+        _ => {}
     }
-    let names: Vec<&str> = prices.others.iter().map(|(t, _)| t.as_str()).collect();
-    if names != scenario.priced_others() {
-        return Err(SimError::Scenario(format!(
-            "the prices hold histories of {names:?}; the scenario prices {:?} beside its pair",
-            scenario.priced_others()
-        )));
-    }
-    let seconds = u64::try_from(prices.times[n - 1] - prices.times[0]).unwrap_or(0);
-    let stable_at = |i: usize| prices.quote.get(i).copied();
-    let stable = stable_at(0).unwrap_or(Price(levfarm_core::math::WAD));
-    let others_at = |i: usize| -> Vec<Price> { prices.others.iter().map(|(_, c)| c[i]).collect() };
-    let world = World::build_priced(scenario, prices.closes[0], stable, &others_at(0), seconds)?;
-    let mut r = Runner::new(scenario, world, strategy)?;
-    r.start(prices.times[0])?;
-    let every = scenario.report.liquidation_price_every as usize;
+    let mut r = Runner::begin(scenario, prices, strategy)?;
     let tick = (n / 100).max(1);
     for i in 1..n {
-        let (t, close) = (prices.times[i], prices.closes[i]);
-        // Whatever stops the run names the bar: its time and its close.
-        let at_bar = |e: SimError| SimError::AtBar {
-            time: crate::data::iso(t),
-            price: close.to_string(),
-            source: Box::new(e),
-        };
-        let range = prices.ranges.get(i).copied();
-        let step = Step { t, dt: t - prices.times[i - 1], close, prev_close: prices.closes[i - 1] };
-        r.bar(step, range, stable_at(i), &others_at(i)).map_err(at_bar)?;
-        r.keepers(t).map_err(at_bar)?;
-        r.sample(t, close, i % every == 0, i + 1 == n).map_err(at_bar)?;
+        r.advance(prices, i)
+            .and_then(|()| r.record(prices, i))
+            .map_err(|e| at_bar(prices, i, e))?;
         if let Some(report) = progress {
             if i % tick == 0 || i + 1 == n {
                 report(i as u64 + 1, n as u64);
@@ -238,6 +230,15 @@ pub fn run(
         }
     }
     r.finish()
+}
+
+/// Whatever stops a run names the bar: its time and its close.
+fn at_bar(prices: &PriceSeries, i: usize, e: SimError) -> SimError {
+    SimError::AtBar {
+        time: crate::data::iso(prices.times[i]),
+        price: prices.closes[i].to_string(),
+        source: Box::new(e),
+    }
 }
 
 /// The market just after the leveraged position opened: where every Monte Carlo path starts.
@@ -277,23 +278,32 @@ pub fn open_at(
 }
 
 /// The equity curve of a buy-and-hold alternative: exact amounts, valued at each close.
+/// `staking` is the asset's yearly yield, paid in the asset every bar (0 holds it bare).
 fn hold(
     scenario: &Scenario,
     prices: &PriceSeries,
     strategy: Strategy,
+    staking: f64,
 ) -> Result<RunResult, SimError> {
     // Holdings in whole tokens at 1e18 (the value at each close is then exact to the unit);
     // the stable half is worth its own price where it has a history.
     let unit = levfarm_core::math::WAD;
     let mul_div = |a, b, c| levfarm_core::math::mul_div(a, b, c).map_err(levfarm_core::Error::from);
     let equity = world::wad_from_f64(scenario.position.equity)?;
-    let asset_value = if strategy == Strategy::HoldAsset { equity } else { equity / U256::from(2) };
+    let asset_value = if strategy == Strategy::Hold5050 { equity / U256::from(2) } else { equity };
     let stable_value = equity - asset_value;
     let stable_price = |i: usize| prices.quote.get(i).map_or(unit, |q| q.0);
-    let amount0 = mul_div(asset_value, unit, prices.closes[0].0)?;
+    let mut amount0 = mul_div(asset_value, unit, prices.closes[0].0)?;
     let amount1 = mul_div(stable_value, unit, stable_price(0))?;
+    // The yield as 1e18 a year; each bar pays `amount · yield · dt / year`, rounded down.
+    let rate = world::wad_from_f64(staking)?;
+    let year = U256::from(world::YEAR as u64);
     let mut samples = Vec::with_capacity(prices.times.len());
     for (i, (t, p)) in prices.times.iter().zip(&prices.closes).enumerate() {
+        if i > 0 && !rate.is_zero() {
+            let dt = U256::from(u64::try_from(t - prices.times[i - 1]).unwrap_or(0));
+            amount0 += mul_div(amount0, rate * dt, unit * year)?;
+        }
         let total = mul_div(amount0, p.0, unit)? + mul_div(amount1, stable_price(i), unit)?;
         let equity = i128::try_from(total).unwrap_or(i128::MAX);
         samples.push(Sample { time: *t, price: p.0, equity, ..Sample::default() });
@@ -311,6 +321,11 @@ fn hold(
         stats,
         ..RunResult::default()
     })
+}
+
+/// The other pairs' tokens' closes at bar `i`.
+fn others_at(prices: &PriceSeries, i: usize) -> Vec<Price> {
+    prices.others.iter().map(|(_, c)| c[i]).collect()
 }
 
 /// One bar of the history: its time, its step from the last bar, its close and the last one.
@@ -378,6 +393,50 @@ impl<'s> Runner<'s> {
             bars_above_work: 0,
             bars_near_kill: 0,
         })
+    }
+
+    /// Builds the market at the first bar and runs the strategy's opening.
+    fn begin(
+        scenario: &'s Scenario,
+        prices: &PriceSeries,
+        strategy: Strategy,
+    ) -> Result<Self, SimError> {
+        let names: Vec<&str> = prices.others.iter().map(|(t, _)| t.as_str()).collect();
+        if names != scenario.priced_others() {
+            return Err(SimError::Scenario(format!(
+                "the prices hold histories of {names:?}; the scenario prices {:?} beside its pair",
+                scenario.priced_others()
+            )));
+        }
+        let n = prices.times.len();
+        let seconds = u64::try_from(prices.times[n - 1] - prices.times[0]).unwrap_or(0);
+        let stable = prices.quote.first().copied().unwrap_or(Price(levfarm_core::math::WAD));
+        let world = World::build_priced(
+            scenario,
+            prices.closes[0],
+            stable,
+            &others_at(prices, 0),
+            seconds,
+        )?;
+        let mut r = Runner::new(scenario, world, strategy)?;
+        r.start(prices.times[0])?;
+        Ok(r)
+    }
+
+    /// Bar `i`: the market's moves, then the keepers at its close.
+    fn advance(&mut self, prices: &PriceSeries, i: usize) -> Result<(), SimError> {
+        let (t, close) = (prices.times[i], prices.closes[i]);
+        let range = prices.ranges.get(i).copied();
+        let step = Step { t, dt: t - prices.times[i - 1], close, prev_close: prices.closes[i - 1] };
+        self.bar(step, range, prices.quote.get(i).copied(), &others_at(prices, i))?;
+        self.keepers(t)
+    }
+
+    /// Records bar `i`.
+    fn record(&mut self, prices: &PriceSeries, i: usize) -> Result<(), SimError> {
+        let every = self.scenario.report.liquidation_price_every as usize;
+        let last = i + 1 == prices.times.len();
+        self.sample(prices.times[i], prices.closes[i], i % every == 0, last)
     }
 
     fn snapshot(&self) -> Result<Snapshot, SimError> {

@@ -1,0 +1,284 @@
+//! `levfarm backtest PORTFOLIO.toml`: a portfolio's positions and total, the decomposition by
+//! position, the diversification comparison and the positions' correlation, as a table, JSON
+//! or CSV.
+
+use std::io::{self, Write};
+
+use anyhow::Context;
+use levfarm_sim::backtest::Stats;
+use levfarm_sim::data::iso;
+use levfarm_sim::portfolio::{PortfolioBacktest, PortfolioOutput};
+use levfarm_sim::Scenario;
+use serde_json::{json, Value};
+
+use crate::backtest::{progress_bar_of, write_file, BacktestArgs, Failure};
+use crate::exec::EXIT_BAD_INPUT;
+use crate::outputs::{pnl_json, run_json, wad_text};
+use crate::table;
+
+/// Runs the portfolio and prints or writes what the flags ask for.
+pub(crate) fn backtest(args: &BacktestArgs, scenario: Scenario) -> Result<(), Failure> {
+    let refuse = |flag: &str, why: &str| Err(Failure(EXIT_BAD_INPUT, format!("{flag}: {why}")));
+    if !args.sweep.is_empty() {
+        return refuse("--sweep", "a sweep varies a single position's scenario, not a portfolio");
+    }
+    if args.report.is_some() {
+        return refuse(
+            "--report",
+            "a portfolio's HTML page is not built yet; --json and --csv have its figures",
+        );
+    }
+    if args.parquet.is_some() {
+        return refuse("--parquet", "a portfolio's series are written as --csv");
+    }
+    let backtest = PortfolioBacktest::load(scenario)?;
+    let bar = progress_bar_of(args.quiet, "portfolio", "bars");
+    let report = |done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+    let output = backtest.run(Some(&report))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if let Some(path) = &args.csv {
+        write_file(path, &csv(&output).context("cannot write CSV")?)?;
+    }
+    let mut out = io::stdout().lock();
+    if args.json {
+        serde_json::to_writer(&mut out, &json(&output)).context("cannot write JSON")?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", summary(&output))?;
+    }
+    Ok(())
+}
+
+/// The result for machines: exact figures as decimal strings, statistics as numbers.
+pub(crate) fn json(o: &PortfolioOutput) -> Value {
+    let t = &o.total;
+    json!({
+        "scenario": o.scenario,
+        "sources": o.sources,
+        "start": iso(o.start),
+        "end": iso(o.end),
+        "bars": o.bars,
+        "interval_seconds": o.interval,
+        "gaps": o.gaps,
+        "filled_bars": o.filled,
+        "positions": o.positions.iter().map(|p| json!({
+            "name": p.name,
+            "pool": p.pool,
+            "venue": p.venue,
+            "pair": p.pair,
+            "leverage": p.leverage,
+            "borrow": p.borrow,
+            "weight": p.weight,
+            "run": run_json(&p.run),
+        })).collect::<Vec<_>>(),
+        "total": {
+            "contributed": wad_text(t.contributed),
+            "final_equity": wad_text(t.final_equity),
+            "pnl": pnl_json(&t.pnl),
+            "loss_versus_rebalancing": wad_text(t.pnl.loss_versus_rebalancing),
+            "stats": t.stats,
+            "liquidated": t.liquidated,
+            "bars_any_above_work_factor": t.bars_any_above_work,
+            "bars_any_near_kill_factor": t.bars_any_near_kill,
+            "rebalances": t.rebalances.iter().map(|&x| iso(x)).collect::<Vec<_>>(),
+            "stopped_at": t.stopped_at.map(iso),
+        },
+        "correlation": o.correlation,
+        "alternatives": o.alternatives.iter().map(|a| json!({
+            "label": a.label,
+            "strategy": a.strategy,
+            "position": a.position,
+            "contributed": wad_text(a.contributed),
+            "final_equity": wad_text(a.final_equity),
+            "stats": a.stats,
+            "liquidated": a.liquidated,
+        })).collect::<Vec<_>>(),
+        "notes": o.notes,
+    })
+}
+
+/// The bar-by-bar equity: each position's, the portfolio's, then each alternative's.
+fn csv(o: &PortfolioOutput) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["time".to_string(), "unix_s".into()];
+    header.extend(o.positions.iter().map(|p| format!("equity {}", p.name)));
+    header.push("equity portfolio".into());
+    header.extend(o.alternatives.iter().map(|a| format!("equity {}", a.label)));
+    w.write_record(&header)?;
+    for (i, s) in o.total.samples.iter().enumerate() {
+        let mut row = vec![iso(s.time), s.time.to_string()];
+        let at = |samples: &[levfarm_sim::backtest::Sample]| {
+            samples.get(i).map_or(String::new(), |x| wad_text(x.equity))
+        };
+        row.extend(o.positions.iter().map(|p| at(&p.run.samples)));
+        row.push(wad_text(s.equity));
+        row.extend(o.alternatives.iter().map(|a| at(&a.samples)));
+        w.write_record(&row)?;
+    }
+    Ok(w.into_inner()?)
+}
+
+/// The terminal summary.
+fn summary(o: &PortfolioOutput) -> String {
+    let mut s = String::new();
+    let t = &o.total;
+    s.push_str(&format!(
+        "{}\n{} bars of {} from {} to {} ({:.2} years)\n\n",
+        o.scenario,
+        o.bars,
+        o.sources.join(", "),
+        &iso(o.start)[..16],
+        &iso(o.end)[..16],
+        t.stats.years
+    ));
+    let header = [
+        "position",
+        "pair",
+        "venue",
+        "weight",
+        "leverage",
+        "final equity",
+        "PnL",
+        "net APY",
+        "max drawdown",
+        "liquidated",
+        "bars near kill",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut rows: Vec<Vec<String>> = o
+        .positions
+        .iter()
+        .map(|p| {
+            let r = &p.run;
+            let mut row = vec![
+                p.name.clone(),
+                p.pair.join("/"),
+                p.venue.clone(),
+                table::percent(p.weight),
+                format!("{}x {}", p.leverage, borrow_word(p.borrow)),
+            ];
+            row.extend(stats_cells(&r.stats));
+            row.push(r.liquidated_at.map_or("no".into(), |t| iso(t)[..10].to_string()));
+            row.push(r.bars_near_kill.to_string());
+            row
+        })
+        .collect();
+    let mut total =
+        vec!["portfolio".into(), String::new(), String::new(), "100.00%".into(), String::new()];
+    total.extend(stats_cells(&t.stats));
+    total.push(format!("{} of {}", t.liquidated, o.positions.len()));
+    total.push(t.bars_any_near_kill.to_string());
+    rows.push(total);
+    s.push_str(&table::render(&header, &rows));
+    s.push_str(&format!(
+        "bars near kill: within 10% of the kill factor (the portfolio's: any position); at or \
+         above the work factor: {} bars\n",
+        t.bars_any_above_work
+    ));
+    match (t.rebalances.len(), t.stopped_at) {
+        (0, None) => {}
+        (n, stop) => {
+            s.push_str(&format!("rules: rebalanced {n} times"));
+            if let Some(stop) = stop {
+                s.push_str(&format!(
+                    "; drawdown stop closed every position on {}",
+                    &iso(stop)[..10]
+                ));
+            }
+            s.push('\n');
+        }
+    }
+    s.push_str("\nprofit and loss by position (it sums exactly to the portfolio's)\n");
+    let mut header = vec!["part".to_string()];
+    header.extend(o.positions.iter().map(|p| p.name.clone()));
+    header.push("portfolio".into());
+    let pnls: Vec<_> = o.positions.iter().map(|p| &p.run.pnl).chain([&t.pnl]).collect();
+    let mut parts: Vec<Vec<String>> = t
+        .pnl
+        .parts()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| pnls.iter().any(|p| p.parts()[*i].1 != 0))
+        .map(|(i, (name, _))| {
+            let mut row = vec![name.to_string()];
+            row.extend(pnls.iter().map(|p| table::money(p.parts()[i].1 as f64 / 1e18)));
+            row
+        })
+        .collect();
+    let mut row = vec!["total".to_string()];
+    row.extend(pnls.iter().map(|p| table::money(p.total() as f64 / 1e18)));
+    parts.push(row);
+    s.push_str(&table::render(&header, &parts));
+    s.push_str("\ndiversification: the same capital held otherwise\n");
+    let header = ["strategy", "final equity", "PnL", "net APY", "max drawdown", "liquidated"]
+        .map(String::from)
+        .to_vec();
+    let mut rows = vec![{
+        let mut row = vec!["Portfolio".to_string()];
+        row.extend(stats_cells(&t.stats));
+        row.push(t.liquidated.to_string());
+        row
+    }];
+    for a in &o.alternatives {
+        let mut row = vec![a.label.clone()];
+        row.extend(stats_cells(&a.stats));
+        row.push(a.liquidated.to_string());
+        rows.push(row);
+    }
+    s.push_str(&table::render(&header, &rows));
+    s.push_str("\ncorrelation of the positions' bar-by-bar equity returns\n");
+    let mut header = vec![String::new()];
+    header.extend(o.positions.iter().map(|p| p.name.clone()));
+    let rows: Vec<Vec<String>> = o
+        .positions
+        .iter()
+        .zip(&o.correlation)
+        .map(|(p, row)| {
+            let mut cells = vec![p.name.clone()];
+            cells.extend(row.iter().map(|c| {
+                if c.is_finite() {
+                    format!("{c:.2}")
+                } else {
+                    "-".into()
+                }
+            }));
+            cells
+        })
+        .collect();
+    s.push_str(&table::render(&header, &rows));
+    if !t.stats.net_apy.is_finite() {
+        s.push_str(&format!(
+            "net APY is not given for a window under 90 days: the return over the window is {}\n",
+            table::percent(t.stats.total_return)
+        ));
+    }
+    for note in &o.notes {
+        s.push_str(&format!("note: {note}\n"));
+    }
+    s
+}
+
+fn stats_cells(st: &Stats) -> [String; 4] {
+    [
+        table::money(st.final_equity),
+        table::money(st.pnl),
+        table::percent(st.net_apy),
+        table::percent(st.max_drawdown),
+    ]
+}
+
+fn borrow_word(b: levfarm_sim::scenario::BorrowSide) -> &'static str {
+    match b {
+        levfarm_sim::scenario::BorrowSide::Stable => "long",
+        levfarm_sim::scenario::BorrowSide::Asset => "short",
+        levfarm_sim::scenario::BorrowSide::Both => "both",
+    }
+}
