@@ -71,10 +71,10 @@ pub struct BacktestArgs {
 #[derive(Debug, clap::Args)]
 pub struct QuoteArgs {
     #[command(flatten)]
-    scenario: ScenarioArgs,
+    pub(crate) scenario: ScenarioArgs,
     /// Print the quote as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -147,8 +147,8 @@ pub(crate) fn load(args: &ScenarioArgs) -> Result<Backtest, Failure> {
         return Err(Failure(
             EXIT_BAD_INPUT,
             format!(
-                "{} is a portfolio ([portfolio]): `levfarm backtest` runs it; this command \
-                 takes a single position",
+                "{} is a portfolio ([portfolio]): `levfarm backtest` and `levfarm quote` take \
+                 it; this command takes a single position",
                 args.scenario.as_ref().map_or("the scenario".into(), |p| p.display().to_string())
             ),
         ));
@@ -466,7 +466,11 @@ pub fn quote(args: &QuoteArgs) -> ExitCode {
 }
 
 fn run_quote(args: &QuoteArgs) -> Result<(), Failure> {
-    let backtest = load(&args.scenario)?;
+    let scenario = read(&args.scenario)?;
+    if scenario.portfolio.is_some() {
+        return crate::portfolio::quote(args, scenario);
+    }
+    let backtest = Backtest::load(scenario)?;
     let q = levfarm_sim::quote::quote(&backtest)?;
     let mut out = io::stdout().lock();
     if args.json {

@@ -11,7 +11,7 @@ use levfarm_sim::portfolio::{PortfolioBacktest, PortfolioOutput};
 use levfarm_sim::Scenario;
 use serde_json::{json, Value};
 
-use crate::backtest::{progress_bar_of, write_file, BacktestArgs, Failure};
+use crate::backtest::{progress_bar_of, write_file, BacktestArgs, Failure, QuoteArgs};
 use crate::exec::EXIT_BAD_INPUT;
 use crate::outputs::{pnl_json, run_json, wad_text};
 use crate::table;
@@ -281,4 +281,94 @@ fn borrow_word(b: levfarm_sim::scenario::BorrowSide) -> &'static str {
         levfarm_sim::scenario::BorrowSide::Asset => "short",
         levfarm_sim::scenario::BorrowSide::Both => "both",
     }
+}
+
+/// `levfarm quote PORTFOLIO.toml`: each position's liquidation prices and distances, then the
+/// joint-move grid.
+pub(crate) fn quote(args: &QuoteArgs, scenario: Scenario) -> Result<(), Failure> {
+    let q = PortfolioBacktest::load(scenario)?.quote()?;
+    let mut out = io::stdout().lock();
+    if args.json {
+        serde_json::to_writer(&mut out, &q).context("cannot write JSON")?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} in {} positions at {} ({})\n",
+        table::money(q.capital),
+        q.positions.len(),
+        &iso(q.time)[..16].replace('T', " "),
+        q.assets
+            .iter()
+            .zip(&q.prices)
+            .map(|(a, p)| format!("{a} {p:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
+    let header = [
+        "position",
+        "equity",
+        "leverage",
+        "debt ratio",
+        "kill factor",
+        "liquidation below",
+        "liquidation above",
+        "net APY",
+    ]
+    .map(String::from)
+    .to_vec();
+    let liq = |p: Option<f64>, price: f64| {
+        p.map_or("none".to_string(), |p| format!("{p:.2} ({:+.1}%)", (p / price - 1.0) * 100.0))
+    };
+    let rows: Vec<Vec<String>> = q
+        .positions
+        .iter()
+        .map(|(name, p)| {
+            vec![
+                name.clone(),
+                table::money(p.equity),
+                format!("{}x", p.leverage),
+                table::percent(p.debt_ratio),
+                table::percent(p.kill_factor),
+                liq(p.liquidation_lower, p.price),
+                liq(p.liquidation_upper, p.price),
+                table::percent(p.apy.net),
+            ]
+        })
+        .collect();
+    write!(out, "{}", table::render(&header, &rows))?;
+    writeln!(
+        out,
+        "\nthe portfolio's equity after instant joint moves (change against the capital; \
+         * marks each position past its kill factor)"
+    )?;
+    let two = q.assets.len() > 1;
+    let mut header = vec![if two {
+        format!("{} \\ {}", q.assets[0], q.assets[1])
+    } else {
+        q.assets.first().cloned().unwrap_or_default()
+    }];
+    if two {
+        header.extend(q.moves.iter().map(|m| format!("{:+.0}%", m * 100.0)));
+    } else {
+        header.push("change".into());
+    }
+    let rows: Vec<Vec<String>> =
+        q.grid
+            .iter()
+            .zip(&q.moves)
+            .map(|(row, m)| {
+                let mut cells = vec![format!("{:+.0}%", m * 100.0)];
+                cells.extend(row.iter().map(|c| {
+                    format!("{:+.1}%{}", c.change * 100.0, "*".repeat(c.liquidatable.len()))
+                }));
+                cells
+            })
+            .collect();
+    write!(out, "{}", table::render(&header, &rows))?;
+    for note in &q.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    Ok(())
 }

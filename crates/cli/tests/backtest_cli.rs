@@ -182,3 +182,75 @@ fn quote_yields_are_net_and_the_max_leverage_opens() {
     assert!(at(max).status.success(), "{max}x: {}", stderr(&at(max)));
     assert_eq!(at(max + 0.01).status.code(), Some(1), "{}x opened", max + 0.01);
 }
+
+#[test]
+fn a_portfolio_runs_from_init_and_other_commands_say_where_it_runs() {
+    let path = scratch("portfolio.toml");
+    let _ = std::fs::remove_file(&path);
+    let file = path.to_str().expect("utf8");
+    let o = levfarm(&["init", "--portfolio", file]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = scratch("portfolio.csv");
+    let o = levfarm(&[
+        "backtest",
+        file,
+        "--start",
+        "2019-01-01",
+        "--end",
+        "2019-03-31",
+        "--json",
+        "--csv",
+        csv.to_str().expect("utf8"),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let positions = v["positions"].as_array().expect("positions");
+    assert_eq!(positions.len(), 3);
+    // Two pairs and a cross pair, on two venues.
+    let pairs: Vec<String> = positions.iter().map(|p| p["pair"].to_string()).collect();
+    assert_eq!(pairs, [r#"["WETH","USDC"]"#, r#"["WBTC","USDC"]"#, r#"["WETH","WBTC"]"#]);
+    assert_eq!(positions[1]["venue"], "beta");
+    // Exact figures: the positions' PnL totals, as decimal text, sum to the portfolio's.
+    let exact = |s: &serde_json::Value| -> i128 {
+        let s = s.as_str().expect("decimal text");
+        let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+        let negative = whole.starts_with('-');
+        let units = whole.trim_start_matches('-').parse::<i128>().expect("whole") * 10i128.pow(18)
+            + format!("{frac:0<18}").parse::<i128>().expect("fraction");
+        if negative {
+            -units
+        } else {
+            units
+        }
+    };
+    let sum: i128 = positions.iter().map(|p| exact(&p["run"]["pnl"]["total"])).sum();
+    assert_eq!(sum, exact(&v["total"]["pnl"]["total"]));
+    let labels: Vec<&str> = v["alternatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"All in ETH 2x") && labels.contains(&"Staked assets"), "{labels:?}");
+    assert_eq!(v["correlation"].as_array().unwrap().len(), 3);
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    let header = text.lines().next().unwrap();
+    assert!(header.contains("equity ETH 2x") && header.contains("equity portfolio"), "{header}");
+    assert_eq!(text.lines().count(), 1 + v["bars"].as_u64().unwrap() as usize);
+    // The quote: each position's, and the joint moves of ETH and BTC.
+    let o = levfarm(&["quote", file, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let q: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(q["assets"], serde_json::json!(["WETH", "WBTC"]));
+    assert_eq!(q["grid"].as_array().unwrap().len(), 9);
+    assert_eq!(q["grid"][0].as_array().unwrap().len(), 9);
+    let o = levfarm(&["quote", file]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("WETH \\ WBTC"), "{}", stderr(&o));
+    // A portfolio is refused where a single position is expected, with the commands to use.
+    let o = levfarm(&["risk", file]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("levfarm backtest"), "{}", stderr(&o));
+    let o = levfarm(&["backtest", file, "--sweep", "position.leverage=1,2", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+}

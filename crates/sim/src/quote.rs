@@ -91,6 +91,14 @@ pub struct Move {
 
 /// Quotes the scenario's position at the last bar of its data.
 pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
+    quote_opened(backtest).map(|(q, _)| q)
+}
+
+/// The market just after the quote's opening, and the position's id in it.
+pub type Opened = (World, u64);
+
+/// [`quote`], and the market it opened the position in.
+pub fn quote_opened(backtest: &Backtest) -> Result<(Quote, Opened), SimError> {
     let scenario = &backtest.scenario;
     let prices = &backtest.prices;
     let n = prices.times.len();
@@ -247,7 +255,7 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
         "the work factor allows {limit:.2}x on paper; the opening's swap and fees take the debt \
          ratio past it above {max_leverage:.2}x, the most that opens"
     ));
-    Ok(Quote {
+    let quote = Quote {
         time: t,
         price: price_f,
         equity: e,
@@ -272,7 +280,8 @@ pub fn quote(backtest: &Backtest) -> Result<Quote, SimError> {
         apy,
         moves,
         notes,
-    })
+    };
+    Ok((quote, (w, id)))
 }
 
 fn value_f(v: U256) -> f64 {

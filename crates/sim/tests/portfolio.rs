@@ -201,3 +201,47 @@ fn a_portfolio_files_mistakes_are_named_where_they_are() {
     ));
     assert!(e.contains("portfolio.positions[1].name"), "{e}");
 }
+
+#[test]
+fn the_joint_move_grid_adds_up_the_positions_single_quotes() {
+    // ETH and BTC positions on their own pools: each depends on its own asset alone, so a
+    // joint move is the sum of each position's own move in its single quote.
+    let mut s = example("end = \"2019-10-01\"");
+    if let Some(p) = s.portfolio.as_mut() {
+        p.positions.truncate(2);
+        p.positions[0].weight = Some(0.5);
+        p.positions[1].weight = Some(0.5);
+        // High enough to be liquidated at the grid's largest fall.
+        p.positions[0].position.leverage = 3.0;
+    }
+    let pf = PortfolioBacktest::load(s).unwrap();
+    let q = pf.quote().unwrap();
+    assert_eq!(q.assets, ["WETH", "WBTC"]);
+    let singles: Vec<_> =
+        pf.positions.iter().map(|bt| levfarm_sim::quote::quote(bt).unwrap()).collect();
+    let at = |single: &levfarm_sim::quote::Quote, change: f64| {
+        single.moves.iter().find(|m| m.change == change).copied().expect("a quoted move")
+    };
+    let mut liquidated = 0;
+    for (i, &a) in q.moves.iter().enumerate() {
+        for (j, &b) in q.moves.iter().enumerate() {
+            let (eth, btc) = (at(&singles[0], a), at(&singles[1], b));
+            let cell = &q.grid[i][j];
+            let sum = eth.equity + btc.equity;
+            assert!((cell.equity - sum).abs() < 1e-9 * sum.abs(), "{a} {b}: {} {sum}", cell.equity);
+            let names: Vec<&str> =
+                [(eth.liquidatable, "ETH 2x"), (btc.liquidatable, "BTC 2x at beta")]
+                    .into_iter()
+                    .filter_map(|(l, n)| l.then_some(n))
+                    .collect();
+            assert_eq!(cell.liquidatable, names, "{a} {b}");
+            liquidated += names.len();
+        }
+    }
+    assert!(liquidated > 0, "3x ETH is liquidatable after a 50% fall");
+    // Both positions' liquidation prices are quoted, below the price.
+    for (name, p) in &q.positions {
+        let below = p.liquidation_lower.expect("a long has a liquidation price below");
+        assert!(below < p.price, "{name}");
+    }
+}

@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::scenario::{PositionSpec, ProtectionSpec, Scenario, ScenarioError};
 
+mod quote;
 mod run;
+pub use quote::{JointMove, PortfolioQuote, JOINT_MOVES};
 pub use run::{Alternative, PortfolioBacktest, PortfolioOutput, PortfolioTotal, PositionOutcome};
 
 /// The most positions a portfolio holds.
