@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 
 use anyhow::Context;
+use levfarm_risk::portfolio::{PortfolioPlan, PortfolioSummary};
 use levfarm_sim::backtest::Stats;
 use levfarm_sim::data::iso;
 use levfarm_sim::portfolio::{PortfolioBacktest, PortfolioOutput};
@@ -371,4 +372,200 @@ pub(crate) fn quote(args: &QuoteArgs, scenario: Scenario) -> Result<(), Failure>
         writeln!(out, "note: {note}")?;
     }
     Ok(())
+}
+
+/// `levfarm risk PORTFOLIO.toml`: the portfolio's Monte Carlo, and with `--recommend` the
+/// allocation search.
+pub(crate) fn risk(args: &crate::risk::RiskArgs, mut scenario: Scenario) -> Result<(), Failure> {
+    let refuse = |flag: &str| {
+        Err(Failure(
+            EXIT_BAD_INPUT,
+            format!("{flag}: not for a portfolio (its leverages are its positions'; --recommend searches them)"),
+        ))
+    };
+    if !args.sweep.is_empty() {
+        return refuse("--sweep");
+    }
+    if args.leverages.is_some() {
+        return refuse("--leverages");
+    }
+    if args.shard.is_some() || args.shards.is_some() || args.out.is_some() {
+        return refuse("--shard/--shards/--out");
+    }
+    if args.report.is_some() {
+        return Err(Failure(
+            EXIT_BAD_INPUT,
+            "--report: a portfolio's HTML page is not built yet; --json has its figures".into(),
+        ));
+    }
+    if let Some(p) = args.paths {
+        scenario = scenario.with_value("risk.paths", &p.to_string())?;
+    }
+    if let Some(s) = args.seed {
+        scenario = scenario.with_value("risk.seed", &s.to_string())?;
+    }
+    if let Some(d) = args.horizon_days {
+        scenario = scenario.with_value("risk.horizon_days", &d.to_string())?;
+    }
+    if let Some(0) = args.threads {
+        return Err(Failure(EXIT_BAD_INPUT, "--threads must be at least 1".into()));
+    }
+    let pf = PortfolioBacktest::load(scenario)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Failure(crate::exec::EXIT_IO, format!("thread pool: {e}")))?;
+    let (plan, summary, recommendation) = pool.install(|| -> Result<_, Failure> {
+        let plan = PortfolioPlan::new(&pf, None)?;
+        let outcomes = plan.run();
+        let amounts: Vec<f64> = plan.legs.iter().map(|l| l.amount).collect();
+        let summary = PortfolioSummary::of(&outcomes, &amounts, plan.venues.len());
+        let recommendation =
+            if args.recommend { Some(levfarm_risk::portfolio::recommend(&pf)?) } else { None };
+        Ok((plan, summary, recommendation))
+    })?;
+    let mut out = io::stdout().lock();
+    if args.json {
+        let v = json!({
+            "scenario": pf.scenario.name,
+            "model": plan.model_note,
+            "paths": plan.paths,
+            "seed": plan.seed,
+            "horizon_years": plan.years,
+            "assets": plan.assets,
+            "venues": plan.venues,
+            "positions": plan.legs.iter().map(|l| json!({
+                "name": l.name,
+                "amount": l.amount,
+                "leverage": l.plan.configs[0].scenario.position.leverage,
+                "venue": plan.venues[l.venue],
+            })).collect::<Vec<_>>(),
+            "summary": summary,
+            "recommendation": recommendation.map(|r| match r {
+                Some(r) => json!(r),
+                None => json!("no candidate keeps within the limits"),
+            }),
+        });
+        serde_json::to_writer(&mut out, &v).context("cannot write JSON")?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    write!(out, "{}", risk_summary(&pf, &plan, &summary, recommendation.as_ref()))?;
+    Ok(())
+}
+
+fn risk_summary(
+    pf: &PortfolioBacktest,
+    plan: &PortfolioPlan,
+    s: &PortfolioSummary,
+    recommendation: Option<&Option<levfarm_risk::portfolio::Recommendation>>,
+) -> String {
+    let mut o = String::new();
+    o.push_str(&format!(
+        "{}\n{} paths over {:.2} years: {}\n\n",
+        pf.scenario.name, plan.paths, plan.years, plan.model_note
+    ));
+    let header = [
+        "position",
+        "venue",
+        "amount",
+        "leverage",
+        "P(liquidated)",
+        "median return",
+        "own CVaR99",
+        "share of CVaR99",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut rows: Vec<Vec<String>> = plan
+        .legs
+        .iter()
+        .enumerate()
+        .map(|(k, l)| {
+            vec![
+                l.name.clone(),
+                plan.venues[l.venue].clone(),
+                table::money(l.amount),
+                format!("{}x", l.plan.configs[0].scenario.position.leverage),
+                table::percent(s.liquidated[k]),
+                table::percent(s.median_returns[k]),
+                table::percent(s.standalone_cvar[k]),
+                table::percent(s.contributions[k]),
+            ]
+        })
+        .collect();
+    rows.push(vec![
+        "portfolio".into(),
+        String::new(),
+        table::money(s.capital),
+        String::new(),
+        format!("{} any", table::percent(s.any_liquidated)),
+        table::percent(s.median_return),
+        table::percent(s.standalone_cvar.iter().sum()),
+        table::percent(s.tails[1].cvar),
+    ]);
+    o.push_str(&table::render(&header, &rows));
+    o.push_str(&format!(
+        "\nP(any position liquidated) {} (± {}), expected number liquidated {:.3}\n",
+        table::percent(s.any_liquidated),
+        table::percent(s.any_liquidated_se),
+        s.expected_liquidated
+    ));
+    o.push_str(&format!(
+        "return over the horizon: median {}, mean {}, P(loss) {}\n",
+        table::percent(s.median_return),
+        table::percent(s.mean_return),
+        table::percent(s.probability_of_loss)
+    ));
+    for t in &s.tails {
+        o.push_str(&format!(
+            "at {:.0}%: VaR {} and CVaR {} of the capital\n",
+            t.level * 100.0,
+            table::percent(t.var),
+            table::percent(t.cvar)
+        ));
+    }
+    o.push_str(&format!(
+        "diversification ratio {:.2}: the positions' own CVaR99s sum to {}, the portfolio's is {}\n",
+        s.diversification_ratio,
+        table::percent(s.standalone_cvar.iter().sum()),
+        table::percent(s.tails[1].cvar)
+    ));
+    let failures: Vec<String> = s
+        .venue_failures
+        .iter()
+        .enumerate()
+        .map(|(k, p)| format!("{k}: {}", table::percent(*p)))
+        .collect();
+    o.push_str(&format!("venues failed ({}): {}\n", plan.venues.join(", "), failures.join(", ")));
+    match recommendation {
+        None => o.push_str(
+            "\n--recommend searches the weights and leverages for the best median return within \
+             portfolio.risk.cvar_limit and liquidation_limit\n",
+        ),
+        Some(None) => o.push_str("\nrecommendation: no allocation keeps within the limits\n"),
+        Some(Some(r)) => {
+            o.push_str(&format!(
+                "\nrecommended (of {} candidates, {} within the limits: CVaR99 ≤ {}, P(any \
+                 liquidated) ≤ {}):\n",
+                r.candidates,
+                r.within_limits,
+                table::percent(pf.scenario.portfolio.as_ref().map_or(0.0, |p| p.risk.cvar_limit)),
+                table::percent(
+                    pf.scenario.portfolio.as_ref().map_or(0.0, |p| p.risk.liquidation_limit)
+                ),
+            ));
+            let names = pf.scenario.portfolio.as_ref().map(|p| p.names()).unwrap_or_default();
+            for ((name, w), l) in names.iter().zip(&r.weights).zip(&r.leverages) {
+                o.push_str(&format!("  {name}: {} at {l}x\n", table::percent(*w)));
+            }
+            o.push_str(&format!(
+                "  median return {}, CVaR99 {}, P(any liquidated) {}\n",
+                table::percent(r.median_return),
+                table::percent(r.cvar99),
+                table::percent(r.any_liquidated)
+            ));
+        }
+    }
+    o
 }

@@ -32,51 +32,51 @@ enum NormalPrecision {
 #[derive(Debug, clap::Args)]
 pub struct RiskArgs {
     #[command(flatten)]
-    scenario: ScenarioArgs,
+    pub(crate) scenario: ScenarioArgs,
     /// Paths per configuration (`risk.paths`).
     #[arg(long)]
-    paths: Option<u64>,
+    pub(crate) paths: Option<u64>,
     /// Seed (`risk.seed`): a path depends on (seed, path id) only.
     #[arg(long)]
-    seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
     /// Horizon in days (`risk.horizon_days`).
     #[arg(long)]
-    horizon_days: Option<u32>,
+    pub(crate) horizon_days: Option<u32>,
     /// Leverages to run, replacing `risk.leverages`: `--leverages 1.5,2,3`.
     #[arg(long, value_delimiter = ',')]
-    leverages: Option<Vec<f64>>,
+    pub(crate) leverages: Option<Vec<f64>>,
     /// Add a grid axis: `--sweep protection.deleverage.trigger=0.7,0.78`.
     #[arg(long, value_name = "KEY=V1,V2,...")]
-    sweep: Vec<String>,
+    pub(crate) sweep: Vec<String>,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
     /// Run shard I of N (1-based) and write a partial result for `levfarm merge`; also read
     /// from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, JOB_COMPLETION_INDEX or
     /// AWS_BATCH_JOB_ARRAY_INDEX with --shards N.
     #[arg(long, value_name = "I/N")]
-    shard: Option<String>,
+    pub(crate) shard: Option<String>,
     /// Shard count when the index comes from the scheduler's environment.
     #[arg(long, value_name = "N")]
-    shards: Option<u64>,
+    pub(crate) shards: Option<u64>,
     /// Where to write the partial result (default with a shard: risk-shard-I-of-N.json).
     #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Print the results as JSON instead of the table.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Write the self-contained HTML report.
     #[arg(long, value_name = "FILE")]
-    report: Option<PathBuf>,
+    pub(crate) report: Option<PathBuf>,
     /// Fit GBM, Merton and GARCH to a price file (CSV or Parquet, or a bundled name) and print
     /// the parameters; `FILE#COLUMN` reads that column. Given twice or more, the histories are
     /// put on one clock and their returns' correlation matrix is printed too.
     #[arg(long, value_name = "FILE[#COLUMN]")]
-    calibrate: Vec<String>,
+    pub(crate) calibrate: Vec<String>,
     /// Run the frictionless model of the NumPy baseline (bench/numpy_mc.py) instead, with
     /// --paths paths, and print its throughput.
     #[arg(long)]
-    frictionless: bool,
+    pub(crate) frictionless: bool,
     /// With --frictionless: draw the normals in double precision (the default) or in single
     /// precision, which is faster and stops the normals' tails at 6.66 standard deviations.
     #[arg(long, value_enum, value_name = "PRECISION", requires = "frictionless")]
@@ -84,10 +84,15 @@ pub struct RiskArgs {
     /// With --frictionless: time this many runs and print the median, as the NumPy baseline
     /// does (default 3). Every run gives the same result.
     #[arg(long, value_name = "N", requires = "frictionless")]
-    repeats: Option<u32>,
+    pub(crate) repeats: Option<u32>,
+    /// With a portfolio: also search the allocation and the leverages
+    /// (`portfolio.risk.leverages`, weights on a 10% grid) for the best median return within
+    /// `portfolio.risk.cvar_limit` and `liquidation_limit`.
+    #[arg(long)]
+    pub(crate) recommend: bool,
     /// No progress bar.
     #[arg(long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -145,6 +150,13 @@ fn run_risk(args: &RiskArgs) -> Result<(), Failure> {
     }
     if args.frictionless {
         return frictionless(args);
+    }
+    let scenario = crate::backtest::read(&args.scenario)?;
+    if scenario.portfolio.is_some() {
+        return crate::portfolio::risk(args, scenario);
+    }
+    if args.recommend {
+        return Err(Failure(EXIT_BAD_INPUT, "--recommend searches a portfolio's allocation: give a portfolio file (levfarm init --portfolio)".into()));
     }
     let backtest = load(&args.scenario)?;
     let mut scenario = backtest.scenario;

@@ -7,6 +7,7 @@
 //!   positions, held to the backtester by a differential test;
 //! - [`stats`]: integer, mergeable accumulators and the figures they give;
 //! - [`run`]: the grid, blocks across threads, shards and their merge;
+//! - [`portfolio`]: a portfolio's positions on its assets' joint futures;
 //! - [`fast`]: the frictionless kernel the NumPy baseline computes, for the benchmark.
 
 /// The Monte Carlo settings this engine reads: a scenario's `[risk]` section.
@@ -20,6 +21,7 @@ pub mod kernel;
 pub mod lanes;
 pub mod paths;
 pub mod pool;
+pub mod portfolio;
 pub mod rates;
 pub mod run;
 pub mod shard;

@@ -294,6 +294,11 @@ impl Plan {
         })
     }
 
+    /// The index among [`Self::inputs`] of configuration `c`'s path inputs.
+    pub fn config_inputs(&self, c: usize) -> usize {
+        self.configs[c].inputs
+    }
+
     pub fn blocks(&self) -> u64 {
         self.spec.paths.div_ceil(BLOCK)
     }

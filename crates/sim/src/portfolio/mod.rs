@@ -47,6 +47,99 @@ pub struct PortfolioSpec {
     /// position's asset staked; a token not named earns nothing.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub staking: BTreeMap<String, f64>,
+    /// How `levfarm risk` draws the portfolio's futures: the assets' joint model, the stable
+    /// token's depeg, venue failures, and the recommendation's limits.
+    #[serde(default)]
+    pub risk: PortfolioRisk,
+}
+
+/// The joint futures of a portfolio's assets (the tokens with a price history) and its other
+/// risks, for `levfarm risk PORTFOLIO.toml`. Paths, horizon, steps, seed and the other risks
+/// (utilization, the reward token, each venue's hazard) are `[risk]`'s, as for one position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortfolioRisk {
+    /// `bootstrap`: blocks of the histories' aligned returns, the same blocks for every
+    /// asset (`risk.model`'s `block_hours` when it is a bootstrap, else 24); `gbm`:
+    /// correlated geometric Brownian motions; `merton`: the same with jumps common to every
+    /// asset.
+    pub model: JointModel,
+    /// Per asset: its yearly drift `mu` (every model; 0 when absent) and volatility `sigma`
+    /// (gbm and merton, required).
+    pub assets: BTreeMap<String, AssetRisk>,
+    /// Correlations of the assets' shocks (gbm and merton), `{ "WETH/WBTC" = 0.77 }`; a pair
+    /// not named is uncorrelated.
+    pub correlation: BTreeMap<String, f64>,
+    /// Merton's jumps: `lambda` a year, at the same times for every asset, each asset's log
+    /// jump `mean + std·z` with the same `z` (its own `mean` and `std` in `assets` when set).
+    pub jumps: Option<CommonJumps>,
+    /// The stable token losing its peg: events at `probability_per_year`, the price falling
+    /// by `depth` and recovering with a half-life of `half_life_days`.
+    pub depeg: Option<Depeg>,
+    /// A failure that strikes every venue at once (beside each venue's own hazard), each
+    /// taking its venue's severity.
+    pub common_hazard: Option<levfarm_market::Hazard>,
+    /// The recommendation: the portfolio's CVaR at 99% at most this share of the capital...
+    pub cvar_limit: f64,
+    /// ...and the probability that any position is liquidated at most this.
+    pub liquidation_limit: f64,
+    /// The leverages searched for each position (the weights are searched on a 10% grid).
+    pub leverages: Vec<f64>,
+}
+
+/// The joint price models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JointModel {
+    #[default]
+    Bootstrap,
+    Gbm,
+    Merton,
+}
+
+/// One asset's parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AssetRisk {
+    pub mu: f64,
+    pub sigma: Option<f64>,
+    /// Its own log jump's mean and spread, in place of `jumps`'.
+    pub jump_mean: Option<f64>,
+    pub jump_std: Option<f64>,
+}
+
+/// Jumps common to every asset.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommonJumps {
+    pub lambda: f64,
+    pub mean: f64,
+    pub std: f64,
+}
+
+/// A stablecoin's depeg.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Depeg {
+    pub probability_per_year: f64,
+    pub depth: f64,
+    pub half_life_days: f64,
+}
+
+impl Default for PortfolioRisk {
+    fn default() -> Self {
+        PortfolioRisk {
+            model: JointModel::Bootstrap,
+            assets: BTreeMap::new(),
+            correlation: BTreeMap::new(),
+            jumps: None,
+            depeg: None,
+            common_hazard: None,
+            cvar_limit: 0.5,
+            liquidation_limit: 0.05,
+            leverages: vec![1.0, 1.5, 2.0, 2.5, 3.0],
+        }
+    }
 }
 
 /// One position of a portfolio.
@@ -260,6 +353,9 @@ impl Scenario {
                 return fail(key, format!("{y} must be a yearly yield in [0, 1]"));
             }
         }
+        self.validate_portfolio_risk(&pf.risk).map_err(|(field, message)| {
+            ScenarioError::Invalid { source_name: source_name.into(), field, message }
+        })?;
         for (i, s) in self.portfolio_positions().iter().enumerate() {
             s.validate(source_name).map_err(|e| match e {
                 ScenarioError::Invalid { source_name, field, message } => {
@@ -281,6 +377,185 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+impl Scenario {
+    /// The portfolio's assets: the tokens of its positions' pairs that have a price history,
+    /// in the positions' order.
+    pub fn portfolio_assets(&self) -> Vec<String> {
+        let mut assets: Vec<String> = Vec::new();
+        for s in self.portfolio_positions() {
+            for token in s.pair() {
+                if self.history_of(token).is_some() && !assets.iter().any(|a| a == token) {
+                    assets.push(token.to_string());
+                }
+            }
+        }
+        assets
+    }
+
+    /// The assets' correlation matrix from `portfolio.risk.correlation`, in
+    /// [`Self::portfolio_assets`]' order (1 on the diagonal, 0 where a pair is not named).
+    pub fn portfolio_correlation(&self) -> Vec<Vec<f64>> {
+        let assets = self.portfolio_assets();
+        let n = assets.len();
+        let mut m = vec![vec![0.0; n]; n];
+        for (i, row) in m.iter_mut().enumerate() {
+            row[i] = 1.0;
+        }
+        if let Some(pf) = &self.portfolio {
+            for (key, &rho) in &pf.risk.correlation {
+                let Some((a, b)) = key.split_once('/') else { continue };
+                let index = |t: &str| assets.iter().position(|x| x == t);
+                if let (Some(i), Some(j)) = (index(a), index(b)) {
+                    m[i][j] = rho;
+                    m[j][i] = rho;
+                }
+            }
+        }
+        m
+    }
+
+    /// Checks `[portfolio.risk]`: `(field, message)` for the first setting that is wrong.
+    fn validate_portfolio_risk(&self, r: &PortfolioRisk) -> Result<(), (String, String)> {
+        let assets = self.portfolio_assets();
+        let key = |k: &str| format!("portfolio.risk.{k}");
+        let finite_in = |v: f64, lo: f64, hi: f64| v.is_finite() && lo <= v && v <= hi;
+        let parametric = r.model != JointModel::Bootstrap;
+        for (token, a) in &r.assets {
+            let at = |f: &str| key(&format!("assets.{token}.{f}"));
+            if !assets.contains(token) {
+                return Err((
+                    key(&format!("assets.{token}")),
+                    format!("{token} is not one of the portfolio's assets ({})", assets.join(", ")),
+                ));
+            }
+            if !finite_in(a.mu, -10.0, 10.0) {
+                return Err((at("mu"), format!("{} must be between -10 and 10 a year", a.mu)));
+            }
+            if let Some(s) = a.sigma.filter(|s| !(s.is_finite() && *s > 0.0 && *s <= 10.0)) {
+                return Err((at("sigma"), format!("{s} must be above 0 and at most 10 a year")));
+            }
+            if let Some(m) = a.jump_mean.filter(|m| !finite_in(*m, -5.0, 5.0)) {
+                return Err((at("jump_mean"), format!("{m} must be between -5 and 5")));
+            }
+            if let Some(s) = a.jump_std.filter(|s| !finite_in(*s, 0.0, 5.0)) {
+                return Err((at("jump_std"), format!("{s} must be between 0 and 5")));
+            }
+        }
+        if parametric {
+            for token in &assets {
+                if r.assets.get(token).and_then(|a| a.sigma).is_none() {
+                    return Err((
+                        key(&format!("assets.{token}.sigma")),
+                        format!(
+                            "the {:?} model needs {token}'s volatility (`levfarm risk \
+                             --calibrate` fits it from its history)",
+                            r.model
+                        ),
+                    ));
+                }
+            }
+        }
+        for (pair, rho) in &r.correlation {
+            let k = key(&format!("correlation.\"{pair}\""));
+            let Some((a, b)) = pair.split_once('/') else {
+                return Err((k, "name a pair of assets as \"A/B\"".into()));
+            };
+            if a == b || !assets.iter().any(|x| x == a) || !assets.iter().any(|x| x == b) {
+                return Err((
+                    k,
+                    format!("{pair} is not two of the portfolio's assets ({})", assets.join(", ")),
+                ));
+            }
+            if !finite_in(*rho, -1.0, 1.0) {
+                return Err((k, format!("{rho} must be between -1 and 1")));
+            }
+        }
+        if cholesky(&self.portfolio_correlation()).is_none() {
+            return Err((
+                key("correlation"),
+                "these correlations cannot hold together (the matrix is not positive \
+                 semi-definite)"
+                    .into(),
+            ));
+        }
+        match (r.model, r.jumps) {
+            (JointModel::Merton, None) => {
+                return Err((key("jumps"), "the merton model needs its jumps".into()))
+            }
+            (_, Some(j)) => {
+                if !(finite_in(j.lambda, 0.0, 1000.0)
+                    && finite_in(j.mean, -5.0, 5.0)
+                    && finite_in(j.std, 0.0, 5.0))
+                {
+                    return Err((
+                        key("jumps"),
+                        "need 0 ≤ lambda ≤ 1000 a year, -5 ≤ mean ≤ 5, 0 ≤ std ≤ 5".into(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        if let Some(d) = r.depeg {
+            if !(finite_in(d.probability_per_year, 0.0, 0.999_999)
+                && d.depth > 0.0
+                && d.depth < 1.0
+                && d.half_life_days > 0.0
+                && d.half_life_days <= 3650.0)
+            {
+                return Err((
+                    key("depeg"),
+                    "need 0 ≤ probability_per_year < 1, 0 < depth < 1, 0 < half_life_days ≤ \
+                     3650"
+                        .into(),
+                ));
+            }
+        }
+        if let Some(Err(e)) = r.common_hazard.map(|h| h.check()) {
+            return Err((key(&format!("common_hazard.{}", e.field)), e.message));
+        }
+        if !(r.cvar_limit > 0.0 && r.cvar_limit <= 1.0) {
+            return Err((key("cvar_limit"), format!("{} must be in (0, 1]", r.cvar_limit)));
+        }
+        if !finite_in(r.liquidation_limit, 0.0, 1.0) {
+            return Err((
+                key("liquidation_limit"),
+                format!("{} must be in [0, 1]", r.liquidation_limit),
+            ));
+        }
+        if r.leverages.is_empty() || r.leverages.len() > 8 {
+            return Err((key("leverages"), "give 1 to 8 leverages to search".into()));
+        }
+        if let Some(l) = r.leverages.iter().find(|l| !finite_in(**l, 1.0, 20.0)) {
+            return Err((key("leverages"), format!("{l} must be between 1 and 20")));
+        }
+        Ok(())
+    }
+}
+
+/// The lower-triangular `L` with `L·Lᵀ = m` for a positive semi-definite `m` (a zero column
+/// where `m` is singular); `None` when `m` is not positive semi-definite (to 1e-12).
+pub fn cholesky(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let n = m.len();
+    let mut l = vec![vec![0.0; n]; n];
+    for i in 0..n {
+        for j in 0..=i {
+            let sum: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
+            if i == j {
+                let d = m[i][i] - sum;
+                if d < -1e-12 {
+                    return None;
+                }
+                l[i][j] = d.max(0.0).sqrt();
+            } else if l[j][j] > 0.0 {
+                l[i][j] = (m[i][j] - sum) / l[j][j];
+            } else if (m[i][j] - sum).abs() > 1e-12 {
+                return None;
+            }
+        }
+    }
+    Some(l)
 }
 
 /// What a portfolio file must not say, found in its text: `[position]` or `[protection]`
