@@ -6,6 +6,8 @@
 //! Every stream is seeded by `(seed, path id, stream)` alone, as a single position's are: an
 //! asset's shocks by its index, so adding an asset does not move the others'.
 
+#![allow(clippy::needless_range_loop)]
+
 use std::sync::Arc;
 
 use crate::lanes::{box_muller, exp, Normals, LANES};

@@ -223,15 +223,12 @@ impl PortfolioPlan {
                     sigma: tokens[0].map_or(0.0, |i| sigma[i]),
                 },
             };
-            scenario.risk.second_asset = match tokens[1] {
-                Some(i) => Some(SecondAsset {
-                    price: last[i],
-                    mu: mu[i],
-                    sigma: sigma[i],
-                    rho: tokens[0].map_or(0.0, |j| correlation[i][j]),
-                }),
-                None => None,
-            };
+            scenario.risk.second_asset = tokens[1].map(|i| SecondAsset {
+                price: last[i],
+                mu: mu[i],
+                sigma: sigma[i],
+                rho: tokens[0].map_or(0.0, |j| correlation[i][j]),
+            });
             let v = venues.iter().position(|x| *x == scenario.position.venue).unwrap_or(0);
             let name = positions.get(k).map_or_else(String::new, |p| p.name.clone());
             let plan = Plan::new(&scenario, &[], Some(&bt.prices)).map_err(|e| match e {

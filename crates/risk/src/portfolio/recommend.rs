@@ -38,6 +38,10 @@ fn splits(k: usize, parts: u32) -> Vec<Vec<u32>> {
     out
 }
 
+/// One position at one leverage: its multiple of what it was given, and whether it was
+/// liquidated, on every path.
+type Run = (Vec<f64>, Vec<bool>);
+
 /// The search. `Ok(None)` when no candidate keeps within the limits.
 pub fn recommend(pf: &PortfolioBacktest) -> Result<Option<Recommendation>, RiskError> {
     let spec =
@@ -46,7 +50,7 @@ pub fn recommend(pf: &PortfolioBacktest) -> Result<Option<Recommendation>, RiskE
     let (amounts, _) = spec.amounts();
     let k = amounts.len();
     // multiples[p][o]: position p at leverage option o, per path (None where it does not open).
-    let mut multiples: Vec<Vec<Option<(Vec<f64>, Vec<bool>)>>> = vec![Vec::new(); k];
+    let mut multiples: Vec<Vec<Option<Run>>> = vec![Vec::new(); k];
     for &l in &r.leverages {
         // Each position alone at this leverage, so that one that cannot open leaves the rest.
         for (p, column) in multiples.iter_mut().enumerate() {
@@ -90,7 +94,7 @@ pub fn recommend(pf: &PortfolioBacktest) -> Result<Option<Recommendation>, RiskE
             let mut returns = vec![0.0; paths];
             let mut liquidated = vec![false; paths];
             for w in &weights {
-                let legs: Vec<(f64, &(Vec<f64>, Vec<bool>))> = match (0..k)
+                let legs: Vec<(f64, &Run)> = match (0..k)
                     .filter(|&p| w[p] > 0)
                     .map(|p| {
                         multiples[p][choice[p]]

@@ -480,22 +480,19 @@ impl Scenario {
                     .into(),
             ));
         }
-        match (r.model, r.jumps) {
-            (JointModel::Merton, None) => {
-                return Err((key("jumps"), "the merton model needs its jumps".into()))
+        if r.model == JointModel::Merton && r.jumps.is_none() {
+            return Err((key("jumps"), "the merton model needs its jumps".into()));
+        }
+        if let Some(j) = r.jumps {
+            if !(finite_in(j.lambda, 0.0, 1000.0)
+                && finite_in(j.mean, -5.0, 5.0)
+                && finite_in(j.std, 0.0, 5.0))
+            {
+                return Err((
+                    key("jumps"),
+                    "need 0 ≤ lambda ≤ 1000 a year, -5 ≤ mean ≤ 5, 0 ≤ std ≤ 5".into(),
+                ));
             }
-            (_, Some(j)) => {
-                if !(finite_in(j.lambda, 0.0, 1000.0)
-                    && finite_in(j.mean, -5.0, 5.0)
-                    && finite_in(j.std, 0.0, 5.0))
-                {
-                    return Err((
-                        key("jumps"),
-                        "need 0 ≤ lambda ≤ 1000 a year, -5 ≤ mean ≤ 5, 0 ≤ std ≤ 5".into(),
-                    ));
-                }
-            }
-            _ => {}
         }
         if let Some(d) = r.depeg {
             if !(finite_in(d.probability_per_year, 0.0, 0.999_999)
