@@ -126,10 +126,16 @@ impl<'j> JointLanes<'j> {
         let m = joint.assets();
         let path = |l: usize| paths.get(l).or(paths.last()).copied().unwrap_or(0);
         let keys = |tag: u64| std::array::from_fn(|l| stream_key(seed, path(l), tag));
+        // The first asset's shocks (and the bootstrap's blocks) are a single position's price
+        // stream: a portfolio of one asset draws what `levfarm risk` of its position draws.
         let mut normals = vec![Normals::default(); m.max(1)];
         for (i, n) in normals.iter_mut().enumerate() {
             for l in 0..LANES {
-                n.seed(l, stream_key(seed, path(l), ASSET + i as u64));
+                let key = match i {
+                    0 => path_seed(seed, path(l), Stream::Price),
+                    _ => stream_key(seed, path(l), ASSET + i as u64),
+                };
+                n.seed(l, key);
             }
         }
         JointLanes {
@@ -228,5 +234,123 @@ impl<'j> JointLanes<'j> {
     /// Asset `i`'s price against the start in lane `l`.
     pub fn growth(&self, i: usize, l: usize) -> f64 {
         exp(self.x[i][l])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The correlation of two assets' step returns over `steps` steps of `groups` ×
+    /// [`LANES`] paths.
+    fn drawn_correlation(joint: &Joint, groups: u64, steps: usize) -> f64 {
+        let none = HazardSteps { venues: Vec::new(), common: 0.0 };
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for g in 0..groups {
+            let paths: Vec<u64> = (g * 16..g * 16 + 16).collect();
+            let mut j = JointLanes::new(joint, 0, 7, &paths);
+            let mut last = [[0.0; LANES]; 2];
+            for _ in 0..steps {
+                j.advance(None, &none);
+                for l in 0..LANES {
+                    a.push(j.x[0][l] - last[0][l]);
+                    b.push(j.x[1][l] - last[1][l]);
+                    last[0][l] = j.x[0][l];
+                    last[1][l] = j.x[1][l];
+                }
+            }
+        }
+        levfarm_sim::data::correlation(&[a, b])[0][1]
+    }
+
+    #[test]
+    fn correlated_motions_have_the_correlation_asked() {
+        for rho in [-0.5, 0.0, 0.77, 1.0] {
+            let m = vec![vec![1.0, rho], vec![rho, 1.0]];
+            let chol = levfarm_sim::portfolio::cholesky(&m).unwrap();
+            let joint = Joint::gaussian(&[0.0, 0.1], &[0.9, 0.6], chol, None, 1.0 / 8760.0);
+            let drawn = drawn_correlation(&joint, 8, 2_000);
+            // 256,000 pairs: the estimate's standard error is (1 − ρ²)/√n, under 0.002.
+            assert!((drawn - rho).abs() < 0.01, "{rho}: {drawn}");
+        }
+    }
+
+    #[test]
+    fn the_joint_bootstrap_keeps_the_samples_cross_correlation() {
+        // Two series with a known dependence: b = 0.6·a + 0.8·e.
+        let mut rng = crate::paths::path_rng(3, 0, Stream::Price);
+        let a: Vec<f64> = (0..5_000).map(|_| 0.01 * crate::paths::normal(&mut rng)).collect();
+        let b: Vec<f64> =
+            a.iter().map(|x| 0.6 * x + 0.8 * 0.01 * crate::paths::normal(&mut rng)).collect();
+        let sample = levfarm_sim::data::correlation(&[a.clone(), b.clone()])[0][1];
+        let joint = Joint::bootstrap(&[a, b], &[0.0, 0.0], 1.0 / 8760.0, 24);
+        let drawn = drawn_correlation(&joint, 16, 1_500);
+        // Drawn pairs are the sample's own pairs, whole blocks of them: the drawn correlation
+        // is the sample's within its sampling error over 384,000 draws of 5,000 pairs (blocks
+        // drawn apart for each asset would give about 0).
+        assert!((drawn - sample).abs() < 0.02, "{drawn} against the sample's {sample}");
+        assert!((sample - 0.6).abs() < 0.03, "{sample}");
+    }
+
+    /// How many of the venues failed at least once in each of `groups` × 16 paths.
+    fn failures(hazards: &HazardSteps, groups: u64, steps: usize) -> Vec<usize> {
+        let joint = Joint::gaussian(&[0.0], &[0.5], vec![vec![1.0]], None, 1.0 / 365.0);
+        let mut counts = vec![0; hazards.venues.len() + 1];
+        for g in 0..groups {
+            let paths: Vec<u64> = (g * 16..g * 16 + 16).collect();
+            let mut j = JointLanes::new(&joint, hazards.venues.len(), 11, &paths);
+            for _ in 0..steps {
+                j.advance(None, hazards);
+            }
+            for l in 0..LANES {
+                counts[j.ever.iter().filter(|e| e[l]).count()] += 1;
+            }
+        }
+        counts
+    }
+
+    #[test]
+    fn independent_venue_failures_follow_the_binomial_law() {
+        // Three venues, each failing within the year with probability 0.3, in daily steps.
+        let p_step = 1.0 - 0.7f64.powf(1.0 / 365.0);
+        let hazards = HazardSteps { venues: vec![p_step; 3], common: 0.0 };
+        let n = 1_000 * 16;
+        let counts = failures(&hazards, 1_000, 365);
+        let q: f64 = 1.0 - (1.0 - p_step).powi(365);
+        assert!((q - 0.3).abs() < 1e-12);
+        for (k, &c) in counts.iter().enumerate() {
+            let choose = [1.0, 3.0, 3.0, 1.0][k];
+            let p = choose * q.powi(k as i32) * (1.0 - q).powi(3 - k as i32);
+            let se = (p * (1.0 - p) / n as f64).sqrt();
+            let f = c as f64 / n as f64;
+            assert!((f - p).abs() < 4.0 * se, "{k} venues: {f} against {p} (± {se})");
+        }
+    }
+
+    #[test]
+    fn a_common_failure_strikes_every_venue_at_once() {
+        let p_step = 1.0 - 0.9f64.powf(1.0 / 365.0);
+        let common = HazardSteps { venues: vec![0.0; 3], common: p_step };
+        let counts = failures(&common, 500, 365);
+        // Only all or none: P(all) = 0.1.
+        assert_eq!(counts[1] + counts[2], 0);
+        let f = counts[3] as f64 / 8_000.0;
+        assert!((f - 0.1).abs() < 4.0 * (0.09f64 / 8_000.0).sqrt(), "{f}");
+    }
+
+    #[test]
+    fn a_depeg_falls_by_its_depth_and_recovers_by_its_half_life() {
+        let joint = Joint::gaussian(&[0.0], &[0.5], vec![vec![1.0]], None, 1.0 / 24.0);
+        let none = HazardSteps { venues: Vec::new(), common: 0.0 };
+        // Certain at the first step, then never again (p = 1 only once: set p back to 0).
+        let mut j = JointLanes::new(&joint, 0, 5, &[0]);
+        let keep = 0.5f64.powf(1.0 / 48.0);
+        j.advance(Some(DepegSteps { p: 1.0, depth: 0.2, keep }), &none);
+        assert!((j.stable[0].exp() - 0.8).abs() < 1e-12);
+        for _ in 0..48 {
+            j.advance(Some(DepegSteps { p: 0.0, depth: 0.2, keep }), &none);
+        }
+        // Two days at a two-day half-life: half the gap left.
+        assert!((j.stable[0].exp() - 0.9).abs() < 1e-12, "{}", j.stable[0].exp());
     }
 }
