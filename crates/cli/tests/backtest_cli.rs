@@ -247,10 +247,27 @@ fn a_portfolio_runs_from_init_and_other_commands_say_where_it_runs() {
     assert_eq!(q["grid"][0].as_array().unwrap().len(), 9);
     let o = levfarm(&["quote", file]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("WETH \\ WBTC"), "{}", stderr(&o));
-    // A portfolio is refused where a single position is expected, with the commands to use.
-    let o = levfarm(&["risk", file]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("levfarm backtest"), "{}", stderr(&o));
+    // Its Monte Carlo on the joint bootstrap of ETH and BTC.
+    let o = levfarm(&["risk", file, "--paths", "32", "--horizon-days", "20", "--json", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(r["summary"]["paths"], 32);
+    assert_eq!(r["venues"], serde_json::json!(["main", "beta"]));
+    let contributions: f64 =
+        r["summary"]["contributions"].as_array().unwrap().iter().map(|c| c.as_f64().unwrap()).sum();
+    let cvar = r["summary"]["tails"][1]["cvar"].as_f64().unwrap();
+    assert!((contributions - cvar).abs() < 1e-12, "{contributions} {cvar}");
+    assert!(r["model"].as_str().unwrap().contains("joint block bootstrap"));
+    // What a portfolio cannot take is refused, saying why.
+    for flags in
+        [&["--sweep", "position.leverage=1,2"][..], &["--leverages", "2"], &["--shard", "1/2"]]
+    {
+        let mut args = vec!["risk", file];
+        args.extend_from_slice(flags);
+        let o = levfarm(&args);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("not for a portfolio"), "{flags:?}: {}", stderr(&o));
+    }
     let o = levfarm(&["backtest", file, "--sweep", "position.leverage=1,2", "--quiet"]);
     assert_eq!(o.status.code(), Some(2));
 }

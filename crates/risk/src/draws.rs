@@ -267,6 +267,30 @@ impl<'a> Draws<'a> {
                 self.numeraire[l] = exp(self.log_n[l]);
             }
         }
+        self.draw_rest();
+        for l in 0..LANES {
+            self.after[l] = self.log_p[l] - self.log_n[l];
+        }
+        self.close();
+    }
+
+    /// Every lane's next step with its log price (in the stable token) and the stable
+    /// token's price in the numeraire given, in place of the model's: a portfolio's joint
+    /// draws. The other draws are [`Self::advance`]'s.
+    #[inline(always)]
+    pub fn advance_at(&mut self, after: &[f64; LANES], numeraire: &[f64; LANES]) {
+        self.step += 1;
+        self.before = self.after;
+        self.numeraire = *numeraire;
+        self.draw_rest();
+        self.after = *after;
+        self.close();
+    }
+
+    /// A step's draws other than the price's: utilization, the reward token's price.
+    #[inline(always)]
+    fn draw_rest(&mut self) {
+        let inp = self.inputs;
         match inp.utilization {
             UtilizationModel::Constant { value } => self.utilization = [[value; LANES]; 2],
             UtilizationModel::MeanReverting { .. } => {
@@ -293,17 +317,24 @@ impl<'a> Draws<'a> {
                 self.utilization = [[0.0; LANES]; 2]
             }
         }
-        let t = self.step as f64 * (inp.dt as f64 / YEAR);
         if inp.reward_vol > 0.0 {
             let z = self.reward.draw();
             for (w, z) in self.w.iter_mut().zip(&z) {
                 *w += inp.reward_vol * z;
             }
         }
+        let t = self.step as f64 * (inp.dt as f64 / YEAR);
         for l in 0..LANES {
             self.reward_price[l] =
                 (inp.reward_start * exp(inp.reward_drift * t + self.w[l])).max(1e-12);
-            self.after[l] = self.log_p[l] - self.log_n[l];
+        }
+    }
+
+    /// The step's close from [`Self::after`]: the price, the lowest and highest closes, and
+    /// the hazards due.
+    #[inline(always)]
+    fn close(&mut self) {
+        for l in 0..LANES {
             self.price[l] = exp(self.after[l]);
             self.low[l] = self.low[l].min(self.price[l]);
             self.high[l] = self.high[l].max(self.price[l]);

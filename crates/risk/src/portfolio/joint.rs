@@ -97,15 +97,67 @@ fn stream_key(seed: u64, path: u64, tag: u64) -> u64 {
     splitmix(path_seed(seed, path, Stream::Price) ^ tag)
 }
 
+/// Events at a probability a step, for every lane: the steps between them drawn as geometric
+/// waiting times, one counter-based draw an event, so a step without one costs a compare.
+#[derive(Debug, Clone)]
+struct Events {
+    keys: [u64; LANES],
+    drawn: [u64; LANES],
+    /// The next event's step, 0 before the first is drawn, `u64::MAX` for never.
+    next: [u64; LANES],
+}
+
+impl Events {
+    fn new(keys: [u64; LANES]) -> Events {
+        Events { keys, drawn: [0; LANES], next: [0; LANES] }
+    }
+
+    /// Whether each lane has an event at `step` (steps counted from 1, every step asked in
+    /// turn), at probability `p` a step.
+    #[inline(always)]
+    fn due(&mut self, p: f64, step: u64) -> [bool; LANES] {
+        let mut due = [false; LANES];
+        if p <= 0.0 {
+            return due;
+        }
+        for l in 0..LANES {
+            if self.next[l] == 0 {
+                self.next[l] = self.after(l, p, 0);
+            }
+            if self.next[l] == step {
+                due[l] = true;
+                self.next[l] = self.after(l, p, step);
+            }
+        }
+        due
+    }
+
+    /// The step of lane `l`'s next event after `now`: P(wait = j) = (1 − p)^(j−1)·p.
+    fn after(&mut self, l: usize, p: f64, now: u64) -> u64 {
+        let u = 1.0 - uniform(counter(self.keys[l], self.drawn[l]));
+        self.drawn[l] += 1;
+        let wait = if p >= 1.0 { 1.0 } else { 1.0 + (u.ln() / (-p).ln_1p()).floor() };
+        if wait >= (u64::MAX - now) as f64 {
+            u64::MAX
+        } else {
+            now + wait as u64
+        }
+    }
+}
+
 /// [`LANES`] paths of the joint model, a step at a time.
 #[derive(Debug, Clone)]
 pub struct JointLanes<'j> {
     joint: &'j Joint,
     normals: Vec<Normals>,
+    /// The step's independent shocks, one array per asset.
+    w: Vec<[f64; LANES]>,
     jump_keys: [u64; LANES],
-    depeg_keys: [u64; LANES],
-    venue_keys: Vec<[u64; LANES]>,
-    common_keys: [u64; LANES],
+    /// Each event stream's next event step (`u64::MAX`: never) and its draws so far: the
+    /// depeg's, each venue's, the common failure's.
+    depeg: Events,
+    venues: Vec<Events>,
+    common: Events,
     cursor: [usize; LANES],
     left: usize,
     step: u64,
@@ -140,11 +192,12 @@ impl<'j> JointLanes<'j> {
         }
         JointLanes {
             joint,
+            w: vec![[0.0; LANES]; normals.len()],
             normals,
             jump_keys: std::array::from_fn(|l| path_seed(seed, path(l), Stream::Jump)),
-            depeg_keys: keys(DEPEG),
-            venue_keys: (0..venues).map(|v| keys(VENUE + v as u64)).collect(),
-            common_keys: keys(COMMON),
+            depeg: Events::new(keys(DEPEG)),
+            venues: (0..venues).map(|v| Events::new(keys(VENUE + v as u64))).collect(),
+            common: Events::new(keys(COMMON)),
             cursor: [0; LANES],
             left: 0,
             step: 0,
@@ -161,11 +214,19 @@ impl<'j> JointLanes<'j> {
         self.step += 1;
         match self.joint {
             Joint::Gaussian { drift, vol, chol, jumps } => {
-                let w: Vec<[f64; LANES]> = self.normals.iter_mut().map(|n| n.draw()).collect();
+                for (w, n) in self.w.iter_mut().zip(&mut self.normals) {
+                    *w = n.draw();
+                }
                 for (i, x) in self.x.iter_mut().enumerate() {
+                    let mut z = [0.0; LANES];
+                    for (j, w) in self.w.iter().enumerate().take(i + 1) {
+                        let c = chol[i][j];
+                        for l in 0..LANES {
+                            z[l] += c * w[l];
+                        }
+                    }
                     for l in 0..LANES {
-                        let z: f64 = (0..=i).map(|j| chol[i][j] * w[j][l]).sum();
-                        x[l] += drift[i] + vol[i] * z;
+                        x[l] += drift[i] + vol[i] * z[l];
                     }
                 }
                 if let Some((p, mean, std)) = jumps {
@@ -211,22 +272,23 @@ impl<'j> JointLanes<'j> {
                 self.left -= 1;
             }
         }
+        let step = self.step;
         if let Some(d) = depeg {
+            let due = self.depeg.due(d.p, step);
             for l in 0..LANES {
                 self.gap[l] *= d.keep;
-                if uniform(counter(self.depeg_keys[l], self.step)) < d.p {
+                if due[l] {
                     self.gap[l] = d.depth;
                 }
                 self.stable[l] = (1.0 - self.gap[l]).ln();
             }
         }
-        for l in 0..LANES {
-            let common = hazards.common > 0.0
-                && uniform(counter(self.common_keys[l], self.step)) < hazards.common;
-            for (v, &p) in hazards.venues.iter().enumerate() {
-                let own = p > 0.0 && uniform(counter(self.venue_keys[v][l], self.step)) < p;
-                self.failed[v][l] = own || common;
-                self.ever[v][l] |= own || common;
+        let common = self.common.due(hazards.common, step);
+        for (v, &p) in hazards.venues.iter().enumerate() {
+            let own = self.venues[v].due(p, step);
+            for l in 0..LANES {
+                self.failed[v][l] = own[l] || common[l];
+                self.ever[v][l] |= self.failed[v][l];
             }
         }
     }

@@ -320,22 +320,27 @@ impl PortfolioPlan {
         for step in 1..=self.steps {
             joint.advance(self.depeg, &self.hazards);
             for (k, leg) in self.legs.iter().enumerate() {
-                let d = &mut draws[k];
-                d.advance();
-                let log = |t: usize, l: usize| match (leg.tokens[t], leg.stable[t]) {
-                    (Some(i), _) => joint.x[i][l],
-                    (None, true) => joint.stable[l],
-                    (None, false) => 0.0,
+                let log = |t: usize| match (leg.tokens[t], leg.stable[t]) {
+                    (Some(i), _) => Some(&joint.x[i]),
+                    (None, true) => Some(&joint.stable),
+                    (None, false) => None,
                 };
-                for l in 0..LANES {
-                    let (x0, x1) = (log(0, l), log(1, l));
-                    d.after[l] = p0[k] + x0 - x1;
-                    d.price[l] = exp(d.after[l]);
-                    d.numeraire[l] = exp(x1);
-                    d.low[l] = d.low[l].min(d.price[l]);
-                    d.high[l] = d.high[l].max(d.price[l]);
-                    d.hazard[l] = joint.failed[leg.venue][l];
+                let mut after = [p0[k]; LANES];
+                let mut numeraire = [1.0; LANES];
+                if let Some(x0) = log(0) {
+                    for l in 0..LANES {
+                        after[l] += x0[l];
+                    }
                 }
+                if let Some(x1) = log(1) {
+                    for l in 0..LANES {
+                        after[l] -= x1[l];
+                        numeraire[l] = exp(x1[l]);
+                    }
+                }
+                let d = &mut draws[k];
+                d.advance_at(&after, &numeraire);
+                d.hazard = joint.failed[leg.venue];
                 let setup = &leg.plan.configs[0].setup;
                 let d = &draws[k];
                 states[k].step(setup, step, |l| LaneBar { draws: d, lane: l });
