@@ -23,12 +23,6 @@ pub(crate) fn backtest(args: &BacktestArgs, scenario: Scenario) -> Result<(), Fa
     if !args.sweep.is_empty() {
         return refuse("--sweep", "a sweep varies a single position's scenario, not a portfolio");
     }
-    if args.report.is_some() {
-        return refuse(
-            "--report",
-            "a portfolio's HTML page is not built yet; --json and --csv have its figures",
-        );
-    }
     if args.parquet.is_some() {
         return refuse("--parquet", "a portfolio's series are written as --csv");
     }
@@ -47,12 +41,21 @@ pub(crate) fn backtest(args: &BacktestArgs, scenario: Scenario) -> Result<(), Fa
     if let Some(path) = &args.csv {
         write_file(path, &csv(&output).context("cannot write CSV")?)?;
     }
+    if let Some(path) = &args.report {
+        // The page's joint-move grid is the quote's, at the last bar.
+        let quote = backtest.quote()?;
+        let page = levfarm_report::from_portfolio(&output, Some(&quote));
+        write_file(path, levfarm_report::render_portfolio_html(&page).as_bytes())?;
+    }
     let mut out = io::stdout().lock();
     if args.json {
         serde_json::to_writer(&mut out, &json(&output)).context("cannot write JSON")?;
         writeln!(out)?;
     } else {
         write!(out, "{}", summary(&output))?;
+        if let Some(path) = &args.report {
+            writeln!(out, "report: {}", path.display())?;
+        }
     }
     Ok(())
 }
@@ -92,6 +95,7 @@ pub(crate) fn json(o: &PortfolioOutput) -> Value {
             "stopped_at": t.stopped_at.map(iso),
         },
         "correlation": o.correlation,
+        "worst_days": o.worst_days,
         "alternatives": o.alternatives.iter().map(|a| json!({
             "label": a.label,
             "strategy": a.strategy,
@@ -255,6 +259,20 @@ fn summary(o: &PortfolioOutput) -> String {
         })
         .collect();
     s.push_str(&table::render(&header, &rows));
+    let w = &o.worst_days;
+    let parts: Vec<String> = o
+        .positions
+        .iter()
+        .zip(&w.contributions)
+        .map(|(p, c)| format!("{} {}", p.name, table::percent(*c)))
+        .collect();
+    s.push_str(&format!(
+        "\nthe worst {:.0}% of days ({}): a mean loss of {} of the capital, from {}\n",
+        (1.0 - w.level) * 100.0,
+        w.days,
+        table::percent(w.cvar),
+        parts.join(", ")
+    ));
     if !t.stats.net_apy.is_finite() {
         s.push_str(&format!(
             "net APY is not given for a window under 90 days: the return over the window is {}\n",

@@ -191,6 +191,7 @@ fn a_portfolio_runs_from_init_and_other_commands_say_where_it_runs() {
     let o = levfarm(&["init", "--portfolio", file]);
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = scratch("portfolio.csv");
+    let html = scratch("portfolio.html");
     let o = levfarm(&[
         "backtest",
         file,
@@ -201,6 +202,8 @@ fn a_portfolio_runs_from_init_and_other_commands_say_where_it_runs() {
         "--json",
         "--csv",
         csv.to_str().expect("utf8"),
+        "--report",
+        html.to_str().expect("utf8"),
         "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -238,6 +241,15 @@ fn a_portfolio_runs_from_init_and_other_commands_say_where_it_runs() {
     let header = text.lines().next().unwrap();
     assert!(header.contains("equity ETH 2x") && header.contains("equity portfolio"), "{header}");
     assert_eq!(text.lines().count(), 1 + v["bars"].as_u64().unwrap() as usize);
+    // The page: every position, the comparison, the heat maps.
+    let page = std::fs::read_to_string(&html).expect("the report");
+    for part in ["ETH 2x", "BTC 2x at beta", "All in ETH/BTC 1.5x", "Joint moves", "Correlation"] {
+        assert!(page.contains(part), "{part}");
+    }
+    let w = &v["worst_days"];
+    let parts: f64 =
+        w["contributions"].as_array().unwrap().iter().map(|c| c.as_f64().unwrap()).sum();
+    assert!((parts - w["cvar"].as_f64().unwrap()).abs() < 1e-12);
     // The quote: each position's, and the joint moves of ETH and BTC.
     let o = levfarm(&["quote", file, "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -400,3 +400,132 @@ fn regroup(edges: &[f64], counts: &[u64], max: usize) -> (Vec<f64>, Vec<u64>) {
     e.push(edges[counts.len()]);
     (e, c)
 }
+
+/// The portfolio page of a portfolio's backtest, with the joint-move grid of its quote when
+/// given.
+pub fn from_portfolio(
+    out: &levfarm_sim::portfolio::PortfolioOutput,
+    quote: Option<&levfarm_sim::portfolio::PortfolioQuote>,
+) -> crate::PortfolioReport {
+    use crate::{Grid, PositionRow};
+    let t = &out.total;
+    let row = |name: &str, r: &levfarm_sim::backtest::Stats| PositionRow {
+        name: name.into(),
+        final_equity: r.final_equity,
+        pnl: r.pnl,
+        net_apy: r.net_apy,
+        max_drawdown: r.max_drawdown,
+        ..PositionRow::default()
+    };
+    let mut positions: Vec<PositionRow> = out
+        .positions
+        .iter()
+        .map(|p| PositionRow {
+            pair: p.pair.join("/"),
+            venue: p.venue.clone(),
+            weight: p.weight,
+            leverage: format!("{}x", p.leverage),
+            liquidated: p.run.liquidated_at.is_some(),
+            bars_near_kill: p.run.bars_near_kill,
+            ..row(&p.name, &p.run.stats)
+        })
+        .collect();
+    positions.push(PositionRow {
+        weight: 1.0,
+        liquidated: t.liquidated > 0,
+        bars_near_kill: t.bars_any_near_kill,
+        ..row("portfolio", &t.stats)
+    });
+    let curve = |name: &str, samples: &[Sample]| Series {
+        name: name.into(),
+        values: samples.iter().map(|s| s.equity as f64 / 1e18).collect(),
+    };
+    let mut equity = vec![curve("Portfolio", &t.samples)];
+    equity.extend(out.positions.iter().map(|p| curve(&p.name, &p.run.samples)));
+    equity.extend(
+        out.alternatives
+            .iter()
+            .filter(|a| a.position.is_some())
+            .map(|a| curve(&a.label, &a.samples)),
+    );
+    let pnl = t
+        .pnl
+        .parts()
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, v))| *v != 0 || out.positions.iter().any(|p| p.run.pnl.parts()[*i].1 != 0))
+        .map(|(i, (name, total))| {
+            let mut values: Vec<f64> =
+                out.positions.iter().map(|p| p.run.pnl.parts()[i].1 as f64 / 1e18).collect();
+            values.push(*total as f64 / 1e18);
+            (name.to_string(), values)
+        })
+        .collect();
+    let mut comparison = vec![SummaryRow {
+        name: "Portfolio".into(),
+        final_equity: t.stats.final_equity,
+        pnl: t.stats.pnl,
+        net_apy: t.stats.net_apy,
+        max_drawdown: t.stats.max_drawdown,
+        liquidated: t.liquidated > 0,
+        note: match t.stopped_at {
+            Some(s) => format!("drawdown stop {}", &iso(s)[..10]),
+            None => format!("rebalanced {} times", t.rebalances.len()),
+        },
+    }];
+    comparison.extend(out.alternatives.iter().map(|a| SummaryRow {
+        name: a.label.clone(),
+        final_equity: a.stats.final_equity,
+        pnl: a.stats.pnl,
+        net_apy: a.stats.net_apy,
+        max_drawdown: a.stats.max_drawdown,
+        liquidated: a.liquidated > 0,
+        note: String::new(),
+    }));
+    let w = &out.worst_days;
+    let grid = quote.map(|q| Grid {
+        assets: q.assets.clone(),
+        moves: q.moves.clone(),
+        cells: q
+            .grid
+            .iter()
+            .map(|row| row.iter().map(|c| (c.change, c.liquidatable.clone())).collect())
+            .collect(),
+    });
+    let capital = t.contributed as f64 / 1e18;
+    crate::PortfolioReport {
+        title: out.scenario.clone(),
+        subtitle: format!(
+            "{} positions, {} of capital, {} to {} ({} bars)",
+            out.positions.len(),
+            cents(capital),
+            &iso(out.start)[..10],
+            &iso(out.end)[..10],
+            out.bars
+        ),
+        facts: vec![
+            ("Capital".into(), cents(capital)),
+            (
+                "Window".into(),
+                format!("{} \u{2192} {}", &iso(out.start)[..16], &iso(out.end)[..16]),
+            ),
+            ("Bars".into(), crate::format::number(out.bars as f64, 0)),
+            ("Rebalances".into(), t.rebalances.len().to_string()),
+            (
+                "Drawdown stop".into(),
+                t.stopped_at.map_or("not reached".into(), |s| iso(s)[..10].to_string()),
+            ),
+            ("Liquidated".into(), format!("{} of {}", t.liquidated, out.positions.len())),
+        ],
+        positions,
+        times: t.samples.iter().map(|s| s.time).collect(),
+        equity,
+        pnl,
+        comparison,
+        correlation: out.correlation.clone(),
+        worst_days: (w.level, w.days, w.cvar, w.contributions.clone()),
+        grid,
+        notes: out.notes.clone(),
+        sources: out.sources.clone(),
+    }
+}

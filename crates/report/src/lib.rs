@@ -57,6 +57,7 @@ mod from_results;
 mod model;
 mod page;
 mod payload;
+mod portfolio_page;
 mod risk_model;
 mod risk_page;
 mod risk_payload;
@@ -64,10 +65,11 @@ mod tables;
 
 pub use decimate::{decimate_indices, decimate_optional_indices};
 pub use format::number;
-pub use from_results::{from_backtest, from_risk};
+pub use from_results::{from_backtest, from_portfolio, from_risk};
 pub use model::{Action, BacktestReport, PnlItem, Series, SummaryRow};
 pub use page::AXES_JS;
 pub use payload::{escape_for_script, MAX_POINTS_PER_SERIES};
+pub use portfolio_page::{Grid, PortfolioReport, PositionRow, PORTFOLIO_CHART_IDS};
 pub use risk_model::{Fan, Histogram, RiskReport, RiskRow};
 pub use risk_page::RISK_CHART_IDS;
 pub use risk_payload::{MAX_FAN_POINTS, MAX_HISTOGRAM_BINS};
@@ -145,4 +147,13 @@ pub fn render_html(report: &BacktestReport) -> String {
 /// ```
 pub fn render_risk_html(report: &RiskReport) -> String {
     risk_page::render(report)
+}
+
+/// Renders a portfolio's backtest as one HTML document, as self-contained as [`render_html`]'s:
+/// the positions, the equity of each and in total against the capital concentrated in each
+/// (the one chart), the allocation, the profit and loss by position, the diversification
+/// comparison, the positions' correlation and their share of the worst days, and the
+/// joint-move grid as heat maps. The same report gives the same bytes.
+pub fn render_portfolio_html(report: &PortfolioReport) -> String {
+    portfolio_page::render(report)
 }

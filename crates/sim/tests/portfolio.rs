@@ -245,3 +245,38 @@ fn the_joint_move_grid_adds_up_the_positions_single_quotes() {
         assert!(below < p.price, "{name}");
     }
 }
+
+#[test]
+fn the_worst_days_are_the_portfolios_and_each_position_has_its_part() {
+    use levfarm_sim::backtest::Sample;
+    use levfarm_sim::portfolio::WorstDays;
+    // Hourly bars over 40 UTC days: the first position gains 1 a day but loses 10 on days 5,
+    // 9, 13 and 17; the second loses 2 on day 9 only, and takes 500 from a rebalance on day 13.
+    let curve = |change: &dyn Fn(i64) -> f64| -> Vec<Sample> {
+        let mut equity = 1_000.0;
+        (0..40 * 24)
+            .map(|h: i64| {
+                if h > 0 {
+                    equity += change(h);
+                }
+                Sample { time: h * 3_600, equity: (equity * 1e18) as i128, ..Sample::default() }
+            })
+            .collect()
+    };
+    let a = curve(&|h| match (h / 24, h % 24) {
+        (5 | 9 | 13 | 17, 1) => -10.0,
+        (_, 1) => 1.0,
+        _ => 0.0,
+    });
+    let b = curve(&|h| match (h / 24, h % 24) {
+        (9, 1) => -2.0,
+        (13, 5) => 500.0,
+        _ => 0.0,
+    });
+    let w = WorstDays::of(&[&a, &b], &[(13 * 24 + 5) * 3_600], 2_000.0, 0.9);
+    // 40 days, the worst 10%: 4 days (5, 9, 13, 17), the portfolio losing 10, 12, 10, 10.
+    assert_eq!(w.days, 4);
+    assert!((w.cvar - 42.0 / 4.0 / 2_000.0).abs() < 1e-15, "{}", w.cvar);
+    assert!((w.contributions[0] - 40.0 / 4.0 / 2_000.0).abs() < 1e-15);
+    assert!((w.contributions[1] - 2.0 / 4.0 / 2_000.0).abs() < 1e-15, "the transfer is no loss");
+}

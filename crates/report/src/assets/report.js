@@ -702,7 +702,20 @@
     });
     return failed === 0;
   }
-  var charts = D.kind === "risk" ? riskCharts() : backtestCharts();
+  // ---- the portfolio page's equity chart ------------------------------------------------
+  function portfolioCharts() {
+    var equity = (D.equity || []).map(function (s, i) {
+      var x = decode(s);
+      x.color = PALETTE[i % PALETTE.length]; x.width = i === 0 ? 2.6 : 1.4; x.primary = i === 0;
+      if (/^All in /.test(x.name)) x.dash = "5 4";
+      return x;
+    });
+    return [
+      { id: "chart-equity", draw: drawLine, cfg: { height: 380, series: equity, hidden: {}, log: false, logToggle: true,
+        fmt: money, tick: function (v, step) { return compact(v, step); }, markers: [] } }
+    ];
+  }
+  var charts = D.kind === "risk" ? riskCharts() : D.kind === "portfolio" ? portfolioCharts() : backtestCharts();
   function drawAll() { return drawCharts(charts); }
   if (drawAll()) document.body.setAttribute("data-ready", "1");
   var timer = null, lastW = window.innerWidth;

@@ -18,7 +18,9 @@ use crate::scenario::{PositionSpec, ProtectionSpec, Scenario, ScenarioError};
 mod quote;
 mod run;
 pub use quote::{JointMove, PortfolioQuote, JOINT_MOVES};
-pub use run::{Alternative, PortfolioBacktest, PortfolioOutput, PortfolioTotal, PositionOutcome};
+pub use run::{
+    Alternative, PortfolioBacktest, PortfolioOutput, PortfolioTotal, PositionOutcome, WorstDays,
+};
 
 /// The most positions a portfolio holds.
 pub const MAX_POSITIONS: usize = 16;

@@ -89,7 +89,66 @@ pub struct PortfolioOutput {
     /// NaN (null in JSON) for a position whose equity never moved.
     pub correlation: Vec<Vec<f64>>,
     pub alternatives: Vec<Alternative>,
+    /// The history's worst days for the portfolio and each position's share of them.
+    pub worst_days: WorstDays,
     pub notes: Vec<String>,
+}
+
+/// The portfolio's worst days in the history (its daily PnL's expected shortfall) and each
+/// position's part of them: risk contributions measured on the history.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WorstDays {
+    /// The share of days kept: the worst 5%.
+    pub level: f64,
+    pub days: usize,
+    /// The portfolio's mean loss over those days, as a share of the capital (positive: a loss).
+    pub cvar: f64,
+    /// Each position's mean loss over the same days, as a share of the capital: they sum to
+    /// `cvar`.
+    pub contributions: Vec<f64>,
+}
+
+impl WorstDays {
+    /// From the positions' equity curves (every one on the same bars), leaving out the bars
+    /// in `skip` (a rebalance's transfers are not gains or losses).
+    pub fn of(curves: &[&[Sample]], skip: &[i64], capital: f64, level: f64) -> WorstDays {
+        let Some(first) = curves.first() else { return WorstDays::default() };
+        let k = curves.len();
+        // Each position's PnL per UTC day.
+        let mut days: Vec<(i64, Vec<f64>)> = Vec::new();
+        for i in 1..first.len() {
+            let t = first[i].time;
+            if skip.contains(&t) {
+                continue;
+            }
+            let day = t.div_euclid(86_400);
+            if days.last().is_none_or(|(d, _)| *d != day) {
+                days.push((day, vec![0.0; k]));
+            }
+            let Some((_, pnl)) = days.last_mut() else { continue };
+            for (j, c) in curves.iter().enumerate() {
+                pnl[j] += (c[i].equity - c[i - 1].equity) as f64 / 1e18;
+            }
+        }
+        let n = days.len();
+        if n == 0 || capital <= 0.0 {
+            return WorstDays::default();
+        }
+        let total: Vec<f64> = days.iter().map(|(_, p)| p.iter().sum()).collect();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| total[a].total_cmp(&total[b]).then(a.cmp(&b)));
+        let m = (((1.0 - level) * n as f64).ceil() as usize).clamp(1, n);
+        let worst = &order[..m];
+        let mean_loss = |f: &dyn Fn(usize) -> f64| {
+            -worst.iter().map(|&d| f(d)).sum::<f64>() / m as f64 / capital
+        };
+        WorstDays {
+            level,
+            days: m,
+            cvar: mean_loss(&|d| total[d]),
+            contributions: (0..k).map(|j| mean_loss(&|d| days[d].1[j])).collect(),
+        }
+    }
 }
 
 impl PortfolioBacktest {
@@ -156,6 +215,9 @@ impl PortfolioBacktest {
         let returns: Vec<Vec<f64>> =
             positions.iter().map(|p| bar_returns(&p.run.samples, &total.rebalances)).collect();
         let correlation = data::correlation(&returns);
+        let curves: Vec<&[Sample]> = positions.iter().map(|p| p.run.samples.as_slice()).collect();
+        let capital = total.contributed as f64 / 1e18;
+        let worst_days = WorstDays::of(&curves, &total.rebalances, capital, 0.95);
         let p = &self.positions[0].prices;
         let mut notes = Vec::new();
         for bt in &self.positions {
@@ -178,6 +240,7 @@ impl PortfolioBacktest {
             total,
             correlation,
             alternatives,
+            worst_days,
             notes,
         })
     }
