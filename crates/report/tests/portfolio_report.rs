@@ -156,3 +156,30 @@ fn the_page_renders_in_headless_chromium_without_errors() {
     );
     assert!(run.success && shot.exists(), "no screenshot:\n{}", run.stderr);
 }
+
+const INTERACTION: &str = r##"<script>
+(function () {
+  var bad = [];
+  var eq = document.getElementById("chart-equity"), paths = eq.querySelectorAll("svg path[fill=none]").length;
+  eq.querySelector(".legend .item[data-i='4']").click();
+  if (eq.querySelectorAll("svg path[fill=none]").length !== paths - 1) bad.push("legend click did not hide a line");
+  document.querySelector("#chart-equity .legend .btn").click();
+  if (!document.querySelector("#chart-equity svg")) bad.push("no svg after the log toggle");
+  var ov = eq.querySelector(".ov"), r = ov.getBoundingClientRect();
+  ov.dispatchEvent(new PointerEvent("pointermove", { clientX: r.left + r.width * 0.4, clientY: r.top + 10, bubbles: true }));
+  var tip = eq.querySelector(".tip");
+  if (tip.style.display !== "block" || tip.textContent.indexOf("Portfolio") < 0) bad.push("no tooltip with the portfolio");
+  document.body.setAttribute("data-interaction", bad.length ? bad.join("; ") : "ok");
+})();
+</script></body>"##;
+
+#[test]
+fn the_equity_chart_answers_hover_legend_clicks_and_the_log_toggle() {
+    let Some(chromium) = browser::chromium() else { return };
+    browser::assert_interaction(
+        &chromium,
+        "portfolio-interaction",
+        &render_portfolio_html(&sample()),
+        INTERACTION,
+    );
+}
