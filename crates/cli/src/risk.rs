@@ -515,6 +515,8 @@ fn calibrate(specs: &[String], args: &RiskArgs) -> Result<(), Failure> {
         fits.push(levfarm_risk::calibrate::calibrate(r, dt).map_err(|e| bad(spec, e))?);
     }
     let rho = levfarm_risk::calibrate::correlation(&returns).map_err(|e| bad(&specs[0], e))?;
+    let joint =
+        levfarm_risk::calibrate::fit_joint_jumps(&returns, dt).map_err(|e| bad(&specs[0], e))?;
     let (from, to) = (clock.times[0], clock.times[clock.times.len() - 1]);
     let text = if args.json {
         let series: Vec<_> =
@@ -527,6 +529,7 @@ fn calibrate(specs: &[String], args: &RiskArgs) -> Result<(), Failure> {
             "filled": clock.filled,
             "series": series,
             "correlation": rho,
+            "joint_jumps": joint,
         });
         serde_json::to_string_pretty(&out).unwrap_or_default() + "\n"
     } else {
@@ -548,6 +551,38 @@ fn calibrate(specs: &[String], args: &RiskArgs) -> Result<(), Failure> {
             let cells: Vec<String> = row.iter().map(|r| format!("{r:>6.3}")).collect();
             text.push_str(&format!("{spec:<width$}  {}\n", cells.join("  ")));
         }
+        text.push_str(&format!(
+            "\nMerton with jumps at common times (EM; {} iterations, log-likelihood {:.4} per \
+             step):\nlambda = {:.2} a year{}\n",
+            joint.iterations,
+            joint.log_likelihood,
+            joint.lambda,
+            if joint.lambda > 0.0 { "" } else { " (no jumps pay for their parameters)" }
+        ));
+        let assets: Vec<String> = specs
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                format!(
+                    "\"{spec}\" = {{ mu = {:.4}, sigma = {:.4}, jump_mean = {:.4}, jump_std = {:.4} }}",
+                    joint.mu[i], joint.sigma[i], joint.jump_mean[i], joint.jump_std[i]
+                )
+            })
+            .collect();
+        let pairs: Vec<String> = (0..specs.len())
+            .flat_map(|i| (i + 1..specs.len()).map(move |j| (i, j)))
+            .map(|(i, j)| format!("\"{}/{}\" = {:.4}", specs[i], specs[j], joint.correlation[i][j]))
+            .collect();
+        text.push_str(&format!(
+            "As portfolio settings (name each history by its token):\n[portfolio.risk]\n\
+             model = \"merton\"\nassets = {{ {} }}\ncorrelation = {{ {} }}\n\
+             jumps = {{ lambda = {:.2}, mean = {:.4}, std = {:.4} }}\n",
+            assets.join(", "),
+            pairs.join(", "),
+            joint.lambda,
+            joint.jump_mean[0],
+            joint.jump_std[0]
+        ));
         if let ([_, second], [_, g]) = (&rho[..], &fits[..]) {
             let price = clock.others[0].1[clock.times.len() - 1];
             text.push_str(&format!(

@@ -486,13 +486,13 @@ impl Scenario {
             return Err((key("jumps"), "the merton model needs its jumps".into()));
         }
         if let Some(j) = r.jumps {
-            if !(finite_in(j.lambda, 0.0, 1000.0)
+            if !(finite_in(j.lambda, 0.0, 10_000.0)
                 && finite_in(j.mean, -5.0, 5.0)
                 && finite_in(j.std, 0.0, 5.0))
             {
                 return Err((
                     key("jumps"),
-                    "need 0 ≤ lambda ≤ 1000 a year, -5 ≤ mean ≤ 5, 0 ≤ std ≤ 5".into(),
+                    "need 0 ≤ lambda ≤ 10000 a year, -5 ≤ mean ≤ 5, 0 ≤ std ≤ 5".into(),
                 ));
             }
         }
