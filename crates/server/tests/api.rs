@@ -103,6 +103,15 @@ async fn position_life(h: Harness) {
     assert!(protection < 0, "closing costs fees and impact: {p}");
     let (_, alerts) = h.call("GET", "/v1/alerts", Some(&alice), None).await;
     assert_eq!(alerts["alerts"][0]["kind"], "stop_loss", "{alerts}");
+    // The portfolio: one position, closed; its books are the position's.
+    let (s, pf) = h.call("GET", "/v1/portfolio", Some(&alice), None).await;
+    assert_eq!(s, StatusCode::OK, "{pf}");
+    assert_eq!((pf["positions"].as_u64(), pf["open"].as_u64()), (Some(1), Some(0)), "{pf}");
+    assert_eq!(pf["pnl"], p["pnl"], "{pf}");
+    assert_eq!(pf["contributed"], p["contributed"]);
+    assert!(pf["debt_ratio_bps"].is_null() && pf["venues"].as_array().unwrap().is_empty(), "{pf}");
+    let (s, _) = h.call("GET", "/v1/portfolio", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
     // The closed position's owner got its equity back in the wallet.
     let (_, me) = h.call("GET", "/v1/me", Some(&alice), None).await;
     assert!(
@@ -368,6 +377,7 @@ fn support_routes() -> Vec<(&'static str, &'static str)> {
         ("post", "/v1/withdraw"),
         ("get", "/v1/market"),
         ("post", "/v1/quote"),
+        ("get", "/v1/portfolio"),
         ("get", "/v1/positions"),
         ("post", "/v1/positions"),
         ("get", "/v1/positions/{id}"),

@@ -223,3 +223,102 @@ fn a_market_with_a_second_priced_token_is_refused_at_genesis_by_its_key() {
     // A second pool over the same pair needs no second price.
     genesis("[market.pools.v3]\nkind = \"v3\"\nfee_bps = 5\ntvl = 2e7\n").expect("served");
 }
+
+/// A price update at `price` (whole DAI per WBTC), `hours` after genesis.
+fn price(state: &mut State, price: u64, hours: i64) {
+    state
+        .apply(&Action::Price {
+            source: "test".into(),
+            price: Price(U256::from(price) * levfarm_core::math::WAD),
+            time: 1_600_000_000 + 3_600 * hours,
+            range: None,
+        })
+        .unwrap();
+}
+
+#[test]
+fn the_portfolio_sums_the_positions_books_exactly_and_shows_each_venue_and_token() {
+    let (mut state, alice) = state();
+    let a = open(&mut state, alice, None).unwrap();
+    let b = open(&mut state, alice, Some("beta")).unwrap();
+    price(&mut state, 30_500, 12);
+    let best = state.portfolio(alice).unwrap();
+    price(&mut state, 27_000, 24);
+    let p = state.portfolio(alice).unwrap();
+    let (va, vb) = (state.position_view(alice, a).unwrap(), state.position_view(alice, b).unwrap());
+    let n = |s: &str| s.parse::<i128>().unwrap();
+    assert_eq!((p.positions, p.open), (2, 2));
+    assert_eq!(n(&p.equity), n(&va.equity) + n(&vb.equity));
+    assert_eq!(n(&p.contributed), n(&va.contributed) + n(&vb.contributed));
+    assert_eq!(n(&p.pnl.total), n(&va.pnl.total) + n(&vb.pnl.total));
+    for (i, (name, v)) in p.pnl.parts.iter().enumerate() {
+        assert_eq!(n(v), n(&va.pnl.parts[i].1) + n(&vb.pnl.parts[i].1), "{name}");
+    }
+    // Each venue's debt is its position's: 20,000 DAI and its interest, valued at 1.
+    let venues: Vec<&str> = p.venues.iter().map(|v| v.venue.as_str()).collect();
+    assert_eq!(venues, ["main", "beta"]);
+    let ha = va.health.unwrap();
+    assert_eq!(p.venues[0].debt_value, ha.debt_value.to_string());
+    assert_eq!(p.venues[0].equity, va.equity);
+    // The tokens: DAI owed is both debts; WBTC held is both positions' liquidity's WBTC.
+    let hb = vb.health.unwrap();
+    assert_eq!(p.assets[1].token, "DAI");
+    assert_eq!(p.assets[1].owed.0, ha.debt[1] + hb.debt[1]);
+    assert_eq!(p.assets[0].owed.0, U256::ZERO);
+    let total_debt = ha.debt_value + hb.debt_value;
+    let total_value = ha.value_oracle + hb.value_oracle;
+    assert_eq!(p.debt_value, total_debt.to_string());
+    let ratio = u64::try_from(total_debt * U256::from(10_000u64) / total_value).unwrap();
+    assert_eq!(p.debt_ratio_bps, Some(ratio));
+    // The best was at 30,500: the drawdown is the fall since, over what the positions were given.
+    assert_eq!(p.peak_pnl, best.pnl.total);
+    let fall = (n(&best.pnl.total) - n(&p.pnl.total)) * 10_000 / n(&p.contributed);
+    assert!(fall > 0);
+    assert_eq!(p.drawdown_bps, u64::try_from(fall).unwrap());
+}
+
+#[test]
+fn portfolio_alerts_fire_once_per_crossing() {
+    let (mut state, alice) = state();
+    open(&mut state, alice, None).unwrap();
+    open(&mut state, alice, Some("beta")).unwrap();
+    let alerts = levfarm_server::state::action::AlertSettings {
+        portfolio_debt_ratio_bps: Some(7_000),
+        portfolio_drawdown_bps: Some(1_500),
+        ..Default::default()
+    };
+    state.apply(&Action::SetAlerts { account: alice, alerts }).unwrap();
+    let kinds = |state: &State| -> Vec<String> {
+        state.alerts_of(alice).iter().rev().map(|a| a.kind.to_string()).collect()
+    };
+    price(&mut state, 29_500, 1);
+    assert!(kinds(&state).is_empty(), "{:?}", kinds(&state));
+    // 3x at 30,000 is a 67% debt ratio; at 26,500 past 70%, and more than 15% of what the
+    // positions were given gone since 29,500.
+    price(&mut state, 26_500, 2);
+    let p = state.portfolio(alice).unwrap();
+    assert!(p.debt_ratio_bps.unwrap() >= 7_000 && p.drawdown_bps >= 1_500, "{p:?}");
+    assert_eq!(kinds(&state), ["portfolio_debt_ratio", "portfolio_drawdown"]);
+    // Still past both: no new alert.
+    price(&mut state, 26_400, 3);
+    assert_eq!(kinds(&state).len(), 2);
+    // Back under both, then past again: each alerts once more.
+    price(&mut state, 30_000, 4);
+    price(&mut state, 26_500, 5);
+    assert_eq!(
+        kinds(&state),
+        [
+            "portfolio_debt_ratio",
+            "portfolio_drawdown",
+            "portfolio_debt_ratio",
+            "portfolio_drawdown"
+        ]
+    );
+    // A threshold out of range is refused by name.
+    let bad = levfarm_server::state::action::AlertSettings {
+        portfolio_drawdown_bps: Some(0),
+        ..Default::default()
+    };
+    let e = state.apply(&Action::SetAlerts { account: alice, alerts: bad }).unwrap_err();
+    assert!(e.to_string().contains("portfolio_drawdown_bps"), "{e}");
+}

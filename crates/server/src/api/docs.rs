@@ -15,7 +15,8 @@ use super::{admin, live, user};
     ),
     paths(
         user::sign_up, user::me, user::create_token, user::revoke_token, user::fund, user::supply,
-        user::withdraw, user::market, user::quote, user::open, user::positions, user::position,
+        user::withdraw, user::market, user::quote, user::open, user::portfolio, user::positions,
+        user::position,
         user::history, user::add_collateral, user::reduce, user::set_leverage, user::close,
         user::orders, user::place_order, user::order, user::cancel_order, user::alerts,
         user::set_alerts, user::keeper, live::events, admin::push_price, admin::accounts,

@@ -79,6 +79,7 @@ pub fn app(service: Arc<Shared>, limits: Limits) -> Router {
         .route("/v1/withdraw", post(user::withdraw))
         .route("/v1/market", get(user::market))
         .route("/v1/quote", post(user::quote))
+        .route("/v1/portfolio", get(user::portfolio))
         .route("/v1/positions", get(user::positions).post(user::open))
         .route("/v1/positions/{id}", get(user::position))
         .route("/v1/positions/{id}/history", get(user::history))

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use super::{new_token, read, Api, Body, Caller, Id};
+use crate::state::portfolio::PortfolioView;
 use crate::state::view::{MarketView, PositionView};
 use crate::state::{Action, AlertSettings, Borrow, OpenSpec, OrderKind, Reply, Role};
 use crate::Error;
@@ -296,6 +297,11 @@ pub async fn open(
 #[utoipa::path(get, path = "/v1/positions", responses((status = 200, description = "The caller's positions, newest first")), security(("token" = [])))]
 pub async fn positions(State(api): State<Api>, caller: Caller) -> Answer<Vec<PositionView>> {
     read(&api, |s| s.positions_of(caller.account))
+}
+
+#[utoipa::path(get, path = "/v1/portfolio", responses((status = 200, description = "The caller's positions as one portfolio: equity, the summed PnL decomposition, exposure per token and per venue, total debt ratio and drawdown")), security(("token" = [])))]
+pub async fn portfolio(State(api): State<Api>, caller: Caller) -> Answer<PortfolioView> {
+    read(&api, |s| s.portfolio(caller.account))
 }
 
 #[utoipa::path(get, path = "/v1/positions/{id}", params(("id" = u64, Path)), responses((status = 200, description = "Health, both liquidation prices and the PnL decomposition"), (status = 404, description = "No such position of the caller's")), security(("token" = [])))]

@@ -94,6 +94,14 @@ pub struct AlertSettings {
     pub debt_ratio_bps: Option<u32>,
     #[serde(default)]
     pub distance_bps: Option<u32>,
+    /// The account's portfolio: alert when the open positions' debt over their value reaches
+    /// this (bps)...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portfolio_debt_ratio_bps: Option<u32>,
+    /// ...and when the positions' profit and loss is this far below its best, in bps of what
+    /// the open positions were given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portfolio_drawdown_bps: Option<u32>,
     #[serde(default)]
     pub webhook: Option<String>,
 }

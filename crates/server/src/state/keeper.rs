@@ -53,6 +53,11 @@ pub struct KeeperLine {
 }
 
 impl KeeperLine {
+    /// A portfolio alert: of no one position.
+    pub(super) fn portfolio(detail: String) -> Self {
+        KeeperLine::new("alert", None, None, true, detail)
+    }
+
     fn new(
         step: &'static str,
         position: Option<u64>,
@@ -154,6 +159,7 @@ impl State {
         self.protection(&mut lines, &mut notices);
         self.liquidations(&mut lines, &mut notices);
         self.alerts(price, &mut lines, &mut notices);
+        self.portfolio_alerts(&mut lines, &mut notices);
 
         // Every position that was open tells its owner; the wallets of owners whose positions
         // a keeper acted on, too.

@@ -15,6 +15,7 @@
 
 pub mod action;
 mod keeper;
+pub mod portfolio;
 mod positions;
 pub mod view;
 
@@ -195,6 +196,12 @@ pub struct State {
     alerts: BTreeMap<u64, VecDeque<Alert>>,
     next_alert: u64,
     reports: VecDeque<KeeperReport>,
+    /// Each account's positions' profit and loss at its best so far, 1e18 numeraire, and the
+    /// hysteresis of its portfolio alerts (debt ratio, drawdown); absent in older snapshots.
+    #[serde(default)]
+    portfolio_peaks: BTreeMap<u64, i128>,
+    #[serde(default)]
+    portfolio_armed: BTreeMap<u64, [bool; 2]>,
     /// Actions applied, equal to the journal's last sequence number.
     applied: u64,
 }
@@ -244,6 +251,8 @@ impl State {
             alerts: BTreeMap::new(),
             next_alert: 1,
             reports: VecDeque::new(),
+            portfolio_peaks: BTreeMap::new(),
+            portfolio_armed: BTreeMap::new(),
             applied: 1,
         })
     }
@@ -565,6 +574,12 @@ fn validate_alerts(a: &AlertSettings) -> Result<(), Error> {
     }
     if a.distance_bps.is_some_and(|b| b == 0 || b >= 10_000) {
         return Err(Error::invalid("distance_bps", "between 1 and 9999"));
+    }
+    if a.portfolio_debt_ratio_bps.is_some_and(|b| b == 0 || b >= 10_000) {
+        return Err(Error::invalid("portfolio_debt_ratio_bps", "between 1 and 9999"));
+    }
+    if a.portfolio_drawdown_bps.is_some_and(|b| b == 0 || b > 10_000) {
+        return Err(Error::invalid("portfolio_drawdown_bps", "between 1 and 10000"));
     }
     if let Some(url) = &a.webhook {
         crate::webhook::validate_url(url).map_err(|m| Error::invalid("webhook", m))?;

@@ -287,17 +287,8 @@ impl State {
         let distance = liquidation_prices
             .as_ref()
             .and_then(|lp| distance_bps(self.last_price.price, lp.lower, lp.upper));
-        let equity = super::positions::position_equity(&self.world, id)?;
-        let mut pnl = t.pnl;
-        // Bring the books to now without changing the state: a step from the last mark.
-        if open {
-            let a = super::position_snapshot(t.mark_quotes, t.mark.clone());
-            let b = super::position_snapshot(
-                super::quotes_of(&self.world)?,
-                Some(m.position_inventory(id)?),
-            );
-            pnl.step(&a, &b)?;
-        }
+        // The books brought to now without changing the state: a step from the last mark.
+        let (equity, pnl, _) = self.books_now(id)?;
         Ok(PositionView {
             id,
             account,
