@@ -60,6 +60,9 @@ try {
   const id = await card.getAttribute("data-id");
   await page.waitForFunction((id) => document.querySelector(`.position[data-id="${id}"] .status`)?.textContent.trim() === "open", id, { timeout });
   const equityBefore = (await card.locator(".equity").textContent()).trim();
+  // The portfolio panel: one open position, its debt on the main venue, the tokens' exposure.
+  await page.waitForFunction(() => (document.querySelector("#portfolio-count")?.textContent || "").includes("1 open of 1"), null, { timeout });
+  await page.waitForFunction(() => document.querySelector('#portfolio tr[data-venue="main"]') && document.querySelectorAll("#portfolio tr[data-token]").length === 2, null, { timeout });
   await shot("01-open.png");
 
   // The price moves: the card updates without a reload.
@@ -69,6 +72,11 @@ try {
     return e && e.textContent.trim() !== before;
   }, [id, equityBefore], { timeout });
   await page.waitForFunction(() => (document.querySelector("#price-now")?.textContent || "").includes("760.00"), null, { timeout });
+  // The portfolio follows: its equity in positions is the card's.
+  await page.waitForFunction((id) => {
+    const e = document.querySelector(`.position[data-id="${id}"] .equity`)?.textContent.trim();
+    return e && (document.querySelector("#portfolio")?.textContent || "").includes(e);
+  }, id, { timeout });
   await shot("02-moved.png");
 
   // A trailing stop 30% under the high, which the fall to 690 does not reach: it ends with

@@ -15,6 +15,8 @@ export function applyAlertSettings(s) {
   if (form.contains(document.activeElement)) return; // do not overwrite what is being typed
   $('#alert-ratio').value = s.debt_ratio_bps ?? '';
   $('#alert-distance').value = s.distance_bps ?? '';
+  $('#alert-portfolio-ratio').value = s.portfolio_debt_ratio_bps ?? '';
+  $('#alert-portfolio-drawdown').value = s.portfolio_drawdown_bps ?? '';
   $('#alert-webhook').value = s.webhook ?? '';
 }
 
@@ -34,6 +36,8 @@ export async function saveAlerts(ev) {
     body = {
       debt_ratio_bps: read('#alert-ratio', 'Debt ratio'),
       distance_bps: read('#alert-distance', 'Distance'),
+      portfolio_debt_ratio_bps: read('#alert-portfolio-ratio', 'Portfolio debt ratio'),
+      portfolio_drawdown_bps: read('#alert-portfolio-drawdown', 'Portfolio drawdown'),
       webhook: webhook || null,
     };
   } catch (e) { showError(box, e); return; }

@@ -8,6 +8,7 @@ import { Quote, drawEquityChart, drawPriceChart, ensureSelection, renderPosition
 import { renderOrders } from './orders.js';
 import { applyAlertSettings, renderAlerts, renderKeeper } from './alerts.js';
 import { Stream } from './stream.js';
+import { loadPortfolio } from './portfolio.js';
 
 // ---------------------------------------------------------------- sign in / out
 
@@ -92,6 +93,9 @@ export function resetState() {
   setText($('#price-now'), '—');
   setText($('#price-change'), '');
   $('#positions').replaceChildren(el('p', { class: 'muted empty', text: 'No positions yet.' }));
+  state.portfolio = null;
+  $('#portfolio').replaceChildren(el('p', { class: 'muted empty', text: 'No positions yet.' }));
+  setText($('#portfolio-count'), '');
   $('#orders').replaceChildren();
   $('#alerts').replaceChildren();
   $('#keeper').replaceChildren();
@@ -141,6 +145,7 @@ export async function loadPositions() {
   for (const id of [...state.positions.keys()]) if (!seen.has(id)) state.positions.delete(id);
   ensureSelection();
   renderPositions();
+  await loadPortfolio();
 }
 export async function loadOrders() {
   state.orders = await api('GET', '/v1/orders');

@@ -31,6 +31,7 @@ export const state = {
   skipped: null,                // {reason, at}
   selected: null,               // selected position id
   history: { id: null, points: [], loading: false, buffered: [] },
+  portfolio: null,              // GET /v1/portfolio
   connected: false,
 };
 

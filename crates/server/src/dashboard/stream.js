@@ -5,6 +5,7 @@ import { BACKOFF_MAX_MS, BACKOFF_MIN_MS, STREAM_IDLE_MS, state } from './state.j
 import { loadMarket, refreshAll, signOut } from './session.js';
 import { onMarket, renderFeedStatus, renderWallet } from './market.js';
 import { reloadHistory, upsertPosition } from './positions.js';
+import { loadPortfolioSoon } from './portfolio.js';
 import { onAlert, onKeeper } from './alerts.js';
 
 // ---------------------------------------------------------------- live updates (SSE over fetch)
@@ -167,6 +168,7 @@ export const Stream = (() => {
         break;
       case 'position':
         upsertPosition(d);
+        loadPortfolioSoon();
         break;
       case 'wallet':
         renderWallet(d);
