@@ -13,6 +13,7 @@ use levfarm_sim::Scenario;
 fn portfolio(risk: &str, positions: &str) -> PortfolioBacktest {
     let paths = if risk.contains("paths =") { "" } else { "paths = 1024" };
     let steps = if risk.contains("steps_per_day") { "" } else { "steps_per_day = 4" };
+    let horizon = if risk.contains("horizon_days") { "" } else { "horizon_days = 90" };
     let text = format!(
         r#"
 [data]
@@ -33,7 +34,7 @@ value = 0.5
 
 [risk]
 {paths}
-horizon_days = 90
+{horizon}
 {steps}
 hazard = {{ probability_per_year = 0.0, severity = 0.5 }}
 {risk}
@@ -177,4 +178,22 @@ fn the_contributions_add_up_to_the_cvar_and_the_recommendation_keeps_its_limits(
         p.risk.cvar_limit = 1e-6;
     }
     assert!(recommend(&PortfolioBacktest::load(strict).unwrap()).unwrap().is_none());
+}
+
+#[test]
+fn a_depeg_lowers_a_usdc_pools_dollar_value_as_the_pools_price_says() {
+    // A 1x ETH/USDC position with ETH's dollar price still, and USDC 19% under its peg from
+    // the first step on: the pool's price in USDC is P/0.81, its liquidity worth √(1/0.81) as
+    // much in USDC, and 0.81 of that in dollars: √0.81 = 0.9 of what it was.
+    let one = "[[portfolio.positions]]\nweight = 1.0\nposition = { leverage = 1.0 }\n";
+    let risk = "[portfolio.risk]\nmodel = \"gbm\"\nassets = { WETH = { sigma = 0.000001 } }";
+    let pf = portfolio("paths = 16\nhorizon_days = 1", &format!("{one}\n{risk}"));
+    let mut plan = PortfolioPlan::new(&pf, None).unwrap();
+    let still = plan.run();
+    plan.depeg = Some(levfarm_risk::portfolio::DepegSteps { p: 1.0, depth: 0.19, keep: 1.0 });
+    let depegged = plan.run();
+    for (a, b) in still.iter().zip(&depegged) {
+        let ratio = b.values[0] / a.values[0];
+        assert!((ratio - 0.9).abs() < 2e-3, "{ratio}");
+    }
 }
