@@ -217,6 +217,28 @@ pub(crate) fn progress_bar_of(quiet: bool, what: &str, unit: &str) -> Option<Pro
     Some(bar)
 }
 
+/// Runs `job` with a progress bar of `unit`s (none when quiet or not on a terminal), cleared
+/// when it ends.
+pub(crate) fn with_progress<T>(
+    quiet: bool,
+    what: &str,
+    unit: &str,
+    job: impl FnOnce(levfarm_sim::backtest::Progress<'_>) -> T,
+) -> T {
+    let bar = progress_bar_of(quiet, what, unit);
+    let report = |done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+    let out = job(&report);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    out
+}
+
 fn run_backtest(args: &BacktestArgs) -> Result<(), Failure> {
     let scenario = read(&args.scenario)?;
     if scenario.portfolio.is_some() {
@@ -226,17 +248,7 @@ fn run_backtest(args: &BacktestArgs) -> Result<(), Failure> {
     if !args.sweep.is_empty() {
         return run_sweep(args, &backtest);
     }
-    let bar = progress_bar_of(args.quiet, "backtest", "bars");
-    let report = |done: u64, total: u64| {
-        if let Some(bar) = &bar {
-            bar.set_length(total);
-            bar.set_position(done);
-        }
-    };
-    let output = backtest.run(Some(&report))?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    let output = with_progress(args.quiet, "backtest", "bars", |p| backtest.run(Some(p)))?;
     if let Some(path) = &args.csv {
         write_file(path, &outputs::csv(&output)?)?;
     }

@@ -12,7 +12,7 @@ use levfarm_sim::portfolio::{PortfolioBacktest, PortfolioOutput};
 use levfarm_sim::Scenario;
 use serde_json::{json, Value};
 
-use crate::backtest::{progress_bar_of, write_file, BacktestArgs, Failure, QuoteArgs};
+use crate::backtest::{with_progress, write_file, BacktestArgs, Failure, QuoteArgs};
 use crate::exec::EXIT_BAD_INPUT;
 use crate::outputs::{pnl_json, run_json, wad_text};
 use crate::table;
@@ -27,17 +27,7 @@ pub(crate) fn backtest(args: &BacktestArgs, scenario: Scenario) -> Result<(), Fa
         return refuse("--parquet", "a portfolio's series are written as --csv");
     }
     let backtest = PortfolioBacktest::load(scenario)?;
-    let bar = progress_bar_of(args.quiet, "portfolio", "bars");
-    let report = |done: u64, total: u64| {
-        if let Some(bar) = &bar {
-            bar.set_length(total);
-            bar.set_position(done);
-        }
-    };
-    let output = backtest.run(Some(&report))?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    let output = with_progress(args.quiet, "portfolio", "bars", |p| backtest.run(Some(p)))?;
     if let Some(path) = &args.csv {
         write_file(path, &csv(&output).context("cannot write CSV")?)?;
     }
@@ -413,18 +403,12 @@ pub(crate) fn risk(args: &crate::risk::RiskArgs, mut scenario: Scenario) -> Resu
     if args.report.is_some() {
         return Err(Failure(
             EXIT_BAD_INPUT,
-            "--report: a portfolio's HTML page is not built yet; --json has its figures".into(),
+            "--report: a portfolio's Monte Carlo has no page of its own; `levfarm backtest \
+             PORTFOLIO --report` draws the portfolio's page, and --json has these figures"
+                .into(),
         ));
     }
-    if let Some(p) = args.paths {
-        scenario = scenario.with_value("risk.paths", &p.to_string())?;
-    }
-    if let Some(s) = args.seed {
-        scenario = scenario.with_value("risk.seed", &s.to_string())?;
-    }
-    if let Some(d) = args.horizon_days {
-        scenario = scenario.with_value("risk.horizon_days", &d.to_string())?;
-    }
+    scenario = crate::risk::with_run_flags(args, scenario)?;
     if let Some(0) = args.threads {
         return Err(Failure(EXIT_BAD_INPUT, "--threads must be at least 1".into()));
     }

@@ -144,6 +144,23 @@ fn shard(args: &RiskArgs) -> Result<Option<(u64, u64)>, Failure> {
     levfarm_risk::shard::from_scheduler(args.shards, env).map_err(bad)
 }
 
+/// `--paths`, `--seed` and `--horizon-days` set into the scenario's `[risk]`, checked there.
+pub(crate) fn with_run_flags(
+    args: &RiskArgs,
+    mut scenario: levfarm_sim::Scenario,
+) -> Result<levfarm_sim::Scenario, Failure> {
+    if let Some(p) = args.paths {
+        scenario = scenario.with_value("risk.paths", &p.to_string())?;
+    }
+    if let Some(s) = args.seed {
+        scenario = scenario.with_value("risk.seed", &s.to_string())?;
+    }
+    if let Some(d) = args.horizon_days {
+        scenario = scenario.with_value("risk.horizon_days", &d.to_string())?;
+    }
+    Ok(scenario)
+}
+
 fn run_risk(args: &RiskArgs) -> Result<(), Failure> {
     if !args.calibrate.is_empty() {
         return calibrate(&args.calibrate, args);
@@ -159,16 +176,7 @@ fn run_risk(args: &RiskArgs) -> Result<(), Failure> {
         return Err(Failure(EXIT_BAD_INPUT, "--recommend searches a portfolio's allocation: give a portfolio file (levfarm init --portfolio)".into()));
     }
     let backtest = load(&args.scenario)?;
-    let mut scenario = backtest.scenario;
-    if let Some(p) = args.paths {
-        scenario = scenario.with_value("risk.paths", &p.to_string())?;
-    }
-    if let Some(s) = args.seed {
-        scenario = scenario.with_value("risk.seed", &s.to_string())?;
-    }
-    if let Some(d) = args.horizon_days {
-        scenario = scenario.with_value("risk.horizon_days", &d.to_string())?;
-    }
+    let mut scenario = with_run_flags(args, backtest.scenario)?;
     if let Some(l) = &args.leverages {
         if let Some(bad) = l.iter().find(|v| !(v.is_finite() && (1.0..=20.0).contains(*v))) {
             return Err(Failure(
