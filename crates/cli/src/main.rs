@@ -7,6 +7,7 @@ mod outputs;
 mod portfolio;
 mod risk;
 mod serve;
+mod stress;
 mod table;
 
 use std::process::ExitCode;
@@ -38,6 +39,9 @@ enum Commands {
     Merge(risk::MergeArgs),
     /// Write a commented example scenario (or its JSON schema).
     Init(backtest::InitArgs),
+    /// A book of positions on the scenario's market under price shocks: liquidations at risk,
+    /// liquidations and their cascades through the pool, bad debt.
+    Stress(stress::StressArgs),
     /// Run the leverage-mining service: HTTP API, live dashboard, keepers and alerts over a
     /// durable journal (SQLite by default, PostgreSQL by URL).
     Serve(serve::ServeArgs),
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Commands::Init(args) => return backtest::init(&args),
         Commands::Risk(args) => return risk::risk(&args),
         Commands::Merge(args) => return risk::merge(&args),
+        Commands::Stress(args) => return stress::stress_command(&args),
         Commands::Serve(args) => return serve::serve(&args),
     };
     match outcome {

@@ -283,3 +283,29 @@ fn a_portfolio_runs_from_init_and_other_commands_say_where_it_runs() {
     let o = levfarm(&["backtest", file, "--sweep", "position.leverage=1,2", "--quiet"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn stress_shocks_a_book_and_refuses_what_it_cannot_run() {
+    let o = levfarm(&["stress", "--positions", "200", "--shocks=-0.1,-0.5", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["opened"].as_u64().unwrap() + v["refused"].as_u64().unwrap(), 200);
+    let shocks = v["shocks"].as_array().unwrap();
+    assert_eq!(shocks.len(), 2);
+    // Opened under the work factor, nothing is past the kill factor after 10%; 50% liquidates.
+    assert_eq!(shocks[0]["liquidated"], 0);
+    assert!(shocks[1]["liquidated"].as_u64().unwrap() > 0);
+    let rounds: u64 =
+        shocks[1]["rounds"].as_array().unwrap().iter().map(|r| r.as_u64().unwrap()).sum();
+    assert_eq!(rounds, shocks[1]["liquidated"].as_u64().unwrap());
+    for (args, says) in [
+        (&["stress", "--positions", "0"][..], "1 to 100,000"),
+        (&["stress", "--shocks=-1.5"], "shock -1.5"),
+        (&["stress", "--leverage", "3,2"], "leverage 3 to 2"),
+        (&["stress", "--short-share", "2"], "--short-share"),
+    ] {
+        let o = levfarm(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    }
+}

@@ -10,6 +10,7 @@
 //! - [`backtest`]: the bar loop, protection orders before liquidators, and the alternatives.
 //! - [`quote`]: the instant preview of a position.
 //! - [`portfolio`]: several positions sharing one capital, under portfolio rules.
+//! - [`stress`]: a book of positions under price shocks, liquidations and their cascades.
 //!
 //! Same scenario and data, same bytes out: nothing here reads a clock or an unseeded random
 //! source, and parallel runs are independent.
@@ -23,6 +24,7 @@ pub mod portfolio;
 pub mod quote;
 pub mod run;
 pub mod scenario;
+pub mod stress;
 pub mod world;
 
 pub use backtest::{RunResult, Strategy};

@@ -34,8 +34,8 @@ mod sampling;
 
 pub(crate) use actors::adjust_utilization;
 use booking::snapshot_of;
-pub(crate) use opening::open;
 pub use opening::opening_range;
+pub(crate) use opening::{open, open_for};
 pub use portfolio::{run_portfolio, staked, PortfolioRun};
 pub use protection::{keeper_failed, scenario_orders};
 pub use sampling::stats;

@@ -12,6 +12,18 @@ pub(crate) fn open(
     side: BorrowSide,
     spec: &PositionSpec,
 ) -> Result<u64, SimError> {
+    open_for(w, OWNER, equity, leverage, side, spec)
+}
+
+/// [`open`] for `owner`, who holds the equity.
+pub(crate) fn open_for(
+    w: &mut World,
+    owner: &str,
+    equity: U256,
+    leverage: f64,
+    side: BorrowSide,
+    spec: &PositionSpec,
+) -> Result<u64, SimError> {
     let kind = w.kind;
     // The engine's sizing: debt worth E·(L − 1), exactly.
     let leverage_bps = (leverage * 1e4).round() as u64;
@@ -24,7 +36,7 @@ pub(crate) fn open(
     let (borrow0, borrow1) = (Amount(borrow[0]), Amount(borrow[1]));
     match kind {
         PoolKind::ConstantProduct => w.run(Command::OpenPosition {
-            owner: OWNER.into(),
+            owner: owner.into(),
             pool: w.pool.clone(),
             equity0: Amount::default(),
             equity1: Amount(equity),
@@ -36,7 +48,7 @@ pub(crate) fn open(
         PoolKind::V3 => {
             let range = opening_range(w, spec)?;
             w.run(Command::OpenRangePosition {
-                owner: OWNER.into(),
+                owner: owner.into(),
                 pool: w.pool.clone(),
                 tick_lower: range.tick_lower,
                 tick_upper: range.tick_upper,

@@ -1,0 +1,79 @@
+//! A book under shocks: the same seed opens the same book; liquidations at risk and bad debt
+//! never fall as the shock grows; with positions valued at the oracle no liquidation can cause
+//! another, while valued after price impact in a shallow pool they cascade.
+
+use levfarm_core::math::WAD;
+use levfarm_core::price::Price;
+use levfarm_sim::stress::{Book, BookSpec};
+use levfarm_sim::Scenario;
+
+/// The bundled market at 2,000, its pool `tvl` deep, positions valued `valuation`.
+fn market(tvl: f64, valuation: &str) -> Scenario {
+    let text = format!(
+        "[market.pool]\ntvl = {tvl}\n[market.leverage]\nvaluation = \"{valuation}\"\n\
+         [market.utilization]\nmodel = \"constant\"\nvalue = 0.3\n"
+    );
+    Scenario::from_toml("stress.toml", &text).expect("a valid scenario")
+}
+
+fn price() -> Price {
+    Price(WAD * levfarm_core::math::U256::from(2_000u64))
+}
+
+fn spec(positions: usize) -> BookSpec {
+    BookSpec { positions, ..BookSpec::default() }
+}
+
+#[test]
+fn the_same_seed_opens_the_same_book_within_the_work_factor() {
+    let s = market(100_000_000.0, "exit");
+    let a = Book::open(&s, price(), &spec(60)).unwrap();
+    let b = Book::open(&s, price(), &spec(60)).unwrap();
+    assert_eq!(a.entries, b.entries);
+    assert_eq!(a.entries.len() + a.refused, 60);
+    assert!(a.entries.len() > 40, "most of 1.5x to 3.2x opens: {}", a.entries.len());
+    assert!(a.entries.iter().any(|e| e.short) && a.entries.iter().any(|e| !e.short));
+    for e in &a.entries {
+        let h = a.world.market.position_health(e.id).unwrap();
+        assert!(h.debt_ratio_bps <= 7_000, "position {} opened at {}", e.id, h.debt_ratio_bps);
+    }
+    let other = Book::open(&s, price(), &BookSpec { seed: 2, ..spec(60) }).unwrap();
+    assert_ne!(a.entries, other.entries);
+}
+
+#[test]
+fn liquidations_at_risk_and_bad_debt_never_fall_as_the_shock_grows() {
+    let book = Book::open(&market(20_000_000.0, "exit"), price(), &spec(120)).unwrap();
+    let mut last = None;
+    for shock in [-0.05, -0.1, -0.2, -0.3, -0.4, -0.5, -0.6] {
+        let o = book.shock(shock).unwrap();
+        assert!(o.liquidated >= o.at_risk || o.at_risk == 0, "{o:?}");
+        if let Some((risk, bad, liquidated)) = last {
+            assert!(o.at_risk >= risk, "{shock}: {} < {risk}", o.at_risk);
+            assert!(o.bad_debt >= bad, "{shock}: {} < {bad}", o.bad_debt);
+            assert!(o.liquidated >= liquidated, "{shock}: {} < {liquidated}", o.liquidated);
+        }
+        last = Some((o.at_risk, o.bad_debt, o.liquidated));
+    }
+    // A 5% move liquidates nothing opened under the work factor; 60% leaves bad debt.
+    assert_eq!(book.shock(-0.05).unwrap().liquidated, 0);
+    assert!(book.shock(-0.6).unwrap().bad_debt > 0.0);
+}
+
+#[test]
+fn at_the_oracle_no_liquidation_causes_another_after_impact_they_cascade() {
+    // Valued at the oracle, a kill's selling moves no other position's value: every
+    // liquidation is the move's own (round 0).
+    let oracle = Book::open(&market(3_000_000.0, "oracle"), price(), &spec(120)).unwrap();
+    let o = oracle.shock(-0.35).unwrap();
+    assert!(o.liquidated > 0);
+    assert_eq!(o.rounds, vec![o.liquidated], "{o:?}");
+    assert_eq!(o.liquidated, o.at_risk);
+    // Valued after price impact in the same shallow pool, the kills' selling pushes more
+    // positions past the kill factor: later rounds.
+    let exit = Book::open(&market(3_000_000.0, "exit"), price(), &spec(120)).unwrap();
+    let x = exit.shock(-0.35).unwrap();
+    assert!(x.rounds.len() > 1, "no cascade: {x:?}");
+    assert!(x.liquidated > x.at_risk, "{x:?}");
+    assert!(x.pool_price < x.price, "the kills sold the asset through the pool: {x:?}");
+}
