@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use levfarm_sim::stress::{stress, BookSpec, StressOutput};
+use levfarm_sim::stress::{stress, stress_sweep, within_budget, BookSpec, StressOutput, StressRow};
 
 use crate::backtest::{finish, load, Failure, ScenarioArgs};
 use crate::exec::EXIT_BAD_INPUT;
@@ -36,6 +36,14 @@ pub struct StressArgs {
     /// The asset's price before the shocks; the data's last close when omitted.
     #[arg(long)]
     price: Option<f64>,
+    /// Run every combination of scenario values: `--sweep market.leverage.kill_factor_bps=8000,8333
+    /// --sweep market.leverage.kill_prize_bps=100,500`.
+    #[arg(long, value_name = "KEY=V1,V2,...")]
+    sweep: Vec<String>,
+    /// With --sweep: the most bad debt allowed at the worst shock, as a share of the book's
+    /// debt (0.001 is 0.1%); the combination within it with the highest open limit is named.
+    #[arg(long, default_value_t = 0.001)]
+    budget: f64,
     /// Print the results as JSON instead of the table.
     #[arg(long)]
     json: bool,
@@ -65,7 +73,10 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
     if args.shocks.is_empty() || args.shocks.len() > 64 {
         return Err(bad("--shocks: 1 to 64 moves".into()));
     }
-    let backtest = load(&args.scenario)?;
+    let mut backtest = load(&args.scenario)?;
+    // The book's positions carry no protection (yet): the scenario's own position's is not
+    // theirs, and must not hold a sweep of the kill factor to its deleverage trigger.
+    backtest.scenario.protection = Default::default();
     let price = match args.price {
         Some(p) => levfarm_sim::world::price_from_f64(p)
             .map_err(|_| bad(format!("--price {p}: a positive price")))?,
@@ -82,6 +93,24 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         leverage: (args.leverage[0], args.leverage[1]),
         short_share: args.short_share,
     };
+    if !args.sweep.is_empty() {
+        if !(args.budget.is_finite() && (0.0..=1.0).contains(&args.budget)) {
+            return Err(bad(format!("--budget {}: a share of the debt, 0 to 1", args.budget)));
+        }
+        let grid = levfarm_sim::run::parse_grid(&args.sweep)?;
+        let rows = stress_sweep(&backtest.scenario, &grid, price, &spec, &args.shocks)?;
+        let best = within_budget(&rows, args.budget);
+        let mut o = io::stdout().lock();
+        if args.json {
+            let v =
+                serde_json::json!({ "rows": rows, "budget": args.budget, "within_budget": best });
+            serde_json::to_writer(&mut o, &v).context("cannot write JSON")?;
+            writeln!(o)?;
+        } else {
+            write!(o, "{}", sweep_summary(&rows, best, args.budget))?;
+        }
+        return Ok(());
+    }
     let out = stress(&backtest.scenario, price, &spec, &args.shocks)?;
     let mut o = io::stdout().lock();
     if args.json {
@@ -141,5 +170,49 @@ fn summary(out: &StressOutput) -> String {
         "at risk: past the kill factor right after the move; cascade rounds: rounds of kills, \
          each after the last one's selling through the pool (1: no cascade)\n",
     );
+    s
+}
+
+/// One row per combination: its settings, then each shock's liquidations and bad debt share.
+fn sweep_summary(rows: &[StressRow], best: Option<&StressRow>, budget: f64) -> String {
+    let Some(first) = rows.first() else { return String::new() };
+    let mut header: Vec<String> =
+        first.settings.iter().map(|(k, _)| k.rsplit('.').next().unwrap_or(k).to_string()).collect();
+    header.push("opened".into());
+    for x in &first.output.shocks {
+        header.push(format!("{:+.0}% liquidated", x.shock * 100.0));
+        header.push(format!("{:+.0}% bad debt", x.shock * 100.0));
+    }
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut row: Vec<String> = r.settings.iter().map(|(_, v)| v.clone()).collect();
+            row.push(r.output.opened.to_string());
+            for x in &r.output.shocks {
+                row.push(x.liquidated.to_string());
+                let share = if r.output.debt > 0.0 { x.bad_debt / r.output.debt } else { 0.0 };
+                row.push(table::percent(share));
+            }
+            row
+        })
+        .collect();
+    let mut s = table::render(&header, &table_rows);
+    match best {
+        Some(b) => {
+            let at: Vec<String> = b.settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            s.push_str(&format!(
+                "within a bad-debt budget of {} of the debt at every shock, the highest open limit \
+                 (work factor {:.2}%): {} (worst bad debt {})\n",
+                table::percent(budget),
+                f64::from(b.work_factor_bps) / 100.0,
+                at.join(", "),
+                table::percent(b.worst_bad_debt)
+            ));
+        }
+        None => s.push_str(&format!(
+            "no combination keeps bad debt within {} of the debt at every shock\n",
+            table::percent(budget)
+        )),
+    }
     s
 }

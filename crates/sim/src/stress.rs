@@ -289,3 +289,64 @@ pub fn stress(
         shocks: outcomes,
     })
 }
+
+/// One combination of a stress sweep: its settings and the book's shocks under them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StressRow {
+    pub settings: Vec<(String, String)>,
+    /// The open limit (work factor) and kill factor of the scenario's venue, in bps.
+    pub work_factor_bps: u32,
+    pub kill_factor_bps: u32,
+    pub output: StressOutput,
+    /// The largest bad debt over the shocks, as a share of the book's debt.
+    pub worst_bad_debt: f64,
+}
+
+/// Runs the book under every combination of `grid` (scenario keys and values, as `backtest
+/// --sweep` takes them), in parallel; rows in grid order whatever the thread count. Each
+/// combination opens its own book from the same seed.
+pub fn stress_sweep(
+    scenario: &Scenario,
+    grid: &[(String, Vec<String>)],
+    price: Price,
+    spec: &BookSpec,
+    shocks: &[f64],
+) -> Result<Vec<StressRow>, SimError> {
+    use rayon::prelude::*;
+    let combos = crate::run::combinations(scenario, grid)?;
+    combos
+        .into_par_iter()
+        .map(|(settings, s)| {
+            let output = stress(&s, price, spec, shocks)?;
+            let l = s.leverage();
+            let worst = output
+                .shocks
+                .iter()
+                .map(|x| if output.debt > 0.0 { x.bad_debt / output.debt } else { 0.0 })
+                .fold(0.0, f64::max);
+            Ok(StressRow {
+                settings,
+                work_factor_bps: l.work_factor_bps,
+                kill_factor_bps: l.kill_factor_bps,
+                output,
+                worst_bad_debt: worst,
+            })
+        })
+        .collect()
+}
+
+/// The row whose worst bad debt is within `budget` (a share of the book's debt) with the
+/// highest open limit, the least bad debt among those; `None` when no row keeps the budget.
+pub fn within_budget(rows: &[StressRow], budget: f64) -> Option<&StressRow> {
+    rows.iter().filter(|r| r.worst_bad_debt <= budget).fold(None, |best: Option<&StressRow>, r| {
+        match best {
+            Some(b)
+                if (b.work_factor_bps, std::cmp::Reverse(b.worst_bad_debt.to_bits()))
+                    >= (r.work_factor_bps, std::cmp::Reverse(r.worst_bad_debt.to_bits())) =>
+            {
+                Some(b)
+            }
+            _ => Some(r),
+        }
+    })
+}

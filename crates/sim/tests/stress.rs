@@ -77,3 +77,33 @@ fn at_the_oracle_no_liquidation_causes_another_after_impact_they_cascade() {
     assert!(x.liquidated > x.at_risk, "{x:?}");
     assert!(x.pool_price < x.price, "the kills sold the asset through the pool: {x:?}");
 }
+
+#[test]
+fn a_sweep_runs_each_combination_and_the_budget_names_the_highest_open_limit_within_it() {
+    use levfarm_sim::stress::{stress_sweep, within_budget};
+    let s = market(20_000_000.0, "exit");
+    let grid = vec![
+        ("market.leverage.work_factor_bps".to_string(), vec!["6000".to_string(), "7000".into()]),
+        ("market.leverage.kill_prize_bps".to_string(), vec!["100".to_string(), "500".into()]),
+    ];
+    let rows = stress_sweep(&s, &grid, price(), &spec(80), &[-0.2, -0.6]).unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0].settings[0].1, "6000");
+    assert_eq!(
+        rows[3].settings,
+        vec![
+            ("market.leverage.work_factor_bps".to_string(), "7000".to_string()),
+            ("market.leverage.kill_prize_bps".to_string(), "500".to_string()),
+        ]
+    );
+    // The same book, the same kills: a larger prize leaves lenders more bad debt.
+    for pair in [(0, 1), (2, 3)] {
+        let (small, large) = (&rows[pair.0], &rows[pair.1]);
+        assert_eq!(small.output.shocks[1].liquidated, large.output.shocks[1].liquidated);
+        assert!(large.worst_bad_debt > small.worst_bad_debt, "{pair:?}");
+    }
+    // Everything within a budget of all the debt: the highest open limit, the least bad debt.
+    let best = within_budget(&rows, 1.0).unwrap();
+    assert_eq!((best.work_factor_bps, &best.settings[1].1[..]), (7000, "100"));
+    assert!(within_budget(&rows, 0.0).is_none() || rows.iter().any(|r| r.worst_bad_debt == 0.0));
+}
