@@ -5,7 +5,9 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use levfarm_sim::stress::{stress, stress_sweep, within_budget, BookSpec, StressOutput, StressRow};
+use levfarm_sim::stress::{
+    stress, stress_sweep, within_budget, BookSpec, OracleRule, StressOutput, StressRow, Walk,
+};
 
 use crate::backtest::{finish, load, Failure, ScenarioArgs};
 use crate::exec::EXIT_BAD_INPUT;
@@ -33,6 +35,20 @@ pub struct StressArgs {
     /// The oracle's instantaneous moves: `--shocks=-0.1,-0.2,-0.3,-0.5`.
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true, default_values_t = [-0.1, -0.2, -0.3, -0.5])]
     shocks: Vec<f64>,
+    /// Reach each shock over this many one-minute steps (log-linear) instead of at once, the
+    /// liquidators acting every minute.
+    #[arg(long, default_value_t = 0)]
+    minutes: u32,
+    /// With --minutes: the share of the fall that comes back over as many minutes after it.
+    #[arg(long, default_value_t = 0.0)]
+    recovery: f64,
+    /// With --minutes: the oracle publishes after this many seconds without an update...
+    #[arg(long, default_value_t = 0)]
+    heartbeat_secs: u64,
+    /// ...or when the market moved this far from its last price (bps); with neither, every
+    /// minute.
+    #[arg(long, default_value_t = 0)]
+    deviation_bps: u32,
     /// The asset's price before the shocks; the data's last close when omitted.
     #[arg(long)]
     price: Option<f64>,
@@ -85,6 +101,14 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
     if price.0.is_zero() {
         return Err(bad("--price: a positive price".into()));
     }
+    let walk = Walk {
+        minutes: args.minutes,
+        recovery: args.recovery,
+        oracle: OracleRule {
+            heartbeat_secs: args.heartbeat_secs,
+            deviation_bps: args.deviation_bps,
+        },
+    };
     let spec = BookSpec {
         positions: args.positions,
         seed: args.seed,
@@ -98,7 +122,7 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
             return Err(bad(format!("--budget {}: a share of the debt, 0 to 1", args.budget)));
         }
         let grid = levfarm_sim::run::parse_grid(&args.sweep)?;
-        let rows = stress_sweep(&backtest.scenario, &grid, price, &spec, &args.shocks)?;
+        let rows = stress_sweep(&backtest.scenario, &grid, price, &spec, &args.shocks, &walk)?;
         let best = within_budget(&rows, args.budget);
         let mut o = io::stdout().lock();
         if args.json {
@@ -111,7 +135,7 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         }
         return Ok(());
     }
-    let out = stress(&backtest.scenario, price, &spec, &args.shocks)?;
+    let out = stress(&backtest.scenario, price, &spec, &args.shocks, &walk)?;
     let mut o = io::stdout().lock();
     if args.json {
         serde_json::to_writer(&mut o, &out).context("cannot write JSON")?;
@@ -144,6 +168,8 @@ fn summary(out: &StressOutput) -> String {
         "bad debt",
         "of the debt",
         "liquidators paid",
+        "oracle prices",
+        "kill minutes",
     ]
     .map(String::from)
     .to_vec();
@@ -162,13 +188,16 @@ fn summary(out: &StressOutput) -> String {
                 table::money(x.bad_debt),
                 table::percent(if out.debt > 0.0 { x.bad_debt / out.debt } else { 0.0 }),
                 table::money(x.liquidators_paid),
+                x.oracle_updates.to_string(),
+                x.kill_minutes.map_or("-".into(), |(a, b)| format!("{a}-{b}")),
             ]
         })
         .collect();
     s.push_str(&table::render(&header, &rows));
     s.push_str(
-        "at risk: past the kill factor right after the move; cascade rounds: rounds of kills, \
-         each after the last one's selling through the pool (1: no cascade)\n",
+        "at risk: past the kill factor after the move (each minute's, before its kills); cascade \
+         rounds: rounds of kills within a minute, each after the last one's selling through the \
+         pool (1: no cascade); kill minutes: the first and last minute with a kill\n",
     );
     s
 }

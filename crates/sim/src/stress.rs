@@ -93,6 +93,56 @@ pub struct ShockOutcome {
     pub liquidators_paid: f64,
     /// The pool's price after the liquidations, before any arbitrage.
     pub pool_price: f64,
+    /// Prices the oracle published, and the first and last minute with a kill (1 for a
+    /// shock at once).
+    pub oracle_updates: u32,
+    pub kill_minutes: Option<(u32, u32)>,
+}
+
+/// How the market reaches a shock.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Walk {
+    /// One-minute steps to the bottom, log-linear (0: at once).
+    pub minutes: u32,
+    /// The share of the fall that comes back over as many minutes after the bottom.
+    pub recovery: f64,
+    pub oracle: OracleRule,
+}
+
+impl Walk {
+    fn check(&self) -> Result<(), SimError> {
+        if self.minutes > 7 * 24 * 60 {
+            return Err(SimError::Scenario(format!(
+                "{} minutes: a walk lasts at most a week (10,080 minutes)",
+                self.minutes
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.recovery) {
+            return Err(SimError::Scenario(format!("recovery {}: a share, 0 to 1", self.recovery)));
+        }
+        Ok(())
+    }
+}
+
+/// When the oracle publishes: after `heartbeat_secs` without an update, or when the market
+/// is `deviation_bps` or more from its last price; with both 0, every step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct OracleRule {
+    pub heartbeat_secs: u64,
+    pub deviation_bps: u32,
+}
+
+impl OracleRule {
+    /// Whether the oracle, `since` seconds after it published `last`, publishes `price`.
+    pub fn publishes(&self, last: f64, price: f64, since: u64) -> bool {
+        if self.heartbeat_secs == 0 && self.deviation_bps == 0 {
+            return true;
+        }
+        let beat = self.heartbeat_secs > 0 && since >= self.heartbeat_secs;
+        let moved = self.deviation_bps > 0
+            && (price / last - 1.0).abs() * 1e4 >= f64::from(self.deviation_bps) - 1e-9;
+        beat || moved
+    }
 }
 
 /// The book's shocks.
@@ -107,6 +157,25 @@ pub struct StressOutput {
     pub debt: f64,
     pub price: f64,
     pub shocks: Vec<ShockOutcome>,
+}
+
+/// What the liquidators did in one sweep of rounds.
+#[derive(Debug, Default)]
+struct Kills {
+    rounds: Vec<usize>,
+    liquidated: usize,
+    debt: f64,
+    bad_debt: i128,
+}
+
+/// The debt value of position `id` when it is open and past its kill factor.
+fn past_kill(w: &World, id: u64) -> Result<Option<U256>, SimError> {
+    if !w.market.positions().any(|p| p.id == id && p.open) {
+        return Ok(None);
+    }
+    let h = w.market.position_health(id)?;
+    let kill = u64::from(w.market.leverage_rules(id)?.kill_factor_bps.0);
+    Ok((h.debt_ratio_bps > kill).then_some(h.debt_value))
 }
 
 /// The engine account of book position `i`'s owner.
@@ -178,38 +247,114 @@ impl Book {
     /// liquidators kill every position past its kill factor, round after round, until a round
     /// finds none. The book itself is not changed.
     pub fn shock(&self, shock: f64) -> Result<ShockOutcome, SimError> {
+        self.walk(shock, &Walk::default())
+    }
+
+    /// The market walks to `shock` as `walk` says: at once, or over minutes (log-linear) and
+    /// back by its recovery, the pools following the market every minute and the oracle
+    /// publishing by its rule; the liquidators act every minute, in rounds, on the engine's
+    /// valuation (the oracle's price, or the pool's after impact).
+    pub fn walk(&self, shock: f64, walk: &Walk) -> Result<ShockOutcome, SimError> {
         if !(-0.99..=10.0).contains(&shock) {
             return Err(SimError::Scenario(format!("shock {shock}: need -0.99 to 10")));
         }
+        walk.check()?;
         let mut w = self.world.clone();
-        let moved = world::price_from_f64(world::wad_to_f64(self.price.0) * (1.0 + shock))?;
-        w.move_to(0, moved, None)?;
-        let past_kill = |w: &World, id: u64| -> Result<Option<U256>, SimError> {
-            if !w.market.positions().any(|p| p.id == id && p.open) {
-                return Ok(None);
-            }
-            let h = w.market.position_health(id)?;
-            let kill = u64::from(w.market.leverage_rules(id)?.kill_factor_bps.0);
-            Ok((h.debt_ratio_bps > kill).then_some(h.debt_value))
+        let p0 = world::wad_to_f64(self.price.0);
+        let bottom = p0 * (1.0 + shock);
+        let target = p0 * (1.0 + shock * (1.0 - walk.recovery));
+        let n = walk.minutes.max(1);
+        let mut path: Vec<f64> =
+            (1..=n).map(|m| p0 * (bottom / p0).powf(f64::from(m) / f64::from(n))).collect();
+        if walk.minutes > 0 && walk.recovery > 0.0 {
+            path.extend(
+                (1..=n).map(|m| bottom * (target / bottom).powf(f64::from(m) / f64::from(n))),
+            );
+        }
+        let quotes_at = |w: &World| -> Result<_, SimError> {
+            Ok([w.market.quote(&w.asset)?, w.market.quote(&w.stable)?])
         };
-        let (mut at_risk, mut at_risk_debt) = (0, 0.0);
-        for e in &self.entries {
-            if let Some(d) = past_kill(&w, e.id)? {
-                at_risk += 1;
-                at_risk_debt += world::wad_to_f64(d);
+        let paid_before = self.keeper_value(&w, quotes_at(&w)?)?;
+        let (mut published, mut since) = (p0, 0u64);
+        let mut out = ShockOutcome {
+            shock,
+            price: bottom,
+            at_risk: 0,
+            at_risk_debt: 0.0,
+            liquidated: 0,
+            liquidated_debt: 0.0,
+            rounds: Vec::new(),
+            bad_debt: 0.0,
+            liquidators_paid: 0.0,
+            pool_price: 0.0,
+            oracle_updates: 0,
+            kill_minutes: None,
+        };
+        let mut bad_debt = 0i128;
+        let step = if walk.minutes == 0 { 0 } else { 60 };
+        for (minute, &price) in path.iter().enumerate() {
+            // The pools follow the market; the oracle publishes or keeps its last price.
+            since += step;
+            w.move_to(step, world::price_from_f64(price)?, None)?;
+            if walk.oracle.publishes(published, price, since) || walk.minutes == 0 {
+                published = price;
+                since = 0;
+                out.oracle_updates += 1;
+            } else {
+                let asset = w.asset.clone();
+                w.set_price(&asset, world::price_from_f64(published)?)?;
+            }
+            for e in &self.entries {
+                if let Some(d) = past_kill(&w, e.id)? {
+                    out.at_risk += 1;
+                    out.at_risk_debt += world::wad_to_f64(d);
+                }
+            }
+            let quotes = quotes_at(&w)?;
+            let kills = self.liquidate_all(&mut w, quotes)?;
+            if kills.liquidated > 0 {
+                let m = minute as u32 + 1;
+                out.kill_minutes = Some(out.kill_minutes.map_or((m, m), |(first, _)| (first, m)));
+            }
+            out.liquidated += kills.liquidated;
+            out.liquidated_debt += kills.debt;
+            bad_debt += kills.bad_debt;
+            for (r, k) in kills.rounds.iter().enumerate() {
+                match out.rounds.get_mut(r) {
+                    Some(x) => *x += k,
+                    None => out.rounds.push(*k),
+                }
             }
         }
-        let quotes = [w.market.quote(&w.asset)?, w.market.quote(&w.stable)?];
-        let paid_before = self.keeper_value(&w, quotes)?;
-        let mut rounds = Vec::new();
-        let (mut liquidated, mut liquidated_debt, mut bad_debt) = (0, 0.0, 0i128);
+        let quotes = quotes_at(&w)?;
+        out.bad_debt = bad_debt as f64 / 1e18;
+        out.liquidators_paid = (self.keeper_value(&w, quotes)? - paid_before) as f64 / 1e18;
+        out.pool_price = match w.kind {
+            crate::scenario::PoolKind::ConstantProduct => {
+                let p = &w.market.amm_pool(&w.pool)?.amm;
+                let units = world::wad_to_f64(quotes[0].unit) / world::wad_to_f64(quotes[1].unit);
+                world::wad_to_f64(p.reserve1) / world::wad_to_f64(p.reserve0) * units
+            }
+            crate::scenario::PoolKind::V3 => path.last().copied().unwrap_or(bottom),
+        };
+        Ok(out)
+    }
+
+    /// The liquidators kill every position past its kill factor, round after round, until a
+    /// round finds none; bad debt valued at `quotes`.
+    fn liquidate_all(
+        &self,
+        w: &mut World,
+        quotes: [levfarm_core::position::valuation::Quote; 2],
+    ) -> Result<Kills, SimError> {
+        let mut k = Kills::default();
         loop {
             let due: Vec<(u64, U256)> = self
                 .entries
                 .iter()
-                .filter_map(|e| past_kill(&w, e.id).transpose().map(|d| d.map(|d| (e.id, d))))
+                .filter_map(|e| past_kill(w, e.id).transpose().map(|d| d.map(|d| (e.id, d))))
                 .collect::<Result<_, _>>()?;
-            if due.is_empty() || rounds.len() >= 1_000 {
+            if due.is_empty() || k.rounds.len() >= 1_000 {
                 break;
             }
             let mut killed = 0;
@@ -221,40 +366,21 @@ impl Book {
                     continue;
                 }
                 killed += 1;
-                liquidated_debt += world::wad_to_f64(debt);
+                k.debt += world::wad_to_f64(debt);
                 for e in w.events() {
                     if let Event::BadDebt { token, amount, .. } = e {
                         let q = if *token == w.asset { quotes[0] } else { quotes[1] };
-                        bad_debt += value(amount.0, q)?;
+                        k.bad_debt += value(amount.0, q)?;
                     }
                 }
             }
             if killed == 0 {
                 break;
             }
-            liquidated += killed;
-            rounds.push(killed);
+            k.liquidated += killed;
+            k.rounds.push(killed);
         }
-        let pool_price = match w.kind {
-            crate::scenario::PoolKind::ConstantProduct => {
-                let p = &w.market.amm_pool(&w.pool)?.amm;
-                let units = world::wad_to_f64(quotes[0].unit) / world::wad_to_f64(quotes[1].unit);
-                world::wad_to_f64(p.reserve1) / world::wad_to_f64(p.reserve0) * units
-            }
-            crate::scenario::PoolKind::V3 => world::wad_to_f64(moved.0),
-        };
-        Ok(ShockOutcome {
-            shock,
-            price: world::wad_to_f64(moved.0),
-            at_risk,
-            at_risk_debt,
-            liquidated,
-            liquidated_debt,
-            rounds,
-            bad_debt: bad_debt as f64 / 1e18,
-            liquidators_paid: (self.keeper_value(&w, quotes)? - paid_before) as f64 / 1e18,
-            pool_price,
-        })
+        Ok(k)
     }
 
     /// The liquidator's holdings of the pool's tokens at `quotes`.
@@ -274,10 +400,11 @@ pub fn stress(
     price: Price,
     spec: &BookSpec,
     shocks: &[f64],
+    walk: &Walk,
 ) -> Result<StressOutput, SimError> {
     let book = Book::open(scenario, price, spec)?;
     let (equity, debt) = book.totals()?;
-    let outcomes = shocks.iter().map(|&s| book.shock(s)).collect::<Result<Vec<_>, _>>()?;
+    let outcomes = shocks.iter().map(|&s| book.walk(s, walk)).collect::<Result<Vec<_>, _>>()?;
     Ok(StressOutput {
         scenario: scenario.name.clone(),
         book: *spec,
@@ -311,13 +438,14 @@ pub fn stress_sweep(
     price: Price,
     spec: &BookSpec,
     shocks: &[f64],
+    walk: &Walk,
 ) -> Result<Vec<StressRow>, SimError> {
     use rayon::prelude::*;
     let combos = crate::run::combinations(scenario, grid)?;
     combos
         .into_par_iter()
         .map(|(settings, s)| {
-            let output = stress(&s, price, spec, shocks)?;
+            let output = stress(&s, price, spec, shocks, walk)?;
             let l = s.leverage();
             let worst = output
                 .shocks
@@ -336,16 +464,16 @@ pub fn stress_sweep(
 }
 
 /// The row whose worst bad debt is within `budget` (a share of the book's debt) with the
-/// highest open limit, the least bad debt among those; `None` when no row keeps the budget.
+/// highest open limit (work factor); among those the highest kill factor (the most room
+/// before a liquidation), then the least bad debt, then the first in grid order. `None` when
+/// no row keeps the budget.
 pub fn within_budget(rows: &[StressRow], budget: f64) -> Option<&StressRow> {
+    let key = |r: &StressRow| {
+        (r.work_factor_bps, r.kill_factor_bps, std::cmp::Reverse(r.worst_bad_debt.to_bits()))
+    };
     rows.iter().filter(|r| r.worst_bad_debt <= budget).fold(None, |best: Option<&StressRow>, r| {
         match best {
-            Some(b)
-                if (b.work_factor_bps, std::cmp::Reverse(b.worst_bad_debt.to_bits()))
-                    >= (r.work_factor_bps, std::cmp::Reverse(r.worst_bad_debt.to_bits())) =>
-            {
-                Some(b)
-            }
+            Some(b) if key(b) >= key(r) => Some(b),
             _ => Some(r),
         }
     })

@@ -4,7 +4,7 @@
 
 use levfarm_core::math::WAD;
 use levfarm_core::price::Price;
-use levfarm_sim::stress::{Book, BookSpec};
+use levfarm_sim::stress::{Book, BookSpec, OracleRule, Walk};
 use levfarm_sim::Scenario;
 
 /// The bundled market at 2,000, its pool `tvl` deep, positions valued `valuation`.
@@ -86,7 +86,8 @@ fn a_sweep_runs_each_combination_and_the_budget_names_the_highest_open_limit_wit
         ("market.leverage.work_factor_bps".to_string(), vec!["6000".to_string(), "7000".into()]),
         ("market.leverage.kill_prize_bps".to_string(), vec!["100".to_string(), "500".into()]),
     ];
-    let rows = stress_sweep(&s, &grid, price(), &spec(80), &[-0.2, -0.6]).unwrap();
+    let rows =
+        stress_sweep(&s, &grid, price(), &spec(80), &[-0.2, -0.6], &Walk::default()).unwrap();
     assert_eq!(rows.len(), 4);
     assert_eq!(rows[0].settings[0].1, "6000");
     assert_eq!(
@@ -106,4 +107,50 @@ fn a_sweep_runs_each_combination_and_the_budget_names_the_highest_open_limit_wit
     let best = within_budget(&rows, 1.0).unwrap();
     assert_eq!((best.work_factor_bps, &best.settings[1].1[..]), (7000, "100"));
     assert!(within_budget(&rows, 0.0).is_none() || rows.iter().any(|r| r.worst_bad_debt == 0.0));
+}
+
+#[test]
+fn the_oracle_publishes_on_its_heartbeat_or_its_deviation() {
+    // Chainlink's ETH/USD on mainnet: an hour's heartbeat, 0.5% deviation.
+    let rule = OracleRule { heartbeat_secs: 3_600, deviation_bps: 50 };
+    assert!(!rule.publishes(2_000.0, 2_009.0, 60), "0.45% after a minute: no");
+    assert!(rule.publishes(2_000.0, 2_010.0, 60), "0.5% exactly: yes");
+    assert!(rule.publishes(2_000.0, 1_990.0, 60), "down 0.5%: yes");
+    assert!(!rule.publishes(2_000.0, 2_000.0, 3_599));
+    assert!(rule.publishes(2_000.0, 2_000.0, 3_600), "the heartbeat, unmoved");
+    assert!(OracleRule::default().publishes(2_000.0, 2_000.0, 0), "no rule: every step");
+    // A fall of 0.1% a minute, log-linear over 60 minutes to −5.8%: with 0.5% deviation the
+    // oracle publishes every sixth minute (five minutes compound to 0.999⁵ = 0.995010, a
+    // 0.499% move, short of it; the sixth's 0.599% reaches it): 10 prices in the hour.
+    let book = Book::open(&market(100_000_000.0, "oracle"), price(), &spec(5)).unwrap();
+    let shock = 0.999f64.powi(60) - 1.0;
+    let walk = Walk {
+        minutes: 60,
+        recovery: 0.0,
+        oracle: OracleRule { heartbeat_secs: 3_600, deviation_bps: 50 },
+    };
+    let o = book.walk(shock, &walk).unwrap();
+    assert_eq!(o.oracle_updates, 10, "{o:?}");
+    let every = book.walk(shock, &Walk { oracle: OracleRule::default(), ..walk }).unwrap();
+    assert_eq!(every.oracle_updates, 60);
+}
+
+#[test]
+fn a_walk_at_once_is_the_shock_and_a_gradual_fall_kills_along_the_way() {
+    let book = Book::open(&market(20_000_000.0, "exit"), price(), &spec(120)).unwrap();
+    assert_eq!(book.walk(-0.4, &Walk::default()).unwrap(), book.shock(-0.4).unwrap());
+    let walk = Walk { minutes: 120, recovery: 0.5, oracle: OracleRule::default() };
+    let o = book.walk(-0.4, &walk).unwrap();
+    let (first, last) = o.kill_minutes.expect("a 40% fall kills");
+    assert!(first < 120 && first < last, "{o:?}");
+    assert_eq!(o.oracle_updates, 240);
+    // Killed along the way, at higher prices than the bottom: less bad debt than at once.
+    let at_once = book.shock(-0.4).unwrap();
+    assert!(o.bad_debt <= at_once.bad_debt, "{} > {}", o.bad_debt, at_once.bad_debt);
+    // An oracle that publishes only hourly leaves oracle-valued positions alive longer.
+    let oracle_book = Book::open(&market(20_000_000.0, "oracle"), price(), &spec(120)).unwrap();
+    let lagging = Walk { oracle: OracleRule { heartbeat_secs: 3_600, deviation_bps: 0 }, ..walk };
+    let fresh = oracle_book.walk(-0.4, &walk).unwrap();
+    let late = oracle_book.walk(-0.4, &lagging).unwrap();
+    assert!(late.kill_minutes.unwrap().0 > fresh.kill_minutes.unwrap().0, "{late:?} {fresh:?}");
 }
