@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use levfarm_sim::stress::{
-    stress, stress_sweep, within_budget, BookSpec, OracleRule, StressOutput, StressRow, Walk,
+    stress, stress_sweep, within_budget, BookSpec, Liquidator, OracleRule, StressOutput, StressRow,
+    Walk,
 };
 
 use crate::backtest::{finish, load, Failure, ScenarioArgs};
@@ -49,6 +50,12 @@ pub struct StressArgs {
     /// minute.
     #[arg(long, default_value_t = 0)]
     deviation_bps: u32,
+    /// What a kill costs the liquidator in gas (numeraire)...
+    #[arg(long, default_value_t = 0.0)]
+    gas: f64,
+    /// ...and the least it kills for, prize less gas: kills worth less are left undone.
+    #[arg(long, default_value_t = 0.0)]
+    min_profit: f64,
     /// The asset's price before the shocks; the data's last close when omitted.
     #[arg(long)]
     price: Option<f64>,
@@ -108,6 +115,7 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
             heartbeat_secs: args.heartbeat_secs,
             deviation_bps: args.deviation_bps,
         },
+        liquidator: Liquidator { gas: args.gas, min_profit: args.min_profit },
     };
     let spec = BookSpec {
         positions: args.positions,
@@ -168,6 +176,7 @@ fn summary(out: &StressOutput) -> String {
         "bad debt",
         "of the debt",
         "liquidators paid",
+        "unprofitable",
         "oracle prices",
         "kill minutes",
     ]
@@ -188,6 +197,7 @@ fn summary(out: &StressOutput) -> String {
                 table::money(x.bad_debt),
                 table::percent(if out.debt > 0.0 { x.bad_debt / out.debt } else { 0.0 }),
                 table::money(x.liquidators_paid),
+                x.unprofitable.to_string(),
                 x.oracle_updates.to_string(),
                 x.kill_minutes.map_or("-".into(), |(a, b)| format!("{a}-{b}")),
             ]
@@ -197,7 +207,9 @@ fn summary(out: &StressOutput) -> String {
     s.push_str(
         "at risk: past the kill factor after the move (each minute's, before its kills); cascade \
          rounds: rounds of kills within a minute, each after the last one's selling through the \
-         pool (1: no cascade); kill minutes: the first and last minute with a kill\n",
+         pool (1: no cascade); liquidators paid: prizes less gas; unprofitable: kills left undone \
+         for a prize under gas and the minimum profit; kill minutes: the first and last minute \
+         with a kill\n",
     );
     s
 }

@@ -93,6 +93,10 @@ pub struct ShockOutcome {
     pub liquidators_paid: f64,
     /// The pool's price after the liquidations, before any arbitrage.
     pub pool_price: f64,
+    /// Kills left undone because their prize less gas was under the liquidator's minimum, and
+    /// the gas the made kills cost (both in the rounds' count of attempts).
+    pub unprofitable: usize,
+    pub gas: f64,
     /// Prices the oracle published, and the first and last minute with a kill (1 for a
     /// shock at once).
     pub oracle_updates: u32,
@@ -107,6 +111,15 @@ pub struct Walk {
     /// The share of the fall that comes back over as many minutes after the bottom.
     pub recovery: f64,
     pub oracle: OracleRule,
+    pub liquidator: Liquidator,
+}
+
+/// What a kill costs the liquidator, and the least it kills for: a kill whose prize less gas
+/// is under `min_profit` is left undone (numeraire; both 0: every kill is made).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Liquidator {
+    pub gas: f64,
+    pub min_profit: f64,
 }
 
 impl Walk {
@@ -119,6 +132,13 @@ impl Walk {
         }
         if !(0.0..=1.0).contains(&self.recovery) {
             return Err(SimError::Scenario(format!("recovery {}: a share, 0 to 1", self.recovery)));
+        }
+        let l = self.liquidator;
+        if !((0.0..=1e9).contains(&l.gas) && (0.0..=1e9).contains(&l.min_profit)) {
+            return Err(SimError::Scenario(format!(
+                "gas {} and minimum profit {}: each 0 to 1e9",
+                l.gas, l.min_profit
+            )));
         }
         Ok(())
     }
@@ -164,6 +184,7 @@ pub struct StressOutput {
 struct Kills {
     rounds: Vec<usize>,
     liquidated: usize,
+    unprofitable: usize,
     debt: f64,
     bad_debt: i128,
 }
@@ -287,6 +308,8 @@ impl Book {
             bad_debt: 0.0,
             liquidators_paid: 0.0,
             pool_price: 0.0,
+            unprofitable: 0,
+            gas: 0.0,
             oracle_updates: 0,
             kill_minutes: None,
         };
@@ -311,12 +334,13 @@ impl Book {
                 }
             }
             let quotes = quotes_at(&w)?;
-            let kills = self.liquidate_all(&mut w, quotes)?;
+            let kills = self.liquidate_all(&mut w, quotes, walk.liquidator)?;
             if kills.liquidated > 0 {
                 let m = minute as u32 + 1;
                 out.kill_minutes = Some(out.kill_minutes.map_or((m, m), |(first, _)| (first, m)));
             }
             out.liquidated += kills.liquidated;
+            out.unprofitable += kills.unprofitable;
             out.liquidated_debt += kills.debt;
             bad_debt += kills.bad_debt;
             for (r, k) in kills.rounds.iter().enumerate() {
@@ -328,7 +352,9 @@ impl Book {
         }
         let quotes = quotes_at(&w)?;
         out.bad_debt = bad_debt as f64 / 1e18;
-        out.liquidators_paid = (self.keeper_value(&w, quotes)? - paid_before) as f64 / 1e18;
+        out.gas = out.liquidated as f64 * walk.liquidator.gas;
+        out.liquidators_paid =
+            (self.keeper_value(&w, quotes)? - paid_before) as f64 / 1e18 - out.gas;
         out.pool_price = match w.kind {
             crate::scenario::PoolKind::ConstantProduct => {
                 let p = &w.market.amm_pool(&w.pool)?.amm;
@@ -346,12 +372,16 @@ impl Book {
         &self,
         w: &mut World,
         quotes: [levfarm_core::position::valuation::Quote; 2],
+        liquidator: Liquidator,
     ) -> Result<Kills, SimError> {
+        let priced = liquidator.gas > 0.0 || liquidator.min_profit > 0.0;
+        let mut skipped: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
         let mut k = Kills::default();
         loop {
             let due: Vec<(u64, U256)> = self
                 .entries
                 .iter()
+                .filter(|e| !skipped.contains(&e.id))
                 .filter_map(|e| past_kill(w, e.id).transpose().map(|d| d.map(|d| (e.id, d))))
                 .collect::<Result<_, _>>()?;
             if due.is_empty() || k.rounds.len() >= 1_000 {
@@ -362,7 +392,21 @@ impl Book {
                 // A kill the engine refuses (no longer liquidatable: an earlier kill's selling
                 // can raise a short's value) is left for the next round's check.
                 let kill = Command::Liquidate { liquidator: KEEPER.into(), position: id };
-                if w.run(kill).is_err() {
+                if priced {
+                    // The liquidator weighs the kill first: its prize at the oracle, less gas.
+                    let mut trial = w.clone();
+                    let before = self.keeper_value(&trial, quotes)?;
+                    if trial.run(kill).is_err() {
+                        continue;
+                    }
+                    let prize = (self.keeper_value(&trial, quotes)? - before) as f64 / 1e18;
+                    if prize - liquidator.gas < liquidator.min_profit {
+                        skipped.insert(id);
+                        k.unprofitable += 1;
+                        continue;
+                    }
+                    *w = trial;
+                } else if w.run(kill).is_err() {
                     continue;
                 }
                 killed += 1;

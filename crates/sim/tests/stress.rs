@@ -4,7 +4,7 @@
 
 use levfarm_core::math::WAD;
 use levfarm_core::price::Price;
-use levfarm_sim::stress::{Book, BookSpec, OracleRule, Walk};
+use levfarm_sim::stress::{Book, BookSpec, Liquidator, OracleRule, Walk};
 use levfarm_sim::Scenario;
 
 /// The bundled market at 2,000, its pool `tvl` deep, positions valued `valuation`.
@@ -126,8 +126,8 @@ fn the_oracle_publishes_on_its_heartbeat_or_its_deviation() {
     let shock = 0.999f64.powi(60) - 1.0;
     let walk = Walk {
         minutes: 60,
-        recovery: 0.0,
         oracle: OracleRule { heartbeat_secs: 3_600, deviation_bps: 50 },
+        ..Walk::default()
     };
     let o = book.walk(shock, &walk).unwrap();
     assert_eq!(o.oracle_updates, 10, "{o:?}");
@@ -139,7 +139,7 @@ fn the_oracle_publishes_on_its_heartbeat_or_its_deviation() {
 fn a_walk_at_once_is_the_shock_and_a_gradual_fall_kills_along_the_way() {
     let book = Book::open(&market(20_000_000.0, "exit"), price(), &spec(120)).unwrap();
     assert_eq!(book.walk(-0.4, &Walk::default()).unwrap(), book.shock(-0.4).unwrap());
-    let walk = Walk { minutes: 120, recovery: 0.5, oracle: OracleRule::default() };
+    let walk = Walk { minutes: 120, recovery: 0.5, ..Walk::default() };
     let o = book.walk(-0.4, &walk).unwrap();
     let (first, last) = o.kill_minutes.expect("a 40% fall kills");
     assert!(first < 120 && first < last, "{o:?}");
@@ -192,4 +192,24 @@ fn a_constant_product_pools_loss_to_arbitrage_is_sigma_squared_over_eight() {
         (per_year / expected - 1.0).abs() < 0.05,
         "{per_year} a year against σ²/8 = {expected}"
     );
+}
+
+#[test]
+fn liquidators_leave_undone_the_kills_that_do_not_pay_their_gas() {
+    let book = Book::open(&market(20_000_000.0, "exit"), price(), &spec(120)).unwrap();
+    let free = book.shock(-0.5).unwrap();
+    assert!(free.liquidated > 0 && free.unprofitable == 0 && free.gas == 0.0);
+    // Gas above any prize: nothing is killed, every position at risk is left, no bad debt is
+    // realised.
+    let dear = Walk { liquidator: Liquidator { gas: 1e6, min_profit: 0.0 }, ..Walk::default() };
+    let none = book.walk(-0.5, &dear).unwrap();
+    assert_eq!(none.liquidated, 0);
+    assert_eq!(none.unprofitable, none.at_risk);
+    assert_eq!(none.bad_debt, 0.0);
+    // A modest gas leaves the small positions: fewer kills, each paid its prize less gas.
+    let some = Walk { liquidator: Liquidator { gas: 20.0, min_profit: 5.0 }, ..Walk::default() };
+    let o = book.walk(-0.5, &some).unwrap();
+    assert!(o.unprofitable > 0 && o.liquidated < free.liquidated, "{o:?}");
+    assert!((o.gas - 20.0 * o.liquidated as f64).abs() < 1e-9);
+    assert!(o.liquidators_paid >= 5.0 * o.liquidated as f64, "{o:?}");
 }
