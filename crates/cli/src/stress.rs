@@ -33,6 +33,10 @@ pub struct StressArgs {
     /// The share of positions that borrow the asset (short).
     #[arg(long, default_value_t = 0.2)]
     short_share: f64,
+    /// Each position's entry price: log-normal around the book's price with this log spread;
+    /// positions already past their kill factor at the book's price are not in the book.
+    #[arg(long, default_value_t = 0.2)]
+    entry_spread: f64,
     /// The oracle's instantaneous moves: `--shocks=-0.1,-0.2,-0.3,-0.5`.
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true, default_values_t = [-0.1, -0.2, -0.3, -0.5])]
     shocks: Vec<f64>,
@@ -124,6 +128,7 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         equity_spread: BookSpec::default().equity_spread,
         leverage: (args.leverage[0], args.leverage[1]),
         short_share: args.short_share,
+        entry_spread: args.entry_spread,
     };
     if !args.sweep.is_empty() {
         if !(args.budget.is_finite() && (0.0..=1.0).contains(&args.budget)) {
@@ -156,11 +161,12 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
 
 fn summary(out: &StressOutput) -> String {
     let mut s = format!(
-        "a book on the market of {:?}\n{} positions opened ({} refused past the work factor) at \
-         {:.2}: equity {}, debt {}\n\n",
+        "a book on the market of {:?}\n{} positions opened ({} refused past the work factor, {} \
+         killed before the start) at {:.2}: equity {}, debt {}\n\n",
         out.scenario,
         out.opened,
         out.refused,
+        out.killed_before,
         out.price,
         table::money(out.equity),
         table::money(out.debt)

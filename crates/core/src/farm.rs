@@ -4,7 +4,7 @@
 //! `pending = stake · acc_reward_per_share / ACC_PRECISION − reward_debt`, rounded down, so
 //! the farm never owes more than it holds: emission stops when the funded tokens run out.
 
-use std::collections::BTreeMap;
+use imbl::OrdMap;
 
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
@@ -37,7 +37,7 @@ pub struct Farm {
     /// Reward tokens funded but not yet emitted.
     pub unallocated: U256,
     pub total_staked: U256,
-    stakes: BTreeMap<Holder, Stake>,
+    stakes: OrdMap<Holder, Stake>,
 }
 
 impl Farm {
@@ -50,7 +50,7 @@ impl Farm {
             balance: U256::ZERO,
             unallocated: U256::ZERO,
             total_staked: U256::ZERO,
-            stakes: BTreeMap::new(),
+            stakes: OrdMap::new(),
         }
     }
 

@@ -37,6 +37,11 @@ pub struct BookSpec {
     pub leverage: (f64, f64),
     /// The share of positions that borrow the asset (short); the rest borrow the stable token.
     pub short_share: f64,
+    /// Each position's entry price: log-normal around the book's price with this log spread
+    /// (0: every position opened at the book's price). Longs that entered higher and shorts
+    /// that entered lower are nearer their liquidation; those already past it were killed
+    /// before the book's start and are not in it.
+    pub entry_spread: f64,
 }
 
 impl Default for BookSpec {
@@ -48,6 +53,7 @@ impl Default for BookSpec {
             equity_spread: 1.0,
             leverage: (1.5, 3.2),
             short_share: 0.2,
+            entry_spread: 0.2,
         }
     }
 }
@@ -59,6 +65,8 @@ pub struct BookEntry {
     pub equity: f64,
     pub leverage: f64,
     pub short: bool,
+    /// The asset's price the position opened at.
+    pub entry: f64,
 }
 
 /// The market with the book opened in it.
@@ -68,6 +76,9 @@ pub struct Book {
     pub entries: Vec<BookEntry>,
     /// Openings the engine refused (past the work factor after the opening's own impact).
     pub refused: usize,
+    /// Positions past their kill factor at the book's price, from their entry price: killed
+    /// before the start, not in the book.
+    pub killed_before: usize,
     pub price: Price,
 }
 
@@ -172,6 +183,7 @@ pub struct StressOutput {
     pub book: BookSpec,
     pub opened: usize,
     pub refused: usize,
+    pub killed_before: usize,
     /// The book's equity and debt at the start (numeraire).
     pub equity: f64,
     pub debt: f64,
@@ -191,7 +203,7 @@ struct Kills {
 
 /// The debt value of position `id` when it is open and past its kill factor.
 fn past_kill(w: &World, id: u64) -> Result<Option<U256>, SimError> {
-    if !w.market.positions().any(|p| p.id == id && p.open) {
+    if !w.market.position_is_open(id) {
         return Ok(None);
     }
     let h = w.market.position_health(id)?;
@@ -202,6 +214,124 @@ fn past_kill(w: &World, id: u64) -> Result<Option<U256>, SimError> {
 /// The engine account of book position `i`'s owner.
 fn owner(i: usize) -> String {
     format!("book-{i}")
+}
+
+/// Which positions a step checks with the engine.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scan {
+    /// Those the [`Watch`] finds near their liquidation price.
+    Watched,
+    /// Every one, every step.
+    All,
+}
+
+/// How far (a share of the price) the oracle or the pool may be from a position's liquidation
+/// price, as last solved, before a step checks the position with the engine. Interest and fees
+/// move the true price between solves by a small fraction of this; a pool pushed off the
+/// oracle by the kills' selling is watched at its own price.
+const WATCH_MARGIN: f64 = 0.02;
+/// Steps between solves of every open position's liquidation prices (six hours of minutes),
+/// unless the pool's depth moved by more than [`WATCH_DEPTH`] (a share) first: the price after
+/// impact depends on the depth.
+const WATCH_REFRESH: u32 = 360;
+const WATCH_DEPTH: f64 = 0.1;
+/// A position this close to its kill factor (a share of it) is checked every step whatever
+/// its liquidation prices say.
+const WATCH_CLOSE: f64 = 0.97;
+
+/// The book's open positions indexed by liquidation price, so that a step checks with the
+/// engine only those the price came near: thousands of positions over thousands of steps
+/// cost what the few near their price cost.
+#[derive(Debug, Default)]
+struct Watch {
+    /// (lower liquidation price, entry), highest first.
+    lower: Vec<(f64, usize)>,
+    /// (upper liquidation price, entry), lowest first.
+    upper: Vec<(f64, usize)>,
+    /// Entries checked every step: near the kill factor already, or every entry under
+    /// [`Scan::All`].
+    always: Vec<usize>,
+    /// The step of the solve and the pool's depth then.
+    at: u32,
+    depth: f64,
+}
+
+impl Watch {
+    /// Solves every open position's liquidation prices in `w` (the engine's, at its kill
+    /// factor).
+    fn solve(entries: &[BookEntry], w: &World, scan: Scan, at: u32) -> Result<Watch, SimError> {
+        let mut watch = Watch { at, depth: depth(w)?, ..Watch::default() };
+        for (i, e) in entries.iter().enumerate() {
+            if !w.market.position_is_open(e.id) {
+                continue;
+            }
+            if scan == Scan::All {
+                watch.always.push(i);
+                continue;
+            }
+            let h = w.market.position_health(e.id)?;
+            let kill = f64::from(w.market.leverage_rules(e.id)?.kill_factor_bps.0);
+            if h.debt_ratio_bps as f64 >= WATCH_CLOSE * kill {
+                watch.always.push(i);
+                continue;
+            }
+            let lp = w.market.liquidation_prices(e.id)?;
+            if let Some(p) = lp.lower {
+                watch.lower.push((world::wad_to_f64(p), i));
+            }
+            if let Some(p) = lp.upper {
+                watch.upper.push((world::wad_to_f64(p), i));
+            }
+        }
+        watch.lower.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        watch.upper.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        Ok(watch)
+    }
+
+    /// The entries to check when the oracle is at `oracle` and the pool at `pool`, in the
+    /// book's order: every one whose lower liquidation price either came within the margin of
+    /// from above, or whose upper one from below, and those always checked.
+    fn near(&self, oracle: f64, pool: f64) -> Vec<usize> {
+        let (lo, hi) = (oracle.min(pool), oracle.max(pool));
+        let down = self.lower.partition_point(|&(t, _)| t * (1.0 + WATCH_MARGIN) >= lo);
+        let up = self.upper.partition_point(|&(t, _)| t <= hi * (1.0 + WATCH_MARGIN));
+        let mut near: Vec<usize> = self.always.clone();
+        near.extend(self.lower[..down].iter().map(|&(_, i)| i));
+        near.extend(self.upper[..up].iter().map(|&(_, i)| i));
+        near.sort_unstable();
+        near.dedup();
+        near
+    }
+}
+
+/// The pool's depth: its liquidity `√(x·y)` (in range, on a v3 pool).
+fn depth(w: &World) -> Result<f64, SimError> {
+    Ok(match w.kind {
+        crate::scenario::PoolKind::ConstantProduct => {
+            let p = &w.market.amm_pool(&w.pool)?.amm;
+            (world::wad_to_f64(p.reserve0) * world::wad_to_f64(p.reserve1)).sqrt()
+        }
+        crate::scenario::PoolKind::V3 => w.market.v3_amm_pool(&w.pool)?.pool.liquidity as f64,
+    })
+}
+
+/// The pool's price of the asset in the numeraire (the stable token at its oracle price).
+fn pool_price(w: &World) -> Result<f64, SimError> {
+    let q = [w.market.quote(&w.asset)?, w.market.quote(&w.stable)?];
+    let units = world::wad_to_f64(q[0].unit) / world::wad_to_f64(q[1].unit);
+    let raw = match w.kind {
+        crate::scenario::PoolKind::ConstantProduct => {
+            let p = &w.market.amm_pool(&w.pool)?.amm;
+            world::wad_to_f64(p.reserve1) / world::wad_to_f64(p.reserve0)
+        }
+        crate::scenario::PoolKind::V3 => {
+            let sqrt = w.market.v3_amm_pool(&w.pool)?.pool.sqrt_price;
+            let r = world::wad_to_f64(sqrt) * 1e18 / 2f64.powi(96);
+            r * r
+        }
+    };
+    Ok(raw * units * world::wad_to_f64(q[1].price_wad))
 }
 
 impl Book {
@@ -226,30 +356,61 @@ impl Book {
                 spec.median_equity, spec.equity_spread
             ))
         })?;
+        if !(spec.entry_spread.is_finite() && (0.0..=1.0).contains(&spec.entry_spread)) {
+            return Err(SimError::Scenario(format!(
+                "entry spread {}: a log spread, 0 to 1",
+                spec.entry_spread
+            )));
+        }
+        let p0 = world::wad_to_f64(price.0);
         let mut world = World::build(scenario, price, 86_400 * 30)?;
         let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
         let stable = world.stable.clone();
         let mut entries = Vec::with_capacity(spec.positions);
         let mut refused = 0;
-        for i in 0..spec.positions {
-            let equity = sizes.sample(&mut rng).clamp(1.0, 1e9);
-            let leverage = lo + (hi - lo) * rng.random::<f64>();
-            let short = rng.random::<f64>() < spec.short_share;
+        let mut drawn: Vec<(usize, f64, f64, bool, f64)> = (0..spec.positions)
+            .map(|i| {
+                let equity = sizes.sample(&mut rng).clamp(1.0, 1e9);
+                let leverage = lo + (hi - lo) * rng.random::<f64>();
+                let short = rng.random::<f64>() < spec.short_share;
+                let z: f64 = rand_distr::StandardNormal.sample(&mut rng);
+                let entry = (p0 * (spec.entry_spread * z).exp()).clamp(p0 / 20.0, p0 * 20.0);
+                (i, equity, leverage, short, entry)
+            })
+            .collect();
+        // Opened in the order of their entry prices: the market rises once through them (its
+        // arbitrage fees, the LPs' income, those of one pass), then comes to the book's price.
+        drawn.sort_by(|a, b| a.4.total_cmp(&b.4).then(a.0.cmp(&b.0)));
+        for (i, equity, leverage, short, entry) in drawn {
             let side = if short { BorrowSide::Asset } else { BorrowSide::Stable };
+            // The market at the entry price, the pool arbitraged to it, as between users
+            // arriving over time.
+            world.move_to(0, world::price_from_f64(entry)?, None)?;
             let raw = world.value_to_amount(&stable, equity)?;
             let name = owner(i);
             world.mint(&name, &stable, raw)?;
-            let mut trial = world.clone();
-            match open_for(&mut trial, &name, raw, leverage, side, &scenario.position) {
-                Ok(id) => {
-                    world = trial;
-                    entries.push(BookEntry { id, equity, leverage, short });
-                }
+            // A refused opening changes nothing (the engine's commands are atomic).
+            match open_for(&mut world, &name, raw, leverage, side, &scenario.position) {
+                Ok(id) => entries.push(BookEntry { id, equity, leverage, short, entry }),
                 Err(SimError::Engine(_)) => refused += 1,
                 Err(e) => return Err(e),
             }
         }
-        Ok(Book { world, entries, refused, price })
+        world.move_to(0, price, None)?;
+        // Positions the move to the book's price put past their kill factor were killed
+        // before the start.
+        let mut book = Book { world, entries: Vec::new(), refused, killed_before: 0, price };
+        for e in entries {
+            if past_kill(&book.world, e.id)?.is_some() {
+                let kill = Command::Liquidate { liquidator: KEEPER.into(), position: e.id };
+                if book.world.run(kill).is_ok() {
+                    book.killed_before += 1;
+                    continue;
+                }
+            }
+            book.entries.push(e);
+        }
+        Ok(book)
     }
 
     /// The book's equity and debt, at the oracle.
@@ -280,7 +441,6 @@ impl Book {
             return Err(SimError::Scenario(format!("shock {shock}: need -0.99 to 10")));
         }
         walk.check()?;
-        let mut w = self.world.clone();
         let p0 = world::wad_to_f64(self.price.0);
         let bottom = p0 * (1.0 + shock);
         let target = p0 * (1.0 + shock * (1.0 - walk.recovery));
@@ -292,14 +452,37 @@ impl Book {
                 (1..=n).map(|m| bottom * (target / bottom).powf(f64::from(m) / f64::from(n))),
             );
         }
+        let step = if walk.minutes == 0 { 0 } else { 60 };
+        let mut out = self.follow(&path, step, walk, Scan::Watched)?;
+        out.shock = shock;
+        out.price = bottom;
+        Ok(out)
+    }
+
+    /// The market follows `path` (the asset's price at the end of each step of `step`
+    /// seconds): the pools follow it every step, the oracle publishes by `walk`'s rule (every
+    /// step when `step` is 0), and the liquidators act after each step, in rounds. `scan`
+    /// says which positions a step checks: those near their liquidation price (the
+    /// [`Watch`]), or every one (the reference the watch is tested against).
+    #[doc(hidden)]
+    pub fn follow(
+        &self,
+        path: &[f64],
+        step: u64,
+        walk: &Walk,
+        scan: Scan,
+    ) -> Result<ShockOutcome, SimError> {
+        let mut w = self.world.clone();
+        let p0 = world::wad_to_f64(self.price.0);
         let quotes_at = |w: &World| -> Result<_, SimError> {
             Ok([w.market.quote(&w.asset)?, w.market.quote(&w.stable)?])
         };
         let paid_before = self.keeper_value(&w, quotes_at(&w)?)?;
         let (mut published, mut since) = (p0, 0u64);
+        let last = path.last().copied().unwrap_or(p0);
         let mut out = ShockOutcome {
-            shock,
-            price: bottom,
+            shock: last / p0 - 1.0,
+            price: path.iter().copied().fold(p0, f64::min),
             at_risk: 0,
             at_risk_debt: 0.0,
             liquidated: 0,
@@ -314,12 +497,12 @@ impl Book {
             kill_minutes: None,
         };
         let mut bad_debt = 0i128;
-        let step = if walk.minutes == 0 { 0 } else { 60 };
+        let mut watch = Watch::default();
         for (minute, &price) in path.iter().enumerate() {
             // The pools follow the market; the oracle publishes or keeps its last price.
             since += step;
             w.move_to(step, world::price_from_f64(price)?, None)?;
-            if walk.oracle.publishes(published, price, since) || walk.minutes == 0 {
+            if walk.oracle.publishes(published, price, since) || step == 0 {
                 published = price;
                 since = 0;
                 out.oracle_updates += 1;
@@ -327,14 +510,21 @@ impl Book {
                 let asset = w.asset.clone();
                 w.set_price(&asset, world::price_from_f64(published)?)?;
             }
-            for e in &self.entries {
-                if let Some(d) = past_kill(&w, e.id)? {
+            let deep = depth(&w)?;
+            if minute == 0
+                || minute as u32 - watch.at >= WATCH_REFRESH
+                || (deep / watch.depth - 1.0).abs() > WATCH_DEPTH
+            {
+                watch = Watch::solve(&self.entries, &w, scan, minute as u32)?;
+            }
+            for i in watch.near(published, pool_price(&w)?) {
+                if let Some(d) = past_kill(&w, self.entries[i].id)? {
                     out.at_risk += 1;
                     out.at_risk_debt += world::wad_to_f64(d);
                 }
             }
             let quotes = quotes_at(&w)?;
-            let kills = self.liquidate_all(&mut w, quotes, walk.liquidator)?;
+            let kills = self.liquidate_all(&mut w, quotes, walk.liquidator, &watch, published)?;
             if kills.liquidated > 0 {
                 let m = minute as u32 + 1;
                 out.kill_minutes = Some(out.kill_minutes.map_or((m, m), |(first, _)| (first, m)));
@@ -355,35 +545,34 @@ impl Book {
         out.gas = out.liquidated as f64 * walk.liquidator.gas;
         out.liquidators_paid =
             (self.keeper_value(&w, quotes)? - paid_before) as f64 / 1e18 - out.gas;
-        out.pool_price = match w.kind {
-            crate::scenario::PoolKind::ConstantProduct => {
-                let p = &w.market.amm_pool(&w.pool)?.amm;
-                let units = world::wad_to_f64(quotes[0].unit) / world::wad_to_f64(quotes[1].unit);
-                world::wad_to_f64(p.reserve1) / world::wad_to_f64(p.reserve0) * units
-            }
-            crate::scenario::PoolKind::V3 => path.last().copied().unwrap_or(bottom),
-        };
+        out.pool_price = pool_price(&w)?;
         Ok(out)
     }
 
     /// The liquidators kill every position past its kill factor, round after round, until a
-    /// round finds none; bad debt valued at `quotes`.
+    /// round finds none; bad debt valued at `quotes`. A round checks the positions `watch`
+    /// finds near the oracle's price (`published`) or the pool's, in the book's order.
     fn liquidate_all(
         &self,
         w: &mut World,
         quotes: [levfarm_core::position::valuation::Quote; 2],
         liquidator: Liquidator,
+        watch: &Watch,
+        published: f64,
     ) -> Result<Kills, SimError> {
         let priced = liquidator.gas > 0.0 || liquidator.min_profit > 0.0;
         let mut skipped: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
         let mut k = Kills::default();
         loop {
-            let due: Vec<(u64, U256)> = self
-                .entries
-                .iter()
-                .filter(|e| !skipped.contains(&e.id))
-                .filter_map(|e| past_kill(w, e.id).transpose().map(|d| d.map(|d| (e.id, d))))
-                .collect::<Result<_, _>>()?;
+            let mut due = Vec::new();
+            for i in watch.near(published, pool_price(w)?) {
+                let id = self.entries[i].id;
+                if !skipped.contains(&id) {
+                    if let Some(d) = past_kill(w, id)? {
+                        due.push((id, d));
+                    }
+                }
+            }
             if due.is_empty() || k.rounds.len() >= 1_000 {
                 break;
             }
@@ -454,6 +643,7 @@ pub fn stress(
         book: *spec,
         opened: book.entries.len(),
         refused: book.refused,
+        killed_before: book.killed_before,
         equity,
         debt,
         price: world::wad_to_f64(price.0),

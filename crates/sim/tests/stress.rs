@@ -20,8 +20,9 @@ fn price() -> Price {
     Price(WAD * levfarm_core::math::U256::from(2_000u64))
 }
 
+/// A book opened at one price: every position within its work factor at the start.
 fn spec(positions: usize) -> BookSpec {
-    BookSpec { positions, ..BookSpec::default() }
+    BookSpec { positions, entry_spread: 0.0, ..BookSpec::default() }
 }
 
 #[test]
@@ -212,4 +213,63 @@ fn liquidators_leave_undone_the_kills_that_do_not_pay_their_gas() {
     assert!(o.unprofitable > 0 && o.liquidated < free.liquidated, "{o:?}");
     assert!((o.gas - 20.0 * o.liquidated as f64).abs() < 1e-9);
     assert!(o.liquidators_paid >= 5.0 * o.liquidated as f64, "{o:?}");
+}
+
+/// The watch (positions indexed by liquidation price, checked only when the price comes near)
+/// finds every kill the full scan finds, step for step: through falls and recoveries, an oracle
+/// that lags the pool, cascades after impact, and both sides of the book.
+#[test]
+fn the_watched_book_liquidates_exactly_what_a_full_scan_does() {
+    use levfarm_sim::stress::Scan;
+    for (valuation, tvl) in [("oracle", 30_000_000.0), ("exit", 8_000_000.0)] {
+        let book = Book::open(&market(tvl, valuation), price(), &spec(150)).unwrap();
+        let p0 = 2_000.0;
+        // Down 45% over 3 hours with a dip and a bounce, then up 80% (the shorts' side).
+        let mut path: Vec<f64> = (1..=180)
+            .map(|m| {
+                p0 * (0.55f64).powf(f64::from(m) / 180.0)
+                    * (1.0 + 0.01 * (f64::from(m) / 7.0).sin())
+            })
+            .collect();
+        let low = *path.last().unwrap();
+        path.extend((1..=240).map(|m| low * (3.3f64).powf(f64::from(m) / 240.0)));
+        for oracle in
+            [OracleRule::default(), OracleRule { heartbeat_secs: 3_600, deviation_bps: 100 }]
+        {
+            let walk = Walk { oracle, ..Walk::default() };
+            let watched = book.follow(&path, 60, &walk, Scan::Watched).unwrap();
+            let all = book.follow(&path, 60, &walk, Scan::All).unwrap();
+            assert_eq!(watched, all, "{valuation}, {oracle:?}");
+            assert!(all.liquidated > 20, "{valuation}: {all:?}");
+        }
+    }
+}
+
+/// Positions entered at prices drawn around the book's: a long entered at `E` and `L` times
+/// levered, valued at the oracle in a deep pool, owes `(L − 1)/L · √(E/P)` of its value at the
+/// book's price `P` (its LP worth `√(P/E)` of what it was, its debt fixed); a short the same
+/// with `√(P/E)`. Those past the kill factor at `P` are not in the book.
+#[test]
+fn positions_entered_at_other_prices_carry_the_closed_form_debt_ratio() {
+    let s = market(2_000_000_000.0, "oracle");
+    let spec = BookSpec { entry_spread: 0.5, ..spec(120) };
+    let book = Book::open(&s, price(), &spec).unwrap();
+    assert_eq!(book.entries.len() + book.refused + book.killed_before, 120);
+    assert!(book.killed_before > 0, "a 0.5 spread puts some positions past the kill");
+    let p = 2_000.0;
+    let (mut above, mut below) = (0, 0);
+    for e in &book.entries {
+        let h = book.world.market.position_health(e.id).unwrap();
+        let ratio = h.debt_ratio_bps as f64 / 1e4;
+        assert!(ratio <= 0.8333, "{e:?} at {ratio} is past the kill factor");
+        let moved = if e.short { (p / e.entry).sqrt() } else { (e.entry / p).sqrt() };
+        let expected = (e.leverage - 1.0) / e.leverage * moved;
+        assert!((ratio - expected).abs() < 0.004 + 0.01 * expected, "{e:?}: {ratio} vs {expected}");
+        if e.entry > p {
+            above += 1
+        } else {
+            below += 1
+        }
+    }
+    assert!(above > 10 && below > 10, "{above} above, {below} below");
 }

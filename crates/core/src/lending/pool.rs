@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use imbl::OrdMap;
 
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
@@ -29,8 +29,8 @@ pub struct LendingPool {
     pub total_debt_scaled: U256,
     /// Debt written off because a liquidation could not repay it (Aave's deficit).
     pub bad_debt: U256,
-    supply: BTreeMap<Holder, U256>,
-    debt: BTreeMap<Holder, U256>,
+    supply: OrdMap<Holder, U256>,
+    debt: OrdMap<Holder, U256>,
     /// The interest factors of the last accrual, reused while the rates and the period repeat.
     #[serde(skip)]
     memo: FactorMemo,
@@ -107,8 +107,8 @@ impl LendingPool {
             total_supply_scaled: U256::ZERO,
             total_debt_scaled: U256::ZERO,
             bad_debt: U256::ZERO,
-            supply: BTreeMap::new(),
-            debt: BTreeMap::new(),
+            supply: OrdMap::new(),
+            debt: OrdMap::new(),
             memo: FactorMemo::default(),
         };
         pool.update_rates()?;
@@ -385,13 +385,13 @@ impl LendingPool {
     }
 }
 
-fn add_to(map: &mut BTreeMap<Holder, U256>, holder: &Holder, amount: U256) -> Result<(), Error> {
+fn add_to(map: &mut OrdMap<Holder, U256>, holder: &Holder, amount: U256) -> Result<(), Error> {
     let entry = map.entry(holder.clone()).or_default();
     *entry = entry.add_or(amount, "shares")?;
     Ok(())
 }
 
-fn sub_from(map: &mut BTreeMap<Holder, U256>, holder: &Holder, amount: U256) -> Result<(), Error> {
+fn sub_from(map: &mut OrdMap<Holder, U256>, holder: &Holder, amount: U256) -> Result<(), Error> {
     let current = map.get(holder).copied().unwrap_or_default();
     let left = current.sub_or(amount, "shares")?;
     if left.is_zero() {

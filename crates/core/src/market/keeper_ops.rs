@@ -315,11 +315,17 @@ impl Market {
 
     /// Ends the active orders of a position that closed.
     pub(crate) fn end_orders(&mut self, position: u64, reason: &str, ev: &mut Vec<Event>) {
-        for order in self.orders.values_mut() {
-            if order.position == position && order.status == OrderStatus::Active {
+        let ending: Vec<u64> = self
+            .orders
+            .values()
+            .filter(|o| o.position == position && o.status == OrderStatus::Active)
+            .map(|o| o.id)
+            .collect();
+        for id in ending {
+            if let Some(order) = self.orders.get_mut(&id) {
                 order.status = OrderStatus::Ended;
                 order.note = Some(reason.into());
-                ev.push(Event::OrderEnded { order: order.id, position, reason: reason.into() });
+                ev.push(Event::OrderEnded { order: id, position, reason: reason.into() });
             }
         }
     }

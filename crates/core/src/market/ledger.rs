@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use imbl::OrdMap;
+
 use alloy_primitives::U256;
 
 use super::{Event, Market};
@@ -12,7 +14,7 @@ use crate::Error;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Ledger {
-    balances: BTreeMap<Holder, BTreeMap<Name, U256>>,
+    balances: OrdMap<Holder, BTreeMap<Name, U256>>,
     /// Everything ever minted, per token: the conservation target.
     minted: BTreeMap<Name, U256>,
 }

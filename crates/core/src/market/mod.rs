@@ -26,6 +26,8 @@ mod view;
 
 use std::collections::BTreeMap;
 
+use imbl::OrdMap;
+
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
@@ -103,11 +105,11 @@ pub struct Market {
     ledger: ledger::Ledger,
     pools: BTreeMap<Name, AmmPool>,
     v3_pools: BTreeMap<Name, V3Entry>,
-    positions: BTreeMap<u64, Position>,
+    positions: OrdMap<u64, Position>,
     next_position: u64,
     /// Protection orders, by id; never removed, so an id is never reused.
     #[serde(default)]
-    orders: BTreeMap<u64, crate::orders::Order>,
+    orders: OrdMap<u64, crate::orders::Order>,
     /// Leverage rules of the venues other than the main one, by venue and pool.
     #[serde(default)]
     venue_leverage: BTreeMap<Venue, BTreeMap<Name, LeverageConfig>>,

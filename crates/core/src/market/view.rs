@@ -253,6 +253,11 @@ impl Market {
         })
     }
 
+    /// Whether position `id` exists and is open.
+    pub fn position_is_open(&self, id: u64) -> bool {
+        self.positions.get(&id).is_some_and(|p| p.open)
+    }
+
     /// All positions, by id.
     pub fn positions(&self) -> impl Iterator<Item = &Position> {
         self.positions.values()

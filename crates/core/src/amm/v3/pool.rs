@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use imbl::OrdMap;
+
 use alloy_primitives::{I256, U256};
 use serde::{Deserialize, Serialize};
 
@@ -86,10 +88,10 @@ pub struct V3Pool {
     /// Tokens the pool holds: principal, uncollected fees and owed tokens.
     pub balance0: U256,
     pub balance1: U256,
-    ticks: BTreeMap<i32, TickInfo>,
+    ticks: OrdMap<i32, TickInfo>,
     /// Word position to 256 bits, one per compressed tick (`tick / tick_spacing`).
     bitmap: BTreeMap<i16, U256>,
-    positions: BTreeMap<V3PositionKey, PositionInfo>,
+    positions: OrdMap<V3PositionKey, PositionInfo>,
 }
 
 /// The fee tiers Uniswap v3's factory enables, with their tick spacings.
@@ -116,9 +118,9 @@ impl V3Pool {
             fee_growth_global1: U256::ZERO,
             balance0: U256::ZERO,
             balance1: U256::ZERO,
-            ticks: BTreeMap::new(),
+            ticks: OrdMap::new(),
             bitmap: BTreeMap::new(),
-            positions: BTreeMap::new(),
+            positions: OrdMap::new(),
         })
     }
 
