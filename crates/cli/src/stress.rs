@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use levfarm_sim::stress::{
     stress, stress_sweep, within_budget, BookSpec, Liquidator, OracleRule, StressOutput, StressRow,
-    Walk,
+    Trials, Walk, WindowSpec, WINDOWS,
 };
 
 use crate::backtest::{finish, load, Failure, ScenarioArgs};
@@ -38,8 +38,15 @@ pub struct StressArgs {
     #[arg(long, default_value_t = 0.2)]
     entry_spread: f64,
     /// The oracle's instantaneous moves: `--shocks=-0.1,-0.2,-0.3,-0.5`.
-    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, default_values_t = [-0.1, -0.2, -0.3, -0.5])]
+    /// -0.1,-0.2,-0.3,-0.5 unless --window is given.
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     shocks: Vec<f64>,
+    /// Run the book through a window of the scenario's price history at minute steps, each
+    /// window with its own book opened at the close before it: a name (march-2020, may-2021,
+    /// may-2022, june-2022, november-2022, or `all`), or a span `2020-03-12..2020-03-14`.
+    /// Repeatable.
+    #[arg(long, value_name = "NAME|FROM..TO")]
+    window: Vec<String>,
     /// Reach each shock over this many one-minute steps (log-linear) instead of at once, the
     /// liquidators acting every minute.
     #[arg(long, default_value_t = 0)]
@@ -97,9 +104,23 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
             args.leverage
         )));
     }
-    if args.shocks.is_empty() || args.shocks.len() > 64 {
-        return Err(bad("--shocks: 1 to 64 moves".into()));
+    if args.shocks.len() > 64 || args.window.len() > 64 {
+        return Err(bad("--shocks and --window: at most 64 of each".into()));
     }
+    let mut windows = Vec::new();
+    for w in &args.window {
+        if w == "all" {
+            for named in WINDOWS {
+                windows.push(WindowSpec::parse(named.name).map_err(|e| bad(e.to_string()))?);
+            }
+        } else {
+            windows.push(WindowSpec::parse(w).map_err(|e| bad(format!("--window: {e}")))?);
+        }
+    }
+    let shocks = match (args.shocks.is_empty(), windows.is_empty()) {
+        (true, true) => vec![-0.1, -0.2, -0.3, -0.5],
+        _ => args.shocks.clone(),
+    };
     let mut backtest = load(&args.scenario)?;
     // The book's positions carry no protection (yet): the scenario's own position's is not
     // theirs, and must not hold a sweep of the kill factor to its deleverage trigger.
@@ -121,6 +142,8 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         },
         liquidator: Liquidator { gas: args.gas, min_profit: args.min_profit },
     };
+    let trials =
+        Trials { shocks: &shocks, windows: &windows, series: Some(&backtest.prices), walk };
     let spec = BookSpec {
         positions: args.positions,
         seed: args.seed,
@@ -135,7 +158,7 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
             return Err(bad(format!("--budget {}: a share of the debt, 0 to 1", args.budget)));
         }
         let grid = levfarm_sim::run::parse_grid(&args.sweep)?;
-        let rows = stress_sweep(&backtest.scenario, &grid, price, &spec, &args.shocks, &walk)?;
+        let rows = stress_sweep(&backtest.scenario, &grid, price, &spec, &trials)?;
         let best = within_budget(&rows, args.budget);
         let mut o = io::stdout().lock();
         if args.json {
@@ -148,7 +171,7 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         }
         return Ok(());
     }
-    let out = stress(&backtest.scenario, price, &spec, &args.shocks, &walk)?;
+    let out = stress(&backtest.scenario, price, &spec, &trials)?;
     let mut o = io::stdout().lock();
     if args.json {
         serde_json::to_writer(&mut o, &out).context("cannot write JSON")?;
@@ -160,6 +183,78 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
 }
 
 fn summary(out: &StressOutput) -> String {
+    let mut s = String::new();
+    if !out.shocks.is_empty() {
+        s.push_str(&shocks_summary(out));
+    }
+    if !out.windows.is_empty() {
+        if !s.is_empty() {
+            s.push('\n');
+        }
+        s.push_str(&windows_summary(out));
+    }
+    s
+}
+
+fn windows_summary(out: &StressOutput) -> String {
+    let mut s =
+        "windows of history at minute steps (each bar through its low and high), each with \
+                 its own book from the same seed opened at the close before it\n\n"
+            .to_string();
+    let header = [
+        "window",
+        "from",
+        "to",
+        "start",
+        "low",
+        "opened",
+        "debt",
+        "at risk",
+        "liquidated",
+        "debt liquidated",
+        "cascade rounds",
+        "bad debt",
+        "of the debt",
+        "liquidators paid",
+        "unprofitable",
+        "kill minutes",
+    ]
+    .map(String::from)
+    .to_vec();
+    let rows: Vec<Vec<String>> = out
+        .windows
+        .iter()
+        .map(|w| {
+            let x = &w.outcome;
+            vec![
+                w.window.name.clone(),
+                w.from.clone(),
+                w.to.clone(),
+                format!("{:.2}", w.start),
+                format!("{:.2}", w.low),
+                w.opened.to_string(),
+                table::money(w.debt),
+                x.at_risk.to_string(),
+                x.liquidated.to_string(),
+                table::money(x.liquidated_debt),
+                x.rounds.len().to_string(),
+                table::money(x.bad_debt),
+                table::percent(if w.debt > 0.0 { x.bad_debt / w.debt } else { 0.0 }),
+                table::money(x.liquidators_paid),
+                x.unprofitable.to_string(),
+                x.kill_minutes.map_or("-".into(), |(a, b)| format!("{a}-{b}")),
+            ]
+        })
+        .collect();
+    s.push_str(&table::render(&header, &rows));
+    s.push_str(
+        "at risk: past the kill factor before each minute's kills, summed over the minutes; \
+         kill minutes: the first and last minute with a kill, counted from the window's start\n",
+    );
+    s
+}
+
+fn shocks_summary(out: &StressOutput) -> String {
     let mut s = format!(
         "a book on the market of {:?}\n{} positions opened ({} refused past the work factor, {} \
          killed before the start) at {:.2}: equity {}, debt {}\n\n",
@@ -230,6 +325,10 @@ fn sweep_summary(rows: &[StressRow], best: Option<&StressRow>, budget: f64) -> S
         header.push(format!("{:+.0}% liquidated", x.shock * 100.0));
         header.push(format!("{:+.0}% bad debt", x.shock * 100.0));
     }
+    for w in &first.output.windows {
+        header.push(format!("{} liquidated", w.window.name));
+        header.push(format!("{} bad debt", w.window.name));
+    }
     let table_rows: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -240,6 +339,11 @@ fn sweep_summary(rows: &[StressRow], best: Option<&StressRow>, budget: f64) -> S
                 let share = if r.output.debt > 0.0 { x.bad_debt / r.output.debt } else { 0.0 };
                 row.push(table::percent(share));
             }
+            for w in &r.output.windows {
+                row.push(w.outcome.liquidated.to_string());
+                let share = if w.debt > 0.0 { w.outcome.bad_debt / w.debt } else { 0.0 };
+                row.push(table::percent(share));
+            }
             row
         })
         .collect();
@@ -248,7 +352,7 @@ fn sweep_summary(rows: &[StressRow], best: Option<&StressRow>, budget: f64) -> S
         Some(b) => {
             let at: Vec<String> = b.settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
             s.push_str(&format!(
-                "within a bad-debt budget of {} of the debt at every shock, the highest open limit \
+                "within a bad-debt budget of {} of the debt at every shock and window, the highest open limit \
                  (work factor {:.2}%): {} (worst bad debt {})\n",
                 table::percent(budget),
                 f64::from(b.work_factor_bps) / 100.0,
@@ -257,7 +361,7 @@ fn sweep_summary(rows: &[StressRow], best: Option<&StressRow>, budget: f64) -> S
             ));
         }
         None => s.push_str(&format!(
-            "no combination keeps bad debt within {} of the debt at every shock\n",
+            "no combination keeps bad debt within {} of the debt at every shock and window\n",
             table::percent(budget)
         )),
     }

@@ -286,10 +286,19 @@ fn a_portfolio_runs_from_init_and_other_commands_say_where_it_runs() {
 
 #[test]
 fn stress_shocks_a_book_and_refuses_what_it_cannot_run() {
-    let o = levfarm(&["stress", "--positions", "200", "--shocks=-0.1,-0.5", "--json"]);
+    let o = levfarm(&[
+        "stress",
+        "--positions",
+        "200",
+        "--entry-spread",
+        "0",
+        "--shocks=-0.1,-0.5",
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(v["opened"].as_u64().unwrap() + v["refused"].as_u64().unwrap(), 200);
+    assert_eq!(v["killed_before"], 0);
     let shocks = v["shocks"].as_array().unwrap();
     assert_eq!(shocks.len(), 2);
     // Opened under the work factor, nothing is past the kill factor after 10%; 50% liquidates.
@@ -303,9 +312,40 @@ fn stress_shocks_a_book_and_refuses_what_it_cannot_run() {
         (&["stress", "--shocks=-1.5"], "shock -1.5"),
         (&["stress", "--leverage", "3,2"], "leverage 3 to 2"),
         (&["stress", "--short-share", "2"], "--short-share"),
+        (&["stress", "--window", "march-2021"], "a span FROM..TO or one of march-2020"),
+        (&["stress", "--window", "2020-03-14..2020-03-12"], "the end must come after"),
+        (&["stress", "--window", "2016-01-01..2016-01-02"], "is not within the prices"),
+        (&["stress", "--window", "2020-03-1x..2020-03-12"], "start:"),
+        (&["stress", "--entry-spread", "3"], "entry spread 3"),
     ] {
         let o = levfarm(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
     }
+}
+
+/// Black Thursday from the bundled hours: the book opens at the close before 2020-03-12
+/// (195.60 in the file) and its minutes reach the day's low in the file (89.66); the window's
+/// own shocks are not run.
+#[test]
+fn stress_runs_a_book_through_march_2020_at_minute_steps() {
+    let o = levfarm(&["stress", "--positions", "150", "--window", "march-2020", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["shocks"].as_array().unwrap().len(), 0);
+    let w = &v["windows"][0];
+    assert_eq!(w["window"]["name"], "march-2020");
+    assert_eq!(w["from"], "2020-03-12T00:00:00Z");
+    assert_eq!(w["to"], "2020-03-14T00:00:00Z");
+    assert!((w["start"].as_f64().unwrap() - 195.60).abs() < 1e-9, "{w}");
+    assert!((w["low"].as_f64().unwrap() - 89.66).abs() < 1e-9, "{w}");
+    let x = &w["outcome"];
+    assert!(x["liquidated"].as_u64().unwrap() > 10, "a 54% fall liquidates: {x}");
+    // 48 hourly bars of 60 minutes; the first kill after the first hours' fall.
+    let (first, last) =
+        (x["kill_minutes"][0].as_u64().unwrap(), x["kill_minutes"][1].as_u64().unwrap());
+    assert!(first > 60 && last <= 48 * 60, "{x}");
+    let table = levfarm(&["stress", "--positions", "100", "--window", "march-2020"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("march-2020"), "{text}");
 }

@@ -4,7 +4,7 @@
 
 use levfarm_core::math::WAD;
 use levfarm_core::price::Price;
-use levfarm_sim::stress::{Book, BookSpec, Liquidator, OracleRule, Walk};
+use levfarm_sim::stress::{Book, BookSpec, Liquidator, OracleRule, Trials, Walk};
 use levfarm_sim::Scenario;
 
 /// The bundled market at 2,000, its pool `tvl` deep, positions valued `valuation`.
@@ -14,6 +14,10 @@ fn market(tvl: f64, valuation: &str) -> Scenario {
          [market.utilization]\nmodel = \"constant\"\nvalue = 0.3\n"
     );
     Scenario::from_toml("stress.toml", &text).expect("a valid scenario")
+}
+
+fn trials(shocks: &[f64]) -> Trials<'_> {
+    Trials { shocks, windows: &[], series: None, walk: Walk::default() }
 }
 
 fn price() -> Price {
@@ -87,8 +91,7 @@ fn a_sweep_runs_each_combination_and_the_budget_names_the_highest_open_limit_wit
         ("market.leverage.work_factor_bps".to_string(), vec!["6000".to_string(), "7000".into()]),
         ("market.leverage.kill_prize_bps".to_string(), vec!["100".to_string(), "500".into()]),
     ];
-    let rows =
-        stress_sweep(&s, &grid, price(), &spec(80), &[-0.2, -0.6], &Walk::default()).unwrap();
+    let rows = stress_sweep(&s, &grid, price(), &spec(80), &trials(&[-0.2, -0.6])).unwrap();
     assert_eq!(rows.len(), 4);
     assert_eq!(rows[0].settings[0].1, "6000");
     assert_eq!(
@@ -272,4 +275,55 @@ fn positions_entered_at_other_prices_carry_the_closed_form_debt_ratio() {
         }
     }
     assert!(above > 10 && below > 10, "{above} above, {below} below");
+}
+
+/// A bar's minutes, worked by hand: from the last close 100 a bar that closed at 95 went to
+/// its high 110 first, then its low 90. Log distances 0.0953, 0.2007 and 0.0541 (0.3501 in
+/// all) give its 60 minutes' legs ends at round(60 · 0.0953/0.3501) = 16 and
+/// round(60 · 0.2960/0.3501) = 51: the high at minute 16, the low at 51, the close at 60.
+#[test]
+fn a_bars_minutes_pass_through_its_high_and_low_in_the_order_it_moved() {
+    use levfarm_sim::stress::bar_steps;
+    let m = bar_steps(100.0, 90.0, 110.0, 95.0, 60);
+    assert_eq!(m.len(), 60);
+    assert!((m[15] - 110.0).abs() < 1e-9 && (m[50] - 90.0).abs() < 1e-9, "{m:?}");
+    assert_eq!(m[59], 95.0);
+    assert!(m[..15].windows(2).all(|w| w[1] > w[0]) && m[15..50].windows(2).all(|w| w[1] < w[0]));
+    assert!(m.iter().all(|&p| (90.0 - 1e-9..=110.0 + 1e-9).contains(&p)));
+    // A rising bar goes to its low first; a flat one stays.
+    let up = bar_steps(100.0, 98.0, 120.0, 119.0, 60);
+    let low_at = up.iter().position(|&p| (p - 98.0).abs() < 1e-9).unwrap();
+    let high_at = up.iter().position(|&p| (p - 120.0).abs() < 1e-9).unwrap();
+    assert!(low_at < high_at, "{low_at} {high_at}");
+    assert_eq!(bar_steps(100.0, 100.0, 100.0, 100.0, 60), vec![100.0; 60]);
+}
+
+/// No bad debt when the liquidators act every step and what a kill keeps back (prize and
+/// treasury, 5%) covers the worst one-step move: in a deep pool, a position at most at its
+/// 83.33% kill factor before a step owes at most 0.8333/√(1 − 0.0076) = 83.65% of its value
+/// after a 0.76% fall, far under 95%. The same book at a 93% kill factor, brought near it by
+/// small steps, then a fall of 20% in one
+/// owes up to 0.93/√0.8 = 104% when first killed: bad debt, from the jump's kills.
+#[test]
+fn no_bad_debt_when_the_kills_margin_covers_the_worst_step() {
+    let s = market(2_000_000_000.0, "oracle");
+    let book = Book::open(&s, price(), &BookSpec { leverage: (2.5, 3.3), ..spec(150) }).unwrap();
+    let steps: Vec<f64> = (1..=120).map(|m| 2_000.0 * 0.4f64.powf(f64::from(m) / 120.0)).collect();
+    let worst = steps.windows(2).map(|w| 1.0 - w[1] / w[0]).fold(0.0, f64::max);
+    assert!(worst < 0.0077, "{worst}");
+    let o = book.follow(&steps, 60, &Walk::default(), levfarm_sim::stress::Scan::Watched).unwrap();
+    assert!(o.liquidated > 100, "{o:?}");
+    assert_eq!(o.bad_debt, 0.0, "{o:?}");
+
+    let text = "[market.pool]\ntvl = 2000000000.0\n[market.leverage]\nvaluation = \"oracle\"\n\
+                work_factor_bps = 7000\nkill_factor_bps = 9300\n\
+                [market.utilization]\nmodel = \"constant\"\nvalue = 0.3\n";
+    let late = Scenario::from_toml("late.toml", text).unwrap();
+    let book = Book::open(&late, price(), &BookSpec { leverage: (2.5, 3.3), ..spec(150) }).unwrap();
+    // Down to 1,200 by small steps (the kills keep up), then one step of 20%.
+    let mut path: Vec<f64> = (1..=60).map(|m| 2_000.0 * 0.6f64.powf(f64::from(m) / 60.0)).collect();
+    path.push(960.0);
+    let o = book.follow(&path, 60, &Walk::default(), levfarm_sim::stress::Scan::Watched).unwrap();
+    assert!(o.liquidated > 0 && o.bad_debt > 0.0, "{o:?}");
+    assert_eq!(o.kill_minutes.map(|k| k.1), Some(61), "the jump's kills leave the bad debt");
 }

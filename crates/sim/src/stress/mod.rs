@@ -18,8 +18,15 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal};
 use serde::Serialize;
 
+mod window;
+
+pub use window::{
+    bar_steps, stress_window, window_path, NamedWindow, WindowOutcome, WindowSpec, WINDOWS,
+};
+
 use crate::backtest::open_for;
 use crate::book::value;
+use crate::data::PriceSeries;
 use crate::scenario::{BorrowSide, Scenario};
 use crate::world::{self, World, KEEPER};
 use crate::SimError;
@@ -189,6 +196,8 @@ pub struct StressOutput {
     pub debt: f64,
     pub price: f64,
     pub shocks: Vec<ShockOutcome>,
+    /// The windows of history, each with its own book.
+    pub windows: Vec<WindowOutcome>,
 }
 
 /// What the liquidators did in one sweep of rounds.
@@ -627,17 +636,38 @@ impl Book {
     }
 }
 
-/// Opens the book and runs every shock.
+/// What a stress run puts the book through: instantaneous shocks (or walks, by the
+/// [`Walk`]) from the book's price, and windows of `series`' history, each from its own start.
+#[derive(Debug, Clone, Copy)]
+pub struct Trials<'a> {
+    pub shocks: &'a [f64],
+    pub windows: &'a [WindowSpec],
+    pub series: Option<&'a PriceSeries>,
+    pub walk: Walk,
+}
+
+/// Opens the book and runs every shock, then every window (each window opens its own book at
+/// its start, from the same seed).
 pub fn stress(
     scenario: &Scenario,
     price: Price,
     spec: &BookSpec,
-    shocks: &[f64],
-    walk: &Walk,
+    trials: &Trials,
 ) -> Result<StressOutput, SimError> {
     let book = Book::open(scenario, price, spec)?;
     let (equity, debt) = book.totals()?;
-    let outcomes = shocks.iter().map(|&s| book.walk(s, walk)).collect::<Result<Vec<_>, _>>()?;
+    let outcomes =
+        trials.shocks.iter().map(|&s| book.walk(s, &trials.walk)).collect::<Result<Vec<_>, _>>()?;
+    let windows = match (trials.windows, trials.series) {
+        ([], _) => Vec::new(),
+        (_, None) => {
+            return Err(SimError::Scenario("windows need the scenario's price history".into()))
+        }
+        (ws, Some(series)) => ws
+            .iter()
+            .map(|w| stress_window(scenario, series, w, spec, &trials.walk))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     Ok(StressOutput {
         scenario: scenario.name.clone(),
         book: *spec,
@@ -648,7 +678,21 @@ pub fn stress(
         debt,
         price: world::wad_to_f64(price.0),
         shocks: outcomes,
+        windows,
     })
+}
+
+impl StressOutput {
+    /// The largest bad debt over the shocks and windows, each as a share of the debt of the
+    /// book it ran (0 with no debt).
+    pub fn worst_bad_debt(&self) -> f64 {
+        let share = |bad: f64, debt: f64| if debt > 0.0 { bad / debt } else { 0.0 };
+        self.shocks
+            .iter()
+            .map(|x| share(x.bad_debt, self.debt))
+            .chain(self.windows.iter().map(|w| share(w.outcome.bad_debt, w.debt)))
+            .fold(0.0, f64::max)
+    }
 }
 
 /// One combination of a stress sweep: its settings and the book's shocks under them.
@@ -659,7 +703,7 @@ pub struct StressRow {
     pub work_factor_bps: u32,
     pub kill_factor_bps: u32,
     pub output: StressOutput,
-    /// The largest bad debt over the shocks, as a share of the book's debt.
+    /// The largest bad debt over the shocks and windows, as a share of the book's debt.
     pub worst_bad_debt: f64,
 }
 
@@ -671,27 +715,21 @@ pub fn stress_sweep(
     grid: &[(String, Vec<String>)],
     price: Price,
     spec: &BookSpec,
-    shocks: &[f64],
-    walk: &Walk,
+    trials: &Trials,
 ) -> Result<Vec<StressRow>, SimError> {
     use rayon::prelude::*;
     let combos = crate::run::combinations(scenario, grid)?;
     combos
         .into_par_iter()
         .map(|(settings, s)| {
-            let output = stress(&s, price, spec, shocks, walk)?;
+            let output = stress(&s, price, spec, trials)?;
             let l = s.leverage();
-            let worst = output
-                .shocks
-                .iter()
-                .map(|x| if output.debt > 0.0 { x.bad_debt / output.debt } else { 0.0 })
-                .fold(0.0, f64::max);
             Ok(StressRow {
                 settings,
                 work_factor_bps: l.work_factor_bps,
                 kill_factor_bps: l.kill_factor_bps,
+                worst_bad_debt: output.worst_bad_debt(),
                 output,
-                worst_bad_debt: worst,
             })
         })
         .collect()
