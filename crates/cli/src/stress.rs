@@ -13,6 +13,7 @@ use levfarm_sim::stress::{
 use crate::backtest::{finish, load, Failure, ScenarioArgs};
 use crate::exec::EXIT_BAD_INPUT;
 use crate::table;
+use levfarm_risk::stress::{stress_paths, PathsOutput, PathsSpec};
 
 #[derive(Debug, clap::Args)]
 pub struct StressArgs {
@@ -70,6 +71,14 @@ pub struct StressArgs {
     /// The asset's price before the shocks; the data's last close when omitted.
     #[arg(long)]
     price: Option<f64>,
+    /// Run the book through this many simulated futures of the scenario's price model
+    /// (`[risk.model]`) at minute steps, and report the distribution of their bad debt (mean,
+    /// VaR95, EVaR99).
+    #[arg(long, default_value_t = 0)]
+    paths: u64,
+    /// With --paths: each future's length in hours.
+    #[arg(long, default_value_t = 48)]
+    hours: u32,
     /// Run every combination of scenario values: `--sweep market.leverage.kill_factor_bps=8000,8333
     /// --sweep market.leverage.kill_prize_bps=100,500`.
     #[arg(long, value_name = "KEY=V1,V2,...")]
@@ -118,7 +127,7 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         }
     }
     let shocks = match (args.shocks.is_empty(), windows.is_empty()) {
-        (true, true) => vec![-0.1, -0.2, -0.3, -0.5],
+        (true, true) if args.paths == 0 => vec![-0.1, -0.2, -0.3, -0.5],
         _ => args.shocks.clone(),
     };
     let mut backtest = load(&args.scenario)?;
@@ -172,12 +181,23 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let out = stress(&backtest.scenario, price, &spec, &trials)?;
+    let paths = if args.paths > 0 {
+        let p = PathsSpec { paths: args.paths, hours: args.hours, seed: args.seed };
+        Some(stress_paths(&backtest.scenario, &backtest.prices, price, &spec, &walk, &p)?)
+    } else {
+        None
+    };
     let mut o = io::stdout().lock();
     if args.json {
-        serde_json::to_writer(&mut o, &out).context("cannot write JSON")?;
+        let mut v = serde_json::to_value(&out).context("cannot write JSON")?;
+        v["paths"] = serde_json::to_value(&paths).context("cannot write JSON")?;
+        serde_json::to_writer(&mut o, &v).context("cannot write JSON")?;
         writeln!(o)?;
     } else {
         write!(o, "{}", summary(&out))?;
+        if let Some(p) = &paths {
+            write!(o, "{}", paths_summary(p))?;
+        }
     }
     Ok(())
 }
@@ -193,6 +213,59 @@ fn summary(out: &StressOutput) -> String {
         }
         s.push_str(&windows_summary(out));
     }
+    s
+}
+
+fn paths_summary(p: &PathsOutput) -> String {
+    let mut s = format!(
+        "\nMonte Carlo windows: {} paths of {} hours at minute steps (seed {}), {}; the book of \
+         {} positions opened at {:.2} (debt {})\n\n",
+        p.spec.paths,
+        p.spec.hours,
+        p.spec.seed,
+        p.model,
+        p.opened,
+        p.start,
+        table::money(p.debt)
+    );
+    let b = &p.bad_debt;
+    let header = [
+        "bad debt: mean",
+        "VaR95",
+        "EVaR99",
+        "max",
+        "P(any)",
+        "liquidated: mean",
+        "p95",
+        "debt liquidated: mean",
+        "deepest cascade",
+        "P(cascade)",
+        "liquidators paid: mean",
+        "5% low",
+    ]
+    .map(String::from)
+    .to_vec();
+    let row = vec![
+        format!("{} ({})", table::money(b.mean), table::percent(b.mean_share)),
+        format!("{} ({})", table::money(b.var95), table::percent(b.var95_share)),
+        format!("{} ({})", table::money(b.evar99), table::percent(b.evar99_share)),
+        table::money(b.max),
+        table::percent(b.p_any),
+        format!("{:.1}", p.liquidated_mean),
+        format!("{:.0}", p.liquidated_p95),
+        table::money(p.liquidated_debt_mean),
+        p.depth_max.to_string(),
+        table::percent(p.p_cascade),
+        table::money(p.liquidators_paid_mean),
+        table::percent(p.low_p5 - 1.0),
+    ];
+    s.push_str(&table::render(&header, &[row]));
+    s.push_str(
+        "VaR95, EVaR99: the 95th and 99th percentiles of a path's bad debt (in brackets, of the \
+         book's debt); deepest cascade: the most rounds of kills in one minute; P(cascade): paths \
+         with a minute of two rounds or more; 5% low: the 5th percentile of the paths' lowest \
+         price, from the start\n",
+    );
     s
 }
 

@@ -317,6 +317,7 @@ fn stress_shocks_a_book_and_refuses_what_it_cannot_run() {
         (&["stress", "--window", "2016-01-01..2016-01-02"], "is not within the prices"),
         (&["stress", "--window", "2020-03-1x..2020-03-12"], "start:"),
         (&["stress", "--entry-spread", "3"], "entry spread 3"),
+        (&["stress", "--paths", "2", "--hours", "0"], "0 hours: a Monte Carlo window"),
     ] {
         let o = levfarm(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
@@ -348,4 +349,21 @@ fn stress_runs_a_book_through_march_2020_at_minute_steps() {
     let table = levfarm(&["stress", "--positions", "100", "--window", "march-2020"]);
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains("march-2020"), "{text}");
+}
+
+/// Monte Carlo windows: the paths' rows in order, VaR95 at most EVaR99 at most the worst, and
+/// no shocks unless asked for.
+#[test]
+fn stress_runs_a_book_through_monte_carlo_windows() {
+    let o = levfarm(&["stress", "--positions", "60", "--paths", "4", "--hours", "3", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["shocks"].as_array().unwrap().len(), 0);
+    let p = &v["paths"];
+    assert_eq!(p["rows"].as_array().unwrap().len(), 4);
+    assert_eq!(p["spec"]["hours"], 3);
+    let b = &p["bad_debt"];
+    let (var95, evar99, max) =
+        (b["var95"].as_f64().unwrap(), b["evar99"].as_f64().unwrap(), b["max"].as_f64().unwrap());
+    assert!(0.0 <= var95 && var95 <= evar99 && evar99 <= max, "{b}");
 }

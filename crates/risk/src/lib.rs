@@ -26,6 +26,7 @@ pub mod rates;
 pub mod run;
 pub mod shard;
 pub mod stats;
+pub mod stress;
 pub mod v3;
 
 pub use run::{Partial, Plan};

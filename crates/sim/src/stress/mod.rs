@@ -423,7 +423,7 @@ impl Book {
     }
 
     /// The book's equity and debt, at the oracle.
-    fn totals(&self) -> Result<(f64, f64), SimError> {
+    pub fn totals(&self) -> Result<(f64, f64), SimError> {
         let m = &self.world.market;
         let (mut equity, mut debt) = (0.0, 0.0);
         for e in &self.entries {
