@@ -62,6 +62,18 @@ pub struct StressArgs {
     /// minute.
     #[arg(long, default_value_t = 0)]
     deviation_bps: u32,
+    /// The oracle's feed lags the market by this many seconds (whole minutes of a walk or
+    /// window).
+    #[arg(long, default_value_t = 0)]
+    oracle_delay_secs: u64,
+    /// A bad print: at this minute the oracle publishes the market's price times the factor,
+    /// corrected the minute after: `--bad-print 30:0.7`.
+    #[arg(long, value_name = "MINUTE:FACTOR")]
+    bad_print: Option<String>,
+    /// The pool's outside LPs withdraw this share of their liquidity for every 10% the market
+    /// is below its start (0.1: a tenth per 10% fall).
+    #[arg(long, default_value_t = 0.0)]
+    lp_flight: f64,
     /// What a kill costs the liquidator in gas (numeraire)...
     #[arg(long, default_value_t = 0.0)]
     gas: f64,
@@ -142,13 +154,27 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
     if price.0.is_zero() {
         return Err(bad("--price: a positive price".into()));
     }
+    let bad_print = match &args.bad_print {
+        None => None,
+        Some(text) => {
+            let parsed = text.split_once(':').and_then(|(m, f)| {
+                Some((m.trim().parse::<u32>().ok()?, f.trim().parse::<f64>().ok()?))
+            });
+            Some(parsed.ok_or_else(|| {
+                bad(format!("--bad-print {text:?}: MINUTE:FACTOR, such as 30:0.7"))
+            })?)
+        }
+    };
     let walk = Walk {
         minutes: args.minutes,
         recovery: args.recovery,
         oracle: OracleRule {
             heartbeat_secs: args.heartbeat_secs,
             deviation_bps: args.deviation_bps,
+            delay_secs: args.oracle_delay_secs,
         },
+        bad_print,
+        lp_flight: args.lp_flight,
         liquidator: Liquidator { gas: args.gas, min_profit: args.min_profit },
     };
     let trials =

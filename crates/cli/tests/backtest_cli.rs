@@ -318,6 +318,10 @@ fn stress_shocks_a_book_and_refuses_what_it_cannot_run() {
         (&["stress", "--window", "2020-03-1x..2020-03-12"], "start:"),
         (&["stress", "--entry-spread", "3"], "entry spread 3"),
         (&["stress", "--paths", "2", "--hours", "0"], "0 hours: a Monte Carlo window"),
+        (&["stress", "--bad-print", "30"], "MINUTE:FACTOR"),
+        (&["stress", "--bad-print", "0:0.5"], "bad print 0:0.5"),
+        (&["stress", "--lp-flight", "2"], "LP flight 2"),
+        (&["stress", "--oracle-delay-secs", "100000"], "oracle delay 100000"),
     ] {
         let o = levfarm(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");

@@ -478,6 +478,54 @@ impl World {
         Ok(wad_to_f64(q[0].value(b[0])?) + wad_to_f64(q[1].value(b[1])?))
     }
 
+    /// The LP tokens of the position's pool that its outside liquidity provider holds (0 on a
+    /// v3 pool, whose outside liquidity is a range of its own).
+    pub fn outside_liquidity(&self) -> Result<U256, SimError> {
+        Ok(match self.kind {
+            PoolKind::ConstantProduct => {
+                let held = self.balance(LP, &format!("lp:{}", self.pool));
+                held + self.outside_staked()?
+            }
+            PoolKind::V3 => U256::ZERO,
+        })
+    }
+
+    /// The outside LP's tokens staked in the pool's farm.
+    fn outside_staked(&self) -> Result<U256, SimError> {
+        Ok(match self.market.farm_of(&self.pool)? {
+            Some(farm) => farm.stake_of(&Holder::Account(LP.into())).amount,
+            None => U256::ZERO,
+        })
+    }
+
+    /// The outside liquidity provider withdraws `share` of `initial` LP tokens (its holding
+    /// at the start) from the position's pool, at most what it still holds.
+    pub fn withdraw_outside_liquidity(
+        &mut self,
+        initial: U256,
+        share: f64,
+    ) -> Result<(), SimError> {
+        let want = U256::from((f64::from(initial) * share.clamp(0.0, 1.0)).floor() as u128);
+        let liquidity = want.min(self.outside_liquidity()?);
+        if liquidity.is_zero() {
+            return Ok(());
+        }
+        let staked = self.outside_staked()?;
+        if !staked.is_zero() {
+            self.run(Command::Unstake {
+                account: LP.into(),
+                pool: self.pool.clone(),
+                amount: Amount(liquidity.min(staked)),
+            })?;
+        }
+        self.run(Command::RemoveLiquidity {
+            account: LP.into(),
+            pool: self.pool.clone(),
+            liquidity: Amount(liquidity),
+        })?;
+        Ok(())
+    }
+
     /// A holder's balance.
     pub fn balance(&self, account: &str, token: &str) -> U256 {
         self.market.balance(&Holder::Account(account.into()), token)

@@ -116,7 +116,7 @@ fn a_sweep_runs_each_combination_and_the_budget_names_the_highest_open_limit_wit
 #[test]
 fn the_oracle_publishes_on_its_heartbeat_or_its_deviation() {
     // Chainlink's ETH/USD on mainnet: an hour's heartbeat, 0.5% deviation.
-    let rule = OracleRule { heartbeat_secs: 3_600, deviation_bps: 50 };
+    let rule = OracleRule { heartbeat_secs: 3_600, deviation_bps: 50, delay_secs: 0 };
     assert!(!rule.publishes(2_000.0, 2_009.0, 60), "0.45% after a minute: no");
     assert!(rule.publishes(2_000.0, 2_010.0, 60), "0.5% exactly: yes");
     assert!(rule.publishes(2_000.0, 1_990.0, 60), "down 0.5%: yes");
@@ -130,7 +130,7 @@ fn the_oracle_publishes_on_its_heartbeat_or_its_deviation() {
     let shock = 0.999f64.powi(60) - 1.0;
     let walk = Walk {
         minutes: 60,
-        oracle: OracleRule { heartbeat_secs: 3_600, deviation_bps: 50 },
+        oracle: OracleRule { heartbeat_secs: 3_600, deviation_bps: 50, delay_secs: 0 },
         ..Walk::default()
     };
     let o = book.walk(shock, &walk).unwrap();
@@ -153,7 +153,10 @@ fn a_walk_at_once_is_the_shock_and_a_gradual_fall_kills_along_the_way() {
     assert!(o.bad_debt <= at_once.bad_debt, "{} > {}", o.bad_debt, at_once.bad_debt);
     // An oracle that publishes only hourly leaves oracle-valued positions alive longer.
     let oracle_book = Book::open(&market(20_000_000.0, "oracle"), price(), &spec(120)).unwrap();
-    let lagging = Walk { oracle: OracleRule { heartbeat_secs: 3_600, deviation_bps: 0 }, ..walk };
+    let lagging = Walk {
+        oracle: OracleRule { heartbeat_secs: 3_600, deviation_bps: 0, delay_secs: 0 },
+        ..walk
+    };
     let fresh = oracle_book.walk(-0.4, &walk).unwrap();
     let late = oracle_book.walk(-0.4, &lagging).unwrap();
     assert!(late.kill_minutes.unwrap().0 > fresh.kill_minutes.unwrap().0, "{late:?} {fresh:?}");
@@ -236,9 +239,10 @@ fn the_watched_book_liquidates_exactly_what_a_full_scan_does() {
             .collect();
         let low = *path.last().unwrap();
         path.extend((1..=240).map(|m| low * (3.3f64).powf(f64::from(m) / 240.0)));
-        for oracle in
-            [OracleRule::default(), OracleRule { heartbeat_secs: 3_600, deviation_bps: 100 }]
-        {
+        for oracle in [
+            OracleRule::default(),
+            OracleRule { heartbeat_secs: 3_600, deviation_bps: 100, delay_secs: 0 },
+        ] {
             let walk = Walk { oracle, ..Walk::default() };
             let watched = book.follow(&path, 60, &walk, Scan::Watched).unwrap();
             let all = book.follow(&path, 60, &walk, Scan::All).unwrap();
@@ -326,4 +330,51 @@ fn no_bad_debt_when_the_kills_margin_covers_the_worst_step() {
     let o = book.follow(&path, 60, &Walk::default(), levfarm_sim::stress::Scan::Watched).unwrap();
     assert!(o.liquidated > 0 && o.bad_debt > 0.0, "{o:?}");
     assert_eq!(o.kill_minutes.map(|k| k.1), Some(61), "the jump's kills leave the bad debt");
+}
+
+/// The oracle's timing and its faults, on a venue that values at the oracle: a feed ten minutes
+/// late kills ten minutes later (±1: the pool follows the market on time); a bad print of half
+/// the price in a still market kills at that minute and no other, while a venue that values
+/// after impact reads the pool and kills nothing.
+#[test]
+fn a_late_oracle_kills_late_and_a_bad_print_kills_only_at_the_oracle() {
+    let book = Book::open(&market(50_000_000.0, "oracle"), price(), &spec(120)).unwrap();
+    let fall: Vec<f64> = (1..=240).map(|m| 2_000.0 * 0.5f64.powf(f64::from(m) / 240.0)).collect();
+    let on_time =
+        book.follow(&fall, 60, &Walk::default(), levfarm_sim::stress::Scan::Watched).unwrap();
+    let late_rule = OracleRule { delay_secs: 600, ..OracleRule::default() };
+    let late = Walk { oracle: late_rule, ..Walk::default() };
+    let late = book.follow(&fall, 60, &late, levfarm_sim::stress::Scan::Watched).unwrap();
+    let (a, b) = (on_time.kill_minutes.unwrap().0, late.kill_minutes.unwrap().0);
+    assert!((a + 9..=a + 11).contains(&b), "first kill {a} on time, {b} ten minutes late");
+
+    let still = vec![2_000.0; 20];
+    let print = Walk { bad_print: Some((5, 0.5)), ..Walk::default() };
+    let o = book.follow(&still, 60, &print, levfarm_sim::stress::Scan::Watched).unwrap();
+    assert!(o.liquidated > 0, "{o:?}");
+    assert_eq!(o.kill_minutes, Some((5, 5)), "{o:?}");
+    assert_eq!(o.oracle_updates, 20);
+    let quiet =
+        book.follow(&still, 60, &Walk::default(), levfarm_sim::stress::Scan::Watched).unwrap();
+    assert_eq!(quiet.liquidated, 0);
+    let exit = Book::open(&market(50_000_000.0, "exit"), price(), &spec(120)).unwrap();
+    let o = exit.follow(&still, 60, &print, levfarm_sim::stress::Scan::Watched).unwrap();
+    assert_eq!(o.liquidated, 0, "the exit valuation reads the pool, not the print: {o:?}");
+}
+
+/// LPs' flight: at 0.1 of the outside liquidity per 10% fall, a fall to −45% withdraws 45% of
+/// it; the thinner pool takes the kills' selling with more impact, so at least as many
+/// positions are liquidated as with the LPs staying.
+#[test]
+fn lps_flight_thins_the_pool_in_proportion_to_the_fall() {
+    let book = Book::open(&market(8_000_000.0, "exit"), price(), &spec(150)).unwrap();
+    let fall: Vec<f64> = (1..=120).map(|m| 2_000.0 * 0.55f64.powf(f64::from(m) / 120.0)).collect();
+    let stay =
+        book.follow(&fall, 60, &Walk::default(), levfarm_sim::stress::Scan::Watched).unwrap();
+    let flee = Walk { lp_flight: 0.1, ..Walk::default() };
+    let flee = book.follow(&fall, 60, &flee, levfarm_sim::stress::Scan::Watched).unwrap();
+    assert_eq!(stay.lp_withdrawn, 0.0);
+    assert!((flee.lp_withdrawn - 0.45).abs() < 1e-9, "{}", flee.lp_withdrawn);
+    assert!(flee.liquidated >= stay.liquidated, "{} < {}", flee.liquidated, stay.liquidated);
+    assert!(flee.liquidated > 0 && flee.bad_debt >= stay.bad_debt, "{flee:?} {stay:?}");
 }

@@ -119,6 +119,8 @@ pub struct ShockOutcome {
     /// shock at once).
     pub oracle_updates: u32,
     pub kill_minutes: Option<(u32, u32)>,
+    /// The share of the pool's outside liquidity its LPs withdrew (LP flight).
+    pub lp_withdrawn: f64,
 }
 
 /// How the market reaches a shock.
@@ -130,6 +132,13 @@ pub struct Walk {
     pub recovery: f64,
     pub oracle: OracleRule,
     pub liquidator: Liquidator,
+    /// A bad print: at this step (1-based) the oracle publishes the market's price times the
+    /// factor, whatever its rule, and the next step publishes the market's again.
+    pub bad_print: Option<(u32, f64)>,
+    /// LPs' flight: the pool's outside liquidity providers withdraw this share of their
+    /// liquidity for every 10% the market is below its starting price (withdrawn for good,
+    /// all of it at most).
+    pub lp_flight: f64,
 }
 
 /// What a kill costs the liquidator, and the least it kills for: a kill whose prize less gas
@@ -151,6 +160,25 @@ impl Walk {
         if !(0.0..=1.0).contains(&self.recovery) {
             return Err(SimError::Scenario(format!("recovery {}: a share, 0 to 1", self.recovery)));
         }
+        if let Some((minute, factor)) = self.bad_print {
+            if minute == 0 || !(factor.is_finite() && 0.01 <= factor && factor <= 100.0) {
+                return Err(SimError::Scenario(format!(
+                    "bad print {minute}:{factor}: a step from 1, and a factor 0.01 to 100"
+                )));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.lp_flight) {
+            return Err(SimError::Scenario(format!(
+                "LP flight {}: a share per 10% fall, 0 to 1",
+                self.lp_flight
+            )));
+        }
+        if self.oracle.delay_secs > 86_400 {
+            return Err(SimError::Scenario(format!(
+                "oracle delay {} s: at most a day",
+                self.oracle.delay_secs
+            )));
+        }
         let l = self.liquidator;
         if !((0.0..=1e9).contains(&l.gas) && (0.0..=1e9).contains(&l.min_profit)) {
             return Err(SimError::Scenario(format!(
@@ -168,6 +196,9 @@ impl Walk {
 pub struct OracleRule {
     pub heartbeat_secs: u64,
     pub deviation_bps: u32,
+    /// The oracle's feed lags the market by this many seconds (whole steps): the price it
+    /// weighs at a step is the market's that long before (the starting price before then).
+    pub delay_secs: u64,
 }
 
 impl OracleRule {
@@ -504,20 +535,49 @@ impl Book {
             gas: 0.0,
             oracle_updates: 0,
             kill_minutes: None,
+            lp_withdrawn: 0.0,
         };
+        walk.check()?;
         let mut bad_debt = 0i128;
         let mut watch = Watch::default();
+        let lag = if step == 0 { 0 } else { (walk.oracle.delay_secs / step) as usize };
+        if walk.lp_flight > 0.0 && w.kind == crate::scenario::PoolKind::V3 {
+            return Err(SimError::Scenario(
+                "LP flight: modelled on a constant-product pool only, not yet on a v3 pool".into(),
+            ));
+        }
+        let outside_lp = w.outside_liquidity()?;
+        let mut withdrawn = 0.0f64;
+        let mut reprint = false;
         for (minute, &price) in path.iter().enumerate() {
             // The pools follow the market; the oracle publishes or keeps its last price.
             since += step;
             w.move_to(step, world::price_from_f64(price)?, None)?;
-            if walk.oracle.publishes(published, price, since) || step == 0 {
-                published = price;
+            // What the oracle's feed shows now: the market's price `lag` steps ago.
+            let feed = if minute >= lag { path[minute - lag] } else { p0 };
+            let bad = walk.bad_print.filter(|&(m, _)| m as usize == minute + 1);
+            if let Some((_, factor)) = bad {
+                published = feed * factor;
                 since = 0;
                 out.oracle_updates += 1;
-            } else {
+                reprint = true;
+            } else if reprint || walk.oracle.publishes(published, feed, since) || step == 0 {
+                published = feed;
+                since = 0;
+                out.oracle_updates += 1;
+                reprint = false;
+            }
+            if published != price {
                 let asset = w.asset.clone();
                 w.set_price(&asset, world::price_from_f64(published)?)?;
+            }
+            // The outside LPs withdraw as the market falls below its start.
+            let flight = (walk.lp_flight * (1.0 - price / p0).max(0.0) * 10.0).min(1.0);
+            if flight > withdrawn && !outside_lp.is_zero() {
+                let share = flight - withdrawn;
+                w.withdraw_outside_liquidity(outside_lp, share)?;
+                withdrawn = flight;
+                out.lp_withdrawn = flight;
             }
             let deep = depth(&w)?;
             if minute == 0
