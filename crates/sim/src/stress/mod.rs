@@ -161,7 +161,7 @@ impl Walk {
             return Err(SimError::Scenario(format!("recovery {}: a share, 0 to 1", self.recovery)));
         }
         if let Some((minute, factor)) = self.bad_print {
-            if minute == 0 || !(factor.is_finite() && 0.01 <= factor && factor <= 100.0) {
+            if minute == 0 || !(0.01..=100.0).contains(&factor) {
                 return Err(SimError::Scenario(format!(
                     "bad print {minute}:{factor}: a step from 1, and a factor 0.01 to 100"
                 )));
@@ -540,7 +540,7 @@ impl Book {
         walk.check()?;
         let mut bad_debt = 0i128;
         let mut watch = Watch::default();
-        let lag = if step == 0 { 0 } else { (walk.oracle.delay_secs / step) as usize };
+        let lag = walk.oracle.delay_secs.checked_div(step).unwrap_or(0) as usize;
         if walk.lp_flight > 0.0 && w.kind == crate::scenario::PoolKind::V3 {
             return Err(SimError::Scenario(
                 "LP flight: modelled on a constant-product pool only, not yet on a v3 pool".into(),
