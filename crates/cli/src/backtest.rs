@@ -142,7 +142,12 @@ pub(crate) fn finish(outcome: Result<(), Failure>) -> ExitCode {
 /// Reads a single position's scenario, applies the flags and loads its prices; a portfolio
 /// is refused with the command that runs it.
 pub(crate) fn load(args: &ScenarioArgs) -> Result<Backtest, Failure> {
-    let scenario = read(args)?;
+    load_styled(args, false)
+}
+
+/// [`load`], with liquidation styles other than the kill allowed (`levfarm stress` runs them).
+pub(crate) fn load_styled(args: &ScenarioArgs, styles: bool) -> Result<Backtest, Failure> {
+    let scenario = if styles { read_any(args)? } else { read(args)? };
     if scenario.portfolio.is_some() {
         return Err(Failure(
             EXIT_BAD_INPUT,
@@ -156,8 +161,33 @@ pub(crate) fn load(args: &ScenarioArgs) -> Result<Backtest, Failure> {
     Ok(Backtest::load(scenario)?)
 }
 
-/// Reads the scenario (the bundled default when none is named) and applies the flags.
+/// Reads the scenario (the bundled default when none is named) and applies the flags; refuses
+/// a liquidation style other than the kill, which only `levfarm stress` and `levfarm exec`
+/// model.
 pub(crate) fn read(args: &ScenarioArgs) -> Result<Scenario, Failure> {
+    let scenario = read_any(args)?;
+    for (venue, leverage, _) in scenario.market.venues() {
+        if leverage.liquidation != levfarm_sim::scenario::LiquidationSpec::Kill {
+            let key = if venue == levfarm_sim::scenario::MAIN_VENUE {
+                "market.leverage.liquidation".to_string()
+            } else {
+                format!("market.venues.{venue}.leverage.liquidation")
+            };
+            return Err(Failure(
+                EXIT_BAD_INPUT,
+                format!(
+                    "{key}: the close-factor and soft styles are modelled by `levfarm stress` \
+                     and `levfarm exec`; the backtester, quotes and the Monte Carlo kill whole \
+                     positions"
+                ),
+            ));
+        }
+    }
+    Ok(scenario)
+}
+
+/// [`read`] with any liquidation style.
+pub(crate) fn read_any(args: &ScenarioArgs) -> Result<Scenario, Failure> {
     let mut scenario = match &args.scenario {
         Some(path) => {
             let text = fs::read_to_string(path)

@@ -10,7 +10,7 @@ use levfarm_sim::stress::{
     Trials, Walk, WindowSpec, WINDOWS,
 };
 
-use crate::backtest::{finish, load, Failure, ScenarioArgs};
+use crate::backtest::{finish, load_styled, Failure, ScenarioArgs};
 use crate::exec::EXIT_BAD_INPUT;
 use crate::table;
 use levfarm_risk::stress::{stress_paths, PathsOutput, PathsSpec};
@@ -19,6 +19,10 @@ use levfarm_risk::stress::{stress_paths, PathsOutput, PathsSpec};
 pub struct StressArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
+    /// The book's positions from a CSV file (columns equity, leverage, side = long|short, and
+    /// optionally entry, the price it opened at) instead of drawing them.
+    #[arg(long, value_name = "FILE.csv")]
+    book: Option<std::path::PathBuf>,
     /// Positions in the book.
     #[arg(long, default_value_t = 1_000)]
     positions: usize,
@@ -99,6 +103,10 @@ pub struct StressArgs {
     /// debt (0.001 is 0.1%); the combination within it with the highest open limit is named.
     #[arg(long, default_value_t = 0.001)]
     budget: f64,
+    /// Check every position every minute rather than those near their liquidation price (the
+    /// reference the index is tested against; for benchmarks).
+    #[arg(long, hide = true)]
+    full_scan: bool,
     /// Print the results as JSON instead of the table.
     #[arg(long)]
     json: bool,
@@ -142,7 +150,7 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         (true, true) if args.paths == 0 => vec![-0.1, -0.2, -0.3, -0.5],
         _ => args.shocks.clone(),
     };
-    let mut backtest = load(&args.scenario)?;
+    let mut backtest = load_styled(&args.scenario, true)?;
     // The book's positions carry no protection (yet): the scenario's own position's is not
     // theirs, and must not hold a sweep of the kill factor to its deleverage trigger.
     backtest.scenario.protection = Default::default();
@@ -175,10 +183,22 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         },
         bad_print,
         lp_flight: args.lp_flight,
+        full_scan: args.full_scan,
         liquidator: Liquidator { gas: args.gas, min_profit: args.min_profit },
     };
     let trials =
         Trials { shocks: &shocks, windows: &windows, series: Some(&backtest.prices), walk };
+    let rows = match &args.book {
+        None => None,
+        Some(path) => {
+            let shown = path.display().to_string();
+            let text =
+                std::fs::read_to_string(path).map_err(|e| bad(format!("--book {shown}: {e}")))?;
+            let rows = levfarm_sim::stress::parse_book_csv(&shown, &text)
+                .map_err(|e| bad(e.to_string()))?;
+            Some(std::sync::Arc::new(rows))
+        }
+    };
     let spec = BookSpec {
         positions: args.positions,
         seed: args.seed,
@@ -187,6 +207,8 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         leverage: (args.leverage[0], args.leverage[1]),
         short_share: args.short_share,
         entry_spread: args.entry_spread,
+        file: args.book.as_ref().map(|p| p.display().to_string()),
+        rows,
     };
     if !args.sweep.is_empty() {
         if !(args.budget.is_finite() && (0.0..=1.0).contains(&args.budget)) {
@@ -317,6 +339,8 @@ fn windows_summary(out: &StressOutput) -> String {
         "liquidators paid",
         "unprofitable",
         "kill minutes",
+        "left past kill",
+        "shortfall",
     ]
     .map(String::from)
     .to_vec();
@@ -342,6 +366,8 @@ fn windows_summary(out: &StressOutput) -> String {
                 table::money(x.liquidators_paid),
                 x.unprofitable.to_string(),
                 x.kill_minutes.map_or("-".into(), |(a, b)| format!("{a}-{b}")),
+                x.open_past_kill.to_string(),
+                table::money(x.shortfall),
             ]
         })
         .collect();
@@ -379,6 +405,8 @@ fn shocks_summary(out: &StressOutput) -> String {
         "unprofitable",
         "oracle prices",
         "kill minutes",
+        "left past kill",
+        "shortfall",
     ]
     .map(String::from)
     .to_vec();
@@ -400,6 +428,8 @@ fn shocks_summary(out: &StressOutput) -> String {
                 x.unprofitable.to_string(),
                 x.oracle_updates.to_string(),
                 x.kill_minutes.map_or("-".into(), |(a, b)| format!("{a}-{b}")),
+                x.open_past_kill.to_string(),
+                table::money(x.shortfall),
             ]
         })
         .collect();
@@ -409,7 +439,9 @@ fn shocks_summary(out: &StressOutput) -> String {
          rounds: rounds of kills within a minute, each after the last one's selling through the \
          pool (1: no cascade); liquidators paid: prizes less gas; unprofitable: kills left undone \
          for a prize under gas and the minimum profit; kill minutes: the first and last minute \
-         with a kill\n",
+         with a kill; left past kill: positions open past the kill factor at the end (a soft \
+         style's, or kills that did not pay); shortfall: what open positions owe beyond their \
+         value, bad debt not yet realised\n",
     );
     s
 }

@@ -371,3 +371,24 @@ fn stress_runs_a_book_through_monte_carlo_windows() {
         (b["var95"].as_f64().unwrap(), b["evar99"].as_f64().unwrap(), b["max"].as_f64().unwrap());
     assert!(0.0 <= var95 && var95 <= evar99 && evar99 <= max, "{b}");
 }
+
+/// The close-factor and soft styles run in `levfarm stress`; the backtester refuses them by
+/// their key rather than run a model it does not have.
+#[test]
+fn liquidation_styles_run_in_stress_and_are_refused_by_the_backtester() {
+    let style = "market.leverage.liquidation={ style = \"soft\" }";
+    let o = levfarm(&["stress", "--positions", "80", "--shocks=-0.45", "--set", style, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert!(v["shocks"][0]["liquidated"].as_u64().unwrap() > 0);
+    let o = levfarm(&["backtest", "--set", style]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("market.leverage.liquidation"), "{}", stderr(&o));
+    let o = levfarm(&[
+        "stress",
+        "--set",
+        "market.leverage.liquidation={ style = \"soft\", max_share_bps = 0 }",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("market.leverage.liquidation.max_share_bps"), "{}", stderr(&o));
+}

@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 pub use actors::{
     RewardPricePath, RewardSpec, UtilizationModel, VolumeModel, DEFAULT_DAILY_TURNOVER,
 };
-pub use pool::{default_rate_model, LendingSpec, LeverageSpec, PoolKind, PoolSpec, STABLECOINS};
+pub use pool::{
+    default_rate_model, LendingSpec, LeverageSpec, LiquidationSpec, PoolKind, PoolSpec, STABLECOINS,
+};
 
 /// The pool a position uses unless it names another: `[market.pool]`.
 pub const MAIN_POOL: &str = "main";
@@ -511,6 +513,14 @@ fn check_leverage(l: &LeverageSpec, key: &str) -> Result<(), Invalid> {
             ),
         ));
     }
+    if let LiquidationSpec::CloseFactor { small_value, .. } = l.liquidation {
+        if !(small_value.is_finite() && (0.0..=1e12).contains(&small_value)) {
+            return Err(Invalid::at(
+                format!("{key}.liquidation.small_value"),
+                format!("{small_value} must be between 0 and 1e12"),
+            ));
+        }
+    }
     // The engine's own rules, checked here so that a value it would refuse is named by its
     // key before any engine command runs.
     if let Err(e) = l.config().validate() {
@@ -528,6 +538,18 @@ fn check_leverage(l: &LeverageSpec, key: &str) -> Result<(), Invalid> {
 /// The key of the field an engine configuration error names, under `prefix`.
 pub fn engine_key(prefix: &str, error: &levfarm_core::Error) -> String {
     match error {
+        levfarm_core::Error::InvalidConfig { field, .. }
+            if matches!(
+                *field,
+                "close_factor_bps"
+                    | "full_below_health_bps"
+                    | "bonus_bps"
+                    | "max_share_bps"
+                    | "penalty_bps"
+            ) =>
+        {
+            format!("{prefix}.liquidation.{field}")
+        }
         levfarm_core::Error::InvalidConfig { field, .. } => format!("{prefix}.{field}"),
         _ => prefix.to_string(),
     }

@@ -47,6 +47,85 @@ pub struct LeverageSpec {
     pub reinvest_bounty_bps: u32,
     /// `exit` (after price impact) or `oracle` (fair LP price).
     pub valuation: String,
+    /// How a position past the kill factor is liquidated: `{ style = "kill" }` (the default),
+    /// `{ style = "close_factor", ... }` (Aave v3) or `{ style = "soft", ... }` (Kamino).
+    pub liquidation: LiquidationSpec,
+}
+
+/// A liquidation style, as the scenario file gives it (see the engine's
+/// [`levfarm_core::position::LiquidationStyle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "style", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LiquidationSpec {
+    /// The whole position, with the kill prize and the treasury's fee.
+    #[default]
+    Kill,
+    /// Aave v3.3: 50% of the debt at most while the health factor is above 0.95, all of it
+    /// below or for a position under `small_value` (numeraire) of value or debt; a 5% bonus.
+    CloseFactor {
+        #[serde(default = "close_factor")]
+        close_factor_bps: u32,
+        #[serde(default = "full_below_health")]
+        full_below_health_bps: u32,
+        #[serde(default = "bonus")]
+        bonus_bps: u32,
+        #[serde(default = "small_value")]
+        small_value: f64,
+    },
+    /// Kamino's soft liquidation: 10% of the debt at most a liquidation, a 0.1% penalty.
+    Soft {
+        #[serde(default = "max_share")]
+        max_share_bps: u32,
+        #[serde(default = "penalty")]
+        penalty_bps: u32,
+    },
+}
+
+fn close_factor() -> u32 {
+    5000
+}
+fn full_below_health() -> u32 {
+    9500
+}
+fn bonus() -> u32 {
+    500
+}
+fn small_value() -> f64 {
+    2000.0
+}
+fn max_share() -> u32 {
+    1000
+}
+fn penalty() -> u32 {
+    10
+}
+
+impl LiquidationSpec {
+    /// The engine's style; a small value past what 1e18-scaled 128 bits hold is capped there
+    /// (the scenario's check refuses any above 1e12 first).
+    pub fn style(&self) -> levfarm_core::position::LiquidationStyle {
+        use levfarm_core::math::Bps;
+        use levfarm_core::position::LiquidationStyle as S;
+        match *self {
+            LiquidationSpec::Kill => S::Kill,
+            LiquidationSpec::CloseFactor {
+                close_factor_bps,
+                full_below_health_bps,
+                bonus_bps,
+                small_value,
+            } => S::CloseFactor {
+                close_factor_bps: Bps(close_factor_bps),
+                full_below_health_bps: Bps(full_below_health_bps),
+                bonus_bps: Bps(bonus_bps),
+                small_value: alloy_primitives::U256::from(
+                    (small_value.clamp(0.0, 1e12) * 1e18) as u128,
+                ),
+            },
+            LiquidationSpec::Soft { max_share_bps, penalty_bps } => {
+                S::Soft { max_share_bps: Bps(max_share_bps), penalty_bps: Bps(penalty_bps) }
+            }
+        }
+    }
 }
 
 /// A lending pool: its depositors' supply and its rate model. Both may be left out:
@@ -105,6 +184,7 @@ impl LeverageSpec {
             } else {
                 levfarm_core::position::Valuation::Exit
             },
+            liquidation: self.liquidation.style(),
         }
     }
 }
@@ -144,6 +224,7 @@ impl Default for LeverageSpec {
             kill_treasury_bps: 400,
             reinvest_bounty_bps: 900,
             valuation: "exit".into(),
+            liquidation: LiquidationSpec::Kill,
         }
     }
 }

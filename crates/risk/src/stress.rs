@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use levfarm_sim::data::PriceSeries;
-use levfarm_sim::stress::{Book, Scan, Walk};
+use levfarm_sim::stress::{Book, Walk};
 use levfarm_sim::world::{self, YEAR};
 use levfarm_sim::Scenario;
 use levfarm_sim::SimError;
@@ -170,7 +170,7 @@ pub fn stress_paths(
         .into_par_iter()
         .map(|i| {
             let prices = minute_path(&model, paths.seed, i, p0, steps, minutes);
-            let o = book.follow(&prices, 60, walk, Scan::Watched)?;
+            let o = book.follow(&prices, 60, walk, walk.scan())?;
             Ok(PathRow {
                 path: i,
                 low: prices.iter().copied().fold(p0, f64::min) / p0,

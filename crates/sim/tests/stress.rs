@@ -378,3 +378,66 @@ fn lps_flight_thins_the_pool_in_proportion_to_the_fall() {
     assert!(flee.liquidated >= stay.liquidated, "{} < {}", flee.liquidated, stay.liquidated);
     assert!(flee.liquidated > 0 && flee.bad_debt >= stay.bad_debt, "{flee:?} {stay:?}");
 }
+
+/// The same book and shock under the three styles: a close factor repays only part of each
+/// debt (less debt liquidated than the kill, positions left open with the rest), and a soft
+/// style, once a minute and a tenth at a time, less still, leaving positions past the kill
+/// factor with their shortfall counted rather than realised.
+#[test]
+fn a_close_factor_and_a_soft_style_liquidate_less_of_each_debt_than_the_kill() {
+    let run_at = |style: &str, valuation: &str| {
+        let s = market(20_000_000.0, valuation)
+            .with_value("market.leverage.liquidation", style)
+            .unwrap()
+            .with_value("market.leverage.kill_treasury_bps", "0")
+            .unwrap();
+        Book::open(&s, price(), &spec(150)).unwrap().shock(-0.4).unwrap()
+    };
+    let run = |style: &str| run_at(style, "exit");
+    let kill = run("{ style = \"kill\" }");
+    let aave = run("{ style = \"close_factor\" }");
+    let soft = run("{ style = \"soft\" }");
+    assert!(kill.at_risk > 5 && kill.at_risk == aave.at_risk && aave.at_risk == soft.at_risk);
+    assert!(aave.liquidated_debt < kill.liquidated_debt, "{aave:?} {kill:?}");
+    assert!(soft.liquidated_debt < aave.liquidated_debt, "{soft:?} {aave:?}");
+    assert_eq!(kill.open_past_kill, 0);
+    assert!(soft.open_past_kill > 0 && soft.shortfall >= 0.0, "{soft:?}");
+    // At the oracle (no cascade) each position at risk is liquidated once in the minute.
+    let once = run_at("{ style = \"soft\" }", "oracle");
+    assert!(once.at_risk > 0 && once.liquidated == once.at_risk, "{once:?}");
+    assert_eq!(once.rounds.len(), 1);
+}
+
+/// A book from CSV: each row a position, the entry price optional; every refusal names its
+/// line and column.
+#[test]
+fn a_book_is_read_from_csv_with_located_refusals() {
+    use levfarm_sim::stress::{parse_book_csv, BookRow};
+    let rows = parse_book_csv(
+        "book.csv",
+        "equity,leverage,side,entry\n10000,3,long,2100\n5000, 2 ,SHORT,\n",
+    )
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            BookRow { equity: 10_000.0, leverage: 3.0, short: false, entry: Some(2_100.0) },
+            BookRow { equity: 5_000.0, leverage: 2.0, short: true, entry: None },
+        ]
+    );
+    let spec = BookSpec { rows: Some(std::sync::Arc::new(rows)), ..spec(1) };
+    let book = Book::open(&market(100_000_000.0, "oracle"), price(), &spec).unwrap();
+    assert_eq!(book.entries.len(), 2);
+    assert_eq!((book.entries[0].entry, book.entries[1].entry), (2_000.0, 2_100.0));
+    for (text, says) in [
+        ("equity,side\n1,long\n", "book.csv:1: the header needs equity, leverage and side"),
+        ("equity,leverage,side\n100,2,up\n", "book.csv:2: side \"up\": long or short"),
+        ("equity,leverage,side\n100,2,long\n100,30,long\n", "book.csv:3: leverage \"30\""),
+        ("equity,leverage,side\n-5,2,long\n", "book.csv:2: equity \"-5\""),
+        ("equity,leverage,side,entry\n100,2,long,x\n", "book.csv:2: entry \"x\""),
+        ("equity,leverage,side\n", "book.csv:1: no positions"),
+    ] {
+        let e = parse_book_csv("book.csv", text).unwrap_err().to_string();
+        assert!(e.contains(says), "{text:?}: {e}");
+    }
+}

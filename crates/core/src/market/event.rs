@@ -262,6 +262,8 @@ pub enum Event {
     },
     PositionRecentered(Box<PositionRecentered>),
     PositionLiquidated(Box<PositionLiquidated>),
+    /// A liquidation under a close factor or a soft style: a share of the LP seized.
+    PositionPartlyLiquidated(Box<PositionPartlyLiquidated>),
     V3PoolCreated {
         pool: Name,
         token0: Name,
@@ -330,6 +332,29 @@ pub struct PositionLiquidated {
     pub bad_debt1: Amount,
     pub returned0: Amount,
     pub returned1: Amount,
+}
+
+/// A liquidation that seized `lp_seized` of a position's LP (a close factor's or a soft
+/// style's): the seized LP sold for the debt tokens, the bonus (`prize`) and the treasury's fee
+/// paid from what it realised, the rest repaid and any excess returned to the owner. `closed`
+/// when all of the LP was seized (any debt left then written off as bad debt).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionPartlyLiquidated {
+    pub position: u64,
+    pub liquidator: Name,
+    pub health_before: PositionHealth,
+    pub lp_seized: Amount,
+    pub prize0: Amount,
+    pub prize1: Amount,
+    pub treasury_fee0: Amount,
+    pub treasury_fee1: Amount,
+    pub repaid0: Amount,
+    pub repaid1: Amount,
+    pub bad_debt0: Amount,
+    pub bad_debt1: Amount,
+    pub returned0: Amount,
+    pub returned1: Amount,
+    pub closed: bool,
 }
 
 /// A position as `inspect_position` reports it.

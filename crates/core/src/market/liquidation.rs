@@ -44,6 +44,9 @@ impl Market {
                 kill_factor_bps: kill,
             });
         }
+        if !leverage.liquidation.is_kill() {
+            return self.liquidate_part(liquidator, id, &position, &leverage, health_before, ev);
+        }
         let debt = health_before.debt;
         let removed = self.unwind(id, position.lp, ev)?;
         let back = self.exit_swap(id, removed, debt, ExitMode::ConvertToDebt, ev)?;
@@ -86,6 +89,126 @@ impl Market {
             returned0: Amount(returned[0]),
             returned1: Amount(returned[1]),
         })));
+        Ok(())
+    }
+
+    /// A close factor's or a soft style's liquidation: the share of the debt the style allows
+    /// (all of it under a close factor below its health threshold or for a small position),
+    /// LP worth that share of the debt plus the bonus seized (all of it at most), sold for the
+    /// debt tokens, the bonus and the treasury's fee paid from the proceeds, the rest repaid
+    /// and any excess returned to the owner. With all the LP seized the position closes and any
+    /// debt left is written off.
+    fn liquidate_part(
+        &mut self,
+        liquidator: &str,
+        id: u64,
+        position: &crate::position::Position,
+        leverage: &crate::position::LeverageConfig,
+        health_before: crate::position::valuation::PositionHealth,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), Error> {
+        use crate::position::LiquidationStyle as S;
+        let tokens = self.pool_tokens(&position.pool)?;
+        let venue = &position.venue;
+        let (value, debt_value) = (health_before.value, health_before.debt_value);
+        let bps = U256::from(10_000u64);
+        let (mut share_bps, bonus_bps, small) = match leverage.liquidation {
+            S::Kill => return Err(Error::unknown("liquidation style", "kill")),
+            S::CloseFactor { close_factor_bps, full_below_health_bps, bonus_bps, small_value } => {
+                // The health factor in bps: value · kill / debt.
+                let health = mul_div(value, U256::from(leverage.kill_factor_bps.0), debt_value)?;
+                let small = value < small_value || debt_value < small_value;
+                let full = health <= U256::from(full_below_health_bps.0) || small;
+                let share = if full { bps } else { U256::from(close_factor_bps.0) };
+                (share, U256::from(bonus_bps.0), Some(small_value))
+            }
+            S::Soft { max_share_bps, penalty_bps } => {
+                (U256::from(max_share_bps.0), U256::from(penalty_bps.0), None)
+            }
+        };
+        // LP worth the repaid share of the debt plus the bonus, at the check's valuation.
+        let lp = position.lp;
+        let worth = mul_div(debt_value, share_bps * (bps + bonus_bps), bps * bps)?;
+        let mut seized = if worth >= value { lp } else { mul_div(lp, worth, value)? };
+        // Aave v3.3: a liquidation of part of the debt that leaves part of the collateral may
+        // not leave less than half the small-position threshold of either; then all of the
+        // debt is repaid (the collateral it needs seized).
+        if let Some(small) = small {
+            let floor = small / U256::from(2u64);
+            let repaid_value = mul_div(debt_value, share_bps, bps)?;
+            if share_bps < bps
+                && seized < lp
+                && (value - worth < floor || debt_value - repaid_value < floor)
+            {
+                share_bps = bps;
+                let all = mul_div(debt_value, bps + bonus_bps, bps)?;
+                seized = if all >= value { lp } else { mul_div(lp, all, value)? };
+            }
+        }
+        if seized.is_zero() {
+            return Err(Error::NotLiquidatable {
+                position: id,
+                debt_ratio_bps: health_before.debt_ratio_bps,
+                kill_factor_bps: leverage.kill_factor_bps.0,
+            });
+        }
+        let closes = seized == lp;
+        let debt = health_before.debt;
+        let removed = self.unwind(id, seized, ev)?;
+        // Only what the repayment needs is sold: the share of each debt, at most all of it.
+        let owed = [mul_div(debt[0], share_bps, bps)?, mul_div(debt[1], share_bps, bps)?];
+        let back = self.exit_swap(id, removed, owed, ExitMode::ConvertToDebt, ev)?;
+        let holder = Holder::Position(id);
+        let owner = Holder::Account(position.owner.clone());
+        let mut out = KillOutcome::default();
+        let mut returned = [U256::ZERO; 2];
+        for i in 0..2 {
+            // The treasury's fee first, then the repayment (the liquidator repays, as on Aave,
+            // and bears the sale's fee and impact), then the bonus part of what was seized,
+            // `bonus / (1 + bonus)` of it at most, to the liquidator.
+            out.fee[i] = share(leverage.kill_treasury_bps, back[i])?;
+            out.repaid[i] = (back[i] - out.fee[i]).min(owed[i]);
+            let bonus = mul_div(back[i], bonus_bps, bps + bonus_bps)?;
+            out.prize[i] = bonus.min(back[i] - out.fee[i] - out.repaid[i]);
+            let prize = out.prize[i];
+            self.transfer(&holder, &Holder::Treasury, &tokens[i], out.fee[i], ev)?;
+            self.repay_for(venue, &holder, &tokens[i], out.repaid[i], ev)?;
+            self.transfer(&holder, &Holder::Account(liquidator.into()), &tokens[i], prize, ev)?;
+            let rest = back[i] - out.fee[i] - out.repaid[i] - prize;
+            if closes {
+                out.bad_debt[i] = self.write_off(venue, &holder, &tokens[i], ev)?;
+            } else {
+                returned[i] = rest;
+                self.transfer(&holder, &owner, &tokens[i], returned[i], ev)?;
+            }
+        }
+        if closes {
+            if let Some(p) = self.positions.get_mut(&id) {
+                p.open = false;
+            }
+            returned = self.sweep_to_owner(id, ev)?;
+            self.pay_out_rewards(id, ev)?;
+            self.end_orders(id, "the position was liquidated", ev);
+        }
+        ev.push(Event::PositionPartlyLiquidated(Box::new(
+            super::event::PositionPartlyLiquidated {
+                position: id,
+                liquidator: liquidator.into(),
+                health_before,
+                lp_seized: Amount(seized),
+                prize0: Amount(out.prize[0]),
+                prize1: Amount(out.prize[1]),
+                treasury_fee0: Amount(out.fee[0]),
+                treasury_fee1: Amount(out.fee[1]),
+                repaid0: Amount(out.repaid[0]),
+                repaid1: Amount(out.repaid[1]),
+                bad_debt0: Amount(out.bad_debt[0]),
+                bad_debt1: Amount(out.bad_debt[1]),
+                returned0: Amount(returned[0]),
+                returned1: Amount(returned[1]),
+                closed: closes,
+            },
+        )));
         Ok(())
     }
 

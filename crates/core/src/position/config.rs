@@ -16,6 +16,49 @@ pub enum Valuation {
     Oracle,
 }
 
+/// How a position past its kill factor is liquidated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "style", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LiquidationStyle {
+    /// The whole position (Alpaca's `kill`, Alpha Homora): its LP is sold to repay the debt,
+    /// `kill_prize_bps` and `kill_treasury_bps` of what it realises paid first.
+    #[default]
+    Kill,
+    /// Aave v3's close factor: a liquidation repays at most `close_factor_bps` of the debt
+    /// while the health factor (`value · kill_factor / debt`) is above `full_below_health_bps`,
+    /// and all of it below; the liquidator seizes LP worth the repayment plus `bonus_bps`.
+    /// Aave v3.3's rule for small positions: with the value or the debt under `small_value`
+    /// (numeraire, 1e18), the whole debt may be repaid, and a partial liquidation may not
+    /// leave less than half of it of either: then the whole is.
+    CloseFactor {
+        close_factor_bps: Bps,
+        full_below_health_bps: Bps,
+        bonus_bps: Bps,
+        #[serde(with = "crate::types::dec")]
+        small_value: U256,
+    },
+    /// Soft liquidation (Kamino): each liquidation repays at most `max_share_bps` of the debt,
+    /// the liquidator seizing LP worth it plus a small `penalty_bps`.
+    Soft { max_share_bps: Bps, penalty_bps: Bps },
+}
+
+impl LiquidationStyle {
+    /// Aave v3.3's constants: a 50% close factor, all of the debt below a 0.95 health factor,
+    /// and small positions under 2,000 of value or debt; with a 5% bonus.
+    pub fn aave(bonus_bps: u32) -> Self {
+        LiquidationStyle::CloseFactor {
+            close_factor_bps: Bps(5000),
+            full_below_health_bps: Bps(9500),
+            bonus_bps: Bps(bonus_bps),
+            small_value: crate::math::WAD * U256::from(2_000u64),
+        }
+    }
+
+    pub fn is_kill(&self) -> bool {
+        *self == LiquidationStyle::Kill
+    }
+}
+
 /// The leverage rules of one pool (Alpaca's WorkerConfig plus the vault's kill bounty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,6 +81,9 @@ pub struct LeverageConfig {
     pub min_debt: U256,
     #[serde(default)]
     pub valuation: Valuation,
+    /// How a position past the kill factor is liquidated: killed whole unless set.
+    #[serde(default, skip_serializing_if = "LiquidationStyle::is_kill")]
+    pub liquidation: LiquidationStyle,
 }
 
 /// Alpaca's add-collateral rule keeps the debt ratio this far below the kill factor.
@@ -55,6 +101,7 @@ impl LeverageConfig {
             reinvest_bounty_bps: Bps(900),
             min_debt: U256::ZERO,
             valuation: Valuation::Exit,
+            liquidation: LiquidationStyle::Kill,
         }
     }
 
@@ -76,6 +123,44 @@ impl LeverageConfig {
                 self.kill_prize_bps.0,
                 "kill_prize_bps + kill_treasury_bps must stay below 1000 (10%)",
             );
+        }
+        match self.liquidation {
+            LiquidationStyle::Kill => {}
+            LiquidationStyle::CloseFactor {
+                close_factor_bps,
+                full_below_health_bps,
+                bonus_bps,
+                ..
+            } => {
+                if close_factor_bps.0 == 0 || close_factor_bps.0 > 10_000 {
+                    return fail("close_factor_bps", close_factor_bps.0, "must be 1 to 10000");
+                }
+                if full_below_health_bps.0 > 10_000 {
+                    return fail(
+                        "full_below_health_bps",
+                        full_below_health_bps.0,
+                        "must be at most 10000 (a health factor of 1)",
+                    );
+                }
+                // Aave: liquidation threshold × bonus must stay under 100%, or seizing the
+                // bonus would leave the position worse off than before.
+                let seized = u64::from(self.kill_factor_bps.0) * (10_000 + u64::from(bonus_bps.0));
+                if seized >= 100_000_000 {
+                    return fail(
+                        "bonus_bps",
+                        bonus_bps.0,
+                        "kill_factor × (1 + bonus) must stay below 100%",
+                    );
+                }
+            }
+            LiquidationStyle::Soft { max_share_bps, penalty_bps } => {
+                if max_share_bps.0 == 0 || max_share_bps.0 > 10_000 {
+                    return fail("max_share_bps", max_share_bps.0, "must be 1 to 10000");
+                }
+                if penalty_bps.0 >= 1000 {
+                    return fail("penalty_bps", penalty_bps.0, "must stay below 1000 (10%)");
+                }
+            }
         }
         if self.reinvest_bounty_bps.0 > 3000 {
             return fail(

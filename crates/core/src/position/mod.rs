@@ -17,7 +17,7 @@ use crate::types::Name;
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
-pub use config::{LeverageConfig, Valuation};
+pub use config::{LeverageConfig, LiquidationStyle, Valuation};
 pub use range::TickRange;
 pub use valuation::{ExitMode, ExitPlan, PositionHealth};
 

@@ -31,8 +31,8 @@ use crate::scenario::{BorrowSide, Scenario};
 use crate::world::{self, World, KEEPER};
 use crate::SimError;
 
-/// How the book is drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// How the book is drawn, or the positions it holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BookSpec {
     pub positions: usize,
     pub seed: u64,
@@ -49,6 +49,11 @@ pub struct BookSpec {
     /// that entered lower are nearer their liquidation; those already past it were killed
     /// before the book's start and are not in it.
     pub entry_spread: f64,
+    /// The positions themselves, read from a file (`file`), in place of the draws.
+    #[serde(skip)]
+    pub rows: Option<std::sync::Arc<Vec<BookRow>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 impl Default for BookSpec {
@@ -61,6 +66,8 @@ impl Default for BookSpec {
             leverage: (1.5, 3.2),
             short_share: 0.2,
             entry_spread: 0.2,
+            rows: None,
+            file: None,
         }
     }
 }
@@ -74,6 +81,62 @@ pub struct BookEntry {
     pub short: bool,
     /// The asset's price the position opened at.
     pub entry: f64,
+}
+
+/// One position to open: its equity (numeraire), leverage, side, and the asset's price it
+/// entered at (the book's price when `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BookRow {
+    pub equity: f64,
+    pub leverage: f64,
+    pub short: bool,
+    pub entry: Option<f64>,
+}
+
+/// A book from CSV: a header with `equity`, `leverage`, `side` (`long` borrows the stable
+/// token, `short` the asset) and optionally `entry` (the price it opened at; empty: the book's
+/// price). Each refusal names the line and the column.
+pub fn parse_book_csv(source: &str, text: &str) -> Result<Vec<BookRow>, SimError> {
+    let err = |line: u64, m: String| SimError::Scenario(format!("{source}:{line}: {m}"));
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|e| err(1, e.to_string()))?.clone();
+    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let (Some(ce), Some(cl), Some(cs)) = (column("equity"), column("leverage"), column("side"))
+    else {
+        return Err(err(1, "the header needs equity, leverage and side (entry optional)".into()));
+    };
+    let ci = column("entry");
+    let mut rows = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let line = n as u64 + 2;
+        let record = record.map_err(|e| err(line, e.to_string()))?;
+        let cell = |i: usize| record.get(i).unwrap_or("");
+        let number = |i: usize, name: &str, lo: f64, hi: f64| -> Result<f64, SimError> {
+            match cell(i).parse::<f64>() {
+                Ok(v) if v.is_finite() && (lo..=hi).contains(&v) => Ok(v),
+                _ => Err(err(line, format!("{name} {:?}: a number {lo} to {hi}", cell(i)))),
+            }
+        };
+        let equity = number(ce, "equity", 1.0, 1e9)?;
+        let leverage = number(cl, "leverage", 1.0, 20.0)?;
+        let short = match cell(cs).to_ascii_lowercase().as_str() {
+            "long" => false,
+            "short" => true,
+            other => return Err(err(line, format!("side {other:?}: long or short"))),
+        };
+        let entry = match ci.map(cell) {
+            None | Some("") => None,
+            Some(_) => Some(number(ci.unwrap_or(0), "entry", 1e-9, 1e12)?),
+        };
+        rows.push(BookRow { equity, leverage, short, entry });
+        if rows.len() > 100_000 {
+            return Err(err(line, "a book holds at most 100,000 positions".into()));
+        }
+    }
+    if rows.is_empty() {
+        return Err(err(1, "no positions".into()));
+    }
+    Ok(rows)
 }
 
 /// The market with the book opened in it.
@@ -121,6 +184,16 @@ pub struct ShockOutcome {
     pub kill_minutes: Option<(u32, u32)>,
     /// The share of the pool's outside liquidity its LPs withdrew (LP flight).
     pub lp_withdrawn: f64,
+    /// At the end: positions still open past their kill factor (a soft style's, those whose
+    /// kill did not pay), and what the open positions owe beyond their value (the bad debt
+    /// not yet realised).
+    pub open_past_kill: usize,
+    pub shortfall: f64,
+    /// The stable token's lending pool at the book's venue: its utilization at the highest of
+    /// any step and at the end (the lenders' liquidity as the kills repay and bad debt is
+    /// written off).
+    pub utilization_peak: f64,
+    pub utilization_end: f64,
 }
 
 /// How the market reaches a shock.
@@ -139,6 +212,21 @@ pub struct Walk {
     /// liquidity for every 10% the market is below its starting price (withdrawn for good,
     /// all of it at most).
     pub lp_flight: f64,
+    /// Check every position every step instead of the [`Watch`]'s (the reference the watch is
+    /// tested against; for benchmarks).
+    #[serde(skip)]
+    pub full_scan: bool,
+}
+
+impl Walk {
+    /// Which positions a step checks.
+    pub fn scan(&self) -> Scan {
+        if self.full_scan {
+            Scan::All
+        } else {
+            Scan::Watched
+        }
+    }
 }
 
 /// What a kill costs the liquidator, and the least it kills for: a kill whose prize less gas
@@ -378,6 +466,9 @@ impl Book {
     /// Opens `spec`'s book on `scenario`'s market at `price`: each position on the scenario's
     /// pool and venue, its owner funded with its equity in the stable token.
     pub fn open(scenario: &Scenario, price: Price, spec: &BookSpec) -> Result<Book, SimError> {
+        if let Some(rows) = &spec.rows {
+            return Book::open_rows(scenario, price, rows);
+        }
         if spec.positions == 0 || spec.positions > 100_000 {
             return Err(SimError::Scenario(format!(
                 "{} positions: a book holds 1 to 100,000",
@@ -403,20 +494,43 @@ impl Book {
             )));
         }
         let p0 = world::wad_to_f64(price.0);
-        let mut world = World::build(scenario, price, 86_400 * 30)?;
         let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-        let stable = world.stable.clone();
-        let mut entries = Vec::with_capacity(spec.positions);
-        let mut refused = 0;
-        let mut drawn: Vec<(usize, f64, f64, bool, f64)> = (0..spec.positions)
-            .map(|i| {
+        let rows: Vec<BookRow> = (0..spec.positions)
+            .map(|_| {
                 let equity = sizes.sample(&mut rng).clamp(1.0, 1e9);
                 let leverage = lo + (hi - lo) * rng.random::<f64>();
                 let short = rng.random::<f64>() < spec.short_share;
                 let z: f64 = rand_distr::StandardNormal.sample(&mut rng);
                 let entry = (p0 * (spec.entry_spread * z).exp()).clamp(p0 / 20.0, p0 * 20.0);
-                (i, equity, leverage, short, entry)
+                BookRow { equity, leverage, short, entry: Some(entry) }
             })
+            .collect();
+        Book::open_rows(scenario, price, &rows)
+    }
+
+    /// Opens the positions `rows` describe on `scenario`'s market, which ends at `price`: each
+    /// on the scenario's pool and venue, at its entry price (the book's where it has none),
+    /// under an owner of its own funded with its equity in the stable token.
+    pub fn open_rows(
+        scenario: &Scenario,
+        price: Price,
+        rows: &[BookRow],
+    ) -> Result<Book, SimError> {
+        if rows.is_empty() || rows.len() > 100_000 {
+            return Err(SimError::Scenario(format!(
+                "{} positions: a book holds 1 to 100,000",
+                rows.len()
+            )));
+        }
+        let p0 = world::wad_to_f64(price.0);
+        let mut world = World::build(scenario, price, 86_400 * 30)?;
+        let stable = world.stable.clone();
+        let mut entries = Vec::with_capacity(rows.len());
+        let mut refused = 0;
+        let mut drawn: Vec<(usize, f64, f64, bool, f64)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i, r.equity, r.leverage, r.short, r.entry.unwrap_or(p0)))
             .collect();
         // Opened in the order of their entry prices: the market rises once through them (its
         // arbitrage fees, the LPs' income, those of one pass), then comes to the book's price.
@@ -493,7 +607,7 @@ impl Book {
             );
         }
         let step = if walk.minutes == 0 { 0 } else { 60 };
-        let mut out = self.follow(&path, step, walk, Scan::Watched)?;
+        let mut out = self.follow(&path, step, walk, walk.scan())?;
         out.shock = shock;
         out.price = bottom;
         Ok(out)
@@ -536,6 +650,14 @@ impl Book {
             oracle_updates: 0,
             kill_minutes: None,
             lp_withdrawn: 0.0,
+            open_past_kill: 0,
+            shortfall: 0.0,
+            utilization_peak: 0.0,
+            utilization_end: 0.0,
+        };
+        let utilization = |w: &World| -> Result<f64, SimError> {
+            let pool = w.market.lending_at(&w.lending_venue(&w.stable), &w.stable)?;
+            Ok(world::wad_to_f64(pool.utilization()?.0) / 1e9)
         };
         walk.check()?;
         let mut bad_debt = 0i128;
@@ -593,11 +715,13 @@ impl Book {
                 }
             }
             let quotes = quotes_at(&w)?;
+            out.utilization_peak = out.utilization_peak.max(utilization(&w)?);
             let kills = self.liquidate_all(&mut w, quotes, walk.liquidator, &watch, published)?;
             if kills.liquidated > 0 {
                 let m = minute as u32 + 1;
                 out.kill_minutes = Some(out.kill_minutes.map_or((m, m), |(first, _)| (first, m)));
             }
+            out.utilization_peak = out.utilization_peak.max(utilization(&w)?);
             out.liquidated += kills.liquidated;
             out.unprofitable += kills.unprofitable;
             out.liquidated_debt += kills.debt;
@@ -615,6 +739,17 @@ impl Book {
         out.liquidators_paid =
             (self.keeper_value(&w, quotes)? - paid_before) as f64 / 1e18 - out.gas;
         out.pool_price = pool_price(&w)?;
+        out.utilization_end = utilization(&w)?;
+        for e in &self.entries {
+            if !w.market.position_is_open(e.id) {
+                continue;
+            }
+            let h = w.market.position_health(e.id)?;
+            if past_kill(&w, e.id)?.is_some() {
+                out.open_past_kill += 1;
+            }
+            out.shortfall += world::wad_to_f64(h.debt_value.saturating_sub(h.value));
+        }
         Ok(out)
     }
 
@@ -631,6 +766,7 @@ impl Book {
     ) -> Result<Kills, SimError> {
         let priced = liquidator.gas > 0.0 || liquidator.min_profit > 0.0;
         let mut skipped: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
+
         let mut k = Kills::default();
         loop {
             let mut due = Vec::new();
@@ -668,11 +804,29 @@ impl Book {
                     continue;
                 }
                 killed += 1;
-                k.debt += world::wad_to_f64(debt);
+                // A soft style liquidates a position once a minute.
+                let soft = matches!(
+                    w.market.leverage_rules(id)?.liquidation,
+                    levfarm_core::position::LiquidationStyle::Soft { .. }
+                );
                 for e in w.events() {
-                    if let Event::BadDebt { token, amount, .. } = e {
-                        let q = if *token == w.asset { quotes[0] } else { quotes[1] };
-                        k.bad_debt += value(amount.0, q)?;
+                    match e {
+                        Event::BadDebt { token, amount, .. } => {
+                            let q = if *token == w.asset { quotes[0] } else { quotes[1] };
+                            k.bad_debt += value(amount.0, q)?;
+                        }
+                        // A share of the position: its debt repaid or written off, and a soft
+                        // style's position waits for the next minute.
+                        Event::PositionPartlyLiquidated(p) => {
+                            let d0 = p.repaid0.0 + p.bad_debt0.0;
+                            let d1 = p.repaid1.0 + p.bad_debt1.0;
+                            k.debt += (value(d0, quotes[0])? + value(d1, quotes[1])?) as f64 / 1e18;
+                            if soft {
+                                skipped.insert(id);
+                            }
+                        }
+                        Event::PositionLiquidated(_) => k.debt += world::wad_to_f64(debt),
+                        _ => {}
                     }
                 }
             }
@@ -730,7 +884,7 @@ pub fn stress(
     };
     Ok(StressOutput {
         scenario: scenario.name.clone(),
-        book: *spec,
+        book: spec.clone(),
         opened: book.entries.len(),
         refused: book.refused,
         killed_before: book.killed_before,

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::{Book, BookSpec, Scan, ShockOutcome, Walk};
+use super::{Book, BookSpec, ShockOutcome, Walk};
 use crate::data::{iso, parse_time, PriceSeries};
 use crate::scenario::Scenario;
 use crate::world;
@@ -221,7 +221,7 @@ pub fn stress_window(
     let book = Book::open(scenario, world::price_from_f64(start)?, spec)?;
     let (equity, debt) = book.totals()?;
     let step = series.interval / (series.interval / 60).max(1);
-    let outcome = book.follow(&path, step, walk, Scan::Watched)?;
+    let outcome = book.follow(&path, step, walk, walk.scan())?;
     Ok(WindowOutcome {
         window: window.clone(),
         from: iso(window.from),
