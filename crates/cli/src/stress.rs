@@ -32,9 +32,11 @@ pub struct StressArgs {
     /// Each position's equity: the median of its log-normal draw, in the numeraire.
     #[arg(long, default_value_t = 5_000.0)]
     median_equity: f64,
-    /// Leverage drawn uniformly between these two: `--leverage 1.5,3.2`.
-    #[arg(long, value_delimiter = ',', default_values_t = [1.5, 3.2])]
-    leverage: Vec<f64>,
+    /// Leverage drawn uniformly between these two: `--leverage 1.5,3.2`; `--leverage 1.5,max`
+    /// draws up to 98% of the most the venue's open limit allows (1 / (1 − work factor)), so
+    /// that a sweep of the work factor sweeps how far users borrow.
+    #[arg(long, value_delimiter = ',', default_values = ["1.5", "3.2"])]
+    leverage: Vec<String>,
     /// The share of positions that borrow the asset (short).
     #[arg(long, default_value_t = 0.2)]
     short_share: f64,
@@ -127,12 +129,20 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
     if !(args.short_share.is_finite() && (0.0..=1.0).contains(&args.short_share)) {
         return Err(bad(format!("--short-share {}: between 0 and 1", args.short_share)));
     }
-    if args.leverage.len() != 2 {
-        return Err(bad(format!(
-            "--leverage: two numbers, low and high (1.5,3.2), not {:?}",
-            args.leverage
-        )));
+    let leverage = match args.leverage.as_slice() {
+        [lo, hi] => {
+            let lo = lo.trim().parse::<f64>().ok();
+            let hi = if hi.trim() == "max" { Some(f64::NAN) } else { hi.trim().parse().ok() };
+            lo.zip(hi)
+        }
+        _ => None,
     }
+    .ok_or_else(|| {
+        bad(format!(
+            "--leverage: two numbers, low and high (1.5,3.2), or low,max, not {:?}",
+            args.leverage.join(",")
+        ))
+    })?;
     if args.shocks.len() > 64 || args.window.len() > 64 {
         return Err(bad("--shocks and --window: at most 64 of each".into()));
     }
@@ -204,7 +214,8 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         seed: args.seed,
         median_equity: args.median_equity,
         equity_spread: BookSpec::default().equity_spread,
-        leverage: (args.leverage[0], args.leverage[1]),
+        leverage: (leverage.0, if leverage.1.is_nan() { 0.0 } else { leverage.1 }),
+        leverage_to_limit: leverage.1.is_nan(),
         short_share: args.short_share,
         entry_spread: args.entry_spread,
         file: args.book.as_ref().map(|p| p.display().to_string()),

@@ -319,6 +319,8 @@ fn stress_shocks_a_book_and_refuses_what_it_cannot_run() {
         (&["stress", "--entry-spread", "3"], "entry spread 3"),
         (&["stress", "--paths", "2", "--hours", "0"], "0 hours: a Monte Carlo window"),
         (&["stress", "--bad-print", "30"], "MINUTE:FACTOR"),
+        (&["stress", "--leverage", "1.5,foo"], "or low,max"),
+        (&["stress", "--book", "/nonexistent/book.csv"], "--book /nonexistent/book.csv"),
         (&["stress", "--bad-print", "0:0.5"], "bad print 0:0.5"),
         (&["stress", "--lp-flight", "2"], "LP flight 2"),
         (&["stress", "--oracle-delay-secs", "100000"], "oracle delay 100000"),

@@ -441,3 +441,22 @@ fn a_book_is_read_from_csv_with_located_refusals() {
         assert!(e.contains(says), "{text:?}: {e}");
     }
 }
+
+/// `--leverage 1.5,max`: positions drawn up to 98% of what the open limit allows, so a higher
+/// work factor opens a more levered book (80%: up to 4.9x; 70%: up to 3.27x).
+#[test]
+fn a_book_drawn_to_the_open_limit_follows_the_work_factor() {
+    let at = |work: &str| {
+        let s = market(100_000_000.0, "oracle")
+            .with_value("market.leverage.work_factor_bps", work)
+            .unwrap()
+            .with_value("market.leverage.kill_factor_bps", "9000")
+            .unwrap();
+        let spec = BookSpec { leverage_to_limit: true, ..spec(200) };
+        let book = Book::open(&s, price(), &spec).unwrap();
+        book.entries.iter().map(|e| e.leverage).fold(0.0, f64::max)
+    };
+    let (seventy, eighty) = (at("7000"), at("8000"));
+    assert!(seventy <= 0.98 / 0.3 && seventy > 3.0, "{seventy}");
+    assert!(eighty <= 0.98 / 0.2 && eighty > 4.5, "{eighty}");
+}

@@ -42,6 +42,9 @@ pub struct BookSpec {
     /// Leverage uniform in `[low, high]`; openings past the work factor are refused and
     /// counted.
     pub leverage: (f64, f64),
+    /// Draw up to 98% of the most the venue's open limit allows (`1 / (1 − work factor)`) in
+    /// place of `high`: a sweep of the work factor then sweeps how far users borrow.
+    pub leverage_to_limit: bool,
     /// The share of positions that borrow the asset (short); the rest borrow the stable token.
     pub short_share: f64,
     /// Each position's entry price: log-normal around the book's price with this log spread
@@ -64,6 +67,7 @@ impl Default for BookSpec {
             median_equity: 5_000.0,
             equity_spread: 1.0,
             leverage: (1.5, 3.2),
+            leverage_to_limit: false,
             short_share: 0.2,
             entry_spread: 0.2,
             rows: None,
@@ -475,7 +479,11 @@ impl Book {
                 spec.positions
             )));
         }
-        let (lo, hi) = spec.leverage;
+        let (lo, mut hi) = spec.leverage;
+        if spec.leverage_to_limit {
+            let work = f64::from(scenario.leverage().work_factor_bps) / 1e4;
+            hi = 0.98 / (1.0 - work).max(1e-4);
+        }
         if !(lo.is_finite() && hi.is_finite() && 1.0 <= lo && lo <= hi && hi <= 20.0) {
             return Err(SimError::Scenario(format!(
                 "leverage {lo} to {hi}: need 1 ≤ low ≤ high ≤ 20"
