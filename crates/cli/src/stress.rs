@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use levfarm_sim::stress::{
-    stress, stress_sweep, within_budget, BookSpec, Liquidator, OracleRule, StressOutput, StressRow,
-    Trials, Walk, WindowSpec, WINDOWS,
+    stress, stress_sweep, within_budget, BookSpec, Liquidator, OracleRule, ShockOutcome,
+    StressOutput, StressRow, Trials, Walk, WindowSpec, WINDOWS,
 };
 
 use crate::backtest::{finish, load_styled, Failure, ScenarioArgs};
@@ -80,6 +80,11 @@ pub struct StressArgs {
     /// is below its start (0.1: a tenth per 10% fall).
     #[arg(long, default_value_t = 0.0)]
     lp_flight: f64,
+    /// A liquidator competing for the kills: `GAS:MIN_PROFIT:CAPITAL:DELAY` (capital: the most
+    /// debt it repays a minute, 0 unlimited; delay: minutes after a position went past its
+    /// kill factor before it acts). Repeatable; when given, replaces --gas and --min-profit.
+    #[arg(long, value_name = "GAS:MIN_PROFIT:CAPITAL:DELAY")]
+    liquidator: Vec<String>,
     /// What a kill costs the liquidator in gas (numeraire)...
     #[arg(long, default_value_t = 0.0)]
     gas: f64,
@@ -183,6 +188,24 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
             })?)
         }
     };
+    let mut agents = Vec::new();
+    for text in &args.liquidator {
+        let parts: Vec<&str> = text.split(':').map(str::trim).collect();
+        let parsed = match parts.as_slice() {
+            [g, m, c, d] => (|| {
+                Some(Liquidator {
+                    gas: g.parse().ok()?,
+                    min_profit: m.parse().ok()?,
+                    capital: c.parse().ok()?,
+                    delay: d.parse().ok()?,
+                })
+            })(),
+            _ => None,
+        };
+        agents.push(parsed.ok_or_else(|| {
+            bad(format!("--liquidator {text:?}: GAS:MIN_PROFIT:CAPITAL:DELAY, such as 20:5:0:0"))
+        })?);
+    }
     let walk = Walk {
         minutes: args.minutes,
         recovery: args.recovery,
@@ -194,10 +217,19 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         bad_print,
         lp_flight: args.lp_flight,
         full_scan: args.full_scan,
-        liquidator: Liquidator { gas: args.gas, min_profit: args.min_profit },
+        liquidator: agents.first().copied().unwrap_or(Liquidator {
+            gas: args.gas,
+            min_profit: args.min_profit,
+            ..Liquidator::default()
+        }),
+        rivals: agents.iter().skip(1).copied().collect(),
     };
-    let trials =
-        Trials { shocks: &shocks, windows: &windows, series: Some(&backtest.prices), walk };
+    let trials = Trials {
+        shocks: &shocks,
+        windows: &windows,
+        series: Some(&backtest.prices),
+        walk: walk.clone(),
+    };
     let rows = match &args.book {
         None => None,
         Some(path) => {
@@ -328,6 +360,29 @@ fn paths_summary(p: &PathsOutput) -> String {
     s
 }
 
+/// The liquidators' columns, where the run has them: each liquidator's liquidations (`a/b/c`)
+/// with rivals, and the liquidations left for capital or for the liquidators' delays.
+fn crowd_columns(header: &mut Vec<String>, rows: &mut [Vec<String>], outcomes: &[&ShockOutcome]) {
+    let rivals = outcomes.iter().any(|x| x.liquidators.len() > 1);
+    let limited = outcomes.iter().any(|x| x.capital_limited > 0 || x.waiting > 0);
+    if rivals {
+        header.push("by liquidator".into());
+        for (row, x) in rows.iter_mut().zip(outcomes) {
+            let counts: Vec<String> =
+                x.liquidators.iter().map(|l| l.liquidations.to_string()).collect();
+            row.push(counts.join("/"));
+        }
+    }
+    if limited {
+        header.push("left for capital".into());
+        header.push("left waiting".into());
+        for (row, x) in rows.iter_mut().zip(outcomes) {
+            row.push(x.capital_limited.to_string());
+            row.push(x.waiting.to_string());
+        }
+    }
+}
+
 fn windows_summary(out: &StressOutput) -> String {
     let mut s =
         "windows of history at minute steps (each bar through its low and high), each with \
@@ -382,6 +437,10 @@ fn windows_summary(out: &StressOutput) -> String {
             ]
         })
         .collect();
+    let mut header = header;
+    let mut rows = rows;
+    let outcomes: Vec<&ShockOutcome> = out.windows.iter().map(|w| &w.outcome).collect();
+    crowd_columns(&mut header, &mut rows, &outcomes);
     s.push_str(&table::render(&header, &rows));
     s.push_str(
         "at risk: past the kill factor before each minute's kills, summed over the minutes; \
@@ -444,6 +503,10 @@ fn shocks_summary(out: &StressOutput) -> String {
             ]
         })
         .collect();
+    let mut header = header;
+    let mut rows = rows;
+    let outcomes: Vec<&ShockOutcome> = out.shocks.iter().collect();
+    crowd_columns(&mut header, &mut rows, &outcomes);
     s.push_str(&table::render(&header, &rows));
     s.push_str(
         "at risk: past the kill factor after the move (each minute's, before its kills); cascade \

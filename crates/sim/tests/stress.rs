@@ -155,7 +155,7 @@ fn a_walk_at_once_is_the_shock_and_a_gradual_fall_kills_along_the_way() {
     let oracle_book = Book::open(&market(20_000_000.0, "oracle"), price(), &spec(120)).unwrap();
     let lagging = Walk {
         oracle: OracleRule { heartbeat_secs: 3_600, deviation_bps: 0, delay_secs: 0 },
-        ..walk
+        ..walk.clone()
     };
     let fresh = oracle_book.walk(-0.4, &walk).unwrap();
     let late = oracle_book.walk(-0.4, &lagging).unwrap();
@@ -208,13 +208,17 @@ fn liquidators_leave_undone_the_kills_that_do_not_pay_their_gas() {
     assert!(free.liquidated > 0 && free.unprofitable == 0 && free.gas == 0.0);
     // Gas above any prize: nothing is killed, every position at risk is left, no bad debt is
     // realised.
-    let dear = Walk { liquidator: Liquidator { gas: 1e6, min_profit: 0.0 }, ..Walk::default() };
+    let dear =
+        Walk { liquidator: Liquidator { gas: 1e6, ..Liquidator::default() }, ..Walk::default() };
     let none = book.walk(-0.5, &dear).unwrap();
     assert_eq!(none.liquidated, 0);
     assert_eq!(none.unprofitable, none.at_risk);
     assert_eq!(none.bad_debt, 0.0);
     // A modest gas leaves the small positions: fewer kills, each paid its prize less gas.
-    let some = Walk { liquidator: Liquidator { gas: 20.0, min_profit: 5.0 }, ..Walk::default() };
+    let some = Walk {
+        liquidator: Liquidator { gas: 20.0, min_profit: 5.0, ..Liquidator::default() },
+        ..Walk::default()
+    };
     let o = book.walk(-0.5, &some).unwrap();
     assert!(o.unprofitable > 0 && o.liquidated < free.liquidated, "{o:?}");
     assert!((o.gas - 20.0 * o.liquidated as f64).abs() < 1e-9);
@@ -459,4 +463,37 @@ fn a_book_drawn_to_the_open_limit_follows_the_work_factor() {
     let (seventy, eighty) = (at("7000"), at("8000"));
     assert!(seventy <= 0.98 / 0.3 && seventy > 3.0, "{seventy}");
     assert!(eighty <= 0.98 / 0.2 && eighty > 4.5, "{eighty}");
+}
+
+/// Liquidators as agents. One with 150,000 of capital a minute repays at most that in a
+/// minute: a shock at once leaves the rest (`capital_limited`), which a rival with no limit
+/// takes; one that acts five minutes late kills five minutes later; the liquidators'
+/// liquidations and pay add up to the run's.
+#[test]
+fn liquidators_with_capital_and_delays_compete_for_the_kills() {
+    let book = Book::open(&market(50_000_000.0, "oracle"), price(), &spec(150)).unwrap();
+    let free = book.shock(-0.45).unwrap();
+    assert!(free.liquidated > 10 && free.liquidated_debt > 300_000.0, "{free:?}");
+    let poor = Liquidator { capital: 150_000.0, ..Liquidator::default() };
+    let alone = book.walk(-0.45, &Walk { liquidator: poor, ..Walk::default() }).unwrap();
+    assert!(alone.liquidated_debt <= 150_000.0, "{alone:?}");
+    assert!(alone.capital_limited > 0 && alone.liquidated < free.liquidated, "{alone:?}");
+    let both = Walk { liquidator: poor, rivals: vec![Liquidator::default()], ..Walk::default() };
+    let both = book.walk(-0.45, &both).unwrap();
+    assert_eq!(both.liquidated, free.liquidated);
+    assert_eq!(both.capital_limited, 0);
+    let [first, second] = both.liquidators[..] else { panic!("{both:?}") };
+    assert!(first.liquidations > 0 && second.liquidations > 0, "{both:?}");
+    assert_eq!(first.liquidations + second.liquidations, both.liquidated);
+    assert!((first.paid + second.paid - both.liquidators_paid).abs() < 1e-6);
+
+    let fall: Vec<f64> = (1..=240).map(|m| 2_000.0 * 0.5f64.powf(f64::from(m) / 240.0)).collect();
+    let scan = levfarm_sim::stress::Scan::Watched;
+    let now = book.follow(&fall, 60, &Walk::default(), scan).unwrap();
+    let late =
+        Walk { liquidator: Liquidator { delay: 5, ..Liquidator::default() }, ..Walk::default() };
+    let late = book.follow(&fall, 60, &late, scan).unwrap();
+    let (a, b) = (now.kill_minutes.unwrap().0, late.kill_minutes.unwrap().0);
+    assert_eq!(b, a + 5, "a keeper five minutes late");
+    assert!(late.waiting > 0);
 }

@@ -182,6 +182,12 @@ pub struct ShockOutcome {
     /// the gas the made kills cost (both in the rounds' count of attempts).
     pub unprofitable: usize,
     pub gas: f64,
+    /// Liquidations left for a later minute because no liquidator that could act had the
+    /// capital left for the debt, or because every one able to was still waiting (its delay).
+    pub capital_limited: usize,
+    pub waiting: usize,
+    /// Each liquidator's liquidations and pay, the first one first.
+    pub liquidators: Vec<LiquidatorOutcome>,
     /// Prices the oracle published, and the first and last minute with a kill (1 for a
     /// shock at once).
     pub oracle_updates: u32,
@@ -201,14 +207,18 @@ pub struct ShockOutcome {
 }
 
 /// How the market reaches a shock.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Walk {
     /// One-minute steps to the bottom, log-linear (0: at once).
     pub minutes: u32,
     /// The share of the fall that comes back over as many minutes after the bottom.
     pub recovery: f64,
     pub oracle: OracleRule,
+    /// The first liquidator, and any others competing with it (`rivals`): of those that may
+    /// act on a position (its delay passed, its capital left) the quickest, then the first,
+    /// that finds it pays liquidates it.
     pub liquidator: Liquidator,
+    pub rivals: Vec<Liquidator>,
     /// A bad print: at this step (1-based) the oracle publishes the market's price times the
     /// factor, whatever its rule, and the next step publishes the market's again.
     pub bad_print: Option<(u32, f64)>,
@@ -233,12 +243,40 @@ impl Walk {
     }
 }
 
-/// What a kill costs the liquidator, and the least it kills for: a kill whose prize less gas
-/// is under `min_profit` is left undone (numeraire; both 0: every kill is made).
+/// A liquidator: what a kill costs it, and the least it kills for (a kill whose prize less gas
+/// is under `min_profit` it leaves; numeraire; both 0: every kill pays); the most debt it can
+/// repay in a minute, its capital turned over once a minute (0: unlimited); and how many
+/// minutes after a position went past its kill factor it acts (a late keeper).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Liquidator {
     pub gas: f64,
     pub min_profit: f64,
+    pub capital: f64,
+    pub delay: u32,
+}
+
+/// What one liquidator did.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct LiquidatorOutcome {
+    pub liquidations: usize,
+    /// Its prizes at the oracle, less its gas.
+    pub paid: f64,
+}
+
+impl Walk {
+    /// Every liquidator: the first, then the rivals.
+    pub fn liquidators(&self) -> Vec<Liquidator> {
+        std::iter::once(self.liquidator).chain(self.rivals.iter().copied()).collect()
+    }
+}
+
+/// The engine account of liquidator `k`.
+fn liquidator_account(k: usize) -> String {
+    if k == 0 {
+        KEEPER.to_string()
+    } else {
+        format!("{KEEPER}-{k}")
+    }
 }
 
 impl Walk {
@@ -271,12 +309,26 @@ impl Walk {
                 self.oracle.delay_secs
             )));
         }
-        let l = self.liquidator;
-        if !((0.0..=1e9).contains(&l.gas) && (0.0..=1e9).contains(&l.min_profit)) {
-            return Err(SimError::Scenario(format!(
-                "gas {} and minimum profit {}: each 0 to 1e9",
-                l.gas, l.min_profit
-            )));
+        if self.rivals.len() > 15 {
+            return Err(SimError::Scenario("at most 16 liquidators".into()));
+        }
+        for l in self.liquidators() {
+            if !((0.0..=1e9).contains(&l.gas)
+                && (0.0..=1e9).contains(&l.min_profit)
+                && (0.0..=1e15).contains(&l.capital))
+            {
+                return Err(SimError::Scenario(format!(
+                    "a liquidator's gas {}, minimum profit {} and capital {}: gas and profit 0 \
+                     to 1e9, capital 0 (unlimited) to 1e15",
+                    l.gas, l.min_profit, l.capital
+                )));
+            }
+            if l.delay > 24 * 60 {
+                return Err(SimError::Scenario(format!(
+                    "a liquidator's delay of {} minutes: at most a day",
+                    l.delay
+                )));
+            }
         }
         Ok(())
     }
@@ -329,8 +381,22 @@ struct Kills {
     rounds: Vec<usize>,
     liquidated: usize,
     unprofitable: usize,
+    capital_limited: usize,
+    waiting: usize,
     debt: f64,
     bad_debt: i128,
+}
+
+/// The liquidators' state through a walk: the minute each position first went past its kill
+/// factor, each one's capital left this minute, and its liquidations.
+#[derive(Debug)]
+struct Crowd {
+    agents: Vec<Liquidator>,
+    /// Indices of `agents`, the quickest first (then in order).
+    order: Vec<usize>,
+    first_due: std::collections::BTreeMap<u64, u32>,
+    left: Vec<f64>,
+    count: Vec<usize>,
 }
 
 /// The debt value of position `id` when it is open and past its kill factor.
@@ -639,7 +705,20 @@ impl Book {
         let quotes_at = |w: &World| -> Result<_, SimError> {
             Ok([w.market.quote(&w.asset)?, w.market.quote(&w.stable)?])
         };
-        let paid_before = self.keeper_value(&w, quotes_at(&w)?)?;
+        let agents = walk.liquidators();
+        let q0 = quotes_at(&w)?;
+        let paid_before = (0..agents.len())
+            .map(|k| self.keeper_value(&w, q0, &liquidator_account(k)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut order: Vec<usize> = (0..agents.len()).collect();
+        order.sort_by_key(|&k| (agents[k].delay, k));
+        let mut crowd = Crowd {
+            left: vec![0.0; agents.len()],
+            count: vec![0; agents.len()],
+            agents,
+            order,
+            first_due: Default::default(),
+        };
         let (mut published, mut since) = (p0, 0u64);
         let last = path.last().copied().unwrap_or(p0);
         let mut out = ShockOutcome {
@@ -655,6 +734,9 @@ impl Book {
             pool_price: 0.0,
             unprofitable: 0,
             gas: 0.0,
+            capital_limited: 0,
+            waiting: 0,
+            liquidators: Vec::new(),
             oracle_updates: 0,
             kill_minutes: None,
             lp_withdrawn: 0.0,
@@ -724,7 +806,11 @@ impl Book {
             }
             let quotes = quotes_at(&w)?;
             out.utilization_peak = out.utilization_peak.max(utilization(&w)?);
-            let kills = self.liquidate_all(&mut w, quotes, walk.liquidator, &watch, published)?;
+            for (k, a) in crowd.agents.iter().enumerate() {
+                crowd.left[k] = if a.capital > 0.0 { a.capital } else { f64::INFINITY };
+            }
+            let kills =
+                self.liquidate_all(&mut w, quotes, &mut crowd, minute as u32, &watch, published)?;
             if kills.liquidated > 0 {
                 let m = minute as u32 + 1;
                 out.kill_minutes = Some(out.kill_minutes.map_or((m, m), |(first, _)| (first, m)));
@@ -732,6 +818,8 @@ impl Book {
             out.utilization_peak = out.utilization_peak.max(utilization(&w)?);
             out.liquidated += kills.liquidated;
             out.unprofitable += kills.unprofitable;
+            out.capital_limited += kills.capital_limited;
+            out.waiting += kills.waiting;
             out.liquidated_debt += kills.debt;
             bad_debt += kills.bad_debt;
             for (r, k) in kills.rounds.iter().enumerate() {
@@ -743,9 +831,16 @@ impl Book {
         }
         let quotes = quotes_at(&w)?;
         out.bad_debt = bad_debt as f64 / 1e18;
-        out.gas = out.liquidated as f64 * walk.liquidator.gas;
-        out.liquidators_paid =
-            (self.keeper_value(&w, quotes)? - paid_before) as f64 / 1e18 - out.gas;
+        for (k, a) in crowd.agents.iter().enumerate() {
+            let gas = crowd.count[k] as f64 * a.gas;
+            let got = self.keeper_value(&w, quotes, &liquidator_account(k))? - paid_before[k];
+            out.gas += gas;
+            out.liquidators.push(LiquidatorOutcome {
+                liquidations: crowd.count[k],
+                paid: got as f64 / 1e18 - gas,
+            });
+        }
+        out.liquidators_paid = out.liquidators.iter().map(|l| l.paid).sum();
         out.pool_price = pool_price(&w)?;
         out.utilization_end = utilization(&w)?;
         for e in &self.entries {
@@ -763,19 +858,29 @@ impl Book {
 
     /// The liquidators kill every position past its kill factor, round after round, until a
     /// round finds none; bad debt valued at `quotes`. A round checks the positions `watch`
-    /// finds near the oracle's price (`published`) or the pool's, in the book's order.
+    /// finds near the oracle's price (`published`) or the pool's, in the book's order; each due
+    /// position goes to the quickest liquidator that may act on it and finds that it pays.
     fn liquidate_all(
         &self,
         w: &mut World,
         quotes: [levfarm_core::position::valuation::Quote; 2],
-        liquidator: Liquidator,
+        crowd: &mut Crowd,
+        minute: u32,
         watch: &Watch,
         published: f64,
     ) -> Result<Kills, SimError> {
-        let priced = liquidator.gas > 0.0 || liquidator.min_profit > 0.0;
         let mut skipped: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
-
         let mut k = Kills::default();
+        // A position back within its kill factor starts its wait again when next past it.
+        let mut healed = Vec::new();
+        for &id in crowd.first_due.keys() {
+            if past_kill(w, id)?.is_none() {
+                healed.push(id);
+            }
+        }
+        for id in healed {
+            crowd.first_due.remove(&id);
+        }
         loop {
             let mut due = Vec::new();
             for i in watch.near(published, pool_price(w)?) {
@@ -791,26 +896,61 @@ impl Book {
             }
             let mut killed = 0;
             for (id, debt) in due {
-                // A kill the engine refuses (no longer liquidatable: an earlier kill's selling
-                // can raise a short's value) is left for the next round's check.
-                let kill = Command::Liquidate { liquidator: KEEPER.into(), position: id };
-                if priced {
-                    // The liquidator weighs the kill first: its prize at the oracle, less gas.
-                    let mut trial = w.clone();
-                    let before = self.keeper_value(&trial, quotes)?;
-                    if trial.run(kill).is_err() {
+                let waited = minute - *crowd.first_due.entry(id).or_insert(minute);
+                let owed = world::wad_to_f64(debt);
+                // Why no liquidator took it: 1 waiting, 2 no capital left, 3 it did not pay.
+                let (mut why, mut done, mut refused) = (0u8, None, false);
+                for &a in &crowd.order.clone() {
+                    let agent = crowd.agents[a];
+                    if waited < agent.delay {
+                        why = why.max(1);
                         continue;
                     }
-                    let prize = (self.keeper_value(&trial, quotes)? - before) as f64 / 1e18;
-                    if prize - liquidator.gas < liquidator.min_profit {
-                        skipped.insert(id);
-                        k.unprofitable += 1;
+                    if crowd.left[a] < owed {
+                        why = why.max(2);
                         continue;
                     }
-                    *w = trial;
-                } else if w.run(kill).is_err() {
-                    continue;
+                    let account = liquidator_account(a);
+                    let kill =
+                        Command::Liquidate { liquidator: account.as_str().into(), position: id };
+                    if agent.gas > 0.0 || agent.min_profit > 0.0 {
+                        // The liquidator weighs the kill first: its prize at the oracle, less gas.
+                        let mut trial = w.clone();
+                        let before = self.keeper_value(&trial, quotes, &account)?;
+                        if trial.run(kill).is_err() {
+                            refused = true;
+                            break;
+                        }
+                        let prize =
+                            (self.keeper_value(&trial, quotes, &account)? - before) as f64 / 1e18;
+                        if prize - agent.gas < agent.min_profit {
+                            why = 3;
+                            continue;
+                        }
+                        *w = trial;
+                    } else if w.run(kill).is_err() {
+                        // No longer liquidatable (an earlier kill's selling can raise a short's
+                        // value): left for the next round's check.
+                        refused = true;
+                        break;
+                    }
+                    done = Some(a);
+                    break;
                 }
+                let Some(a) = done else {
+                    if !refused {
+                        // Left for this minute; counted once, by why.
+                        skipped.insert(id);
+                        match why {
+                            3 => k.unprofitable += 1,
+                            2 => k.capital_limited += 1,
+                            _ => k.waiting += 1,
+                        }
+                    }
+                    continue;
+                };
+                crowd.left[a] -= owed;
+                crowd.count[a] += 1;
                 killed += 1;
                 // A soft style liquidates a position once a minute.
                 let soft = matches!(
@@ -833,7 +973,7 @@ impl Book {
                                 skipped.insert(id);
                             }
                         }
-                        Event::PositionLiquidated(_) => k.debt += world::wad_to_f64(debt),
+                        Event::PositionLiquidated(_) => k.debt += owed,
                         _ => {}
                     }
                 }
@@ -852,15 +992,16 @@ impl Book {
         &self,
         w: &World,
         quotes: [levfarm_core::position::valuation::Quote; 2],
+        account: &str,
     ) -> Result<i128, SimError> {
-        Ok(value(w.balance(KEEPER, &w.asset), quotes[0])?
-            + value(w.balance(KEEPER, &w.stable), quotes[1])?)
+        Ok(value(w.balance(account, &w.asset), quotes[0])?
+            + value(w.balance(account, &w.stable), quotes[1])?)
     }
 }
 
 /// What a stress run puts the book through: instantaneous shocks (or walks, by the
 /// [`Walk`]) from the book's price, and windows of `series`' history, each from its own start.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Trials<'a> {
     pub shocks: &'a [f64],
     pub windows: &'a [WindowSpec],
