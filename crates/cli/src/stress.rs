@@ -13,7 +13,9 @@ use levfarm_sim::stress::{
 use crate::backtest::{finish, load_styled, Failure, ScenarioArgs};
 use crate::exec::EXIT_BAD_INPUT;
 use crate::table;
-use levfarm_risk::stress::{stress_paths, PathsOutput, PathsSpec};
+use levfarm_risk::stress::{
+    merge_parts, stress_part, stress_paths, PathsOutput, PathsPart, PathsSpec,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct StressArgs {
@@ -114,6 +116,23 @@ pub struct StressArgs {
     /// reference the index is tested against; for benchmarks).
     #[arg(long, hide = true)]
     full_scan: bool,
+    /// With --paths: run shard I of N (1-based) of the paths and write a partial result for
+    /// `levfarm stress --merge`; also read from a scheduler's array index with --shards N.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Shard count when the index comes from the scheduler's environment.
+    #[arg(long, value_name = "N")]
+    shards: Option<u64>,
+    /// Where to write the partial result (default: stress-shard-I-of-N.json).
+    #[arg(long, value_name = "FILE")]
+    out: Option<std::path::PathBuf>,
+    /// Merge the partial results of `--shard` runs into the run's Monte Carlo figures (the same
+    /// bytes as one run).
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    merge: Vec<std::path::PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
     /// Print the results as JSON instead of the table.
     #[arg(long)]
     json: bool,
@@ -125,6 +144,9 @@ pub fn stress_command(args: &StressArgs) -> ExitCode {
 
 fn run(args: &StressArgs) -> Result<(), Failure> {
     let bad = |m: String| Failure(EXIT_BAD_INPUT, m);
+    if !args.merge.is_empty() {
+        return merge(args);
+    }
     if !(args.median_equity.is_finite() && args.median_equity > 0.0 && args.median_equity <= 1e9) {
         return Err(bad(format!(
             "--median-equity {}: above 0 and at most 1e9",
@@ -271,10 +293,55 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         }
         return Ok(());
     }
+    let shard = match &args.shard {
+        Some(text) => Some(levfarm_risk::shard::parse(text).map_err(bad)?),
+        None => levfarm_risk::shard::from_scheduler(args.shards, |k| std::env::var(k).ok())
+            .map_err(bad)?,
+    };
+    let p = PathsSpec { paths: args.paths, hours: args.hours, seed: args.seed };
+    if let Some((i, n)) = shard {
+        if args.paths == 0 || !args.shocks.is_empty() || !windows.is_empty() {
+            return Err(bad("--shard runs the Monte Carlo windows alone: give --paths, and \
+                            no --shocks or --window"
+                .into()));
+        }
+        let part = crate::backtest::with_progress(args.quiet, "stress paths", "paths", |r| {
+            stress_part(
+                &backtest.scenario,
+                &backtest.prices,
+                price,
+                &spec,
+                &walk,
+                &p,
+                (i, n),
+                Some(r),
+            )
+        })?;
+        let file = args.out.clone().unwrap_or_else(|| {
+            std::path::PathBuf::from(format!("stress-shard-{}-of-{n}.json", i + 1))
+        });
+        let text = serde_json::to_string(&part).context("cannot write JSON")?;
+        std::fs::write(&file, text + "\n")
+            .map_err(|e| Failure(crate::exec::EXIT_IO, format!("{}: {e}", file.display())))?;
+        let range = levfarm_risk::stress::shard_range(p.paths, (i, n));
+        // The shard's one line of news: stdout stays for results.
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "wrote {} (shard {}/{n}: paths {} to {})",
+                file.display(),
+                i + 1,
+                range.start,
+                range.end.saturating_sub(1)
+            );
+        }
+        return Ok(());
+    }
     let out = stress(&backtest.scenario, price, &spec, &trials)?;
     let paths = if args.paths > 0 {
-        let p = PathsSpec { paths: args.paths, hours: args.hours, seed: args.seed };
-        Some(stress_paths(&backtest.scenario, &backtest.prices, price, &spec, &walk, &p)?)
+        Some(crate::backtest::with_progress(args.quiet, "stress paths", "paths", |r| {
+            stress_paths(&backtest.scenario, &backtest.prices, price, &spec, &walk, &p, Some(r))
+        })?)
     } else {
         None
     };
@@ -289,6 +356,30 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         if let Some(p) = &paths {
             write!(o, "{}", paths_summary(p))?;
         }
+    }
+    Ok(())
+}
+
+/// `--merge`: the shards' partial results into the run's Monte Carlo figures.
+fn merge(args: &StressArgs) -> Result<(), Failure> {
+    let mut parts = Vec::new();
+    for path in &args.merge {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure(EXIT_BAD_INPUT, format!("{name}: {e}")))?;
+        let part: PathsPart = serde_json::from_str(&text).map_err(|e| {
+            Failure(EXIT_BAD_INPUT, format!("{name}: not a partial of levfarm stress --paths: {e}"))
+        })?;
+        parts.push((name, part));
+    }
+    let merged = merge_parts(parts).map_err(|m| Failure(EXIT_BAD_INPUT, m))?;
+    let mut o = io::stdout().lock();
+    if args.json {
+        let v = serde_json::json!({ "paths": merged });
+        serde_json::to_writer(&mut o, &v).context("cannot write JSON")?;
+        writeln!(o)?;
+    } else {
+        write!(o, "{}", paths_summary(&merged))?;
     }
     Ok(())
 }

@@ -321,6 +321,8 @@ fn stress_shocks_a_book_and_refuses_what_it_cannot_run() {
         (&["stress", "--bad-print", "30"], "MINUTE:FACTOR"),
         (&["stress", "--leverage", "1.5,foo"], "or low,max"),
         (&["stress", "--liquidator", "1:2"], "GAS:MIN_PROFIT:CAPITAL:DELAY"),
+        (&["stress", "--shard", "1/2"], "--shard runs the Monte Carlo windows alone"),
+        (&["stress", "--merge", "/nonexistent/part.json"], "/nonexistent/part.json"),
         (&["stress", "--liquidator=0:0:-5:0"], "capital -5"),
         (&["stress", "--liquidator", "0:0:0:5000"], "delay of 5000 minutes"),
         (&["stress", "--book", "/nonexistent/book.csv"], "--book /nonexistent/book.csv"),
@@ -396,4 +398,27 @@ fn liquidation_styles_run_in_stress_and_are_refused_by_the_backtester() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("market.leverage.liquidation.max_share_bps"), "{}", stderr(&o));
+}
+
+/// Monte Carlo windows in two shards merge into the bytes of one run.
+#[test]
+fn stress_paths_in_shards_merge_into_one_runs_figures() {
+    let run = ["stress", "--positions", "40", "--paths", "4", "--hours", "2", "--quiet"];
+    let one = levfarm(&[&run[..], &["--json"]].concat());
+    assert!(one.status.success(), "{}", stderr(&one));
+    let one: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    let files: Vec<String> =
+        (1..=2).map(|i| scratch(&format!("stress-{i}.json")).display().to_string()).collect();
+    for (i, file) in files.iter().enumerate() {
+        let shard = format!("{}/2", i + 1);
+        let o = levfarm(&[&run[..], &["--shard", &shard, "--out", file]].concat());
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let merged = levfarm(&["stress", "--merge", &files[0], &files[1], "--json"]);
+    assert!(merged.status.success(), "{}", stderr(&merged));
+    let merged: serde_json::Value = serde_json::from_slice(&merged.stdout).unwrap();
+    assert_eq!(merged["paths"], one["paths"]);
+    let alone = levfarm(&["stress", "--merge", &files[1]]);
+    assert_eq!(alone.status.code(), Some(2));
+    assert!(stderr(&alone).contains("shard 1/2 is missing"), "{}", stderr(&alone));
 }

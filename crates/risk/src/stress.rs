@@ -15,6 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use levfarm_sim::backtest::Progress;
 use levfarm_sim::data::PriceSeries;
 use levfarm_sim::stress::{Book, Walk};
 use levfarm_sim::world::{self, YEAR};
@@ -152,7 +153,64 @@ pub fn stress_paths(
     spec: &levfarm_sim::stress::BookSpec,
     walk: &Walk,
     paths: &PathsSpec,
+    progress: Option<Progress<'_>>,
 ) -> Result<PathsOutput, SimError> {
+    let part = stress_part(scenario, series, start, spec, walk, paths, (0, 1), progress)?;
+    Ok(part.summary())
+}
+
+/// What a shard of a Monte Carlo stress run wrote: the run's settings, its book, and its
+/// paths' rows. Shards of one run merge into exactly the run's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathsPart {
+    pub kind: String,
+    pub version: u32,
+    pub spec: PathsSpec,
+    /// The 0-based shard and the shard count.
+    pub shard: (u64, u64),
+    /// A fingerprint of everything else the run was given (scenario, book, walk, price):
+    /// shards of different runs do not merge.
+    pub key: String,
+    pub model: String,
+    pub start: f64,
+    pub opened: usize,
+    pub equity: f64,
+    pub debt: f64,
+    pub rows: Vec<PathRow>,
+}
+
+/// The kind and version a partial file must carry.
+pub const PART_KIND: &str = "levfarm-stress-paths";
+pub const PART_VERSION: u32 = 1;
+
+/// The paths of shard `i` of `n` (0-based): a contiguous range, `⌊i·P/n⌋` to `⌊(i+1)·P/n⌋`.
+pub fn shard_range(paths: u64, (i, n): (u64, u64)) -> std::ops::Range<u64> {
+    let at = |k: u64| ((u128::from(k) * u128::from(paths)) / u128::from(n.max(1))) as u64;
+    at(i)..at(i + 1)
+}
+
+/// FNV-1a, 64 bits: a stable fingerprint of a run's settings.
+fn fingerprint(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Runs shard `shard` (0-based, of a count) of the paths: the same book, the shard's paths.
+#[allow(clippy::too_many_arguments)]
+pub fn stress_part(
+    scenario: &Scenario,
+    series: &PriceSeries,
+    start: levfarm_core::price::Price,
+    spec: &levfarm_sim::stress::BookSpec,
+    walk: &Walk,
+    paths: &PathsSpec,
+    shard: (u64, u64),
+    progress: Option<Progress<'_>>,
+) -> Result<PathsPart, SimError> {
     use rayon::prelude::*;
     paths.check()?;
     let book = Book::open(scenario, start, spec)?;
@@ -166,11 +224,18 @@ pub fn stress_paths(
     let minutes = (step / 60) as u32;
     let steps = ((u64::from(paths.hours) * 3_600).div_ceil(step)) as u32;
     let p0 = world::wad_to_f64(start.0);
-    let rows: Vec<PathRow> = (0..paths.paths)
+    let range = shard_range(paths.paths, shard);
+    let total = range.end - range.start;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let rows: Vec<PathRow> = range
         .into_par_iter()
         .map(|i| {
             let prices = minute_path(&model, paths.seed, i, p0, steps, minutes);
             let o = book.follow(&prices, 60, walk, walk.scan())?;
+            if let Some(report) = progress {
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                report(n, total);
+            }
             Ok(PathRow {
                 path: i,
                 low: prices.iter().copied().fold(p0, f64::min) / p0,
@@ -183,7 +248,86 @@ pub fn stress_paths(
             })
         })
         .collect::<Result<_, SimError>>()?;
-    Ok(summarise(*paths, describe(&risk.model), p0, book.entries.len(), equity, debt, rows))
+    let key = fingerprint(&format!("{scenario:?}|{spec:?}|{walk:?}|{p0}|{}", series.source));
+    Ok(PathsPart {
+        kind: PART_KIND.into(),
+        version: PART_VERSION,
+        spec: *paths,
+        shard,
+        key,
+        model: describe(&risk.model),
+        start: p0,
+        opened: book.entries.len(),
+        equity,
+        debt,
+        rows,
+    })
+}
+
+impl PathsPart {
+    /// The statistics of this part's rows.
+    pub fn summary(self) -> PathsOutput {
+        summarise(self.spec, self.model, self.start, self.opened, self.equity, self.debt, self.rows)
+    }
+}
+
+/// Merges the shards of one run (each named by its source, for the errors) into its output:
+/// the same kind, version, settings and shard count, every shard once, each with its range's
+/// rows in order.
+pub fn merge_parts(parts: Vec<(String, PathsPart)>) -> Result<PathsOutput, String> {
+    let Some((first_name, first)) = parts.first().cloned() else {
+        return Err("no partial results to merge".into());
+    };
+    let n = first.shard.1;
+    let mut seen = vec![None::<String>; n.min(1_000_000) as usize];
+    let mut rows = Vec::with_capacity(first.spec.paths as usize);
+    let mut sorted = parts;
+    sorted.sort_by_key(|(_, p)| p.shard.0);
+    for (name, p) in &sorted {
+        if p.kind != PART_KIND || p.version != PART_VERSION {
+            return Err(format!(
+                "{name}: not a partial of levfarm stress --paths (kind {:?}, version {})",
+                p.kind, p.version
+            ));
+        }
+        if p.spec != first.spec || p.key != first.key || p.shard.1 != n || p.model != first.model {
+            return Err(format!(
+                "{name}: from another run than {first_name} (its paths, seed, shard count or \
+                 settings differ)"
+            ));
+        }
+        let i = p.shard.0;
+        let slot = seen
+            .get_mut(i as usize)
+            .ok_or_else(|| format!("{name}: shard {} of {n} is out of range", i + 1))?;
+        if let Some(other) = slot {
+            return Err(format!("{name}: shard {}/{n} is also in {other}", i + 1));
+        }
+        *slot = Some(name.clone());
+        let want: Vec<u64> = shard_range(p.spec.paths, p.shard).collect();
+        let got: Vec<u64> = p.rows.iter().map(|r| r.path).collect();
+        if got != want {
+            return Err(format!(
+                "{name}: shard {}/{n} should hold paths {} to {}, in order, and does not",
+                i + 1,
+                want.first().copied().unwrap_or(0),
+                want.last().copied().unwrap_or(0)
+            ));
+        }
+        rows.extend(p.rows.iter().cloned());
+    }
+    if let Some(missing) = seen.iter().position(Option::is_none) {
+        return Err(format!("shard {}/{n} is missing", missing + 1));
+    }
+    Ok(summarise(
+        first.spec,
+        first.model,
+        first.start,
+        first.opened,
+        first.equity,
+        first.debt,
+        rows,
+    ))
 }
 
 /// The statistics of `rows` (in path order, from one run or merged shards).

@@ -3,7 +3,9 @@
 //! volatility; VaR95 and EVaR99 are the 95th and 99th percentiles of the paths' bad debt.
 
 use levfarm_risk::paths::Model;
-use levfarm_risk::stress::{minute_path, stress_paths, summarise, PathRow, PathsSpec};
+use levfarm_risk::stress::{
+    merge_parts, minute_path, stress_part, stress_paths, summarise, PathRow, PathsPart, PathsSpec,
+};
 use levfarm_risk_spec::PriceModelSpec;
 use levfarm_sim::data::PriceSeries;
 use levfarm_sim::stress::{BookSpec, Walk};
@@ -42,6 +44,7 @@ fn the_same_seed_gives_the_same_paths_on_one_thread_or_two() {
                 &spec,
                 &Walk::default(),
                 &paths,
+                None,
             )
             .unwrap()
         })
@@ -53,6 +56,33 @@ fn the_same_seed_gives_the_same_paths_on_one_thread_or_two() {
     assert!(one.rows.iter().map(|r| r.liquidated).sum::<usize>() > 0, "{:?}", one.rows);
     // Distinct paths: not every path ends at the same price.
     assert!(one.rows.iter().any(|r| r.end != one.rows[0].end));
+
+    // Three shards, each written as JSON and read back, merge into the same output.
+    let part = |i: u64| {
+        let p = stress_part(
+            &s,
+            &series(),
+            price_from_f64(2_000.0).unwrap(),
+            &spec,
+            &Walk::default(),
+            &paths,
+            (i, 3),
+            None,
+        )
+        .unwrap();
+        let text = serde_json::to_string(&p).unwrap();
+        (format!("shard{i}.json"), serde_json::from_str::<PathsPart>(&text).unwrap())
+    };
+    let parts: Vec<_> = [2, 0, 1].into_iter().map(part).collect();
+    assert_eq!(merge_parts(parts.clone()).unwrap(), one);
+    let e = merge_parts(parts[..2].to_vec()).unwrap_err();
+    assert!(e.contains("shard 2/3 is missing"), "{e}");
+    let e = merge_parts(vec![parts[0].clone(), parts[0].clone(), parts[1].clone()]).unwrap_err();
+    assert!(e.contains("shard 3/3 is also in"), "{e}");
+    let mut other = parts[1].clone();
+    other.1.key = "0".into();
+    let e = merge_parts(vec![parts[0].clone(), other, parts[2].clone()]).unwrap_err();
+    assert!(e.contains("from another run"), "{e}");
 }
 
 /// Each hour's last minute is the model's hourly price, whatever the bridge drew; the minutes'
