@@ -108,6 +108,14 @@ pub struct StressArgs {
     /// --sweep market.leverage.kill_prize_bps=100,500`.
     #[arg(long, value_name = "KEY=V1,V2,...")]
     sweep: Vec<String>,
+    /// Search one integer scenario key for its highest value within the budget, by bisection
+    /// (the risk taken to grow with it, as an open limit's does): `--search
+    /// market.leverage.work_factor_bps=6000..8000` (with `--leverage 1.5,max`).
+    #[arg(long, value_name = "KEY=LOW..HIGH")]
+    search: Option<String>,
+    /// With --search: stop when the bracket is this narrow.
+    #[arg(long, default_value_t = 25)]
+    search_step: u64,
     /// With --sweep: the most bad debt allowed at the worst shock, as a share of the book's
     /// debt (0.001 is 0.1%); the combination within it with the highest open limit is named.
     #[arg(long, default_value_t = 0.001)]
@@ -275,21 +283,44 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         file: args.book.as_ref().map(|p| p.display().to_string()),
         rows,
     };
+    if let Some(search) = &args.search {
+        return run_search(args, search, &backtest, price, &spec, &trials);
+    }
     if !args.sweep.is_empty() {
         if !(args.budget.is_finite() && (0.0..=1.0).contains(&args.budget)) {
             return Err(bad(format!("--budget {}: a share of the debt, 0 to 1", args.budget)));
         }
         let grid = levfarm_sim::run::parse_grid(&args.sweep)?;
-        let rows = stress_sweep(&backtest.scenario, &grid, price, &spec, &trials)?;
+        let mut rows = stress_sweep(&backtest.scenario, &grid, price, &spec, &trials)?;
+        // With --paths each combination's Monte Carlo windows too, its EVaR99 held to the
+        // budget with the shocks and windows.
+        let mut paths = Vec::new();
+        if args.paths > 0 {
+            let p = PathsSpec { paths: args.paths, hours: args.hours, seed: args.seed };
+            let combos = levfarm_sim::run::combinations(&backtest.scenario, &grid)?;
+            crate::backtest::with_progress(args.quiet, "stress sweep", "combinations", |r| {
+                for (k, ((_, s), row)) in combos.iter().zip(rows.iter_mut()).enumerate() {
+                    let out = stress_paths(s, &backtest.prices, price, &spec, &walk, &p, None)?;
+                    row.worst_bad_debt = row.worst_bad_debt.max(out.bad_debt.evar99_share);
+                    paths.push(out);
+                    r(k as u64 + 1, combos.len() as u64);
+                }
+                Ok::<_, levfarm_sim::SimError>(())
+            })?;
+        }
         let best = within_budget(&rows, args.budget);
         let mut o = io::stdout().lock();
         if args.json {
-            let v =
-                serde_json::json!({ "rows": rows, "budget": args.budget, "within_budget": best });
+            let v = serde_json::json!({
+                "rows": rows,
+                "paths": paths,
+                "budget": args.budget,
+                "within_budget": best
+            });
             serde_json::to_writer(&mut o, &v).context("cannot write JSON")?;
             writeln!(o)?;
         } else {
-            write!(o, "{}", sweep_summary(&rows, best, args.budget))?;
+            write!(o, "{}", sweep_summary(&rows, &paths, best, args.budget))?;
         }
         return Ok(());
     }
@@ -356,6 +387,113 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         if let Some(p) = &paths {
             write!(o, "{}", paths_summary(p))?;
         }
+    }
+    Ok(())
+}
+
+/// The worst bad debt of `s` over the shocks, windows and (with --paths) the paths' EVaR99, as
+/// a share of the debt; and the book's count.
+fn worst_of(
+    args: &StressArgs,
+    s: &levfarm_sim::Scenario,
+    prices: &levfarm_sim::data::PriceSeries,
+    price: levfarm_core::price::Price,
+    spec: &BookSpec,
+    trials: &Trials,
+) -> Result<(f64, usize), Failure> {
+    let out = stress(s, price, spec, trials)?;
+    let mut worst = out.worst_bad_debt();
+    if args.paths > 0 {
+        let p = PathsSpec { paths: args.paths, hours: args.hours, seed: args.seed };
+        let paths = stress_paths(s, prices, price, spec, &trials.walk, &p, None)?;
+        worst = worst.max(paths.bad_debt.evar99_share);
+    }
+    Ok((worst, out.opened))
+}
+
+/// `--search KEY=LOW..HIGH`: bisection for the key's highest value whose worst bad debt stays
+/// within the budget.
+fn run_search(
+    args: &StressArgs,
+    search: &str,
+    backtest: &levfarm_sim::run::Backtest,
+    price: levfarm_core::price::Price,
+    spec: &BookSpec,
+    trials: &Trials,
+) -> Result<(), Failure> {
+    let bad = |m: String| Failure(EXIT_BAD_INPUT, m);
+    let parsed = search.split_once('=').and_then(|(k, r)| {
+        let (lo, hi) = r.split_once("..")?;
+        Some((k.trim(), lo.trim().parse::<u64>().ok()?, hi.trim().parse::<u64>().ok()?))
+    });
+    let Some((key, mut lo, mut hi)) = parsed.filter(|(_, lo, hi)| lo < hi) else {
+        return Err(bad(format!("--search {search:?}: KEY=LOW..HIGH with integers LOW < HIGH")));
+    };
+    if !(args.budget.is_finite() && (0.0..=1.0).contains(&args.budget)) {
+        return Err(bad(format!("--budget {}: a share of the debt, 0 to 1", args.budget)));
+    }
+    let step = args.search_step.max(1);
+    let mut tried: Vec<(u64, usize, f64)> = Vec::new();
+    let mut eval = |v: u64| -> Result<bool, Failure> {
+        let s = backtest.scenario.with_value(key, &v.to_string())?;
+        let (worst, opened) = worst_of(args, &s, &backtest.prices, price, spec, trials)?;
+        tried.push((v, opened, worst));
+        Ok(worst <= args.budget)
+    };
+    let found = if !eval(lo)? {
+        None
+    } else if eval(hi)? {
+        Some(hi)
+    } else {
+        // lo within, hi not: halve until the bracket is `step` wide.
+        while hi - lo > step {
+            let mid = lo + (hi - lo) / 2;
+            if eval(mid)? {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Some(lo)
+    };
+    tried.sort_by_key(|t| t.0);
+    let mut o = io::stdout().lock();
+    if args.json {
+        let points: Vec<_> = tried
+            .iter()
+            .map(|(v, opened, worst)| serde_json::json!({ "value": v, "opened": opened, "worst_bad_debt": worst }))
+            .collect();
+        let v = serde_json::json!({
+            "key": key, "budget": args.budget, "tried": points, "highest_within_budget": found
+        });
+        serde_json::to_writer(&mut o, &v).context("cannot write JSON")?;
+        writeln!(o)?;
+        return Ok(());
+    }
+    let header = [key, "opened", "worst bad debt", "within the budget"].map(String::from).to_vec();
+    let rows: Vec<Vec<String>> = tried
+        .iter()
+        .map(|(v, opened, worst)| {
+            vec![
+                v.to_string(),
+                opened.to_string(),
+                table::percent(*worst),
+                if *worst <= args.budget { "yes" } else { "no" }.into(),
+            ]
+        })
+        .collect();
+    write!(o, "{}", table::render(&header, &rows))?;
+    match found {
+        Some(v) => writeln!(
+            o,
+            "the highest {key} within a bad-debt budget of {} of the debt: {v} (to within {step})",
+            table::percent(args.budget)
+        )?,
+        None => writeln!(
+            o,
+            "{key} = {lo} already leaves more than {} of the debt bad",
+            table::percent(args.budget)
+        )?,
     }
     Ok(())
 }
@@ -612,7 +750,12 @@ fn shocks_summary(out: &StressOutput) -> String {
 }
 
 /// One row per combination: its settings, then each shock's liquidations and bad debt share.
-fn sweep_summary(rows: &[StressRow], best: Option<&StressRow>, budget: f64) -> String {
+fn sweep_summary(
+    rows: &[StressRow],
+    paths: &[PathsOutput],
+    best: Option<&StressRow>,
+    budget: f64,
+) -> String {
     let Some(first) = rows.first() else { return String::new() };
     let mut header: Vec<String> =
         first.settings.iter().map(|(k, _)| k.rsplit('.').next().unwrap_or(k).to_string()).collect();
@@ -625,9 +768,14 @@ fn sweep_summary(rows: &[StressRow], best: Option<&StressRow>, budget: f64) -> S
         header.push(format!("{} liquidated", w.window.name));
         header.push(format!("{} bad debt", w.window.name));
     }
+    if !paths.is_empty() {
+        header.push("paths VaR95".into());
+        header.push("paths EVaR99".into());
+    }
     let table_rows: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| {
             let mut row: Vec<String> = r.settings.iter().map(|(_, v)| v.clone()).collect();
             row.push(r.output.opened.to_string());
             for x in &r.output.shocks {
@@ -640,6 +788,10 @@ fn sweep_summary(rows: &[StressRow], best: Option<&StressRow>, budget: f64) -> S
                 let share = if w.debt > 0.0 { w.outcome.bad_debt / w.debt } else { 0.0 };
                 row.push(table::percent(share));
             }
+            if let Some(p) = paths.get(i) {
+                row.push(table::percent(p.bad_debt.var95_share));
+                row.push(table::percent(p.bad_debt.evar99_share));
+            }
             row
         })
         .collect();
@@ -648,7 +800,7 @@ fn sweep_summary(rows: &[StressRow], best: Option<&StressRow>, budget: f64) -> S
         Some(b) => {
             let at: Vec<String> = b.settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
             s.push_str(&format!(
-                "within a bad-debt budget of {} of the debt at every shock and window, the highest open limit \
+                "within a bad-debt budget of {} of the debt at every shock and window (and EVaR99 of the paths), the highest open limit \
                  (work factor {:.2}%): {} (worst bad debt {})\n",
                 table::percent(budget),
                 f64::from(b.work_factor_bps) / 100.0,
@@ -657,7 +809,7 @@ fn sweep_summary(rows: &[StressRow], best: Option<&StressRow>, budget: f64) -> S
             ));
         }
         None => s.push_str(&format!(
-            "no combination keeps bad debt within {} of the debt at every shock and window\n",
+            "no combination keeps bad debt within {} of the debt at every shock and window (and EVaR99 of the paths)\n",
             table::percent(budget)
         )),
     }

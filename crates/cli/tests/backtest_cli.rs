@@ -322,6 +322,7 @@ fn stress_shocks_a_book_and_refuses_what_it_cannot_run() {
         (&["stress", "--leverage", "1.5,foo"], "or low,max"),
         (&["stress", "--liquidator", "1:2"], "GAS:MIN_PROFIT:CAPITAL:DELAY"),
         (&["stress", "--shard", "1/2"], "--shard runs the Monte Carlo windows alone"),
+        (&["stress", "--search", "market.leverage.work_factor_bps=8000..7000"], "KEY=LOW..HIGH"),
         (&["stress", "--merge", "/nonexistent/part.json"], "/nonexistent/part.json"),
         (&["stress", "--liquidator=0:0:-5:0"], "capital -5"),
         (&["stress", "--liquidator", "0:0:0:5000"], "delay of 5000 minutes"),
@@ -421,4 +422,39 @@ fn stress_paths_in_shards_merge_into_one_runs_figures() {
     let alone = levfarm(&["stress", "--merge", &files[1]]);
     assert_eq!(alone.status.code(), Some(2));
     assert!(stderr(&alone).contains("shard 1/2 is missing"), "{}", stderr(&alone));
+}
+
+/// The search's answer is within the budget and a point at most a step above it is not.
+#[test]
+fn stress_searches_the_highest_open_limit_within_the_budget() {
+    let o = levfarm(&[
+        "stress",
+        "--positions",
+        "150",
+        "--leverage",
+        "1.5,max",
+        "--shocks=-0.45",
+        "--budget",
+        "0.002",
+        "--search",
+        "market.leverage.work_factor_bps=5000..8200",
+        "--search-step",
+        "50",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let found = v["highest_within_budget"].as_u64().expect("a value within the budget");
+    let tried = v["tried"].as_array().unwrap();
+    let at = |x: u64| {
+        tried.iter().find(|t| t["value"] == x).map(|t| t["worst_bad_debt"].as_f64().unwrap())
+    };
+    assert!(at(found).unwrap() <= 0.002, "{v}");
+    if found < 8200 {
+        let above = tried.iter().any(|t| {
+            let x = t["value"].as_u64().unwrap();
+            x > found && x <= found + 50 && t["worst_bad_debt"].as_f64().unwrap() > 0.002
+        });
+        assert!(above, "{v}");
+    }
 }
