@@ -226,8 +226,8 @@ pub struct Walk {
     /// liquidity for every 10% the market is below its starting price (withdrawn for good,
     /// all of it at most).
     pub lp_flight: f64,
-    /// Check every position every step instead of the [`Watch`]'s (the reference the watch is
-    /// tested against; for benchmarks).
+    /// Check every position every step instead of those near their liquidation price (the
+    /// reference the watch is tested against; for benchmarks).
     #[serde(skip)]
     pub full_scan: bool,
 }
@@ -418,7 +418,8 @@ fn owner(i: usize) -> String {
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scan {
-    /// Those the [`Watch`] finds near their liquidation price.
+    /// Those the watch (the book indexed by liquidation price) finds near their liquidation
+    /// price.
     Watched,
     /// Every one, every step.
     All,
@@ -691,7 +692,7 @@ impl Book {
     /// seconds): the pools follow it every step, the oracle publishes by `walk`'s rule (every
     /// step when `step` is 0), and the liquidators act after each step, in rounds. `scan`
     /// says which positions a step checks: those near their liquidation price (the
-    /// [`Watch`]), or every one (the reference the watch is tested against).
+    /// watch), or every one (the reference the watch is tested against).
     #[doc(hidden)]
     pub fn follow(
         &self,
