@@ -617,34 +617,14 @@ fn windows_summary(out: &StressOutput) -> String {
         "windows of history at minute steps (each bar through its low and high), each with \
                  its own book from the same seed opened at the close before it\n\n"
             .to_string();
-    let header = [
-        "window",
-        "from",
-        "to",
-        "start",
-        "low",
-        "opened",
-        "debt",
-        "at risk",
-        "liquidated",
-        "debt liquidated",
-        "cascade rounds",
-        "bad debt",
-        "of the debt",
-        "liquidators paid",
-        "unprofitable",
-        "kill minutes",
-        "left past kill",
-        "shortfall",
-    ]
-    .map(String::from)
-    .to_vec();
-    let rows: Vec<Vec<String>> = out
+    let mut header: Vec<String> =
+        ["window", "from", "to", "start", "low", "opened", "debt"].map(String::from).to_vec();
+    header.extend(OUTCOME_COLUMNS.map(String::from));
+    let mut rows: Vec<Vec<String>> = out
         .windows
         .iter()
         .map(|w| {
-            let x = &w.outcome;
-            vec![
+            let mut row = vec![
                 w.window.name.clone(),
                 w.from.clone(),
                 w.to.clone(),
@@ -652,22 +632,11 @@ fn windows_summary(out: &StressOutput) -> String {
                 format!("{:.2}", w.low),
                 w.opened.to_string(),
                 table::money(w.debt),
-                x.at_risk.to_string(),
-                x.liquidated.to_string(),
-                table::money(x.liquidated_debt),
-                x.rounds.len().to_string(),
-                table::money(x.bad_debt),
-                table::percent(if w.debt > 0.0 { x.bad_debt / w.debt } else { 0.0 }),
-                table::money(x.liquidators_paid),
-                x.unprofitable.to_string(),
-                x.kill_minutes.map_or("-".into(), |(a, b)| format!("{a}-{b}")),
-                x.open_past_kill.to_string(),
-                table::money(x.shortfall),
-            ]
+            ];
+            row.extend(outcome_cells(&w.outcome, w.debt));
+            row
         })
         .collect();
-    let mut header = header;
-    let mut rows = rows;
     let outcomes: Vec<&ShockOutcome> = out.windows.iter().map(|w| &w.outcome).collect();
     crowd_columns(&mut header, &mut rows, &outcomes);
     s.push_str(&table::render(&header, &rows));
@@ -676,6 +645,42 @@ fn windows_summary(out: &StressOutput) -> String {
          kill minutes: the first and last minute with a kill, counted from the window's start\n",
     );
     s
+}
+
+/// The columns of an outcome, a shock's or a window's.
+const OUTCOME_COLUMNS: [&str; 13] = [
+    "at risk",
+    "debt at risk",
+    "liquidated",
+    "debt liquidated",
+    "cascade rounds",
+    "bad debt",
+    "of the debt",
+    "liquidators paid",
+    "unprofitable",
+    "oracle prices",
+    "kill minutes",
+    "left past kill",
+    "shortfall",
+];
+
+/// An outcome's cells under [`OUTCOME_COLUMNS`], bad debt as a share of `debt`.
+fn outcome_cells(x: &ShockOutcome, debt: f64) -> Vec<String> {
+    vec![
+        x.at_risk.to_string(),
+        table::money(x.at_risk_debt),
+        x.liquidated.to_string(),
+        table::money(x.liquidated_debt),
+        x.rounds.len().to_string(),
+        table::money(x.bad_debt),
+        table::percent(if debt > 0.0 { x.bad_debt / debt } else { 0.0 }),
+        table::money(x.liquidators_paid),
+        x.unprofitable.to_string(),
+        x.oracle_updates.to_string(),
+        x.kill_minutes.map_or("-".into(), |(a, b)| format!("{a}-{b}")),
+        x.open_past_kill.to_string(),
+        table::money(x.shortfall),
+    ]
 }
 
 fn shocks_summary(out: &StressOutput) -> String {
@@ -690,50 +695,17 @@ fn shocks_summary(out: &StressOutput) -> String {
         table::money(out.equity),
         table::money(out.debt)
     );
-    let header = [
-        "shock",
-        "price",
-        "at risk",
-        "debt at risk",
-        "liquidated",
-        "debt liquidated",
-        "cascade rounds",
-        "bad debt",
-        "of the debt",
-        "liquidators paid",
-        "unprofitable",
-        "oracle prices",
-        "kill minutes",
-        "left past kill",
-        "shortfall",
-    ]
-    .map(String::from)
-    .to_vec();
-    let rows: Vec<Vec<String>> = out
+    let mut header: Vec<String> = ["shock", "price"].map(String::from).to_vec();
+    header.extend(OUTCOME_COLUMNS.map(String::from));
+    let mut rows: Vec<Vec<String>> = out
         .shocks
         .iter()
         .map(|x| {
-            vec![
-                format!("{:+.0}%", x.shock * 100.0),
-                format!("{:.2}", x.price),
-                x.at_risk.to_string(),
-                table::money(x.at_risk_debt),
-                x.liquidated.to_string(),
-                table::money(x.liquidated_debt),
-                x.rounds.len().to_string(),
-                table::money(x.bad_debt),
-                table::percent(if out.debt > 0.0 { x.bad_debt / out.debt } else { 0.0 }),
-                table::money(x.liquidators_paid),
-                x.unprofitable.to_string(),
-                x.oracle_updates.to_string(),
-                x.kill_minutes.map_or("-".into(), |(a, b)| format!("{a}-{b}")),
-                x.open_past_kill.to_string(),
-                table::money(x.shortfall),
-            ]
+            let mut row = vec![format!("{:+.0}%", x.shock * 100.0), format!("{:.2}", x.price)];
+            row.extend(outcome_cells(x, out.debt));
+            row
         })
         .collect();
-    let mut header = header;
-    let mut rows = rows;
     let outcomes: Vec<&ShockOutcome> = out.shocks.iter().collect();
     crowd_columns(&mut header, &mut rows, &outcomes);
     s.push_str(&table::render(&header, &rows));

@@ -6,30 +6,17 @@
 
 mod common;
 
-use common::{apply, run, LENDER_AND_ARB, WETH_USDC};
+use common::{apply, run, WETH_USDC};
 use levfarm_core::market::event::PositionPartlyLiquidated;
 use levfarm_core::math::U256;
 use levfarm_core::{Error, Event, Market};
 
-const AAVE_MODEL: &str = r#""rate_model":{"kind":"aave","optimal_usage_ratio_bps":8000,"base_variable_borrow_rate_bps":100,"variable_rate_slope1_bps":400,"variable_rate_slope2_bps":6000}"#;
-
-/// WETH at 2000, USDC at 1; a 1000 WETH / 2,000,000 USDC pool with a 0.3% fee, positions valued
-/// at the oracle, work 70%, kill 83.33%, no treasury fee, liquidated in `style`.
+/// The common market, its positions valued at the oracle, work 70%, kill 83.33%, no treasury
+/// fee, liquidated in `style`.
 fn market(style: &str) -> Market {
-    let mut m = Market::new();
-    run(&mut m, WETH_USDC);
-    let setup = format!(
-        r#"{{"op":"create_lending_pool","token":"USDC",{AAVE_MODEL},"reserve_factor_bps":1000}}
-        {{"op":"create_lending_pool","token":"WETH",{AAVE_MODEL},"reserve_factor_bps":1000}}
-        {{"op":"mint","to":"lp","token":"WETH","amount":"1000000000000000000000"}}
-        {{"op":"mint","to":"lp","token":"USDC","amount":"2000000000000"}}
-        {{"op":"create_pool","pool":"ETH-USDC","token0":"WETH","token1":"USDC","fee_bps":30,"leverage":{{"work_factor_bps":7000,"kill_factor_bps":8333,"kill_prize_bps":100,"kill_treasury_bps":0,"valuation":"oracle","liquidation":{style}}}}}
-        {{"op":"add_liquidity","account":"lp","pool":"ETH-USDC","amount0":"1000000000000000000000","amount1":"2000000000000"}}
-        {{"op":"mint","to":"alice","token":"USDC","amount":"10000000000"}}"#
-    );
-    run(&mut m, &setup);
-    run(&mut m, LENDER_AND_ARB);
-    m
+    common::eth_usdc_market_with(&format!(
+        r#"{{"work_factor_bps":7000,"kill_factor_bps":8333,"kill_prize_bps":100,"kill_treasury_bps":0,"valuation":"oracle","liquidation":{style}}}"#
+    ))
 }
 
 const AAVE: &str = r#"{"style":"close_factor","close_factor_bps":5000,"full_below_health_bps":9500,"bonus_bps":500,"small_value":"2000000000000000000000"}"#;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{apply, assert_conserved, run, u256, LENDER_AND_ARB, WETH_USDC};
+use common::{apply, assert_conserved, run, u256, AAVE_MODEL, WETH_USDC};
 use levfarm_core::market::event::PositionLiquidated;
 use levfarm_core::math::{RAY, U256};
 use levfarm_core::{Error, Event, Holder, Market};
@@ -11,25 +11,12 @@ fn acct(name: &str) -> Holder {
     Holder::Account(name.into())
 }
 
-const AAVE_MODEL: &str = r#""rate_model":{"kind":"aave","optimal_usage_ratio_bps":8000,"base_variable_borrow_rate_bps":100,"variable_rate_slope1_bps":400,"variable_rate_slope2_bps":6000}"#;
-
 /// WETH (18 decimals) at 2000, USDC (6) at 1; a 1000 WETH / 2,000,000 USDC pool with a 0.3% fee,
 /// work factor 70%, kill factor 83.33%, 1% prize, 4% treasury; 1,000,000 USDC to lend.
 fn eth_usdc_market(valuation: &str) -> Market {
-    let mut m = Market::new();
-    run(&mut m, WETH_USDC);
-    let setup = format!(
-        r#"{{"op":"create_lending_pool","token":"USDC",{AAVE_MODEL},"reserve_factor_bps":1000}}
-        {{"op":"create_lending_pool","token":"WETH",{AAVE_MODEL},"reserve_factor_bps":1000}}
-        {{"op":"mint","to":"lp","token":"WETH","amount":"1000000000000000000000"}}
-        {{"op":"mint","to":"lp","token":"USDC","amount":"2000000000000"}}
-        {{"op":"create_pool","pool":"ETH-USDC","token0":"WETH","token1":"USDC","fee_bps":30,"leverage":{{"work_factor_bps":7000,"kill_factor_bps":8333,"kill_prize_bps":100,"kill_treasury_bps":400,"valuation":"{valuation}"}}}}
-        {{"op":"add_liquidity","account":"lp","pool":"ETH-USDC","amount0":"1000000000000000000000","amount1":"2000000000000"}}
-        {{"op":"mint","to":"alice","token":"USDC","amount":"10000000000"}}"#
-    );
-    run(&mut m, &setup);
-    run(&mut m, LENDER_AND_ARB);
-    m
+    common::eth_usdc_market_with(&format!(
+        r#"{{"work_factor_bps":7000,"kill_factor_bps":8333,"kill_prize_bps":100,"kill_treasury_bps":400,"valuation":"{valuation}"}}"#
+    ))
 }
 
 /// Alice: 10,000 USDC equity + 20,000 USDC borrowed = 3x long ETH.

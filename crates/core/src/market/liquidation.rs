@@ -68,12 +68,7 @@ impl Market {
             self.repay_for(venue, &holder, &tokens[i], out.repaid[i], ev)?;
             out.bad_debt[i] = self.write_off(venue, &holder, &tokens[i], ev)?;
         }
-        if let Some(p) = self.positions.get_mut(&id) {
-            p.open = false;
-        }
-        let returned = self.sweep_to_owner(id, ev)?;
-        self.pay_out_rewards(id, ev)?;
-        self.end_orders(id, "the position was liquidated", ev);
+        let returned = self.close_liquidated(id, ev)?;
         ev.push(Event::PositionLiquidated(Box::new(PositionLiquidated {
             position: id,
             liquidator: liquidator.into(),
@@ -183,12 +178,7 @@ impl Market {
             }
         }
         if closes {
-            if let Some(p) = self.positions.get_mut(&id) {
-                p.open = false;
-            }
-            returned = self.sweep_to_owner(id, ev)?;
-            self.pay_out_rewards(id, ev)?;
-            self.end_orders(id, "the position was liquidated", ev);
+            returned = self.close_liquidated(id, ev)?;
         }
         ev.push(Event::PositionPartlyLiquidated(Box::new(
             super::event::PositionPartlyLiquidated {
@@ -210,6 +200,18 @@ impl Market {
             },
         )));
         Ok(())
+    }
+
+    /// Closes a position its liquidation took whole: what it still holds of the pool's tokens
+    /// goes to its owner (returned), its rewards are paid out and its orders end.
+    fn close_liquidated(&mut self, id: u64, ev: &mut Vec<Event>) -> Result<[U256; 2], Error> {
+        if let Some(p) = self.positions.get_mut(&id) {
+            p.open = false;
+        }
+        let returned = self.sweep_to_owner(id, ev)?;
+        self.pay_out_rewards(id, ev)?;
+        self.end_orders(id, "the position was liquidated", ev);
+        Ok(returned)
     }
 
     /// Writes off what `holder` still owes in `token` as the pool's bad debt.

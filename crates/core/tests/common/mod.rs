@@ -202,3 +202,28 @@ pub fn closed_form_for(
     let debts = [q0.value_up(debt[0]).unwrap(), q1.value_up(debt[1]).unwrap()];
     closed_form(q0.price_wad, values, debts, pool.leverage.kill_factor_bps.0).unwrap()
 }
+
+/// Aave's rate model with a 1% base, 4% and 60% slopes around 80% usage, as JSON fields.
+#[allow(dead_code)]
+pub const AAVE_MODEL: &str = r#""rate_model":{"kind":"aave","optimal_usage_ratio_bps":8000,"base_variable_borrow_rate_bps":100,"variable_rate_slope1_bps":400,"variable_rate_slope2_bps":6000}"#;
+
+/// WETH (18 decimals) at 2000, USDC (6) at 1; a 1000 WETH / 2,000,000 USDC pool with a 0.3%
+/// fee and the leverage rules `leverage` (JSON); lending pools for both with a 10% reserve
+/// factor, 1,000,000 USDC to lend, and 10,000 USDC for alice.
+#[allow(dead_code)]
+pub fn eth_usdc_market_with(leverage: &str) -> Market {
+    let mut m = Market::new();
+    run(&mut m, WETH_USDC);
+    let setup = format!(
+        r#"{{"op":"create_lending_pool","token":"USDC",{AAVE_MODEL},"reserve_factor_bps":1000}}
+        {{"op":"create_lending_pool","token":"WETH",{AAVE_MODEL},"reserve_factor_bps":1000}}
+        {{"op":"mint","to":"lp","token":"WETH","amount":"1000000000000000000000"}}
+        {{"op":"mint","to":"lp","token":"USDC","amount":"2000000000000"}}
+        {{"op":"create_pool","pool":"ETH-USDC","token0":"WETH","token1":"USDC","fee_bps":30,"leverage":{leverage}}}
+        {{"op":"add_liquidity","account":"lp","pool":"ETH-USDC","amount0":"1000000000000000000000","amount1":"2000000000000"}}
+        {{"op":"mint","to":"alice","token":"USDC","amount":"10000000000"}}"#
+    );
+    run(&mut m, &setup);
+    run(&mut m, LENDER_AND_ARB);
+    m
+}
