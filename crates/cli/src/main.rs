@@ -39,9 +39,9 @@ enum Commands {
     Merge(risk::MergeArgs),
     /// Write a commented example scenario (or its JSON schema).
     Init(backtest::InitArgs),
-    /// A book of positions on the scenario's market under price shocks: liquidations at risk,
-    /// liquidations and their cascades through the pool, bad debt.
-    Stress(stress::StressArgs),
+    /// The protocol designer's stress test: a book of positions through shocks, windows of
+    /// history and Monte Carlo futures at minute steps; liquidations, cascades, bad debt.
+    Stress(Box<stress::StressArgs>),
     /// Run the leverage-mining service: HTTP API, live dashboard, keepers and alerts over a
     /// durable journal (SQLite by default, PostgreSQL by URL).
     Serve(serve::ServeArgs),

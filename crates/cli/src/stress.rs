@@ -46,6 +46,14 @@ pub struct StressArgs {
     /// positions already past their kill factor at the book's price are not in the book.
     #[arg(long, default_value_t = 0.2)]
     entry_spread: f64,
+    /// The share of the book's positions that carry the scenario's protection orders
+    /// (`[protection]`: deleverage, stop-loss, take-profit...); the rest carry none.
+    #[arg(long, default_value_t = 0.0)]
+    protected: f64,
+    /// The keepers run the protection orders every this many minutes (1: every minute): late
+    /// keepers.
+    #[arg(long, default_value_t = 1)]
+    keeper_every: u32,
     /// The oracle's instantaneous moves: `--shocks=-0.1,-0.2,-0.3,-0.5`.
     /// -0.1,-0.2,-0.3,-0.5 unless --window is given.
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
@@ -196,9 +204,11 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         _ => args.shocks.clone(),
     };
     let mut backtest = load_styled(&args.scenario, true)?;
-    // The book's positions carry no protection (yet): the scenario's own position's is not
-    // theirs, and must not hold a sweep of the kill factor to its deleverage trigger.
-    backtest.scenario.protection = Default::default();
+    // Only protected positions carry the scenario's protection; with none, it must not hold a
+    // sweep of the kill factor to its deleverage trigger.
+    if args.protected == 0.0 && args.book.is_none() {
+        backtest.scenario.protection = Default::default();
+    }
     let price = match args.price {
         Some(p) => levfarm_sim::world::price_from_f64(p)
             .map_err(|_| bad(format!("--price {p}: a positive price")))?,
@@ -246,6 +256,7 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         },
         bad_print,
         lp_flight: args.lp_flight,
+        keeper_every: args.keeper_every,
         full_scan: args.full_scan,
         liquidator: agents.first().copied().unwrap_or(Liquidator {
             gas: args.gas,
@@ -280,6 +291,7 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         leverage_to_limit: leverage.1.is_nan(),
         short_share: args.short_share,
         entry_spread: args.entry_spread,
+        protected: args.protected,
         file: args.book.as_ref().map(|p| p.display().to_string()),
         rows,
     };

@@ -320,6 +320,7 @@ fn stress_shocks_a_book_and_refuses_what_it_cannot_run() {
         (&["stress", "--paths", "2", "--hours", "0"], "0 hours: a Monte Carlo window"),
         (&["stress", "--bad-print", "30"], "MINUTE:FACTOR"),
         (&["stress", "--leverage", "1.5,foo"], "or low,max"),
+        (&["stress", "--protected", "2"], "protected share 2"),
         (&["stress", "--liquidator", "1:2"], "GAS:MIN_PROFIT:CAPITAL:DELAY"),
         (&["stress", "--shard", "1/2"], "--shard runs the Monte Carlo windows alone"),
         (&["stress", "--search", "market.leverage.work_factor_bps=8000..7000"], "KEY=LOW..HIGH"),

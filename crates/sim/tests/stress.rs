@@ -425,8 +425,14 @@ fn a_book_is_read_from_csv_with_located_refusals() {
     assert_eq!(
         rows,
         vec![
-            BookRow { equity: 10_000.0, leverage: 3.0, short: false, entry: Some(2_100.0) },
-            BookRow { equity: 5_000.0, leverage: 2.0, short: true, entry: None },
+            BookRow {
+                equity: 10_000.0,
+                leverage: 3.0,
+                short: false,
+                entry: Some(2_100.0),
+                protected: false
+            },
+            BookRow { equity: 5_000.0, leverage: 2.0, short: true, entry: None, protected: false },
         ]
     );
     let spec = BookSpec { rows: Some(std::sync::Arc::new(rows)), ..spec(1) };
@@ -440,6 +446,7 @@ fn a_book_is_read_from_csv_with_located_refusals() {
         ("equity,leverage,side\n-5,2,long\n", "book.csv:2: equity \"-5\""),
         ("equity,leverage,side,entry\n100,2,long,x\n", "book.csv:2: entry \"x\""),
         ("equity,leverage,side\n", "book.csv:1: no positions"),
+        ("equity,leverage,side,protected\n100,2,long,maybe\n", "book.csv:2: protected \"maybe\""),
     ] {
         let e = parse_book_csv("book.csv", text).unwrap_err().to_string();
         assert!(e.contains(says), "{text:?}: {e}");
@@ -496,4 +503,33 @@ fn liquidators_with_capital_and_delays_compete_for_the_kills() {
     let (a, b) = (now.kill_minutes.unwrap().0, late.kill_minutes.unwrap().0);
     assert_eq!(b, a + 5, "a keeper five minutes late");
     assert!(late.waiting > 0);
+}
+
+/// Users' protection in the book: positions that deleverage at a 75% debt ratio (the
+/// scenario's `[protection.deleverage]`) are liquidated less than the same book without it,
+/// and the book itself is the same either way; keepers that run the orders only hourly let
+/// more of them reach the kill factor.
+#[test]
+fn protected_positions_deleverage_before_the_liquidators_and_late_keepers_lose_some() {
+    let s = market(50_000_000.0, "oracle")
+        .with_value("protection.deleverage", "{ trigger = 0.75, target = 0.6 }")
+        .unwrap();
+    // Down by half in 90 minutes, then still for three hours.
+    let fall: Vec<f64> =
+        (1..=270).map(|m| 2_000.0 * 0.5f64.powf(f64::from(m.min(90)) / 90.0)).collect();
+    let scan = levfarm_sim::stress::Scan::Watched;
+    let bare = Book::open(&s, price(), &spec(120)).unwrap();
+    let guarded = Book::open(&s, price(), &BookSpec { protected: 1.0, ..spec(120) }).unwrap();
+    let ids = |b: &Book| b.entries.iter().map(|e| (e.id, e.leverage.to_bits())).collect::<Vec<_>>();
+    assert_eq!(ids(&bare), ids(&guarded), "the same book");
+    assert!(guarded.entries.iter().all(|e| e.protected));
+    let o_bare = bare.follow(&fall, 60, &Walk::default(), scan).unwrap();
+    let o_guarded = guarded.follow(&fall, 60, &Walk::default(), scan).unwrap();
+    assert_eq!(o_bare.protection_acted, 0);
+    assert!(o_guarded.protection_acted > 0, "{o_guarded:?}");
+    assert!(o_bare.liquidated > 20, "{o_bare:?}");
+    assert!(o_guarded.liquidated < o_bare.liquidated / 2, "{o_guarded:?} {o_bare:?}");
+    let hourly = Walk { keeper_every: 60, ..Walk::default() };
+    let o_late = guarded.follow(&fall, 60, &hourly, scan).unwrap();
+    assert!(o_late.liquidated > o_guarded.liquidated, "{o_late:?} {o_guarded:?}");
 }

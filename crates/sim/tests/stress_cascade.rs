@@ -141,7 +141,14 @@ fn a_two_position_cascade_through_one_pool_to_the_unit() {
                 _ => None,
             })
             .unwrap();
-        entries.push(BookEntry { id, equity, leverage, short: false, entry: 2_000.0 });
+        entries.push(BookEntry {
+            id,
+            equity,
+            leverage,
+            short: false,
+            entry: 2_000.0,
+            protected: false,
+        });
         world.move_to(0, p0, None).unwrap();
     }
     let book = Book { world, entries, refused: 0, killed_before: 0, price: p0 };

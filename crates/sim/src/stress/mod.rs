@@ -52,6 +52,9 @@ pub struct BookSpec {
     /// that entered lower are nearer their liquidation; those already past it were killed
     /// before the book's start and are not in it.
     pub entry_spread: f64,
+    /// The share of positions that carry the scenario's protection orders (`[protection]`),
+    /// drawn from a stream of their own so that the book is the same with or without them.
+    pub protected: f64,
     /// The positions themselves, read from a file (`file`), in place of the draws.
     #[serde(skip)]
     pub rows: Option<std::sync::Arc<Vec<BookRow>>>,
@@ -70,6 +73,7 @@ impl Default for BookSpec {
             leverage_to_limit: false,
             short_share: 0.2,
             entry_spread: 0.2,
+            protected: 0.0,
             rows: None,
             file: None,
         }
@@ -85,6 +89,8 @@ pub struct BookEntry {
     pub short: bool,
     /// The asset's price the position opened at.
     pub entry: f64,
+    /// Whether it carries the scenario's protection orders.
+    pub protected: bool,
 }
 
 /// One position to open: its equity (numeraire), leverage, side, and the asset's price it
@@ -95,6 +101,8 @@ pub struct BookRow {
     pub leverage: f64,
     pub short: bool,
     pub entry: Option<f64>,
+    /// Whether it carries the scenario's protection orders.
+    pub protected: bool,
 }
 
 /// A book from CSV: a header with `equity`, `leverage`, `side` (`long` borrows the stable
@@ -132,7 +140,13 @@ pub fn parse_book_csv(source: &str, text: &str) -> Result<Vec<BookRow>, SimError
             None | Some("") => None,
             Some(_) => Some(number(ci.unwrap_or(0), "entry", 1e-9, 1e12)?),
         };
-        rows.push(BookRow { equity, leverage, short, entry });
+        let protected = match column("protected").map(cell) {
+            None | Some("") => false,
+            Some(t) if t.eq_ignore_ascii_case("true") || t == "1" => true,
+            Some(t) if t.eq_ignore_ascii_case("false") || t == "0" => false,
+            Some(t) => return Err(err(line, format!("protected {t:?}: true or false"))),
+        };
+        rows.push(BookRow { equity, leverage, short, entry, protected });
         if rows.len() > 100_000 {
             return Err(err(line, "a book holds at most 100,000 positions".into()));
         }
@@ -204,6 +218,8 @@ pub struct ShockOutcome {
     /// written off).
     pub utilization_peak: f64,
     pub utilization_end: f64,
+    /// Protection orders that acted (deleveraged, closed or exited a position).
+    pub protection_acted: usize,
 }
 
 /// How the market reaches a shock.
@@ -226,6 +242,9 @@ pub struct Walk {
     /// liquidity for every 10% the market is below its starting price (withdrawn for good,
     /// all of it at most).
     pub lp_flight: f64,
+    /// The keepers run the protection orders every this many steps (0 or 1: every step),
+    /// before the liquidators.
+    pub keeper_every: u32,
     /// Check every position every step instead of those near their liquidation price (the
     /// reference the watch is tested against; for benchmarks).
     #[serde(skip)]
@@ -504,6 +523,29 @@ impl Watch {
     }
 }
 
+/// Runs every active protection order in the engine's order, as the keeper: each due order
+/// acts, the others follow what they watch. Returns how many acted.
+fn run_orders(w: &mut World) -> Result<usize, SimError> {
+    let mut acted = 0;
+    for id in w.market.keeper_sequence() {
+        let Some(order) = w.market.order(id).cloned() else { continue };
+        if order.status != levfarm_core::orders::OrderStatus::Active {
+            continue;
+        }
+        let seen = w.market.seen(order.position, Some(&order.kind))?;
+        let mut probe = order.clone();
+        probe.observe(&seen);
+        if probe.due(&seen).is_none() && probe == order {
+            continue;
+        }
+        w.run(Command::RunOrder { keeper: KEEPER.into(), order: id })?;
+        if w.events().iter().any(|e| matches!(e, Event::OrderActed { order, .. } if *order == id)) {
+            acted += 1;
+        }
+    }
+    Ok(acted)
+}
+
 /// The pool's depth: its liquidity `√(x·y)` (in range, on a v3 pool).
 fn depth(w: &World) -> Result<f64, SimError> {
     Ok(match w.kind {
@@ -577,9 +619,18 @@ impl Book {
                 let short = rng.random::<f64>() < spec.short_share;
                 let z: f64 = rand_distr::StandardNormal.sample(&mut rng);
                 let entry = (p0 * (spec.entry_spread * z).exp()).clamp(p0 / 20.0, p0 * 20.0);
-                BookRow { equity, leverage, short, entry: Some(entry) }
+                BookRow { equity, leverage, short, entry: Some(entry), protected: false }
             })
             .collect();
+        if !(0.0..=1.0).contains(&spec.protected) {
+            return Err(SimError::Scenario(format!("protected share {}: 0 to 1", spec.protected)));
+        }
+        // Who is protected: a stream of its own, so the book is the same with or without.
+        let mut guard = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x7072_6f74_6563_7464);
+        let mut rows = rows;
+        for r in &mut rows {
+            r.protected = guard.random::<f64>() < spec.protected;
+        }
         Book::open_rows(scenario, price, &rows)
     }
 
@@ -602,6 +653,17 @@ impl Book {
         let stable = world.stable.clone();
         let mut entries = Vec::with_capacity(rows.len());
         let mut refused = 0;
+        let orders = crate::backtest::scenario_orders(
+            scenario,
+            &world,
+            crate::backtest::Strategy::Leveraged,
+        )?;
+        if rows.iter().any(|r| r.protected) && orders.is_empty() {
+            return Err(SimError::Scenario(
+                "protected positions need the scenario's [protection] orders, and it has none"
+                    .into(),
+            ));
+        }
         let mut drawn: Vec<(usize, f64, f64, bool, f64)> = rows
             .iter()
             .enumerate()
@@ -620,7 +682,19 @@ impl Book {
             world.mint(&name, &stable, raw)?;
             // A refused opening changes nothing (the engine's commands are atomic).
             match open_for(&mut world, &name, raw, leverage, side, &scenario.position) {
-                Ok(id) => entries.push(BookEntry { id, equity, leverage, short, entry }),
+                Ok(id) => {
+                    let protected = rows[i].protected;
+                    if protected {
+                        for order in orders.iter().cloned() {
+                            world.run(Command::PlaceOrder {
+                                caller: name.as_str().into(),
+                                position: id,
+                                order,
+                            })?;
+                        }
+                    }
+                    entries.push(BookEntry { id, equity, leverage, short, entry, protected })
+                }
                 Err(SimError::Engine(_)) => refused += 1,
                 Err(e) => return Err(e),
             }
@@ -745,7 +819,9 @@ impl Book {
             shortfall: 0.0,
             utilization_peak: 0.0,
             utilization_end: 0.0,
+            protection_acted: 0,
         };
+        let protected = self.entries.iter().any(|e| e.protected);
         let utilization = |w: &World| -> Result<f64, SimError> {
             let pool = w.market.lending_at(&w.lending_venue(&w.stable), &w.stable)?;
             Ok(world::wad_to_f64(pool.utilization()?.0) / 1e9)
@@ -804,6 +880,10 @@ impl Book {
                     out.at_risk += 1;
                     out.at_risk_debt += world::wad_to_f64(d);
                 }
+            }
+            // The keepers run the protection orders first, on their schedule.
+            if protected && minute as u32 % walk.keeper_every.max(1) == 0 {
+                out.protection_acted += run_orders(&mut w)?;
             }
             let quotes = quotes_at(&w)?;
             out.utilization_peak = out.utilization_peak.max(utilization(&w)?);
