@@ -14,7 +14,7 @@ use crate::backtest::{finish, load_styled, Failure, ScenarioArgs};
 use crate::exec::EXIT_BAD_INPUT;
 use crate::table;
 use levfarm_risk::stress::{
-    merge_parts, stress_part, stress_paths, PathsOutput, PathsPart, PathsSpec,
+    merge_parts, stress_part, stress_paths, PathsOutput, PathsPart, PathsRun, PathsSpec,
 };
 
 #[derive(Debug, clap::Args)]
@@ -312,7 +312,15 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
             let combos = levfarm_sim::run::combinations(&backtest.scenario, &grid)?;
             crate::backtest::with_progress(args.quiet, "stress sweep", "combinations", |r| {
                 for (k, ((_, s), row)) in combos.iter().zip(rows.iter_mut()).enumerate() {
-                    let out = stress_paths(s, &backtest.prices, price, &spec, &walk, &p, None)?;
+                    let run = PathsRun {
+                        scenario: s,
+                        series: &backtest.prices,
+                        start: price,
+                        spec: &spec,
+                        walk: &walk,
+                        paths: p,
+                    };
+                    let out = stress_paths(&run, None)?;
                     row.worst_bad_debt = row.worst_bad_debt.max(out.bad_debt.evar99_share);
                     paths.push(out);
                     r(k as u64 + 1, combos.len() as u64);
@@ -342,6 +350,14 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
             .map_err(bad)?,
     };
     let p = PathsSpec { paths: args.paths, hours: args.hours, seed: args.seed };
+    let run = PathsRun {
+        scenario: &backtest.scenario,
+        series: &backtest.prices,
+        start: price,
+        spec: &spec,
+        walk: &walk,
+        paths: p,
+    };
     if let Some((i, n)) = shard {
         if args.paths == 0 || !args.shocks.is_empty() || !windows.is_empty() {
             return Err(bad("--shard runs the Monte Carlo windows alone: give --paths, and \
@@ -349,16 +365,7 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
                 .into()));
         }
         let part = crate::backtest::with_progress(args.quiet, "stress paths", "paths", |r| {
-            stress_part(
-                &backtest.scenario,
-                &backtest.prices,
-                price,
-                &spec,
-                &walk,
-                &p,
-                (i, n),
-                Some(r),
-            )
+            stress_part(&run, (i, n), Some(r))
         })?;
         let file = args.out.clone().unwrap_or_else(|| {
             std::path::PathBuf::from(format!("stress-shard-{}-of-{n}.json", i + 1))
@@ -383,7 +390,7 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
     let out = stress(&backtest.scenario, price, &spec, &trials)?;
     let paths = if args.paths > 0 {
         Some(crate::backtest::with_progress(args.quiet, "stress paths", "paths", |r| {
-            stress_paths(&backtest.scenario, &backtest.prices, price, &spec, &walk, &p, Some(r))
+            stress_paths(&run, Some(r))
         })?)
     } else {
         None
@@ -417,7 +424,15 @@ fn worst_of(
     let mut worst = out.worst_bad_debt();
     if args.paths > 0 {
         let p = PathsSpec { paths: args.paths, hours: args.hours, seed: args.seed };
-        let paths = stress_paths(s, prices, price, spec, &trials.walk, &p, None)?;
+        let run = PathsRun {
+            scenario: s,
+            series: prices,
+            start: price,
+            spec,
+            walk: &trials.walk,
+            paths: p,
+        };
+        let paths = stress_paths(&run, None)?;
         worst = worst.max(paths.bad_debt.evar99_share);
     }
     Ok((worst, out.opened))

@@ -9,6 +9,7 @@ mod common;
 use common::{apply, run, WETH_USDC};
 use levfarm_core::market::event::PositionPartlyLiquidated;
 use levfarm_core::math::U256;
+use levfarm_core::position::valuation::PositionHealth;
 use levfarm_core::{Error, Event, Market};
 
 /// The common market, its positions valued at the oracle, work 70%, kill 83.33%, no treasury
@@ -54,6 +55,22 @@ fn lp_of(m: &Market, id: u64) -> U256 {
     m.positions().find(|p| p.id == id).unwrap().lp
 }
 
+/// A long of `equity` and `borrow` USDC opened under `style`, then ETH moved to `eth`: the
+/// market, the position, its LP and its health before any liquidation.
+fn fallen(
+    style: &str,
+    equity: &str,
+    borrow: &str,
+    eth: &str,
+) -> (Market, u64, U256, PositionHealth) {
+    let mut m = market(style);
+    let id = open(&mut m, equity, borrow);
+    move_eth(&mut m, eth);
+    let lp = lp_of(&m, id);
+    let before = m.position_health(id).unwrap();
+    (m, id, lp, before)
+}
+
 /// `⌊lp · ⌊debt_value · share · (1 + bonus) / 10⁸⌋ / value⌋`: LP worth the repaid share of the
 /// debt plus the bonus, at the check's valuation.
 fn seized(lp: U256, value: U256, debt_value: U256, share: u64, bonus: u64) -> U256 {
@@ -63,12 +80,8 @@ fn seized(lp: U256, value: U256, debt_value: U256, share: u64, bonus: u64) -> U2
 
 #[test]
 fn a_close_factor_repays_half_above_the_threshold_and_all_below() {
-    let mut m = market(AAVE);
-    let id = open(&mut m, "10000000000", "20000000000");
     // At 1200 the 3x long owes ~86.5% of its value: past 83.33%, health factor 0.963 > 0.95.
-    move_eth(&mut m, "1200");
-    let lp = lp_of(&m, id);
-    let before = m.position_health(id).unwrap();
+    let (mut m, id, lp, before) = fallen(AAVE, "10000000000", "20000000000", "1200");
     let hf = before.value * U256::from(8_333u64) / before.debt_value;
     assert!((9_500..10_000).contains(&hf.to::<u64>()), "health factor {hf} bps");
     let p = liquidate(&mut m, id);
@@ -90,11 +103,7 @@ fn a_close_factor_repays_half_above_the_threshold_and_all_below() {
 
     // Below a 0.95 health factor all of the debt may go: at 1050 it does, and the position keeps
     // the LP the seizure did not need (as an Aave user keeps the collateral left).
-    let mut m = market(AAVE);
-    let id = open(&mut m, "10000000000", "20000000000");
-    move_eth(&mut m, "1050");
-    let lp = lp_of(&m, id);
-    let before = m.position_health(id).unwrap();
+    let (mut m, id, lp, before) = fallen(AAVE, "10000000000", "20000000000", "1050");
     let hf = before.value * U256::from(8_333u64) / before.debt_value;
     assert!(hf < U256::from(9_500u64), "{hf}");
     let p = liquidate(&mut m, id);
@@ -106,24 +115,16 @@ fn a_close_factor_repays_half_above_the_threshold_and_all_below() {
 /// Aave v3.3: a position under 2,000 of debt is liquidated whole; a larger one by half.
 #[test]
 fn a_small_position_is_liquidated_whole() {
-    let mut m = market(AAVE);
-    let id = open(&mut m, "750000000", "1500000000");
-    move_eth(&mut m, "1200");
-    let before = m.position_health(id).unwrap();
+    let (mut m, id, lp, before) = fallen(AAVE, "750000000", "1500000000", "1200");
     assert!(before.debt_value < U256::from(2_000u64) * U256::from(10u64).pow(U256::from(18u64)));
-    let lp = lp_of(&m, id);
     let p = liquidate(&mut m, id);
     assert_eq!(p.lp_seized.0, seized(lp, before.value, before.debt_value, 10_000, 500));
 
     // 3,000 of debt: half leaves 1,500 of debt and ~1,930 of value, both ≥ 1,000, so half it
     // is; 1,900 is a small position: all of it.
     for (borrow, whole) in [("3000000000", false), ("1900000000", true)] {
-        let mut m = market(AAVE);
         let equity = (borrow.parse::<u64>().unwrap() / 2).to_string();
-        let id = open(&mut m, &equity, borrow);
-        move_eth(&mut m, "1200");
-        let before = m.position_health(id).unwrap();
-        let lp = lp_of(&m, id);
+        let (mut m, id, lp, before) = fallen(AAVE, &equity, borrow, "1200");
         let p = liquidate(&mut m, id);
         let share = if whole { 10_000 } else { 5_000 };
         assert_eq!(p.lp_seized.0, seized(lp, before.value, before.debt_value, share, 500));
@@ -136,11 +137,8 @@ fn a_small_position_is_liquidated_whole() {
 /// open past the kill factor for the next.
 #[test]
 fn a_soft_liquidation_takes_a_capped_share_with_a_small_penalty() {
-    let mut m = market(r#"{"style":"soft","max_share_bps":1000,"penalty_bps":10}"#);
-    let id = open(&mut m, "10000000000", "20000000000");
-    move_eth(&mut m, "1200");
-    let lp = lp_of(&m, id);
-    let before = m.position_health(id).unwrap();
+    let soft = r#"{"style":"soft","max_share_bps":1000,"penalty_bps":10}"#;
+    let (mut m, id, lp, before) = fallen(soft, "10000000000", "20000000000", "1200");
     let p = liquidate(&mut m, id);
     assert_eq!(p.lp_seized.0, seized(lp, before.value, before.debt_value, 1_000, 10));
     let back = p.prize1.0 + p.repaid1.0 + p.returned1.0;

@@ -144,19 +144,26 @@ pub fn minute_path(
     out
 }
 
-/// Opens `spec`'s book at `start` and runs it through `paths.paths` futures of the scenario's
-/// price model, in parallel; rows in path order.
+/// What a Monte Carlo stress run is given: the scenario (its market and `[risk.model]`), its
+/// price history (the bootstrap's source), the book's price and settings, the walk's oracle,
+/// liquidators and faults, and how many paths of how long.
+#[derive(Debug, Clone, Copy)]
+pub struct PathsRun<'a> {
+    pub scenario: &'a Scenario,
+    pub series: &'a PriceSeries,
+    pub start: levfarm_core::price::Price,
+    pub spec: &'a levfarm_sim::stress::BookSpec,
+    pub walk: &'a Walk,
+    pub paths: PathsSpec,
+}
+
+/// Opens the book at the start and runs it through all the run's futures, in parallel; rows
+/// in path order.
 pub fn stress_paths(
-    scenario: &Scenario,
-    series: &PriceSeries,
-    start: levfarm_core::price::Price,
-    spec: &levfarm_sim::stress::BookSpec,
-    walk: &Walk,
-    paths: &PathsSpec,
+    run: &PathsRun,
     progress: Option<Progress<'_>>,
 ) -> Result<PathsOutput, SimError> {
-    let part = stress_part(scenario, series, start, spec, walk, paths, (0, 1), progress)?;
-    Ok(part.summary())
+    Ok(stress_part(run, (0, 1), progress)?.summary())
 }
 
 /// What a shard of a Monte Carlo stress run wrote: the run's settings, its book, and its
@@ -200,18 +207,13 @@ fn fingerprint(text: &str) -> String {
 }
 
 /// Runs shard `shard` (0-based, of a count) of the paths: the same book, the shard's paths.
-#[allow(clippy::too_many_arguments)]
 pub fn stress_part(
-    scenario: &Scenario,
-    series: &PriceSeries,
-    start: levfarm_core::price::Price,
-    spec: &levfarm_sim::stress::BookSpec,
-    walk: &Walk,
-    paths: &PathsSpec,
+    run: &PathsRun,
     shard: (u64, u64),
     progress: Option<Progress<'_>>,
 ) -> Result<PathsPart, SimError> {
     use rayon::prelude::*;
+    let PathsRun { scenario, series, start, spec, walk, paths } = *run;
     paths.check()?;
     let book = Book::open(scenario, start, spec)?;
     let (equity, debt) = book.totals()?;
@@ -252,7 +254,7 @@ pub fn stress_part(
     Ok(PathsPart {
         kind: PART_KIND.into(),
         version: PART_VERSION,
-        spec: *paths,
+        spec: paths,
         shard,
         key,
         model: describe(&risk.model),

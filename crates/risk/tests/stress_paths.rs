@@ -4,7 +4,8 @@
 
 use levfarm_risk::paths::Model;
 use levfarm_risk::stress::{
-    merge_parts, minute_path, stress_part, stress_paths, summarise, PathRow, PathsPart, PathsSpec,
+    merge_parts, minute_path, stress_part, stress_paths, summarise, PathRow, PathsPart, PathsRun,
+    PathsSpec,
 };
 use levfarm_risk_spec::PriceModelSpec;
 use levfarm_sim::data::PriceSeries;
@@ -33,23 +34,20 @@ fn the_same_seed_gives_the_same_paths_on_one_thread_or_two() {
         &[],
     );
     let spec = BookSpec { positions: 40, ..BookSpec::default() };
-    let paths = PathsSpec { paths: 6, hours: 6, seed: 9 };
-    let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| {
-            stress_paths(
-                &s,
-                &series(),
-                price_from_f64(2_000.0).unwrap(),
-                &spec,
-                &Walk::default(),
-                &paths,
-                None,
-            )
-            .unwrap()
-        })
+    let (prices, walk) = (series(), Walk::default());
+    let run = PathsRun {
+        scenario: &s,
+        series: &prices,
+        start: price_from_f64(2_000.0).unwrap(),
+        spec: &spec,
+        walk: &walk,
+        paths: PathsSpec { paths: 6, hours: 6, seed: 9 },
     };
-    let (one, two) = (run(1), run(2));
+    let on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| stress_paths(&run, None).unwrap())
+    };
+    let (one, two) = (on(1), on(2));
     assert_eq!(one, two);
     assert_eq!(one.rows.len(), 6);
     assert!(one.rows.iter().enumerate().all(|(i, r)| r.path == i as u64));
@@ -59,17 +57,7 @@ fn the_same_seed_gives_the_same_paths_on_one_thread_or_two() {
 
     // Three shards, each written as JSON and read back, merge into the same output.
     let part = |i: u64| {
-        let p = stress_part(
-            &s,
-            &series(),
-            price_from_f64(2_000.0).unwrap(),
-            &spec,
-            &Walk::default(),
-            &paths,
-            (i, 3),
-            None,
-        )
-        .unwrap();
+        let p = stress_part(&run, (i, 3), None).unwrap();
         let text = serde_json::to_string(&p).unwrap();
         (format!("shard{i}.json"), serde_json::from_str::<PathsPart>(&text).unwrap())
     };

@@ -4,7 +4,7 @@
 
 use levfarm_core::math::WAD;
 use levfarm_core::price::Price;
-use levfarm_sim::stress::{Book, BookSpec, Liquidator, OracleRule, Trials, Walk};
+use levfarm_sim::stress::{Book, BookSpec, Liquidator, OracleRule, ShockOutcome, Trials, Walk};
 use levfarm_sim::Scenario;
 
 /// The bundled market at 2,000, its pool `tvl` deep, positions valued `valuation`.
@@ -18,6 +18,16 @@ fn market(tvl: f64, valuation: &str) -> Scenario {
 
 fn trials(shocks: &[f64]) -> Trials<'_> {
     Trials { shocks, windows: &[], series: None, walk: Walk::default() }
+}
+
+/// From 2,000 down (or up) to `share` of it, log-linear, over `minutes` one-minute steps.
+fn fall(share: f64, minutes: u32) -> Vec<f64> {
+    (1..=minutes).map(|m| 2_000.0 * share.powf(f64::from(m) / f64::from(minutes))).collect()
+}
+
+/// The book along `path` in one-minute steps, the watch choosing what each step checks.
+fn minutes(book: &Book, path: &[f64], walk: &Walk) -> ShockOutcome {
+    book.follow(path, 60, walk, levfarm_sim::stress::Scan::Watched).unwrap()
 }
 
 fn price() -> Price {
@@ -316,10 +326,10 @@ fn a_bars_minutes_pass_through_its_high_and_low_in_the_order_it_moved() {
 fn no_bad_debt_when_the_kills_margin_covers_the_worst_step() {
     let s = market(2_000_000_000.0, "oracle");
     let book = Book::open(&s, price(), &BookSpec { leverage: (2.5, 3.3), ..spec(150) }).unwrap();
-    let steps: Vec<f64> = (1..=120).map(|m| 2_000.0 * 0.4f64.powf(f64::from(m) / 120.0)).collect();
+    let steps: Vec<f64> = fall(0.4, 120);
     let worst = steps.windows(2).map(|w| 1.0 - w[1] / w[0]).fold(0.0, f64::max);
     assert!(worst < 0.0077, "{worst}");
-    let o = book.follow(&steps, 60, &Walk::default(), levfarm_sim::stress::Scan::Watched).unwrap();
+    let o = minutes(&book, &steps, &Walk::default());
     assert!(o.liquidated > 100, "{o:?}");
     assert_eq!(o.bad_debt, 0.0, "{o:?}");
 
@@ -329,9 +339,9 @@ fn no_bad_debt_when_the_kills_margin_covers_the_worst_step() {
     let late = Scenario::from_toml("late.toml", text).unwrap();
     let book = Book::open(&late, price(), &BookSpec { leverage: (2.5, 3.3), ..spec(150) }).unwrap();
     // Down to 1,200 by small steps (the kills keep up), then one step of 20%.
-    let mut path: Vec<f64> = (1..=60).map(|m| 2_000.0 * 0.6f64.powf(f64::from(m) / 60.0)).collect();
+    let mut path: Vec<f64> = fall(0.6, 60);
     path.push(960.0);
-    let o = book.follow(&path, 60, &Walk::default(), levfarm_sim::stress::Scan::Watched).unwrap();
+    let o = minutes(&book, &path, &Walk::default());
     assert!(o.liquidated > 0 && o.bad_debt > 0.0, "{o:?}");
     assert_eq!(o.kill_minutes.map(|k| k.1), Some(61), "the jump's kills leave the bad debt");
 }
@@ -343,26 +353,24 @@ fn no_bad_debt_when_the_kills_margin_covers_the_worst_step() {
 #[test]
 fn a_late_oracle_kills_late_and_a_bad_print_kills_only_at_the_oracle() {
     let book = Book::open(&market(50_000_000.0, "oracle"), price(), &spec(120)).unwrap();
-    let fall: Vec<f64> = (1..=240).map(|m| 2_000.0 * 0.5f64.powf(f64::from(m) / 240.0)).collect();
-    let on_time =
-        book.follow(&fall, 60, &Walk::default(), levfarm_sim::stress::Scan::Watched).unwrap();
+    let down = fall(0.5, 240);
+    let on_time = minutes(&book, &down, &Walk::default());
     let late_rule = OracleRule { delay_secs: 600, ..OracleRule::default() };
     let late = Walk { oracle: late_rule, ..Walk::default() };
-    let late = book.follow(&fall, 60, &late, levfarm_sim::stress::Scan::Watched).unwrap();
+    let late = minutes(&book, &down, &late);
     let (a, b) = (on_time.kill_minutes.unwrap().0, late.kill_minutes.unwrap().0);
     assert!((a + 9..=a + 11).contains(&b), "first kill {a} on time, {b} ten minutes late");
 
     let still = vec![2_000.0; 20];
     let print = Walk { bad_print: Some((5, 0.5)), ..Walk::default() };
-    let o = book.follow(&still, 60, &print, levfarm_sim::stress::Scan::Watched).unwrap();
+    let o = minutes(&book, &still, &print);
     assert!(o.liquidated > 0, "{o:?}");
     assert_eq!(o.kill_minutes, Some((5, 5)), "{o:?}");
     assert_eq!(o.oracle_updates, 20);
-    let quiet =
-        book.follow(&still, 60, &Walk::default(), levfarm_sim::stress::Scan::Watched).unwrap();
+    let quiet = minutes(&book, &still, &Walk::default());
     assert_eq!(quiet.liquidated, 0);
     let exit = Book::open(&market(50_000_000.0, "exit"), price(), &spec(120)).unwrap();
-    let o = exit.follow(&still, 60, &print, levfarm_sim::stress::Scan::Watched).unwrap();
+    let o = minutes(&exit, &still, &print);
     assert_eq!(o.liquidated, 0, "the exit valuation reads the pool, not the print: {o:?}");
 }
 
@@ -372,11 +380,10 @@ fn a_late_oracle_kills_late_and_a_bad_print_kills_only_at_the_oracle() {
 #[test]
 fn lps_flight_thins_the_pool_in_proportion_to_the_fall() {
     let book = Book::open(&market(8_000_000.0, "exit"), price(), &spec(150)).unwrap();
-    let fall: Vec<f64> = (1..=120).map(|m| 2_000.0 * 0.55f64.powf(f64::from(m) / 120.0)).collect();
-    let stay =
-        book.follow(&fall, 60, &Walk::default(), levfarm_sim::stress::Scan::Watched).unwrap();
+    let down = fall(0.55, 120);
+    let stay = minutes(&book, &down, &Walk::default());
     let flee = Walk { lp_flight: 0.1, ..Walk::default() };
-    let flee = book.follow(&fall, 60, &flee, levfarm_sim::stress::Scan::Watched).unwrap();
+    let flee = minutes(&book, &down, &flee);
     assert_eq!(stay.lp_withdrawn, 0.0);
     assert!((flee.lp_withdrawn - 0.45).abs() < 1e-9, "{}", flee.lp_withdrawn);
     assert!(flee.liquidated >= stay.liquidated, "{} < {}", flee.liquidated, stay.liquidated);
@@ -494,12 +501,11 @@ fn liquidators_with_capital_and_delays_compete_for_the_kills() {
     assert_eq!(first.liquidations + second.liquidations, both.liquidated);
     assert!((first.paid + second.paid - both.liquidators_paid).abs() < 1e-6);
 
-    let fall: Vec<f64> = (1..=240).map(|m| 2_000.0 * 0.5f64.powf(f64::from(m) / 240.0)).collect();
-    let scan = levfarm_sim::stress::Scan::Watched;
-    let now = book.follow(&fall, 60, &Walk::default(), scan).unwrap();
+    let down = fall(0.5, 240);
+    let now = minutes(&book, &down, &Walk::default());
     let late =
         Walk { liquidator: Liquidator { delay: 5, ..Liquidator::default() }, ..Walk::default() };
-    let late = book.follow(&fall, 60, &late, scan).unwrap();
+    let late = minutes(&book, &down, &late);
     let (a, b) = (now.kill_minutes.unwrap().0, late.kill_minutes.unwrap().0);
     assert_eq!(b, a + 5, "a keeper five minutes late");
     assert!(late.waiting > 0);
@@ -515,21 +521,20 @@ fn protected_positions_deleverage_before_the_liquidators_and_late_keepers_lose_s
         .with_value("protection.deleverage", "{ trigger = 0.75, target = 0.6 }")
         .unwrap();
     // Down by half in 90 minutes, then still for three hours.
-    let fall: Vec<f64> =
-        (1..=270).map(|m| 2_000.0 * 0.5f64.powf(f64::from(m.min(90)) / 90.0)).collect();
-    let scan = levfarm_sim::stress::Scan::Watched;
+    let mut down = fall(0.5, 90);
+    down.extend([1_000.0; 180]);
     let bare = Book::open(&s, price(), &spec(120)).unwrap();
     let guarded = Book::open(&s, price(), &BookSpec { protected: 1.0, ..spec(120) }).unwrap();
     let ids = |b: &Book| b.entries.iter().map(|e| (e.id, e.leverage.to_bits())).collect::<Vec<_>>();
     assert_eq!(ids(&bare), ids(&guarded), "the same book");
     assert!(guarded.entries.iter().all(|e| e.protected));
-    let o_bare = bare.follow(&fall, 60, &Walk::default(), scan).unwrap();
-    let o_guarded = guarded.follow(&fall, 60, &Walk::default(), scan).unwrap();
+    let o_bare = minutes(&bare, &down, &Walk::default());
+    let o_guarded = minutes(&guarded, &down, &Walk::default());
     assert_eq!(o_bare.protection_acted, 0);
     assert!(o_guarded.protection_acted > 0, "{o_guarded:?}");
     assert!(o_bare.liquidated > 20, "{o_bare:?}");
     assert!(o_guarded.liquidated < o_bare.liquidated / 2, "{o_guarded:?} {o_bare:?}");
     let hourly = Walk { keeper_every: 60, ..Walk::default() };
-    let o_late = guarded.follow(&fall, 60, &hourly, scan).unwrap();
+    let o_late = minutes(&guarded, &down, &hourly);
     assert!(o_late.liquidated > o_guarded.liquidated, "{o_late:?} {o_guarded:?}");
 }
