@@ -244,7 +244,7 @@ pub fn value(amount: U256, quote: Quote) -> Result<i128, SimError> {
     to_i128(quote.value(amount)?)
 }
 
-fn value2(amounts: [U256; 2], quotes: [Quote; 2]) -> Result<i128, SimError> {
+pub(crate) fn value2(amounts: [U256; 2], quotes: [Quote; 2]) -> Result<i128, SimError> {
     Ok(value(amounts[0], quotes[0])? + value(amounts[1], quotes[1])?)
 }
 

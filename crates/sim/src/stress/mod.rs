@@ -9,8 +9,6 @@
 //! liquidation the engine's commands. The book is drawn from its distributions by a seeded
 //! generator: the same settings give the same book and the same bytes.
 
-use alloy_primitives::U256;
-use levfarm_core::market::Event;
 use levfarm_core::price::Price;
 use levfarm_core::Command;
 use rand::{Rng, SeedableRng};
@@ -18,14 +16,18 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal};
 use serde::Serialize;
 
+mod exact;
+mod follow;
 mod window;
+
+use exact::past_kill;
+pub use follow::{follow, BookMarket, Kill, Scan};
 
 pub use window::{
     bar_steps, stress_window, window_path, NamedWindow, WindowOutcome, WindowSpec, WINDOWS,
 };
 
 use crate::backtest::open_for;
-use crate::book::value;
 use crate::data::PriceSeries;
 use crate::scenario::{BorrowSide, Scenario};
 use crate::world::{self, World, KEEPER};
@@ -290,7 +292,7 @@ impl Walk {
 }
 
 /// The engine account of liquidator `k`.
-fn liquidator_account(k: usize) -> String {
+pub(super) fn liquidator_account(k: usize) -> String {
     if k == 0 {
         KEEPER.to_string()
     } else {
@@ -394,185 +396,9 @@ pub struct StressOutput {
     pub windows: Vec<WindowOutcome>,
 }
 
-/// What the liquidators did in one sweep of rounds.
-#[derive(Debug, Default)]
-struct Kills {
-    rounds: Vec<usize>,
-    liquidated: usize,
-    unprofitable: usize,
-    capital_limited: usize,
-    waiting: usize,
-    debt: f64,
-    bad_debt: i128,
-}
-
-/// The liquidators' state through a walk: the minute each position first went past its kill
-/// factor, each one's capital left this minute, and its liquidations.
-#[derive(Debug)]
-struct Crowd {
-    agents: Vec<Liquidator>,
-    /// Indices of `agents`, the quickest first (then in order).
-    order: Vec<usize>,
-    first_due: std::collections::BTreeMap<u64, u32>,
-    left: Vec<f64>,
-    count: Vec<usize>,
-}
-
-/// The debt value of position `id` when it is open and past its kill factor.
-fn past_kill(w: &World, id: u64) -> Result<Option<U256>, SimError> {
-    if !w.market.position_is_open(id) {
-        return Ok(None);
-    }
-    let h = w.market.position_health(id)?;
-    let kill = u64::from(w.market.leverage_rules(id)?.kill_factor_bps.0);
-    Ok((h.debt_ratio_bps > kill).then_some(h.debt_value))
-}
-
 /// The engine account of book position `i`'s owner.
 fn owner(i: usize) -> String {
     format!("book-{i}")
-}
-
-/// Which positions a step checks with the engine.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scan {
-    /// Those the watch (the book indexed by liquidation price) finds near their liquidation
-    /// price.
-    Watched,
-    /// Every one, every step.
-    All,
-}
-
-/// How far (a share of the price) the oracle or the pool may be from a position's liquidation
-/// price, as last solved, before a step checks the position with the engine. Interest and fees
-/// move the true price between solves by a small fraction of this; a pool pushed off the
-/// oracle by the kills' selling is watched at its own price.
-const WATCH_MARGIN: f64 = 0.02;
-/// Steps between solves of every open position's liquidation prices (six hours of minutes),
-/// unless the pool's depth moved by more than [`WATCH_DEPTH`] (a share) first: the price after
-/// impact depends on the depth.
-const WATCH_REFRESH: u32 = 360;
-const WATCH_DEPTH: f64 = 0.1;
-/// A position this close to its kill factor (a share of it) is checked every step whatever
-/// its liquidation prices say.
-const WATCH_CLOSE: f64 = 0.97;
-
-/// The book's open positions indexed by liquidation price, so that a step checks with the
-/// engine only those the price came near: thousands of positions over thousands of steps
-/// cost what the few near their price cost.
-#[derive(Debug, Default)]
-struct Watch {
-    /// (lower liquidation price, entry), highest first.
-    lower: Vec<(f64, usize)>,
-    /// (upper liquidation price, entry), lowest first.
-    upper: Vec<(f64, usize)>,
-    /// Entries checked every step: near the kill factor already, or every entry under
-    /// [`Scan::All`].
-    always: Vec<usize>,
-    /// The step of the solve and the pool's depth then.
-    at: u32,
-    depth: f64,
-}
-
-impl Watch {
-    /// Solves every open position's liquidation prices in `w` (the engine's, at its kill
-    /// factor).
-    fn solve(entries: &[BookEntry], w: &World, scan: Scan, at: u32) -> Result<Watch, SimError> {
-        let mut watch = Watch { at, depth: depth(w)?, ..Watch::default() };
-        for (i, e) in entries.iter().enumerate() {
-            if !w.market.position_is_open(e.id) {
-                continue;
-            }
-            if scan == Scan::All {
-                watch.always.push(i);
-                continue;
-            }
-            let h = w.market.position_health(e.id)?;
-            let kill = f64::from(w.market.leverage_rules(e.id)?.kill_factor_bps.0);
-            if h.debt_ratio_bps as f64 >= WATCH_CLOSE * kill {
-                watch.always.push(i);
-                continue;
-            }
-            let lp = w.market.liquidation_prices(e.id)?;
-            if let Some(p) = lp.lower {
-                watch.lower.push((world::wad_to_f64(p), i));
-            }
-            if let Some(p) = lp.upper {
-                watch.upper.push((world::wad_to_f64(p), i));
-            }
-        }
-        watch.lower.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        watch.upper.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        Ok(watch)
-    }
-
-    /// The entries to check when the oracle is at `oracle` and the pool at `pool`, in the
-    /// book's order: every one whose lower liquidation price either came within the margin of
-    /// from above, or whose upper one from below, and those always checked.
-    fn near(&self, oracle: f64, pool: f64) -> Vec<usize> {
-        let (lo, hi) = (oracle.min(pool), oracle.max(pool));
-        let down = self.lower.partition_point(|&(t, _)| t * (1.0 + WATCH_MARGIN) >= lo);
-        let up = self.upper.partition_point(|&(t, _)| t <= hi * (1.0 + WATCH_MARGIN));
-        let mut near: Vec<usize> = self.always.clone();
-        near.extend(self.lower[..down].iter().map(|&(_, i)| i));
-        near.extend(self.upper[..up].iter().map(|&(_, i)| i));
-        near.sort_unstable();
-        near.dedup();
-        near
-    }
-}
-
-/// Runs every active protection order in the engine's order, as the keeper: each due order
-/// acts, the others follow what they watch. Returns how many acted.
-fn run_orders(w: &mut World) -> Result<usize, SimError> {
-    let mut acted = 0;
-    for id in w.market.keeper_sequence() {
-        let Some(order) = w.market.order(id).cloned() else { continue };
-        if order.status != levfarm_core::orders::OrderStatus::Active {
-            continue;
-        }
-        let seen = w.market.seen(order.position, Some(&order.kind))?;
-        let mut probe = order.clone();
-        probe.observe(&seen);
-        if probe.due(&seen).is_none() && probe == order {
-            continue;
-        }
-        w.run(Command::RunOrder { keeper: KEEPER.into(), order: id })?;
-        if w.events().iter().any(|e| matches!(e, Event::OrderActed { order, .. } if *order == id)) {
-            acted += 1;
-        }
-    }
-    Ok(acted)
-}
-
-/// The pool's depth: its liquidity `√(x·y)` (in range, on a v3 pool).
-fn depth(w: &World) -> Result<f64, SimError> {
-    Ok(match w.kind {
-        crate::scenario::PoolKind::ConstantProduct => {
-            let p = &w.market.amm_pool(&w.pool)?.amm;
-            (world::wad_to_f64(p.reserve0) * world::wad_to_f64(p.reserve1)).sqrt()
-        }
-        crate::scenario::PoolKind::V3 => w.market.v3_amm_pool(&w.pool)?.pool.liquidity as f64,
-    })
-}
-
-/// The pool's price of the asset in the numeraire (the stable token at its oracle price).
-fn pool_price(w: &World) -> Result<f64, SimError> {
-    let q = [w.market.quote(&w.asset)?, w.market.quote(&w.stable)?];
-    let units = world::wad_to_f64(q[0].unit) / world::wad_to_f64(q[1].unit);
-    let raw = match w.kind {
-        crate::scenario::PoolKind::ConstantProduct => {
-            let p = &w.market.amm_pool(&w.pool)?.amm;
-            world::wad_to_f64(p.reserve1) / world::wad_to_f64(p.reserve0)
-        }
-        crate::scenario::PoolKind::V3 => {
-            let sqrt = w.market.v3_amm_pool(&w.pool)?.pool.sqrt_price;
-            let r = world::wad_to_f64(sqrt) * 1e18 / 2f64.powi(96);
-            r * r
-        }
-    };
-    Ok(raw * units * world::wad_to_f64(q[1].price_wad))
 }
 
 impl Book {
@@ -775,308 +601,14 @@ impl Book {
         walk: &Walk,
         scan: Scan,
     ) -> Result<ShockOutcome, SimError> {
-        let mut w = self.world.clone();
-        let p0 = world::wad_to_f64(self.price.0);
-        let quotes_at = |w: &World| -> Result<_, SimError> {
-            Ok([w.market.quote(&w.asset)?, w.market.quote(&w.stable)?])
-        };
-        let agents = walk.liquidators();
-        let q0 = quotes_at(&w)?;
-        let paid_before = (0..agents.len())
-            .map(|k| self.keeper_value(&w, q0, &liquidator_account(k)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut order: Vec<usize> = (0..agents.len()).collect();
-        order.sort_by_key(|&k| (agents[k].delay, k));
-        let mut crowd = Crowd {
-            left: vec![0.0; agents.len()],
-            count: vec![0; agents.len()],
-            agents,
-            order,
-            first_due: Default::default(),
-        };
-        let (mut published, mut since) = (p0, 0u64);
-        let last = path.last().copied().unwrap_or(p0);
-        let mut out = ShockOutcome {
-            shock: last / p0 - 1.0,
-            price: path.iter().copied().fold(p0, f64::min),
-            at_risk: 0,
-            at_risk_debt: 0.0,
-            liquidated: 0,
-            liquidated_debt: 0.0,
-            rounds: Vec::new(),
-            bad_debt: 0.0,
-            liquidators_paid: 0.0,
-            pool_price: 0.0,
-            unprofitable: 0,
-            gas: 0.0,
-            capital_limited: 0,
-            waiting: 0,
-            liquidators: Vec::new(),
-            oracle_updates: 0,
-            kill_minutes: None,
-            lp_withdrawn: 0.0,
-            open_past_kill: 0,
-            shortfall: 0.0,
-            utilization_peak: 0.0,
-            utilization_end: 0.0,
-            protection_acted: 0,
-        };
-        let protected = self.entries.iter().any(|e| e.protected);
-        let utilization = |w: &World| -> Result<f64, SimError> {
-            let pool = w.market.lending_at(&w.lending_venue(&w.stable), &w.stable)?;
-            Ok(world::wad_to_f64(pool.utilization()?.0) / 1e9)
-        };
-        walk.check()?;
-        let mut bad_debt = 0i128;
-        let mut watch = Watch::default();
-        let lag = walk.oracle.delay_secs.checked_div(step).unwrap_or(0) as usize;
-        if walk.lp_flight > 0.0 && w.kind == crate::scenario::PoolKind::V3 {
+        if walk.lp_flight > 0.0 && self.world.kind == crate::scenario::PoolKind::V3 {
             return Err(SimError::Scenario(
                 "LP flight: modelled on a constant-product pool only, not yet on a v3 pool".into(),
             ));
         }
-        let outside_lp = w.outside_liquidity()?;
-        let mut withdrawn = 0.0f64;
-        let mut reprint = false;
-        for (minute, &price) in path.iter().enumerate() {
-            // The pools follow the market; the oracle publishes or keeps its last price.
-            since += step;
-            w.move_to(step, world::price_from_f64(price)?, None)?;
-            // What the oracle's feed shows now: the market's price `lag` steps ago.
-            let feed = if minute >= lag { path[minute - lag] } else { p0 };
-            let bad = walk.bad_print.filter(|&(m, _)| m as usize == minute + 1);
-            if let Some((_, factor)) = bad {
-                published = feed * factor;
-                since = 0;
-                out.oracle_updates += 1;
-                reprint = true;
-            } else if reprint || walk.oracle.publishes(published, feed, since) || step == 0 {
-                published = feed;
-                since = 0;
-                out.oracle_updates += 1;
-                reprint = false;
-            }
-            if published != price {
-                let asset = w.asset.clone();
-                w.set_price(&asset, world::price_from_f64(published)?)?;
-            }
-            // The outside LPs withdraw as the market falls below its start.
-            let flight = (walk.lp_flight * (1.0 - price / p0).max(0.0) * 10.0).min(1.0);
-            if flight > withdrawn && !outside_lp.is_zero() {
-                let share = flight - withdrawn;
-                w.withdraw_outside_liquidity(outside_lp, share)?;
-                withdrawn = flight;
-                out.lp_withdrawn = flight;
-            }
-            let deep = depth(&w)?;
-            if minute == 0
-                || minute as u32 - watch.at >= WATCH_REFRESH
-                || (deep / watch.depth - 1.0).abs() > WATCH_DEPTH
-            {
-                watch = Watch::solve(&self.entries, &w, scan, minute as u32)?;
-            }
-            for i in watch.near(published, pool_price(&w)?) {
-                if let Some(d) = past_kill(&w, self.entries[i].id)? {
-                    out.at_risk += 1;
-                    out.at_risk_debt += world::wad_to_f64(d);
-                }
-            }
-            // The keepers run the protection orders first, on their schedule.
-            if protected && minute as u32 % walk.keeper_every.max(1) == 0 {
-                out.protection_acted += run_orders(&mut w)?;
-            }
-            let quotes = quotes_at(&w)?;
-            out.utilization_peak = out.utilization_peak.max(utilization(&w)?);
-            for (k, a) in crowd.agents.iter().enumerate() {
-                crowd.left[k] = if a.capital > 0.0 { a.capital } else { f64::INFINITY };
-            }
-            let kills =
-                self.liquidate_all(&mut w, quotes, &mut crowd, minute as u32, &watch, published)?;
-            if kills.liquidated > 0 {
-                let m = minute as u32 + 1;
-                out.kill_minutes = Some(out.kill_minutes.map_or((m, m), |(first, _)| (first, m)));
-            }
-            out.utilization_peak = out.utilization_peak.max(utilization(&w)?);
-            out.liquidated += kills.liquidated;
-            out.unprofitable += kills.unprofitable;
-            out.capital_limited += kills.capital_limited;
-            out.waiting += kills.waiting;
-            out.liquidated_debt += kills.debt;
-            bad_debt += kills.bad_debt;
-            for (r, k) in kills.rounds.iter().enumerate() {
-                match out.rounds.get_mut(r) {
-                    Some(x) => *x += k,
-                    None => out.rounds.push(*k),
-                }
-            }
-        }
-        let quotes = quotes_at(&w)?;
-        out.bad_debt = bad_debt as f64 / 1e18;
-        for (k, a) in crowd.agents.iter().enumerate() {
-            let gas = crowd.count[k] as f64 * a.gas;
-            let got = self.keeper_value(&w, quotes, &liquidator_account(k))? - paid_before[k];
-            out.gas += gas;
-            out.liquidators.push(LiquidatorOutcome {
-                liquidations: crowd.count[k],
-                paid: got as f64 / 1e18 - gas,
-            });
-        }
-        out.liquidators_paid = out.liquidators.iter().map(|l| l.paid).sum();
-        out.pool_price = pool_price(&w)?;
-        out.utilization_end = utilization(&w)?;
-        for e in &self.entries {
-            if !w.market.position_is_open(e.id) {
-                continue;
-            }
-            let h = w.market.position_health(e.id)?;
-            if past_kill(&w, e.id)?.is_some() {
-                out.open_past_kill += 1;
-            }
-            out.shortfall += world::wad_to_f64(h.debt_value.saturating_sub(h.value));
-        }
-        Ok(out)
-    }
-
-    /// The liquidators kill every position past its kill factor, round after round, until a
-    /// round finds none; bad debt valued at `quotes`. A round checks the positions `watch`
-    /// finds near the oracle's price (`published`) or the pool's, in the book's order; each due
-    /// position goes to the quickest liquidator that may act on it and finds that it pays.
-    fn liquidate_all(
-        &self,
-        w: &mut World,
-        quotes: [levfarm_core::position::valuation::Quote; 2],
-        crowd: &mut Crowd,
-        minute: u32,
-        watch: &Watch,
-        published: f64,
-    ) -> Result<Kills, SimError> {
-        let mut skipped: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
-        let mut k = Kills::default();
-        // A position back within its kill factor starts its wait again when next past it.
-        let mut healed = Vec::new();
-        for &id in crowd.first_due.keys() {
-            if past_kill(w, id)?.is_none() {
-                healed.push(id);
-            }
-        }
-        for id in healed {
-            crowd.first_due.remove(&id);
-        }
-        loop {
-            let mut due = Vec::new();
-            for i in watch.near(published, pool_price(w)?) {
-                let id = self.entries[i].id;
-                if !skipped.contains(&id) {
-                    if let Some(d) = past_kill(w, id)? {
-                        due.push((id, d));
-                    }
-                }
-            }
-            if due.is_empty() || k.rounds.len() >= 1_000 {
-                break;
-            }
-            let mut killed = 0;
-            for (id, debt) in due {
-                let waited = minute - *crowd.first_due.entry(id).or_insert(minute);
-                let owed = world::wad_to_f64(debt);
-                // Why no liquidator took it: 1 waiting, 2 no capital left, 3 it did not pay.
-                let (mut why, mut done, mut refused) = (0u8, None, false);
-                for &a in &crowd.order.clone() {
-                    let agent = crowd.agents[a];
-                    if waited < agent.delay {
-                        why = why.max(1);
-                        continue;
-                    }
-                    if crowd.left[a] < owed {
-                        why = why.max(2);
-                        continue;
-                    }
-                    let account = liquidator_account(a);
-                    let kill =
-                        Command::Liquidate { liquidator: account.as_str().into(), position: id };
-                    if agent.gas > 0.0 || agent.min_profit > 0.0 {
-                        // The liquidator weighs the kill first: its prize at the oracle, less gas.
-                        let mut trial = w.clone();
-                        let before = self.keeper_value(&trial, quotes, &account)?;
-                        if trial.run(kill).is_err() {
-                            refused = true;
-                            break;
-                        }
-                        let prize =
-                            (self.keeper_value(&trial, quotes, &account)? - before) as f64 / 1e18;
-                        if prize - agent.gas < agent.min_profit {
-                            why = 3;
-                            continue;
-                        }
-                        *w = trial;
-                    } else if w.run(kill).is_err() {
-                        // No longer liquidatable (an earlier kill's selling can raise a short's
-                        // value): left for the next round's check.
-                        refused = true;
-                        break;
-                    }
-                    done = Some(a);
-                    break;
-                }
-                let Some(a) = done else {
-                    if !refused {
-                        // Left for this minute; counted once, by why.
-                        skipped.insert(id);
-                        match why {
-                            3 => k.unprofitable += 1,
-                            2 => k.capital_limited += 1,
-                            _ => k.waiting += 1,
-                        }
-                    }
-                    continue;
-                };
-                crowd.left[a] -= owed;
-                crowd.count[a] += 1;
-                killed += 1;
-                // A soft style liquidates a position once a minute.
-                let soft = matches!(
-                    w.market.leverage_rules(id)?.liquidation,
-                    levfarm_core::position::LiquidationStyle::Soft { .. }
-                );
-                for e in w.events() {
-                    match e {
-                        Event::BadDebt { token, amount, .. } => {
-                            let q = if *token == w.asset { quotes[0] } else { quotes[1] };
-                            k.bad_debt += value(amount.0, q)?;
-                        }
-                        // A share of the position: its debt repaid or written off, and a soft
-                        // style's position waits for the next minute.
-                        Event::PositionPartlyLiquidated(p) => {
-                            let d0 = p.repaid0.0 + p.bad_debt0.0;
-                            let d1 = p.repaid1.0 + p.bad_debt1.0;
-                            k.debt += (value(d0, quotes[0])? + value(d1, quotes[1])?) as f64 / 1e18;
-                            if soft {
-                                skipped.insert(id);
-                            }
-                        }
-                        Event::PositionLiquidated(_) => k.debt += owed,
-                        _ => {}
-                    }
-                }
-            }
-            if killed == 0 {
-                break;
-            }
-            k.liquidated += killed;
-            k.rounds.push(killed);
-        }
-        Ok(k)
-    }
-
-    /// The liquidator's holdings of the pool's tokens at `quotes`.
-    fn keeper_value(
-        &self,
-        w: &World,
-        quotes: [levfarm_core::position::valuation::Quote; 2],
-        account: &str,
-    ) -> Result<i128, SimError> {
-        Ok(value(w.balance(account, &w.asset), quotes[0])?
-            + value(w.balance(account, &w.stable), quotes[1])?)
+        let mut market = exact::Exact::new(self, walk.liquidators().len())?;
+        let p0 = world::wad_to_f64(self.price.0);
+        follow::follow(&mut market, &self.entries, p0, path, step, walk, scan)
     }
 }
 
