@@ -23,6 +23,10 @@ clock $one "$L" stress $walk
 clock $one "$L" stress --positions 5000 --window march-2020
 clock $one "$L" stress --positions 5000 --window all
 clock $one "$L" stress $walk --full-scan
-# Monte Carlo windows, 1,000 positions, exact engine on every path (one core, then all).
-clock $one "$L" stress --paths 20 --hours 48
-clock "$L" stress --paths 20 --hours 48
+# Monte Carlo windows, 1,000 positions: the exact engine on every path (--exact), then the f64
+# book kernel on the same paths, then many paths and a book of 5,000 (one core, then all).
+clock $one "$L" stress --paths 20 --hours 48 --exact --quiet
+clock $one "$L" stress --paths 20 --hours 48 --quiet
+clock $one "$L" stress --paths 1000 --hours 48 --quiet
+clock $one "$L" stress --positions 5000 --paths 1000 --hours 48 --quiet
+clock "$L" stress --positions 5000 --paths 1000 --hours 48 --quiet

@@ -112,6 +112,10 @@ pub struct StressArgs {
     /// With --paths: each future's length in hours.
     #[arg(long, default_value_t = 48)]
     hours: u32,
+    /// With --paths: walk every path on the exact engine, even where the f64 book kernel
+    /// (held to the engine by a differential test, and many times faster) models the market.
+    #[arg(long)]
+    exact: bool,
     /// Run every combination of scenario values: `--sweep market.leverage.kill_factor_bps=8000,8333
     /// --sweep market.leverage.kill_prize_bps=100,500`.
     #[arg(long, value_name = "KEY=V1,V2,...")]
@@ -319,6 +323,7 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
                         spec: &spec,
                         walk: &walk,
                         paths: p,
+                        exact: args.exact,
                     };
                     let out = stress_paths(&run, None)?;
                     row.worst_bad_debt = row.worst_bad_debt.max(out.bad_debt.evar99_share);
@@ -357,6 +362,7 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         spec: &spec,
         walk: &walk,
         paths: p,
+        exact: args.exact,
     };
     if let Some((i, n)) = shard {
         if args.paths == 0 || !args.shocks.is_empty() || !windows.is_empty() {
@@ -431,6 +437,7 @@ fn worst_of(
             spec,
             walk: &trials.walk,
             paths: p,
+            exact: args.exact,
         };
         let paths = stress_paths(&run, None)?;
         worst = worst.max(paths.bad_debt.evar99_share);
@@ -565,15 +572,16 @@ fn summary(out: &StressOutput) -> String {
 
 fn paths_summary(p: &PathsOutput) -> String {
     let mut s = format!(
-        "\nMonte Carlo windows: {} paths of {} hours at minute steps (seed {}), {}; the book of \
-         {} positions opened at {:.2} (debt {})\n\n",
-        p.spec.paths,
-        p.spec.hours,
-        p.spec.seed,
-        p.model,
-        p.opened,
-        p.start,
-        table::money(p.debt)
+        "\nMonte Carlo windows: {} paths of {} hours at minute steps (seed {}), {}, on the {}; \
+         the book of {} positions opened at {:.2} (debt {})\n\n",
+        p.head.spec.paths,
+        p.head.spec.hours,
+        p.head.spec.seed,
+        p.head.model,
+        p.head.engine,
+        p.head.opened,
+        p.head.start,
+        table::money(p.head.debt)
     );
     let b = &p.bad_debt;
     let header = [

@@ -130,21 +130,35 @@ pub struct State {
 /// of everyone, of the other borrowers and of the position, the borrow index and rate as last
 /// stored.
 #[derive(Debug, Clone, Copy, Default)]
-struct Lending {
-    cash: f64,
-    scaled_total: f64,
+pub(crate) struct Lending {
+    pub(crate) cash: f64,
+    pub(crate) scaled_total: f64,
     scaled_demand: f64,
     scaled_position: f64,
-    index: f64,
-    rate: f64,
-    last_update: u64,
+    pub(crate) index: f64,
+    pub(crate) rate: f64,
+    pub(crate) last_update: u64,
 }
 
 impl Lending {
+    /// A lending pool read from the exact one (`unit` raw units a whole token), with no
+    /// other borrower or position of its own.
+    pub(crate) fn of(lending: &LendingPool, unit: f64) -> Lending {
+        let ray = 1e27;
+        Lending {
+            cash: f(lending.cash, unit),
+            scaled_total: f(lending.total_debt_scaled, unit),
+            index: world::wad_to_f64(lending.borrow_index.0) * 1e18 / ray,
+            rate: world::wad_to_f64(lending.borrow_rate.0) * 1e18 / ray,
+            last_update: lending.last_update,
+            ..Lending::default()
+        }
+    }
+
     /// The borrow index at `now`: the stored index times Aave's compounded factor for the
     /// stored rate since the last update.
     #[inline(always)]
-    fn index_at(&self, now: u64) -> f64 {
+    pub(crate) fn index_at(&self, now: u64) -> f64 {
         // No time, no interest: the factor would be exactly 1.
         if self.scaled_total <= 0.0 || now == self.last_update {
             return self.index;
@@ -155,7 +169,7 @@ impl Lending {
 
     /// The index accrued to `now` and stored.
     #[inline(always)]
-    fn accrue(&mut self, now: u64) {
+    pub(crate) fn accrue(&mut self, now: u64) {
         self.index = self.index_at(now);
         self.last_update = now;
     }
@@ -198,7 +212,7 @@ pub fn check_supported(scenario: &Scenario) -> Result<(), RiskError> {
     Ok(())
 }
 
-fn f(v: U256, unit: f64) -> f64 {
+pub(crate) fn f(v: U256, unit: f64) -> f64 {
     world::wad_to_f64(v) * 1e18 / unit
 }
 
@@ -226,7 +240,6 @@ impl Setup {
         let farm = m.farm_of(&w.pool)?;
         let demand = Holder::Account(world::DEMAND.into());
         let owner = Holder::Account(OWNER.into());
-        let ray = 1e27;
         let scale = Scale::new(u0, u1);
         let (pool, lp, staked, range) = match scenario.pool().kind {
             PoolKind::ConstantProduct => {
@@ -290,13 +303,9 @@ impl Setup {
             let lending: &LendingPool = m.lending_at(&w.venue, token)?;
             let unit = units[i];
             lend[i] = Lending {
-                cash: f(lending.cash, unit),
-                scaled_total: f(lending.total_debt_scaled, unit),
                 scaled_demand: f(lending.debt_shares(&demand), unit),
                 scaled_position: f(lending.debt_shares(&Holder::Position(id)), unit),
-                index: world::wad_to_f64(lending.borrow_index.0) * 1e18 / ray,
-                rate: world::wad_to_f64(lending.borrow_rate.0) * 1e18 / ray,
-                last_update: lending.last_update,
+                ..Lending::of(lending, unit)
             };
             rates[i] = Some(RateCurve::of(&lending.config.rate_model));
         }

@@ -46,7 +46,7 @@ impl Product {
 
     /// Sells `amount` of token0 (`zero_for_one`) or of token1; what came out.
     #[inline(always)]
-    fn sell(&mut self, zero_for_one: bool, amount: f64) -> f64 {
+    pub(crate) fn sell(&mut self, zero_for_one: bool, amount: f64) -> f64 {
         let (r_in, r_out) =
             if zero_for_one { (&mut self.x, &mut self.y) } else { (&mut self.y, &mut self.x) };
         let out = out_given_in(amount, *r_in, *r_out, self.fee);
@@ -76,7 +76,7 @@ impl Product {
 
     /// Removes `lp`: the tokens it was.
     #[inline(always)]
-    fn unwind(&mut self, lp: f64) -> [f64; 2] {
+    pub(crate) fn unwind(&mut self, lp: f64) -> [f64; 2] {
         let share = lp / self.s;
         let (a0, a1) = (self.x * share, self.y * share);
         self.x -= a0;

@@ -4,8 +4,8 @@
 
 use levfarm_risk::paths::Model;
 use levfarm_risk::stress::{
-    merge_parts, minute_path, stress_part, stress_paths, summarise, PathRow, PathsPart, PathsRun,
-    PathsSpec,
+    merge_parts, minute_path, stress_part, stress_paths, summarise, PathRow, PathsHead, PathsPart,
+    PathsRun, PathsSpec,
 };
 use levfarm_risk_spec::PriceModelSpec;
 use levfarm_sim::data::PriceSeries;
@@ -42,6 +42,7 @@ fn the_same_seed_gives_the_same_paths_on_one_thread_or_two() {
         spec: &spec,
         walk: &walk,
         paths: PathsSpec { paths: 6, hours: 6, seed: 9 },
+        exact: false,
     };
     let on = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -70,6 +71,21 @@ fn the_same_seed_gives_the_same_paths_on_one_thread_or_two() {
     let mut other = parts[1].clone();
     other.1.key = "0".into();
     let e = merge_parts(vec![parts[0].clone(), other, parts[2].clone()]).unwrap_err();
+    assert!(e.contains("from another run"), "{e}");
+
+    // The f64 kernel walked the paths; on the exact engine they liquidate the same positions
+    // and leave the same bad debt (to float precision), and shards of the two do not merge.
+    assert_eq!(one.head.engine, "f64 kernel");
+    let exact = stress_part(&PathsRun { exact: true, ..run }, (0, 1), None).unwrap();
+    assert_eq!(exact.head.engine, "exact engine");
+    for (k, e) in one.rows.iter().zip(&exact.rows) {
+        assert_eq!((k.liquidated, k.depth), (e.liquidated, e.depth), "path {}", k.path);
+        assert!((k.bad_debt - e.bad_debt).abs() <= 1e-7 * one.head.debt, "path {}", k.path);
+    }
+    let exact_part = stress_part(&PathsRun { exact: true, ..run }, (2, 3), None).unwrap();
+    assert_eq!(exact_part.key, parts[0].1.key, "the same settings otherwise");
+    let mixed = vec![parts[0].clone(), parts[1].clone(), ("exact.json".into(), exact_part)];
+    let e = merge_parts(mixed).unwrap_err();
     assert!(e.contains("from another run"), "{e}");
 }
 
@@ -116,15 +132,16 @@ fn var95_and_evar99_are_the_95th_and_99th_percentiles() {
             liquidators_paid: 1.0,
         })
         .collect();
-    let o = summarise(
-        PathsSpec { paths: 100, hours: 24, seed: 1 },
-        "m".into(),
-        1.0,
-        5,
-        0.0,
-        1_000.0,
-        rows,
-    );
+    let head = PathsHead {
+        spec: PathsSpec { paths: 100, hours: 24, seed: 1 },
+        model: "m".into(),
+        engine: "f64 kernel".into(),
+        start: 1.0,
+        opened: 5,
+        equity: 0.0,
+        debt: 1_000.0,
+    };
+    let o = summarise(head, rows);
     let b = &o.bad_debt;
     assert_eq!((b.mean, b.var95, b.evar99, b.max), (50.5, 95.0, 99.0, 100.0));
     assert_eq!((b.var95_share, b.evar99_share, b.p_any), (0.095, 0.099, 1.0));

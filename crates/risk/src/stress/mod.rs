@@ -13,6 +13,10 @@
 
 #![allow(clippy::needless_range_loop)]
 
+mod kernel;
+
+pub use kernel::BookKernel;
+
 use serde::{Deserialize, Serialize};
 
 use levfarm_sim::backtest::Progress;
@@ -78,15 +82,31 @@ pub struct BadDebtStats {
     pub p_any: f64,
 }
 
-/// The book over the paths.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PathsOutput {
+/// What a Monte Carlo stress run ran: its paths, its model, which market walked them, and its
+/// book at the start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathsHead {
     pub spec: PathsSpec,
     pub model: String,
+    /// What walked the book: `"f64 kernel"` (levfarm-risk's [`BookKernel`], held to the engine
+    /// by a differential test) or `"exact engine"` (a market the kernel does not model, or
+    /// `--exact`).
+    pub engine: String,
     pub start: f64,
     pub opened: usize,
     pub equity: f64,
     pub debt: f64,
+}
+
+/// The names of the two engines.
+pub const F64_KERNEL: &str = "f64 kernel";
+pub const EXACT_ENGINE: &str = "exact engine";
+
+/// The book over the paths.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PathsOutput {
+    #[serde(flatten)]
+    pub head: PathsHead,
     pub bad_debt: BadDebtStats,
     /// Mean and 95th percentile of the positions liquidated on a path, and the mean debt
     /// liquidated.
@@ -155,6 +175,8 @@ pub struct PathsRun<'a> {
     pub spec: &'a levfarm_sim::stress::BookSpec,
     pub walk: &'a Walk,
     pub paths: PathsSpec,
+    /// Walk every path on the exact engine even where the f64 kernel models the market.
+    pub exact: bool,
 }
 
 /// Opens the book at the start and runs it through all the run's futures, in parallel; rows
@@ -172,23 +194,19 @@ pub fn stress_paths(
 pub struct PathsPart {
     pub kind: String,
     pub version: u32,
-    pub spec: PathsSpec,
     /// The 0-based shard and the shard count.
     pub shard: (u64, u64),
     /// A fingerprint of everything else the run was given (scenario, book, walk, price):
     /// shards of different runs do not merge.
     pub key: String,
-    pub model: String,
-    pub start: f64,
-    pub opened: usize,
-    pub equity: f64,
-    pub debt: f64,
+    #[serde(flatten)]
+    pub head: PathsHead,
     pub rows: Vec<PathRow>,
 }
 
 /// The kind and version a partial file must carry.
 pub const PART_KIND: &str = "levfarm-stress-paths";
-pub const PART_VERSION: u32 = 1;
+pub const PART_VERSION: u32 = 2;
 
 /// The paths of shard `i` of `n` (0-based): a contiguous range, `⌊i·P/n⌋` to `⌊(i+1)·P/n⌋`.
 pub fn shard_range(paths: u64, (i, n): (u64, u64)) -> std::ops::Range<u64> {
@@ -213,10 +231,16 @@ pub fn stress_part(
     progress: Option<Progress<'_>>,
 ) -> Result<PathsPart, SimError> {
     use rayon::prelude::*;
-    let PathsRun { scenario, series, start, spec, walk, paths } = *run;
+    let PathsRun { scenario, series, start, spec, walk, paths, exact } = *run;
     paths.check()?;
     let book = Book::open(scenario, start, spec)?;
     let (equity, debt) = book.totals()?;
+    // The f64 kernel where it models the market, else the engine.
+    let kernel = match BookKernel::new(&book) {
+        Ok(k) if !exact => Some(k),
+        Ok(_) | Err(crate::RiskError::Unsupported(_)) => None,
+        Err(e) => return Err(SimError::Internal(e.to_string())),
+    };
     // The bootstrap draws the data's own steps; the other models hourly steps.
     let risk = &scenario.risk;
     let bootstrap = matches!(risk.model, levfarm_risk_spec::PriceModelSpec::Bootstrap { .. });
@@ -233,7 +257,10 @@ pub fn stress_part(
         .into_par_iter()
         .map(|i| {
             let prices = minute_path(&model, paths.seed, i, p0, steps, minutes);
-            let o = book.follow(&prices, 60, walk, walk.scan())?;
+            let o = match &kernel {
+                Some(k) => k.follow(&book, &prices, 60, walk, walk.scan())?,
+                None => book.follow(&prices, 60, walk, walk.scan())?,
+            };
             if let Some(report) = progress {
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 report(n, total);
@@ -254,14 +281,17 @@ pub fn stress_part(
     Ok(PathsPart {
         kind: PART_KIND.into(),
         version: PART_VERSION,
-        spec: paths,
         shard,
         key,
-        model: describe(&risk.model),
-        start: p0,
-        opened: book.entries.len(),
-        equity,
-        debt,
+        head: PathsHead {
+            spec: paths,
+            model: describe(&risk.model),
+            engine: if kernel.is_some() { F64_KERNEL } else { EXACT_ENGINE }.into(),
+            start: p0,
+            opened: book.entries.len(),
+            equity,
+            debt,
+        },
         rows,
     })
 }
@@ -269,7 +299,7 @@ pub fn stress_part(
 impl PathsPart {
     /// The statistics of this part's rows.
     pub fn summary(self) -> PathsOutput {
-        summarise(self.spec, self.model, self.start, self.opened, self.equity, self.debt, self.rows)
+        summarise(self.head, self.rows)
     }
 }
 
@@ -282,7 +312,7 @@ pub fn merge_parts(parts: Vec<(String, PathsPart)>) -> Result<PathsOutput, Strin
     };
     let n = first.shard.1;
     let mut seen = vec![None::<String>; n.min(1_000_000) as usize];
-    let mut rows = Vec::with_capacity(first.spec.paths as usize);
+    let mut rows = Vec::with_capacity(first.head.spec.paths as usize);
     let mut sorted = parts;
     sorted.sort_by_key(|(_, p)| p.shard.0);
     for (name, p) in &sorted {
@@ -292,7 +322,7 @@ pub fn merge_parts(parts: Vec<(String, PathsPart)>) -> Result<PathsOutput, Strin
                 p.kind, p.version
             ));
         }
-        if p.spec != first.spec || p.key != first.key || p.shard.1 != n || p.model != first.model {
+        if p.key != first.key || p.shard.1 != n || p.head != first.head {
             return Err(format!(
                 "{name}: from another run than {first_name} (its paths, seed, shard count or \
                  settings differ)"
@@ -306,7 +336,7 @@ pub fn merge_parts(parts: Vec<(String, PathsPart)>) -> Result<PathsOutput, Strin
             return Err(format!("{name}: shard {}/{n} is also in {other}", i + 1));
         }
         *slot = Some(name.clone());
-        let want: Vec<u64> = shard_range(p.spec.paths, p.shard).collect();
+        let want: Vec<u64> = shard_range(p.head.spec.paths, p.shard).collect();
         let got: Vec<u64> = p.rows.iter().map(|r| r.path).collect();
         if got != want {
             return Err(format!(
@@ -321,27 +351,12 @@ pub fn merge_parts(parts: Vec<(String, PathsPart)>) -> Result<PathsOutput, Strin
     if let Some(missing) = seen.iter().position(Option::is_none) {
         return Err(format!("shard {}/{n} is missing", missing + 1));
     }
-    Ok(summarise(
-        first.spec,
-        first.model,
-        first.start,
-        first.opened,
-        first.equity,
-        first.debt,
-        rows,
-    ))
+    Ok(summarise(first.head, rows))
 }
 
 /// The statistics of `rows` (in path order, from one run or merged shards).
-pub fn summarise(
-    spec: PathsSpec,
-    model: String,
-    start: f64,
-    opened: usize,
-    equity: f64,
-    debt: f64,
-    rows: Vec<PathRow>,
-) -> PathsOutput {
+pub fn summarise(head: PathsHead, rows: Vec<PathRow>) -> PathsOutput {
+    let debt = head.debt;
     let n = rows.len().max(1) as f64;
     let sorted = |f: &dyn Fn(&PathRow) -> f64| {
         let mut v: Vec<f64> = rows.iter().map(f).collect();
@@ -354,12 +369,7 @@ pub fn summarise(
     let (var95, evar99) = (percentile(&bad, 0.95), percentile(&bad, 0.99));
     let liquidated = sorted(&|r| r.liquidated as f64);
     PathsOutput {
-        spec,
-        model,
-        start,
-        opened,
-        equity,
-        debt,
+        head,
         bad_debt: BadDebtStats {
             mean,
             var95,

@@ -1,0 +1,358 @@
+//! The f64 book kernel: a book of positions on one constant-product pool, walked by
+//! `levfarm stress`'s one walk ([`levfarm_sim::stress::follow`]) with the exact engine's
+//! semantics in f64 over whole tokens, for Monte Carlo windows of many paths.
+//!
+//! The book is opened once by the exact engine; [`BookKernel::new`] reads its market into f64
+//! (the pool's reserves, LP supply and fee; the two lending pools' cash, scaled debt, index and
+//! stored rate; each position's LP and scaled debt), and each walk then does what the engine
+//! does, with the same formulas:
+//!
+//! - a step: the clock, the oracle, the arbitrageur to the fee's no-arbitrage band, the lending
+//!   indices accrued at their stored rates (Aave's `1 + x + x²/2 + x³/6`);
+//! - a position's health: its value after removing the liquidity and selling the token not
+//!   owed through the pool (Alpaca's exit valuation), or at the fair LP price `2·√(x·y·p)/s`
+//!   (the oracle valuation); its debt at the oracle; `ceil(debt·10⁴/value)` against the kill
+//!   factor;
+//! - a kill: the liquidity removed and the token not owed sold through the pool (the impact
+//!   that cascades), the prize and the treasury's fee off what came back, the debt repaid from
+//!   the rest and any shortfall written off as bad debt, the pool's rate reset by the f64 twin
+//!   of its model ([`crate::rates`]);
+//! - LPs' flight: the outside LP removes its share of the reserves.
+//!
+//! Liquidation prices for the watch come in closed form: on a constant-product pool at price
+//! `p` every position's value is proportional to `√p` (both tokens of an LP share, and what
+//! selling one for the other returns, scale so), so a long's debt ratio `r` reaches the kill
+//! factor `k` at `p·(r/k)²` and a short's at `p·(k/r)²`.
+//!
+//! The kernel runs books on a constant-product pool, liquidated by kills, without protection
+//! orders, with the stable token at 1; [`BookKernel::new`] refuses the rest (`Unsupported`),
+//! which the exact engine walks. A differential test holds the kernel to the engine.
+
+use levfarm_core::position::{LiquidationStyle, Valuation};
+use levfarm_core::Holder;
+use levfarm_sim::scenario::PoolKind;
+use levfarm_sim::stress::{follow, Book, BookMarket, Kill, Scan, ShockOutcome, Walk};
+use levfarm_sim::world;
+use levfarm_sim::SimError;
+
+use crate::kernel::{f, Lending};
+use crate::pool::{arbitrage, Product};
+use crate::rates::RateCurve;
+use crate::RiskError;
+
+/// A book's market in f64, as the exact engine opened it.
+#[derive(Debug, Clone)]
+pub struct BookKernel {
+    start: State,
+    /// Per entry: whether it borrowed the asset (a short); else it owes the stable token.
+    short: Vec<bool>,
+    kill_bps: f64,
+    prize: f64,
+    treasury: f64,
+    oracle_valuation: bool,
+    /// The asset's and the stable token's lending pools' rate models, and raw units per token.
+    rates: [RateCurve; 2],
+    units: [f64; 2],
+    /// The outside LP's liquidity at the start.
+    outside: f64,
+    p0: f64,
+}
+
+/// What moves along a walk.
+#[derive(Debug, Clone)]
+struct State {
+    pool: Product,
+    /// The asset's price at the oracle.
+    oracle: f64,
+    lend: [Lending; 2],
+    /// Per entry: its LP, its scaled debt, whether it is open.
+    lp: Vec<f64>,
+    scaled: Vec<f64>,
+    open: Vec<bool>,
+    now: u64,
+    /// The outside LP's liquidity left.
+    outside: f64,
+    /// Each liquidator's asset and stable tokens gained.
+    gained: Vec<[f64; 2]>,
+}
+
+fn unsupported(what: &str) -> RiskError {
+    RiskError::Unsupported(format!("the f64 book kernel: {what}; the exact engine walks it"))
+}
+
+impl BookKernel {
+    /// Reads `book`'s market into f64; refuses a market the kernel does not model.
+    pub fn new(book: &Book) -> Result<BookKernel, RiskError> {
+        let w = &book.world;
+        let m = &w.market;
+        if w.kind != PoolKind::ConstantProduct {
+            return Err(unsupported("a v3 pool"));
+        }
+        if book.entries.iter().any(|e| e.protected) {
+            return Err(unsupported("protection orders"));
+        }
+        if m.quote(&w.stable)?.price_wad != levfarm_core::math::WAD {
+            return Err(unsupported("a stable token priced away from 1"));
+        }
+        let first = book.entries.first().ok_or_else(|| unsupported("an empty book"))?;
+        let rules = m.leverage_rules(first.id)?;
+        if rules.liquidation != LiquidationStyle::Kill {
+            return Err(unsupported("a close factor or soft liquidation"));
+        }
+        let [u0, u1, _] = w.units.map(crate::v3::u256_to_f64);
+        let amm = &m.amm_pool(&w.pool)?.amm;
+        let pool = Product {
+            x: f(amm.reserve0, u0),
+            y: f(amm.reserve1, u1),
+            s: f(amm.total_supply, u0),
+            fee: (f64::from(amm.fee.numerator()), f64::from(amm.fee.denominator())),
+        };
+        let venue = &w.venue;
+        if w.lending_venue(&w.stable) != *venue {
+            return Err(unsupported("a stable token lent at another venue"));
+        }
+        let lending = [m.lending_at(venue, &w.asset)?, m.lending_at(venue, &w.stable)?];
+        let positions: std::collections::BTreeMap<u64, &levfarm_core::position::Position> =
+            m.positions().map(|p| (p.id, p)).collect();
+        let (mut lp, mut scaled) = (Vec::new(), Vec::new());
+        for e in &book.entries {
+            let position = positions
+                .get(&e.id)
+                .ok_or_else(|| RiskError::Internal(format!("book position {} is missing", e.id)))?;
+            if m.leverage_rules(e.id)? != rules || position.venue != *venue {
+                return Err(unsupported("positions under different rules or venues"));
+            }
+            let side = usize::from(!e.short);
+            let unit = [u0, u1][side];
+            lp.push(f(position.lp, u0));
+            scaled.push(f(lending[side].debt_shares(&Holder::Position(e.id)), unit));
+        }
+        let n = book.entries.len();
+        Ok(BookKernel {
+            start: State {
+                pool,
+                oracle: world::wad_to_f64(book.price.0),
+                lend: [Lending::of(lending[0], u0), Lending::of(lending[1], u1)],
+                lp,
+                scaled,
+                open: vec![true; n],
+                now: m.time,
+                outside: f(w.outside_liquidity()?, u0),
+                gained: Vec::new(),
+            },
+            short: book.entries.iter().map(|e| e.short).collect(),
+            kill_bps: f64::from(rules.kill_factor_bps.0),
+            prize: f64::from(rules.kill_prize_bps.0) / 1e4,
+            treasury: f64::from(rules.kill_treasury_bps.0) / 1e4,
+            oracle_valuation: rules.valuation == Valuation::Oracle,
+            rates: [
+                RateCurve::of(&lending[0].config.rate_model),
+                RateCurve::of(&lending[1].config.rate_model),
+            ],
+            units: [u0, u1],
+            outside: f(w.outside_liquidity()?, u0),
+            p0: world::wad_to_f64(book.price.0),
+        })
+    }
+
+    /// The book walks `path` (the asset's price after each step of `step` seconds) under
+    /// `walk`, as [`Book::follow`] walks it on the exact engine.
+    pub fn follow(
+        &self,
+        book: &Book,
+        path: &[f64],
+        step: u64,
+        walk: &Walk,
+        scan: Scan,
+    ) -> Result<ShockOutcome, SimError> {
+        let mut start = self.start.clone();
+        start.gained = vec![[0.0; 2]; walk.liquidators().len()];
+        let mut market = Walked { k: self, st: start };
+        follow(&mut market, &book.entries, self.p0, path, step, walk, scan)
+    }
+}
+
+/// A walk's market: the kernel's rules and the walk's state.
+struct Walked<'a> {
+    k: &'a BookKernel,
+    st: State,
+}
+
+impl Walked<'_> {
+    /// The lending pool entry `i` owes to: the asset's (0) for a short, else the stable's (1).
+    fn side(&self, i: usize) -> usize {
+        usize::from(!self.k.short[i])
+    }
+
+    /// Entry `i`'s debt in its token now.
+    fn debt(&self, i: usize) -> f64 {
+        self.st.scaled[i] * self.st.lend[self.side(i)].index_at(self.st.now)
+    }
+
+    /// Entry `i`'s value (exit or fair) and its debt's value, at the oracle.
+    fn health(&self, i: usize) -> (f64, f64) {
+        let (st, p) = (&self.st, self.st.oracle);
+        let short = self.k.short[i];
+        let debt = self.debt(i);
+        let value = if self.k.oracle_valuation {
+            st.pool.fair_value(st.lp[i], p)
+        } else {
+            st.pool.exit_value(st.lp[i], p, !short)
+        };
+        (value, if short { debt * p } else { debt })
+    }
+
+    /// The engine's debt ratio, `ceil(debt·10⁴/value)` bps.
+    fn ratio_bps(&self, i: usize) -> f64 {
+        let (value, debt) = self.health(i);
+        if debt <= 0.0 {
+            0.0
+        } else if value <= 0.0 {
+            f64::INFINITY
+        } else {
+            (debt * 1e4 / value).ceil()
+        }
+    }
+
+    /// Token `t`'s value at the oracle.
+    fn at_oracle(&self, t: usize, amount: f64) -> f64 {
+        if t == 0 {
+            amount * self.st.oracle
+        } else {
+            amount
+        }
+    }
+
+    /// Resets pool `t`'s stored rate from its debt and cash, by the twin of its model.
+    fn update_rate(&mut self, t: usize) {
+        let unit = self.k.units[t];
+        let l = &mut self.st.lend[t];
+        l.rate = self.k.rates[t].borrow_rate(l.scaled_total * l.index * unit, l.cash * unit);
+    }
+}
+
+impl BookMarket for Walked<'_> {
+    fn step(&mut self, seconds: u64, price: f64) -> Result<(), SimError> {
+        let st = &mut self.st;
+        st.now += seconds;
+        st.oracle = price;
+        arbitrage(&mut st.pool.x, &mut st.pool.y, price, st.pool.fee);
+        for l in &mut st.lend {
+            l.accrue(st.now);
+        }
+        Ok(())
+    }
+
+    fn publish(&mut self, price: f64) -> Result<(), SimError> {
+        self.st.oracle = price;
+        Ok(())
+    }
+
+    fn has_outside(&self) -> bool {
+        self.k.outside > 0.0
+    }
+
+    fn withdraw_outside(&mut self, share: f64) -> Result<(), SimError> {
+        let lp = (self.k.outside * share.clamp(0.0, 1.0)).min(self.st.outside);
+        if lp > 0.0 {
+            self.st.pool.unwind(lp);
+            self.st.outside -= lp;
+        }
+        Ok(())
+    }
+
+    fn depth(&self) -> Result<f64, SimError> {
+        Ok((self.st.pool.x * self.st.pool.y).sqrt())
+    }
+
+    fn pool_price(&self) -> Result<f64, SimError> {
+        Ok(self.st.pool.y / self.st.pool.x)
+    }
+
+    fn utilization(&self) -> Result<f64, SimError> {
+        let l = &self.st.lend[1];
+        let debt = l.scaled_total * l.index;
+        Ok(if debt + l.cash > 0.0 { debt / (debt + l.cash) } else { 0.0 })
+    }
+
+    fn is_open(&self, entry: usize) -> bool {
+        self.st.open[entry]
+    }
+
+    fn past_kill(&self, entry: usize) -> Result<Option<f64>, SimError> {
+        if !self.st.open[entry] || self.ratio_bps(entry) <= self.k.kill_bps {
+            return Ok(None);
+        }
+        Ok(Some(self.health(entry).1))
+    }
+
+    fn ratio(&self, entry: usize) -> Result<(f64, f64), SimError> {
+        Ok((self.ratio_bps(entry), self.k.kill_bps))
+    }
+
+    fn liquidation_prices(&self, entry: usize) -> Result<(Option<f64>, Option<f64>), SimError> {
+        let (value, debt) = self.health(entry);
+        if debt <= 0.0 || value <= 0.0 {
+            return Ok((None, None));
+        }
+        // Exit values move with the pool's price, fair values with the oracle's.
+        let p =
+            if self.k.oracle_valuation { self.st.oracle } else { self.st.pool.y / self.st.pool.x };
+        let r = debt * 1e4 / value / self.k.kill_bps;
+        Ok(if self.k.short[entry] { (None, Some(p / (r * r))) } else { (Some(p * r * r), None) })
+    }
+
+    fn kill(&mut self, entry: usize, k: usize, least: Option<f64>) -> Result<Kill, SimError> {
+        if self.past_kill(entry)?.is_none() {
+            return Ok(Kill::Refused);
+        }
+        let (_, debt_value) = self.health(entry);
+        let side = self.side(entry);
+        let debt = self.debt(entry);
+        // The liquidity removed and the token not owed sold for the one owed, on a copy of the
+        // pool until the liquidator takes the kill.
+        let mut pool = self.st.pool;
+        let removed = pool.unwind(self.st.lp[entry]);
+        let mut back = removed;
+        back[side] += pool.sell(side == 1, removed[1 - side]);
+        back[1 - side] = 0.0;
+        let prize = back.map(|b| b * self.k.prize);
+        if let Some(least) = least {
+            if self.at_oracle(0, prize[0]) + self.at_oracle(1, prize[1]) < least {
+                return Ok(Kill::Unprofitable);
+            }
+        }
+        self.st.pool = pool;
+        let rest = back[side] * (1.0 - self.k.prize - self.k.treasury);
+        let repaid = rest.min(debt);
+        let l = &mut self.st.lend[side];
+        l.cash += repaid;
+        l.scaled_total -= self.st.scaled[entry];
+        self.update_rate(side);
+        self.st.scaled[entry] = 0.0;
+        self.st.lp[entry] = 0.0;
+        self.st.open[entry] = false;
+        for t in 0..2 {
+            self.st.gained[k][t] += prize[t];
+        }
+        Ok(Kill::Done {
+            debt: debt_value,
+            bad_debt: self.at_oracle(side, debt - repaid),
+            wait: false,
+        })
+    }
+
+    fn run_orders(&mut self) -> Result<usize, SimError> {
+        Err(SimError::Internal("the f64 book kernel runs no protection orders".into()))
+    }
+
+    fn gained(&self, k: usize) -> Result<f64, SimError> {
+        let [a, s] = self.st.gained[k];
+        Ok(self.at_oracle(0, a) + s)
+    }
+
+    fn shortfall(&self, entry: usize) -> Result<f64, SimError> {
+        let (value, debt) = self.health(entry);
+        Ok((debt - value).max(0.0))
+    }
+}
