@@ -156,6 +156,10 @@ pub struct StressArgs {
     /// Print the results as JSON instead of the table.
     #[arg(long)]
     json: bool,
+    /// Also write the results as a self-contained HTML page (shocks, windows, Monte Carlo
+    /// windows, a sweep against its budget).
+    #[arg(long, value_name = "FILE")]
+    report: Option<std::path::PathBuf>,
 }
 
 pub fn stress_command(args: &StressArgs) -> ExitCode {
@@ -334,6 +338,16 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
             })?;
         }
         let best = within_budget(&rows, args.budget);
+        if let Some(path) = &args.report {
+            let sweep = levfarm_report::Sweep {
+                rows: &rows,
+                paths: &paths,
+                budget: args.budget,
+                best: best.and_then(|b| rows.iter().position(|r| std::ptr::eq(r, b))),
+            };
+            let title = format!("Stress sweep: {} combinations", rows.len());
+            write_report(path, args, &backtest.scenario, title, None, None, Some(sweep))?;
+        }
         let mut o = io::stdout().lock();
         if args.json {
             let v = serde_json::json!({
@@ -401,6 +415,10 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
     } else {
         None
     };
+    if let Some(path) = &args.report {
+        let title = format!("Stress test: a book of {} positions", out.opened);
+        write_report(path, args, &backtest.scenario, title, Some(&out), paths.as_ref(), None)?;
+    }
     let mut o = io::stdout().lock();
     if args.json {
         let mut v = serde_json::to_value(&out).context("cannot write JSON")?;
@@ -545,6 +563,17 @@ fn merge(args: &StressArgs) -> Result<(), Failure> {
         parts.push((name, part));
     }
     let merged = merge_parts(parts).map_err(|m| Failure(EXIT_BAD_INPUT, m))?;
+    if let Some(path) = &args.report {
+        let files: Vec<String> = args.merge.iter().map(|p| p.display().to_string()).collect();
+        let report = levfarm_report::StressReport {
+            title: format!("Stress test: {} Monte Carlo windows", merged.head.spec.paths),
+            subtitle: format!("merged from {} partial results", files.len()),
+            facts: vec![("Partial results".to_string(), files.join(", "))],
+            paths: Some(&merged),
+            ..Default::default()
+        };
+        crate::backtest::write_file(path, levfarm_report::render_stress_html(&report).as_bytes())?;
+    }
     let mut o = io::stdout().lock();
     if args.json {
         let v = serde_json::json!({ "paths": merged });
@@ -821,4 +850,124 @@ fn sweep_summary(
         )),
     }
     s
+}
+
+/// Writes the run's page to `path`: its parts, and the settings that made them.
+fn write_report(
+    path: &std::path::Path,
+    args: &StressArgs,
+    s: &levfarm_sim::Scenario,
+    title: String,
+    output: Option<&levfarm_sim::stress::StressOutput>,
+    paths: Option<&PathsOutput>,
+    sweep: Option<levfarm_report::Sweep>,
+) -> Result<(), Failure> {
+    let l = s.leverage();
+    let bps = |v: u32| format!("{}%", f64::from(v) / 100.0);
+    let mut facts = vec![
+        ("Scenario".to_string(), s.name.clone()),
+        (
+            "Pool".to_string(),
+            format!(
+                "{}, {:?}, {} bps fee, {} deep",
+                s.pair().join("/"),
+                s.pool().kind,
+                s.pool().fee_bps,
+                table::money(s.pool().tvl)
+            ),
+        ),
+        (
+            "Leverage rules".to_string(),
+            format!(
+                "work factor {}, kill factor {}, prize {}, treasury fee {}, {} valuation",
+                bps(l.work_factor_bps),
+                bps(l.kill_factor_bps),
+                bps(l.kill_prize_bps),
+                bps(l.kill_treasury_bps),
+                l.valuation
+            ),
+        ),
+    ];
+    let book = match &args.book {
+        Some(file) => format!("from {}", file.display()),
+        None => format!(
+            "{} positions drawn (seed {}): median equity {}, leverage {}, {}% short, entry \
+             spread {}, {}% protected",
+            args.positions,
+            args.seed,
+            args.median_equity,
+            args.leverage.join(" to "),
+            args.short_share * 100.0,
+            args.entry_spread,
+            args.protected * 100.0
+        ),
+    };
+    facts.push(("Book".to_string(), book));
+    let mut walk = vec![if args.minutes > 0 {
+        format!("shocks over {} minutes, {}% back", args.minutes, args.recovery * 100.0)
+    } else {
+        "shocks at once".to_string()
+    }];
+    if args.heartbeat_secs > 0 || args.deviation_bps > 0 || args.oracle_delay_secs > 0 {
+        walk.push(format!(
+            "oracle heartbeat {} s, deviation {} bps, delay {} s",
+            args.heartbeat_secs, args.deviation_bps, args.oracle_delay_secs
+        ));
+    }
+    if let Some(b) = &args.bad_print {
+        walk.push(format!("bad print {b}"));
+    }
+    if args.lp_flight > 0.0 {
+        walk.push(format!("LPs withdraw {}% per 10% fall", args.lp_flight * 100.0));
+    }
+    if !args.liquidator.is_empty() {
+        walk.push(format!("liquidators {}", args.liquidator.join(", ")));
+    } else if args.gas > 0.0 || args.min_profit > 0.0 {
+        walk.push(format!("liquidator gas {}, minimum profit {}", args.gas, args.min_profit));
+    }
+    facts.push(("Walk".to_string(), walk.join("; ")));
+    let report = levfarm_report::StressReport {
+        subtitle: format!(
+            "{}: {} on the {} pool, liquidated by {}",
+            s.name,
+            s.pair().join("/"),
+            s.position.pool,
+            match l.liquidation {
+                levfarm_sim::scenario::LiquidationSpec::Kill => "kills".to_string(),
+                levfarm_sim::scenario::LiquidationSpec::CloseFactor {
+                    close_factor_bps,
+                    bonus_bps,
+                    ..
+                } => format!(
+                    "a close factor of {} with a {} bonus",
+                    bps(close_factor_bps),
+                    bps(bonus_bps)
+                ),
+                levfarm_sim::scenario::LiquidationSpec::Soft { max_share_bps, penalty_bps } =>
+                    format!(
+                        "soft liquidation, {} at most with a {} penalty",
+                        bps(max_share_bps),
+                        bps(penalty_bps)
+                    ),
+            }
+        ),
+        title,
+        facts,
+        output,
+        paths,
+        sweep,
+        notes: vec![
+            "At risk: positions past their kill factor after the move, before any liquidation \
+             (a walk counts each minute). Cascade: rounds of kills in one minute, each round \
+             after the previous one's selling through the pool."
+                .into(),
+            "VaR95 and EVaR99: the 95th and 99th percentiles of a path's bad debt over the \
+             window (the k-th smallest, k = ⌈p·n⌉)."
+                .into(),
+        ],
+        sources: vec!["ETH/USD hourly: Bitfinex via CryptoDataDownload (free to use with \
+                       attribution)."
+            .into()],
+    };
+    crate::backtest::write_file(path, levfarm_report::render_stress_html(&report).as_bytes())
 }

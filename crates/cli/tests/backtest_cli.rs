@@ -381,6 +381,62 @@ fn stress_runs_a_book_through_monte_carlo_windows() {
     assert!(0.0 <= var95 && var95 <= evar99 && evar99 <= max, "{b}");
 }
 
+/// The stress page carries the run's figures as its JSON has them: each shock's liquidations
+/// and bad debt, the paths' EVaR99, a sweep's row within the budget; it draws its charts in
+/// SVG and needs no script.
+#[test]
+fn stress_writes_a_page_with_the_runs_figures() {
+    let page = scratch("stress.html");
+    let file = page.to_str().unwrap();
+    let run = ["stress", "--positions", "80", "--shocks=-0.3,-0.5", "--paths", "6", "--hours", "3"];
+    let o = levfarm(&[&run[..], &["--quiet", "--json", "--report", file]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg"));
+    assert!(!html.contains("<script"), "the page needs no script");
+    let cell = |x: f64, decimals: usize| format!(">{}<", levfarm_report::number(x, decimals));
+    for s in v["shocks"].as_array().unwrap() {
+        let liquidated = s["liquidated"].as_f64().unwrap();
+        assert!(liquidated > 0.0, "{s}");
+        assert!(html.contains(&cell(liquidated, 0)), "{liquidated} liquidated");
+        let bad = s["bad_debt"].as_f64().unwrap();
+        assert!(html.contains(&cell(bad, 2)), "bad debt {bad}");
+    }
+    assert!(html.contains(&cell(v["paths"]["bad_debt"]["evar99"].as_f64().unwrap(), 2)));
+    assert!(html.contains("f64 kernel"));
+
+    let sweep = scratch("sweep.html");
+    let o = levfarm(&[
+        "stress",
+        "--positions",
+        "60",
+        "--shocks=-0.5",
+        "--sweep",
+        "market.leverage.kill_factor_bps=8000,9000",
+        "--sweep",
+        "market.leverage.kill_prize_bps=100,500",
+        "--budget",
+        "1",
+        "--json",
+        "--report",
+        sweep.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let html = std::fs::read_to_string(&sweep).unwrap();
+    // The budget's pick: the highest kill factor at the one open limit, starred in the grid.
+    assert_eq!(v["within_budget"]["kill_factor_bps"], 9000);
+    let best = &v["within_budget"]["settings"];
+    let row = format!(
+        "<tr class=\"primary\"><td>{}</td><td>{}</td>",
+        best[0][1].as_str().unwrap(),
+        best[1][1].as_str().unwrap()
+    );
+    assert!(html.contains(&row), "{row}");
+    assert_eq!(html.matches('\u{2605}').count(), 1);
+}
+
 /// The close-factor and soft styles run in `levfarm stress`; the backtester refuses them by
 /// their key rather than run a model it does not have.
 #[test]

@@ -61,6 +61,7 @@ mod portfolio_page;
 mod risk_model;
 mod risk_page;
 mod risk_payload;
+mod stress_page;
 mod tables;
 
 pub use decimate::{decimate_indices, decimate_optional_indices};
@@ -73,6 +74,7 @@ pub use portfolio_page::{Grid, PortfolioReport, PositionRow, PORTFOLIO_CHART_IDS
 pub use risk_model::{Fan, Histogram, RiskReport, RiskRow};
 pub use risk_page::RISK_CHART_IDS;
 pub use risk_payload::{MAX_FAN_POINTS, MAX_HISTOGRAM_BINS};
+pub use stress_page::{StressReport, Sweep};
 pub use tables::{ACTIONS_EDGE, ACTIONS_FULL_LIMIT};
 
 /// Renders the report as one HTML document: no external requests at all (no CDN, no fonts,
@@ -156,4 +158,13 @@ pub fn render_risk_html(report: &RiskReport) -> String {
 /// joint-move grid as heat maps. The same report gives the same bytes.
 pub fn render_portfolio_html(report: &PortfolioReport) -> String {
     portfolio_page::render(report)
+}
+
+/// Renders a stress test (`levfarm stress --report`) as one self-contained HTML document: the
+/// book's headline figures, the shocks' debt at risk, liquidated and left as bad debt as bars,
+/// the shocks', windows' and Monte Carlo windows' figures in tables, the paths' bad debt as a
+/// histogram, and a sweep's combinations against the loss budget. Its charts are inline SVG,
+/// so it needs no script at all. The same report gives the same bytes.
+pub fn render_stress_html(report: &StressReport) -> String {
+    stress_page::render(report)
 }
