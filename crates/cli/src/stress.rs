@@ -153,6 +153,15 @@ pub struct StressArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Plain borrowers beside the positions (Aave style): each supplies the asset as
+    /// collateral at the positions' venue and borrows 50% to 99% of its capacity in the stable
+    /// token; liquidators repay them under Aave's close factor and sell the collateral through
+    /// the pool (the asset's `collateral` settings, or Aave v3's WETH).
+    #[arg(long, default_value_t = 0)]
+    borrowers: usize,
+    /// The borrowers' median collateral (numeraire).
+    #[arg(long, default_value_t = 20_000.0)]
+    borrower_collateral: f64,
     /// Print the results as JSON instead of the table.
     #[arg(long)]
     json: bool,
@@ -300,6 +309,8 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         short_share: args.short_share,
         entry_spread: args.entry_spread,
         protected: args.protected,
+        borrowers: args.borrowers,
+        borrower_collateral: args.borrower_collateral,
         file: args.book.as_ref().map(|p| p.display().to_string()),
         rows,
     };
@@ -656,6 +667,17 @@ fn paths_summary(p: &PathsOutput) -> String {
 /// The liquidators' columns, where the run has them: each liquidator's liquidations (`a/b/c`)
 /// with rivals, and the liquidations left for capital or for the liquidators' delays.
 fn crowd_columns(header: &mut Vec<String>, rows: &mut [Vec<String>], outcomes: &[&ShockOutcome]) {
+    if outcomes.iter().any(|x| x.borrowers_at_risk + x.borrowers_liquidated > 0) {
+        header.extend(
+            ["borrowers at risk", "borrower liquidations", "borrowers' debt repaid"]
+                .map(String::from),
+        );
+        for (row, x) in rows.iter_mut().zip(outcomes) {
+            row.push(x.borrowers_at_risk.to_string());
+            row.push(x.borrowers_liquidated.to_string());
+            row.push(table::money(x.borrowers_debt));
+        }
+    }
     let rivals = outcomes.iter().any(|x| x.liquidators.len() > 1);
     let limited = outcomes.iter().any(|x| x.capital_limited > 0 || x.waiting > 0);
     if rivals {
@@ -697,7 +719,7 @@ fn windows_summary(out: &StressOutput) -> String {
                 w.opened.to_string(),
                 table::money(w.debt),
             ];
-            row.extend(outcome_cells(&w.outcome, w.debt));
+            row.extend(outcome_cells(&w.outcome, w.debt + w.borrowers_debt));
             row
         })
         .collect();
@@ -750,7 +772,7 @@ fn outcome_cells(x: &ShockOutcome, debt: f64) -> Vec<String> {
 fn shocks_summary(out: &StressOutput) -> String {
     let mut s = format!(
         "a book on the market of {:?}\n{} positions opened ({} refused past the work factor, {} \
-         killed before the start) at {:.2}: equity {}, debt {}\n\n",
+         killed before the start) at {:.2}: equity {}, debt {}\n",
         out.scenario,
         out.opened,
         out.refused,
@@ -759,6 +781,15 @@ fn shocks_summary(out: &StressOutput) -> String {
         table::money(out.equity),
         table::money(out.debt)
     );
+    if out.borrowers > 0 {
+        s.push_str(&format!(
+            "{} plain borrowers beside them, owing {}; lenders' deposits {}\n",
+            out.borrowers,
+            table::money(out.borrowers_debt),
+            table::money(out.deposits)
+        ));
+    }
+    s.push('\n');
     let mut header: Vec<String> = ["shock", "price"].map(String::from).to_vec();
     header.extend(OUTCOME_COLUMNS.map(String::from));
     let mut rows: Vec<Vec<String>> = out
@@ -766,7 +797,7 @@ fn shocks_summary(out: &StressOutput) -> String {
         .iter()
         .map(|x| {
             let mut row = vec![format!("{:+.0}%", x.shock * 100.0), format!("{:.2}", x.price)];
-            row.extend(outcome_cells(x, out.debt));
+            row.extend(outcome_cells(x, out.debt + out.borrowers_debt));
             row
         })
         .collect();

@@ -437,6 +437,24 @@ fn stress_writes_a_page_with_the_runs_figures() {
     assert_eq!(html.matches('\u{2605}').count(), 1);
 }
 
+/// Plain borrowers beside the book: counted with their debt and the lenders' deposits, their
+/// liquidations in each shock; the asset's collateral settings are checked where they enter.
+#[test]
+fn stress_puts_plain_borrowers_beside_the_book() {
+    let o =
+        levfarm(&["stress", "--positions", "40", "--borrowers", "60", "--shocks=-0.4", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["borrowers"], 60);
+    assert!(v["borrowers_debt"].as_f64().unwrap() > 0.0);
+    assert!(v["deposits"].as_f64().unwrap() > v["borrowers_debt"].as_f64().unwrap());
+    assert!(v["shocks"][0]["borrowers_liquidated"].as_u64().unwrap() > 0, "{}", v["shocks"][0]);
+    let bad = "market.lending.WETH.collateral={ ltv_bps = 9000, liquidation_threshold_bps = 8000 }";
+    let o = levfarm(&["stress", "--borrowers", "10", "--set", bad]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("market.lending.WETH.collateral.ltv_bps"), "{}", stderr(&o));
+}
+
 /// The close-factor and soft styles run in `levfarm stress`; the backtester refuses them by
 /// their key rather than run a model it does not have.
 #[test]

@@ -21,7 +21,8 @@ pub use actors::{
     RewardPricePath, RewardSpec, UtilizationModel, VolumeModel, DEFAULT_DAILY_TURNOVER,
 };
 pub use pool::{
-    default_rate_model, LendingSpec, LeverageSpec, LiquidationSpec, PoolKind, PoolSpec, STABLECOINS,
+    default_rate_model, CollateralSpec, LendingSpec, LeverageSpec, LiquidationSpec, PoolKind,
+    PoolSpec, STABLECOINS,
 };
 
 /// The pool a position uses unless it names another: `[market.pool]`.
@@ -144,6 +145,7 @@ impl Default for MarketSpec {
                 supply: 50_000_000.0,
                 rate_model: Some(default_rate_model(token)),
                 reserve_factor_bps,
+                collateral: None,
             };
             (token.to_string(), spec)
         };
@@ -549,6 +551,17 @@ pub fn engine_key(prefix: &str, error: &levfarm_core::Error) -> String {
             ) =>
         {
             format!("{prefix}.liquidation.{field}")
+        }
+        levfarm_core::Error::InvalidConfig { field, .. }
+            if matches!(
+                *field,
+                "ltv_bps"
+                    | "liquidation_threshold_bps"
+                    | "liquidation_bonus_bps"
+                    | "liquidation_protocol_fee_bps"
+            ) =>
+        {
+            format!("{prefix}.collateral.{field}")
         }
         levfarm_core::Error::InvalidConfig { field, .. } => format!("{prefix}.{field}"),
         _ => prefix.to_string(),

@@ -145,6 +145,35 @@ pub struct LendingSpec {
     pub rate_model: Option<RateModel>,
     #[serde(default)]
     pub reserve_factor_bps: u32,
+    /// The token as collateral for plain borrowers (Aave's reserve settings); not collateral
+    /// when left out. `levfarm stress --borrowers` needs it on the asset's pool, and takes
+    /// [`CollateralSpec::default`] (Aave v3's WETH) where the scenario gives none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collateral: Option<CollateralSpec>,
+}
+
+/// A lending pool's token as collateral, in bps: the loan-to-value a borrower may reach, the
+/// liquidation threshold past which it may be liquidated, the liquidation bonus (100% plus the
+/// bonus: 10500 is 5%) and the protocol's share of the bonus. Aave v3's WETH on Ethereum when
+/// left out: 80.5%, 83%, 5%, 10%.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollateralSpec {
+    pub ltv_bps: u32,
+    pub liquidation_threshold_bps: u32,
+    pub liquidation_bonus_bps: u32,
+    pub liquidation_protocol_fee_bps: u32,
+}
+
+impl Default for CollateralSpec {
+    fn default() -> Self {
+        Self {
+            ltv_bps: 8050,
+            liquidation_threshold_bps: 8300,
+            liquidation_bonus_bps: 10_500,
+            liquidation_protocol_fee_bps: 1000,
+        }
+    }
 }
 
 fn default_supply() -> f64 {
@@ -197,8 +226,15 @@ impl LendingSpec {
 
     /// The engine's settings of `token`'s lending pool.
     pub fn config(&self, token: &str) -> levfarm_core::lending::LendingConfig {
+        use levfarm_core::math::Bps;
         let mut config = levfarm_core::lending::LendingConfig::new(self.rate_model_for(token));
-        config.reserve_factor_bps = levfarm_core::math::Bps(self.reserve_factor_bps);
+        config.reserve_factor_bps = Bps(self.reserve_factor_bps);
+        if let Some(c) = self.collateral {
+            config.ltv_bps = Bps(c.ltv_bps);
+            config.liquidation_threshold_bps = Bps(c.liquidation_threshold_bps);
+            config.liquidation_bonus_bps = Bps(c.liquidation_bonus_bps);
+            config.liquidation_protocol_fee_bps = Bps(c.liquidation_protocol_fee_bps);
+        }
         config
     }
 }

@@ -65,7 +65,7 @@ pub(crate) fn render(r: &StressReport) -> String {
                 "Shocks",
                 "The oracle's move, the debt of the positions it put past their kill factor (at \
                  risk) and the bad debt the liquidations left, as shares of the book's debt.",
-                &shock_chart(&o.shocks, o.debt),
+                &shock_chart(&o.shocks, o.debt + o.borrowers_debt),
             ));
             out.push_str(&card(
                 "Shocks in figures",
@@ -74,7 +74,7 @@ pub(crate) fn render(r: &StressReport) -> String {
                     o.shocks
                         .iter()
                         .map(|s| (format::signed_points(s.shock).replace(" pp", "%"), s)),
-                    o.debt,
+                    o.debt + o.borrowers_debt,
                 )),
             ));
         }
@@ -161,7 +161,16 @@ fn kpis(r: &StressReport) -> String {
             "Book",
             "",
             &format!("{} positions", format::number(o.opened as f64, 0)),
-            &format!("debt {}, equity {}", format::money(o.debt), format::money(o.equity)),
+            &if o.borrowers > 0 {
+                format!(
+                    "debt {}; {} plain borrowers owing {}",
+                    format::money(o.debt),
+                    format::number(o.borrowers as f64, 0),
+                    format::money(o.borrowers_debt)
+                )
+            } else {
+                format!("debt {}, equity {}", format::money(o.debt), format::money(o.equity))
+            },
         ));
         let worst = o.worst_bad_debt();
         k.push(kpi(
@@ -271,7 +280,7 @@ fn windows_table(o: &StressOutput) -> String {
             num(format::price(w.start)),
             num(format::number(w.opened as f64, 0)),
             num(format::money(w.debt)),
-            outcome_cells(&w.outcome, w.debt)
+            outcome_cells(&w.outcome, w.debt + w.borrowers_debt)
         ));
     }
     out.push_str("</tbody></table>");

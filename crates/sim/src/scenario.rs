@@ -11,9 +11,9 @@ use crate::data::GapPolicy;
 use crate::portfolio::{portfolio_shape, PortfolioSpec};
 use crate::risk_spec::RiskSpec;
 pub use levfarm_market::{
-    check_symbol, default_rate_model, LendingSpec, LeverageSpec, LiquidationSpec, MarketSpec,
-    PoolKind, PoolSpec, RewardPricePath, RewardSpec, TokenSpec, UtilizationModel, VenueSpec,
-    VolumeModel, DEFAULT_DAILY_TURNOVER, MAIN_POOL, MAIN_VENUE,
+    check_symbol, default_rate_model, CollateralSpec, LendingSpec, LeverageSpec, LiquidationSpec,
+    MarketSpec, PoolKind, PoolSpec, RewardPricePath, RewardSpec, TokenSpec, UtilizationModel,
+    VenueSpec, VolumeModel, DEFAULT_DAILY_TURNOVER, MAIN_POOL, MAIN_VENUE,
 };
 
 /// A whole backtest.

@@ -538,3 +538,56 @@ fn protected_positions_deleverage_before_the_liquidators_and_late_keepers_lose_s
     let o_late = minutes(&guarded, &down, &hourly);
     assert!(o_late.liquidated > o_guarded.liquidated, "{o_late:?} {o_guarded:?}");
 }
+
+/// Plain borrowers (Aave style) at the oracle in a pool too deep to move: a shock at once puts
+/// past their threshold exactly those whose health factor `c·(1 + s)·LT/d` falls under 1 (LT
+/// 83%, Aave v3's WETH), each is liquidated, and the bad debt is the closed form's: a borrower
+/// under a 0.95 health factor loses all its collateral for `c·(1 + s)/1.05` of its debt (the 5%
+/// bonus), the rest written off; one at 0.95 or above repays half and is healthy again. The
+/// positions, at 1.6x at most, survive a halving.
+#[test]
+fn borrowers_are_liquidated_past_their_threshold_leaving_the_closed_form_bad_debt() {
+    let s = market(1e12, "oracle");
+    let spec = BookSpec { leverage: (1.5, 1.6), borrowers: 300, ..spec(20) };
+    let book = Book::open(&s, price(), &spec).unwrap();
+    assert_eq!(book.borrowers.len(), 300);
+    let (lt, bonus) = (0.83, 1.05);
+    let mut seen_bad = false;
+    for shock in [-0.1, -0.2, -0.5] {
+        let o = book.shock(shock).unwrap();
+        let hf = |b: &levfarm_sim::stress::Borrower| b.collateral * (1.0 + shock) * lt / b.debt;
+        let past = book.borrowers.iter().filter(|b| hf(b) < 1.0).count();
+        assert!(past > 0, "{shock}");
+        assert_eq!(o.borrowers_at_risk, past, "{shock}");
+        assert!(o.borrowers_liquidated >= past, "{shock}: {o:?}");
+        assert_eq!((o.liquidated, o.open_past_kill), (0, 0), "{shock}: {o:?}");
+        let bad: f64 = book
+            .borrowers
+            .iter()
+            .filter(|b| hf(b) < 0.95)
+            .map(|b| (b.debt - b.collateral * (1.0 + shock) / bonus).max(0.0))
+            .sum();
+        assert!(
+            (o.bad_debt - bad).abs() <= 1e-6 * bad.max(1.0),
+            "{shock}: {} vs {bad}",
+            o.bad_debt
+        );
+        seen_bad |= bad > 0.0;
+    }
+    assert!(seen_bad, "a halving leaves bad debt");
+}
+
+/// The borrowers' collateral, sold through the shallow pool the positions are valued in
+/// (after impact), pushes more positions past their kill factor: the same book with borrowers
+/// beside it loses more positions to the same shock.
+#[test]
+fn borrowers_collateral_sold_through_the_pool_cascades_into_the_positions() {
+    let s = market(8_000_000.0, "exit");
+    let plain = Book::open(&s, price(), &spec(150)).unwrap();
+    let with = Book::open(&s, price(), &BookSpec { borrowers: 300, ..spec(150) }).unwrap();
+    assert_eq!(plain.entries, with.entries);
+    let (a, b) = (plain.shock(-0.3).unwrap(), with.shock(-0.3).unwrap());
+    assert!(b.borrowers_liquidated > 0, "{b:?}");
+    assert!(b.liquidated > a.liquidated, "{} vs {}", b.liquidated, a.liquidated);
+    assert!(b.pool_price < a.pool_price);
+}

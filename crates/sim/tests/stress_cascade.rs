@@ -151,7 +151,8 @@ fn a_two_position_cascade_through_one_pool_to_the_unit() {
         });
         world.move_to(0, p0, None).unwrap();
     }
-    let book = Book { world, entries, refused: 0, killed_before: 0, price: p0 };
+    let book =
+        Book { world, entries, borrowers: Vec::new(), refused: 0, killed_before: 0, price: p0 };
 
     // The shock: the oracle to 1,500 and the pool arbitraged to it, as the stress run does.
     let mut after = book.world.clone();

@@ -25,7 +25,7 @@
 //! factor `k` at `p·(r/k)²` and a short's at `p·(k/r)²`.
 //!
 //! The kernel runs books on a constant-product pool, liquidated by kills, without protection
-//! orders, with the stable token at 1; [`BookKernel::new`] refuses the rest (`Unsupported`),
+//! orders or plain borrowers, with the stable token at 1; [`BookKernel::new`] refuses the rest (`Unsupported`),
 //! which the exact engine walks. A differential test holds the kernel to the engine.
 
 use levfarm_core::position::{LiquidationStyle, Valuation};
@@ -90,6 +90,9 @@ impl BookKernel {
         }
         if book.entries.iter().any(|e| e.protected) {
             return Err(unsupported("protection orders"));
+        }
+        if !book.borrowers.is_empty() {
+            return Err(unsupported("plain borrowers"));
         }
         if m.quote(&w.stable)?.price_wad != levfarm_core::math::WAD {
             return Err(unsupported("a stable token priced away from 1"));
@@ -277,6 +280,14 @@ impl BookMarket for Walked<'_> {
 
     fn is_open(&self, entry: usize) -> bool {
         self.st.open[entry]
+    }
+
+    fn len(&self) -> usize {
+        self.st.open.len()
+    }
+
+    fn borrower(&self, _: usize) -> bool {
+        false
     }
 
     fn past_kill(&self, entry: usize) -> Result<Option<f64>, SimError> {

@@ -8,7 +8,7 @@ use levfarm_core::position::LiquidationStyle;
 use levfarm_core::Command;
 
 use super::follow::{BookMarket, Kill};
-use super::{liquidator_account, Book, BookEntry};
+use super::{liquidator_account, Book, BookEntry, Borrower};
 use crate::book::{value, value2};
 use crate::world::{self, World, KEEPER};
 use crate::SimError;
@@ -18,22 +18,127 @@ use crate::SimError;
 pub(super) struct Exact<'a> {
     w: World,
     entries: &'a [BookEntry],
+    borrowers: &'a [Borrower],
     /// The outside LP's liquidity at the start (what LP flight withdraws a share of).
     outside: U256,
-    /// Each liquidator's asset and stable tokens at the start.
+    /// Each liquidator's asset (held and supplied) and stable tokens at the start.
     held: Vec<[U256; 2]>,
+    /// The stable tokens each liquidator was lent for its borrowers' liquidations (a flash
+    /// loan, paid back out of what it holds at the end).
+    flash: Vec<U256>,
 }
 
 impl<'a> Exact<'a> {
     /// The book's market, ready for a walk with `liquidators` liquidators.
     pub(super) fn new(book: &'a Book, liquidators: usize) -> Result<Exact<'a>, SimError> {
         let w = book.world.clone();
-        let held = (0..liquidators).map(|k| holdings(&w, &liquidator_account(k))).collect();
-        Ok(Exact { outside: w.outside_liquidity()?, w, entries: &book.entries, held })
+        let held = (0..liquidators)
+            .map(|k| holdings(&w, &liquidator_account(k)))
+            .collect::<Result<_, _>>()?;
+        Ok(Exact {
+            outside: w.outside_liquidity()?,
+            w,
+            entries: &book.entries,
+            borrowers: &book.borrowers,
+            held,
+            flash: vec![U256::ZERO; liquidators],
+        })
     }
 
     fn id(&self, entry: usize) -> u64 {
         self.entries[entry].id
+    }
+
+    /// The plain borrower at `entry`, if it is one.
+    fn borrower_at(&self, entry: usize) -> Option<&'a Borrower> {
+        entry.checked_sub(self.entries.len()).map(|b| &self.borrowers[b])
+    }
+
+    /// A borrower's collateral value at its liquidation threshold, and its debt's value (both
+    /// at the oracle, wad).
+    fn account(&self, b: &Borrower) -> Result<(U256, U256, U256), SimError> {
+        let s = self.w.market.account_status_at(&self.w.venue, &b.account)?;
+        Ok((s.collateral_value, s.threshold_value, s.debt_value))
+    }
+
+    /// Liquidator `k` liquidates borrower `b` as Aave's liquidators do: with the stable
+    /// tokens lent to it, it repays what the close factor allows, takes the collateral and its
+    /// bonus, withdraws it (as much as the pool's cash allows) and sells it through the pool.
+    fn liquidate_borrower(
+        &mut self,
+        b: &Borrower,
+        k: usize,
+        least: Option<f64>,
+    ) -> Result<Kill, SimError> {
+        let account = liquidator_account(k);
+        let quotes = self.quotes()?;
+        let mut w = self.w.clone();
+        let (asset, stable, venue) = (w.asset.clone(), w.stable.clone(), w.venue.clone());
+        let owed = w
+            .market
+            .lending_at(&venue, &stable)?
+            .debt_of(&levfarm_core::Holder::Account(b.account.as_str().into()))?;
+        let before = value2(holdings(&w, &account)?, quotes)?;
+        w.mint(&account, &stable, owed)?;
+        let call = Command::LiquidateAccount {
+            liquidator: account.as_str().into(),
+            borrower: b.account.as_str().into(),
+            debt_token: stable.clone(),
+            collateral_token: asset.clone(),
+            debt_to_cover: None,
+            venue: venue.clone(),
+        };
+        if w.run(call).is_err() {
+            return Ok(Kill::Refused);
+        }
+        let (mut debt, mut bad) = (0i128, 0i128);
+        for e in w.events() {
+            match e {
+                Event::AccountLiquidated { debt_repaid, .. } => {
+                    debt += value(debt_repaid.0, quotes[1])?
+                }
+                Event::BadDebt { token, amount, .. } => {
+                    let q = if *token == asset { quotes[0] } else { quotes[1] };
+                    bad += value(amount.0, q)?;
+                }
+                _ => {}
+            }
+        }
+        // The collateral, withdrawn as far as the pool's cash goes, sold for the stable token.
+        let held = w.balance(&account, &asset);
+        let supplied = w
+            .market
+            .lending_at(&venue, &asset)?
+            .supply_balance(&levfarm_core::Holder::Account(account.as_str().into()))?;
+        let cash = w.market.lending_at(&venue, &asset)?.cash;
+        let out = supplied.min(cash);
+        if !out.is_zero() {
+            w.run(Command::Withdraw {
+                account: account.as_str().into(),
+                token: asset.clone(),
+                amount: Some(levfarm_core::types::Amount(out)),
+                venue,
+            })?;
+        }
+        let got = w.balance(&account, &asset) - held;
+        if !got.is_zero() {
+            w.run(Command::Swap {
+                account: account.as_str().into(),
+                pool: w.pool.clone(),
+                token_in: asset,
+                amount_in: levfarm_core::types::Amount(got),
+                min_amount_out: None,
+            })?;
+        }
+        if let Some(least) = least {
+            let gain = value2(holdings(&w, &account)?, quotes)? - before - value(owed, quotes[1])?;
+            if (gain as f64 / 1e18) < least {
+                return Ok(Kill::Unprofitable);
+            }
+        }
+        self.w = w;
+        self.flash[k] += owed;
+        Ok(Kill::Done { debt: debt as f64 / 1e18, bad_debt: bad as f64 / 1e18, wait: false })
     }
 
     fn quotes(&self) -> Result<[Quote; 2], SimError> {
@@ -41,9 +146,14 @@ impl<'a> Exact<'a> {
     }
 }
 
-/// An account's asset and stable tokens.
-fn holdings(w: &World, account: &str) -> [U256; 2] {
-    [w.balance(account, &w.asset), w.balance(account, &w.stable)]
+/// An account's asset (held, and supplied at the positions' venue) and stable tokens.
+fn holdings(w: &World, account: &str) -> Result<[U256; 2], SimError> {
+    let holder = levfarm_core::Holder::Account(account.into());
+    let supplied = match w.market.lending_at(&w.venue, &w.asset) {
+        Ok(pool) => pool.supply_balance(&holder)?,
+        Err(_) => U256::ZERO,
+    };
+    Ok([w.balance(account, &w.asset) + supplied, w.balance(account, &w.stable)])
 }
 
 impl BookMarket for Exact<'_> {
@@ -79,14 +189,35 @@ impl BookMarket for Exact<'_> {
     }
 
     fn is_open(&self, entry: usize) -> bool {
-        self.w.market.position_is_open(self.id(entry))
+        match self.borrower_at(entry) {
+            Some(b) => self.account(b).is_ok_and(|(_, _, debt)| !debt.is_zero()),
+            None => self.w.market.position_is_open(self.id(entry)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len() + self.borrowers.len()
+    }
+
+    fn borrower(&self, entry: usize) -> bool {
+        entry >= self.entries.len()
     }
 
     fn past_kill(&self, entry: usize) -> Result<Option<f64>, SimError> {
+        if let Some(b) = self.borrower_at(entry) {
+            // Aave: liquidatable below a health factor of 1.
+            let (_, threshold, debt) = self.account(b)?;
+            return Ok((!debt.is_zero() && threshold < debt).then(|| world::wad_to_f64(debt)));
+        }
         Ok(past_kill(&self.w, self.id(entry))?.map(world::wad_to_f64))
     }
 
     fn ratio(&self, entry: usize) -> Result<(f64, f64), SimError> {
+        if let Some(b) = self.borrower_at(entry) {
+            let (_, threshold, debt) = self.account(b)?;
+            let (t, d) = (world::wad_to_f64(threshold), world::wad_to_f64(debt));
+            return Ok((if t > 0.0 { d * 1e4 / t } else { f64::INFINITY }, 1e4));
+        }
         let id = self.id(entry);
         let h = self.w.market.position_health(id)?;
         let kill = f64::from(self.w.market.leverage_rules(id)?.kill_factor_bps.0);
@@ -94,11 +225,21 @@ impl BookMarket for Exact<'_> {
     }
 
     fn liquidation_prices(&self, entry: usize) -> Result<(Option<f64>, Option<f64>), SimError> {
+        if self.borrower_at(entry).is_some() {
+            // Collateral in the asset, debt in the stable token: the threshold's value moves
+            // with the oracle, so the health factor reaches 1 at the oracle times the ratio.
+            let (ratio, one) = self.ratio(entry)?;
+            let oracle = world::wad_to_f64(self.quotes()?[0].price_wad);
+            return Ok((Some(oracle * ratio / one), None));
+        }
         let lp = self.w.market.liquidation_prices(self.id(entry))?;
         Ok((lp.lower.map(world::wad_to_f64), lp.upper.map(world::wad_to_f64)))
     }
 
     fn kill(&mut self, entry: usize, k: usize, least: Option<f64>) -> Result<Kill, SimError> {
+        if let Some(b) = self.borrower_at(entry) {
+            return self.liquidate_borrower(b, k, least);
+        }
         let id = self.id(entry);
         let account = liquidator_account(k);
         let kill = Command::Liquidate { liquidator: account.as_str().into(), position: id };
@@ -107,11 +248,11 @@ impl BookMarket for Exact<'_> {
             Some(least) => {
                 // The liquidator weighs the kill first: its prize at the oracle.
                 let mut trial = self.w.clone();
-                let before = value2(holdings(&trial, &account), quotes)?;
+                let before = value2(holdings(&trial, &account)?, quotes)?;
                 if trial.run(kill).is_err() {
                     return Ok(Kill::Refused);
                 }
-                let prize = (value2(holdings(&trial, &account), quotes)? - before) as f64 / 1e18;
+                let prize = (value2(holdings(&trial, &account)?, quotes)? - before) as f64 / 1e18;
                 if prize < least {
                     return Ok(Kill::Unprofitable);
                 }
@@ -151,12 +292,19 @@ impl BookMarket for Exact<'_> {
     }
 
     fn gained(&self, k: usize) -> Result<f64, SimError> {
-        let [a, s] = holdings(&self.w, &liquidator_account(k));
+        let [a, s] = holdings(&self.w, &liquidator_account(k))?;
         let [a0, s0] = self.held[k];
-        Ok(value2([a.saturating_sub(a0), s.saturating_sub(s0)], self.quotes()?)? as f64 / 1e18)
+        let q = self.quotes()?;
+        // What it holds beyond its start, less the stable tokens it was lent.
+        let gained = value2([a.saturating_sub(a0), s.saturating_sub(s0)], q)?;
+        Ok((gained - value(self.flash[k], q[1])?) as f64 / 1e18)
     }
 
     fn shortfall(&self, entry: usize) -> Result<f64, SimError> {
+        if let Some(b) = self.borrower_at(entry) {
+            let (collateral, _, debt) = self.account(b)?;
+            return Ok(world::wad_to_f64(debt.saturating_sub(collateral)));
+        }
         let h = self.w.market.position_health(self.id(entry))?;
         Ok(world::wad_to_f64(h.debt_value.saturating_sub(h.value)))
     }

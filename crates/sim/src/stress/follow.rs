@@ -44,6 +44,10 @@ pub trait BookMarket {
     /// The stable token's lending pool's utilization, a share.
     fn utilization(&self) -> Result<f64, SimError>;
     fn is_open(&self, entry: usize) -> bool;
+    /// How many entries the market holds: the book's positions, then any plain borrowers.
+    fn len(&self) -> usize;
+    /// Whether `entry` is a plain borrower rather than a position.
+    fn borrower(&self, entry: usize) -> bool;
     /// The debt's value when `entry` is open and past its kill factor.
     fn past_kill(&self, entry: usize) -> Result<Option<f64>, SimError>;
     /// An open entry's debt ratio and kill factor, in bps.
@@ -163,6 +167,8 @@ struct Kills {
     waiting: usize,
     debt: f64,
     bad_debt: f64,
+    borrowers: usize,
+    borrowers_debt: f64,
 }
 
 /// The liquidators' state through a walk: the step each position first went past its kill
@@ -229,6 +235,9 @@ pub fn follow<M: BookMarket>(
         utilization_peak: 0.0,
         utilization_end: 0.0,
         protection_acted: 0,
+        borrowers_at_risk: 0,
+        borrowers_liquidated: 0,
+        borrowers_debt: 0.0,
     };
     let protected = entries.iter().any(|e| e.protected);
     let mut watch = Watch::default();
@@ -264,12 +273,16 @@ pub fn follow<M: BookMarket>(
             out.lp_withdrawn = flight;
         }
         if watch.stale(minute as u32, m.depth()?) {
-            watch = Watch::solve(m, entries.len(), scan, minute as u32)?;
+            watch = Watch::solve(m, m.len(), scan, minute as u32)?;
         }
         for i in watch.near(published, m.pool_price()?) {
             if let Some(d) = m.past_kill(i)? {
-                out.at_risk += 1;
-                out.at_risk_debt += d;
+                if m.borrower(i) {
+                    out.borrowers_at_risk += 1;
+                } else {
+                    out.at_risk += 1;
+                    out.at_risk_debt += d;
+                }
             }
         }
         // The keepers run the protection orders first, on their schedule.
@@ -281,7 +294,7 @@ pub fn follow<M: BookMarket>(
             crowd.left[k] = if a.capital > 0.0 { a.capital } else { f64::INFINITY };
         }
         let kills = liquidate_all(m, &mut crowd, minute as u32, &watch, published)?;
-        if kills.liquidated > 0 {
+        if !kills.rounds.is_empty() {
             let at = minute as u32 + 1;
             out.kill_minutes = Some(out.kill_minutes.map_or((at, at), |(first, _)| (first, at)));
         }
@@ -292,6 +305,8 @@ pub fn follow<M: BookMarket>(
         out.waiting += kills.waiting;
         out.liquidated_debt += kills.debt;
         out.bad_debt += kills.bad_debt;
+        out.borrowers_liquidated += kills.borrowers;
+        out.borrowers_debt += kills.borrowers_debt;
         for (r, k) in kills.rounds.iter().enumerate() {
             match out.rounds.get_mut(r) {
                 Some(x) => *x += k,
@@ -308,7 +323,7 @@ pub fn follow<M: BookMarket>(
     out.liquidators_paid = out.liquidators.iter().map(|l| l.paid).sum();
     out.pool_price = m.pool_price()?;
     out.utilization_end = m.utilization()?;
-    for i in (0..entries.len()).filter(|&i| m.is_open(i)) {
+    for i in (0..m.len()).filter(|&i| m.is_open(i)) {
         if m.past_kill(i)?.is_some() {
             out.open_past_kill += 1;
         }
@@ -367,7 +382,9 @@ fn liquidate_all<M: BookMarket>(
                     why = why.max(2);
                     continue;
                 }
-                let weigh = agent.gas > 0.0 || agent.min_profit > 0.0;
+                // A kill's prize is never negative; a borrower's liquidation, its collateral sold
+                // through the pool for less than the debt repaid, may lose: always weighed.
+                let weigh = agent.gas > 0.0 || agent.min_profit > 0.0 || m.borrower(i);
                 match m.kill(i, a, weigh.then_some(agent.gas + agent.min_profit))? {
                     // No longer liquidatable: left for the next round's check.
                     Kill::Refused => refused = true,
@@ -376,7 +393,13 @@ fn liquidate_all<M: BookMarket>(
                         continue;
                     }
                     Kill::Done { debt, bad_debt, wait } => {
-                        k.debt += debt;
+                        if m.borrower(i) {
+                            k.borrowers += 1;
+                            k.borrowers_debt += debt;
+                        } else {
+                            k.liquidated += 1;
+                            k.debt += debt;
+                        }
                         k.bad_debt += bad_debt;
                         if wait {
                             skipped.insert(i);
@@ -405,7 +428,6 @@ fn liquidate_all<M: BookMarket>(
         if killed == 0 {
             break;
         }
-        k.liquidated += killed;
         k.rounds.push(killed);
     }
     Ok(k)

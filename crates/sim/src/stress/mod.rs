@@ -57,6 +57,14 @@ pub struct BookSpec {
     /// The share of positions that carry the scenario's protection orders (`[protection]`),
     /// drawn from a stream of their own so that the book is the same with or without them.
     pub protected: f64,
+    /// Plain borrowers beside the positions (Aave style): each supplies the asset as
+    /// collateral at the positions' venue and borrows the stable token against it. Their
+    /// collateral is log-normal with this median (numeraire) and the book's spread; each borrows
+    /// a share of its borrowing capacity (its loan-to-value) drawn uniformly from 50% to 99%.
+    /// Liquidators repay their debt under Aave's close factor, take the collateral with its
+    /// bonus and sell it through the pool.
+    pub borrowers: usize,
+    pub borrower_collateral: f64,
     /// The positions themselves, read from a file (`file`), in place of the draws.
     #[serde(skip)]
     pub rows: Option<std::sync::Arc<Vec<BookRow>>>,
@@ -76,6 +84,8 @@ impl Default for BookSpec {
             short_share: 0.2,
             entry_spread: 0.2,
             protected: 0.0,
+            borrowers: 0,
+            borrower_collateral: 20_000.0,
             rows: None,
             file: None,
         }
@@ -159,11 +169,22 @@ pub fn parse_book_csv(source: &str, text: &str) -> Result<Vec<BookRow>, SimError
     Ok(rows)
 }
 
+/// A plain borrower of the book: its account, and its collateral and debt at the start
+/// (numeraire).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Borrower {
+    pub account: String,
+    pub collateral: f64,
+    pub debt: f64,
+}
+
 /// The market with the book opened in it.
 #[derive(Debug, Clone)]
 pub struct Book {
     pub world: World,
     pub entries: Vec<BookEntry>,
+    /// The plain borrowers beside the positions.
+    pub borrowers: Vec<Borrower>,
     /// Openings the engine refused (past the work factor after the opening's own impact).
     pub refused: usize,
     /// Positions past their kill factor at the book's price, from their entry price: killed
@@ -222,6 +243,11 @@ pub struct ShockOutcome {
     pub utilization_end: f64,
     /// Protection orders that acted (deleveraged, closed or exited a position).
     pub protection_acted: usize,
+    /// The plain borrowers: those past their liquidation threshold (each step, as `at_risk`),
+    /// the liquidation calls on them, and the debt those repaid or wrote off.
+    pub borrowers_at_risk: usize,
+    pub borrowers_liquidated: usize,
+    pub borrowers_debt: f64,
 }
 
 /// How the market reaches a shock.
@@ -390,6 +416,11 @@ pub struct StressOutput {
     /// The book's equity and debt at the start (numeraire).
     pub equity: f64,
     pub debt: f64,
+    /// Its plain borrowers and their debt at the start, and the lenders' deposits in the
+    /// venue's pools of the pair's two tokens (numeraire): the bad debt is the lenders' loss.
+    pub borrowers: usize,
+    pub borrowers_debt: f64,
+    pub deposits: f64,
     pub price: f64,
     pub shocks: Vec<ShockOutcome>,
     /// The windows of history, each with its own book.
@@ -405,6 +436,21 @@ impl Book {
     /// Opens `spec`'s book on `scenario`'s market at `price`: each position on the scenario's
     /// pool and venue, its owner funded with its equity in the stable token.
     pub fn open(scenario: &Scenario, price: Price, spec: &BookSpec) -> Result<Book, SimError> {
+        if spec.borrowers > 0 {
+            let scenario = with_collateral(scenario)?;
+            let mut book = Book::open_positions(&scenario, price, spec)?;
+            book.open_borrowers(spec)?;
+            return Ok(book);
+        }
+        Book::open_positions(scenario, price, spec)
+    }
+
+    /// [`Book::open`]'s positions.
+    fn open_positions(
+        scenario: &Scenario,
+        price: Price,
+        spec: &BookSpec,
+    ) -> Result<Book, SimError> {
         if let Some(rows) = &spec.rows {
             return Book::open_rows(scenario, price, rows);
         }
@@ -528,7 +574,14 @@ impl Book {
         world.move_to(0, price, None)?;
         // Positions the move to the book's price put past their kill factor were killed
         // before the start.
-        let mut book = Book { world, entries: Vec::new(), refused, killed_before: 0, price };
+        let mut book = Book {
+            world,
+            entries: Vec::new(),
+            borrowers: Vec::new(),
+            refused,
+            killed_before: 0,
+            price,
+        };
         for e in entries {
             if past_kill(&book.world, e.id)?.is_some() {
                 let kill = Command::Liquidate { liquidator: KEEPER.into(), position: e.id };
@@ -540,6 +593,69 @@ impl Book {
             book.entries.push(e);
         }
         Ok(book)
+    }
+
+    /// Opens `spec`'s plain borrowers at the book's price: each supplies its collateral of the
+    /// asset and borrows its share of the capacity in the stable token, at the positions'
+    /// venue; a loan the pool cannot lend is left out.
+    fn open_borrowers(&mut self, spec: &BookSpec) -> Result<(), SimError> {
+        if spec.borrowers > 100_000 {
+            return Err(SimError::Scenario(format!(
+                "{} borrowers: a book holds 0 to 100,000",
+                spec.borrowers
+            )));
+        }
+        let c = spec.borrower_collateral;
+        if !(c.is_finite() && (1.0..=1e9).contains(&c)) {
+            return Err(SimError::Scenario(format!(
+                "borrowers' median collateral {c}: 1 to 1e9 (numeraire)"
+            )));
+        }
+        let sizes = LogNormal::new(c.ln(), spec.equity_spread)
+            .map_err(|e| SimError::Scenario(format!("borrowers' collateral: {e}")))?;
+        let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x626f_7272_6f77_6572);
+        let w = &mut self.world;
+        let (asset, stable, venue) = (w.asset.clone(), w.stable.clone(), w.venue.clone());
+        let ltv = f64::from(w.market.lending_at(&venue, &asset)?.config.ltv_bps.0) / 1e4;
+        for i in 0..spec.borrowers {
+            let collateral = sizes.sample(&mut rng).clamp(100.0, 1e8);
+            let share = 0.5 + 0.49 * rng.random::<f64>();
+            let account = format!("borrower-{i}");
+            let raw = w.value_to_amount(&asset, collateral)?;
+            w.mint(&account, &asset, raw)?;
+            w.run(Command::Supply {
+                account: account.as_str().into(),
+                token: asset.clone(),
+                amount: levfarm_core::types::Amount(raw),
+                venue: venue.clone(),
+            })?;
+            let debt = collateral * ltv * share;
+            let borrow = Command::Borrow {
+                account: account.as_str().into(),
+                token: stable.clone(),
+                amount: levfarm_core::types::Amount(w.value_to_amount(&stable, debt)?),
+                venue: venue.clone(),
+            };
+            if w.run(borrow).is_ok() {
+                self.borrowers.push(Borrower { account, collateral, debt });
+            }
+        }
+        Ok(())
+    }
+
+    /// The lenders' deposits in the venue's lending pools of the pair's two tokens: each
+    /// pool's cash and debt, at the oracle.
+    pub fn deposits(&self) -> Result<f64, SimError> {
+        let w = &self.world;
+        let mut total = 0.0;
+        for token in [&w.asset, &w.stable] {
+            if let Ok(pool) = w.market.lending_at(&w.venue, token) {
+                let q = w.market.quote(token)?;
+                let held = pool.cash.saturating_add(pool.total_debt()?);
+                total += world::wad_to_f64(q.value(held)?);
+            }
+        }
+        Ok(total)
     }
 
     /// The book's equity and debt, at the oracle.
@@ -612,6 +728,31 @@ impl Book {
     }
 }
 
+/// `scenario` with the asset's lending pool at the positions' venue taking collateral: as the
+/// scenario says, or as Aave v3's WETH ([`crate::scenario::CollateralSpec::default`]).
+fn with_collateral(scenario: &Scenario) -> Result<Scenario, SimError> {
+    let mut s = scenario.clone();
+    let asset = s.market.asset.clone();
+    let venue = s.position.venue.clone();
+    let lending = if venue == crate::scenario::MAIN_VENUE {
+        &mut s.market.lending
+    } else {
+        &mut s
+            .market
+            .venues
+            .get_mut(&venue)
+            .ok_or_else(|| SimError::Scenario(format!("position.venue: no venue {venue:?}")))?
+            .lending
+    };
+    let pool = lending.get_mut(&asset).ok_or_else(|| {
+        SimError::Scenario(format!(
+            "borrowers supply {asset} as collateral: the venue {venue:?} has no {asset} lending pool"
+        ))
+    })?;
+    pool.collateral.get_or_insert_with(Default::default);
+    Ok(s)
+}
+
 /// What a stress run puts the book through: instantaneous shocks (or walks, by the
 /// [`Walk`]) from the book's price, and windows of `series`' history, each from its own start.
 #[derive(Debug, Clone)]
@@ -652,6 +793,9 @@ pub fn stress(
         killed_before: book.killed_before,
         equity,
         debt,
+        borrowers: book.borrowers.len(),
+        borrowers_debt: book.borrowers.iter().map(|b| b.debt).sum(),
+        deposits: book.deposits()?,
         price: world::wad_to_f64(price.0),
         shocks: outcomes,
         windows,
@@ -660,13 +804,15 @@ pub fn stress(
 
 impl StressOutput {
     /// The largest bad debt over the shocks and windows, each as a share of the debt of the
-    /// book it ran (0 with no debt).
+    /// book it ran, its positions' and its borrowers' (0 with no debt).
     pub fn worst_bad_debt(&self) -> f64 {
         let share = |bad: f64, debt: f64| if debt > 0.0 { bad / debt } else { 0.0 };
         self.shocks
             .iter()
-            .map(|x| share(x.bad_debt, self.debt))
-            .chain(self.windows.iter().map(|w| share(w.outcome.bad_debt, w.debt)))
+            .map(|x| share(x.bad_debt, self.debt + self.borrowers_debt))
+            .chain(
+                self.windows.iter().map(|w| share(w.outcome.bad_debt, w.debt + w.borrowers_debt)),
+            )
             .fold(0.0, f64::max)
     }
 }

@@ -111,6 +111,8 @@ pub struct WindowOutcome {
     pub killed_before: usize,
     pub equity: f64,
     pub debt: f64,
+    /// The plain borrowers' debt at the start (numeraire).
+    pub borrowers_debt: f64,
     pub outcome: ShockOutcome,
 }
 
@@ -234,6 +236,7 @@ pub fn stress_window(
         killed_before: book.killed_before,
         equity,
         debt,
+        borrowers_debt: book.borrowers.iter().map(|b| b.debt).sum(),
         outcome,
     })
 }
