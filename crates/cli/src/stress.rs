@@ -153,6 +153,19 @@ pub struct StressArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Spread the positions over the market's pools of the pair: `--pools main:0.6,v3:0.4`
+    /// (names of `[market.pools]`, each with its share of the book; a name alone is a share of
+    /// 1). The scenario position's pool alone by default.
+    #[arg(long, value_delimiter = ',', value_name = "NAME:SHARE")]
+    pools: Vec<String>,
+    /// Spread the positions over the market's venues, each with its own leverage rules and
+    /// lending pools: `--venues main:0.5,alpaca:0.5`.
+    #[arg(long, value_delimiter = ',', value_name = "NAME:SHARE")]
+    venues: Vec<String>,
+    /// The range widths (ticks) a position on a v3 pool draws from, uniformly:
+    /// `--range-widths 600,2000,8000`. The scenario position's by default.
+    #[arg(long, value_delimiter = ',', value_name = "TICKS")]
+    range_widths: Vec<i32>,
     /// Plain borrowers beside the positions (Aave style): each supplies the asset as
     /// collateral at the positions' venue and borrows 50% to 99% of its capacity in the stable
     /// token; liquidators repay them under Aave's close factor and sell the collateral through
@@ -309,6 +322,9 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         short_share: args.short_share,
         entry_spread: args.entry_spread,
         protected: args.protected,
+        pools: shares("--pools", &args.pools)?,
+        venues: shares("--venues", &args.venues)?,
+        widths: args.range_widths.clone(),
         borrowers: args.borrowers,
         borrower_collateral: args.borrower_collateral,
         file: args.book.as_ref().map(|p| p.display().to_string()),
@@ -1001,4 +1017,26 @@ fn write_report(
             .into()],
     };
     crate::backtest::write_file(path, levfarm_report::render_stress_html(&report).as_bytes())
+}
+
+/// `NAME:SHARE` items (a name alone: a share of 1), each share positive.
+fn shares(flag: &str, items: &[String]) -> Result<Vec<(String, f64)>, Failure> {
+    items
+        .iter()
+        .map(|item| {
+            let (name, share) = match item.split_once(':') {
+                Some((n, s)) => (n.trim(), s.trim().parse::<f64>().ok()),
+                None => (item.trim(), Some(1.0)),
+            };
+            match share {
+                Some(v) if v.is_finite() && v > 0.0 && !name.is_empty() => {
+                    Ok((name.to_string(), v))
+                }
+                _ => Err(Failure(
+                    EXIT_BAD_INPUT,
+                    format!("{flag} {item:?}: NAME:SHARE, a share above 0 (main:0.6)"),
+                )),
+            }
+        })
+        .collect()
 }

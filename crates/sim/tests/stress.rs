@@ -426,22 +426,28 @@ fn a_book_is_read_from_csv_with_located_refusals() {
     use levfarm_sim::stress::{parse_book_csv, BookRow};
     let rows = parse_book_csv(
         "book.csv",
-        "equity,leverage,side,entry\n10000,3,long,2100\n5000, 2 ,SHORT,\n",
+        "equity,leverage,side,entry,pool,venue\n10000,3,long,2100,,\n5000, 2 ,SHORT,,main,main\n",
     )
     .unwrap();
+    let row = |equity, leverage, short, entry, named: bool| BookRow {
+        equity,
+        leverage,
+        short,
+        entry,
+        protected: false,
+        pool: named.then(|| "main".to_string()),
+        venue: named.then(|| "main".to_string()),
+        width: None,
+    };
     assert_eq!(
         rows,
-        vec![
-            BookRow {
-                equity: 10_000.0,
-                leverage: 3.0,
-                short: false,
-                entry: Some(2_100.0),
-                protected: false
-            },
-            BookRow { equity: 5_000.0, leverage: 2.0, short: true, entry: None, protected: false },
-        ]
+        vec![row(10_000.0, 3.0, false, Some(2_100.0), false), row(5_000.0, 2.0, true, None, true)]
     );
+    let mut elsewhere = rows.clone();
+    elsewhere[1].pool = Some("nope".into());
+    let odd = BookSpec { rows: Some(std::sync::Arc::new(elsewhere)), ..spec(1) };
+    let e = Book::open(&market(100_000_000.0, "oracle"), price(), &odd).unwrap_err().to_string();
+    assert!(e.contains("pool \"nope\": not one of the market's (main)"), "{e}");
     let spec = BookSpec { rows: Some(std::sync::Arc::new(rows)), ..spec(1) };
     let book = Book::open(&market(100_000_000.0, "oracle"), price(), &spec).unwrap();
     assert_eq!(book.entries.len(), 2);
@@ -454,6 +460,7 @@ fn a_book_is_read_from_csv_with_located_refusals() {
         ("equity,leverage,side,entry\n100,2,long,x\n", "book.csv:2: entry \"x\""),
         ("equity,leverage,side\n", "book.csv:1: no positions"),
         ("equity,leverage,side,protected\n100,2,long,maybe\n", "book.csv:2: protected \"maybe\""),
+        ("equity,leverage,side,range_width\n100,2,long,1\n", "book.csv:2: range_width \"1\""),
     ] {
         let e = parse_book_csv("book.csv", text).unwrap_err().to_string();
         assert!(e.contains(says), "{text:?}: {e}");
@@ -590,4 +597,58 @@ fn borrowers_collateral_sold_through_the_pool_cascades_into_the_positions() {
     assert!(b.borrowers_liquidated > 0, "{b:?}");
     assert!(b.liquidated > a.liquidated, "{} vs {}", b.liquidated, a.liquidated);
     assert!(b.pool_price < a.pool_price);
+}
+
+/// A book spread over two pools of the pair (the constant-product main pool and a v3 pool) and
+/// two venues (the main one, and one killing at 75%), its v3 positions in ranges drawn from
+/// two widths: each position is the engine's on its pool and venue, in its range; and the
+/// watch, now one index per pool, liquidates exactly what a full scan does, step for step.
+#[test]
+fn a_book_across_pools_venues_and_ranges_is_watched_pool_by_pool() {
+    use levfarm_sim::stress::Scan;
+    let text = "[market.pool]\ntvl = 8000000.0\n\
+                [market.pools.v3]\nkind = \"v3\"\nfee_bps = 5\ntvl = 20000000.0\n\
+                [market.venues.fast.leverage]\nkill_factor_bps = 7500\n\
+                [market.venues.fast.lending.USDC]\n[market.venues.fast.lending.WETH]\n\
+                [market.utilization]\nmodel = \"constant\"\nvalue = 0.3\n";
+    let s = Scenario::from_toml("spread.toml", text).unwrap();
+    let spec = BookSpec {
+        pools: vec![("main".into(), 0.5), ("v3".into(), 0.5)],
+        venues: vec![("main".into(), 0.5), ("fast".into(), 0.5)],
+        widths: vec![1_200, 6_000],
+        ..spec(160)
+    };
+    let book = Book::open(&s, price(), &spec).unwrap();
+    assert_eq!(book.pools, ["main", "v3"]);
+    assert_eq!(book.venues, ["main", "fast"]);
+    let m = &book.world.market;
+    let positions: std::collections::BTreeMap<u64, _> = m.positions().map(|p| (p.id, p)).collect();
+    let mut seen = [[0; 2]; 2];
+    for e in &book.entries {
+        let p = positions[&e.id];
+        let pool = if e.pool == 0 { "POOL" } else { "v3" };
+        assert_eq!(p.pool.as_str(), pool, "{e:?}");
+        assert_eq!(p.venue.as_str(), book.venues[e.venue].as_str(), "{e:?}");
+        let kill = m.leverage_rules(e.id).unwrap().kill_factor_bps.0;
+        assert_eq!(kill, if e.venue == 1 { 7_500 } else { 8_333 });
+        match p.range {
+            Some(r) => {
+                assert!([1_200, 6_000].contains(&e.width), "{e:?}");
+                // The width rounded to the pool's spacing (10 ticks at 5 bps).
+                assert!((r.tick_upper - r.tick_lower - e.width).abs() < 20, "{r:?} for {e:?}");
+            }
+            None => assert_eq!((e.pool, e.width), (0, 0)),
+        }
+        seen[e.pool][e.venue] += 1;
+    }
+    assert!(seen.iter().flatten().all(|&n| n > 20), "{seen:?}");
+    // Down 40% and back up past the start: both sides, both pools.
+    let mut path = fall(0.6, 180);
+    let low = *path.last().unwrap();
+    path.extend((1..=180).map(|m| low * (2.4f64).powf(f64::from(m) / 180.0)));
+    let walk = Walk::default();
+    let watched = book.follow(&path, 60, &walk, Scan::Watched).unwrap();
+    let all = book.follow(&path, 60, &walk, Scan::All).unwrap();
+    assert_eq!(watched, all);
+    assert!(all.liquidated > 40, "{all:?}");
 }

@@ -148,11 +148,22 @@ fn a_two_position_cascade_through_one_pool_to_the_unit() {
             short: false,
             entry: 2_000.0,
             protected: false,
+            pool: 0,
+            venue: 0,
+            width: 0,
         });
         world.move_to(0, p0, None).unwrap();
     }
-    let book =
-        Book { world, entries, borrowers: Vec::new(), refused: 0, killed_before: 0, price: p0 };
+    let book = Book {
+        world,
+        entries,
+        borrowers: Vec::new(),
+        pools: vec!["main".into()],
+        venues: vec!["main".into()],
+        refused: 0,
+        killed_before: 0,
+        price: p0,
+    };
 
     // The shock: the oracle to 1,500 and the pool arbitraged to it, as the stress run does.
     let mut after = book.world.clone();

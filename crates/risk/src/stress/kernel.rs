@@ -94,6 +94,9 @@ impl BookKernel {
         if !book.borrowers.is_empty() {
             return Err(unsupported("plain borrowers"));
         }
+        if book.entries.iter().any(|e| e.pool != 0) {
+            return Err(unsupported("positions on several pools"));
+        }
         if m.quote(&w.stable)?.price_wad != levfarm_core::math::WAD {
             return Err(unsupported("a stable token priced away from 1"));
         }
@@ -264,12 +267,16 @@ impl BookMarket for Walked<'_> {
         Ok(())
     }
 
-    fn depth(&self) -> Result<f64, SimError> {
-        Ok((self.st.pool.x * self.st.pool.y).sqrt())
+    fn depths(&self) -> Result<Vec<f64>, SimError> {
+        Ok(vec![(self.st.pool.x * self.st.pool.y).sqrt()])
     }
 
-    fn pool_price(&self) -> Result<f64, SimError> {
-        Ok(self.st.pool.y / self.st.pool.x)
+    fn pool_prices(&self) -> Result<Vec<f64>, SimError> {
+        Ok(vec![self.st.pool.y / self.st.pool.x])
+    }
+
+    fn pool_of(&self, _: usize) -> usize {
+        0
     }
 
     fn utilization(&self) -> Result<f64, SimError> {

@@ -12,6 +12,7 @@ use super::{liquidator_account, Book, BookEntry, Borrower};
 use crate::book::{value, value2};
 use crate::world::{self, World, KEEPER};
 use crate::SimError;
+use levfarm_core::types::Name;
 
 /// The book's market, walked by the engine.
 #[derive(Debug)]
@@ -19,6 +20,8 @@ pub(super) struct Exact<'a> {
     w: World,
     entries: &'a [BookEntry],
     borrowers: &'a [Borrower],
+    /// The engine ids of the book's pools, the scenario position's first.
+    pools: Vec<Name>,
     /// The outside LP's liquidity at the start (what LP flight withdraws a share of).
     outside: U256,
     /// Each liquidator's asset (held and supplied) and stable tokens at the start.
@@ -40,6 +43,7 @@ impl<'a> Exact<'a> {
             w,
             entries: &book.entries,
             borrowers: &book.borrowers,
+            pools: book.pools.iter().map(|p| world::pool_id(p)).collect(),
             held,
             flash: vec![U256::ZERO; liquidators],
         })
@@ -174,12 +178,16 @@ impl BookMarket for Exact<'_> {
         self.w.withdraw_outside_liquidity(self.outside, share)
     }
 
-    fn depth(&self) -> Result<f64, SimError> {
-        depth(&self.w)
+    fn depths(&self) -> Result<Vec<f64>, SimError> {
+        self.pools.iter().map(|p| depth(&self.w, p)).collect()
     }
 
-    fn pool_price(&self) -> Result<f64, SimError> {
-        pool_price(&self.w)
+    fn pool_prices(&self) -> Result<Vec<f64>, SimError> {
+        self.pools.iter().map(|p| pool_price(&self.w, p)).collect()
+    }
+
+    fn pool_of(&self, entry: usize) -> usize {
+        self.entries.get(entry).map_or(0, |e| e.pool)
     }
 
     fn utilization(&self) -> Result<f64, SimError> {
@@ -343,28 +351,22 @@ fn run_orders(w: &mut World) -> Result<usize, SimError> {
     Ok(acted)
 }
 
-/// The pool's depth: its liquidity `√(x·y)` (in range, on a v3 pool).
-fn depth(w: &World) -> Result<f64, SimError> {
-    Ok(match w.kind {
-        crate::scenario::PoolKind::ConstantProduct => {
-            let p = &w.market.amm_pool(&w.pool)?.amm;
-            (world::wad_to_f64(p.reserve0) * world::wad_to_f64(p.reserve1)).sqrt()
-        }
-        crate::scenario::PoolKind::V3 => w.market.v3_amm_pool(&w.pool)?.pool.liquidity as f64,
+/// Pool `id`'s depth: its liquidity `√(x·y)` (in range, on a v3 pool).
+fn depth(w: &World, id: &Name) -> Result<f64, SimError> {
+    Ok(match w.market.amm_pool(id) {
+        Ok(p) => (world::wad_to_f64(p.amm.reserve0) * world::wad_to_f64(p.amm.reserve1)).sqrt(),
+        Err(_) => w.market.v3_amm_pool(id)?.pool.liquidity as f64,
     })
 }
 
-/// The pool's price of the asset in the numeraire (the stable token at its oracle price).
-fn pool_price(w: &World) -> Result<f64, SimError> {
+/// Pool `id`'s price of the asset in the numeraire (the stable token at its oracle price).
+fn pool_price(w: &World, id: &Name) -> Result<f64, SimError> {
     let q = [w.market.quote(&w.asset)?, w.market.quote(&w.stable)?];
     let units = world::wad_to_f64(q[0].unit) / world::wad_to_f64(q[1].unit);
-    let raw = match w.kind {
-        crate::scenario::PoolKind::ConstantProduct => {
-            let p = &w.market.amm_pool(&w.pool)?.amm;
-            world::wad_to_f64(p.reserve1) / world::wad_to_f64(p.reserve0)
-        }
-        crate::scenario::PoolKind::V3 => {
-            let sqrt = w.market.v3_amm_pool(&w.pool)?.pool.sqrt_price;
+    let raw = match w.market.amm_pool(id) {
+        Ok(p) => world::wad_to_f64(p.amm.reserve1) / world::wad_to_f64(p.amm.reserve0),
+        Err(_) => {
+            let sqrt = w.market.v3_amm_pool(id)?.pool.sqrt_price;
             let r = world::wad_to_f64(sqrt) * 1e18 / 2f64.powi(96);
             r * r
         }

@@ -37,10 +37,13 @@ pub trait BookMarket {
     /// The outside LPs withdraw `share` of what they held at the start (what they still hold
     /// at most).
     fn withdraw_outside(&mut self, share: f64) -> Result<(), SimError>;
-    /// The pool's depth, `√(x·y)` or its liquidity in range (compared with itself only).
-    fn depth(&self) -> Result<f64, SimError>;
-    /// The pool's price of the asset in the numeraire.
-    fn pool_price(&self) -> Result<f64, SimError>;
+    /// The book's pools' depths, the main pool first: `√(x·y)`, or a v3 pool's liquidity in
+    /// range (each compared with itself only).
+    fn depths(&self) -> Result<Vec<f64>, SimError>;
+    /// The book's pools' prices of the asset in the numeraire, the main pool first.
+    fn pool_prices(&self) -> Result<Vec<f64>, SimError>;
+    /// The pool (an index of [`Self::pool_prices`]) whose price values `entry`.
+    fn pool_of(&self, entry: usize) -> usize;
     /// The stable token's lending pool's utilization, a share.
     fn utilization(&self) -> Result<f64, SimError>;
     fn is_open(&self, entry: usize) -> bool;
@@ -95,22 +98,30 @@ const WATCH_CLOSE: f64 = 0.97;
 /// near their price cost.
 #[derive(Debug, Default)]
 struct Watch {
-    /// (lower liquidation price, entry), highest first.
-    lower: Vec<(f64, usize)>,
-    /// (upper liquidation price, entry), lowest first.
-    upper: Vec<(f64, usize)>,
+    /// Per pool: (lower liquidation price, entry), highest first.
+    lower: Vec<Vec<(f64, usize)>>,
+    /// Per pool: (upper liquidation price, entry), lowest first.
+    upper: Vec<Vec<(f64, usize)>>,
     /// Entries checked every step: near the kill factor already, or every entry under
     /// [`Scan::All`].
     always: Vec<usize>,
-    /// The step of the solve and the pool's depth then.
+    /// The step of the solve and the pools' depths then.
     at: u32,
-    depth: f64,
+    depths: Vec<f64>,
 }
 
 impl Watch {
     /// Solves every open position's liquidation prices in `m`.
     fn solve<M: BookMarket>(m: &M, n: usize, scan: Scan, at: u32) -> Result<Watch, SimError> {
-        let mut watch = Watch { at, depth: m.depth()?, ..Watch::default() };
+        let depths = m.depths()?;
+        let pools = depths.len();
+        let mut watch = Watch {
+            at,
+            lower: vec![Vec::new(); pools],
+            upper: vec![Vec::new(); pools],
+            depths,
+            ..Watch::default()
+        };
         for i in (0..n).filter(|&i| m.is_open(i)) {
             if scan == Scan::All {
                 watch.always.push(i);
@@ -122,35 +133,48 @@ impl Watch {
                 continue;
             }
             let (lower, upper) = m.liquidation_prices(i)?;
+            let pool = m.pool_of(i);
             if let Some(p) = lower {
-                watch.lower.push((p, i));
+                watch.lower[pool].push((p, i));
             }
             if let Some(p) = upper {
-                watch.upper.push((p, i));
+                watch.upper[pool].push((p, i));
             }
         }
-        watch.lower.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        watch.upper.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for list in &mut watch.lower {
+            list.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        }
+        for list in &mut watch.upper {
+            list.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        }
         Ok(watch)
     }
 
-    /// Whether the watch is due a new solve at `step` with the pool `depth` deep.
-    fn stale(&self, step: u32, depth: f64) -> bool {
+    /// Whether the watch is due a new solve at `step` with the pools `depths` deep.
+    fn stale(&self, step: u32, depths: &[f64]) -> bool {
         step == 0
             || step - self.at >= WATCH_REFRESH
-            || (depth / self.depth - 1.0).abs() > WATCH_DEPTH
+            || depths.len() != self.depths.len()
+            || depths.iter().zip(&self.depths).any(|(d, d0)| (d / d0 - 1.0).abs() > WATCH_DEPTH)
     }
 
-    /// The entries to check when the oracle is at `oracle` and the pool at `pool`, in the
-    /// book's order: every one whose lower liquidation price either came within the margin of
-    /// from above, or whose upper one from below, and those always checked.
-    fn near(&self, oracle: f64, pool: f64) -> Vec<usize> {
-        let (lo, hi) = (oracle.min(pool), oracle.max(pool));
-        let down = self.lower.partition_point(|&(t, _)| t * (1.0 + WATCH_MARGIN) >= lo);
-        let up = self.upper.partition_point(|&(t, _)| t <= hi * (1.0 + WATCH_MARGIN));
+    /// The entries to check when the oracle is at `oracle` and the pools at `pools`, in the
+    /// book's order: every one whose lower liquidation price either price (the oracle's or
+    /// its pool's) came within the margin of from above, or whose upper one from below, and
+    /// those always checked.
+    fn near(&self, oracle: f64, pools: &[f64]) -> Vec<usize> {
         let mut near: Vec<usize> = self.always.clone();
-        near.extend(self.lower[..down].iter().map(|&(_, i)| i));
-        near.extend(self.upper[..up].iter().map(|&(_, i)| i));
+        for (p, &pool) in pools.iter().enumerate() {
+            let (lo, hi) = (oracle.min(pool), oracle.max(pool));
+            if let Some(lower) = self.lower.get(p) {
+                let down = lower.partition_point(|&(t, _)| t * (1.0 + WATCH_MARGIN) >= lo);
+                near.extend(lower[..down].iter().map(|&(_, i)| i));
+            }
+            if let Some(upper) = self.upper.get(p) {
+                let up = upper.partition_point(|&(t, _)| t <= hi * (1.0 + WATCH_MARGIN));
+                near.extend(upper[..up].iter().map(|&(_, i)| i));
+            }
+        }
         near.sort_unstable();
         near.dedup();
         near
@@ -272,10 +296,10 @@ pub fn follow<M: BookMarket>(
             withdrawn = flight;
             out.lp_withdrawn = flight;
         }
-        if watch.stale(minute as u32, m.depth()?) {
+        if watch.stale(minute as u32, &m.depths()?) {
             watch = Watch::solve(m, m.len(), scan, minute as u32)?;
         }
-        for i in watch.near(published, m.pool_price()?) {
+        for i in watch.near(published, &m.pool_prices()?) {
             if let Some(d) = m.past_kill(i)? {
                 if m.borrower(i) {
                     out.borrowers_at_risk += 1;
@@ -321,7 +345,7 @@ pub fn follow<M: BookMarket>(
             .push(LiquidatorOutcome { liquidations: crowd.count[k], paid: m.gained(k)? - gas });
     }
     out.liquidators_paid = out.liquidators.iter().map(|l| l.paid).sum();
-    out.pool_price = m.pool_price()?;
+    out.pool_price = m.pool_prices()?.first().copied().unwrap_or(f64::NAN);
     out.utilization_end = m.utilization()?;
     for i in (0..m.len()).filter(|&i| m.is_open(i)) {
         if m.past_kill(i)?.is_some() {
@@ -357,7 +381,7 @@ fn liquidate_all<M: BookMarket>(
     }
     loop {
         let mut due = Vec::new();
-        for i in watch.near(published, m.pool_price()?) {
+        for i in watch.near(published, &m.pool_prices()?) {
             if !skipped.contains(&i) {
                 if let Some(d) = m.past_kill(i)? {
                     due.push((i, d));

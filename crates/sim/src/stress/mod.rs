@@ -57,6 +57,13 @@ pub struct BookSpec {
     /// The share of positions that carry the scenario's protection orders (`[protection]`),
     /// drawn from a stream of their own so that the book is the same with or without them.
     pub protected: f64,
+    /// Where the positions are: pools and venues by the scenario's names with their shares of
+    /// the book (the scenario position's alone when empty), and the range widths in ticks a
+    /// position on a v3 pool draws from (the scenario's when empty); drawn from a stream of
+    /// their own, so that the rest of the book is the same.
+    pub pools: Vec<(String, f64)>,
+    pub venues: Vec<(String, f64)>,
+    pub widths: Vec<i32>,
     /// Plain borrowers beside the positions (Aave style): each supplies the asset as
     /// collateral at the positions' venue and borrows the stable token against it. Their
     /// collateral is log-normal with this median (numeraire) and the book's spread; each borrows
@@ -84,6 +91,9 @@ impl Default for BookSpec {
             short_share: 0.2,
             entry_spread: 0.2,
             protected: 0.0,
+            pools: Vec::new(),
+            venues: Vec::new(),
+            widths: Vec::new(),
             borrowers: 0,
             borrower_collateral: 20_000.0,
             rows: None,
@@ -103,11 +113,16 @@ pub struct BookEntry {
     pub entry: f64,
     /// Whether it carries the scenario's protection orders.
     pub protected: bool,
+    /// Where it is: its pool and venue (indices of the book's `pools` and `venues`), and its
+    /// range's width in ticks on a v3 pool (0 on a constant-product one).
+    pub pool: usize,
+    pub venue: usize,
+    pub width: i32,
 }
 
 /// One position to open: its equity (numeraire), leverage, side, and the asset's price it
 /// entered at (the book's price when `None`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BookRow {
     pub equity: f64,
     pub leverage: f64,
@@ -115,6 +130,11 @@ pub struct BookRow {
     pub entry: Option<f64>,
     /// Whether it carries the scenario's protection orders.
     pub protected: bool,
+    /// Its pool and venue by the scenario's names, and its range's width in ticks on a v3
+    /// pool: the scenario position's where `None`.
+    pub pool: Option<String>,
+    pub venue: Option<String>,
+    pub width: Option<i32>,
 }
 
 /// A book from CSV: a header with `equity`, `leverage`, `side` (`long` borrows the stable
@@ -158,7 +178,27 @@ pub fn parse_book_csv(source: &str, text: &str) -> Result<Vec<BookRow>, SimError
             Some(t) if t.eq_ignore_ascii_case("false") || t == "0" => false,
             Some(t) => return Err(err(line, format!("protected {t:?}: true or false"))),
         };
-        rows.push(BookRow { equity, leverage, short, entry, protected });
+        let text = |name: &str| match column(name).map(cell) {
+            None | Some("") => None,
+            Some(t) => Some(t.to_string()),
+        };
+        let width = match text("range_width") {
+            None => None,
+            Some(t) => match t.parse::<i32>() {
+                Ok(w) if (2..=887_272).contains(&w) => Some(w),
+                _ => return Err(err(line, format!("range_width {t:?}: ticks, 2 to 887272"))),
+            },
+        };
+        rows.push(BookRow {
+            equity,
+            leverage,
+            short,
+            entry,
+            protected,
+            pool: text("pool"),
+            venue: text("venue"),
+            width,
+        });
         if rows.len() > 100_000 {
             return Err(err(line, "a book holds at most 100,000 positions".into()));
         }
@@ -185,6 +225,10 @@ pub struct Book {
     pub entries: Vec<BookEntry>,
     /// The plain borrowers beside the positions.
     pub borrowers: Vec<Borrower>,
+    /// The pools and venues the positions are on, by the scenario's names: the scenario
+    /// position's first.
+    pub pools: Vec<String>,
+    pub venues: Vec<String>,
     /// Openings the engine refused (past the work factor after the opening's own impact).
     pub refused: usize,
     /// Positions past their kill factor at the book's price, from their entry price: killed
@@ -491,7 +535,16 @@ impl Book {
                 let short = rng.random::<f64>() < spec.short_share;
                 let z: f64 = rand_distr::StandardNormal.sample(&mut rng);
                 let entry = (p0 * (spec.entry_spread * z).exp()).clamp(p0 / 20.0, p0 * 20.0);
-                BookRow { equity, leverage, short, entry: Some(entry), protected: false }
+                BookRow {
+                    equity,
+                    leverage,
+                    short,
+                    entry: Some(entry),
+                    protected: false,
+                    pool: None,
+                    venue: None,
+                    width: None,
+                }
             })
             .collect();
         if !(0.0..=1.0).contains(&spec.protected) {
@@ -502,6 +555,33 @@ impl Book {
         let mut rows = rows;
         for r in &mut rows {
             r.protected = guard.random::<f64>() < spec.protected;
+        }
+        // Where each is: a stream of its own as well.
+        let mut place = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x706c_6163_6564);
+        let pick = |choices: &[(String, f64)], rng: &mut ChaCha8Rng| -> Option<String> {
+            let total: f64 = choices.iter().map(|c| c.1).sum();
+            let mut r = rng.random::<f64>() * total;
+            for (name, share) in choices {
+                if r < *share {
+                    return Some(name.clone());
+                }
+                r -= share;
+            }
+            choices.last().map(|c| c.0.clone())
+        };
+        for (name, share) in spec.pools.iter().chain(&spec.venues) {
+            if !(share.is_finite() && *share > 0.0) {
+                return Err(SimError::Scenario(format!("{name}'s share {share}: above 0")));
+            }
+        }
+        for r in &mut rows {
+            r.pool = pick(&spec.pools, &mut place);
+            r.venue = pick(&spec.venues, &mut place);
+            if !spec.widths.is_empty() {
+                let k = ((place.random::<f64>() * spec.widths.len() as f64) as usize)
+                    .min(spec.widths.len() - 1);
+                r.width = Some(spec.widths[k]);
+            }
         }
         Book::open_rows(scenario, price, &rows)
     }
@@ -536,6 +616,8 @@ impl Book {
                     .into(),
             ));
         }
+        let (pools, venues) = placements(scenario, rows)?;
+        let main = (world.pool.clone(), world.kind, world.venue.clone());
         let mut drawn: Vec<(usize, f64, f64, bool, f64)> = rows
             .iter()
             .enumerate()
@@ -552,8 +634,29 @@ impl Book {
             let raw = world.value_to_amount(&stable, equity)?;
             let name = owner(i);
             world.mint(&name, &stable, raw)?;
+            // On its pool and venue, in its range.
+            let r = &rows[i];
+            let pool =
+                r.pool.as_ref().map_or(0, |p| pools.iter().position(|x| x == p).unwrap_or(0));
+            let venue =
+                r.venue.as_ref().map_or(0, |v| venues.iter().position(|x| x == v).unwrap_or(0));
+            let mut at = scenario.position.clone();
+            at.pool = pools[pool].clone();
+            at.venue = venues[venue].clone();
+            if let Some(w) = r.width {
+                at.range_width_ticks = w;
+                at.range = None;
+            }
+            let kind = scenario.market.pool_named(&at.pool).map_or(main.1, |p| p.kind);
+            let width =
+                if kind == crate::scenario::PoolKind::V3 { at.range_width_ticks } else { 0 };
+            world.pool = world::pool_id(&at.pool);
+            world.kind = kind;
+            world.venue = levfarm_core::types::Venue::from(at.venue.as_str());
             // A refused opening changes nothing (the engine's commands are atomic).
-            match open_for(&mut world, &name, raw, leverage, side, &scenario.position) {
+            let opened = open_for(&mut world, &name, raw, leverage, side, &at);
+            (world.pool, world.kind, world.venue) = main.clone();
+            match opened {
                 Ok(id) => {
                     let protected = rows[i].protected;
                     if protected {
@@ -565,7 +668,17 @@ impl Book {
                             })?;
                         }
                     }
-                    entries.push(BookEntry { id, equity, leverage, short, entry, protected })
+                    entries.push(BookEntry {
+                        id,
+                        equity,
+                        leverage,
+                        short,
+                        entry,
+                        protected,
+                        pool,
+                        venue,
+                        width,
+                    })
                 }
                 Err(SimError::Engine(_)) => refused += 1,
                 Err(e) => return Err(e),
@@ -578,6 +691,8 @@ impl Book {
             world,
             entries: Vec::new(),
             borrowers: Vec::new(),
+            pools,
+            venues,
             refused,
             killed_before: 0,
             price,
@@ -643,16 +758,19 @@ impl Book {
         Ok(())
     }
 
-    /// The lenders' deposits in the venue's lending pools of the pair's two tokens: each
-    /// pool's cash and debt, at the oracle.
+    /// The lenders' deposits in the book's venues' lending pools of the pair's two tokens:
+    /// each pool's cash and debt, at the oracle.
     pub fn deposits(&self) -> Result<f64, SimError> {
         let w = &self.world;
         let mut total = 0.0;
-        for token in [&w.asset, &w.stable] {
-            if let Ok(pool) = w.market.lending_at(&w.venue, token) {
-                let q = w.market.quote(token)?;
-                let held = pool.cash.saturating_add(pool.total_debt()?);
-                total += world::wad_to_f64(q.value(held)?);
+        for venue in &self.venues {
+            let venue = levfarm_core::types::Venue::from(venue.as_str());
+            for token in [&w.asset, &w.stable] {
+                if let Ok(pool) = w.market.lending_at(&venue, token) {
+                    let q = w.market.quote(token)?;
+                    let held = pool.cash.saturating_add(pool.total_debt()?);
+                    total += world::wad_to_f64(q.value(held)?);
+                }
             }
         }
         Ok(total)
@@ -726,6 +844,54 @@ impl Book {
         let p0 = world::wad_to_f64(self.price.0);
         follow::follow(&mut market, &self.entries, p0, path, step, walk, scan)
     }
+}
+
+/// The pools and venues `rows` name, each checked against the scenario (a pool of the
+/// position's pair, a venue it has), the scenario position's first.
+fn placements(
+    scenario: &Scenario,
+    rows: &[BookRow],
+) -> Result<(Vec<String>, Vec<String>), SimError> {
+    let m = &scenario.market;
+    let pair = m.pair_of(m.pool_named(&scenario.position.pool).ok_or_else(|| {
+        SimError::Scenario(format!("position.pool: no pool {:?}", scenario.position.pool))
+    })?);
+    let mut pools = vec![scenario.position.pool.clone()];
+    let mut venues = vec![scenario.position.venue.clone()];
+    let venue_names: Vec<&str> = m.venues().into_iter().map(|(n, _, _)| n).collect();
+    for r in rows {
+        if let Some(p) = &r.pool {
+            let spec = m.pool_named(p).ok_or_else(|| {
+                let names: Vec<&str> = m.pools().into_iter().map(|(n, _)| n).collect();
+                SimError::Scenario(format!(
+                    "pool {p:?}: not one of the market's ({})",
+                    names.join(", ")
+                ))
+            })?;
+            if m.pair_of(spec) != pair {
+                return Err(SimError::Scenario(format!(
+                    "pool {p:?}: over {}, not the book's pair {}",
+                    m.pair_of(spec).join("/"),
+                    pair.join("/")
+                )));
+            }
+            if !pools.contains(p) {
+                pools.push(p.clone());
+            }
+        }
+        if let Some(v) = &r.venue {
+            if !venue_names.contains(&v.as_str()) {
+                return Err(SimError::Scenario(format!(
+                    "venue {v:?}: not one of the market's ({})",
+                    venue_names.join(", ")
+                )));
+            }
+            if !venues.contains(v) {
+                venues.push(v.clone());
+            }
+        }
+    }
+    Ok((pools, venues))
 }
 
 /// `scenario` with the asset's lending pool at the positions' venue taking collateral: as the
