@@ -490,8 +490,17 @@ fn worst_of(
     Ok((worst, out.opened))
 }
 
+/// One combination's search: its settings, the points tried (value, positions opened, worst
+/// bad debt), and the highest value within the budget.
+struct Searched {
+    settings: Vec<(String, String)>,
+    tried: Vec<(u64, usize, f64)>,
+    found: Option<u64>,
+}
+
 /// `--search KEY=LOW..HIGH`: bisection for the key's highest value whose worst bad debt stays
-/// within the budget.
+/// within the budget; with `--sweep`, for every combination of the grid, and the combination
+/// that allows the highest value named.
 fn run_search(
     args: &StressArgs,
     search: &str,
@@ -505,76 +514,148 @@ fn run_search(
         let (lo, hi) = r.split_once("..")?;
         Some((k.trim(), lo.trim().parse::<u64>().ok()?, hi.trim().parse::<u64>().ok()?))
     });
-    let Some((key, mut lo, mut hi)) = parsed.filter(|(_, lo, hi)| lo < hi) else {
+    let Some((key, lo, hi)) = parsed.filter(|(_, lo, hi)| lo < hi) else {
         return Err(bad(format!("--search {search:?}: KEY=LOW..HIGH with integers LOW < HIGH")));
     };
     if !(args.budget.is_finite() && (0.0..=1.0).contains(&args.budget)) {
         return Err(bad(format!("--budget {}: a share of the debt, 0 to 1", args.budget)));
     }
-    let step = args.search_step.max(1);
-    let mut tried: Vec<(u64, usize, f64)> = Vec::new();
-    let mut eval = |v: u64| -> Result<bool, Failure> {
-        let s = backtest.scenario.with_value(key, &v.to_string())?;
-        let (worst, opened) = worst_of(args, &s, &backtest.prices, price, spec, trials)?;
-        tried.push((v, opened, worst));
-        Ok(worst <= args.budget)
-    };
-    let found = if !eval(lo)? {
-        None
-    } else if eval(hi)? {
-        Some(hi)
+    let combos = if args.sweep.is_empty() {
+        vec![(Vec::new(), backtest.scenario.clone())]
     } else {
-        // lo within, hi not: halve until the bracket is `step` wide.
-        while hi - lo > step {
-            let mid = lo + (hi - lo) / 2;
-            if eval(mid)? {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
+        let grid = levfarm_sim::run::parse_grid(&args.sweep)?;
+        if grid.iter().any(|(k, _)| k == key) {
+            return Err(bad(format!("--search {key} is also swept: search it or sweep it")));
         }
-        Some(lo)
+        levfarm_sim::run::combinations(&backtest.scenario, &grid)?
     };
-    tried.sort_by_key(|t| t.0);
+    let step = args.search_step.max(1);
+    let mut results = Vec::new();
+    for (settings, scenario) in combos {
+        let mut tried: Vec<(u64, usize, f64)> = Vec::new();
+        let mut eval = |v: u64| -> Result<bool, Failure> {
+            let s = scenario.with_value(key, &v.to_string())?;
+            let (worst, opened) = worst_of(args, &s, &backtest.prices, price, spec, trials)?;
+            tried.push((v, opened, worst));
+            Ok(worst <= args.budget)
+        };
+        let (mut lo, mut hi) = (lo, hi);
+        let found = if !eval(lo)? {
+            None
+        } else if eval(hi)? {
+            Some(hi)
+        } else {
+            // lo within, hi not: halve until the bracket is `step` wide.
+            while hi - lo > step {
+                let mid = lo + (hi - lo) / 2;
+                if eval(mid)? {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            Some(lo)
+        };
+        tried.sort_by_key(|t| t.0);
+        results.push(Searched { settings, tried, found });
+    }
+    // The combination allowing the highest value; the first in grid order among equals.
+    let best = results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.found.map(|v| (v, std::cmp::Reverse(i))))
+        .max()
+        .map(|(_, std::cmp::Reverse(i))| i);
     let mut o = io::stdout().lock();
     if args.json {
-        let points: Vec<_> = tried
-            .iter()
-            .map(|(v, opened, worst)| serde_json::json!({ "value": v, "opened": opened, "worst_bad_debt": worst }))
-            .collect();
-        let v = serde_json::json!({
-            "key": key, "budget": args.budget, "tried": points, "highest_within_budget": found
-        });
+        let json = |r: &Searched| {
+            let points: Vec<_> = r
+                .tried
+                .iter()
+                .map(|(v, opened, worst)| {
+                    serde_json::json!({ "value": v, "opened": opened, "worst_bad_debt": worst })
+                })
+                .collect();
+            serde_json::json!({
+                "settings": r.settings, "tried": points, "highest_within_budget": r.found
+            })
+        };
+        let mut v = serde_json::json!({ "key": key, "budget": args.budget });
+        if args.sweep.is_empty() {
+            let one = json(&results[0]);
+            v["tried"] = one["tried"].clone();
+            v["highest_within_budget"] = one["highest_within_budget"].clone();
+        } else {
+            v["combinations"] = results.iter().map(json).collect();
+            v["best"] = best.map_or(serde_json::Value::Null, |i| json(&results[i]));
+        }
         serde_json::to_writer(&mut o, &v).context("cannot write JSON")?;
         writeln!(o)?;
         return Ok(());
     }
-    let header = [key, "opened", "worst bad debt", "within the budget"].map(String::from).to_vec();
-    let rows: Vec<Vec<String>> = tried
+    let budget = table::percent(args.budget);
+    if args.sweep.is_empty() {
+        let r = &results[0];
+        let header =
+            [key, "opened", "worst bad debt", "within the budget"].map(String::from).to_vec();
+        let rows: Vec<Vec<String>> = r
+            .tried
+            .iter()
+            .map(|(v, opened, worst)| {
+                vec![
+                    v.to_string(),
+                    opened.to_string(),
+                    table::percent(*worst),
+                    if *worst <= args.budget { "yes" } else { "no" }.into(),
+                ]
+            })
+            .collect();
+        write!(o, "{}", table::render(&header, &rows))?;
+        match r.found {
+            Some(v) => writeln!(
+                o,
+                "the highest {key} within a bad-debt budget of {budget} of the debt: {v} (to \
+                 within {step})"
+            )?,
+            None => writeln!(o, "{key} = {lo} already leaves more than {budget} of the debt bad")?,
+        }
+        return Ok(());
+    }
+    let mut header: Vec<String> = results[0].settings.iter().map(|(k, _)| short_key(k)).collect();
+    header.extend([format!("highest {}", short_key(key)), "points tried".into()]);
+    let rows: Vec<Vec<String>> = results
         .iter()
-        .map(|(v, opened, worst)| {
-            vec![
-                v.to_string(),
-                opened.to_string(),
-                table::percent(*worst),
-                if *worst <= args.budget { "yes" } else { "no" }.into(),
-            ]
+        .map(|r| {
+            let mut row: Vec<String> = r.settings.iter().map(|(_, v)| v.clone()).collect();
+            row.push(r.found.map_or(format!("none from {lo}"), |v| v.to_string()));
+            row.push(r.tried.len().to_string());
+            row
         })
         .collect();
     write!(o, "{}", table::render(&header, &rows))?;
-    match found {
-        Some(v) => writeln!(
-            o,
-            "the highest {key} within a bad-debt budget of {} of the debt: {v} (to within {step})",
-            table::percent(args.budget)
-        )?,
+    match best {
+        Some(i) => {
+            let r = &results[i];
+            let at: Vec<String> = r.settings.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            writeln!(
+                o,
+                "within a bad-debt budget of {budget} of the debt, the highest {key}: {} (to \
+                 within {step}), at {}",
+                r.found.unwrap_or(lo),
+                at.join(", ")
+            )?
+        }
         None => writeln!(
             o,
-            "{key} = {lo} already leaves more than {} of the debt bad",
-            table::percent(args.budget)
+            "no combination keeps bad debt within {budget} of the debt at {key} = {lo}"
         )?,
     }
     Ok(())
+}
+
+/// A scenario key's last part, for a column's header.
+fn short_key(key: &str) -> String {
+    key.rsplit('.').next().unwrap_or(key).to_string()
 }
 
 /// `--merge`: the shards' partial results into the run's Monte Carlo figures.

@@ -533,3 +533,65 @@ fn stress_searches_the_highest_open_limit_within_the_budget() {
         assert!(above, "{v}");
     }
 }
+
+/// A search in every combination of a sweep (the prize, and the close factor of Aave's
+/// style): each combination's answer within the budget and a point at most a step above it
+/// not, and the best the combination with the highest open limit.
+#[test]
+fn stress_searches_each_combination_of_a_sweep() {
+    let o = levfarm(&[
+        "stress",
+        "--positions",
+        "150",
+        "--leverage",
+        "1.5,max",
+        "--shocks=-0.45",
+        "--budget",
+        "0.002",
+        "--set",
+        "market.leverage.liquidation={ style = \"close_factor\" }",
+        "--sweep",
+        "market.leverage.liquidation.close_factor_bps=2500,10000",
+        "--sweep",
+        "market.leverage.liquidation.bonus_bps=100,800",
+        "--search",
+        "market.leverage.work_factor_bps=5000..7800",
+        "--search-step",
+        "100",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let combos = v["combinations"].as_array().unwrap();
+    assert_eq!(combos.len(), 4);
+    let mut highest = None;
+    for c in combos {
+        let tried = c["tried"].as_array().unwrap();
+        let worst = |x: u64| {
+            tried.iter().find(|t| t["value"] == x).map(|t| t["worst_bad_debt"].as_f64().unwrap())
+        };
+        let Some(found) = c["highest_within_budget"].as_u64() else {
+            assert!(worst(5000).unwrap() > 0.002, "{c}");
+            continue;
+        };
+        assert!(worst(found).unwrap() <= 0.002, "{c}");
+        if found < 7800 {
+            let above = tried.iter().any(|t| {
+                let x = t["value"].as_u64().unwrap();
+                x > found && x <= found + 100 && t["worst_bad_debt"].as_f64().unwrap() > 0.002
+            });
+            assert!(above, "{c}");
+        }
+        highest = highest.max(Some(found));
+    }
+    assert_eq!(v["best"]["highest_within_budget"].as_u64(), highest, "{v}");
+    let o = levfarm(&[
+        "stress",
+        "--sweep",
+        "market.leverage.work_factor_bps=6000,7000",
+        "--search",
+        "market.leverage.work_factor_bps=5000..7800",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("also swept"), "{}", stderr(&o));
+}
