@@ -652,3 +652,30 @@ fn a_book_across_pools_venues_and_ranges_is_watched_pool_by_pool() {
     assert_eq!(watched, all);
     assert!(all.liquidated > 40, "{all:?}");
 }
+
+/// The keepers look only at the protected positions whose orders may act (a deleverage's
+/// trigger price near, a stop's price near, a compounding due), and do exactly what looking at
+/// every order every step does: through a fall and a rise, valued after impact, every minute
+/// and hourly.
+#[test]
+fn the_keepers_watch_does_what_looking_at_every_order_does() {
+    use levfarm_sim::stress::Scan;
+    let s = market(20_000_000.0, "exit")
+        .with_value("protection.deleverage", "{ trigger = 0.75, target = 0.6 }")
+        .unwrap()
+        .with_value("protection.stop_loss_price", "1300.0")
+        .unwrap()
+        .with_value("protection.compound_hours", "2")
+        .unwrap();
+    let book = Book::open(&s, price(), &BookSpec { protected: 0.7, ..spec(150) }).unwrap();
+    let mut path = fall(0.6, 240);
+    let low = *path.last().unwrap();
+    path.extend((1..=240).map(|m| low * (2.4f64).powf(f64::from(m) / 240.0)));
+    for every in [1, 60] {
+        let walk = Walk { keeper_every: every, ..Walk::default() };
+        let watched = book.follow(&path, 60, &walk, Scan::Watched).unwrap();
+        let all = book.follow(&path, 60, &walk, Scan::All).unwrap();
+        assert_eq!(watched, all, "keepers every {every} minutes");
+        assert!(all.protection_acted > 150 && all.liquidated > 5, "{all:?}");
+    }
+}

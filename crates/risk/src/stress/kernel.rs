@@ -31,7 +31,7 @@
 use levfarm_core::position::{LiquidationStyle, Valuation};
 use levfarm_core::Holder;
 use levfarm_sim::scenario::PoolKind;
-use levfarm_sim::stress::{follow, Book, BookMarket, Kill, Scan, ShockOutcome, Walk};
+use levfarm_sim::stress::{follow, Book, BookMarket, Kill, Scan, ShockOutcome, Wake, Walk};
 use levfarm_sim::world;
 use levfarm_sim::SimError;
 
@@ -360,8 +360,19 @@ impl BookMarket for Walked<'_> {
         })
     }
 
-    fn run_orders(&mut self) -> Result<usize, SimError> {
+    fn run_orders(
+        &mut self,
+        _: Option<&dyn Fn(usize, &[f64]) -> bool>,
+    ) -> Result<Vec<usize>, SimError> {
         Err(SimError::Internal("the f64 book kernel runs no protection orders".into()))
+    }
+
+    fn order_wake(&self, _: usize) -> Result<Option<Wake>, SimError> {
+        Ok(None)
+    }
+
+    fn now(&self) -> u64 {
+        self.st.now
     }
 
     fn gained(&self, k: usize) -> Result<f64, SimError> {

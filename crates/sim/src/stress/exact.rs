@@ -7,7 +7,7 @@ use levfarm_core::position::valuation::Quote;
 use levfarm_core::position::LiquidationStyle;
 use levfarm_core::Command;
 
-use super::follow::{BookMarket, Kill};
+use super::follow::{BookMarket, Kill, Wake, WATCH_CLOSE};
 use super::{liquidator_account, Book, BookEntry, Borrower};
 use crate::book::{value, value2};
 use crate::world::{self, World, KEEPER};
@@ -22,6 +22,9 @@ pub(super) struct Exact<'a> {
     borrowers: &'a [Borrower],
     /// The engine ids of the book's pools, the scenario position's first.
     pools: Vec<Name>,
+    /// Each protected position's orders, by the engine's id, and its entry.
+    orders: std::collections::BTreeMap<u64, Vec<u64>>,
+    entry_of: std::collections::BTreeMap<u64, usize>,
     /// The outside LP's liquidity at the start (what LP flight withdraws a share of).
     outside: U256,
     /// Each liquidator's asset (held and supplied) and stable tokens at the start.
@@ -38,12 +41,20 @@ impl<'a> Exact<'a> {
         let held = (0..liquidators)
             .map(|k| holdings(&w, &liquidator_account(k)))
             .collect::<Result<_, _>>()?;
+        let mut orders = std::collections::BTreeMap::<u64, Vec<u64>>::new();
+        for id in w.market.keeper_sequence() {
+            if let Some(o) = w.market.order(id) {
+                orders.entry(o.position).or_default().push(id);
+            }
+        }
         Ok(Exact {
             outside: w.outside_liquidity()?,
             w,
             entries: &book.entries,
             borrowers: &book.borrowers,
             pools: book.pools.iter().map(|p| world::pool_id(p)).collect(),
+            orders,
+            entry_of: book.entries.iter().enumerate().map(|(i, e)| (e.id, i)).collect(),
             held,
             flash: vec![U256::ZERO; liquidators],
         })
@@ -295,8 +306,100 @@ impl BookMarket for Exact<'_> {
         Ok(Kill::Done { debt: debt as f64 / 1e18, bad_debt: bad as f64 / 1e18, wait })
     }
 
-    fn run_orders(&mut self) -> Result<usize, SimError> {
-        run_orders(&mut self.w)
+    fn run_orders(
+        &mut self,
+        woken: Option<&dyn Fn(usize, &[f64]) -> bool>,
+    ) -> Result<Vec<usize>, SimError> {
+        let mut acted = Vec::new();
+        let Some(woken) = woken else {
+            for id in self.w.market.keeper_sequence() {
+                let Some(order) = self.w.market.order(id).cloned() else { continue };
+                // An earlier order this pass may have closed its position.
+                if order.status != levfarm_core::orders::OrderStatus::Active {
+                    continue;
+                }
+                let position = order.position;
+                if run_order(&mut self.w, id, order)? {
+                    acted.extend(self.entry_of.get(&position));
+                }
+            }
+            return Ok(acted);
+        };
+        let mut prices = self.pool_prices()?;
+        // The keeper's sequence is by position, then by the order's rank: position by
+        // position, only those woken.
+        let orders = std::mem::take(&mut self.orders);
+        for (position, ids) in &orders {
+            match self.entry_of.get(position) {
+                Some(&i) if woken(i, &prices) => {}
+                _ => continue,
+            }
+            for &id in ids {
+                let Some(order) = self.w.market.order(id) else { continue };
+                if order.status != levfarm_core::orders::OrderStatus::Active {
+                    continue;
+                }
+                let order = order.clone();
+                if run_order(&mut self.w, id, order)? {
+                    acted.extend(self.entry_of.get(position));
+                    // Its selling moved the pools for the orders after it.
+                    prices = self.pool_prices()?;
+                }
+            }
+        }
+        self.orders = orders;
+        Ok(acted)
+    }
+
+    fn order_wake(&self, entry: usize) -> Result<Option<Wake>, SimError> {
+        use levfarm_core::orders::{OrderKind as K, OrderStatus, Trigger};
+        let id = self.id(entry);
+        let mut wake = Wake::default();
+        let lower = |w: &mut Wake, p: f64| w.lower = Some(w.lower.map_or(p, |q| q.max(p)));
+        let upper = |w: &mut Wake, p: f64| w.upper = Some(w.upper.map_or(p, |q| q.min(p)));
+        let due = |w: &mut Wake, t: u64| w.due_at = Some(w.due_at.map_or(t, |u| u.min(t)));
+        for oid in self.orders.get(&id).into_iter().flatten() {
+            let Some(o) = self.w.market.order(*oid) else { continue };
+            if o.status != OrderStatus::Active {
+                continue;
+            }
+            match &o.kind {
+                K::Deleverage { trigger_bps, .. } | K::TopUp { trigger_bps, .. } => {
+                    // Near its trigger already (the solve finds no crossing past it): every
+                    // step, as the liquidation watch does near the kill factor.
+                    let ratio = self.w.market.position_health(id)?.debt_ratio_bps as f64;
+                    if ratio >= WATCH_CLOSE * f64::from(*trigger_bps) {
+                        return Ok(None);
+                    }
+                    let at = self.w.market.ratio_prices(id, u64::from(*trigger_bps))?;
+                    if let Some(p) = at.lower {
+                        lower(&mut wake, world::wad_to_f64(p));
+                    }
+                    if let Some(p) = at.upper {
+                        upper(&mut wake, world::wad_to_f64(p));
+                    }
+                }
+                K::StopLoss { trigger: Trigger::Below(p), .. }
+                | K::TakeProfit { trigger: Trigger::Below(p), .. } => {
+                    lower(&mut wake, world::wad_to_f64(p.0))
+                }
+                K::StopLoss { trigger: Trigger::Above(p), .. }
+                | K::TakeProfit { trigger: Trigger::Above(p), .. } => {
+                    upper(&mut wake, world::wad_to_f64(p.0))
+                }
+                K::Compound { every_seconds } => {
+                    due(&mut wake, o.last_run.saturating_add(*every_seconds))
+                }
+                K::TimeLimit { at, .. } => due(&mut wake, *at),
+                // Equity triggers, trailing stops, rebalancing and re-centring: every step.
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(wake))
+    }
+
+    fn now(&self) -> u64 {
+        self.w.market.time
     }
 
     fn gained(&self, k: usize) -> Result<f64, SimError> {
@@ -328,27 +431,17 @@ pub(super) fn past_kill(w: &World, id: u64) -> Result<Option<U256>, SimError> {
     Ok((h.debt_ratio_bps > kill).then_some(h.debt_value))
 }
 
-/// Runs every active protection order in the engine's order, as the keeper: each due order
-/// acts, the others follow what they watch. Returns how many acted.
-fn run_orders(w: &mut World) -> Result<usize, SimError> {
-    let mut acted = 0;
-    for id in w.market.keeper_sequence() {
-        let Some(order) = w.market.order(id).cloned() else { continue };
-        if order.status != levfarm_core::orders::OrderStatus::Active {
-            continue;
-        }
-        let seen = w.market.seen(order.position, Some(&order.kind))?;
-        let mut probe = order.clone();
-        probe.observe(&seen);
-        if probe.due(&seen).is_none() && probe == order {
-            continue;
-        }
-        w.run(Command::RunOrder { keeper: KEEPER.into(), order: id })?;
-        if w.events().iter().any(|e| matches!(e, Event::OrderActed { order, .. } if *order == id)) {
-            acted += 1;
-        }
+/// The keeper runs order `id` (active, as `order`) when it is due or its watch moved (a
+/// trailing stop's best); whether it acted.
+fn run_order(w: &mut World, id: u64, order: levfarm_core::orders::Order) -> Result<bool, SimError> {
+    let seen = w.market.seen(order.position, Some(&order.kind))?;
+    let mut probe = order.clone();
+    probe.observe(&seen);
+    if probe.due(&seen).is_none() && probe == order {
+        return Ok(false);
     }
-    Ok(acted)
+    w.run(Command::RunOrder { keeper: KEEPER.into(), order: id })?;
+    Ok(w.events().iter().any(|e| matches!(e, Event::OrderActed { order, .. } if *order == id)))
 }
 
 /// Pool `id`'s depth: its liquidity `√(x·y)` (in range, on a v3 pool).

@@ -60,12 +60,33 @@ pub trait BookMarket {
     /// Liquidator `k` liquidates `entry`; with `least`, it weighs the kill first and leaves it
     /// when its prize at the oracle is under `least` (its gas plus its minimum profit).
     fn kill(&mut self, entry: usize, k: usize, least: Option<f64>) -> Result<Kill, SimError>;
-    /// The keepers run every active protection order; how many acted.
-    fn run_orders(&mut self) -> Result<usize, SimError>;
+    /// The keepers run the active protection orders in the engine's order, each only when
+    /// `woken` says its position's may act given the pools' prices as they are when its turn
+    /// comes (every one with `None`); the entries whose orders acted, once for each order.
+    fn run_orders(
+        &mut self,
+        woken: Option<&dyn Fn(usize, &[f64]) -> bool>,
+    ) -> Result<Vec<usize>, SimError>;
+    /// What wakes an open entry's protection orders (`None`: nothing the watch can index, so
+    /// they are looked at every keeper step).
+    fn order_wake(&self, entry: usize) -> Result<Option<Wake>, SimError>;
+    /// The market's clock (seconds).
+    fn now(&self) -> u64;
     /// What liquidator `k` gained over the walk, at the oracle now.
     fn gained(&self, k: usize) -> Result<f64, SimError>;
     /// What an open entry owes beyond its value (0 when its value covers it).
     fn shortfall(&self, entry: usize) -> Result<f64, SimError>;
+}
+
+/// When a position's protection orders may act: the asset's price falling to `lower` or
+/// rising to `upper` (a debt-ratio trigger's price, or a stop's), or the clock reaching
+/// `due_at` (a compounding, a time limit).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Wake {
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    pub due_at: Option<u64>,
 }
 
 /// Which positions a step checks with the market.
@@ -91,7 +112,7 @@ const WATCH_REFRESH: u32 = 360;
 const WATCH_DEPTH: f64 = 0.1;
 /// A position this close to its kill factor (a share of it) is checked every step whatever
 /// its liquidation prices say.
-const WATCH_CLOSE: f64 = 0.97;
+pub(super) const WATCH_CLOSE: f64 = 0.97;
 
 /// The book's open positions indexed by liquidation price, so that a step checks only those
 /// the price came near: thousands of positions over thousands of steps cost what the few
@@ -113,6 +134,24 @@ struct Watch {
 impl Watch {
     /// Solves every open position's liquidation prices in `m`.
     fn solve<M: BookMarket>(m: &M, n: usize, scan: Scan, at: u32) -> Result<Watch, SimError> {
+        Watch::build(m, (0..n).filter(|&i| m.is_open(i)), scan, at, |i| {
+            let (ratio, kill) = m.ratio(i)?;
+            if ratio >= WATCH_CLOSE * kill {
+                return Ok(None);
+            }
+            m.liquidation_prices(i).map(Some)
+        })
+    }
+
+    /// Indexes `entries` by the prices `prices` gives each (`None`: checked every step), per
+    /// pool.
+    fn build<M: BookMarket>(
+        m: &M,
+        entries: impl Iterator<Item = usize>,
+        scan: Scan,
+        at: u32,
+        mut prices: impl FnMut(usize) -> Result<Option<(Option<f64>, Option<f64>)>, SimError>,
+    ) -> Result<Watch, SimError> {
         let depths = m.depths()?;
         let pools = depths.len();
         let mut watch = Watch {
@@ -122,17 +161,15 @@ impl Watch {
             depths,
             ..Watch::default()
         };
-        for i in (0..n).filter(|&i| m.is_open(i)) {
+        for i in entries {
             if scan == Scan::All {
                 watch.always.push(i);
                 continue;
             }
-            let (ratio, kill) = m.ratio(i)?;
-            if ratio >= WATCH_CLOSE * kill {
+            let Some((lower, upper)) = prices(i)? else {
                 watch.always.push(i);
                 continue;
-            }
-            let (lower, upper) = m.liquidation_prices(i)?;
+            };
             let pool = m.pool_of(i);
             if let Some(p) = lower {
                 watch.lower[pool].push((p, i));
@@ -178,6 +215,56 @@ impl Watch {
         near.sort_unstable();
         near.dedup();
         near
+    }
+}
+
+/// The protected positions by what wakes their orders: the prices of their triggers (against
+/// their pool's price and the oracle's, with the liquidation watch's margin), and the times
+/// they come due; solved again as the liquidation watch is, and after any order acted.
+#[derive(Debug)]
+struct Guard {
+    /// Per protected open entry: its pool and what wakes it (`None`: every keeper step).
+    wakes: BTreeMap<usize, Option<(usize, Wake)>>,
+    at: u32,
+    depths: Vec<f64>,
+}
+
+impl Guard {
+    fn solve<M: BookMarket>(m: &M, entries: &[BookEntry], at: u32) -> Result<Guard, SimError> {
+        let mut wakes = BTreeMap::new();
+        for i in (0..entries.len()).filter(|&i| entries[i].protected && m.is_open(i)) {
+            wakes.insert(i, m.order_wake(i)?.map(|w| (m.pool_of(i), w)));
+        }
+        Ok(Guard { wakes, at, depths: m.depths()? })
+    }
+
+    fn stale(&self, step: u32, depths: &[f64]) -> bool {
+        let watch = Watch { at: self.at, depths: self.depths.clone(), ..Watch::default() };
+        watch.stale(step, depths)
+    }
+
+    /// Solves again what wakes the orders of `acted` (their triggers moved when they acted).
+    fn update<M: BookMarket>(&mut self, m: &M, acted: &[usize]) -> Result<(), SimError> {
+        for &i in acted {
+            if m.is_open(i) {
+                self.wakes.insert(i, m.order_wake(i)?.map(|w| (m.pool_of(i), w)));
+            } else {
+                self.wakes.remove(&i);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether entry `i`'s orders may act with the oracle at `oracle`, the pools at `pools`
+    /// and the clock at `now`.
+    fn woken(&self, i: usize, oracle: f64, pools: &[f64], now: u64) -> bool {
+        let Some(wake) = self.wakes.get(&i) else { return false };
+        let Some((pool, w)) = wake else { return true };
+        let pool = pools.get(*pool).copied().unwrap_or(oracle);
+        let (lo, hi) = (oracle.min(pool), oracle.max(pool));
+        w.lower.is_some_and(|t| t * (1.0 + WATCH_MARGIN) >= lo)
+            || w.upper.is_some_and(|t| t <= hi * (1.0 + WATCH_MARGIN))
+            || w.due_at.is_some_and(|t| t <= now)
     }
 }
 
@@ -264,6 +351,7 @@ pub fn follow<M: BookMarket>(
         borrowers_debt: 0.0,
     };
     let protected = entries.iter().any(|e| e.protected);
+    let mut guard: Option<Guard> = None;
     let mut watch = Watch::default();
     let lag = walk.oracle.delay_secs.checked_div(step).unwrap_or(0) as usize;
     let mut withdrawn = 0.0f64;
@@ -309,9 +397,28 @@ pub fn follow<M: BookMarket>(
                 }
             }
         }
-        // The keepers run the protection orders first, on their schedule.
+        // The keepers run the protection orders first, on their schedule: those of the
+        // positions whose orders may act (a trigger's price near, or due by the clock).
         if protected && minute as u32 % walk.keeper_every.max(1) == 0 {
-            out.protection_acted += m.run_orders()?;
+            let acted = if scan == Scan::All {
+                m.run_orders(None)?
+            } else {
+                let stale = match &guard {
+                    None => true,
+                    Some(g) => g.stale(minute as u32, &m.depths()?),
+                };
+                if stale {
+                    guard = Some(Guard::solve(m, entries, minute as u32)?);
+                }
+                let g = guard.as_mut().ok_or_else(|| SimError::Internal("no guard".into()))?;
+                let now = m.now();
+                let acted = m.run_orders(Some(&|i, pools| g.woken(i, published, pools, now)))?;
+                // The orders that acted moved their own triggers.
+                g.update(m, &acted)?;
+                acted
+            }
+            .len();
+            out.protection_acted += acted;
         }
         out.utilization_peak = out.utilization_peak.max(m.utilization()?);
         for (k, a) in crowd.agents.iter().enumerate() {
