@@ -23,6 +23,11 @@ clock $one "$L" stress $walk
 clock $one "$L" stress --positions 5000 --window march-2020
 clock $one "$L" stress --positions 5000 --window all
 clock $one "$L" stress $walk --full-scan
+# Every position protected by the scenario's orders (a deleverage at 75%, daily compounding):
+# the keepers' watch, then every order every minute (--full-scan), then 5,000 positions.
+clock $one "$L" stress --window march-2020 --protected 1.0 --quiet
+clock $one "$L" stress --window march-2020 --protected 1.0 --quiet --full-scan
+clock $one "$L" stress --positions 5000 --window march-2020 --protected 1.0 --quiet
 # Monte Carlo windows, 1,000 positions: the exact engine on every path (--exact), then the f64
 # book kernel on the same paths, then many paths and a book of 5,000 (one core, then all).
 clock $one "$L" stress --paths 20 --hours 48 --exact --quiet
