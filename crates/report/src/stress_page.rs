@@ -208,7 +208,7 @@ fn kpis(r: &StressReport) -> String {
             &best.map_or("none".into(), |b| {
                 format!("work factor {}", format::percent(f64::from(b.work_factor_bps) / 1e4))
             }),
-            &best.map_or("no combination keeps it".into(), |b| settings(b)),
+            &best.map_or("no combination keeps it".into(), settings),
         ));
     }
     if k.is_empty() {
@@ -416,7 +416,7 @@ fn shock_chart(shocks: &[ShockOutcome], debt: f64) -> String {
             ),
             ("bad debt", RED, shocks.iter().map(|s| share(s.bad_debt, debt)).collect()),
         ],
-        |v| format::percent(v),
+        format::percent,
     )
 }
 

@@ -31,7 +31,7 @@
 use levfarm_core::position::{LiquidationStyle, Valuation};
 use levfarm_core::Holder;
 use levfarm_sim::scenario::PoolKind;
-use levfarm_sim::stress::{follow, Book, BookMarket, Kill, Scan, ShockOutcome, Wake, Walk};
+use levfarm_sim::stress::{follow, Book, BookMarket, Kill, Scan, ShockOutcome, Wake, Walk, Woken};
 use levfarm_sim::world;
 use levfarm_sim::SimError;
 
@@ -289,7 +289,7 @@ impl BookMarket for Walked<'_> {
         self.st.open[entry]
     }
 
-    fn len(&self) -> usize {
+    fn count(&self) -> usize {
         self.st.open.len()
     }
 
@@ -360,10 +360,7 @@ impl BookMarket for Walked<'_> {
         })
     }
 
-    fn run_orders(
-        &mut self,
-        _: Option<&dyn Fn(usize, &[f64]) -> bool>,
-    ) -> Result<Vec<usize>, SimError> {
+    fn run_orders(&mut self, _: Option<Woken>) -> Result<Vec<usize>, SimError> {
         Err(SimError::Internal("the f64 book kernel runs no protection orders".into()))
     }
 

@@ -7,7 +7,7 @@ use levfarm_core::position::valuation::Quote;
 use levfarm_core::position::LiquidationStyle;
 use levfarm_core::Command;
 
-use super::follow::{BookMarket, Kill, Wake, WATCH_CLOSE};
+use super::follow::{BookMarket, Kill, Wake, Woken, WATCH_CLOSE};
 use super::{liquidator_account, Book, BookEntry, Borrower};
 use crate::book::{value, value2};
 use crate::world::{self, World, KEEPER};
@@ -214,7 +214,7 @@ impl BookMarket for Exact<'_> {
         }
     }
 
-    fn len(&self) -> usize {
+    fn count(&self) -> usize {
         self.entries.len() + self.borrowers.len()
     }
 
@@ -306,10 +306,7 @@ impl BookMarket for Exact<'_> {
         Ok(Kill::Done { debt: debt as f64 / 1e18, bad_debt: bad as f64 / 1e18, wait })
     }
 
-    fn run_orders(
-        &mut self,
-        woken: Option<&dyn Fn(usize, &[f64]) -> bool>,
-    ) -> Result<Vec<usize>, SimError> {
+    fn run_orders(&mut self, woken: Option<Woken>) -> Result<Vec<usize>, SimError> {
         let mut acted = Vec::new();
         let Some(woken) = woken else {
             for id in self.w.market.keeper_sequence() {

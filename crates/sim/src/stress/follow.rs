@@ -24,6 +24,10 @@ pub enum Kill {
     Done { debt: f64, bad_debt: f64, wait: bool },
 }
 
+/// Whether the keepers look at an entry's orders, given the pools' prices then.
+#[doc(hidden)]
+pub type Woken<'a> = &'a dyn Fn(usize, &[f64]) -> bool;
+
 /// A market holding a book: what a walk asks of it. Entries are indices into the book.
 #[doc(hidden)]
 pub trait BookMarket {
@@ -48,7 +52,7 @@ pub trait BookMarket {
     fn utilization(&self) -> Result<f64, SimError>;
     fn is_open(&self, entry: usize) -> bool;
     /// How many entries the market holds: the book's positions, then any plain borrowers.
-    fn len(&self) -> usize;
+    fn count(&self) -> usize;
     /// Whether `entry` is a plain borrower rather than a position.
     fn borrower(&self, entry: usize) -> bool;
     /// The debt's value when `entry` is open and past its kill factor.
@@ -63,10 +67,7 @@ pub trait BookMarket {
     /// The keepers run the active protection orders in the engine's order, each only when
     /// `woken` says its position's may act given the pools' prices as they are when its turn
     /// comes (every one with `None`); the entries whose orders acted, once for each order.
-    fn run_orders(
-        &mut self,
-        woken: Option<&dyn Fn(usize, &[f64]) -> bool>,
-    ) -> Result<Vec<usize>, SimError>;
+    fn run_orders(&mut self, woken: Option<Woken>) -> Result<Vec<usize>, SimError>;
     /// What wakes an open entry's protection orders (`None`: nothing the watch can index, so
     /// they are looked at every keeper step).
     fn order_wake(&self, entry: usize) -> Result<Option<Wake>, SimError>;
@@ -385,7 +386,7 @@ pub fn follow<M: BookMarket>(
             out.lp_withdrawn = flight;
         }
         if watch.stale(minute as u32, &m.depths()?) {
-            watch = Watch::solve(m, m.len(), scan, minute as u32)?;
+            watch = Watch::solve(m, m.count(), scan, minute as u32)?;
         }
         for i in watch.near(published, &m.pool_prices()?) {
             if let Some(d) = m.past_kill(i)? {
@@ -454,7 +455,7 @@ pub fn follow<M: BookMarket>(
     out.liquidators_paid = out.liquidators.iter().map(|l| l.paid).sum();
     out.pool_price = m.pool_prices()?.first().copied().unwrap_or(f64::NAN);
     out.utilization_end = m.utilization()?;
-    for i in (0..m.len()).filter(|&i| m.is_open(i)) {
+    for i in (0..m.count()).filter(|&i| m.is_open(i)) {
         if m.past_kill(i)?.is_some() {
             out.open_past_kill += 1;
         }

@@ -21,7 +21,7 @@ mod follow;
 mod window;
 
 use exact::past_kill;
-pub use follow::{follow, BookMarket, Kill, Scan, Wake};
+pub use follow::{follow, BookMarket, Kill, Scan, Wake, Woken};
 
 pub use window::{
     bar_steps, stress_window, window_path, NamedWindow, WindowOutcome, WindowSpec, WINDOWS,
