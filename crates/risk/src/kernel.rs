@@ -501,7 +501,7 @@ impl Setup {
 
     /// `ceil(debt·10⁴/value)`, the engine's debt ratio in basis points.
     #[inline]
-    fn ratio_bps(value: f64, debt: f64) -> f64 {
+    pub(crate) fn ratio_bps(value: f64, debt: f64) -> f64 {
         if debt <= 0.0 {
             0.0
         } else if value <= 0.0 {

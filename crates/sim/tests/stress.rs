@@ -91,6 +91,11 @@ fn at_the_oracle_no_liquidation_causes_another_after_impact_they_cascade() {
     assert!(x.rounds.len() > 1, "no cascade: {x:?}");
     assert!(x.liquidated > x.at_risk, "{x:?}");
     assert!(x.pool_price < x.price, "the kills sold the asset through the pool: {x:?}");
+    // After impact too, in a pool too deep for any kill to move: no cascade.
+    let deep = Book::open(&market(1e12, "exit"), price(), &spec(120)).unwrap();
+    let d = deep.shock(-0.35).unwrap();
+    assert!(d.liquidated > 0);
+    assert_eq!(d.rounds, vec![d.liquidated], "{d:?}");
 }
 
 #[test]

@@ -211,13 +211,7 @@ impl Walked<'_> {
     /// The engine's debt ratio, `ceil(debt·10⁴/value)` bps.
     fn ratio_bps(&self, i: usize) -> f64 {
         let (value, debt) = self.health(i);
-        if debt <= 0.0 {
-            0.0
-        } else if value <= 0.0 {
-            f64::INFINITY
-        } else {
-            (debt * 1e4 / value).ceil()
-        }
+        crate::kernel::Setup::ratio_bps(value, debt)
     }
 
     /// Token `t`'s value at the oracle.
