@@ -46,6 +46,11 @@ pub struct StressArgs {
     /// positions already past their kill factor at the book's price are not in the book.
     #[arg(long, default_value_t = 0.2)]
     entry_spread: f64,
+    /// Positions entered uniformly over this many days before the book's start, each at the
+    /// price history's close then (in place of --entry-spread), their debts accruing interest
+    /// since; 0: all at the start.
+    #[arg(long, default_value_t = 0.0)]
+    entry_days: f64,
     /// The share of the book's positions that carry the scenario's protection orders
     /// (`[protection]`: deleverage, stop-loss, take-profit...); the rest carry none.
     #[arg(long, default_value_t = 0.0)]
@@ -321,6 +326,7 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         leverage_to_limit: leverage.1.is_nan(),
         short_share: args.short_share,
         entry_spread: args.entry_spread,
+        entry_days: args.entry_days,
         protected: args.protected,
         pools: shares("--pools", &args.pools)?,
         venues: shares("--venues", &args.venues)?,

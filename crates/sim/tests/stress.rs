@@ -443,6 +443,7 @@ fn a_book_is_read_from_csv_with_located_refusals() {
         pool: named.then(|| "main".to_string()),
         venue: named.then(|| "main".to_string()),
         width: None,
+        age: None,
     };
     assert_eq!(
         rows,
@@ -683,4 +684,52 @@ fn the_keepers_watch_does_what_looking_at_every_order_does() {
         assert_eq!(watched, all, "keepers every {every} minutes");
         assert!(all.protection_acted > 150 && all.liquidated > 5, "{all:?}");
     }
+}
+
+/// Positions that entered over the 30 days before the book's start: each at the history's
+/// close of the last bar before it entered, and owing what it borrowed (`E·(L − 1)`) grown by
+/// the borrow index since, so the older a position the more it owes for what it borrowed.
+#[test]
+fn positions_enter_over_days_at_the_historys_prices_and_owe_their_interest() {
+    use levfarm_sim::stress::History;
+    // Hourly closes for 60 days, rising 0.01% an hour from 1,800.
+    let mut text = String::from("unix_s,close\n");
+    let close = |h: i64| 1_800.0 * 1.0001f64.powi(h as i32);
+    for h in 0..1_440i64 {
+        text.push_str(&format!("{},{}\n", 1_600_000_000 + h * 3_600, close(h)));
+    }
+    let series =
+        levfarm_sim::data::parse_prices_csv("rising.csv", &text, &Default::default()).unwrap();
+    let at = 1_600_000_000 + 1_440 * 3_600;
+    let last = close(1_439);
+    let s = market(1e11, "oracle");
+    let spec = BookSpec { entry_days: 30.0, ..spec(80) };
+    let start = levfarm_sim::world::price_from_f64(last).unwrap();
+    let book = Book::open_at(&s, start, &spec, Some(History { series: &series, at })).unwrap();
+    assert!(book.entries.len() > 60);
+    let m = &book.world.market;
+    let mut owed: Vec<(f64, f64)> = Vec::new();
+    for e in &book.entries {
+        assert!((0.0..=30.0).contains(&e.age), "{e:?}");
+        // The last bar closed by its entry: the bar starting an hour or more before it.
+        let t = at - (e.age * 86_400.0).round() as i64;
+        let h = (t - 3_600 - 1_600_000_000).div_euclid(3_600);
+        assert!((e.entry / close(h) - 1.0).abs() < 1e-9, "{e:?}: {} vs {}", e.entry, close(h));
+        let debt = levfarm_sim::world::wad_to_f64(m.position_health(e.id).unwrap().debt_value);
+        // The engine's sizing: debt worth E·(L − 1), L in whole bps.
+        let borrowed = e.equity * ((e.leverage * 1e4).round() / 1e4 - 1.0);
+        if !e.short {
+            owed.push((e.age, debt / borrowed));
+        }
+    }
+    owed.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for w in owed.windows(2) {
+        assert!(w[1].1 >= w[0].1 - 1e-7, "older, more grown: {w:?}");
+    }
+    let (young, old) = (owed[0], owed[owed.len() - 1]);
+    assert!((young.1 - 1.0).abs() < 1e-4, "{young:?}");
+    assert!(old.1 > 1.00001 && old.1 < 1.01, "{old:?}");
+    // Without the history the book cannot say what those positions paid.
+    let e = Book::open(&s, start, &spec).unwrap_err().to_string();
+    assert!(e.contains("need the price history"), "{e}");
 }

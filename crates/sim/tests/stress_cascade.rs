@@ -151,6 +151,7 @@ fn a_two_position_cascade_through_one_pool_to_the_unit() {
             pool: 0,
             venue: 0,
             width: 0,
+            age: 0.0,
         });
         world.move_to(0, p0, None).unwrap();
     }

@@ -233,7 +233,11 @@ pub fn stress_part(
     use rayon::prelude::*;
     let PathsRun { scenario, series, start, spec, walk, paths, exact } = *run;
     paths.check()?;
-    let book = Book::open(scenario, start, spec)?;
+    let history = series
+        .times
+        .last()
+        .map(|&t| levfarm_sim::stress::History { series, at: t + series.interval as i64 });
+    let book = Book::open_at(scenario, start, spec, history)?;
     let (equity, debt) = book.totals()?;
     // The f64 kernel where it models the market, else the engine.
     let kernel = match BookKernel::new(&book) {

@@ -54,6 +54,11 @@ pub struct BookSpec {
     /// that entered lower are nearer their liquidation; those already past it were killed
     /// before the book's start and are not in it.
     pub entry_spread: f64,
+    /// When the positions entered: uniformly over this many days before the book's start (0:
+    /// all at the start). Each enters at the history's price then (in place of
+    /// `entry_spread`), and the market runs from the first entry to the start: interest
+    /// accrues on the debts, and the pools earn their arbitrage fees.
+    pub entry_days: f64,
     /// The share of positions that carry the scenario's protection orders (`[protection]`),
     /// drawn from a stream of their own so that the book is the same with or without them.
     pub protected: f64,
@@ -90,6 +95,7 @@ impl Default for BookSpec {
             leverage_to_limit: false,
             short_share: 0.2,
             entry_spread: 0.2,
+            entry_days: 0.0,
             protected: 0.0,
             pools: Vec::new(),
             venues: Vec::new(),
@@ -118,6 +124,8 @@ pub struct BookEntry {
     pub pool: usize,
     pub venue: usize,
     pub width: i32,
+    /// Days before the book's start it entered (0: at the start).
+    pub age: f64,
 }
 
 /// One position to open: its equity (numeraire), leverage, side, and the asset's price it
@@ -135,6 +143,8 @@ pub struct BookRow {
     pub pool: Option<String>,
     pub venue: Option<String>,
     pub width: Option<i32>,
+    /// Days before the book's start it entered (at the start when `None`).
+    pub age: Option<f64>,
 }
 
 /// A book from CSV: a header with `equity`, `leverage`, `side` (`long` borrows the stable
@@ -189,6 +199,13 @@ pub fn parse_book_csv(source: &str, text: &str) -> Result<Vec<BookRow>, SimError
                 _ => return Err(err(line, format!("range_width {t:?}: ticks, 2 to 887272"))),
             },
         };
+        let age = match text("age_days") {
+            None => None,
+            Some(t) => match t.parse::<f64>() {
+                Ok(a) if a.is_finite() && (0.0..=3650.0).contains(&a) => Some(a),
+                _ => return Err(err(line, format!("age_days {t:?}: days, 0 to 3650"))),
+            },
+        };
         rows.push(BookRow {
             equity,
             leverage,
@@ -198,6 +215,7 @@ pub fn parse_book_csv(source: &str, text: &str) -> Result<Vec<BookRow>, SimError
             pool: text("pool"),
             venue: text("venue"),
             width,
+            age,
         });
         if rows.len() > 100_000 {
             return Err(err(line, "a book holds at most 100,000 positions".into()));
@@ -207,6 +225,14 @@ pub fn parse_book_csv(source: &str, text: &str) -> Result<Vec<BookRow>, SimError
         return Err(err(1, "no positions".into()));
     }
     Ok(rows)
+}
+
+/// The price history a book opens in, and the time (Unix seconds) of the book's start: the
+/// close of the bar before it.
+#[derive(Debug, Clone, Copy)]
+pub struct History<'a> {
+    pub series: &'a PriceSeries,
+    pub at: i64,
 }
 
 /// A plain borrower of the book: its account, and its collateral and debt at the start
@@ -480,13 +506,24 @@ impl Book {
     /// Opens `spec`'s book on `scenario`'s market at `price`: each position on the scenario's
     /// pool and venue, its owner funded with its equity in the stable token.
     pub fn open(scenario: &Scenario, price: Price, spec: &BookSpec) -> Result<Book, SimError> {
+        Book::open_at(scenario, price, spec, None)
+    }
+
+    /// [`Book::open`] at a time of `history`: positions that entered before it (`entry_days`,
+    /// a book file's `age_days`) entered at its prices then.
+    pub fn open_at(
+        scenario: &Scenario,
+        price: Price,
+        spec: &BookSpec,
+        history: Option<History>,
+    ) -> Result<Book, SimError> {
         if spec.borrowers > 0 {
             let scenario = with_collateral(scenario)?;
-            let mut book = Book::open_positions(&scenario, price, spec)?;
+            let mut book = Book::open_positions(&scenario, price, spec, history)?;
             book.open_borrowers(spec)?;
             return Ok(book);
         }
-        Book::open_positions(scenario, price, spec)
+        Book::open_positions(scenario, price, spec, history)
     }
 
     /// [`Book::open`]'s positions.
@@ -494,9 +531,10 @@ impl Book {
         scenario: &Scenario,
         price: Price,
         spec: &BookSpec,
+        history: Option<History>,
     ) -> Result<Book, SimError> {
         if let Some(rows) = &spec.rows {
-            return Book::open_rows(scenario, price, rows);
+            return Book::open_rows(scenario, price, rows, history);
         }
         if spec.positions == 0 || spec.positions > 100_000 {
             return Err(SimError::Scenario(format!(
@@ -544,6 +582,7 @@ impl Book {
                     pool: None,
                     venue: None,
                     width: None,
+                    age: None,
                 }
             })
             .collect();
@@ -574,6 +613,17 @@ impl Book {
                 return Err(SimError::Scenario(format!("{name}'s share {share}: above 0")));
             }
         }
+        // When each entered: a stream of its own too.
+        if !(spec.entry_days.is_finite() && (0.0..=3650.0).contains(&spec.entry_days)) {
+            return Err(SimError::Scenario(format!("entry days {}: 0 to 3650", spec.entry_days)));
+        }
+        if spec.entry_days > 0.0 {
+            let mut when = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x656e_7465_7265_64);
+            for r in &mut rows {
+                r.age = Some(spec.entry_days * when.random::<f64>());
+                r.entry = None;
+            }
+        }
         for r in &mut rows {
             r.pool = pick(&spec.pools, &mut place);
             r.venue = pick(&spec.venues, &mut place);
@@ -583,7 +633,7 @@ impl Book {
                 r.width = Some(spec.widths[k]);
             }
         }
-        Book::open_rows(scenario, price, &rows)
+        Book::open_rows(scenario, price, &rows, history)
     }
 
     /// Opens the positions `rows` describe on `scenario`'s market, which ends at `price`: each
@@ -593,6 +643,7 @@ impl Book {
         scenario: &Scenario,
         price: Price,
         rows: &[BookRow],
+        history: Option<History>,
     ) -> Result<Book, SimError> {
         if rows.is_empty() || rows.len() > 100_000 {
             return Err(SimError::Scenario(format!(
@@ -601,7 +652,33 @@ impl Book {
             )));
         }
         let p0 = world::wad_to_f64(price.0);
-        let mut world = World::build(scenario, price, 86_400 * 30)?;
+        // Positions that entered before the start: when, and at the history's price then
+        // (their own entry price, where a file gives one).
+        let oldest = rows.iter().filter_map(|r| r.age).fold(0.0f64, f64::max);
+        let entered = |r: &BookRow| -> Result<(f64, f64), SimError> {
+            let Some(age) = r.age.filter(|&a| a > 0.0) else {
+                return Ok((0.0, r.entry.unwrap_or(p0)));
+            };
+            let h = history.ok_or_else(|| {
+                SimError::Scenario(
+                    "positions that entered before the start need the price history".into(),
+                )
+            })?;
+            let at = h.at - (age * 86_400.0).round() as i64;
+            // The last bar closed by then (a bar's time is its start).
+            let interval = h.series.interval as i64;
+            let i = h.series.times.partition_point(|&t| t + interval <= at);
+            if i == 0 {
+                return Err(SimError::Scenario(format!(
+                    "a position {age:.1} days old entered before the prices of {} begin",
+                    h.series.source
+                )));
+            }
+            Ok((age, r.entry.unwrap_or(world::wad_to_f64(h.series.closes[i - 1].0))))
+        };
+        let placed: Vec<(f64, f64)> = rows.iter().map(entered).collect::<Result<_, _>>()?;
+        let seconds = 86_400 * (30 + oldest.ceil() as u64);
+        let mut world = World::build(scenario, price, seconds)?;
         let stable = world.stable.clone();
         let mut entries = Vec::with_capacity(rows.len());
         let mut refused = 0;
@@ -621,16 +698,24 @@ impl Book {
         let mut drawn: Vec<(usize, f64, f64, bool, f64)> = rows
             .iter()
             .enumerate()
-            .map(|(i, r)| (i, r.equity, r.leverage, r.short, r.entry.unwrap_or(p0)))
+            .map(|(i, r)| (i, r.equity, r.leverage, r.short, placed[i].1))
             .collect();
-        // Opened in the order of their entry prices: the market rises once through them (its
+        // Opened in the order they entered, the oldest first; those that entered at the start
+        // in the order of their entry prices: the market rises once through them (its
         // arbitrage fees, the LPs' income, those of one pass), then comes to the book's price.
-        drawn.sort_by(|a, b| a.4.total_cmp(&b.4).then(a.0.cmp(&b.0)));
+        drawn.sort_by(|a, b| {
+            placed[b.0].0.total_cmp(&placed[a.0].0).then(a.4.total_cmp(&b.4)).then(a.0.cmp(&b.0))
+        });
+        let mut clock = oldest;
         for (i, equity, leverage, short, entry) in drawn {
+            // Time passes to its entry.
+            let age = placed[i].0;
+            let seconds = ((clock - age).max(0.0) * 86_400.0).round() as u64;
+            clock = age;
             let side = if short { BorrowSide::Asset } else { BorrowSide::Stable };
             // The market at the entry price, the pool arbitraged to it, as between users
             // arriving over time.
-            world.move_to(0, world::price_from_f64(entry)?, None)?;
+            world.move_to(seconds, world::price_from_f64(entry)?, None)?;
             let raw = world.value_to_amount(&stable, equity)?;
             let name = owner(i);
             world.mint(&name, &stable, raw)?;
@@ -678,13 +763,14 @@ impl Book {
                         pool,
                         venue,
                         width,
+                        age: placed[i].0,
                     })
                 }
                 Err(SimError::Engine(_)) => refused += 1,
                 Err(e) => return Err(e),
             }
         }
-        world.move_to(0, price, None)?;
+        world.move_to((clock * 86_400.0).round() as u64, price, None)?;
         // Positions the move to the book's price put past their kill factor were killed
         // before the start.
         let mut book = Book {
@@ -937,7 +1023,10 @@ pub fn stress(
     spec: &BookSpec,
     trials: &Trials,
 ) -> Result<StressOutput, SimError> {
-    let book = Book::open(scenario, price, spec)?;
+    let history = trials.series.and_then(|series| {
+        Some(History { series, at: *series.times.last()? + series.interval as i64 })
+    });
+    let book = Book::open_at(scenario, price, spec, history)?;
     let (equity, debt) = book.totals()?;
     let outcomes =
         trials.shocks.iter().map(|&s| book.walk(s, &trials.walk)).collect::<Result<Vec<_>, _>>()?;

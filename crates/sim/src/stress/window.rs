@@ -220,7 +220,8 @@ pub fn stress_window(
     walk: &Walk,
 ) -> Result<WindowOutcome, SimError> {
     let (start, path) = window_path(series, window)?;
-    let book = Book::open(scenario, world::price_from_f64(start)?, spec)?;
+    let history = super::History { series, at: window.from };
+    let book = Book::open_at(scenario, world::price_from_f64(start)?, spec, Some(history))?;
     let (equity, debt) = book.totals()?;
     let step = series.interval / (series.interval / 60).max(1);
     let outcome = book.follow(&path, step, walk, walk.scan())?;
