@@ -519,8 +519,8 @@ fn heat_map(s: &Sweep) -> String {
             };
             let over = r.worst_bad_debt > s.budget;
             let alpha = (share(r.worst_bad_debt, s.budget.max(1e-12)) * 0.5).min(1.0) * 0.55;
-            let (rgb, mark) = if over { ("220,38,38", "") } else { ("21,128,61", "") };
-            let best = if s.best == Some(i) { " \u{2605}" } else { mark };
+            let rgb = if over { "220,38,38" } else { "21,128,61" };
+            let best = if s.best == Some(i) { " \u{2605}" } else { "" };
             out.push_str(&format!(
                 "<td class=\"num\" style=\"background:rgba({rgb},{:.3})\">{}{best}</td>",
                 if over { alpha.max(0.12) } else { 0.55 - alpha },

@@ -115,6 +115,16 @@ const WATCH_DEPTH: f64 = 0.1;
 /// its liquidation prices say.
 pub(super) const WATCH_CLOSE: f64 = 0.97;
 
+/// Whether an index solved at step `at` with the pools `then` deep is due a new solve at
+/// `step` with them `depths` deep: every [`WATCH_REFRESH`] steps, or when a pool's depth moved
+/// by more than [`WATCH_DEPTH`].
+fn stale((at, then): (u32, &[f64]), step: u32, depths: &[f64]) -> bool {
+    step == 0
+        || step - at >= WATCH_REFRESH
+        || depths.len() != then.len()
+        || depths.iter().zip(then).any(|(d, d0)| (d / d0 - 1.0).abs() > WATCH_DEPTH)
+}
+
 /// The book's open positions indexed by liquidation price, so that a step checks only those
 /// the price came near: thousands of positions over thousands of steps cost what the few
 /// near their price cost.
@@ -190,10 +200,7 @@ impl Watch {
 
     /// Whether the watch is due a new solve at `step` with the pools `depths` deep.
     fn stale(&self, step: u32, depths: &[f64]) -> bool {
-        step == 0
-            || step - self.at >= WATCH_REFRESH
-            || depths.len() != self.depths.len()
-            || depths.iter().zip(&self.depths).any(|(d, d0)| (d / d0 - 1.0).abs() > WATCH_DEPTH)
+        stale((self.at, &self.depths), step, depths)
     }
 
     /// The entries to check when the oracle is at `oracle` and the pools at `pools`, in the
@@ -240,8 +247,7 @@ impl Guard {
     }
 
     fn stale(&self, step: u32, depths: &[f64]) -> bool {
-        let watch = Watch { at: self.at, depths: self.depths.clone(), ..Watch::default() };
-        watch.stale(step, depths)
+        stale((self.at, &self.depths), step, depths)
     }
 
     /// Solves again what wakes the orders of `acted` (their triggers moved when they acted).

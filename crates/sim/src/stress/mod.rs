@@ -618,7 +618,7 @@ impl Book {
             return Err(SimError::Scenario(format!("entry days {}: 0 to 3650", spec.entry_days)));
         }
         if spec.entry_days > 0.0 {
-            let mut when = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x656e_7465_7265_64);
+            let mut when = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x0065_6e74_6572_6564);
             for r in &mut rows {
                 r.age = Some(spec.entry_days * when.random::<f64>());
                 r.entry = None;
