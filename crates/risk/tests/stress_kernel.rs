@@ -170,3 +170,39 @@ fn the_kernel_refuses_what_it_does_not_model() {
         other => panic!("a soft style is the engine's: {other:?}"),
     }
 }
+
+/// A book across two constant-product pools (30 bps and 100 bps) and two venues (the main one,
+/// and one killing at 75% with lending pools of its own) walks on the kernel as on the engine:
+/// each pool arbitraged and sold through, each venue's rules and rates.
+#[test]
+fn the_kernel_walks_a_book_across_pools_and_venues_as_the_engine_does() {
+    let text = "[market.pool]\ntvl = 8000000.0\n\
+                [market.pools.alt]\nfee_bps = 100\ntvl = 5000000.0\n\
+                [market.venues.fast.leverage]\nkill_factor_bps = 7500\n\
+                [market.venues.fast.lending.USDC]\nsupply = 20000000.0\n\
+                [market.venues.fast.lending.WETH]\n\
+                [market.utilization]\nmodel = \"constant\"\nvalue = 0.3\n";
+    let s = Scenario::from_toml("spread.toml", text).unwrap();
+    let spec = BookSpec {
+        positions: 160,
+        seed: 3,
+        pools: vec![("main".into(), 0.5), ("alt".into(), 0.5)],
+        venues: vec![("main".into(), 0.5), ("fast".into(), 0.5)],
+        ..BookSpec::default()
+    };
+    let book = Book::open(&s, price_from_f64(2_000.0).unwrap(), &spec).unwrap();
+    assert!(book.entries.iter().any(|e| e.pool == 1 && e.venue == 1));
+    let (_, debt) = book.totals().unwrap();
+    let kernel = BookKernel::new(&book).unwrap();
+    let path = fall_and_rise();
+    let walk = Walk { lp_flight: 0.1, ..Walk::default() };
+    let exact = book.follow(&path, 60, &walk, Scan::Watched).unwrap();
+    let fast = kernel.follow(&book, &path, 60, &walk, Scan::Watched).unwrap();
+    assert_same(&fast, &exact, debt, "two pools, two venues");
+    assert!(exact.liquidated > 30, "{exact:?}");
+    for shock in [0.7, 0.5] {
+        let exact = book.follow(&[2_000.0 * shock], 0, &Walk::default(), Scan::All).unwrap();
+        let fast = kernel.follow(&book, &[2_000.0 * shock], 0, &Walk::default(), Scan::All);
+        assert_same(&fast.unwrap(), &exact, debt, &format!("two pools, two venues, {shock}"));
+    }
+}

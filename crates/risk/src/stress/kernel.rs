@@ -1,11 +1,11 @@
-//! The f64 book kernel: a book of positions on one constant-product pool, walked by
+//! The f64 book kernel: a book of positions on constant-product pools, walked by
 //! `levfarm stress`'s one walk ([`levfarm_sim::stress::follow`]) with the exact engine's
 //! semantics in f64 over whole tokens, for Monte Carlo windows of many paths.
 //!
 //! The book is opened once by the exact engine; [`BookKernel::new`] reads its market into f64
-//! (the pool's reserves, LP supply and fee; the two lending pools' cash, scaled debt, index and
-//! stored rate; each position's LP and scaled debt), and each walk then does what the engine
-//! does, with the same formulas:
+//! (each pool's reserves, LP supply and fee; each venue's two lending pools' cash, scaled debt,
+//! index and stored rate, and its rules; each position's LP, scaled debt, pool and venue),
+//! and each walk then does what the engine does, with the same formulas:
 //!
 //! - a step: the clock, the oracle, the arbitrageur to the fee's no-arbitrage band, the lending
 //!   indices accrued at their stored rates (Aave's `1 + x + x²/2 + x³/6`);
@@ -24,13 +24,14 @@
 //! selling one for the other returns, scale so), so a long's debt ratio `r` reaches the kill
 //! factor `k` at `p·(r/k)²` and a short's at `p·(k/r)²`.
 //!
-//! The kernel runs books on a constant-product pool, liquidated by kills, without protection
-//! orders or plain borrowers, with the stable token at 1; [`BookKernel::new`] refuses the rest (`Unsupported`),
+//! The kernel runs books on constant-product pools of the pair, at any of the market's venues
+//! (each with its rules and lending pools), liquidated by kills, without protection orders or
+//! plain borrowers, with the stable token at 1; [`BookKernel::new`] refuses the rest (`Unsupported`),
 //! which the exact engine walks. A differential test holds the kernel to the engine.
 
-use levfarm_core::position::{LiquidationStyle, Valuation};
+use levfarm_core::position::{LeverageConfig, LiquidationStyle, Valuation};
+use levfarm_core::types::Venue;
 use levfarm_core::Holder;
-use levfarm_sim::scenario::PoolKind;
 use levfarm_sim::stress::{follow, Book, BookMarket, Kill, Scan, ShockOutcome, Wake, Walk, Woken};
 use levfarm_sim::world;
 use levfarm_sim::SimError;
@@ -44,27 +45,40 @@ use crate::RiskError;
 #[derive(Debug, Clone)]
 pub struct BookKernel {
     start: State,
-    /// Per entry: whether it borrowed the asset (a short); else it owes the stable token.
+    /// Per entry: whether it borrowed the asset (a short, else it owes the stable token), and
+    /// its pool and venue (indices of the book's).
     short: Vec<bool>,
+    pool: Vec<usize>,
+    venue: Vec<usize>,
+    /// Per venue: its leverage rules and its two lending pools' rate models.
+    venues: Vec<Rules>,
+    /// Raw units per whole asset and stable token.
+    units: [f64; 2],
+    /// The outside LP's liquidity in the main pool at the start.
+    outside: f64,
+    p0: f64,
+}
+
+/// A venue's rules in f64.
+#[derive(Debug, Clone)]
+struct Rules {
     kill_bps: f64,
     prize: f64,
     treasury: f64,
     oracle_valuation: bool,
-    /// The asset's and the stable token's lending pools' rate models, and raw units per token.
+    /// The asset's and the stable token's lending pools' rate models.
     rates: [RateCurve; 2],
-    units: [f64; 2],
-    /// The outside LP's liquidity at the start.
-    outside: f64,
-    p0: f64,
 }
 
 /// What moves along a walk.
 #[derive(Debug, Clone)]
 struct State {
-    pool: Product,
+    /// The book's pools, the main one first.
+    pools: Vec<Product>,
     /// The asset's price at the oracle.
     oracle: f64,
-    lend: [Lending; 2],
+    /// Per venue: its asset and stable lending pools.
+    lend: Vec<[Lending; 2]>,
     /// Per entry: its LP, its scaled debt, whether it is open.
     lp: Vec<f64>,
     scaled: Vec<f64>,
@@ -85,60 +99,95 @@ impl BookKernel {
     pub fn new(book: &Book) -> Result<BookKernel, RiskError> {
         let w = &book.world;
         let m = &w.market;
-        if w.kind != PoolKind::ConstantProduct {
-            return Err(unsupported("a v3 pool"));
-        }
         if book.entries.iter().any(|e| e.protected) {
             return Err(unsupported("protection orders"));
         }
         if !book.borrowers.is_empty() {
             return Err(unsupported("plain borrowers"));
         }
-        if book.entries.iter().any(|e| e.pool != 0) {
-            return Err(unsupported("positions on several pools"));
-        }
         if m.quote(&w.stable)?.price_wad != levfarm_core::math::WAD {
             return Err(unsupported("a stable token priced away from 1"));
         }
-        let first = book.entries.first().ok_or_else(|| unsupported("an empty book"))?;
-        let rules = m.leverage_rules(first.id)?;
-        if rules.liquidation != LiquidationStyle::Kill {
-            return Err(unsupported("a close factor or soft liquidation"));
+        if book.entries.is_empty() {
+            return Err(unsupported("an empty book"));
         }
         let [u0, u1, _] = w.units.map(crate::v3::u256_to_f64);
-        let amm = &m.amm_pool(&w.pool)?.amm;
-        let pool = Product {
-            x: f(amm.reserve0, u0),
-            y: f(amm.reserve1, u1),
-            s: f(amm.total_supply, u0),
-            fee: (f64::from(amm.fee.numerator()), f64::from(amm.fee.denominator())),
-        };
-        let venue = &w.venue;
-        if w.lending_venue(&w.stable) != *venue {
+        let mut pools = Vec::new();
+        for name in &book.pools {
+            let amm = &m.amm_pool(&world::pool_id(name)).map_err(|_| unsupported("a v3 pool"))?.amm;
+            pools.push(Product {
+                x: f(amm.reserve0, u0),
+                y: f(amm.reserve1, u1),
+                s: f(amm.total_supply, u0),
+                fee: (f64::from(amm.fee.numerator()), f64::from(amm.fee.denominator())),
+            });
+        }
+        let venues: Vec<Venue> = book.venues.iter().map(|v| Venue::from(v.as_str())).collect();
+        if venues.first() != Some(&w.lending_venue(&w.stable)) {
             return Err(unsupported("a stable token lent at another venue"));
         }
-        let lending = [m.lending_at(venue, &w.asset)?, m.lending_at(venue, &w.stable)?];
+        let mut lending = Vec::new();
+        for v in &venues {
+            lending.push([m.lending_at(v, &w.asset)?, m.lending_at(v, &w.stable)?]);
+        }
         let positions: std::collections::BTreeMap<u64, &levfarm_core::position::Position> =
             m.positions().map(|p| (p.id, p)).collect();
         let (mut lp, mut scaled) = (Vec::new(), Vec::new());
+        let mut rules: Vec<Option<LeverageConfig>> = vec![None; venues.len()];
         for e in &book.entries {
             let position = positions
                 .get(&e.id)
                 .ok_or_else(|| RiskError::Internal(format!("book position {} is missing", e.id)))?;
-            if m.leverage_rules(e.id)? != rules || position.venue != *venue {
-                return Err(unsupported("positions under different rules or venues"));
+            let r = m.leverage_rules(e.id)?;
+            if r.liquidation != LiquidationStyle::Kill {
+                return Err(unsupported("a close factor or soft liquidation"));
+            }
+            if position.venue != venues[e.venue]
+                || position.pool != world::pool_id(&book.pools[e.pool])
+            {
+                return Err(RiskError::Internal(format!(
+                    "book position {} is not where its entry says",
+                    e.id
+                )));
+            }
+            match &rules[e.venue] {
+                Some(known) if *known != *r => {
+                    return Err(unsupported("positions under different rules at one venue"))
+                }
+                Some(_) => {}
+                None => rules[e.venue] = Some(r.clone()),
             }
             let side = usize::from(!e.short);
             let unit = [u0, u1][side];
             lp.push(f(position.lp, u0));
-            scaled.push(f(lending[side].debt_shares(&Holder::Position(e.id)), unit));
+            scaled.push(f(lending[e.venue][side].debt_shares(&Holder::Position(e.id)), unit));
         }
+        let venue_rules = rules
+            .iter()
+            .zip(&lending)
+            .map(|(r, l)| {
+                let r = r.clone().unwrap_or_else(LeverageConfig::alpaca);
+                Rules {
+                    kill_bps: f64::from(r.kill_factor_bps.0),
+                    prize: f64::from(r.kill_prize_bps.0) / 1e4,
+                    treasury: f64::from(r.kill_treasury_bps.0) / 1e4,
+                    oracle_valuation: r.valuation == Valuation::Oracle,
+                    rates: [
+                        RateCurve::of(&l[0].config.rate_model),
+                        RateCurve::of(&l[1].config.rate_model),
+                    ],
+                }
+            })
+            .collect();
         let n = book.entries.len();
         Ok(BookKernel {
             start: State {
-                pool,
+                pools,
                 oracle: world::wad_to_f64(book.price.0),
-                lend: [Lending::of(lending[0], u0), Lending::of(lending[1], u1)],
+                lend: lending
+                    .iter()
+                    .map(|l| [Lending::of(l[0], u0), Lending::of(l[1], u1)])
+                    .collect(),
                 lp,
                 scaled,
                 open: vec![true; n],
@@ -147,14 +196,9 @@ impl BookKernel {
                 gained: Vec::new(),
             },
             short: book.entries.iter().map(|e| e.short).collect(),
-            kill_bps: f64::from(rules.kill_factor_bps.0),
-            prize: f64::from(rules.kill_prize_bps.0) / 1e4,
-            treasury: f64::from(rules.kill_treasury_bps.0) / 1e4,
-            oracle_valuation: rules.valuation == Valuation::Oracle,
-            rates: [
-                RateCurve::of(&lending[0].config.rate_model),
-                RateCurve::of(&lending[1].config.rate_model),
-            ],
+            pool: book.entries.iter().map(|e| e.pool).collect(),
+            venue: book.entries.iter().map(|e| e.venue).collect(),
+            venues: venue_rules,
             units: [u0, u1],
             outside: f(w.outside_liquidity()?, u0),
             p0: world::wad_to_f64(book.price.0),
@@ -190,9 +234,14 @@ impl Walked<'_> {
         usize::from(!self.k.short[i])
     }
 
+    /// Entry `i`'s venue's rules.
+    fn rules(&self, i: usize) -> &Rules {
+        &self.k.venues[self.k.venue[i]]
+    }
+
     /// Entry `i`'s debt in its token now.
     fn debt(&self, i: usize) -> f64 {
-        self.st.scaled[i] * self.st.lend[self.side(i)].index_at(self.st.now)
+        self.st.scaled[i] * self.st.lend[self.k.venue[i]][self.side(i)].index_at(self.st.now)
     }
 
     /// Entry `i`'s value (exit or fair) and its debt's value, at the oracle.
@@ -200,10 +249,11 @@ impl Walked<'_> {
         let (st, p) = (&self.st, self.st.oracle);
         let short = self.k.short[i];
         let debt = self.debt(i);
-        let value = if self.k.oracle_valuation {
-            st.pool.fair_value(st.lp[i], p)
+        let pool = &st.pools[self.k.pool[i]];
+        let value = if self.rules(i).oracle_valuation {
+            pool.fair_value(st.lp[i], p)
         } else {
-            st.pool.exit_value(st.lp[i], p, !short)
+            pool.exit_value(st.lp[i], p, !short)
         };
         (value, if short { debt * p } else { debt })
     }
@@ -223,11 +273,13 @@ impl Walked<'_> {
         }
     }
 
-    /// Resets pool `t`'s stored rate from its debt and cash, by the twin of its model.
-    fn update_rate(&mut self, t: usize) {
+    /// Resets venue `v`'s pool of token `t`: its stored rate from its debt and cash, by the
+    /// twin of its model.
+    fn update_rate(&mut self, v: usize, t: usize) {
         let unit = self.k.units[t];
-        let l = &mut self.st.lend[t];
-        l.rate = self.k.rates[t].borrow_rate(l.scaled_total * l.index * unit, l.cash * unit);
+        let l = &mut self.st.lend[v][t];
+        l.rate =
+            self.k.venues[v].rates[t].borrow_rate(l.scaled_total * l.index * unit, l.cash * unit);
     }
 }
 
@@ -236,8 +288,10 @@ impl BookMarket for Walked<'_> {
         let st = &mut self.st;
         st.now += seconds;
         st.oracle = price;
-        arbitrage(&mut st.pool.x, &mut st.pool.y, price, st.pool.fee);
-        for l in &mut st.lend {
+        for pool in &mut st.pools {
+            arbitrage(&mut pool.x, &mut pool.y, price, pool.fee);
+        }
+        for l in st.lend.iter_mut().flatten() {
             l.accrue(st.now);
         }
         Ok(())
@@ -255,26 +309,26 @@ impl BookMarket for Walked<'_> {
     fn withdraw_outside(&mut self, share: f64) -> Result<(), SimError> {
         let lp = (self.k.outside * share.clamp(0.0, 1.0)).min(self.st.outside);
         if lp > 0.0 {
-            self.st.pool.unwind(lp);
+            self.st.pools[0].unwind(lp);
             self.st.outside -= lp;
         }
         Ok(())
     }
 
     fn depths(&self) -> Result<Vec<f64>, SimError> {
-        Ok(vec![(self.st.pool.x * self.st.pool.y).sqrt()])
+        Ok(self.st.pools.iter().map(|p| (p.x * p.y).sqrt()).collect())
     }
 
     fn pool_prices(&self) -> Result<Vec<f64>, SimError> {
-        Ok(vec![self.st.pool.y / self.st.pool.x])
+        Ok(self.st.pools.iter().map(|p| p.y / p.x).collect())
     }
 
-    fn pool_of(&self, _: usize) -> usize {
-        0
+    fn pool_of(&self, entry: usize) -> usize {
+        self.k.pool[entry]
     }
 
     fn utilization(&self) -> Result<f64, SimError> {
-        let l = &self.st.lend[1];
+        let l = &self.st.lend[0][1];
         let debt = l.scaled_total * l.index;
         Ok(if debt + l.cash > 0.0 { debt / (debt + l.cash) } else { 0.0 })
     }
@@ -292,14 +346,14 @@ impl BookMarket for Walked<'_> {
     }
 
     fn past_kill(&self, entry: usize) -> Result<Option<f64>, SimError> {
-        if !self.st.open[entry] || self.ratio_bps(entry) <= self.k.kill_bps {
+        if !self.st.open[entry] || self.ratio_bps(entry) <= self.rules(entry).kill_bps {
             return Ok(None);
         }
         Ok(Some(self.health(entry).1))
     }
 
     fn ratio(&self, entry: usize) -> Result<(f64, f64), SimError> {
-        Ok((self.ratio_bps(entry), self.k.kill_bps))
+        Ok((self.ratio_bps(entry), self.rules(entry).kill_bps))
     }
 
     fn liquidation_prices(&self, entry: usize) -> Result<(Option<f64>, Option<f64>), SimError> {
@@ -308,9 +362,10 @@ impl BookMarket for Walked<'_> {
             return Ok((None, None));
         }
         // Exit values move with the pool's price, fair values with the oracle's.
-        let p =
-            if self.k.oracle_valuation { self.st.oracle } else { self.st.pool.y / self.st.pool.x };
-        let r = debt * 1e4 / value / self.k.kill_bps;
+        let pool = &self.st.pools[self.k.pool[entry]];
+        let rules = self.rules(entry);
+        let p = if rules.oracle_valuation { self.st.oracle } else { pool.y / pool.x };
+        let r = debt * 1e4 / value / rules.kill_bps;
         Ok(if self.k.short[entry] { (None, Some(p / (r * r))) } else { (Some(p * r * r), None) })
     }
 
@@ -323,24 +378,26 @@ impl BookMarket for Walked<'_> {
         let debt = self.debt(entry);
         // The liquidity removed and the token not owed sold for the one owed, on a copy of the
         // pool until the liquidator takes the kill.
-        let mut pool = self.st.pool;
+        let (at, venue) = (self.k.pool[entry], self.k.venue[entry]);
+        let (prize_share, treasury) = (self.rules(entry).prize, self.rules(entry).treasury);
+        let mut pool = self.st.pools[at];
         let removed = pool.unwind(self.st.lp[entry]);
         let mut back = removed;
         back[side] += pool.sell(side == 1, removed[1 - side]);
         back[1 - side] = 0.0;
-        let prize = back.map(|b| b * self.k.prize);
+        let prize = back.map(|b| b * prize_share);
         if let Some(least) = least {
             if self.at_oracle(0, prize[0]) + self.at_oracle(1, prize[1]) < least {
                 return Ok(Kill::Unprofitable);
             }
         }
-        self.st.pool = pool;
-        let rest = back[side] * (1.0 - self.k.prize - self.k.treasury);
+        self.st.pools[at] = pool;
+        let rest = back[side] * (1.0 - prize_share - treasury);
         let repaid = rest.min(debt);
-        let l = &mut self.st.lend[side];
+        let l = &mut self.st.lend[venue][side];
         l.cash += repaid;
         l.scaled_total -= self.st.scaled[entry];
-        self.update_rate(side);
+        self.update_rate(venue, side);
         self.st.scaled[entry] = 0.0;
         self.st.lp[entry] = 0.0;
         self.st.open[entry] = false;
