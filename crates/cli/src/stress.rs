@@ -349,19 +349,10 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         // budget with the shocks and windows.
         let mut paths = Vec::new();
         if args.paths > 0 {
-            let p = PathsSpec { paths: args.paths, hours: args.hours, seed: args.seed };
             let combos = levfarm_sim::run::combinations(&backtest.scenario, &grid)?;
             crate::backtest::with_progress(args.quiet, "stress sweep", "combinations", |r| {
                 for (k, ((_, s), row)) in combos.iter().zip(rows.iter_mut()).enumerate() {
-                    let run = PathsRun {
-                        scenario: s,
-                        series: &backtest.prices,
-                        start: price,
-                        spec: &spec,
-                        walk: &walk,
-                        paths: p,
-                        exact: args.exact,
-                    };
+                    let run = paths_run(args, s, &backtest.prices, price, &spec, &walk);
                     let out = stress_paths(&run, None)?;
                     row.worst_bad_debt = row.worst_bad_debt.max(out.bad_debt.evar99_share);
                     paths.push(out);
@@ -401,16 +392,8 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
         None => levfarm_risk::shard::from_scheduler(args.shards, |k| std::env::var(k).ok())
             .map_err(bad)?,
     };
-    let p = PathsSpec { paths: args.paths, hours: args.hours, seed: args.seed };
-    let run = PathsRun {
-        scenario: &backtest.scenario,
-        series: &backtest.prices,
-        start: price,
-        spec: &spec,
-        walk: &walk,
-        paths: p,
-        exact: args.exact,
-    };
+    let run = paths_run(args, &backtest.scenario, &backtest.prices, price, &spec, &walk);
+    let p = run.paths;
     if let Some((i, n)) = shard {
         if args.paths == 0 || !args.shocks.is_empty() || !windows.is_empty() {
             return Err(bad("--shard runs the Monte Carlo windows alone: give --paths, and \
@@ -467,6 +450,26 @@ fn run(args: &StressArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The Monte Carlo windows `args` ask for, of `scenario`'s book.
+fn paths_run<'a>(
+    args: &StressArgs,
+    scenario: &'a levfarm_sim::Scenario,
+    series: &'a levfarm_sim::data::PriceSeries,
+    start: levfarm_core::price::Price,
+    spec: &'a BookSpec,
+    walk: &'a levfarm_sim::stress::Walk,
+) -> PathsRun<'a> {
+    PathsRun {
+        scenario,
+        series,
+        start,
+        spec,
+        walk,
+        paths: PathsSpec { paths: args.paths, hours: args.hours, seed: args.seed },
+        exact: args.exact,
+    }
+}
+
 /// The worst bad debt of `s` over the shocks, windows and (with --paths) the paths' EVaR99, as
 /// a share of the debt; and the book's count.
 fn worst_of(
@@ -480,16 +483,7 @@ fn worst_of(
     let out = stress(s, price, spec, trials)?;
     let mut worst = out.worst_bad_debt();
     if args.paths > 0 {
-        let p = PathsSpec { paths: args.paths, hours: args.hours, seed: args.seed };
-        let run = PathsRun {
-            scenario: s,
-            series: prices,
-            start: price,
-            spec,
-            walk: &trials.walk,
-            paths: p,
-            exact: args.exact,
-        };
+        let run = paths_run(args, s, prices, price, spec, &trials.walk);
         let paths = stress_paths(&run, None)?;
         worst = worst.max(paths.bad_debt.evar99_share);
     }

@@ -499,39 +499,44 @@ fn stress_paths_in_shards_merge_into_one_runs_figures() {
     assert!(stderr(&alone).contains("shard 1/2 is missing"), "{}", stderr(&alone));
 }
 
+/// `levfarm stress --search` on a 150-position book drawn to the open limit, a 45% fall and a
+/// 0.2% budget, with `extra` arguments; its JSON.
+fn search(extra: &[&str]) -> serde_json::Value {
+    let base = ["stress", "--positions", "150", "--leverage", "1.5,max", "--shocks=-0.45"];
+    let o = levfarm(&[&base[..], &["--budget", "0.002", "--json"], extra].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// One search's answer (`highest_within_budget`, from `low` to `high` by `step`): within the
+/// budget, and a point at most a step above it not (unless it is `high`); none only when `low`
+/// is not within it.
+fn check_search(s: &serde_json::Value, (low, high, step): (u64, u64, u64)) -> Option<u64> {
+    let tried = s["tried"].as_array().unwrap();
+    let worst = |x: u64| {
+        tried.iter().find(|t| t["value"] == x).map(|t| t["worst_bad_debt"].as_f64().unwrap())
+    };
+    let Some(found) = s["highest_within_budget"].as_u64() else {
+        assert!(worst(low).unwrap() > 0.002, "{s}");
+        return None;
+    };
+    assert!(worst(found).unwrap() <= 0.002, "{s}");
+    if found < high {
+        let above = tried.iter().any(|t| {
+            let x = t["value"].as_u64().unwrap();
+            x > found && x <= found + step && t["worst_bad_debt"].as_f64().unwrap() > 0.002
+        });
+        assert!(above, "{s}");
+    }
+    Some(found)
+}
+
 /// The search's answer is within the budget and a point at most a step above it is not.
 #[test]
 fn stress_searches_the_highest_open_limit_within_the_budget() {
-    let o = levfarm(&[
-        "stress",
-        "--positions",
-        "150",
-        "--leverage",
-        "1.5,max",
-        "--shocks=-0.45",
-        "--budget",
-        "0.002",
-        "--search",
-        "market.leverage.work_factor_bps=5000..8200",
-        "--search-step",
-        "50",
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let found = v["highest_within_budget"].as_u64().expect("a value within the budget");
-    let tried = v["tried"].as_array().unwrap();
-    let at = |x: u64| {
-        tried.iter().find(|t| t["value"] == x).map(|t| t["worst_bad_debt"].as_f64().unwrap())
-    };
-    assert!(at(found).unwrap() <= 0.002, "{v}");
-    if found < 8200 {
-        let above = tried.iter().any(|t| {
-            let x = t["value"].as_u64().unwrap();
-            x > found && x <= found + 50 && t["worst_bad_debt"].as_f64().unwrap() > 0.002
-        });
-        assert!(above, "{v}");
-    }
+    let v =
+        search(&["--search", "market.leverage.work_factor_bps=5000..8200", "--search-step", "50"]);
+    assert!(check_search(&v, (5000, 8200, 50)).is_some(), "a value within the budget: {v}");
 }
 
 /// A search in every combination of a sweep (the prize, and the close factor of Aave's
@@ -539,15 +544,7 @@ fn stress_searches_the_highest_open_limit_within_the_budget() {
 /// not, and the best the combination with the highest open limit.
 #[test]
 fn stress_searches_each_combination_of_a_sweep() {
-    let o = levfarm(&[
-        "stress",
-        "--positions",
-        "150",
-        "--leverage",
-        "1.5,max",
-        "--shocks=-0.45",
-        "--budget",
-        "0.002",
+    let v = search(&[
         "--set",
         "market.leverage.liquidation={ style = \"close_factor\" }",
         "--sweep",
@@ -558,32 +555,10 @@ fn stress_searches_each_combination_of_a_sweep() {
         "market.leverage.work_factor_bps=5000..7800",
         "--search-step",
         "100",
-        "--json",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let combos = v["combinations"].as_array().unwrap();
     assert_eq!(combos.len(), 4);
-    let mut highest = None;
-    for c in combos {
-        let tried = c["tried"].as_array().unwrap();
-        let worst = |x: u64| {
-            tried.iter().find(|t| t["value"] == x).map(|t| t["worst_bad_debt"].as_f64().unwrap())
-        };
-        let Some(found) = c["highest_within_budget"].as_u64() else {
-            assert!(worst(5000).unwrap() > 0.002, "{c}");
-            continue;
-        };
-        assert!(worst(found).unwrap() <= 0.002, "{c}");
-        if found < 7800 {
-            let above = tried.iter().any(|t| {
-                let x = t["value"].as_u64().unwrap();
-                x > found && x <= found + 100 && t["worst_bad_debt"].as_f64().unwrap() > 0.002
-            });
-            assert!(above, "{c}");
-        }
-        highest = highest.max(Some(found));
-    }
+    let highest = combos.iter().filter_map(|c| check_search(c, (5000, 7800, 100))).max();
     assert_eq!(v["best"]["highest_within_budget"].as_u64(), highest, "{v}");
     let o = levfarm(&[
         "stress",
