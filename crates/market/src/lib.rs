@@ -537,35 +537,25 @@ fn check_leverage(l: &LeverageSpec, key: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// The key of the field an engine configuration error names, under `prefix`.
+/// The key of the field an engine configuration error names, under `prefix`: a liquidation
+/// style's fields under `liquidation`, a lending pool's collateral settings under `collateral`.
 pub fn engine_key(prefix: &str, error: &levfarm_core::Error) -> String {
-    match error {
-        levfarm_core::Error::InvalidConfig { field, .. }
-            if matches!(
-                *field,
-                "close_factor_bps"
-                    | "full_below_health_bps"
-                    | "bonus_bps"
-                    | "max_share_bps"
-                    | "penalty_bps"
-            ) =>
-        {
-            format!("{prefix}.liquidation.{field}")
-        }
-        levfarm_core::Error::InvalidConfig { field, .. }
-            if matches!(
-                *field,
-                "ltv_bps"
-                    | "liquidation_threshold_bps"
-                    | "liquidation_bonus_bps"
-                    | "liquidation_protocol_fee_bps"
-            ) =>
-        {
-            format!("{prefix}.collateral.{field}")
-        }
-        levfarm_core::Error::InvalidConfig { field, .. } => format!("{prefix}.{field}"),
-        _ => prefix.to_string(),
-    }
+    let levfarm_core::Error::InvalidConfig { field, .. } = error else {
+        return prefix.to_string();
+    };
+    let section = match *field {
+        "close_factor_bps"
+        | "full_below_health_bps"
+        | "bonus_bps"
+        | "max_share_bps"
+        | "penalty_bps" => "liquidation.",
+        "ltv_bps"
+        | "liquidation_threshold_bps"
+        | "liquidation_bonus_bps"
+        | "liquidation_protocol_fee_bps" => "collateral.",
+        _ => "",
+    };
+    format!("{prefix}.{section}{field}")
 }
 
 /// A token symbol or venue name: 1 to 16 letters, digits, `.`, `-` or `_`.
